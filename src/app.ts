@@ -1,0 +1,47 @@
+// The hono app: middleware, route mounting, and the one place errors become responses.
+import { Hono } from "hono";
+import type { AppEnv } from "./app-env";
+import { authenticate } from "./auth/middleware";
+import { parseConfig } from "./config";
+import { RegistryError } from "./errors";
+import { baseRoutes } from "./routes/base";
+import { blobRoutes } from "./routes/blobs";
+import { manifestRoutes } from "./routes/manifests";
+import { referrerRoutes } from "./routes/referrers";
+import { tagRoutes } from "./routes/tags";
+import { uploadRoutes } from "./routes/uploads";
+
+export const app = new Hono<AppEnv>();
+
+app.use("*", async function registryHeaders(c, next) {
+  await next();
+  c.res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+});
+
+app.use("/v2/*", async function loadConfig(c, next) {
+  c.set("config", parseConfig(c.env));
+  await next();
+});
+app.use("/v2/*", authenticate());
+
+// Uploads first: "<name>/blobs/uploads/" must not be read as a blob named "uploads".
+app.route("/", uploadRoutes);
+app.route("/", baseRoutes);
+app.route("/", blobRoutes);
+app.route("/", manifestRoutes);
+app.route("/", tagRoutes);
+app.route("/", referrerRoutes);
+
+export function errorResponse(error: RegistryError): Response {
+  const headers = new Headers({ "Content-Type": "application/json", ...error.headers });
+  headers.set("Docker-Distribution-API-Version", "registry/2.0");
+  return new Response(JSON.stringify(error.toBody()), { status: error.status, headers });
+}
+
+app.notFound(() => errorResponse(new RegistryError("NOT_FOUND", "no such endpoint")));
+
+app.onError((error) => {
+  if (error instanceof RegistryError) return errorResponse(error);
+  console.error("unhandled error", error instanceof Error ? error.stack ?? error.message : String(error));
+  return errorResponse(new RegistryError("UNKNOWN", "internal error"));
+});

@@ -1,0 +1,81 @@
+// parseConfig(env) is the only place that reads variables and applies defaults. The README's
+// configuration table lists exactly these.
+import { RegistryError } from "./errors";
+
+export interface Env {
+  REGISTRY: R2Bucket;
+  UPLOADS: KVNamespace;
+  JWT_STATE_SECRET?: string;
+  USERNAME?: string;
+  PASSWORD?: string;
+  READONLY_USERNAME?: string;
+  READONLY_PASSWORD?: string;
+  JWT_REGISTRY_TOKENS_PUBLIC_KEY?: string;
+  JWT_REGISTRY_TOKENS_AUDIENCE?: string;
+  JWT_REGISTRY_TOKENS_ISSUER?: string;
+  DELETES_ENABLED?: string;
+  UPLOAD_PART_SIZE?: string;
+  UPLOAD_MAX_AGE_SECONDS?: string;
+  UPLOAD_CHUNK_MIN_BYTES?: string;
+  MAX_REQUEST_BODY_BYTES?: string;
+  CATALOG_MAX_PAGE?: string;
+}
+
+export interface Config {
+  stateSecret: string | null;
+  deletesEnabled: boolean;
+  /** Size of every multipart part but the last. R2 needs 5 MiB or more in production. */
+  partSize: number;
+  uploadMaxAgeSeconds: number;
+  /** Enforced body limit (the edge's, emulated locally), or null when not enforced. */
+  maxRequestBodyBytes: number | null;
+  /** Largest request body clients are told to send: the enforced limit, else the Free plan's. */
+  advertisedMaxChunkBytes: number;
+  maxManifestBytes: number;
+  /** Smallest chunk clients are asked to send (OCI-Chunk-Min-Length). Any size is accepted;
+   *  this only keeps tiny chunks from costing a request each. */
+  chunkMinLength: number;
+  maxPageSize: number;
+}
+
+const MiB = 1024 * 1024;
+const FREE_PLAN_BODY_LIMIT = 100_000_000;
+
+function readInt(env: Env, name: keyof Env, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (typeof raw !== "string" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RegistryError("UNKNOWN", `configuration: ${name} must be an integer between ${min} and ${max}`);
+  }
+  return value;
+}
+
+function readBool(env: Env, name: keyof Env, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true" || raw === "1") return true;
+  if (raw === "false" || raw === "0") return false;
+  throw new RegistryError("UNKNOWN", `configuration: ${name} must be true or false`);
+}
+
+const cache = new WeakMap<Env, Config>();
+
+export function parseConfig(env: Env): Config {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const maxRequestBodyBytes = env.MAX_REQUEST_BODY_BYTES ? readInt(env, "MAX_REQUEST_BODY_BYTES", 0, 1024) : null;
+  const config: Config = {
+    stateSecret: env.JWT_STATE_SECRET || null,
+    deletesEnabled: readBool(env, "DELETES_ENABLED", true),
+    partSize: readInt(env, "UPLOAD_PART_SIZE", 10 * MiB, 1024, 5 * 1024 * MiB),
+    uploadMaxAgeSeconds: readInt(env, "UPLOAD_MAX_AGE_SECONDS", 3 * 24 * 3600, 60, 7 * 24 * 3600),
+    maxRequestBodyBytes,
+    advertisedMaxChunkBytes: maxRequestBodyBytes ?? FREE_PLAN_BODY_LIMIT,
+    maxManifestBytes: 4 * MiB,
+    chunkMinLength: readInt(env, "UPLOAD_CHUNK_MIN_BYTES", MiB, 1, 5 * 1024 * MiB),
+    maxPageSize: readInt(env, "CATALOG_MAX_PAGE", 1000, 1, 10000),
+  };
+  cache.set(env, config);
+  return config;
+}

@@ -1,0 +1,57 @@
+// The one error type of the registry, and the table that maps each OCI error code to its
+// HTTP status and message. Only app.ts turns a RegistryError into a response body.
+// Codes: https://github.com/opencontainers/distribution-spec/blob/main/spec.md#error-codes
+
+export const ERROR_TABLE = {
+  BLOB_UNKNOWN: { status: 404, message: "blob unknown to registry" },
+  BLOB_UPLOAD_INVALID: { status: 400, message: "blob upload invalid" },
+  BLOB_UPLOAD_UNKNOWN: { status: 404, message: "blob upload unknown to registry" },
+  DIGEST_INVALID: { status: 400, message: "provided digest did not match uploaded content" },
+  MANIFEST_BLOB_UNKNOWN: { status: 404, message: "manifest references a manifest or blob unknown to registry" },
+  MANIFEST_INVALID: { status: 400, message: "manifest invalid" },
+  MANIFEST_UNKNOWN: { status: 404, message: "manifest unknown to registry" },
+  NAME_INVALID: { status: 400, message: "invalid repository name" },
+  NAME_UNKNOWN: { status: 404, message: "repository name not known to registry" },
+  SIZE_INVALID: { status: 400, message: "provided length did not match content length" },
+  TAG_INVALID: { status: 400, message: "manifest tag did not match URI" },
+  UNAUTHORIZED: { status: 401, message: "authentication required" },
+  DENIED: { status: 403, message: "requested access to the resource is denied" },
+  UNSUPPORTED: { status: 405, message: "the operation is unsupported" },
+  TOOMANYREQUESTS: { status: 429, message: "too many requests" },
+  RANGE_INVALID: { status: 416, message: "invalid content range" },
+  PAYLOAD_TOO_LARGE: { status: 413, message: "request body too large" },
+  PAGINATION_NUMBER_INVALID: { status: 400, message: "invalid number of results requested" },
+  METHOD_UNKNOWN: { status: 405, message: "method not allowed" },
+  NOT_FOUND: { status: 404, message: "not found" },
+  UNAVAILABLE: { status: 503, message: "service unavailable" },
+  UNKNOWN: { status: 500, message: "unknown error" },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+export class RegistryError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: unknown;
+  /** Extra response headers, e.g. Range on a 416 or WWW-Authenticate on a 401. */
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, detail?: unknown, headers: Record<string, string> = {}) {
+    super(typeof detail === "string" ? detail : ERROR_TABLE[code].message);
+    this.name = "RegistryError";
+    this.code = code;
+    this.status = ERROR_TABLE[code].status;
+    this.detail = detail;
+    this.headers = headers;
+  }
+
+  /** The OCI error body: {"errors":[{code,message,detail}]}. */
+  toBody(): { errors: { code: string; message: string; detail?: unknown }[] } {
+    const entry: { code: string; message: string; detail?: unknown } = {
+      code: this.code,
+      message: typeof this.detail === "string" ? this.detail : ERROR_TABLE[this.code].message,
+    };
+    if (this.detail !== undefined) entry.detail = this.detail;
+    return { errors: [entry] };
+  }
+}

@@ -1,0 +1,142 @@
+// Streams a request body into an upload: repacks arbitrary client chunks into R2 multipart
+// parts of one fixed size (R2 needs every part but the last to be equal and >= 5 MiB), and
+// hashes the bytes natively on the way when the upload starts at offset 0.
+//
+// Memory is bounded by two part buffers: one filling while the previous one uploads. Nothing
+// here grows with the blob's size.
+import { RegistryError } from "../errors";
+import { keys } from "../storage/keys";
+import type { UploadState } from "../storage/uploads";
+import { readTail } from "../storage/uploads";
+
+export interface IngestOptions {
+  bucket: R2Bucket;
+  /** Refuse the request (413) once more than this many bytes arrive. */
+  maxBytes: number | null;
+  /** Bytes the request promises (Content-Length or Content-Range), checked at the end. */
+  expectedLength: number | null;
+  /** Called after a part has been handed to R2; the session refreshes its lock here. */
+  onPart?: () => Promise<void>;
+}
+
+export interface IngestResult {
+  /** The session with new full parts recorded; offset and tail not yet updated. */
+  state: UploadState;
+  /** Bytes after the last full part: the old tail plus what did not fill a part. */
+  trailing: Uint8Array;
+  received: number;
+  /** sha256 hex of the whole upload when hashed in one pass from offset 0. */
+  streamedSha256: string | null;
+  /** Set when the body broke off: what arrived is kept, so the client can resume. */
+  interrupted: unknown;
+}
+
+class PartWriter {
+  private buffer: Uint8Array;
+  private spare: Uint8Array;
+  private fill = 0;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly bucket: R2Bucket,
+    private state: UploadState,
+    initial: Uint8Array,
+  ) {
+    this.buffer = new Uint8Array(state.partSize);
+    this.spare = new Uint8Array(state.partSize);
+    this.buffer.set(initial);
+    this.fill = initial.length;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < chunk.length) {
+      const take = Math.min(chunk.length - at, this.buffer.length - this.fill);
+      this.buffer.set(chunk.subarray(at, at + take), this.fill);
+      this.fill += take;
+      at += take;
+      if (this.fill === this.buffer.length) await this.flushFullPart();
+    }
+  }
+
+  /** Starts uploading the full buffer and swaps in the spare; waits for the previous part
+   *  first, so at most one part is in flight. */
+  private async flushFullPart(): Promise<void> {
+    await this.inFlight;
+    const upload = await this.multipart();
+    const full = this.buffer;
+    this.buffer = this.spare;
+    this.spare = full;
+    this.fill = 0;
+    const partNumber = this.state.parts.length + 1;
+    this.state = { ...this.state, parts: [...this.state.parts] };
+    const parts = this.state.parts;
+    parts.push({ partNumber, etag: "" });
+    this.inFlight = upload.uploadPart(partNumber, full).then((part) => {
+      parts[partNumber - 1] = part;
+    });
+  }
+
+  private async multipart(): Promise<R2MultipartUpload> {
+    const key = keys.blobData(this.state.id);
+    if (this.state.multipartId) return this.bucket.resumeMultipartUpload(key, this.state.multipartId);
+    const upload = await this.bucket.createMultipartUpload(key, { httpMetadata: { contentType: "application/octet-stream" } });
+    this.state = { ...this.state, multipartId: upload.uploadId };
+    return upload;
+  }
+
+  partsWritten(): number {
+    return this.state.parts.length;
+  }
+
+  /** Waits for the part in flight. Parts that failed to upload are dropped from the state. */
+  async settle(): Promise<{ state: UploadState; trailing: Uint8Array }> {
+    await this.inFlight;
+    return { state: this.state, trailing: this.buffer.slice(0, this.fill) };
+  }
+}
+
+export async function ingest(state: UploadState, body: ReadableStream<Uint8Array> | null, options: IngestOptions): Promise<IngestResult> {
+  const tail = await readTail(options.bucket, state);
+  const writer = new PartWriter(options.bucket, state, tail);
+  const hasher = state.offset === 0 ? new crypto.DigestStream("SHA-256") : null;
+  const hashWriter = hasher?.getWriter();
+  let received = 0;
+  let partsSeen = state.parts.length;
+  let interrupted: unknown = null;
+  if (body) {
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        received += value.length;
+        if (options.maxBytes !== null && received > options.maxBytes) {
+          reader.cancel().catch(() => {});
+          throw new RegistryError("PAYLOAD_TOO_LARGE", `request body exceeds ${options.maxBytes} bytes; send smaller chunks`);
+        }
+        if (hashWriter) await hashWriter.write(value);
+        if (options.onPart && writer.partsWritten() !== partsSeen) {
+          partsSeen = writer.partsWritten();
+          await options.onPart();
+        }
+        await writer.write(value);
+      }
+    } catch (error) {
+      if (error instanceof RegistryError) throw error;
+      interrupted = error;
+    }
+  }
+  const settled = await writer.settle();
+  let streamedSha256: string | null = null;
+  if (hashWriter && hasher && !interrupted) {
+    await hashWriter.close();
+    streamedSha256 = [...new Uint8Array(await hasher.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  } else if (hashWriter) {
+    hashWriter.abort().catch(() => {});
+  }
+  if (!interrupted && options.expectedLength !== null && received !== options.expectedLength) {
+    throw new RegistryError("SIZE_INVALID", `received ${received} bytes, the request declared ${options.expectedLength}`);
+  }
+  return { state: settled.state, trailing: settled.trailing, received, streamedSha256, interrupted };
+}

@@ -1,0 +1,115 @@
+// The registry's manifest rules: validation against the repository's content, tags,
+// referrers, and deletes. Routes call these; storage/manifests.ts does the R2 work.
+import { RegistryError } from "../errors";
+import { digestBytes, formatDigest, type Digest } from "../oci/digest";
+import { parseManifest, type Descriptor, type ParsedManifest } from "../oci/manifest";
+import type { Reference } from "../oci/reference";
+import { getBlobLink } from "../storage/blobs";
+import {
+  addToCatalog,
+  deleteManifestObject,
+  deleteReferrer,
+  deleteTag,
+  getManifest,
+  getTag,
+  listTagTargets,
+  putManifest,
+  putReferrer,
+  putTag,
+  type StoredManifest,
+} from "../storage/manifests";
+
+export async function resolveReference(bucket: R2Bucket, repo: string, reference: Reference): Promise<Digest> {
+  if (reference.kind === "digest") return reference.digest;
+  const digest = await getTag(bucket, repo, reference.tag);
+  if (!digest) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}:${reference.tag}`);
+  return digest;
+}
+
+export async function fetchManifest(bucket: R2Bucket, repo: string, reference: Reference, withBody: boolean): Promise<StoredManifest> {
+  const digest = await resolveReference(bucket, repo, reference);
+  const manifest = await getManifest(bucket, repo, digest, withBody);
+  if (!manifest) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}@${formatDigest(digest)}`);
+  return manifest;
+}
+
+/** Every blob and child manifest the manifest names must already be in the repository. */
+async function checkReferences(bucket: R2Bucket, repo: string, parsed: ParsedManifest): Promise<void> {
+  const missing: string[] = [];
+  await Promise.all([
+    ...parsed.blobs.map(async (d) => {
+      if (!(await getBlobLink(bucket, repo, d))) missing.push(formatDigest(d));
+    }),
+    ...parsed.manifests.map(async (d) => {
+      if (!(await getManifest(bucket, repo, d, false))) missing.push(formatDigest(d));
+    }),
+  ]);
+  if (missing.length > 0) {
+    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { missing: missing.slice(0, 20) });
+  }
+}
+
+export interface PutManifestInput {
+  repo: string;
+  reference: Reference;
+  extraTags: string[];
+  bytes: Uint8Array;
+  contentType: string | null;
+}
+
+export interface PutManifestResult {
+  digest: Digest;
+  tags: string[];
+  subject: Digest | null;
+}
+
+export async function storeManifest(bucket: R2Bucket, input: PutManifestInput): Promise<PutManifestResult> {
+  const parsed = parseManifest(input.bytes, input.contentType);
+  const algorithm = input.reference.kind === "digest" ? input.reference.digest.algorithm : "sha256";
+  const digest = await digestBytes(algorithm, input.bytes);
+  if (input.reference.kind === "digest" && input.reference.digest.hex !== digest.hex) {
+    throw new RegistryError("DIGEST_INVALID", `manifest digest is ${formatDigest(digest)}, not ${formatDigest(input.reference.digest)}`);
+  }
+  await checkReferences(bucket, input.repo, parsed);
+  const tags = [...new Set([...(input.reference.kind === "tag" ? [input.reference.tag] : []), ...input.extraTags])];
+  await putManifest(bucket, input.repo, digest, input.bytes, parsed.mediaType);
+  try {
+    if (parsed.subject) await putReferrer(bucket, input.repo, parsed.subject, referrerDescriptor(parsed, digest, input.bytes.length));
+    await Promise.all(tags.map((tag) => putTag(bucket, input.repo, tag, digest)));
+    await addToCatalog(bucket, input.repo);
+  } catch (error) {
+    // Leave nothing half-written that a later read could see.
+    await deleteManifestObject(bucket, input.repo, digest).catch(() => {});
+    throw error;
+  }
+  return { digest, tags, subject: parsed.subject };
+}
+
+function referrerDescriptor(parsed: ParsedManifest, digest: Digest, size: number): Descriptor {
+  const descriptor: Descriptor = { mediaType: parsed.mediaType, digest: formatDigest(digest), size };
+  if (parsed.artifactType !== undefined) descriptor.artifactType = parsed.artifactType;
+  if (parsed.annotations !== undefined) descriptor.annotations = parsed.annotations;
+  return descriptor;
+}
+
+/** DELETE by digest removes the manifest, every tag pointing at it, and its referrer entry. */
+export async function deleteManifestByDigest(bucket: R2Bucket, repo: string, digest: Digest): Promise<void> {
+  const stored = await getManifest(bucket, repo, digest, true);
+  if (!stored) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}@${formatDigest(digest)}`);
+  const bytes = new Uint8Array(await new Response(stored.body).arrayBuffer());
+  const target = formatDigest(digest);
+  const tags = (await listTagTargets(bucket, repo)).filter((t) => t.digest === target);
+  await Promise.all(tags.map((t) => deleteTag(bucket, repo, t.tag)));
+  let subject: Digest | null = null;
+  try {
+    subject = parseManifest(bytes, stored.contentType).subject;
+  } catch {
+    subject = null;
+  }
+  if (subject) await deleteReferrer(bucket, repo, subject, digest);
+  await deleteManifestObject(bucket, repo, digest);
+}
+
+export async function deleteTagOnly(bucket: R2Bucket, repo: string, tag: string): Promise<void> {
+  if (!(await deleteTag(bucket, repo, tag))) throw new RegistryError("MANIFEST_UNKNOWN", `tag unknown: ${repo}:${tag}`);
+}

@@ -1,0 +1,18 @@
+// Cross-repository blob mount (end-11). A mount writes a link; no bytes move. The caller
+// must be able to pull the source. Without `from`, any repository holding the blob that
+// the caller may pull will do, found through the blob's reverse links, not a bucket scan.
+import type { Identity } from "../auth/identity";
+import type { Digest } from "../oci/digest";
+import { getBlobLink, linkBlob, listBlobRepositories } from "../storage/blobs";
+
+export async function mountBlob(bucket: R2Bucket, identity: Identity, repo: string, digest: Digest, from: string | null): Promise<boolean> {
+  const sources = from !== null ? [from] : await listBlobRepositories(bucket, digest);
+  for (const source of sources) {
+    if (!identity.allows(source, "pull")) continue;
+    const link = await getBlobLink(bucket, source, digest);
+    if (!link) continue;
+    await linkBlob(bucket, repo, digest, link);
+    return true;
+  }
+  return false;
+}

@@ -1,0 +1,61 @@
+// /v2/<name>/manifests/<reference>: GET and HEAD (end-3), PUT (end-7) with ?tag= for
+// multi-tag pushes, DELETE by digest or tag (end-9).
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { requireAccess } from "../auth/middleware";
+import { RegistryError } from "../errors";
+import { formatDigest } from "../oci/digest";
+import { parseReference, parseTag } from "../oci/reference";
+import { deleteManifestByDigest, deleteTagOnly, fetchManifest, storeManifest } from "../registry/manifests";
+import { readBoundedBody, repoName } from "./params";
+
+export const manifestRoutes = new Hono<AppEnv>();
+
+manifestRoutes.get("/v2/:name{.+}/manifests/:reference", async (c) => {
+  const repo = repoName(c);
+  const reference = parseReference(c.req.param("reference"));
+  requireAccess(c, repo, "pull");
+  const manifest = await fetchManifest(c.env.REGISTRY, repo, reference, c.req.method !== "HEAD");
+  const digest = formatDigest(manifest.digest);
+  const headers = {
+    "Content-Type": manifest.contentType,
+    "Content-Length": String(manifest.size),
+    "Docker-Content-Digest": digest,
+    ETag: `"${digest}"`,
+  };
+  return new Response(manifest.body, { status: 200, headers });
+});
+
+manifestRoutes.put("/v2/:name{.+}/manifests/:reference", async (c) => {
+  const repo = repoName(c);
+  const reference = parseReference(c.req.param("reference"));
+  const extraTags = c.req.queries("tag")?.map(parseTag) ?? [];
+  requireAccess(c, repo, "push");
+  const bytes = await readBoundedBody(c, c.get("config").maxManifestBytes);
+  const result = await storeManifest(c.env.REGISTRY, {
+    repo,
+    reference,
+    extraTags,
+    bytes,
+    contentType: c.req.header("Content-Type") ?? null,
+  });
+  const digest = formatDigest(result.digest);
+  const headers = new Headers({
+    Location: `/v2/${repo}/manifests/${digest}`,
+    "Docker-Content-Digest": digest,
+    "Content-Length": "0",
+  });
+  for (const tag of result.tags) headers.append("OCI-Tag", tag);
+  if (result.subject) headers.set("OCI-Subject", formatDigest(result.subject));
+  return new Response(null, { status: 201, headers });
+});
+
+manifestRoutes.delete("/v2/:name{.+}/manifests/:reference", async (c) => {
+  const repo = repoName(c);
+  const reference = parseReference(c.req.param("reference"));
+  requireAccess(c, repo, "delete");
+  if (!c.get("config").deletesEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
+  if (reference.kind === "digest") await deleteManifestByDigest(c.env.REGISTRY, repo, reference.digest);
+  else await deleteTagOnly(c.env.REGISTRY, repo, reference.tag);
+  return c.body(null, 202);
+});

@@ -1,0 +1,58 @@
+// Request helpers shared by the route modules: validated path parameters and request bodies.
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
+import { RegistryError } from "../errors";
+import { parseName } from "../oci/reference";
+
+/** The repository name from the path, checked against the spec's grammar. */
+export function repoName(c: Context<AppEnv>): string {
+  return parseName(c.req.param("name") ?? "");
+}
+
+export function contentLength(c: Context<AppEnv>): number | null {
+  const raw = c.req.header("Content-Length");
+  if (raw === undefined) return null;
+  if (!/^[0-9]{1,15}$/.test(raw.trim())) throw new RegistryError("SIZE_INVALID", "invalid Content-Length");
+  return Number(raw.trim());
+}
+
+/** Refuses a body the edge would refuse (MAX_REQUEST_BODY_BYTES), before reading it. */
+export function checkBodyLimit(c: Context<AppEnv>): void {
+  const limit = c.get("config").maxRequestBodyBytes;
+  const length = contentLength(c);
+  if (limit !== null && length !== null && length > limit) {
+    throw new RegistryError("PAYLOAD_TOO_LARGE", `request body of ${length} bytes exceeds the limit of ${limit}; send smaller chunks`);
+  }
+}
+
+/** Reads a whole body of at most `max` bytes, refusing larger ones with 413. */
+export async function readBoundedBody(c: Context<AppEnv>, max: number): Promise<Uint8Array> {
+  const length = contentLength(c);
+  if (length !== null && length > max) throw new RegistryError("PAYLOAD_TOO_LARGE", `body exceeds ${max} bytes`);
+  const body = c.req.raw.body;
+  if (!body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      reader.cancel().catch(() => {});
+      throw new RegistryError("PAYLOAD_TOO_LARGE", `body exceeds ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+export function deps(c: Context<AppEnv>) {
+  return { bucket: c.env.REGISTRY, kv: c.env.UPLOADS, config: c.get("config") };
+}

@@ -1,0 +1,20 @@
+// GET /v2/<name>/tags/list (end-8a/8b): lexical order, n/last paging, Link to the next page.
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { requireAccess } from "../auth/middleware";
+import { nextPageLink, parsePageRequest } from "../oci/pagination";
+import { listTags } from "../storage/manifests";
+import { repoName } from "./params";
+
+export const tagRoutes = new Hono<AppEnv>();
+
+tagRoutes.get("/v2/:name{.+}/tags/list", async (c) => {
+  const repo = repoName(c);
+  requireAccess(c, repo, "pull");
+  const config = c.get("config");
+  const page = parsePageRequest(c.req.query("n"), c.req.query("last"), config.maxPageSize);
+  const limit = page.limit ?? config.maxPageSize;
+  const { tags, more } = await listTags(c.env.REGISTRY, repo, limit, page.last);
+  if (more && tags.length > 0) c.header("Link", nextPageLink(`/v2/${repo}/tags/list`, page.limit, tags[tags.length - 1]!));
+  return c.json({ name: repo, tags });
+});

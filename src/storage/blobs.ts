@@ -1,0 +1,72 @@
+// Blob records, repository links and blob bytes in R2, in registry terms.
+// A blob's bytes live once per bucket; repositories hold links to them (see keys.ts).
+import { formatDigest, type Digest } from "../oci/digest";
+import { keys } from "./keys";
+import { listAll } from "./list";
+
+export interface BlobRecord {
+  /** Key of the object that holds the bytes. */
+  dataKey: string;
+  size: number;
+}
+
+function recordFromMetadata(meta: Record<string, string> | undefined): BlobRecord | null {
+  if (!meta?.data || meta.size === undefined) return null;
+  return { dataKey: meta.data, size: Number(meta.size) };
+}
+
+/** The bucket-wide record of a blob, or null when the bucket does not hold it. */
+export async function getBlobRecord(bucket: R2Bucket, digest: Digest): Promise<BlobRecord | null> {
+  const head = await bucket.head(keys.blobRecord(digest));
+  return recordFromMetadata(head?.customMetadata);
+}
+
+/**
+ * Creates the blob record unless one exists, and returns the record that wins: a concurrent
+ * upload of the same content may have created it first, and then its bytes are the blob's.
+ */
+export async function createBlobRecord(bucket: R2Bucket, digest: Digest, record: BlobRecord): Promise<BlobRecord> {
+  const existing = await getBlobRecord(bucket, digest);
+  if (existing) return existing;
+  const written = await bucket.put(keys.blobRecord(digest), null, {
+    customMetadata: { data: record.dataKey, size: String(record.size), digest: formatDigest(digest) },
+    onlyIf: new Headers({ "If-None-Match": "*" }),
+  });
+  if (written) return record;
+  return (await getBlobRecord(bucket, digest)) ?? record;
+}
+
+export async function deleteBlobRecord(bucket: R2Bucket, digest: Digest, record: BlobRecord): Promise<void> {
+  await bucket.delete([keys.blobRecord(digest), record.dataKey]);
+}
+
+/** The repository's link to a blob, carrying the record so a read needs no second lookup. */
+export async function getBlobLink(bucket: R2Bucket, repo: string, digest: Digest): Promise<(BlobRecord & { linkedAt: number }) | null> {
+  const head = await bucket.head(keys.blobLink(repo, digest));
+  const record = recordFromMetadata(head?.customMetadata);
+  return record && head ? { ...record, linkedAt: Number(head.customMetadata?.linkedAt ?? head.uploaded.getTime()) } : null;
+}
+
+export async function linkBlob(bucket: R2Bucket, repo: string, digest: Digest, record: BlobRecord): Promise<void> {
+  const customMetadata = { data: record.dataKey, size: String(record.size), linkedAt: String(Date.now()) };
+  await Promise.all([
+    bucket.put(keys.blobRepo(digest, repo), null, { customMetadata }),
+    bucket.put(keys.blobLink(repo, digest), null, { customMetadata }),
+  ]);
+}
+
+export async function unlinkBlob(bucket: R2Bucket, repo: string, digest: Digest): Promise<void> {
+  await bucket.delete([keys.blobLink(repo, digest), keys.blobRepo(digest, repo)]);
+}
+
+/** Reads a blob's bytes, whole or a range. */
+export async function readBlobData(bucket: R2Bucket, dataKey: string, range?: { offset: number; length: number }): Promise<R2ObjectBody | null> {
+  return bucket.get(dataKey, range ? { range } : undefined);
+}
+
+/** Repositories that link the blob, in key order, for mounts without `from` and for GC. */
+export async function listBlobRepositories(bucket: R2Bucket, digest: Digest, limit = 1000): Promise<string[]> {
+  const prefix = keys.blobRepos(digest);
+  const objects = await listAll(bucket, { prefix }, limit);
+  return objects.map((o) => o.key.slice(prefix.length));
+}

@@ -1,0 +1,64 @@
+// Every R2 key the registry uses is built here, and nowhere else.
+//
+// bucket
+// ├── _blobs/<alg>/<hex>                    blob record: which data object holds the bytes,
+// │                                          and their size (customMetadata). One per bucket.
+// ├── _data/<upload-id>                     the blob's bytes, written once by the upload that
+// │                                          brought them and never copied (no rename in R2)
+// ├── _blob-repos/<alg>/<hex>/<name>        reverse link: repository <name> holds the blob;
+// │                                          mounts without `from` and GC list these
+// ├── _uploads/<upload-id>/state            upload session (JSON), written with etag checks
+// ├── _uploads/<upload-id>/tail/<n>         bytes of an upload not yet a full multipart part
+// ├── _catalog/<name>                       one empty object per repository, for _catalog
+// ├── _gc/...                               collector cursor and reports
+// └── _repos/<name>/
+//     ├── _blobs/<alg>/<hex>                link: the repository holds this blob
+//     ├── _manifests/<alg>/<hex>            manifest bytes, exactly as pushed
+//     ├── _tags/<tag>                       tag → manifest digest (customMetadata)
+//     └── _referrers/<alg>/<hex>/<alg>/<hex>  subject → referrer descriptor
+//
+// Repository names come from the spec's grammar, whose components never start with "_", so
+// "<name>/_tags/..." cannot be confused with a longer repository name, and no name can reach
+// a top-level "_" area.
+import { formatDigest, type Digest } from "../oci/digest";
+
+const digestPath = (d: Digest) => `${d.algorithm}/${d.hex}`;
+
+export const keys = {
+  blobRecord: (d: Digest) => `_blobs/${digestPath(d)}`,
+  blobRecordPrefix: () => `_blobs/`,
+  blobData: (uploadId: string) => `_data/${uploadId}`,
+  blobRepos: (d: Digest) => `_blob-repos/${digestPath(d)}/`,
+  blobRepo: (d: Digest, name: string) => `_blob-repos/${digestPath(d)}/${name}`,
+
+  uploadPrefix: (uploadId: string) => `_uploads/${uploadId}/`,
+  uploadsPrefix: () => `_uploads/`,
+  uploadState: (uploadId: string) => `_uploads/${uploadId}/state`,
+  uploadTail: (uploadId: string, generation: number) => `_uploads/${uploadId}/tail/${generation}`,
+
+  catalogPrefix: () => `_catalog/`,
+  catalogEntry: (name: string) => `_catalog/${name}`,
+
+  gcState: () => `_gc/state`,
+  gcReportPrefix: () => `_gc/reports/`,
+  gcReport: (id: string) => `_gc/reports/${id}`,
+
+  repoPrefix: (name: string) => `_repos/${name}/`,
+  blobLink: (name: string, d: Digest) => `_repos/${name}/_blobs/${digestPath(d)}`,
+  blobLinkPrefix: (name: string) => `_repos/${name}/_blobs/`,
+  manifest: (name: string, d: Digest) => `_repos/${name}/_manifests/${digestPath(d)}`,
+  manifestPrefix: (name: string) => `_repos/${name}/_manifests/`,
+  tag: (name: string, tag: string) => `_repos/${name}/_tags/${tag}`,
+  tagPrefix: (name: string) => `_repos/${name}/_tags/`,
+  referrer: (name: string, subject: Digest, referrer: Digest) =>
+    `_repos/${name}/_referrers/${digestPath(subject)}/${digestPath(referrer)}`,
+  referrerPrefix: (name: string, subject: Digest) => `_repos/${name}/_referrers/${digestPath(subject)}/`,
+} as const;
+
+/** Reads "<alg>/<hex>" back from the end of a key. */
+export function digestFromKeySuffix(key: string): string {
+  const parts = key.split("/");
+  return `${parts[parts.length - 2]}:${parts[parts.length - 1]}`;
+}
+
+export { formatDigest };

@@ -1,0 +1,115 @@
+// Manifests, tags, referrers and the repository catalog in R2, in registry terms.
+import { formatDigest, tryParseDigest, type Digest } from "../oci/digest";
+import type { Descriptor } from "../oci/manifest";
+import { keys } from "./keys";
+import { listAll, listPage } from "./list";
+
+export interface StoredManifest {
+  digest: Digest;
+  contentType: string;
+  size: number;
+  body: ReadableStream | null;
+  uploadedAt: number;
+}
+
+export async function getManifest(bucket: R2Bucket, repo: string, digest: Digest, withBody: boolean): Promise<StoredManifest | null> {
+  const object = withBody ? await bucket.get(keys.manifest(repo, digest)) : await bucket.head(keys.manifest(repo, digest));
+  if (!object) return null;
+  return {
+    digest,
+    contentType: object.httpMetadata?.contentType ?? "application/vnd.oci.image.manifest.v1+json",
+    size: object.size,
+    body: "body" in object ? (object as R2ObjectBody).body : null,
+    uploadedAt: object.uploaded.getTime(),
+  };
+}
+
+export async function putManifest(bucket: R2Bucket, repo: string, digest: Digest, bytes: Uint8Array, contentType: string): Promise<void> {
+  await bucket.put(keys.manifest(repo, digest), bytes, {
+    httpMetadata: { contentType },
+    customMetadata: { linkedAt: String(Date.now()) },
+  });
+}
+
+export async function deleteManifestObject(bucket: R2Bucket, repo: string, digest: Digest): Promise<void> {
+  await bucket.delete(keys.manifest(repo, digest));
+}
+
+export async function getTag(bucket: R2Bucket, repo: string, tag: string): Promise<Digest | null> {
+  const head = await bucket.head(keys.tag(repo, tag));
+  const value = head?.customMetadata?.digest;
+  return value ? tryParseDigest(value) : null;
+}
+
+export async function putTag(bucket: R2Bucket, repo: string, tag: string, digest: Digest): Promise<void> {
+  await bucket.put(keys.tag(repo, tag), null, { customMetadata: { digest: formatDigest(digest), taggedAt: String(Date.now()) } });
+}
+
+export async function deleteTag(bucket: R2Bucket, repo: string, tag: string): Promise<boolean> {
+  const key = keys.tag(repo, tag);
+  if (!(await bucket.head(key))) return false;
+  await bucket.delete(key);
+  return true;
+}
+
+/** One page of tags in lexical order, starting after `last`. */
+export async function listTags(bucket: R2Bucket, repo: string, limit: number, last: string | null): Promise<{ tags: string[]; more: boolean }> {
+  const prefix = keys.tagPrefix(repo);
+  if (limit === 0) return { tags: [], more: false };
+  const objects = await listAll(bucket, { prefix, startAfter: last ? prefix + last : undefined }, limit + 1);
+  const tags = objects.map((o) => o.key.slice(prefix.length));
+  return { tags: tags.slice(0, limit), more: tags.length > limit };
+}
+
+/** Every tag of the repository with the digest it points to. Bounded by the repository's
+ *  own tags, never the bucket. */
+export async function listTagTargets(bucket: R2Bucket, repo: string, max = 100_000): Promise<{ tag: string; digest: string }[]> {
+  const prefix = keys.tagPrefix(repo);
+  const objects = await listAll(bucket, { prefix, include: ["customMetadata"] }, max);
+  return objects.map((o) => ({ tag: o.key.slice(prefix.length), digest: o.customMetadata?.digest ?? "" }));
+}
+
+/** Referrer descriptors fit in customMetadata (2 KiB) unless their annotations are large;
+ *  those are kept in the body and read back on listing. */
+const INLINE_DESCRIPTOR_LIMIT = 1500;
+
+export async function putReferrer(bucket: R2Bucket, repo: string, subject: Digest, descriptor: Descriptor): Promise<void> {
+  const referrer = tryParseDigest(descriptor.digest)!;
+  const json = JSON.stringify(descriptor);
+  const inline = json.length <= INLINE_DESCRIPTOR_LIMIT;
+  await bucket.put(keys.referrer(repo, subject, referrer), inline ? null : json, {
+    customMetadata: inline ? { descriptor: json } : { external: "1" },
+  });
+}
+
+export async function deleteReferrer(bucket: R2Bucket, repo: string, subject: Digest, referrer: Digest): Promise<void> {
+  await bucket.delete(keys.referrer(repo, subject, referrer));
+}
+
+export async function listReferrers(bucket: R2Bucket, repo: string, subject: Digest, max = 10_000): Promise<Descriptor[]> {
+  const objects = await listAll(bucket, { prefix: keys.referrerPrefix(repo, subject), include: ["customMetadata"] }, max);
+  const descriptors = await Promise.all(
+    objects.map(async (o) => {
+      const inline = o.customMetadata?.descriptor;
+      if (inline) return JSON.parse(inline) as Descriptor;
+      const body = await bucket.get(o.key);
+      return body ? ((await body.json()) as Descriptor) : null;
+    }),
+  );
+  return descriptors.filter((d): d is Descriptor => d !== null);
+}
+
+export async function addToCatalog(bucket: R2Bucket, repo: string): Promise<void> {
+  const key = keys.catalogEntry(repo);
+  if (!(await bucket.head(key))) await bucket.put(key, null);
+}
+
+export async function listCatalog(bucket: R2Bucket, limit: number, last: string | null): Promise<{ names: string[]; more: boolean }> {
+  const prefix = keys.catalogPrefix();
+  if (limit === 0) return { names: [], more: false };
+  const objects = await listAll(bucket, { prefix, startAfter: last ? prefix + last : undefined }, limit + 1);
+  const names = objects.map((o) => o.key.slice(prefix.length));
+  return { names: names.slice(0, limit), more: names.length > limit };
+}
+
+export { listPage };

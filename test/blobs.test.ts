@@ -1,0 +1,74 @@
+// Blob reads: GET/HEAD with Range, digests, headers, deletes, and mounts.
+import { describe, expect, it } from "vitest";
+import { errorCode, pushBlob, request, seededBytes, sha256 } from "./helpers";
+
+describe("blob GET and HEAD", () => {
+  it("serves the bytes with digest, length, type and immutable caching", async () => {
+    const bytes = seededBytes(5000, 7);
+    const digest = await pushBlob("blobs/get", bytes);
+    const response = await request(`/v2/blobs/get/blobs/${digest}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Docker-Content-Digest")).toBe(digest);
+    expect(response.headers.get("Content-Type")).toBe("application/octet-stream");
+    expect(response.headers.get("Cache-Control")).toContain("immutable");
+    expect(response.headers.get("ETag")).toBe(`"${digest}"`);
+    expect(response.headers.get("Docker-Distribution-API-Version")).toBe("registry/2.0");
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(bytes);
+    const head = await request(`/v2/blobs/get/blobs/${digest}`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("Content-Length")).toBe("5000");
+    expect(head.headers.get("Docker-Content-Digest")).toBe(digest);
+  });
+
+  it("answers ranges with 206 and unsatisfiable ones with 416", async () => {
+    const bytes = seededBytes(1000, 9);
+    const digest = await pushBlob("blobs/range", bytes);
+    const partial = await request(`/v2/blobs/range/blobs/${digest}`, { headers: { Range: "bytes=10-19" } });
+    expect(partial.status).toBe(206);
+    expect(partial.headers.get("Content-Range")).toBe("bytes 10-19/1000");
+    expect(new Uint8Array(await partial.arrayBuffer())).toEqual(bytes.slice(10, 20));
+    const suffix = await request(`/v2/blobs/range/blobs/${digest}`, { headers: { Range: "bytes=-5" } });
+    expect(new Uint8Array(await suffix.arrayBuffer())).toEqual(bytes.slice(995));
+    const bad = await request(`/v2/blobs/range/blobs/${digest}`, { headers: { Range: "bytes=1000-" } });
+    expect(bad.status).toBe(416);
+    expect(bad.headers.get("Content-Range")).toBe("bytes */1000");
+    expect(await errorCode(bad)).toBe("RANGE_INVALID");
+  });
+
+  it("refuses unknown blobs, bad digests and bad names with OCI errors", async () => {
+    const missing = await request(`/v2/blobs/none/blobs/${await sha256("nope")}`);
+    expect(missing.status).toBe(404);
+    expect(await errorCode(missing)).toBe("BLOB_UNKNOWN");
+    const badDigest = await request(`/v2/blobs/none/blobs/sha256:xyz`);
+    expect(badDigest.status).toBe(400);
+    expect(await errorCode(badDigest)).toBe("DIGEST_INVALID");
+    const badName = await request(`/v2/Bad_Name/blobs/${await sha256("x")}`);
+    expect(badName.status).toBe(400);
+    expect(await errorCode(badName)).toBe("NAME_INVALID");
+  });
+});
+
+describe("blob DELETE and mounts", () => {
+  it("deletes one repository's link and leaves another's intact", async () => {
+    const bytes = seededBytes(3000, 11);
+    const digest = await pushBlob("share/a", bytes);
+    const mount = await request(`/v2/share/b/blobs/uploads/?mount=${digest}&from=share/a`, { method: "POST" });
+    expect(mount.status).toBe(201);
+    expect(mount.headers.get("Location")).toBe(`/v2/share/b/blobs/${digest}`);
+    const del = await request(`/v2/share/a/blobs/${digest}`, { method: "DELETE" });
+    expect(del.status).toBe(202);
+    expect((await request(`/v2/share/a/blobs/${digest}`)).status).toBe(404);
+    const other = await request(`/v2/share/b/blobs/${digest}`);
+    expect(other.status).toBe(200);
+    expect(new Uint8Array(await other.arrayBuffer())).toEqual(bytes);
+  });
+
+  it("mounts without from when another repository holds the blob, else falls back to 202", async () => {
+    const digest = await pushBlob("mount/src", seededBytes(100, 3));
+    const anywhere = await request(`/v2/mount/dst/blobs/uploads/?mount=${digest}`, { method: "POST" });
+    expect(anywhere.status).toBe(201);
+    const unknown = await request(`/v2/mount/dst/blobs/uploads/?mount=${await sha256("absent")}&from=mount/src`, { method: "POST" });
+    expect(unknown.status).toBe(202);
+    expect(unknown.headers.get("Location")).toMatch(/^\/v2\/mount\/dst\/blobs\/uploads\//);
+  });
+});

@@ -1,0 +1,93 @@
+// Shared helpers for the workers tests: authenticated requests against the worker, seeded
+// random bytes, digests, and a pushImage() that uploads blobs and a manifest.
+import { exports } from "cloudflare:workers";
+
+export const BASE = "http://registry.test";
+export const AUTH = `Basic ${btoa("tester:test-password")}`;
+export const READONLY_AUTH = `Basic ${btoa("reader:reader-password")}`;
+
+export function request(path: string, init: RequestInit & { auth?: string | null } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const auth = init.auth === undefined ? AUTH : init.auth;
+  if (auth) headers.set("Authorization", auth);
+  return (exports as unknown as { default: { fetch(r: Request): Promise<Response> } }).default.fetch(
+    new Request(path.startsWith("http") ? path : BASE + path, { ...init, headers }),
+  );
+}
+
+/** Deterministic bytes from a seed (xorshift32), so failures reproduce. */
+export function seededBytes(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed | 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export async function sha256(bytes: Uint8Array | string): Promise<string> {
+  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  const hash = await crypto.subtle.digest("SHA-256", data);
+  return "sha256:" + [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export async function sha512(bytes: Uint8Array): Promise<string> {
+  const hash = await crypto.subtle.digest("SHA-512", bytes);
+  return "sha512:" + [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export async function errorCode(response: Response): Promise<string | undefined> {
+  const body = (await response.json()) as { errors?: { code: string }[] };
+  return body.errors?.[0]?.code;
+}
+
+export async function startUpload(repo: string): Promise<string> {
+  const response = await request(`/v2/${repo}/blobs/uploads/`, { method: "POST" });
+  if (response.status !== 202) throw new Error(`POST upload: ${response.status} ${await response.text()}`);
+  return response.headers.get("Location")!;
+}
+
+/** Monolithic POST ?digest= upload; returns the digest. */
+export async function pushBlob(repo: string, bytes: Uint8Array): Promise<string> {
+  const digest = await sha256(bytes);
+  const response = await request(`/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+    method: "POST",
+    body: bytes,
+    headers: { "Content-Type": "application/octet-stream" },
+  });
+  if (response.status !== 201) throw new Error(`push blob: ${response.status} ${await response.text()}`);
+  return digest;
+}
+
+export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+
+export async function pushManifest(repo: string, reference: string, manifest: unknown, contentType = OCI_MANIFEST): Promise<Response> {
+  return request(`/v2/${repo}/manifests/${reference}`, {
+    method: "PUT",
+    body: typeof manifest === "string" ? manifest : JSON.stringify(manifest),
+    headers: { "Content-Type": contentType },
+  });
+}
+
+/** Pushes a config and one layer, then a manifest under `tag`; returns its digest. */
+export async function pushImage(repo: string, tag: string, seed = 1, extra: Record<string, unknown> = {}) {
+  const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", seed }));
+  const layer = seededBytes(1000 + seed, seed);
+  const configDigest = await pushBlob(repo, config);
+  const layerDigest = await pushBlob(repo, layer);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layer.length }],
+    ...extra,
+  };
+  const body = JSON.stringify(manifest);
+  const response = await pushManifest(repo, tag, body);
+  if (response.status !== 201) throw new Error(`push manifest: ${response.status} ${await response.text()}`);
+  return { digest: await sha256(body), body, configDigest, layerDigest, layer };
+}

@@ -1,0 +1,37 @@
+// Two projects: "workers" runs unit and integration tests inside workerd against real local
+// R2 and KV; "e2e" runs in Node and drives `wrangler dev` with real clients and the
+// conformance runner.
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export const TEST_BINDINGS = {
+  USERNAME: "tester",
+  PASSWORD: "test-password",
+  READONLY_USERNAME: "reader",
+  READONLY_PASSWORD: "reader-password",
+  JWT_STATE_SECRET: "test-state-secret-0123456789abcdef",
+  // Small parts exercise multipart repacking without megabytes of test data.
+  UPLOAD_PART_SIZE: "65536",
+  UPLOAD_CHUNK_MIN_BYTES: "1",
+};
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: TEST_BINDINGS } })],
+        test: { name: "workers", include: ["test/*.test.ts"], testTimeout: 60_000 },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 15 * 60_000,
+          hookTimeout: 5 * 60_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
