@@ -27,6 +27,8 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
+          // wrangler dev serves https with a self-signed certificate (see PLATFORM.md).
+          env: { NODE_TLS_REJECT_UNAUTHORIZED: "0" },
           testTimeout: 15 * 60_000,
           hookTimeout: 5 * 60_000,
           fileParallelism: false,
