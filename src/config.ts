@@ -1,6 +1,7 @@
 // parseConfig(env) is the only place that reads variables and applies defaults. The README's
 // configuration table lists exactly these.
 import { RegistryError } from "./errors";
+import { parseProxyConfig, type ProxyConfig } from "./proxy/config";
 
 export interface Env {
   REGISTRY: R2Bucket;
@@ -19,6 +20,9 @@ export interface Env {
   UPLOAD_CHUNK_MIN_BYTES?: string;
   MAX_REQUEST_BODY_BYTES?: string;
   CATALOG_MAX_PAGE?: string;
+  /** Pull-through upstreams (docs/pull-through.md); password_env names another secret. */
+  REGISTRIES_JSON?: string;
+  PROXY_TAG_TTL_SECONDS?: string;
 }
 
 export interface Config {
@@ -36,6 +40,7 @@ export interface Config {
    *  this only keeps tiny chunks from costing a request each. */
   chunkMinLength: number;
   maxPageSize: number;
+  proxy: ProxyConfig;
 }
 
 const MiB = 1024 * 1024;
@@ -75,6 +80,7 @@ export function parseConfig(env: Env): Config {
     maxManifestBytes: 4 * MiB,
     chunkMinLength: readInt(env, "UPLOAD_CHUNK_MIN_BYTES", MiB, 1, 5 * 1024 * MiB),
     maxPageSize: readInt(env, "CATALOG_MAX_PAGE", 1000, 1, 10000),
+    proxy: parseProxyConfig(env.REGISTRIES_JSON, readInt(env, "PROXY_TAG_TTL_SECONDS", 300, 0, 365 * 24 * 3600), env as unknown as Record<string, unknown>),
   };
   cache.set(env, config);
   return config;

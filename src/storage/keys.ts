@@ -11,6 +11,8 @@
 // ├── _uploads/<upload-id>/tail/<n>         bytes of an upload not yet a full multipart part
 // ├── _catalog/<name>                       one empty object per repository, for _catalog
 // ├── _gc/...                               collector cursor and reports
+// ├── _proxy/fetching/<alg>/<hex>           short-lived marker: one pull-through fetch of this
+// │                                          blob from an upstream is under way
 // └── _repos/<name>/
 //     ├── _blobs/<alg>/<hex>                link: the repository holds this blob
 //     ├── _manifests/<alg>/<hex>            manifest bytes, exactly as pushed
@@ -42,6 +44,10 @@ export const keys = {
   gcState: () => `_gc/state`,
   gcReportPrefix: () => `_gc/reports/`,
   gcReport: (id: string) => `_gc/reports/${id}`,
+
+  proxyFetch: (d: Digest) => `_proxy/fetching/${digestPath(d)}`,
+  /** KV, not R2: a cached upstream token, under a hash of upstream, user and scope. */
+  proxyTokenKv: (hash: string) => `proxy-token:${hash}`,
 
   repoPrefix: (name: string) => `_repos/${name}/`,
   blobLink: (name: string, d: Digest) => `_repos/${name}/_blobs/${digestPath(d)}`,
