@@ -20,7 +20,13 @@ export default defineConfig({
     projects: [
       {
         plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: TEST_BINDINGS } })],
-        test: { name: "workers", include: ["test/*.test.ts"], testTimeout: 60_000 },
+        test: {
+          name: "workers",
+          include: ["test/*.test.ts"],
+          testTimeout: 60_000,
+          // Reads ../shared/fixtures/regclient-testrepo in Node and provide()s it to the tests.
+          globalSetup: ["test/setup/regclient-fixture.ts"],
+        },
       },
       {
         test: {
