@@ -1,7 +1,9 @@
 // The hono app: middleware, route mounting, and the one place errors become responses.
 import { Hono } from "hono";
 import type { AppEnv } from "./app-env";
+import { corsForAllowedOrigins } from "./auth/cors";
 import { authenticate } from "./auth/middleware";
+import { tokenRoutes } from "./auth/token-endpoint";
 import { parseConfig } from "./config";
 import { RegistryError } from "./errors";
 import { baseRoutes } from "./routes/base";
@@ -22,8 +24,11 @@ app.use("/v2/*", async function loadConfig(c, next) {
   c.set("config", parseConfig(c.env));
   await next();
 });
+app.use("/v2/*", corsForAllowedOrigins());
 app.use("/v2/*", authenticate());
 
+// The token endpoint (/v2/token) checks credentials itself; authenticate() lets it through.
+app.route("/", tokenRoutes);
 // Uploads first: "<name>/blobs/uploads/" must not be read as a blob named "uploads".
 app.route("/", uploadRoutes);
 app.route("/", baseRoutes);

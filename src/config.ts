@@ -1,5 +1,6 @@
 // parseConfig(env) is the only place that reads variables and applies defaults. The README's
 // configuration table lists exactly these.
+import { parseAuthConfig, type AuthConfig } from "./auth/auth-config";
 import { RegistryError } from "./errors";
 import { parseProxyConfig, type ProxyConfig } from "./proxy/config";
 
@@ -23,6 +24,13 @@ export interface Env {
   /** Pull-through upstreams (docs/pull-through.md); password_env names another secret. */
   REGISTRIES_JSON?: string;
   PROXY_TAG_TTL_SECONDS?: string;
+  /** Auth (docs/auth.md): users, anonymous pull, token lifetimes, challenge, CORS. */
+  AUTH_USERS_JSON?: string;
+  ANONYMOUS_PULL?: string;
+  AUTH_CHALLENGE?: string;
+  AUTH_TOKEN_TTL_SECONDS?: string;
+  AUTH_REFRESH_TOKEN_TTL_SECONDS?: string;
+  CORS_ALLOWED_ORIGINS?: string;
 }
 
 export interface Config {
@@ -41,6 +49,8 @@ export interface Config {
   chunkMinLength: number;
   maxPageSize: number;
   proxy: ProxyConfig;
+  /** Credential modes, users, anonymous pull, tokens, CORS (src/auth/auth-config.ts). */
+  auth: AuthConfig;
 }
 
 const MiB = 1024 * 1024;
@@ -81,6 +91,7 @@ export function parseConfig(env: Env): Config {
     chunkMinLength: readInt(env, "UPLOAD_CHUNK_MIN_BYTES", MiB, 1, 5 * 1024 * MiB),
     maxPageSize: readInt(env, "CATALOG_MAX_PAGE", 1000, 1, 10000),
     proxy: parseProxyConfig(env.REGISTRIES_JSON, readInt(env, "PROXY_TAG_TTL_SECONDS", 300, 0, 365 * 24 * 3600), env as unknown as Record<string, unknown>),
+    auth: parseAuthConfig(env),
   };
   cache.set(env, config);
   return config;

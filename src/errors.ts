@@ -15,6 +15,8 @@ export const ERROR_TABLE = {
   SIZE_INVALID: { status: 400, message: "provided length did not match content length" },
   TAG_INVALID: { status: 400, message: "manifest tag did not match URI" },
   UNAUTHORIZED: { status: 401, message: "authentication required" },
+  // Not an OCI code: the token endpoint's answer to a malformed OAuth2 request.
+  TOKEN_REQUEST_INVALID: { status: 400, message: "invalid token request" },
   DENIED: { status: 403, message: "requested access to the resource is denied" },
   UNSUPPORTED: { status: 405, message: "the operation is unsupported" },
   TOOMANYREQUESTS: { status: 429, message: "too many requests" },

@@ -1,77 +1,80 @@
-// Resolves credentials to an Identity under the deployment's configured modes:
-// USERNAME/PASSWORD (pull, push, delete), READONLY_USERNAME/READONLY_PASSWORD (pull), and a
-// JWT signed by the key in JWT_REGISTRY_TOKENS_PUBLIC_KEY used as the password.
-import { importJWK, jwtVerify, type JWK } from "jose";
-import type { Env } from "../config";
+// Resolves a username and password to an Account under the configured modes, in this order:
+// USERNAME/PASSWORD (pull, push, delete, catalog), READONLY_USERNAME/READONLY_PASSWORD (pull,
+// catalog), a user of AUTH_USERS_JSON (its patterns), and a JWT signed by the key in
+// JWT_REGISTRY_TOKENS_PUBLIC_KEY used as the password (its capabilities).
+import type { AuthConfig, ConfiguredUser, SharedSecretLogin } from "./auth-config";
 import { secretsEqual } from "./constant-time";
-import { globalIdentity, type Action, type Identity } from "./identity";
+import { globalIdentity, patternIdentity, withAnonymousPull, type Action, type Identity } from "./identity";
+import { verifyPassword } from "./password-hash";
+import { identityFromSignedToken } from "./signed-password";
 
-export function credentialsConfigured(env: Env): boolean {
-  return Boolean((env.USERNAME && env.PASSWORD) || (env.READONLY_USERNAME && env.READONLY_PASSWORD) || env.JWT_REGISTRY_TOKENS_PUBLIC_KEY);
+export interface Account {
+  identity: Identity;
+  /** What the credential rests on, for refresh-token fingerprints; null when the refresh
+   *  token carries the rights itself (JWT passwords). Never logged or sent. */
+  secret: string | null;
+  /** For JWT passwords: the actions the JWT grants, carried by its refresh tokens. */
+  actions?: Action[];
 }
 
 const FULL: Action[] = ["pull", "push", "delete"];
 
-export async function identityFromPassword(env: Env, username: string, password: string): Promise<Identity | null> {
-  if (env.USERNAME && env.PASSWORD) {
-    const [u, p] = await Promise.all([secretsEqual(username, env.USERNAME), secretsEqual(password, env.PASSWORD)]);
-    if (u && p) return globalIdentity(`user:${username}`, FULL, true);
-  }
-  if (env.READONLY_USERNAME && env.READONLY_PASSWORD) {
-    const [u, p] = await Promise.all([secretsEqual(username, env.READONLY_USERNAME), secretsEqual(password, env.READONLY_PASSWORD)]);
-    if (u && p) return globalIdentity(`user:${username}`, ["pull"], true);
-  }
-  if (env.JWT_REGISTRY_TOKENS_PUBLIC_KEY && password.split(".").length === 3) {
-    return identityFromSignedPassword(env, username, password);
+async function sharedLoginMatches(login: SharedSecretLogin | null, username: string, password: string): Promise<boolean> {
+  if (!login) return false;
+  const [u, p] = await Promise.all([secretsEqual(username, login.username), secretsEqual(password, login.password)]);
+  return u && p;
+}
+
+/** PBKDF2 costs tens of milliseconds of CPU; clients that send Basic on every request would
+ *  pay it each time. Successful checks are remembered per isolate under a SHA-256 of the
+ *  stored hash and the password, so a changed hash or password misses the cache. */
+const verified = new Set<string>();
+const MAX_VERIFIED = 512;
+
+async function cacheKey(user: ConfiguredUser, password: string): Promise<string> {
+  const data = new TextEncoder().encode(`${user.hashText}\u0000${password}`);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function userPasswordMatches(user: ConfiguredUser, password: string): Promise<boolean> {
+  const key = await cacheKey(user, password);
+  if (verified.has(key)) return true;
+  if (!(await verifyPassword(password, user.hash))) return false;
+  if (verified.size >= MAX_VERIFIED) verified.clear();
+  verified.add(key);
+  return true;
+}
+
+export function userAccount(auth: AuthConfig, user: ConfiguredUser): Account {
+  return { identity: withAnonymousPull(patternIdentity(`user:${user.name}`, user.rules, user.catalog), auth.anonymousPull), secret: user.hashText };
+}
+
+function sharedAccount(auth: AuthConfig, login: SharedSecretLogin, actions: Action[]): Account {
+  return { identity: withAnonymousPull(globalIdentity(`user:${login.username}`, actions, true), auth.anonymousPull), secret: login.password };
+}
+
+export async function authenticatePassword(auth: AuthConfig, username: string, password: string): Promise<Account | null> {
+  if (await sharedLoginMatches(auth.full, username, password)) return sharedAccount(auth, auth.full!, FULL);
+  if (await sharedLoginMatches(auth.readonly, username, password)) return sharedAccount(auth, auth.readonly!, ["pull"]);
+  const user = auth.users.get(username);
+  if (user && (await userPasswordMatches(user, password))) return userAccount(auth, user);
+  if (auth.publicKey && password.split(".").length === 3) {
+    const identity = await identityFromSignedToken(auth, username, password);
+    if (!identity) return null;
+    // A JWT identity's rights are the same on every repository; "x" stands for any of them.
+    const actions = FULL.filter((a) => identity.allows("x", a));
+    return { identity: withAnonymousPull(identity, auth.anonymousPull), secret: null, actions };
   }
   return null;
 }
 
-/** Algorithms accepted for each JWK key type; pinning them refuses alg "none" and HMAC
- *  confusion with the public key. */
-function algorithmsFor(jwk: JWK): string[] {
-  if (jwk.kty === "EC") return ["ES256", "ES384"];
-  if (jwk.kty === "RSA") return ["RS256", "RS384", "RS512", "PS256"];
-  if (jwk.kty === "OKP") return ["EdDSA", "Ed25519"];
-  return [];
-}
-
-const keyCache = new Map<string, { key: CryptoKey | Uint8Array; algorithms: string[] }>();
-
-async function publicKey(encoded: string): Promise<{ key: CryptoKey | Uint8Array; algorithms: string[] } | null> {
-  const cached = keyCache.get(encoded);
-  if (cached) return cached;
-  try {
-    const jwk = JSON.parse(atob(encoded.trim())) as JWK;
-    const algorithms = algorithmsFor(jwk);
-    if (algorithms.length === 0 || "d" in jwk) return null;
-    const alg = jwk.alg ?? algorithms[0];
-    const entry = { key: await importJWK(jwk, alg), algorithms: jwk.alg ? [jwk.alg] : algorithms };
-    keyCache.set(encoded, entry);
-    return entry;
-  } catch {
-    console.error("JWT_REGISTRY_TOKENS_PUBLIC_KEY is not a base64-encoded public JWK");
-    return null;
-  }
-}
-
-async function identityFromSignedPassword(env: Env, username: string, token: string): Promise<Identity | null> {
-  const key = await publicKey(env.JWT_REGISTRY_TOKENS_PUBLIC_KEY!);
-  if (!key) return null;
-  try {
-    const { payload } = await jwtVerify(token, key.key, {
-      algorithms: key.algorithms,
-      requiredClaims: ["exp"],
-      audience: env.JWT_REGISTRY_TOKENS_AUDIENCE || undefined,
-      issuer: env.JWT_REGISTRY_TOKENS_ISSUER || undefined,
-    });
-    const capabilities = Array.isArray(payload.capabilities) ? payload.capabilities : [];
-    const actions = FULL.filter((a) => capabilities.includes(a) || (a === "delete" && capabilities.includes("push")));
-    if (actions.length === 0) return null;
-    const subject = typeof payload.username === "string" ? payload.username : username;
-    if (typeof payload.username === "string" && username !== "" && username !== payload.username) return null;
-    return globalIdentity(`jwt:${subject}`, actions, true);
-  } catch {
-    return null;
-  }
+/** The account behind a subject, as configured now (for refresh tokens); null once gone. */
+export function accountForSubject(auth: AuthConfig, subject: string): Account | null {
+  if (!subject.startsWith("user:")) return null;
+  const name = subject.slice("user:".length);
+  if (auth.full?.username === name) return sharedAccount(auth, auth.full, FULL);
+  if (auth.readonly?.username === name) return sharedAccount(auth, auth.readonly, ["pull"]);
+  const user = auth.users.get(name);
+  return user ? userAccount(auth, user) : null;
 }

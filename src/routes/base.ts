@@ -1,8 +1,7 @@
 // GET /v2/: the API version check (end-1), and GET /v2/_catalog with n/last paging.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { requireSignedIn } from "../auth/middleware";
-import { RegistryError } from "../errors";
+import { requireCatalog, requireSignedIn } from "../auth/middleware";
 import { nextPageLink, parsePageRequest } from "../oci/pagination";
 import { listCatalog } from "../storage/manifests";
 
@@ -14,8 +13,7 @@ baseRoutes.get("/v2/", (c) => {
 });
 
 baseRoutes.get("/v2/_catalog", async (c) => {
-  const identity = requireSignedIn(c);
-  if (!identity.catalog) throw new RegistryError("DENIED", "no catalog access");
+  requireCatalog(c);
   const config = c.get("config");
   const page = parsePageRequest(c.req.query("n"), c.req.query("last"), config.maxPageSize);
   const limit = page.limit ?? config.maxPageSize;

@@ -1,0 +1,40 @@
+// Bearer credentials on /v2/*: tokens from our token endpoint (HS256, derived key), or JWTs
+// signed by the deployment's key pair (JWT_REGISTRY_TOKENS_PUBLIC_KEY). The header's alg
+// only picks which verifier runs; each verifier pins its own algorithms.
+import { verifyAccessToken, type VerifiedAccess } from "./access-token";
+import type { AuthConfig } from "./auth-config";
+import { withAnonymousPull, type Identity } from "./identity";
+import type { Action } from "./identity";
+import { identityFromSignedToken, looksAsymmetric } from "./signed-password";
+
+export const ANONYMOUS_SUBJECT = "anonymous";
+
+/** An identity that may do exactly what the token's access claim lists (plus anonymous pull). */
+export function tokenIdentity(verified: VerifiedAccess, anonymousPull: readonly string[]): Identity {
+  const granted = new Set<string>();
+  let catalog = false;
+  for (const entry of verified.access) {
+    if (entry.type === "registry" && entry.name === "catalog" && entry.actions.includes("*")) catalog = true;
+    if (entry.type !== "repository") continue;
+    for (const action of entry.actions) granted.add(`${action}\u0000${entry.name}`);
+  }
+  const identity: Identity = {
+    subject: verified.subject,
+    anonymous: verified.subject === ANONYMOUS_SUBJECT,
+    catalog,
+    viaToken: true,
+    allows: (repo: string, action: Action) => granted.has(`${action}\u0000${repo}`),
+  };
+  return withAnonymousPull(identity, anonymousPull);
+}
+
+export async function identityFromBearer(auth: AuthConfig, token: string, service: string): Promise<Identity | null> {
+  if (token.length > 16_384) return null;
+  if (auth.publicKey && looksAsymmetric(token)) {
+    const identity = await identityFromSignedToken(auth, "", token);
+    return identity ? withAnonymousPull(identity, auth.anonymousPull) : null;
+  }
+  if (!auth.tokenSecret) return null;
+  const verified = await verifyAccessToken(auth.tokenSecret, token, service);
+  return verified ? tokenIdentity(verified, auth.anonymousPull) : null;
+}

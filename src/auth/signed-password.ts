@@ -1,0 +1,76 @@
+// JWTs signed by the deployment's own key pair (JWT_REGISTRY_TOKENS_PUBLIC_KEY), used as a
+// Basic password or sent as a Bearer token. Claims: capabilities (["pull"] or
+// ["pull","push"]), exp (required), username, and aud/iss when configured.
+import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from "jose";
+import type { AuthConfig } from "./auth-config";
+import { globalIdentity, type Action, type Identity } from "./identity";
+
+/** Algorithms accepted for each JWK key type; pinning them refuses alg "none" and HMAC
+ *  confusion with the public key. */
+function algorithmsFor(jwk: JWK): string[] {
+  if (jwk.kty === "EC") return ["ES256", "ES384"];
+  if (jwk.kty === "RSA") return ["RS256", "RS384", "RS512", "PS256"];
+  if (jwk.kty === "OKP") return ["EdDSA", "Ed25519"];
+  return [];
+}
+
+interface VerifyKey {
+  key: CryptoKey | Uint8Array;
+  algorithms: string[];
+}
+
+const keyCache = new Map<string, VerifyKey>();
+
+async function publicKey(encoded: string): Promise<VerifyKey | null> {
+  const cached = keyCache.get(encoded);
+  if (cached) return cached;
+  try {
+    const jwk = JSON.parse(atob(encoded.trim())) as JWK;
+    const algorithms = algorithmsFor(jwk);
+    if (algorithms.length === 0 || "d" in jwk) return null;
+    if (jwk.alg && !algorithms.includes(jwk.alg)) return null;
+    const entry = { key: await importJWK(jwk, jwk.alg ?? algorithms[0]), algorithms: jwk.alg ? [jwk.alg] : algorithms };
+    keyCache.set(encoded, entry);
+    return entry;
+  } catch {
+    console.error("JWT_REGISTRY_TOKENS_PUBLIC_KEY is not a base64-encoded public JWK");
+    return null;
+  }
+}
+
+/** True when the token's header names an algorithm of the public-key mode (not HS256). */
+export function looksAsymmetric(token: string): boolean {
+  try {
+    const alg = decodeProtectedHeader(token).alg;
+    return typeof alg === "string" && !alg.startsWith("HS") && alg !== "none";
+  } catch {
+    return false;
+  }
+}
+
+const FULL: Action[] = ["pull", "push", "delete"];
+
+/** Verifies a JWT signed by the configured key; `username` (may be "") must match its claim. */
+export async function identityFromSignedToken(auth: AuthConfig, username: string, token: string): Promise<Identity | null> {
+  if (!auth.publicKey) return null;
+  const key = await publicKey(auth.publicKey);
+  if (!key) return null;
+  try {
+    const { payload } = await jwtVerify(token, key.key, {
+      algorithms: key.algorithms,
+      requiredClaims: ["exp"],
+      audience: auth.audience ?? undefined,
+      issuer: auth.issuer ?? undefined,
+    });
+    const capabilities = Array.isArray(payload.capabilities) ? payload.capabilities : [];
+    const actions = FULL.filter((a) => capabilities.includes(a) || (a === "delete" && capabilities.includes("push")));
+    if (actions.length === 0) return null;
+    const claimed = typeof payload.username === "string" && payload.username !== "" ? payload.username : null;
+    if (claimed && username !== "" && username !== claimed) return null;
+    const subject = claimed ?? username;
+    if (subject === "") return null;
+    return { ...globalIdentity(`jwt:${subject}`, actions, true), expiresAt: payload.exp };
+  } catch {
+    return null;
+  }
+}
