@@ -7,6 +7,8 @@ import { formatDigest, parseDigest } from "../oci/digest";
 import { formatContentRange, parseRangeHeader } from "../oci/range";
 import { getBlobLink, readBlobData, unlinkBlob } from "../storage/blobs";
 import { repoName } from "./params";
+import { denyWriteToMirror, proxyDeps } from "../proxy/hooks";
+import { pullThroughBlob } from "../proxy/blobs";
 
 export const blobRoutes = new Hono<AppEnv>();
 
@@ -17,7 +19,12 @@ blobRoutes.get("/v2/:name{.+}/blobs/:digest", async (c) => {
   const repo = repoName(c);
   const digest = parseDigest(c.req.param("digest"));
   requireAccess(c, repo, "pull");
-  const link = await getBlobLink(c.env.REGISTRY, repo, digest);
+  let link: { dataKey: string; size: number } | null = await getBlobLink(c.env.REGISTRY, repo, digest);
+  if (!link) {
+    const proxied = await pullThroughBlob(proxyDeps(c), repo, digest, c.req.raw);
+    if (proxied instanceof Response) return proxied;
+    link = proxied;
+  }
   if (!link) throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);
   const digestText = formatDigest(digest);
   const headers: Record<string, string> = {
@@ -53,6 +60,7 @@ blobRoutes.delete("/v2/:name{.+}/blobs/:digest", async (c) => {
   const repo = repoName(c);
   const digest = parseDigest(c.req.param("digest"));
   requireAccess(c, repo, "delete");
+  denyWriteToMirror(c, repo);
   if (!c.get("config").deletesEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   if (!(await getBlobLink(c.env.REGISTRY, repo, digest))) throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);
   // Only this repository's link goes; the bytes stay for every other repository that links

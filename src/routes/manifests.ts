@@ -8,6 +8,8 @@ import { formatDigest } from "../oci/digest";
 import { parseReference, parseTag } from "../oci/reference";
 import { deleteManifestByDigest, deleteTagOnly, fetchManifest, storeManifest } from "../registry/manifests";
 import { readBoundedBody, repoName } from "./params";
+import { denyWriteToMirror, proxyDeps } from "../proxy/hooks";
+import { pullThroughManifest, type ProxiedManifest } from "../proxy/manifests";
 
 export const manifestRoutes = new Hono<AppEnv>();
 
@@ -15,14 +17,18 @@ manifestRoutes.get("/v2/:name{.+}/manifests/:reference", async (c) => {
   const repo = repoName(c);
   const reference = parseReference(c.req.param("reference"));
   requireAccess(c, repo, "pull");
-  const manifest = await fetchManifest(c.env.REGISTRY, repo, reference, c.req.method !== "HEAD");
+  const withBody = c.req.method !== "HEAD";
+  const manifest =
+    (await pullThroughManifest(proxyDeps(c), repo, reference, withBody)) ?? (await fetchManifest(c.env.REGISTRY, repo, reference, withBody));
   const digest = formatDigest(manifest.digest);
-  const headers = {
+  const headers: Record<string, string> = {
     "Content-Type": manifest.contentType,
     "Content-Length": String(manifest.size),
     "Docker-Content-Digest": digest,
     ETag: `"${digest}"`,
   };
+  const warning = (manifest as ProxiedManifest).warning;
+  if (warning) headers.Warning = warning;
   return new Response(manifest.body, { status: 200, headers });
 });
 
@@ -31,6 +37,7 @@ manifestRoutes.put("/v2/:name{.+}/manifests/:reference", async (c) => {
   const reference = parseReference(c.req.param("reference"));
   const extraTags = c.req.queries("tag")?.map(parseTag) ?? [];
   requireAccess(c, repo, "push");
+  denyWriteToMirror(c, repo);
   const bytes = await readBoundedBody(c, c.get("config").maxManifestBytes);
   const result = await storeManifest(c.env.REGISTRY, {
     repo,
@@ -54,6 +61,7 @@ manifestRoutes.delete("/v2/:name{.+}/manifests/:reference", async (c) => {
   const repo = repoName(c);
   const reference = parseReference(c.req.param("reference"));
   requireAccess(c, repo, "delete");
+  denyWriteToMirror(c, repo);
   if (!c.get("config").deletesEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   if (reference.kind === "digest") await deleteManifestByDigest(c.env.REGISTRY, repo, reference.digest);
   else await deleteTagOnly(c.env.REGISTRY, repo, reference.tag);

@@ -7,6 +7,8 @@ import { parseDigest } from "../oci/digest";
 import { MEDIA_TYPES } from "../oci/manifest";
 import { listReferrers } from "../storage/manifests";
 import { repoName } from "./params";
+import { proxyDeps } from "../proxy/hooks";
+import { pullThroughReferrers } from "../proxy/listings";
 
 export const referrerRoutes = new Hono<AppEnv>();
 
@@ -15,6 +17,8 @@ referrerRoutes.get("/v2/:name{.+}/referrers/:digest", async (c) => {
   const subject = parseDigest(c.req.param("digest"));
   requireAccess(c, repo, "pull");
   const artifactType = c.req.query("artifactType");
+  const upstream = await pullThroughReferrers(proxyDeps(c), repo, subject, artifactType);
+  if (upstream) return upstream;
   let manifests = await listReferrers(c.env.REGISTRY, repo, subject);
   if (artifactType !== undefined) {
     manifests = manifests.filter((d) => d.artifactType === artifactType);

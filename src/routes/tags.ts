@@ -5,12 +5,16 @@ import { requireAccess } from "../auth/middleware";
 import { nextPageLink, parsePageRequest } from "../oci/pagination";
 import { listTags } from "../storage/manifests";
 import { repoName } from "./params";
+import { proxyDeps } from "../proxy/hooks";
+import { pullThroughTagList } from "../proxy/listings";
 
 export const tagRoutes = new Hono<AppEnv>();
 
 tagRoutes.get("/v2/:name{.+}/tags/list", async (c) => {
   const repo = repoName(c);
   requireAccess(c, repo, "pull");
+  const upstream = await pullThroughTagList(proxyDeps(c), repo, new URL(c.req.url).searchParams);
+  if (upstream) return upstream;
   const config = c.get("config");
   const page = parsePageRequest(c.req.query("n"), c.req.query("last"), config.maxPageSize);
   const limit = page.limit ?? config.maxPageSize;

@@ -14,6 +14,7 @@ import type { SessionIdentity } from "../registry/upload-lock";
 import { appendChunk, cancelUpload, finishUpload, getUploadStatus, monolithicUpload, startUpload, type Chunk } from "../registry/uploads";
 import type { UploadState } from "../storage/uploads";
 import { checkBodyLimit, contentLength, deps, repoName } from "./params";
+import { denyWriteToMirror } from "../proxy/hooks";
 
 export const uploadRoutes = new Hono<AppEnv>();
 
@@ -56,6 +57,7 @@ async function session(c: Context<AppEnv>): Promise<SessionIdentity> {
 uploadRoutes.post("/v2/:name{.+}/blobs/uploads/", async (c) => {
   const repo = repoName(c);
   const identity = requireAccess(c, repo, "push");
+  denyWriteToMirror(c, repo);
   const mount = c.req.query("mount");
   if (mount !== undefined) {
     const digest = parseDigest(mount);

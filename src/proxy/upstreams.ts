@@ -1,0 +1,79 @@
+// Trying a repository's upstreams in order, and what a pull-through module needs from the
+// request. A 404 (or a refusal) from one upstream moves on to the next; when none has the
+// content, the answer is "unknown" unless one of them could not be asked at all.
+import type { Config } from "../config";
+import { RegistryError, type ErrorCode } from "../errors";
+import type { UpstreamRoute } from "./config";
+import { upstreamFetch, UpstreamUnavailable } from "./upstream-client";
+
+export interface ProxyDeps {
+  bucket: R2Bucket;
+  kv: KVNamespace;
+  config: Config;
+  /** Keeps work (cache writes) alive after the response has been returned. */
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** Thrown when an upstream answered with content that fails verification. */
+export class UpstreamCorrupt extends UpstreamUnavailable {}
+
+/**
+ * Sends the request to each route until one answers 2xx; `accept` may still refuse that
+ * answer (by throwing UpstreamCorrupt), and then the next route is tried.
+ */
+export async function firstUpstream<T>(
+  deps: ProxyDeps,
+  routes: UpstreamRoute[],
+  path: string,
+  init: RequestInit,
+  accept: (response: Response, route: UpstreamRoute) => Promise<T>,
+  unknown: ErrorCode,
+): Promise<T> {
+  let failure: UpstreamUnavailable | null = null;
+  for (const route of routes) {
+    try {
+      const response = await upstreamFetch(deps.kv, route, path, init);
+      if (response.ok) return await accept(response, route);
+      await response.body?.cancel();
+      // 404 and auth refusals mean "not here"; anything else is a broken upstream.
+      if (![401, 403, 404].includes(response.status)) failure = new UpstreamUnavailable(`${route.upstream.url} answered ${response.status}`);
+    } catch (error) {
+      if (!(error instanceof UpstreamUnavailable)) throw error;
+      console.error("pull-through:", error.message);
+      failure = error;
+    }
+  }
+  if (failure) throw failure;
+  throw new RegistryError(unknown, `not found upstream: ${path}`);
+}
+
+/** Turns an upstream failure into the client's error; other errors pass unchanged. */
+export function asRegistryError(error: unknown): unknown {
+  if (error instanceof UpstreamUnavailable) return new RegistryError("UNAVAILABLE", `upstream: ${error.message}`);
+  return error;
+}
+
+/** Reads at most `max` bytes of a body; more is a failure of the upstream. */
+export async function readLimited(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array> {
+  if (!body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      throw new UpstreamCorrupt(`body larger than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
