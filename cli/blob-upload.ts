@@ -1,0 +1,135 @@
+// Uploads one blob, resumably: skip it when the repository has it (HEAD), mount it when
+// another repository has it, else PATCH it in chunks no larger than the registry accepts.
+// After a broken connection it asks the registry where the upload stands (GET on the
+// session) and continues from there, with backoff. The session is saved after every chunk,
+// so a re-run of a failed push continues too.
+import { Transform, type Readable } from "node:stream";
+import { backoffDelay, chooseChunkSize, planChunks } from "./chunk-plan";
+import { CliError, isRetryable } from "./errors";
+import type { Descriptor, ImageSource } from "./image-source";
+import type { RegistryClient } from "./registry-client";
+import { appendChunk, closeSession, openSession, RangeMismatch, sessionStatus, type Session } from "./upload-session";
+import { uploadKey, type UploadStateFile } from "./upload-state";
+
+export interface BlobProgress {
+  /** `offset` is how many bytes of the blob the registry has (or will have) so far. */
+  update(digest: string, offset: number): void;
+  note(digest: string, message: string): void;
+}
+
+export interface UploadContext {
+  client: RegistryClient;
+  state: UploadStateFile;
+  chunkSize: number | null;
+  mountFrom: string[];
+  retries: number;
+  progress: BlobProgress;
+}
+
+export interface BlobResult {
+  outcome: "existed" | "mounted" | "uploaded";
+  /** Body bytes this run sent. */
+  sent: number;
+  /** Bytes not sent: the whole blob when skipped, else what an earlier run had uploaded. */
+  skipped: number;
+}
+
+/** Test hook: R2_REGISTRY_FAULT_AFTER_BYTES=N breaks one PATCH after N bytes of this process. */
+let faultBudget = Number(process.env.R2_REGISTRY_FAULT_AFTER_BYTES ?? NaN);
+
+function withFault(stream: Readable): Readable {
+  if (!Number.isFinite(faultBudget)) return stream;
+  const breaker = new Transform({
+    transform(piece: Buffer, _enc, done) {
+      if (faultBudget >= 0 && piece.length > faultBudget) {
+        const head = piece.subarray(0, faultBudget);
+        faultBudget = NaN;
+        this.push(head);
+        const error = Object.assign(new Error("injected fault: connection reset"), { code: "ECONNRESET" });
+        return setTimeout(() => done(error), 50);
+      }
+      if (Number.isFinite(faultBudget)) faultBudget -= piece.length;
+      done(null, piece);
+    },
+  });
+  return stream.pipe(breaker);
+}
+
+async function findOrOpenSession(ctx: UploadContext, desc: Descriptor): Promise<Session | "mounted"> {
+  const key = uploadKey(ctx.client.ref.host, ctx.client.repo, desc.digest);
+  const saved = ctx.state.get(key);
+  if (saved) {
+    const status = await sessionStatus(ctx.client, saved.location).catch(() => null);
+    if (status) {
+      ctx.progress.note(desc.digest, `resuming at byte ${status.offset}`);
+      return status;
+    }
+  }
+  let session: Session | null = null;
+  for (const from of ctx.mountFrom) {
+    const opened = await openSession(ctx.client, { digest: desc.digest, from });
+    if (opened === "mounted") return "mounted";
+    session ??= opened;
+  }
+  return session ?? openSession(ctx.client);
+}
+
+/** Sends the bytes the registry lacks; returns the session once the registry holds them all. */
+async function sendChunks(ctx: UploadContext, source: ImageSource, desc: Descriptor, first: Session, counter: { sent: number }): Promise<Session> {
+  const key = uploadKey(ctx.client.ref.host, ctx.client.repo, desc.digest);
+  let session = first;
+  let failures = 0;
+  while (session.offset < desc.size) {
+    const size = chooseChunkSize({ advertisedMax: session.chunkMax, advertisedMin: session.chunkMin, requested: ctx.chunkSize });
+    const chunk = planChunks(session.offset, desc.size, size)[0]!;
+    let position = chunk.start;
+    const stream = withFault(await source.openBlob(desc, chunk.start, chunk.end));
+    try {
+      session = await appendChunk(ctx.client, session, chunk.start, chunk.end, () => stream, (n) => {
+        counter.sent += n;
+        position += n;
+        ctx.progress.update(desc.digest, position);
+      });
+      ctx.state.set(key, { location: session.location, offset: session.offset, updatedAt: Date.now() });
+      failures = 0;
+    } catch (error) {
+      stream.destroy();
+      if (!isRetryable(error) || ++failures > ctx.retries) throw error;
+      const wait = backoffDelay(failures);
+      ctx.progress.note(desc.digest, `${(error as Error).message}; retrying in ${wait} ms`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      session = await resumePoint(ctx, session, error);
+      ctx.progress.update(desc.digest, session.offset);
+    }
+  }
+  return session;
+}
+
+/** Where to continue after a failed chunk: the registry's word, from 416 or a status GET. */
+async function resumePoint(ctx: UploadContext, session: Session, error: unknown): Promise<Session> {
+  if (error instanceof RangeMismatch && error.registryOffset !== null) return { ...session, offset: error.registryOffset };
+  const status = await sessionStatus(ctx.client, session.location);
+  if (!status) throw new CliError("the registry dropped the upload session", "re-run the same command to start this blob again", null, false);
+  return status;
+}
+
+export async function uploadBlob(ctx: UploadContext, source: ImageSource, desc: Descriptor): Promise<BlobResult> {
+  if ((await ctx.client.headBlob(desc.digest)) !== null) {
+    ctx.progress.update(desc.digest, desc.size);
+    return { outcome: "existed", sent: 0, skipped: desc.size };
+  }
+  const opened = await findOrOpenSession(ctx, desc);
+  if (opened === "mounted") {
+    ctx.progress.update(desc.digest, desc.size);
+    return { outcome: "mounted", sent: 0, skipped: desc.size };
+  }
+  const key = uploadKey(ctx.client.ref.host, ctx.client.repo, desc.digest);
+  ctx.state.set(key, { location: opened.location, offset: opened.offset, updatedAt: Date.now() });
+  const resumedFrom = opened.offset;
+  ctx.progress.update(desc.digest, resumedFrom);
+  const counter = { sent: 0 };
+  const done = await sendChunks(ctx, source, desc, opened, counter);
+  await closeSession(ctx.client, done, desc.digest);
+  ctx.state.set(key, null);
+  return { outcome: "uploaded", sent: counter.sent, skipped: resumedFrom };
+}

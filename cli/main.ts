@@ -1,0 +1,125 @@
+// r2-registry: push, pull and copy images with chunked, resumable uploads. Entry point:
+// parses arguments, builds the source and the registry clients, and prints the summary.
+import { existsSync, statSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { formatBytes, parseByteSize } from "./chunk-plan";
+import { findCredentials } from "./credentials";
+import { CliError } from "./errors";
+import type { ImageSource } from "./image-source";
+import { createReporter, type OutputMode, type Reporter } from "./progress";
+import { planPull, pullToArchive, pullToLayout } from "./pull";
+import { pushImage, type PushSummary } from "./push";
+import { parseRegistryRef, parseSource, UsageError, type RegistryRef } from "./reference";
+import { RegistryClient } from "./registry-client";
+import { openDockerArchive } from "./sources/docker-archive";
+import { openEngineImage } from "./sources/engine";
+import { directoryFiles } from "./sources/file-set";
+import { OciLayoutSource } from "./sources/oci-layout";
+import { RegistrySource } from "./sources/registry";
+import { UploadStateFile } from "./upload-state";
+
+const USAGE = `usage:
+  r2-registry push SOURCE REGISTRY/REPO[:TAG]   SOURCE: oci:DIR[:TAG], docker-archive:FILE[:TAG], FILE.tar, IMAGE (local engine)
+  r2-registry pull REGISTRY/REPO[:TAG|@DIGEST] DEST   DEST: DIR or oci:DIR (OCI layout), FILE.tar or docker-archive:FILE
+  r2-registry copy SRC_REF DST_REF
+options:
+  --chunk-size SIZE   largest PATCH body (e.g. 50MB); default: what the registry advertises
+  --jobs N            blobs in parallel (default 4)      --retries N   per chunk (default 5)
+  --mount-from REPO   mount blobs from this repository first (repeatable)
+  --platform OS/ARCH  only these platforms of an index (repeatable)
+  --username U --password P   (or R2_REGISTRY_USERNAME/R2_REGISTRY_PASSWORD, or ~/.docker/config.json)
+  --insecure          accept self-signed certificates     --plain-http   use http:// (or write http://HOST/...)
+  --quiet             print only the digest               --json         JSON lines on stdout`;
+
+const OPTIONS = {
+  "chunk-size": { type: "string" }, jobs: { type: "string", default: "4" }, retries: { type: "string", default: "5" },
+  "mount-from": { type: "string", multiple: true, default: [] }, platform: { type: "string", multiple: true, default: [] },
+  username: { type: "string" }, password: { type: "string" }, insecure: { type: "boolean", default: false },
+  "plain-http": { type: "boolean", default: false }, quiet: { type: "boolean", default: false, short: "q" },
+  json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+function positiveInt(text: string, name: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`${name} must be a positive integer`);
+  return value;
+}
+
+function outputMode(values: Values): OutputMode {
+  if (values.json) return "json";
+  if (values.quiet) return "quiet";
+  return process.stderr.isTTY ? "tty" : "plain";
+}
+
+function clientFor(ref: RegistryRef, values: Values, actions: string[]): RegistryClient {
+  const credentials = findCredentials(ref.host, { username: values.username, password: values.password });
+  return new RegistryClient(ref, { insecure: values.insecure, credentials, actions, pullFrom: values["mount-from"] });
+}
+
+async function openSource(text: string, values: Values): Promise<ImageSource> {
+  const spec = parseSource(text, (p) => existsSync(p) && statSync(p).isFile(), values["plain-http"]);
+  if (spec.kind === "oci") return new OciLayoutSource(`oci:${spec.dir}`, directoryFiles(spec.dir), spec.tag);
+  if (spec.kind === "archive") return openDockerArchive(spec.path, spec.tag);
+  if (spec.kind === "engine") return openEngineImage(spec.image);
+  return new RegistrySource(clientFor(spec.ref, values, ["pull"]), spec.ref);
+}
+
+function summaryLines(s: PushSummary): string[] {
+  return [
+    s.digest,
+    `pushed ${s.reference} (${s.mediaType}, ${s.manifests} manifests, ${s.blobs} blobs)`,
+    `sent ${formatBytes(s.bytesSent)}, skipped ${formatBytes(s.bytesSkipped)} (${s.existed} existed, ${s.mounted} mounted) of ${formatBytes(s.bytesTotal)} in ${s.seconds.toFixed(1)} s`,
+    ...(s.note ? [s.note] : []),
+  ];
+}
+
+async function runPush(sourceText: string, destText: string, values: Values, reporter: Reporter): Promise<void> {
+  const dest = parseRegistryRef(destText, values["plain-http"]);
+  const client = clientFor(dest, values, ["pull", "push"]);
+  const source = await openSource(sourceText, values);
+  try {
+    const chunkSize = values["chunk-size"] === undefined ? null : parseByteSize(values["chunk-size"]);
+    if (values["chunk-size"] !== undefined && chunkSize === null) throw new UsageError(`--chunk-size: cannot read ${values["chunk-size"]}; write e.g. 50MB or 64MiB`);
+    const options = { platforms: values.platform, jobs: positiveInt(values.jobs, "--jobs"), chunkSize, mountFrom: values["mount-from"], retries: Number(values.retries) };
+    const summary = await pushImage(source, client, dest.tag, options, reporter, { state: new UploadStateFile(), chunkSize, mountFrom: options.mountFrom, retries: options.retries });
+    reporter.finish(summaryLines(summary), summary);
+  } finally {
+    await source.close();
+  }
+}
+
+async function runPull(refText: string, destText: string, values: Values, reporter: Reporter): Promise<void> {
+  const ref = parseRegistryRef(refText, values["plain-http"]);
+  const source = new RegistrySource(clientFor(ref, values, ["pull"]), ref);
+  const plan = await planPull(source, values.platform);
+  const jobs = positiveInt(values.jobs, "--jobs");
+  const archive = destText.startsWith("docker-archive:") || destText.endsWith(".tar");
+  const dest = destText.replace(/^(docker-archive|oci):/, "");
+  if (archive) await pullToArchive(source, plan, dest, jobs, reporter);
+  else await pullToLayout(source, plan, dest, ref.tag, jobs, reporter);
+  const digest = plan.target.desc.digest;
+  reporter.finish([digest, `pulled ${refText} into ${destText} (${plan.manifests.length} manifests, ${plan.blobs.length} blobs)`], { digest, dest: destText });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  const [command, first, second] = positionals;
+  if (values.help || !command || !first || !second || positionals.length > 3) {
+    console.error(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const reporter = createReporter(outputMode(values));
+  try {
+    if (command === "push") await runPush(first, second, values, reporter);
+    // copy is a push whose source is a registry: blobs stream from ranged GETs into PATCHes.
+    else if (command === "copy") await runPush(/^(https?|docker):\/\//.test(first) ? first : `docker://${first}`, second, values, reporter);
+    else if (command === "pull") await runPull(first, second, values, reporter);
+    else throw new UsageError(`unknown command ${command}\n${USAGE}`);
+    return 0;
+  } catch (error) {
+    reporter.fail(error as Error);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}

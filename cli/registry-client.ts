@@ -1,0 +1,144 @@
+// Talks to one repository of one registry: authentication (Basic and Bearer challenges, as
+// docker follows them), and the distribution-spec endpoints the push, pull and copy commands
+// use. Every non-success status becomes a CliError with a hint.
+import type { Readable } from "node:stream";
+import { mergeScopes, parseChallenges, tokenUrl, type Challenge } from "./auth-challenge";
+import type { Credentials } from "./credentials";
+import { CliError } from "./errors";
+import { sendRequest, type HttpRequest, type HttpResponse } from "./http";
+import type { RegistryRef } from "./reference";
+
+export interface ClientOptions {
+  insecure: boolean;
+  credentials: Credentials | null;
+  /** Actions this client needs on its repository: ["pull"] or ["pull", "push"]. */
+  actions: string[];
+  /** Other repositories read from (--mount-from), for Bearer scopes. */
+  pullFrom?: string[];
+}
+
+export class RegistryClient {
+  private authorization: string | null = null;
+  readonly base: string;
+
+  constructor(readonly ref: Pick<RegistryRef, "host" | "scheme" | "repo">, private readonly options: ClientOptions) {
+    this.base = `${ref.scheme}://${ref.host}`;
+  }
+
+  get repo(): string {
+    return this.ref.repo;
+  }
+
+  /** An absolute URL for a path or a Location header (which may be relative). */
+  resolve(pathOrUrl: string): string {
+    return new URL(pathOrUrl, this.base).toString();
+  }
+
+  /** Sends a request, answering one 401 challenge and retrying once. */
+  async request(request: HttpRequest): Promise<HttpResponse> {
+    const first = await this.send(request);
+    if (first.status !== 401) return first;
+    await first.drain();
+    const hadAuth = this.authorization !== null;
+    await this.answerChallenge(first.header("www-authenticate"), hadAuth);
+    const second = await this.send(request);
+    if (second.status === 401) {
+      await second.drain();
+      throw this.refused();
+    }
+    return second;
+  }
+
+  private send(request: HttpRequest): Promise<HttpResponse> {
+    const headers = { ...request.headers };
+    if (this.authorization) headers.Authorization = this.authorization;
+    return sendRequest({ ...request, url: this.resolve(request.url), headers }, { insecure: this.options.insecure });
+  }
+
+  private refused(): CliError {
+    const creds = this.options.credentials;
+    if (!creds) {
+      return new CliError(`${this.ref.host} requires authentication`, "pass --username/--password, set R2_REGISTRY_USERNAME/R2_REGISTRY_PASSWORD, or run `docker login " + this.ref.host + "`", 401);
+    }
+    return new CliError(`${this.ref.host} refused the credentials of ${creds.username} (from ${creds.origin})`, `check the password, or that ${creds.username} may ${this.options.actions.join(" and ")} ${this.repo}`, 401);
+  }
+
+  private async answerChallenge(header: string | null, hadAuth: boolean): Promise<void> {
+    const challenges = parseChallenges(header);
+    const bearer = challenges.find((c) => c.scheme === "bearer");
+    const basic = challenges.find((c) => c.scheme === "basic");
+    const creds = this.options.credentials;
+    if (bearer) {
+      this.authorization = `Bearer ${await this.fetchToken(bearer)}`;
+      return;
+    }
+    if (basic || challenges.length === 0) {
+      if (!creds || (hadAuth && this.authorization?.startsWith("Basic "))) throw this.refused();
+      this.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
+      return;
+    }
+    throw new CliError(`${this.ref.host} asks for unsupported authentication: ${header}`);
+  }
+
+  /** Docker's token flow: GET realm?service=&scope=, with Basic credentials when we have them. */
+  private async fetchToken(challenge: Challenge): Promise<string> {
+    const creds = this.options.credentials;
+    const needed = [`repository:${this.repo}:${this.options.actions.join(",")}`, ...(this.options.pullFrom ?? []).map((r) => `repository:${r}:pull`)];
+    const url = tokenUrl(challenge, mergeScopes(challenge.params.scope, needed), creds?.username ?? null);
+    const headers: Record<string, string> = {};
+    if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
+    const response = await sendRequest({ method: "GET", url, headers }, { insecure: this.options.insecure });
+    if (response.status === 401 || response.status === 403) {
+      await response.drain();
+      throw this.refused();
+    }
+    if (response.status !== 200) throw new CliError(`token endpoint ${new URL(url).origin} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
+    const body = JSON.parse(await response.text()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new CliError(`token endpoint ${new URL(url).origin} returned no token`);
+    return token;
+  }
+
+  /** Turns an unexpected response into an actionable error. */
+  async failure(response: HttpResponse, what: string): Promise<CliError> {
+    const text = (await response.text().catch(() => "")).slice(0, 500);
+    let detail = text;
+    try {
+      const parsed = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+      detail = (parsed.errors ?? []).map((e) => `${e.code}: ${e.message}`).join("; ") || text;
+    } catch {}
+    const status = response.status;
+    const message = `${what} failed: ${status} ${detail}`.trim();
+    if (status === 413) return new CliError(message, "the registry (or the edge in front of it) refused the request body as too large: retry with a smaller --chunk-size, e.g. --chunk-size 50MB", 413);
+    if (status === 401) return this.refused();
+    if (status === 403) return new CliError(message, `the credentials were accepted but may not ${this.options.actions.join("/")} ${this.repo}`, 403);
+    return new CliError(message, null, status, status >= 500 || status === 408 || status === 429);
+  }
+
+  manifestUrl(reference: string): string {
+    return `/v2/${this.repo}/manifests/${reference}`;
+  }
+
+  blobUrl(digest: string): string {
+    return `/v2/${this.repo}/blobs/${digest}`;
+  }
+
+  /** GET a blob from `start` (to `end`, inclusive, when given) as a stream. */
+  async openBlob(digest: string, start = 0, end?: number): Promise<Readable> {
+    const headers: Record<string, string> = {};
+    if (start > 0 || end !== undefined) headers.Range = `bytes=${start}-${end ?? ""}`;
+    const response = await this.request({ method: "GET", url: this.blobUrl(digest), headers });
+    if (response.status === 200 && start === 0) return response.body;
+    if (response.status === 206) return response.body;
+    throw await this.failure(response, `GET blob ${digest}`);
+  }
+
+  /** The size of a blob in this repository, or null when it is not there. */
+  async headBlob(digest: string): Promise<number | null> {
+    const response = await this.request({ method: "HEAD", url: this.blobUrl(digest) });
+    await response.drain();
+    if (response.status === 404) return null;
+    if (response.status !== 200) throw await this.failure(response, `HEAD blob ${digest}`);
+    return Number(response.header("content-length") ?? "0");
+  }
+}
