@@ -26,6 +26,9 @@ function parseNumber(text: string): number | null {
  *  "none" (the whole blob), which RFC 9110 allows and every registry client accepts. */
 export function parseRangeHeader(header: string | null | undefined, size: number): RangeRequest {
   if (header == null) return { kind: "none" };
+  // RFC 9110 §14.2: a range unit the server does not understand MUST be ignored.
+  const unit = /^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*=/.exec(header);
+  if (unit && unit[1]!.toLowerCase() !== "bytes") return { kind: "none" };
   const match = /^\s*bytes\s*=\s*(.*)$/i.exec(header);
   if (!match) return { kind: "malformed" };
   const spec = match[1]!.trim();
