@@ -1,0 +1,132 @@
+// Unit tests for manifest validation (src/oci/manifest.ts): the four accepted kinds, the
+// mediaType / Content-Type rules (umoci omits mediaType), schema 1, and bad descriptors.
+import { describe, expect, it } from "vitest";
+import { RegistryError } from "../src/errors";
+import { MEDIA_TYPES, parseManifest } from "../src/oci/manifest";
+
+const enc = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
+const D = (n: number, mediaType = "application/octet-stream") => ({
+  mediaType,
+  digest: `sha256:${String(n).repeat(64).slice(0, 64)}`,
+  size: n * 10,
+});
+const CONFIG = D(1, "application/vnd.oci.image.config.v1+json");
+const LAYER = D(2, "application/vnd.oci.image.layer.v1.tar+gzip");
+const ociImage = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: CONFIG, layers: [LAYER] };
+const ociIndex = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [D(3, MEDIA_TYPES.ociManifest)] };
+
+function invalidDetail(bytes: Uint8Array, contentType: string | null): string {
+  try {
+    parseManifest(bytes, contentType);
+  } catch (error) {
+    expect(error).toBeInstanceOf(RegistryError);
+    expect((error as RegistryError).code).toBe("MANIFEST_INVALID");
+    expect((error as RegistryError).status).toBe(400);
+    return String((error as RegistryError).detail);
+  }
+  throw new Error("manifest was accepted");
+}
+
+describe("accepted manifests", () => {
+  it("reads an OCI image manifest: config and layers are the blobs", () => {
+    const parsed = parseManifest(enc(ociImage), MEDIA_TYPES.ociManifest);
+    expect(parsed.kind).toBe("image");
+    expect(parsed.mediaType).toBe(MEDIA_TYPES.ociManifest);
+    expect(parsed.blobs.map((d) => `${d.algorithm}:${d.hex}`)).toEqual([CONFIG.digest, LAYER.digest]);
+    expect(parsed.manifests).toEqual([]);
+    expect(parsed.subject).toBeNull();
+    // image-spec: with no artifactType, a referrers list reports the config's media type.
+    expect(parsed.artifactType).toBe(CONFIG.mediaType);
+  });
+
+  it("reads an OCI index: entries are child manifests, not blobs", () => {
+    const parsed = parseManifest(enc({ ...ociIndex, artifactType: "application/x.t", subject: D(4, MEDIA_TYPES.ociManifest) }), MEDIA_TYPES.ociIndex);
+    expect(parsed.kind).toBe("index");
+    expect(parsed.blobs).toEqual([]);
+    expect(parsed.manifests).toHaveLength(1);
+    expect(parsed.subject?.hex).toBe("4".repeat(64));
+    expect(parsed.artifactType).toBe("application/x.t");
+  });
+
+  it("reads Docker schema 2 manifests and manifest lists", () => {
+    const docker = { ...ociImage, mediaType: MEDIA_TYPES.dockerManifest, config: { ...CONFIG, mediaType: "application/vnd.docker.container.image.v1+json" } };
+    expect(parseManifest(enc(docker), MEDIA_TYPES.dockerManifest).kind).toBe("image");
+    const list = { schemaVersion: 2, mediaType: MEDIA_TYPES.dockerManifestList, manifests: [D(5, MEDIA_TYPES.dockerManifest)] };
+    expect(parseManifest(enc(list), MEDIA_TYPES.dockerManifestList).kind).toBe("index");
+  });
+
+  it("lets the Content-Type decide when mediaType is absent, as umoci writes", () => {
+    const { mediaType: _, ...umoci } = ociImage;
+    expect(parseManifest(enc(umoci), MEDIA_TYPES.ociManifest).mediaType).toBe(MEDIA_TYPES.ociManifest);
+    // Parameters and case in the Content-Type do not matter.
+    expect(parseManifest(enc(umoci), "Application/VND.oci.image.manifest.v1+json; charset=utf-8").mediaType).toBe(MEDIA_TYPES.ociManifest);
+    // With neither, the shape decides.
+    expect(parseManifest(enc(umoci), null).mediaType).toBe(MEDIA_TYPES.ociManifest);
+    const { mediaType: __, ...bareIndex } = ociIndex;
+    expect(parseManifest(enc(bareIndex), null).mediaType).toBe(MEDIA_TYPES.ociIndex);
+    // mediaType in the JSON decides when no Content-Type came.
+    expect(parseManifest(enc(ociIndex), null).mediaType).toBe(MEDIA_TYPES.ociIndex);
+  });
+
+  it("does not require non-distributable layers to exist", () => {
+    const foreign = { ...LAYER, mediaType: "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" };
+    const parsed = parseManifest(enc({ ...ociImage, layers: [LAYER, foreign] }), MEDIA_TYPES.ociManifest);
+    expect(parsed.blobs).toHaveLength(2);
+  });
+});
+
+describe("refused manifests", () => {
+  it("refuses a mediaType that disagrees with the Content-Type", () => {
+    expect(invalidDetail(enc(ociImage), MEDIA_TYPES.ociIndex)).toMatch(/does not match/);
+    expect(invalidDetail(enc(ociIndex), MEDIA_TYPES.dockerManifestList)).toMatch(/does not match/);
+  });
+
+  it("refuses Docker schema 1 by media type or schemaVersion", () => {
+    const schema1 = { schemaVersion: 1, name: "a", tag: "b", fsLayers: [], history: [] };
+    expect(invalidDetail(enc(schema1), "application/vnd.docker.distribution.manifest.v1+prettyjws")).toMatch(/schema 1/);
+    expect(invalidDetail(enc(schema1), "application/vnd.docker.distribution.manifest.v1+json")).toMatch(/schema 1/);
+    expect(invalidDetail(enc(schema1), null)).toMatch(/schema 1/);
+  });
+
+  it("refuses what is not a JSON object of schemaVersion 2", () => {
+    for (const body of ["", "{", "[]", "null", "42", '"x"', "\xff"]) invalidDetail(enc(body), MEDIA_TYPES.ociManifest);
+    invalidDetail(new Uint8Array([0x7b, 0xc3, 0x28, 0x7d]), MEDIA_TYPES.ociManifest); // invalid UTF-8
+    invalidDetail(enc({ ...ociImage, schemaVersion: 3 }), MEDIA_TYPES.ociManifest);
+    invalidDetail(enc({ ...ociImage, schemaVersion: "2" }), MEDIA_TYPES.ociManifest);
+  });
+
+  it("refuses unknown media types and missing structure", () => {
+    expect(invalidDetail(enc({ ...ociImage, mediaType: undefined }), "application/json")).toMatch(/unsupported/);
+    invalidDetail(enc({ ...ociImage, mediaType: 7 }), null);
+    invalidDetail(enc({ ...ociImage, layers: undefined }), MEDIA_TYPES.ociManifest);
+    invalidDetail(enc({ ...ociImage, config: undefined }), MEDIA_TYPES.ociManifest);
+    invalidDetail(enc({ ...ociIndex, manifests: {} }), MEDIA_TYPES.ociIndex);
+    invalidDetail(enc({ schemaVersion: 2 }), null);
+    invalidDetail(enc({ ...ociImage, annotations: { a: 1 } }), MEDIA_TYPES.ociManifest);
+    invalidDetail(enc({ ...ociImage, artifactType: 5 }), MEDIA_TYPES.ociManifest);
+  });
+
+  it("refuses bad descriptors wherever they appear", () => {
+    const bad = [
+      { ...LAYER, digest: "sha256:abc" },
+      { ...LAYER, digest: LAYER.digest.toUpperCase() },
+      { ...LAYER, digest: `md5:${"a".repeat(32)}` },
+      { ...LAYER, digest: 5 },
+      { ...LAYER, size: -1 },
+      { ...LAYER, size: 1.5 },
+      { ...LAYER, size: "10" },
+      { ...LAYER, mediaType: "" },
+      { ...LAYER, mediaType: undefined },
+      { ...LAYER, annotations: ["x"] },
+      "sha256:abc",
+      null,
+    ];
+    for (const descriptor of bad) {
+      const label = JSON.stringify(descriptor);
+      expect(invalidDetail(enc({ ...ociImage, layers: [descriptor] }), MEDIA_TYPES.ociManifest), label).toMatch(/layers\[0\]/);
+      expect(invalidDetail(enc({ ...ociImage, config: descriptor }), MEDIA_TYPES.ociManifest), label).toMatch(/config/);
+      expect(invalidDetail(enc({ ...ociIndex, manifests: [descriptor] }), MEDIA_TYPES.ociIndex), label).toMatch(/manifests\[0\]/);
+      expect(invalidDetail(enc({ ...ociImage, subject: descriptor }), MEDIA_TYPES.ociManifest), label).toMatch(/subject/);
+    }
+  });
+});
