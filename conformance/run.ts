@@ -1,0 +1,33 @@
+// CLI of the conformance runner:
+//   npx tsx conformance/run.ts --url URL [--user U --password P] [--insecure] [--namespace NS] [--group pull ...]
+// or the variables REGISTRY_URL, REGISTRY_USERNAME, REGISTRY_PASSWORD, REGISTRY_INSECURE=1.
+// Exits 1 when any check fails, 2 on bad arguments.
+import { parseArgs } from "node:util";
+import { GROUPS, type GroupName } from "./reporter";
+import { runConformance } from "./runner";
+
+function usage(message: string): never {
+  console.error(`${message}\nusage: npx tsx conformance/run.ts --url URL [--user U --password P] [--insecure] [--namespace NS] [--group NAME]...`);
+  process.exit(2);
+}
+
+const { values } = parseArgs({
+  options: {
+    url: { type: "string", default: process.env.REGISTRY_URL },
+    user: { type: "string", default: process.env.REGISTRY_USERNAME },
+    password: { type: "string", default: process.env.REGISTRY_PASSWORD },
+    insecure: { type: "boolean", default: process.env.REGISTRY_INSECURE === "1" },
+    namespace: { type: "string" },
+    group: { type: "string", multiple: true },
+  },
+});
+
+if (!values.url) usage("missing --url (or REGISTRY_URL)");
+if ((values.user === undefined) !== (values.password === undefined)) usage("--user and --password go together");
+const groups = (values.group ?? [...GROUPS]) as GroupName[];
+for (const g of groups) if (!GROUPS.includes(g)) usage(`unknown group ${g}; groups: ${GROUPS.join(", ")}`);
+// Self-signed certificates (wrangler dev --local-protocol https) are accepted only on request.
+if (values.insecure) process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+
+const reporter = await runConformance({ url: values.url, username: values.user, password: values.password, namespace: values.namespace, groups });
+process.exit(reporter.failures().length > 0 ? 1 : 0);
