@@ -25,15 +25,15 @@ export function parseChallenge(header: string | null): Challenge | null {
 }
 
 /** The token scopes a request needs, read from its path and query (token.md "scope"). */
-export function scopesFor(method: string, url: URL): string[] {
-  if (url.pathname === "/v2/_catalog") return ["registry:catalog:*"];
+export function scopesFor(method: string, url: URL, extra: string[] = []): string[] {
+  if (url.pathname === "/v2/_catalog") return ["registry:catalog:*", ...extra];
   const match = /^\/v2\/(.+?)\/(blobs|manifests|tags|referrers)\//.exec(url.pathname);
   if (!match) return [];
   const actions = method === "DELETE" ? "pull,push,delete" : "pull,push";
   const scopes = [`repository:${match[1]}:${actions}`];
   const from = url.searchParams.get("from");
   if (from) scopes.push(`repository:${from}:pull`);
-  return scopes;
+  return [...scopes, ...extra];
 }
 
 function basicHeader(credentials: Credentials): string | null {
@@ -50,14 +50,14 @@ export class Authenticator {
   constructor(private readonly credentials: Credentials) {}
 
   /** The header to send before any challenge is known: none, or what worked before. */
-  async headerFor(method: string, url: URL): Promise<string | null> {
+  async headerFor(method: string, url: URL, extraScopes: string[] = []): Promise<string | null> {
     if (this.mode === "basic") return basicHeader(this.credentials);
-    if (this.mode === "bearer") return `Bearer ${await this.token(scopesFor(method, url))}`;
+    if (this.mode === "bearer") return `Bearer ${await this.token(scopesFor(method, url, extraScopes))}`;
     return null;
   }
 
   /** Learns from a 401 and returns the header to retry with, or null when a retry is pointless. */
-  async answer(challengeHeader: string | null, method: string, url: URL, sent: string | null): Promise<string | null> {
+  async answer(challengeHeader: string | null, method: string, url: URL, sent: string | null, extraScopes: string[] = []): Promise<string | null> {
     const challenge = parseChallenge(challengeHeader);
     if (!challenge) return null;
     if (challenge.scheme === "basic") {
@@ -69,7 +69,7 @@ export class Authenticator {
     if (challenge.scheme !== "bearer" || !challenge.params.realm) return null;
     this.mode = "bearer";
     this.bearer = challenge;
-    const scopes = challenge.params.scope ? challenge.params.scope.split(" ") : scopesFor(method, url);
+    const scopes = challenge.params.scope ? challenge.params.scope.split(" ") : scopesFor(method, url, extraScopes);
     const key = scopes.join(" ");
     // A token that was just refused is fetched again once; a second refusal is final.
     if (sent !== null && sent === `Bearer ${this.tokens.get(key)}`) this.tokens.delete(key);

@@ -8,6 +8,9 @@ export interface RequestOptions {
   /** A stream is sent with Transfer-Encoding: chunked (no Content-Length). It is given as
    *  a factory because a stream can be read once and a challenge may need a retry. */
   body?: Uint8Array | string | (() => ReadableStream<Uint8Array>);
+  /** Token scopes beyond what the path implies (a mount without `from` needs pull on the
+   *  repository that holds the blob). Unused with Basic credentials. */
+  extraScopes?: string[];
 }
 
 export interface Reply {
@@ -37,10 +40,10 @@ export class RegistryClient {
 
   async request(method: string, pathOrUrl: string, options: RequestOptions = {}): Promise<Reply> {
     const url = this.resolve(pathOrUrl);
-    const sent = await this.auth.headerFor(method, url);
+    const sent = await this.auth.headerFor(method, url, options.extraScopes);
     let reply = await this.send(method, url, options, sent);
     if (reply.status === 401) {
-      const retry = await this.auth.answer(reply.headers.get("WWW-Authenticate"), method, url, sent);
+      const retry = await this.auth.answer(reply.headers.get("WWW-Authenticate"), method, url, sent, options.extraScopes);
       if (retry) reply = await this.send(method, url, options, retry);
     }
     this.log.push(reply);
