@@ -1,0 +1,123 @@
+// The registry the client suites share: one `wrangler dev --local-protocol https` per test
+// file, the credential kinds it accepts, and small authenticated API calls that check what
+// the clients left in it.
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "../registry-server";
+import { sha256Hex } from "./run";
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** One way of signing in that auth supports. New kinds (token auth, JWT as password) add an
+ *  entry here with the variables they need; the login scenarios iterate this list. */
+export interface CredentialKind {
+  name: string;
+  /** Variables the registry needs for this kind, merged into the shared instance's. */
+  vars: Record<string, string>;
+  credentials(): Promise<Credentials>;
+  canPush: boolean;
+}
+
+export const READONLY_CREDENTIALS: Credentials = { username: "e2e-reader", password: "e2e-reader-password" };
+
+export const CREDENTIAL_KINDS: CredentialKind[] = [
+  { name: "USERNAME/PASSWORD", vars: {}, credentials: async () => E2E_CREDENTIALS, canPush: true },
+  {
+    name: "READONLY_USERNAME/READONLY_PASSWORD",
+    vars: { READONLY_USERNAME: READONLY_CREDENTIALS.username, READONLY_PASSWORD: READONLY_CREDENTIALS.password },
+    credentials: async () => READONLY_CREDENTIALS,
+    canPush: false,
+  },
+];
+
+export const CREDS = `${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`;
+
+/** Starts the shared https instance with every credential kind configured. */
+export async function startClientRegistry(): Promise<RegistryServer> {
+  const vars = Object.assign({}, ...CREDENTIAL_KINDS.map((k) => k.vars));
+  return startRegistry({ protocol: "https", vars });
+}
+
+export function workDir(name: string): string {
+  return mkdtempSync(join(tmpdir(), `e2e-${name}-`));
+}
+
+function basic(credentials: Credentials): string {
+  return "Basic " + Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64");
+}
+
+export function api(server: RegistryServer, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has("Authorization")) headers.set("Authorization", basic(E2E_CREDENTIALS));
+  return fetch(`${server.url}${path}`, { ...init, headers });
+}
+
+export interface FetchedManifest {
+  status: number;
+  digest: string | null;
+  contentType: string | null;
+  body: Buffer;
+}
+
+export async function getManifest(server: RegistryServer, repo: string, reference: string): Promise<FetchedManifest> {
+  const accept = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+  ].join(", ");
+  const response = await api(server, `/v2/${repo}/manifests/${reference}`, { headers: { Accept: accept } });
+  const body = Buffer.from(await response.arrayBuffer());
+  return { status: response.status, digest: response.headers.get("Docker-Content-Digest"), contentType: response.headers.get("Content-Type"), body };
+}
+
+/** Pushes one blob in a single POST ?digest= and returns its descriptor. */
+export async function pushBlob(server: RegistryServer, repo: string, bytes: Buffer, mediaType: string) {
+  const digest = "sha256:" + sha256Hex(bytes);
+  const response = await api(server, `/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+    method: "POST",
+    body: bytes,
+    headers: { "Content-Type": "application/octet-stream" },
+  });
+  if (response.status !== 201) throw new Error(`blob push to ${repo} answered ${response.status}: ${await response.text()}`);
+  return { mediaType, digest, size: bytes.length };
+}
+
+/** A position in the registry's request log, to read what one client command sent. */
+export function logMark(server: RegistryServer): number {
+  return server.log().length;
+}
+
+/** Request lines wrangler logged since `mark`, e.g. "PATCH /v2/a/blobs/uploads/x 202 Accepted". */
+export function requestsSince(server: RegistryServer, mark: number): string[] {
+  const lines = server.log().slice(mark).split("\n");
+  return lines.flatMap((line) => {
+    const match = /\[wrangler:info\] ((?:GET|HEAD|POST|PUT|PATCH|DELETE) \S+ \d{3})/.exec(line);
+    return match?.[1] ? [match[1]] : [];
+  });
+}
+
+/** The last lines of the registry's log, for a failing scenario's report. */
+export function logTail(server: RegistryServer | undefined, lines = 40): string {
+  if (!server) return "(registry not started)";
+  return server.log().split("\n").slice(-lines).join("\n");
+}
+
+/** Bytes the registry's local state (R2 and KV under --persist-to) holds on disk: an upload
+ *  of a layer grows it by the layer's size, a mount by a few small records. */
+export function stateBytes(server: RegistryServer): number {
+  let total = 0;
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) total += statSync(path).size;
+    }
+  };
+  walk(server.stateDir);
+  return total;
+}

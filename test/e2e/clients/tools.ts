@@ -1,0 +1,78 @@
+// Wrappers that give each client the flags this machine needs (PLATFORM.md): TLS checks off
+// for the self-signed wrangler certificate, private auth and storage directories so runs do
+// not share state with the user's, and vfs storage.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { containerdAddress } from "./availability";
+import { run, runOk, type RunResult } from "./run";
+
+/** Private config for skopeo, podman and buildah under `work`. */
+export class ContainersTools {
+  private readonly env: Record<string, string>;
+  private readonly storage: string[];
+
+  constructor(readonly work: string) {
+    mkdirSync(work, { recursive: true });
+    const registries = join(work, "registries.conf");
+    writeFileSync(registries, "unqualified-search-registries = []\n");
+    const policy = join(work, "policy.json");
+    writeFileSync(policy, JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] }));
+    this.env = {
+      REGISTRY_AUTH_FILE: join(work, "auth.json"),
+      CONTAINERS_REGISTRIES_CONF: registries,
+      CONTAINERS_POLICY_JSON: policy,
+      SIGNATURE_POLICY: policy,
+    };
+    this.storage = ["--root", join(work, "storage"), "--runroot", join(work, "run"), "--storage-driver", "vfs"];
+  }
+
+  skopeo(args: string[]): Promise<RunResult> {
+    return runOk("skopeo", ["--policy", this.env.CONTAINERS_POLICY_JSON!, ...args], { env: this.env });
+  }
+
+  buildah(args: string[]): Promise<RunResult> {
+    return runOk("buildah", [...this.storage, ...args], { env: this.env });
+  }
+
+  podman(args: string[]): Promise<RunResult> {
+    const flags = ["--cgroup-manager", "cgroupfs", "--events-backend", "file"];
+    return runOk("podman", [...this.storage, ...flags, ...args], { env: this.env });
+  }
+}
+
+/** The docker CLI with its own config directory, so logins stay per scenario. */
+export class DockerCli {
+  constructor(readonly configDir: string) {
+    mkdirSync(configDir, { recursive: true });
+  }
+
+  run(args: string[], options: { input?: string } = {}): Promise<RunResult> {
+    return runOk("docker", ["--config", this.configDir, ...args], options);
+  }
+
+  /** Like run, but returns a failing result instead of throwing (for expected refusals). */
+  attempt(args: string[], options: { input?: string } = {}): Promise<RunResult> {
+    return run("docker", ["--config", this.configDir, ...args], options);
+  }
+
+  login(host: string, username: string, password: string): Promise<RunResult> {
+    return this.attempt(["login", host, "--username", username, "--password-stdin"], { input: password });
+  }
+}
+
+/** containerd's ctr in its own namespace, with a hosts dir that trusts the registry's
+ *  self-signed certificate (`--plain-http` does not work against https). */
+export class Ctr {
+  readonly hostsDir: string;
+
+  constructor(work: string, host: string, readonly namespace: string) {
+    this.hostsDir = join(work, "hosts.d");
+    mkdirSync(join(this.hostsDir, host), { recursive: true });
+    const toml = `server = "https://${host}"\n\n[host."https://${host}"]\n  capabilities = ["pull", "resolve"]\n  skip_verify = true\n`;
+    writeFileSync(join(this.hostsDir, host, "hosts.toml"), toml);
+  }
+
+  run(args: string[]): Promise<RunResult> {
+    return runOk("ctr", ["--address", containerdAddress() ?? "", "--namespace", this.namespace, ...args]);
+  }
+}
