@@ -113,12 +113,39 @@ async function resumePoint(ctx: UploadContext, session: Session, error: unknown)
   return status;
 }
 
+/** Runs an idempotent step again after network errors and 5xx answers, with backoff. */
+async function retrying<T>(ctx: UploadContext, digest: string, what: string, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isRetryable(error) || attempt > ctx.retries) throw error;
+      const wait = backoffDelay(attempt);
+      ctx.progress.note(digest, `${what}: ${(error as Error).message}; retrying in ${wait} ms`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/** PUT ?digest= can fail after the registry published the blob (a 503 from a proxy, a reset
+ *  connection): then the blob is there, and that is success. */
+async function finish(ctx: UploadContext, session: Session, digest: string): Promise<void> {
+  await retrying(ctx, digest, "closing the upload", async () => {
+    try {
+      await closeSession(ctx.client, session, digest);
+    } catch (error) {
+      if ((await ctx.client.headBlob(digest).catch(() => null)) !== null) return;
+      throw error;
+    }
+  });
+}
+
 export async function uploadBlob(ctx: UploadContext, source: ImageSource, desc: Descriptor): Promise<BlobResult> {
-  if ((await ctx.client.headBlob(desc.digest)) !== null) {
+  if ((await retrying(ctx, desc.digest, "HEAD", () => ctx.client.headBlob(desc.digest))) !== null) {
     ctx.progress.update(desc.digest, desc.size);
     return { outcome: "existed", sent: 0, skipped: desc.size };
   }
-  const opened = await findOrOpenSession(ctx, desc);
+  const opened = await retrying(ctx, desc.digest, "opening the upload", () => findOrOpenSession(ctx, desc));
   if (opened === "mounted") {
     ctx.progress.update(desc.digest, desc.size);
     return { outcome: "mounted", sent: 0, skipped: desc.size };
@@ -129,7 +156,7 @@ export async function uploadBlob(ctx: UploadContext, source: ImageSource, desc: 
   ctx.progress.update(desc.digest, resumedFrom);
   const counter = { sent: 0 };
   const done = await sendChunks(ctx, source, desc, opened, counter);
-  await closeSession(ctx.client, done, desc.digest);
+  await finish(ctx, done, desc.digest);
   ctx.state.set(key, null);
   return { outcome: "uploaded", sent: counter.sent, skipped: resumedFrom };
 }

@@ -33,13 +33,16 @@ options:
 
 const OPTIONS = {
   "chunk-size": { type: "string" }, jobs: { type: "string", default: "4" }, retries: { type: "string", default: "5" },
-  "mount-from": { type: "string", multiple: true, default: [] }, platform: { type: "string", multiple: true, default: [] },
+  "mount-from": { type: "string", multiple: true }, platform: { type: "string", multiple: true },
   username: { type: "string" }, password: { type: "string" }, insecure: { type: "boolean", default: false },
   "plain-http": { type: "boolean", default: false }, quiet: { type: "boolean", default: false, short: "q" },
   json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+interface Values {
+  "chunk-size"?: string; jobs: string; retries: string; "mount-from": string[]; platform: string[];
+  username?: string; password?: string; insecure: boolean; "plain-http": boolean; quiet: boolean; json: boolean; help: boolean;
+}
 
 function positiveInt(text: string, name: string): number {
   const value = Number(text);
@@ -104,7 +107,9 @@ async function runPull(refText: string, destText: string, values: Values, report
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  const positionals = parsed.positionals;
+  const values = { ...parsed.values, "mount-from": parsed.values["mount-from"] ?? [], platform: parsed.values.platform ?? [] } as Values;
   const [command, first, second] = positionals;
   if (values.help || !command || !first || !second || positionals.length > 3) {
     console.error(USAGE);

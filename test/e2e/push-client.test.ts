@@ -1,0 +1,154 @@
+// The push client (cli/, `npx r2-registry`) against wrangler dev with the edge's body limit
+// emulated at 50 MiB: a multi-arch image with a layer above the limit goes up in chunks with
+// every digest kept, comes back byte for byte (our pull, skopeo, docker), and an interrupted
+// push resumes without re-sending what the registry already holds.
+// PUSH_CLIENT_BIG_MIB sets the big layer's size (default 64; the issue's check used 300).
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sendRequest } from "../../cli/http";
+import { buildMultiArchLayout, runCli, type BuiltImage } from "./push-client-fixtures";
+import { E2E_CREDENTIALS, requireAll, startRegistry, type RegistryServer } from "./registry-server";
+
+const LIMIT = 50 * 1024 * 1024;
+const BIG = Number(process.env.PUSH_CLIENT_BIG_MIB ?? 64) * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+let server: RegistryServer;
+let work: string;
+let image: BuiltImage;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "push-client-"));
+  [server, image] = await Promise.all([
+    startRegistry({ protocol: "https", vars: { MAX_REQUEST_BODY_BYTES: String(LIMIT) } }),
+    buildMultiArchLayout(join(work, "layout"), BIG),
+  ]);
+  env = { R2_REGISTRY_STATE: join(work, "uploads.json"), R2_REGISTRY_USERNAME: E2E_CREDENTIALS.username, R2_REGISTRY_PASSWORD: E2E_CREDENTIALS.password };
+});
+afterAll(async () => {
+  await server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const basic = () => `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
+const summaryOf = (run: { events: { event: string }[] }) => run.events.find((e) => e.event === "summary") as unknown as Record<string, number | string>;
+
+async function push(repo: string, extra: string[] = [], extraEnv: Record<string, string> = {}, onEvent?: (e: Record<string, unknown>) => boolean) {
+  return runCli(["push", `oci:${image.dir}:${image.tag}`, `${server.host}/${repo}:${image.tag}`, "--insecure", "--json", ...extra], { ...env, ...extraEnv }, onEvent);
+}
+
+async function fileDigest(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const piece of createReadStream(path)) hash.update(piece as Buffer);
+  return `sha256:${hash.digest("hex")}`;
+}
+
+/** Every digest of the image is a file in `dir` whose bytes hash to its name. */
+async function expectSameBlobs(dir: string) {
+  const names = new Set(readdirSync(join(dir, "blobs/sha256")).map((n) => `sha256:${n}`));
+  for (const digest of image.digests) {
+    expect(names.has(digest), digest).toBe(true);
+    expect(await fileDigest(join(dir, "blobs/sha256", digest.slice(7)))).toBe(digest);
+  }
+}
+
+it("refuses a single-request upload of the big layer with 413", async () => {
+  const open = await sendRequest({ method: "POST", url: `${server.url}/v2/plain/blobs/uploads/`, headers: { Authorization: basic() } }, { insecure: true });
+  expect(open.status).toBe(202);
+  expect(Number(open.header("oci-chunk-max-length"))).toBe(LIMIT);
+  await open.drain();
+  const location = new URL(open.header("location")!, server.url).toString();
+  const path = join(image.dir, "blobs/sha256", image.bigLayer.digest.slice(7));
+  const whole = await sendRequest({
+    method: "PATCH", url: location, headers: { Authorization: basic(), "Content-Length": String(image.bigLayer.size), "Content-Range": `0-${image.bigLayer.size - 1}` },
+    body: () => createReadStream(path),
+  }, { insecure: true }).catch((error: Error) => ({ status: `network error: ${error.message}` }));
+  expect(whole.status).toBe(413);
+});
+
+describe("push, then pull back", () => {
+  it("pushes the multi-arch image in chunks below the limit, keeping every digest", async () => {
+    const run = await push("multi");
+    expect(run.code, run.stderr).toBe(0);
+    const summary = summaryOf(run);
+    expect(summary.digest).toBe(image.indexDigest);
+    expect(summary.bytesSkipped).toBe(0);
+    expect(summary.bytesSent).toBe(summary.bytesTotal);
+    expect(summary.manifests).toBe(3);
+    console.log(`push ${(BIG / MiB).toFixed(0)} MiB layer: ${summary.bytesSent} bytes in ${summary.seconds} s`);
+  });
+
+  it("pulls it back with the client, byte for byte", async () => {
+    const dest = join(work, "pulled");
+    const run = await runCli(["pull", `${server.host}/multi:${image.tag}`, dest, "--insecure", "--json"], env);
+    expect(run.code, run.stderr).toBe(0);
+    const index = JSON.parse(readFileSync(join(dest, "index.json"), "utf8"));
+    expect(index.manifests[0].digest).toBe(image.indexDigest);
+    await expectSameBlobs(dest);
+  });
+
+  it("pulls it back with skopeo, byte for byte", async () => {
+    if (spawnSync("skopeo", ["--version"]).status !== 0) {
+      if (requireAll()) throw new Error("skopeo is missing");
+      return console.warn("skip: skopeo not installed");
+    }
+    const dest = join(work, "skopeo");
+    const copy = spawnSync("skopeo", ["copy", "--all", "--src-tls-verify=false", "--src-creds", `${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`,
+      `docker://${server.host}/multi:${image.tag}`, `oci:${dest}:${image.tag}`], { encoding: "utf8" });
+    expect(copy.status, copy.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dest, "index.json"), "utf8")).manifests[0].digest).toBe(image.indexDigest);
+    await expectSameBlobs(dest);
+  });
+});
+
+describe("resuming", () => {
+  it("re-run after a killed push sends only the bytes the registry lacks", async () => {
+    const chunk = 16 * MiB;
+    let killedAt = 0;
+    const first = await push("resume", ["--chunk-size", "16MiB", "--jobs", "1"], {}, (e) => {
+      if (e.event !== "progress" || e.digest !== image.bigLayer.digest || (e.offset as number) < 2.5 * chunk) return false;
+      killedAt = e.offset as number;
+      return true;
+    });
+    expect(first.code).not.toBe(0);
+    expect(killedAt).toBeGreaterThan(2 * chunk);
+    const saved = JSON.parse(readFileSync(env.R2_REGISTRY_STATE!, "utf8"));
+    const entry = saved[`${server.host}/resume@${image.bigLayer.digest}`];
+    expect(entry.offset).toBeGreaterThanOrEqual(2 * chunk);
+
+    const second = await push("resume", ["--chunk-size", "16MiB"]);
+    expect(second.code, second.stderr).toBe(0);
+    const summary = summaryOf(second);
+    const resumed = second.events.find((e) => e.event === "blob" && e.digest === image.bigLayer.digest)!;
+    console.log(`killed at ${killedAt} of ${image.bigLayer.size}; re-run sent ${resumed.sent}, skipped ${resumed.skipped}`);
+    expect(summary.digest).toBe(image.indexDigest);
+    expect(resumed.skipped).toBeGreaterThanOrEqual(entry.offset);
+    expect(resumed.sent).toBe(image.bigLayer.size - (resumed.skipped as number));
+    expect(summary.bytesSent).toBeLessThan(summary.bytesTotal as number);
+    expect(existsSync(env.R2_REGISTRY_STATE!) && JSON.parse(readFileSync(env.R2_REGISTRY_STATE!, "utf8"))[`${server.host}/resume@${image.bigLayer.digest}`]).toBeFalsy();
+  });
+
+  it("retries a broken connection from the offset the registry reports", async () => {
+    const run = await push("retry", ["--chunk-size", "16MiB", "--jobs", "1"], { R2_REGISTRY_FAULT_AFTER_BYTES: String(20 * MiB) });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.events.some((e) => e.event === "note" && String(e.message).includes("retrying"))).toBe(true);
+    const summary = summaryOf(run);
+    expect(summary.digest).toBe(image.indexDigest);
+    // Bytes lost in flight when the connection broke are the only ones sent twice.
+    expect(summary.bytesSent).toBeGreaterThanOrEqual(summary.bytesTotal as number);
+    expect((summary.bytesSent as number) - (summary.bytesTotal as number)).toBeLessThan(16 * MiB);
+  });
+
+  it("skips blobs the repository has, and mounts from another repository", async () => {
+    const again = summaryOf(await push("multi"));
+    expect(again.bytesSent).toBe(0);
+    const mounted = summaryOf(await push("mounted", ["--mount-from", "multi"]));
+    expect(mounted.bytesSent).toBe(0);
+    expect(mounted.mounted).toBe(5);
+  });
+});
