@@ -1,0 +1,66 @@
+// GET /v2/_catalog: repositories in lexical order with n/last paging and Link rel="next".
+// Other test files share the bucket, so these tests read a window that starts at their own
+// prefix ("catalog-test/") and stop where it ends.
+import { beforeAll, describe, expect, it } from "vitest";
+import { errorCode, pushImage, request } from "./helpers";
+
+const PREFIX = "catalog-test/";
+// Pushed out of order; "-" and "." sort before "/" and letters, which key order must respect.
+const NAMES = ["r10", "r2", "a/b", "a", "a-b", "a.b", "r1", "z"].map((n) => PREFIX + n);
+
+async function page(path: string) {
+  const response = await request(path);
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as { repositories: string[] };
+  const link = response.headers.get("Link");
+  const next = link === null ? null : /^<([^>]+)>; rel="next"$/.exec(link)![1]!;
+  return { repositories: body.repositories, next };
+}
+
+describe("catalog", () => {
+  beforeAll(async () => {
+    for (const [i, name] of NAMES.entries()) await pushImage(name, "t", i + 1);
+  }, 120_000);
+
+  it("lists the repositories in lexical order, once each", async () => {
+    const { repositories } = await page(`/v2/_catalog?last=${encodeURIComponent(PREFIX.slice(0, -1))}`);
+    const ours = repositories.filter((r) => r.startsWith(PREFIX));
+    expect(ours).toEqual([...NAMES].sort());
+    expect(repositories).toEqual([...repositories].sort());
+  });
+
+  it("pages with n and last and links each page to the next", async () => {
+    const seen: string[] = [];
+    let path: string | null = `/v2/_catalog?n=3&last=${encodeURIComponent(PREFIX.slice(0, -1))}`;
+    while (path !== null && seen.filter((r) => r.startsWith(PREFIX)).length < NAMES.length) {
+      const result: Awaited<ReturnType<typeof page>> = await page(path);
+      expect(result.repositories.length).toBeLessThanOrEqual(3);
+      seen.push(...result.repositories);
+      if (result.next !== null) {
+        const url = new URL(result.next, "http://x");
+        expect(url.pathname).toBe("/v2/_catalog");
+        expect(url.searchParams.get("n")).toBe("3");
+        expect(url.searchParams.get("last")).toBe(result.repositories.at(-1));
+      }
+      path = result.next;
+    }
+    expect(seen.filter((r) => r.startsWith(PREFIX))).toEqual([...NAMES].sort());
+  });
+
+  it("answers n=0 with an empty list, and a bad n with PAGINATION_NUMBER_INVALID", async () => {
+    const empty = await page("/v2/_catalog?n=0");
+    expect(empty).toEqual({ repositories: [], next: null });
+    for (const n of ["-1", "x", "1.0"]) {
+      const response = await request(`/v2/_catalog?n=${n}`);
+      expect(response.status, n).toBe(400);
+      expect(await errorCode(response)).toBe("PAGINATION_NUMBER_INVALID");
+    }
+  });
+
+  it("keeps a repository listed once its pushes repeat, and ends past the last name", async () => {
+    await pushImage(NAMES[0]!, "again", 99);
+    const { repositories } = await page(`/v2/_catalog?last=${encodeURIComponent(PREFIX.slice(0, -1))}`);
+    expect(repositories.filter((r) => r === NAMES[0])).toHaveLength(1);
+    expect(await page("/v2/_catalog?last=~")).toEqual({ repositories: [], next: null });
+  });
+});
