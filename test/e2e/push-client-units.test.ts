@@ -1,0 +1,143 @@
+// Pure parts of the push client (cli/): reference and source parsing, chunk planning, the
+// upload Range header, backoff, byte sizes, WWW-Authenticate parsing, tar indexing.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import tar from "tar-stream";
+import { mergeScopes, parseChallenges, tokenUrl } from "../../cli/auth-challenge";
+import { backoffDelay, chooseChunkSize, parseByteSize, parseUploadRange, planChunks } from "../../cli/chunk-plan";
+import { platformMatches } from "../../cli/image-source";
+import { parseRegistryRef, parseSource, UsageError } from "../../cli/reference";
+import { tarFiles } from "../../cli/sources/file-set";
+
+describe("parseRegistryRef", () => {
+  it.each([
+    ["127.0.0.1:8787/repo:tag", { host: "127.0.0.1:8787", scheme: "https", repo: "repo", tag: "tag", digest: null }],
+    ["http://localhost/a/b/c", { host: "localhost", scheme: "http", repo: "a/b/c", tag: null, digest: null }],
+    ["docker://reg.example.com/x:1.0@sha256:abcd", { host: "reg.example.com", scheme: "https", repo: "x", tag: "1.0", digest: "sha256:abcd" }],
+    ["reg.io:5000/ns/img@sha256:00ff", { host: "reg.io:5000", scheme: "https", repo: "ns/img", tag: null, digest: "sha256:00ff" }],
+  ])("%s", (text, expected) => {
+    expect(parseRegistryRef(text)).toEqual(expected);
+  });
+
+  it("uses http with --plain-http", () => {
+    expect(parseRegistryRef("127.0.0.1:1/r", true).scheme).toBe("http");
+  });
+
+  it.each(["repo:tag", "library/busybox", "127.0.0.1:1/UPPER:tag", "127.0.0.1:1/r:bad/tag", "127.0.0.1:1/r:-x", "127.0.0.1:1/r@nodigest", "127.0.0.1:1/"])(
+    "refuses %s", (text) => {
+      expect(() => parseRegistryRef(text)).toThrow(UsageError);
+    });
+});
+
+describe("parseSource", () => {
+  const noFiles = () => false;
+  it("reads the source kinds", () => {
+    expect(parseSource("oci:/tmp/layout:v1", noFiles)).toEqual({ kind: "oci", dir: "/tmp/layout", tag: "v1" });
+    expect(parseSource("oci:./layout", noFiles)).toEqual({ kind: "oci", dir: "./layout", tag: null });
+    expect(parseSource("docker-archive:img.tar:app", noFiles)).toEqual({ kind: "archive", path: "img.tar", tag: "app" });
+    expect(parseSource("img.tar", () => true)).toEqual({ kind: "archive", path: "img.tar", tag: null });
+    expect(parseSource("busybox:latest", noFiles)).toEqual({ kind: "engine", image: "busybox:latest" });
+    expect(parseSource("docker://127.0.0.1:1/r:t", noFiles)).toMatchObject({ kind: "registry", ref: { repo: "r", tag: "t" } });
+  });
+});
+
+describe("chunk planning", () => {
+  it("takes the smaller of --chunk-size and the advertised maximum", () => {
+    expect(chooseChunkSize({ advertisedMax: 52428800, advertisedMin: 1048576, requested: null })).toBe(52428800);
+    expect(chooseChunkSize({ advertisedMax: 52428800, advertisedMin: null, requested: 16 << 20 })).toBe(16 << 20);
+    expect(chooseChunkSize({ advertisedMax: 10 << 20, advertisedMin: null, requested: 64 << 20 })).toBe(10 << 20);
+    expect(chooseChunkSize({ advertisedMax: null, advertisedMin: null, requested: null })).toBe(100_000_000);
+    expect(chooseChunkSize({ advertisedMax: 50 << 20, advertisedMin: 1 << 20, requested: 1000 })).toBe(1 << 20);
+  });
+
+  it("covers [offset, size) with chunks no larger than the chunk size", () => {
+    const chunks = planChunks(10, 100, 40);
+    expect(chunks).toEqual([{ start: 10, end: 49 }, { start: 50, end: 89 }, { start: 90, end: 99 }]);
+    expect(planChunks(100, 100, 40)).toEqual([]);
+    for (const [offset, size, chunk] of [[0, 1, 1], [0, 1000, 7], [999, 1000, 1000], [3, 300 << 20, 50 << 20]] as const) {
+      const plan = planChunks(offset, size, chunk);
+      expect(plan[0]?.start ?? size).toBe(offset);
+      expect(plan.at(-1)?.end ?? size - 1).toBe(size - 1);
+      for (const [i, c] of plan.entries()) {
+        expect(c.end - c.start + 1).toBeLessThanOrEqual(chunk);
+        if (i > 0) expect(c.start).toBe(plan[i - 1]!.end + 1);
+      }
+    }
+  });
+
+  it("reads the upload Range header", () => {
+    expect(parseUploadRange("0-99")).toBe(100);
+    expect(parseUploadRange("bytes=0-4")).toBe(5);
+    expect(parseUploadRange("0-0")).toBe(0);
+    expect(parseUploadRange("0-0", false)).toBe(1);
+    expect(parseUploadRange("5-9")).toBeNull();
+    expect(parseUploadRange(null)).toBeNull();
+  });
+
+  it("backs off exponentially with jitter, capped", () => {
+    expect(backoffDelay(1, 500, 15000, () => 0)).toBe(250);
+    expect(backoffDelay(3, 500, 15000, () => 1)).toBe(2000);
+    expect(backoffDelay(20, 500, 15000, () => 1)).toBe(15000);
+  });
+
+  it("parses byte sizes", () => {
+    expect(parseByteSize("50MB")).toBe(50_000_000);
+    expect(parseByteSize("64MiB")).toBe(64 << 20);
+    expect(parseByteSize("1048576")).toBe(1048576);
+    expect(parseByteSize("1.5GiB")).toBe(1.5 * 1024 ** 3);
+    expect(parseByteSize("ten")).toBeNull();
+    expect(parseByteSize("0")).toBeNull();
+  });
+});
+
+describe("WWW-Authenticate", () => {
+  it("parses a Bearer challenge with a comma inside the quoted scope", () => {
+    const [c] = parseChallenges('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"');
+    expect(c).toEqual({ scheme: "bearer", params: { realm: "https://auth.example/token", service: "registry.example", scope: "repository:a/b:pull,push" } });
+  });
+
+  it("parses several challenges, unquoted values and escapes", () => {
+    const all = parseChallenges('Basic realm="x \\"y\\"", charset="UTF-8", Bearer realm=https://t/token,error=invalid_token');
+    expect(all.map((c) => c.scheme)).toEqual(["basic", "bearer"]);
+    expect(all[0]!.params).toEqual({ realm: 'x "y"', charset: "UTF-8" });
+    expect(all[1]!.params).toEqual({ realm: "https://t/token", error: "invalid_token" });
+    expect(parseChallenges(undefined)).toEqual([]);
+  });
+
+  it("builds the token URL as docker does", () => {
+    const challenge = { scheme: "bearer", params: { realm: "https://r/v2/token", service: "svc", scope: "repository:a:pull" } };
+    const url = new URL(tokenUrl(challenge, mergeScopes(challenge.params.scope, ["repository:a:pull,push", "repository:b:pull"]), "me"));
+    expect(url.searchParams.get("service")).toBe("svc");
+    expect(url.searchParams.getAll("scope")).toEqual(["repository:a:pull", "repository:a:pull,push", "repository:b:pull"]);
+    expect(url.searchParams.get("account")).toBe("me");
+  });
+});
+
+it("matches platforms with optional variant", () => {
+  expect(platformMatches("linux/arm64", { os: "linux", architecture: "arm64", variant: "v8" })).toBe(true);
+  expect(platformMatches("linux/arm/v7", { os: "linux", architecture: "arm", variant: "v6" })).toBe(false);
+  expect(platformMatches("linux/amd64", undefined)).toBe(false);
+});
+
+it("indexes a tar in place, with long names and symlinks", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tar-index-"));
+  const pack = tar.pack();
+  const long = `${"d".repeat(120)}/layer.tar`;
+  pack.entry({ name: "manifest.json" }, "[1]");
+  pack.entry({ name: long }, "layer-bytes");
+  pack.entry({ name: "other/layer.tar", type: "symlink", linkname: `../${long}` });
+  pack.finalize();
+  const parts: Buffer[] = [];
+  for await (const piece of pack) parts.push(piece as Buffer);
+  writeFileSync(join(dir, "a.tar"), Buffer.concat(parts));
+  const files = tarFiles(join(dir, "a.tar"));
+  expect(files.read("manifest.json").toString()).toBe("[1]");
+  expect(files.read(long).toString()).toBe("layer-bytes");
+  expect(files.size("other/layer.tar")).toBe(11);
+  const ranged: Buffer[] = [];
+  for await (const piece of files.open("other/layer.tar", 6, 10)) ranged.push(piece as Buffer);
+  expect(Buffer.concat(ranged).toString()).toBe("bytes");
+  files.close();
+});
