@@ -138,7 +138,7 @@ describe("every principal on every endpoint and repository", () => {
   it.each(PRINCIPALS.filter((p) => p.kind === "token"))("$name: the token holds exactly the intersection of asked and allowed", async (principal) => {
     const token = (await principal.auth())!.slice("Bearer ".length);
     const access = claimsOf(token).access as { type: string; name: string; actions: string[] }[];
-    const expected = REPOS.map((name) => ({ type: "repository", name, actions: (["pull", "push", "delete"] as Action[]).filter((a) => principal.model(name, a)) }))
+    const expected: { type: string; name: string; actions: string[] }[] = REPOS.map((name) => ({ type: "repository", name, actions: (["pull", "push", "delete"] as Action[]).filter((a) => principal.model(name, a)) }))
       .filter((e) => e.actions.length > 0);
     if (principal.catalog) expected.push({ type: "registry", name: "catalog", actions: ["*"] });
     expect(access).toEqual(expected);

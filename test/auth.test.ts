@@ -79,17 +79,17 @@ describe("scope grammar", () => {
       const granted = grantScopes(identity, requested);
       for (const entry of granted) {
         if (entry.type === "registry") {
-          expect(catalog && requested.some((r) => r.type === "registry" && r.name === "catalog" && r.actions.includes("*"))).toBe(true);
+          expect(catalog && requested.some((r) => r.type === "registry" && r.name === "catalog" && (r.actions as string[]).includes("*"))).toBe(true);
           continue;
         }
         expect(SPEC_NAME.test(entry.name)).toBe(true);
         for (const action of entry.actions) {
           expect(identity.allows(entry.name, action as Action)).toBe(true);
-          expect(requested.some((r) => r.type === "repository" && r.name === entry.name && (r.actions.includes(action) || r.actions.includes("*")))).toBe(true);
+          expect(requested.some((r) => r.type === "repository" && r.name === entry.name && ((r.actions as string[]).includes(action) || (r.actions as string[]).includes("*")))).toBe(true);
         }
       }
       for (const r of requested.filter((r) => r.type === "repository" && SPEC_NAME.test(r.name))) {
-        for (const action of ACTIONS.filter((a) => (r.actions.includes(a) || r.actions.includes("*")) && identity.allows(r.name, a))) {
+        for (const action of ACTIONS.filter((a) => ((r.actions as string[]).includes(a) || (r.actions as string[]).includes("*")) && identity.allows(r.name, a))) {
           expect(granted.some((g) => g.name === r.name && g.actions.includes(action))).toBe(true);
         }
       }
