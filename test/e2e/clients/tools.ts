@@ -17,6 +17,8 @@ export class ContainersTools {
     writeFileSync(registries, "unqualified-search-registries = []\n");
     const policy = join(work, "policy.json");
     writeFileSync(policy, JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] }));
+    // buildah and podman refuse a REGISTRY_AUTH_FILE that does not exist yet.
+    writeFileSync(join(work, "auth.json"), "{}");
     this.env = {
       REGISTRY_AUTH_FILE: join(work, "auth.json"),
       CONTAINERS_REGISTRIES_CONF: registries,
