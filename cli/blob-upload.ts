@@ -27,7 +27,7 @@ export interface UploadContext {
 }
 
 export interface BlobResult {
-  outcome: "existed" | "mounted" | "uploaded";
+  outcome: "existed" | "mounted" | "uploaded" | "pulled";
   /** Body bytes this run sent. */
   sent: number;
   /** Bytes not sent: the whole blob when skipped, else what an earlier run had uploaded. */

@@ -11,6 +11,8 @@ export interface Credentials {
   password: string;
   /** Where they came from, for error messages. */
   origin: string;
+  /** A refresh token `docker login` stored in place of the password (OAuth2 token flow). */
+  identityToken?: string;
 }
 
 interface DockerConfig {
@@ -55,6 +57,10 @@ function fromDockerConfig(host: string): Credentials | null {
   const helper = config.credHelpers?.[host];
   if (helper) return fromHelper(helper, host);
   const entry = authsEntry(config, host);
+  if (entry?.identitytoken) {
+    const user = entry.auth ? Buffer.from(entry.auth, "base64").toString("utf8").split(":")[0]! : "";
+    return { username: user, password: "", identityToken: entry.identitytoken, origin: "docker config identity token" };
+  }
   if (entry?.auth) {
     const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
     const colon = decoded.indexOf(":");

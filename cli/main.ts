@@ -107,7 +107,13 @@ async function runPull(refText: string, destText: string, values: Values, report
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
   const positionals = parsed.positionals;
   const values = { ...parsed.values, "mount-from": parsed.values["mount-from"] ?? [], platform: parsed.values.platform ?? [] } as Values;
   const [command, first, second] = positionals;

@@ -19,7 +19,7 @@ export interface Reporter extends BlobProgress {
 export type OutputMode = "tty" | "plain" | "json" | "quiet";
 
 const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
-const OUTCOME = { existed: "exists", mounted: "mounted", uploaded: "pushed" } as const;
+const OUTCOME = { existed: "exists", mounted: "mounted", uploaded: "pushed", pulled: "pulled" } as const;
 
 function hint(error: CliError | Error): string | null {
   return "hint" in error ? error.hint : null;

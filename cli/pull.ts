@@ -52,7 +52,7 @@ export async function pullToLayout(source: RegistrySource, plan: ImagePlan, dir:
   await runPool(plan.blobs, jobs, async (blob) => {
     reporter.blobStarted(blob);
     await fetchBlob(source, dir, blob, reporter);
-    reporter.blobFinished(blob, { outcome: "uploaded", sent: blob.size, skipped: 0 });
+    reporter.blobFinished(blob, { outcome: "pulled", sent: blob.size, skipped: 0 });
   });
   for (const item of plan.manifests) {
     mkdirSync(dirname(blobFile(dir, item.desc.digest)), { recursive: true });

@@ -17,6 +17,20 @@ export interface ClientOptions {
   pullFrom?: string[];
 }
 
+/** docker's two token flows: GET with Basic credentials, or, with the refresh token that
+ *  `docker login` may store, an OAuth2 POST (grant_type=refresh_token). */
+function tokenRequest(challenge: Challenge, scopes: string[], creds: Credentials | null): HttpRequest {
+  if (creds?.identityToken) {
+    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: creds.identityToken, client_id: "r2-registry", service: challenge.params.service ?? "" });
+    form.set("scope", scopes.join(" "));
+    const body = Buffer.from(form.toString());
+    return { method: "POST", url: challenge.params.realm!, headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: () => body };
+  }
+  const headers: Record<string, string> = {};
+  if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
+  return { method: "GET", url: tokenUrl(challenge, scopes, creds?.username ?? null), headers };
+}
+
 export class RegistryClient {
   private authorization: string | null = null;
   readonly base: string;
@@ -84,14 +98,13 @@ export class RegistryClient {
   private async fetchToken(challenge: Challenge): Promise<string> {
     const creds = this.options.credentials;
     const needed = [`repository:${this.repo}:${this.options.actions.join(",")}`, ...(this.options.pullFrom ?? []).map((r) => `repository:${r}:pull`)];
-    const url = tokenUrl(challenge, mergeScopes(challenge.params.scope, needed), creds?.username ?? null);
-    const headers: Record<string, string> = {};
-    if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
-    const response = await sendRequest({ method: "GET", url, headers }, { insecure: this.options.insecure });
+    const scopes = mergeScopes(challenge.params.scope, needed);
+    const response = await sendRequest(tokenRequest(challenge, scopes, creds), { insecure: this.options.insecure });
     if (response.status === 401 || response.status === 403) {
       await response.drain();
       throw this.refused();
     }
+    const url = challenge.params.realm!;
     if (response.status !== 200) throw new CliError(`token endpoint ${new URL(url).origin} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
     const body = JSON.parse(await response.text()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
