@@ -3,8 +3,8 @@
 // here independently of src/auth; the registry must grant exactly that and refuse the rest
 // (403 DENIED for signed-in Basic callers, 401 with a scoped challenge for anonymous callers
 // and for tokens lacking the scope).
-import { beforeAll, describe, expect, it } from "vitest";
-import { basic, claimsOf, fetcher, makeKeyPair, PASSWORDS, tokenFor, usersJson, type Fetch } from "./auth-setup";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { basic, claimsOf, fetcher, getToken, makeKeyPair, PASSWORDS, tokenFor, usersJson, type Fetch } from "./auth-setup";
 import { AUTH, pushImage, sha256 } from "./helpers";
 
 type Action = "pull" | "push" | "delete";
@@ -142,5 +142,60 @@ describe("every principal on every endpoint and repository", () => {
       .filter((e) => e.actions.length > 0);
     if (principal.catalog) expected.push({ type: "registry", name: "catalog", actions: ["*"] });
     expect(access).toEqual(expected);
+  });
+});
+
+describe("deployments with few or no credentials", () => {
+  const NONE = { USERNAME: undefined, PASSWORD: undefined, READONLY_USERNAME: undefined, READONLY_PASSWORD: undefined };
+
+  it("refuses every request when nothing is configured, and logs why once", async () => {
+    const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+    const f = fetcher(NONE);
+    for (const [path, init] of [["/v2/", {}], ["/v2/public/app/manifests/latest", {}], ["/v2/_catalog", {}], ["/v2/token", { headers: { Authorization: AUTH } }], ["/v2/public/app/blobs/uploads/", { method: "POST", headers: { Authorization: AUTH } }]] as const) {
+      const response = await f(path, init);
+      expect(response.status, path).toBe(401);
+    }
+    const logged = spy.mock.calls.map((c) => c.join(" ")).join("\n");
+    spy.mockRestore();
+    // The warning is per isolate: another test file may have triggered it first.
+    if (logged !== "") expect(logged).toContain("no credentials are configured");
+  });
+
+  it("serves anonymous pull alone: pulls work, pushes and docker login do not", async () => {
+    const f = fetcher({ ...NONE, ANONYMOUS_PULL: "*" });
+    expect((await f("/v2/public/app/manifests/latest")).status).toBe(200);
+    expect((await f("/v2/team-a/app/manifests/latest")).status).toBe(200);
+    expect((await f("/v2/public/app/blobs/uploads/", { method: "POST" })).status).toBe(401);
+    expect((await f("/v2/")).status).toBe(401);
+    expect((await f("/v2/_catalog")).status).toBe(401);
+    expect((await getToken(f, null, ["repository:public/app:pull,push"])).status).toBe(200);
+    expect((await getToken(f, AUTH, [])).status).toBe(401);
+  });
+});
+
+describe("mounts and upload sessions under each credential kind", () => {
+  it("mounts only from repositories the caller may pull, else falls back to 202", async () => {
+    const digest = layers.get("shared/lib")!;
+    const teamB = layers.get("team-b/app")!;
+    const post = (auth: string, query: string) => fetch(`/v2/team-a/mounted/blobs/uploads/?${query}`, { method: "POST", headers: { Authorization: auth } });
+    expect((await post(alice, `mount=${teamB}&from=team-b/app`)).status).toBe(202);
+    expect((await post(alice, `mount=${digest}&from=shared/lib`)).status).toBe(201);
+    const narrow = `Bearer ${await tokenFor(fetch, alice, ["repository:team-a/mounted:pull,push"])}`;
+    expect((await post(narrow, `mount=${digest}&from=shared/lib`)).status).toBe(202);
+    const wide = `Bearer ${await tokenFor(fetch, alice, ["repository:team-a/mounted:pull,push", "repository:shared/lib:pull"])}`;
+    expect((await post(wide, `mount=${digest}&from=shared/lib`)).status).toBe(201);
+  });
+
+  it("binds an upload to its user across Basic and Bearer, and to nobody else", async () => {
+    const start = await fetch("/v2/team-a/bound/blobs/uploads/", { method: "POST", headers: { Authorization: alice } });
+    expect(start.status).toBe(202);
+    const location = start.headers.get("Location")!;
+    const patch = (auth: string) => fetch(location, { method: "PATCH", body: new Uint8Array(10), headers: { Authorization: auth, "Content-Type": "application/octet-stream" } });
+    const token = `Bearer ${await tokenFor(fetch, alice, ["repository:team-a/bound:pull,push"])}`;
+    expect((await patch(token)).status).toBe(202);
+    const stranger = await patch(AUTH);
+    expect(stranger.status).toBe(404);
+    expect(((await stranger.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe("BLOB_UPLOAD_UNKNOWN");
+    expect((await patch(bob)).status).toBe(403);
   });
 });

@@ -209,3 +209,49 @@ describe("refused tokens", () => {
     expect(await status(state)).toBe(401);
   });
 });
+
+describe("CORS", () => {
+  const UI = "https://ui.example";
+
+  it("sends no CORS headers unless CORS_ALLOWED_ORIGINS is set", async () => {
+    const response = await fetch("/v2/", { headers: { Origin: UI } });
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
+  });
+
+  it("answers preflights and exposes the registry's headers to listed origins only", async () => {
+    const f = fetcher({ CORS_ALLOWED_ORIGINS: `${UI}, https://other.example` });
+    const preflight = await f("/v2/team-b/app/manifests/latest", { method: "OPTIONS", headers: { Origin: UI, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization" } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("Access-Control-Allow-Origin")).toBe(UI);
+    expect(preflight.headers.get("Access-Control-Allow-Headers")).toContain("Authorization");
+    const refused = await f("/v2/", { headers: { Origin: UI } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("Access-Control-Allow-Origin")).toBe(UI);
+    const exposed = refused.headers.get("Access-Control-Expose-Headers") ?? "";
+    for (const name of ["Docker-Content-Digest", "Location", "Range", "WWW-Authenticate", "OCI-Chunk-Min-Length"]) expect(exposed).toContain(name);
+    const ok = await f("/v2/team-b/app/manifests/latest", { headers: { Origin: UI, Authorization: AUTH } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("Access-Control-Allow-Origin")).toBe(UI);
+    const stranger = await f("/v2/", { headers: { Origin: "https://evil.example" } });
+    expect(stranger.headers.get("Access-Control-Allow-Origin")).toBeNull();
+  });
+});
+
+describe("logging", () => {
+  it("never logs a password, token or Authorization header", async () => {
+    const lines: string[] = [];
+    for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    }
+    const token = await tokenFor(fetch, AUTH, ["repository:team-b/app:pull"]);
+    const secrets = ["test-password", PASSWORDS.alice, token, "wrong-password-123", "garbage.token.value"];
+    await fetch("/v2/team-b/app/tags/list", { headers: { Authorization: `Bearer ${token}` } });
+    await fetch("/v2/team-b/app/tags/list", { headers: { Authorization: basic("tester", "wrong-password-123") } });
+    await fetch("/v2/team-b/app/tags/list", { headers: { Authorization: "Bearer garbage.token.value" } });
+    await getToken(fetch, basic("alice", "wrong-password-123"), []);
+    await fetcher({ AUTH_USERS_JSON: '{"x":{"password":"wrong-password-123"}}' })("/v2/");
+    await fetcher({ JWT_REGISTRY_TOKENS_PUBLIC_KEY: "garbage.token.value" })("/v2/", { headers: { Authorization: basic("ci", "a.b.c") } });
+    const logged = lines.join("\n");
+    for (const secret of secrets) expect(logged).not.toContain(secret);
+  });
+});
