@@ -13,23 +13,32 @@ export const ERROR_TABLE = {
   NAME_INVALID: { status: 400, message: "invalid repository name" },
   NAME_UNKNOWN: { status: 404, message: "repository name not known to registry" },
   SIZE_INVALID: { status: 400, message: "provided length did not match content length" },
-  TAG_INVALID: { status: 400, message: "manifest tag did not match URI" },
+  TAG_INVALID: { status: 400, message: "invalid tag", wire: "MANIFEST_INVALID" },
   UNAUTHORIZED: { status: 401, message: "authentication required" },
   // Not an OCI code: the token endpoint's answer to a malformed OAuth2 request.
   TOKEN_REQUEST_INVALID: { status: 400, message: "invalid token request" },
   DENIED: { status: 403, message: "requested access to the resource is denied" },
   UNSUPPORTED: { status: 405, message: "the operation is unsupported" },
   TOOMANYREQUESTS: { status: 429, message: "too many requests" },
-  RANGE_INVALID: { status: 416, message: "invalid content range" },
-  PAYLOAD_TOO_LARGE: { status: 413, message: "request body too large" },
-  PAGINATION_NUMBER_INVALID: { status: 400, message: "invalid number of results requested" },
-  METHOD_UNKNOWN: { status: 405, message: "method not allowed" },
-  NOT_FOUND: { status: 404, message: "not found" },
+  // The codes below are internal names with their own status; on the wire they use the
+  // spec's codes, because a 4xx error code MUST be one of the spec's table.
+  RANGE_INVALID: { status: 416, message: "chunk does not continue the upload", wire: "BLOB_UPLOAD_INVALID" },
+  RANGE_NOT_SATISFIABLE: { status: 416, message: "requested range not satisfiable", wire: "SIZE_INVALID" },
+  PAYLOAD_TOO_LARGE: { status: 413, message: "request body too large", wire: "SIZE_INVALID" },
+  PAGINATION_NUMBER_INVALID: { status: 400, message: "invalid number of results requested", wire: "UNSUPPORTED" },
+  METHOD_UNKNOWN: { status: 405, message: "method not allowed", wire: "UNSUPPORTED" },
+  NOT_FOUND: { status: 404, message: "not found", wire: "UNSUPPORTED" },
   UNAVAILABLE: { status: 503, message: "service unavailable" },
   UNKNOWN: { status: 500, message: "unknown error" },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, { status: number; message: string; wire?: string }>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
+
+/** The code sent to clients: the spec's own code for every internal name. */
+export function wireCode(code: ErrorCode): string {
+  const entry: { wire?: string } = ERROR_TABLE[code];
+  return entry.wire ?? code;
+}
 
 export class RegistryError extends Error {
   readonly code: ErrorCode;
@@ -50,7 +59,7 @@ export class RegistryError extends Error {
   /** The OCI error body: {"errors":[{code,message,detail}]}. */
   toBody(): { errors: { code: string; message: string; detail?: unknown }[] } {
     const entry: { code: string; message: string; detail?: unknown } = {
-      code: this.code,
+      code: wireCode(this.code),
       message: typeof this.detail === "string" ? this.detail : ERROR_TABLE[this.code].message,
     };
     if (this.detail !== undefined) entry.detail = this.detail;

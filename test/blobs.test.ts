@@ -32,7 +32,7 @@ describe("blob GET and HEAD", () => {
     const bad = await request(`/v2/blobs/range/blobs/${digest}`, { headers: { Range: "bytes=1000-" } });
     expect(bad.status).toBe(416);
     expect(bad.headers.get("Content-Range")).toBe("bytes */1000");
-    expect(await errorCode(bad)).toBe("RANGE_INVALID");
+    expect(await errorCode(bad)).toBe("SIZE_INVALID");
   });
 
   it("refuses unknown blobs, bad digests and bad names with OCI errors", async () => {

@@ -53,7 +53,7 @@ describe("catalog", () => {
     for (const n of ["-1", "x", "1.0"]) {
       const response = await request(`/v2/_catalog?n=${n}`);
       expect(response.status, n).toBe(400);
-      expect(await errorCode(response)).toBe("PAGINATION_NUMBER_INVALID");
+      expect(await errorCode(response)).toBe("UNSUPPORTED");
     }
   });
 

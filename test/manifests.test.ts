@@ -171,7 +171,7 @@ describe("manifest size", () => {
     const body = enc(await sized(4 * MiB + 1));
     const put = await pushManifest("m/size", "big", body);
     expect(put.status).toBe(413);
-    expect(await errorCode(put)).toBe("PAYLOAD_TOO_LARGE");
+    expect(await errorCode(put)).toBe("SIZE_INVALID");
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         for (let at = 0; at < body.length; at += 1 << 20) controller.enqueue(body.slice(at, at + (1 << 20)));
@@ -209,7 +209,7 @@ describe("multi-tag PUT", () => {
       headers: { "Content-Type": OCI_MANIFEST },
     });
     expect(put.status).toBe(400);
-    expect(await errorCode(put)).toBe("TAG_INVALID");
+    expect(await errorCode(put)).toBe("MANIFEST_INVALID");
     expect((await request("/v2/m/multi-bad/manifests/ok")).status).toBe(404);
   });
 });

@@ -150,6 +150,6 @@ describe("referrers list", () => {
     expect(await errorCode(bad)).toBe("DIGEST_INVALID");
     const badN = await request(`/v2/ref/bad/referrers/${await sha256("x")}?n=-4`);
     expect(badN.status).toBe(400);
-    expect(await errorCode(badN)).toBe("PAGINATION_NUMBER_INVALID");
+    expect(await errorCode(badN)).toBe("UNSUPPORTED");
   });
 });

@@ -37,7 +37,7 @@ blobRoutes.get("/v2/:name{.+}/blobs/:digest", async (c) => {
   };
   const range = parseRangeHeader(c.req.header("Range"), link.size);
   if (range.kind === "malformed" || range.kind === "unsatisfiable") {
-    throw new RegistryError("RANGE_INVALID", `cannot serve range ${c.req.header("Range")}`, { "Content-Range": `bytes */${link.size}` });
+    throw new RegistryError("RANGE_NOT_SATISFIABLE", `cannot serve range ${c.req.header("Range")}`, { "Content-Range": `bytes */${link.size}` });
   }
   const isHead = c.req.method === "HEAD";
   if (range.kind === "range") {
