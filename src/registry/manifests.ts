@@ -4,6 +4,7 @@ import { RegistryError } from "../errors";
 import { digestBytes, formatDigest, type Digest } from "../oci/digest";
 import { parseManifest, type Descriptor, type ParsedManifest } from "../oci/manifest";
 import type { Reference } from "../oci/reference";
+import { keepManifest, missingAfterWrite } from "./manifest-guard";
 import { getBlobLink } from "../storage/blobs";
 import {
   addToCatalog,
@@ -72,17 +73,56 @@ export async function storeManifest(bucket: R2Bucket, input: PutManifestInput): 
   }
   await checkReferences(bucket, input.repo, parsed);
   const tags = [...new Set([...(input.reference.kind === "tag" ? [input.reference.tag] : []), ...input.extraTags])];
-  await putManifest(bucket, input.repo, digest, input.bytes, parsed.mediaType);
+  // What this push may overwrite, so a failure can put it back (see undoManifestPut).
+  const before: PriorState = {
+    manifestExisted: (await getManifest(bucket, input.repo, digest, false)) !== null,
+    tags: await Promise.all(tags.map(async (tag) => ({ tag, digest: await getTag(bucket, input.repo, tag) }))),
+  };
+  // Write, then re-read what it names: the garbage collector may be deleting it right now.
+  const write = async () => {
+    await putManifest(bucket, input.repo, digest, input.bytes, parsed.mediaType);
+    return missingAfterWrite(bucket, input.repo, parsed);
+  };
+  let missing = await write();
   try {
-    if (parsed.subject) await putReferrer(bucket, input.repo, parsed.subject, referrerDescriptor(parsed, digest, input.bytes.length));
-    await Promise.all(tags.map((tag) => putTag(bucket, input.repo, tag, digest)));
-    await addToCatalog(bucket, input.repo);
+    if (missing.length === 0) {
+      if (parsed.subject) await putReferrer(bucket, input.repo, parsed.subject, referrerDescriptor(parsed, digest, input.bytes.length));
+      await putTags(bucket, input.repo, tags, digest);
+      await addToCatalog(bucket, input.repo);
+      missing = await keepManifest(bucket, input.repo, digest, write);
+    }
   } catch (error) {
-    // Leave nothing half-written that a later read could see.
-    await deleteManifestObject(bucket, input.repo, digest).catch(() => {});
+    await undoManifestPut(bucket, input.repo, digest, parsed.subject, before).catch(() => {});
     throw error;
   }
+  if (missing.length > 0) {
+    await deleteManifestObject(bucket, input.repo, digest).catch(() => {});
+    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { missing: missing.slice(0, 20), reason: "garbage-collected during the push" });
+  }
   return { digest, tags, subject: parsed.subject };
+}
+
+/** Writes every tag and lets every write settle before reporting a failure, so the undo
+ *  never races a write still in flight. */
+async function putTags(bucket: R2Bucket, repo: string, tags: string[], digest: Digest): Promise<void> {
+  const results = await Promise.allSettled(tags.map((tag) => putTag(bucket, repo, tag, digest)));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) throw failure.reason;
+}
+
+interface PriorState {
+  manifestExisted: boolean;
+  tags: { tag: string; digest: Digest | null }[];
+}
+
+/** Leaves nothing half-written that a later read could see, and takes nothing away that was
+ *  there before: tags go back to their old targets, and a manifest (with its referrer entry)
+ *  that already existed stays, because other tags and indexes may point to it. */
+async function undoManifestPut(bucket: R2Bucket, repo: string, digest: Digest, subject: Digest | null, before: PriorState): Promise<void> {
+  await Promise.all(before.tags.map((t) => (t.digest ? putTag(bucket, repo, t.tag, t.digest) : deleteTag(bucket, repo, t.tag))));
+  if (before.manifestExisted) return;
+  if (subject) await deleteReferrer(bucket, repo, subject, digest);
+  await deleteManifestObject(bucket, repo, digest);
 }
 
 function referrerDescriptor(parsed: ParsedManifest, digest: Digest, size: number): Descriptor {

@@ -3,7 +3,8 @@
 // the caller may pull will do, found through the blob's reverse links, not a bucket scan.
 import type { Identity } from "../auth/identity";
 import type { Digest } from "../oci/digest";
-import { getBlobLink, linkBlob, listBlobRepositories } from "../storage/blobs";
+import { getBlobLink, listBlobRepositories } from "../storage/blobs";
+import { linkBlobVerified } from "./blob-links";
 
 export async function mountBlob(bucket: R2Bucket, identity: Identity, repo: string, digest: Digest, from: string | null): Promise<boolean> {
   const sources = from !== null ? [from] : await listBlobRepositories(bucket, digest);
@@ -11,8 +12,8 @@ export async function mountBlob(bucket: R2Bucket, identity: Identity, repo: stri
     if (!identity.allows(source, "pull")) continue;
     const link = await getBlobLink(bucket, source, digest);
     if (!link) continue;
-    await linkBlob(bucket, repo, digest, link);
-    return true;
+    // A record the collector deleted meanwhile leaves no link: fall back to an upload.
+    return (await linkBlobVerified(bucket, repo, digest, link)) !== null;
   }
   return false;
 }

@@ -6,7 +6,8 @@ import type { Config } from "../config";
 import { RegistryError } from "../errors";
 import { digestBytes, formatDigest, type Digest } from "../oci/digest";
 import type { ByteRange } from "../oci/range";
-import { createBlobRecord, getBlobRecord, linkBlob, type BlobRecord } from "../storage/blobs";
+import { createBlobRecord, getBlobRecord, type BlobRecord } from "../storage/blobs";
+import { linkBlobVerified } from "./blob-links";
 import { keys } from "../storage/keys";
 import {
   deleteTail,
@@ -221,11 +222,16 @@ async function publishBlob(deps: UploadDeps, state: UploadState, trailing: Uint8
   }
   record = await createBlobRecord(bucket, digest, record);
   if (record.dataKey !== dataKey) await bucket.delete(dataKey);
-  await linkBlob(bucket, state.repo, digest, record);
-  return record;
+  return linkOrFail(bucket, state.repo, digest, record);
 }
 
 async function linkExisting(deps: UploadDeps, state: UploadState, digest: Digest, existing: BlobRecord): Promise<BlobRecord> {
-  await linkBlob(deps.bucket, state.repo, digest, existing);
-  return existing;
+  return linkOrFail(deps.bucket, state.repo, digest, existing);
+}
+
+/** The collector may delete a record between its lookup and the link (registry/blob-links.ts). */
+async function linkOrFail(bucket: R2Bucket, repo: string, digest: Digest, record: BlobRecord): Promise<BlobRecord> {
+  const linked = await linkBlobVerified(bucket, repo, digest, record);
+  if (!linked) throw new RegistryError("UNAVAILABLE", "the blob was garbage-collected while it was linked; push it again");
+  return linked;
 }

@@ -1,6 +1,7 @@
 // Blob records, repository links and blob bytes in R2, in registry terms.
 // A blob's bytes live once per bucket; repositories hold links to them (see keys.ts).
 import { formatDigest, type Digest } from "../oci/digest";
+import { headSettled } from "./condemn";
 import { keys } from "./keys";
 import { listAll } from "./list";
 
@@ -19,6 +20,17 @@ function recordFromMetadata(meta: Record<string, string> | undefined): BlobRecor
 export async function getBlobRecord(bucket: R2Bucket, digest: Digest): Promise<BlobRecord | null> {
   const head = await bucket.head(keys.blobRecord(digest));
   return recordFromMetadata(head?.customMetadata);
+}
+
+/** The record once no collector is judging it (storage/condemn.ts): what a writer that must
+ *  know the blob will stay re-reads after linking. */
+export async function getSettledBlobRecord(bucket: R2Bucket, digest: Digest): Promise<BlobRecord | null> {
+  return recordFromMetadata((await headSettled(bucket, keys.blobRecord(digest)))?.customMetadata);
+}
+
+/** The repository's link once no collector is judging it. */
+export async function getSettledBlobLink(bucket: R2Bucket, repo: string, digest: Digest): Promise<BlobRecord | null> {
+  return recordFromMetadata((await headSettled(bucket, keys.blobLink(repo, digest)))?.customMetadata);
 }
 
 /**
@@ -47,12 +59,21 @@ export async function getBlobLink(bucket: R2Bucket, repo: string, digest: Digest
   return record && head ? { ...record, linkedAt: Number(head.customMetadata?.linkedAt ?? head.uploaded.getTime()) } : null;
 }
 
+/**
+ * Writes the reverse link, then the link, never over a link the collector has condemned
+ * (storage/condemn.ts). Reverse first: whoever sees the link knows the collector will see
+ * the reverse link before it deletes the blob record. If the collector deleted both while
+ * this waited, the conditional put fails and both are written again.
+ */
 export async function linkBlob(bucket: R2Bucket, repo: string, digest: Digest, record: BlobRecord): Promise<void> {
   const customMetadata = { data: record.dataKey, size: String(record.size), linkedAt: String(Date.now()) };
-  await Promise.all([
-    bucket.put(keys.blobRepo(digest, repo), null, { customMetadata }),
-    bucket.put(keys.blobLink(repo, digest), null, { customMetadata }),
-  ]);
+  const link = keys.blobLink(repo, digest);
+  for (;;) {
+    const seen = await headSettled(bucket, link);
+    await bucket.put(keys.blobRepo(digest, repo), null, { customMetadata });
+    const onlyIf = seen ? { etagMatches: seen.etag } : new Headers({ "If-None-Match": "*" });
+    if (await bucket.put(link, null, { customMetadata, onlyIf })) return;
+  }
 }
 
 export async function unlinkBlob(bucket: R2Bucket, repo: string, digest: Digest): Promise<void> {

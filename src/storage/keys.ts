@@ -10,7 +10,10 @@
 // ├── _uploads/<upload-id>/state            upload session (JSON), written with etag checks
 // ├── _uploads/<upload-id>/tail/<n>         bytes of an upload not yet a full multipart part
 // ├── _catalog/<name>                       one empty object per repository, for _catalog
-// ├── _gc/...                               collector cursor and reports
+// ├── _gc/state                             collector cursor and working set (src/gc)
+// ├── _gc/lock                              lease: one collector step at a time
+// ├── _gc/live-data                         filter of data keys records point to
+// ├── _gc/reports/<inverted-time>-<id>      one report per collector step, newest first
 // ├── _proxy/fetching/<alg>/<hex>           short-lived marker: one pull-through fetch of this
 // │                                          blob from an upstream is under way
 // └── _repos/<name>/
@@ -42,6 +45,11 @@ export const keys = {
   catalogEntry: (name: string) => `_catalog/${name}`,
 
   gcState: () => `_gc/state`,
+  gcDryRunState: () => `_gc/dry-run-state`,
+  gcLock: () => `_gc/lock`,
+  gcLiveData: () => `_gc/live-data`,
+  dataPrefix: () => `_data/`,
+  blobReposPrefix: () => `_blob-repos/`,
   gcReportPrefix: () => `_gc/reports/`,
   gcReport: (id: string) => `_gc/reports/${id}`,
 

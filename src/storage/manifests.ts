@@ -1,6 +1,7 @@
 // Manifests, tags, referrers and the repository catalog in R2, in registry terms.
 import { formatDigest, tryParseDigest, type Digest } from "../oci/digest";
 import type { Descriptor } from "../oci/manifest";
+import { headSettled, putUnlessCondemned } from "./condemn";
 import { keys } from "./keys";
 import { listAll, listPage } from "./list";
 
@@ -25,10 +26,16 @@ export async function getManifest(bucket: R2Bucket, repo: string, digest: Digest
 }
 
 export async function putManifest(bucket: R2Bucket, repo: string, digest: Digest, bytes: Uint8Array, contentType: string): Promise<void> {
-  await bucket.put(keys.manifest(repo, digest), bytes, {
+  // Never over a manifest the collector condemned: see storage/condemn.ts.
+  await putUnlessCondemned(bucket, keys.manifest(repo, digest), bytes, {
     httpMetadata: { contentType },
     customMetadata: { linkedAt: String(Date.now()) },
   });
+}
+
+/** Whether the manifest is there once no collector is judging it (storage/condemn.ts). */
+export async function manifestSettled(bucket: R2Bucket, repo: string, digest: Digest): Promise<boolean> {
+  return (await headSettled(bucket, keys.manifest(repo, digest))) !== null;
 }
 
 export async function deleteManifestObject(bucket: R2Bucket, repo: string, digest: Digest): Promise<void> {
@@ -42,7 +49,7 @@ export async function getTag(bucket: R2Bucket, repo: string, tag: string): Promi
 }
 
 export async function putTag(bucket: R2Bucket, repo: string, tag: string, digest: Digest): Promise<void> {
-  await bucket.put(keys.tag(repo, tag), null, { customMetadata: { digest: formatDigest(digest), taggedAt: String(Date.now()) } });
+  await putUnlessCondemned(bucket, keys.tag(repo, tag), null, { customMetadata: { digest: formatDigest(digest), taggedAt: String(Date.now()) } });
 }
 
 export async function deleteTag(bucket: R2Bucket, repo: string, tag: string): Promise<boolean> {

@@ -1,0 +1,72 @@
+// Condemnation: how the garbage collector deletes an object that writers may rewrite at the
+// same moment. R2 has no conditional delete, so the collector first rewrites the object with
+// a `condemnedAt` stamp, conditional on the etag it judged; then re-checks what could refer
+// to it; and only then deletes it. Writers never overwrite a condemned object: they wait
+// until the collector has deleted or pardoned it. So the unconditional delete removes exactly
+// what was judged. Readers ignore the stamp: a condemned object is served as usual.
+// A collector that died leaves a stale stamp; after CONDEMN_LEASE_MS writers ignore it, and
+// the collector never deletes once half the lease has passed (see docs/gc.md).
+
+export const CONDEMN_LEASE_MS = 30_000;
+const POLL_MS = 40;
+
+export function condemnedAt(object: { customMetadata?: Record<string, string> } | null): number | null {
+  const raw = object?.customMetadata?.condemnedAt;
+  return raw === undefined ? null : Number(raw);
+}
+
+/** A condemnation still in force: the collector may yet delete the object. */
+export function isCondemned(object: { customMetadata?: Record<string, string> } | null, now = Date.now()): boolean {
+  const at = condemnedAt(object);
+  return at !== null && now - at < CONDEMN_LEASE_MS;
+}
+
+/** The collector may delete what it condemned at `at` only well inside the lease. */
+export function stillMayDelete(at: number, now = Date.now()): boolean {
+  return now - at < CONDEMN_LEASE_MS / 2;
+}
+
+type Body = Uint8Array | string | null;
+
+/**
+ * Stamps the object as condemned if it is still the version the collector judged (`judged`
+ * comes from a list or head with customMetadata). Returns the condemned version, or null
+ * when someone rewrote or deleted it first.
+ */
+export async function condemn(bucket: R2Bucket, judged: R2Object, body: Body, at = Date.now()): Promise<R2Object | null> {
+  return bucket.put(judged.key, body, {
+    httpMetadata: judged.httpMetadata,
+    customMetadata: { ...judged.customMetadata, condemnedAt: String(at) },
+    onlyIf: { etagMatches: judged.etag },
+  });
+}
+
+/** Lifts a condemnation the re-check overturned, unless the object changed meanwhile. */
+export async function pardon(bucket: R2Bucket, condemned: R2Object, body: Body): Promise<void> {
+  const { condemnedAt: _dropped, ...customMetadata } = condemned.customMetadata ?? {};
+  await bucket.put(condemned.key, body, { httpMetadata: condemned.httpMetadata, customMetadata, onlyIf: { etagMatches: condemned.etag } });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Heads the object, waiting while a condemnation is in force. Null when it is gone. */
+export async function headSettled(bucket: R2Bucket, key: string): Promise<R2Object | null> {
+  for (;;) {
+    const head = await bucket.head(key);
+    if (!isCondemned(head)) return head;
+    await sleep(POLL_MS);
+  }
+}
+
+/**
+ * A writer's put: creates or replaces the object, but never a condemned one. Conditional on
+ * what it saw, so a condemnation landing between the head and the put makes it look again.
+ */
+export async function putUnlessCondemned(bucket: R2Bucket, key: string, value: Body, options: Omit<R2PutOptions, "onlyIf">): Promise<R2Object> {
+  for (;;) {
+    const seen = await headSettled(bucket, key);
+    const onlyIf = seen ? { etagMatches: seen.etag } : new Headers({ "If-None-Match": "*" });
+    const written = await bucket.put(key, value, { ...options, onlyIf });
+    if (written) return written;
+  }
+}
