@@ -95,6 +95,14 @@ async function sendChunks(ctx: UploadContext, source: ImageSource, desc: Descrip
     } catch (error) {
       stream.destroy();
       if (!isRetryable(error) || ++failures > ctx.retries) throw error;
+      if (error instanceof RangeMismatch && error.registryOffset === chunk.start && failures >= 2) {
+        // The registry agrees on the offset yet refuses the chunk: a request that died
+        // mid-write still holds the session's lock. A new session beats waiting out its lease.
+        ctx.progress.note(desc.digest, "the upload session is locked by a request that died; starting a new session");
+        session = (await openSession(ctx.client)) as Session;
+        ctx.progress.update(desc.digest, 0);
+        continue;
+      }
       const wait = backoffDelay(failures);
       ctx.progress.note(desc.digest, `${(error as Error).message}; retrying in ${wait} ms`);
       await new Promise((resolve) => setTimeout(resolve, wait));
