@@ -90,7 +90,7 @@ describe.runIf(fixture !== null)("regclient-testrepo layout", () => {
       });
       expect(response.status, `${tag}: ${await response.clone().text()}`).toBe(201);
     }
-  });
+  }, 180_000);
 
   it("walks a layout of the expected shape", () => {
     // Guards the walk itself: an empty walk would make every check below pass vacuously.

@@ -1,0 +1,235 @@
+// Errors: every code of the table in src/errors.ts becomes the OCI error JSON with its status;
+// malformed names, digests, references, ranges, bodies and methods get the right code and
+// never a 500; storage failures answer a 5xx JSON error and leave nothing a later read can
+// see; every response carries Docker-Distribution-API-Version.
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { app, errorResponse } from "../src/app";
+import type { Env } from "../src/config";
+import { ERROR_TABLE, RegistryError, wireCode, type ErrorCode } from "../src/errors";
+import { AUTH, BASE, OCI_MANIFEST, pushBlob, pushImage, request, seededBytes, sha256 } from "./helpers";
+
+fc.configureGlobal({ seed: 0x0e_2024, numRuns: 120 });
+
+const API_VERSION = "registry/2.0";
+type ErrorBody = { errors: { code: string; message: string; detail?: unknown }[] };
+
+// distribution-spec "Error Codes": a 4xx answer's code MUST be one of these.
+const SPEC_CODES = [
+  "BLOB_UNKNOWN", "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN", "DIGEST_INVALID", "MANIFEST_BLOB_UNKNOWN",
+  "MANIFEST_INVALID", "MANIFEST_UNKNOWN", "NAME_INVALID", "NAME_UNKNOWN", "SIZE_INVALID", "UNAUTHORIZED",
+  "DENIED", "UNSUPPORTED", "TOOMANYREQUESTS",
+];
+
+/** Statuses the table allows for a code as sent on the wire (internal names map onto it). */
+function statusesOf(wire: string): number[] {
+  return (Object.keys(ERROR_TABLE) as ErrorCode[]).filter((c) => wireCode(c) === wire).map((c) => ERROR_TABLE[c].status);
+}
+
+/** Asserts the OCI error shape and returns the one error's code as sent. */
+async function ociError(response: Response, label = ""): Promise<string> {
+  expect(response.status, label).toBeGreaterThanOrEqual(400);
+  expect(response.headers.get("Content-Type"), label).toMatch(/^application\/json/);
+  expect(response.headers.get("Docker-Distribution-API-Version"), label).toBe(API_VERSION);
+  const body = (await response.json()) as ErrorBody;
+  expect(body.errors, label).toHaveLength(1);
+  const [error] = body.errors;
+  if (response.status < 500 && response.url.includes("/v2/") && !response.url.includes("/v2/token")) expect(SPEC_CODES, label).toContain(error!.code);
+  expect(statusesOf(error!.code), `${label} status of ${error!.code}`).toContain(response.status);
+  expect(typeof error!.message, label).toBe("string");
+  return error!.code;
+}
+
+describe("the error table", () => {
+  it("holds every code the distribution-spec defines, under its own name", () => {
+    for (const code of SPEC_CODES) {
+      expect(ERROR_TABLE, code).toHaveProperty(code);
+      expect(wireCode(code as ErrorCode)).toBe(code);
+    }
+  });
+
+  it("turns every code into the OCI error JSON with the table's status", async () => {
+    for (const [code, entry] of Object.entries(ERROR_TABLE) as [ErrorCode, (typeof ERROR_TABLE)[ErrorCode]][]) {
+      expect(code).toMatch(/^[A-Z_]+$/);
+      expect(entry.status >= 400 && entry.status <= 599, code).toBe(true);
+      const plain = errorResponse(new RegistryError(code));
+      expect(plain.status).toBe(entry.status);
+      expect(await plain.clone().json()).toEqual({ errors: [{ code: wireCode(code), message: entry.message }] });
+      // Internal names go out as a spec code; 4xx answers use only the spec's codes.
+      if (entry.status < 500 && code !== "TOKEN_REQUEST_INVALID") expect(SPEC_CODES, code).toContain(wireCode(code));
+      expect(await ociError(plain, code)).toBe(wireCode(code));
+      const detailed = errorResponse(new RegistryError(code, { why: code }, { "X-Extra": "1" }));
+      expect(((await detailed.clone().json()) as ErrorBody).errors[0]).toEqual({ code: wireCode(code), message: entry.message, detail: { why: code } });
+      expect(detailed.headers.get("X-Extra")).toBe("1");
+    }
+  });
+});
+
+describe("malformed requests", () => {
+  const digest = "sha256:" + "a".repeat(64);
+  const cases: [string, string, RequestInit, string][] = [
+    // Names.
+    ["GET", "/v2/UPPER/tags/list", {}, "NAME_INVALID"],
+    ["GET", "/v2/a..b/manifests/latest", {}, "NAME_INVALID"],
+    ["GET", `/v2/-a/blobs/${digest}`, {}, "NAME_INVALID"],
+    ["GET", "/v2/a//b/tags/list", {}, "NAME_INVALID"],
+    ["GET", "/v2/_repos/x/tags/list", {}, "NAME_INVALID"],
+    ["GET", `/v2/${"a".repeat(256)}/tags/list`, {}, "NAME_INVALID"],
+    ["POST", "/v2/Bad/blobs/uploads/", {}, "NAME_INVALID"],
+    ["GET", `/v2/a%20b/referrers/${digest}`, {}, "NAME_INVALID"],
+    // Digests.
+    ["GET", "/v2/err/blobs/sha256:xyz", {}, "DIGEST_INVALID"],
+    ["GET", `/v2/err/blobs/sha256:${"a".repeat(63)}`, {}, "DIGEST_INVALID"],
+    ["GET", `/v2/err/blobs/SHA256:${"a".repeat(64)}`, {}, "DIGEST_INVALID"],
+    ["GET", `/v2/err/blobs/md5:${"a".repeat(32)}`, {}, "DIGEST_INVALID"],
+    ["DELETE", "/v2/err/blobs/sha256:", {}, "DIGEST_INVALID"],
+    ["GET", "/v2/err/referrers/latest", {}, "DIGEST_INVALID"],
+    ["POST", "/v2/err/blobs/uploads/?digest=sha256:nothex", { body: "x" }, "DIGEST_INVALID"],
+    // References.
+    ["GET", "/v2/err/manifests/sha256:zz", {}, "DIGEST_INVALID"],
+    ["GET", "/v2/err/manifests/-tag", {}, "MANIFEST_INVALID"],
+    ["GET", `/v2/err/manifests/${"t".repeat(129)}`, {}, "MANIFEST_INVALID"],
+    ["PUT", "/v2/err/manifests/.tag", { body: "{}" }, "MANIFEST_INVALID"],
+    ["DELETE", "/v2/err/manifests/sha256:12", {}, "DIGEST_INVALID"],
+    // Unknown things.
+    ["GET", `/v2/err/blobs/${digest}`, {}, "BLOB_UNKNOWN"],
+    ["GET", `/v2/err/manifests/${digest}`, {}, "MANIFEST_UNKNOWN"],
+    ["DELETE", `/v2/err/blobs/${digest}`, {}, "BLOB_UNKNOWN"],
+    ["GET", "/v2/err/nothing-here", {}, "UNSUPPORTED"],
+    ["GET", "/v3/", {}, "UNSUPPORTED"],
+    // Bodies and query parameters.
+    ["PUT", "/v2/err/manifests/t", { body: "{not json", headers: { "Content-Type": OCI_MANIFEST } }, "MANIFEST_INVALID"],
+    ["PUT", "/v2/err/manifests/t", { body: "[]", headers: { "Content-Type": OCI_MANIFEST } }, "MANIFEST_INVALID"],
+    ["PUT", "/v2/err/manifests/t?tag=a:b", { body: "{}", headers: { "Content-Type": OCI_MANIFEST } }, "MANIFEST_INVALID"],
+    ["GET", "/v2/err/tags/list?n=many", {}, "UNSUPPORTED"],
+    ["GET", "/v2/_catalog?n=-5", {}, "UNSUPPORTED"],
+  ];
+
+  it.each(cases)("%s %s answers its OCI error", async (method, path, init, code) => {
+    const response = await request(path, { method, ...init });
+    expect(await ociError(response, `${method} ${path}`)).toBe(code);
+  });
+
+  it("answers methods an endpoint does not have with an OCI error, never a 500", async () => {
+    for (const [method, path] of [
+      ["PATCH", "/v2/err/manifests/latest"],
+      ["POST", "/v2/err/tags/list"],
+      ["PUT", `/v2/err/referrers/sha256:${"a".repeat(64)}`],
+      ["DELETE", "/v2/_catalog"],
+      ["POST", `/v2/err/blobs/sha256:${"a".repeat(64)}`],
+    ]) {
+      const response = await request(path!, { method });
+      expect(response.status, `${method} ${path}`).toBeLessThan(500);
+      await ociError(response, `${method} ${path}`);
+    }
+  });
+
+  it("answers unsatisfiable and malformed ranges with 416 SIZE_INVALID", async () => {
+    const blob = await pushBlob("err/range", seededBytes(100, 5));
+    for (const range of ["bytes=100-", "bytes=200-300", "bytes=-0", "bytes=5-1", "bytes=a-b"]) {
+      const response = await request(`/v2/err/range/blobs/${blob}`, { headers: { Range: range } });
+      expect(response.status, range).toBe(416);
+      expect(response.headers.get("Content-Range"), range).toBe("bytes */100");
+      expect(await ociError(response, range)).toBe("SIZE_INVALID");
+    }
+  });
+
+  it("never answers a 500 to any path, method and body under /v2/", async () => {
+    const segment = fc.constantFrom("fz", "a", "A", "_x", "..", "manifests", "blobs", "uploads", "tags", "list", "referrers", "latest", "sha256:12", `sha256:${"b".repeat(64)}`, "%2F", "");
+    const path = fc.array(segment, { minLength: 1, maxLength: 6 }).map((parts) => `/v2/fz/${parts.join("/")}`);
+    const query = fc.constantFrom("", "?n=1", "?n=x", "?last=%00", "?digest=sha256:1", "?mount=x&from=Y", "?tag=-");
+    const method = fc.constantFrom("GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS");
+    const body = fc.constantFrom(undefined, "", "{}", "not json", '{"schemaVersion":2,"mediaType":5}');
+    await fc.assert(
+      fc.asyncProperty(method, path, query, body, async (m, p, q, b) => {
+        const response = await request(p + q, { method: m, body: m === "GET" || m === "HEAD" ? undefined : b });
+        const label = `${m} ${p}${q}`;
+        expect(response.status, label).toBeLessThan(500);
+        expect(response.headers.get("Docker-Distribution-API-Version"), label).toBe(API_VERSION);
+        if (response.status >= 400 && m !== "HEAD") await ociError(response, label);
+        else await response.body?.cancel();
+      }),
+    );
+  }, 120_000);
+});
+
+describe("Docker-Distribution-API-Version", () => {
+  it("is on every response: success, HEAD, redirects, errors and challenges", async () => {
+    const image = await pushImage("err/version", "t", 3);
+    const responses = [
+      await request("/v2/"),
+      await request("/v2/", { auth: null }),
+      await request("/v2/err/version/manifests/t"),
+      await request("/v2/err/version/manifests/t", { method: "HEAD" }),
+      await request(`/v2/err/version/blobs/${image.layerDigest}`, { method: "HEAD" }),
+      await request("/v2/err/version/tags/list"),
+      await request(`/v2/err/version/referrers/${image.digest}`),
+      await request("/v2/_catalog?n=1"),
+      await request("/v2/err/version/blobs/uploads/", { method: "POST" }),
+      await request("/v2/err/version/manifests/missing"),
+      await request("/nowhere"),
+    ];
+    for (const response of responses) {
+      expect(response.headers.get("Docker-Distribution-API-Version"), `${response.status} ${response.url}`).toBe(API_VERSION);
+      await response.body?.cancel();
+    }
+  });
+});
+
+describe("storage failures", () => {
+  /** The real bucket, except that writes to keys matching `fail` throw, as an R2 outage would. */
+  function failingEnv(fail: (key: string) => boolean): Env {
+    const bucket = env.REGISTRY as R2Bucket;
+    const wrapped = new Proxy(bucket, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (prop === "put" && typeof args[0] === "string" && fail(args[0])) throw new Error(`injected R2 failure on ${args[0]}`);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    return { ...(env as unknown as Env), REGISTRY: wrapped };
+  }
+  const put = (e: Env, path: string, body: string) =>
+    app.fetch(new Request(BASE + path, { method: "PUT", body, headers: { Authorization: AUTH, "Content-Type": OCI_MANIFEST } }), e, createExecutionContext());
+
+  it("answers a failed manifest write with a 5xx OCI error and nothing readable", async () => {
+    const image = await pushImage("err/storage", "base", 4);
+    const body = image.body.replace("{", '{"annotations":{"v":"2"},');
+    const response = await put(failingEnv((key) => key.includes("/_manifests/")), "/v2/err/storage/manifests/next", body);
+    expect(response.status).toBeGreaterThanOrEqual(500);
+    await ociError(response);
+    expect((await request("/v2/err/storage/manifests/next")).status).toBe(404);
+    expect((await request(`/v2/err/storage/manifests/${await sha256(body)}`)).status).toBe(404);
+  });
+
+  it("leaves no tag behind when one tag of a multi-tag PUT fails", async () => {
+    const image = await pushImage("err/tags", "base", 5);
+    const body = image.body.replace("{", '{"annotations":{"v":"3"},');
+    const failing = failingEnv((key) => key.endsWith("/_tags/b"));
+    const response = await put(failing, `/v2/err/tags/manifests/${await sha256(body)}?tag=a&tag=b`, body);
+    expect(response.status).toBeGreaterThanOrEqual(500);
+    await ociError(response);
+    expect((await request(`/v2/err/tags/manifests/${await sha256(body)}`)).status).toBe(404);
+    expect((await request("/v2/err/tags/manifests/a")).status).toBe(404);
+    const tags = (await (await request("/v2/err/tags/tags/list")).json()) as { tags: string[] };
+    expect(tags.tags).toEqual(["base"]);
+  });
+
+  it("keeps a manifest that was already there when re-tagging it fails", async () => {
+    // The same bytes pushed again under a new tag: a failure must not delete what "base"
+    // already points to.
+    const image = await pushImage("err/retag", "base", 6);
+    const response = await put(failingEnv((key) => key.endsWith("/_tags/second")), "/v2/err/retag/manifests/second", image.body);
+    expect(response.status).toBeGreaterThanOrEqual(500);
+    await ociError(response);
+    const base = await request("/v2/err/retag/manifests/base");
+    expect(base.status).toBe(200);
+    expect(await base.text()).toBe(image.body);
+    expect((await request("/v2/err/retag/manifests/second")).status).toBe(404);
+  });
+});
