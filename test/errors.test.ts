@@ -181,7 +181,7 @@ describe("Docker-Distribution-API-Version", () => {
 describe("storage failures", () => {
   /** The real bucket, except that writes to keys matching `fail` throw, as an R2 outage would. */
   function failingEnv(fail: (key: string) => boolean): Env {
-    const bucket = env.REGISTRY as R2Bucket;
+    const bucket = (env as unknown as Env).REGISTRY;
     const wrapped = new Proxy(bucket, {
       get(target, prop) {
         const value = Reflect.get(target, prop) as unknown;
