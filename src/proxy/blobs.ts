@@ -31,6 +31,30 @@ function declaredLength(response: Response): number | null {
   return /^[0-9]{1,15}$/.test(raw) ? Number(raw) : null;
 }
 
+/** Upstream bodies arrive in chunks of a few KiB; each R2 write costs a round trip, so they
+ *  are gathered into batches of this size. Memory holds about three batches. */
+const BATCH_BYTES = 1024 * 1024;
+
+async function readBatches(source: ReadableStream<Uint8Array>, forward: (batch: Uint8Array) => Promise<void>): Promise<void> {
+  const reader = source.getReader();
+  let batch = new Uint8Array(BATCH_BYTES);
+  let fill = 0;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    for (let at = 0; at < r.value.length; ) {
+      const take = Math.min(r.value.length - at, BATCH_BYTES - fill);
+      batch.set(r.value.subarray(at, at + take), fill);
+      fill += take;
+      at += take;
+      if (fill === BATCH_BYTES) {
+        await forward(batch);
+        batch = new Uint8Array(BATCH_BYTES);
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0) await forward(batch.subarray(0, fill));
+}
+
 /** Copies upstream bytes into the sink and to the client; verifies, then publishes. */
 async function pump(deps: ProxyDeps, repo: string, digest: Digest, source: ReadableStream<Uint8Array>, sink: BlobSink, client: WritableStreamDefaultWriter<Uint8Array>, owner: string): Promise<void> {
   let clientOpen = true;
@@ -40,17 +64,17 @@ async function pump(deps: ProxyDeps, repo: string, digest: Digest, source: Reada
   };
   let held: Uint8Array | null = null;
   let beat = Date.now();
-  try {
-    const reader = source.getReader();
-    for (let r = await reader.read(); !r.done; r = await reader.read()) {
-      await sink.write(r.value);
-      if (held) await toClient(held);
-      held = r.value;
-      if (Date.now() - beat > HEARTBEAT_MS) {
-        beat = Date.now();
-        await refreshBlobFetch(deps.bucket, digest, owner);
-      }
+  // Each batch goes to R2 while the one before goes to the client.
+  const forward = async (batch: Uint8Array) => {
+    await Promise.all([sink.write(batch), held ? toClient(held) : null]);
+    held = batch;
+    if (Date.now() - beat > HEARTBEAT_MS) {
+      beat = Date.now();
+      await refreshBlobFetch(deps.bucket, digest, owner);
     }
+  };
+  try {
+    await readBatches(source, forward);
     const { size, hex } = await sink.finish();
     if (hex !== digest.hex) throw new UpstreamCorrupt(`blob hashes to ${digest.algorithm}:${hex}, expected ${formatDigest(digest)}`);
     const record = await createBlobRecord(deps.bucket, digest, { dataKey: sink.dataKey, size });
