@@ -8,6 +8,7 @@ import { parseConfig } from "./config";
 import { RegistryError } from "./errors";
 import { baseRoutes } from "./routes/base";
 import { blobRoutes } from "./routes/blobs";
+import { gcRoutes } from "./routes/gc";
 import { manifestRoutes } from "./routes/manifests";
 import { referrerRoutes } from "./routes/referrers";
 import { tagRoutes } from "./routes/tags";
@@ -30,6 +31,7 @@ app.use("/v2/*", authenticate());
 // The token endpoint (/v2/token) checks credentials itself; authenticate() lets it through.
 app.route("/", tokenRoutes);
 // Uploads first: "<name>/blobs/uploads/" must not be read as a blob named "uploads".
+app.route("/", gcRoutes);
 app.route("/", uploadRoutes);
 app.route("/", baseRoutes);
 app.route("/", blobRoutes);

@@ -2,6 +2,7 @@
 // configuration table lists exactly these.
 import { parseAuthConfig, type AuthConfig } from "./auth/auth-config";
 import { RegistryError } from "./errors";
+import { parseRetention, type RetentionRule } from "./gc/retention";
 import { parseProxyConfig, type ProxyConfig } from "./proxy/config";
 
 export interface Env {
@@ -31,6 +32,13 @@ export interface Env {
   AUTH_TOKEN_TTL_SECONDS?: string;
   AUTH_REFRESH_TOKEN_TTL_SECONDS?: string;
   CORS_ALLOWED_ORIGINS?: string;
+  /** Garbage collection (docs/gc.md). */
+  GC_GRACE_SECONDS?: string;
+  GC_UNTAGGED?: string;
+  GC_ORPHAN_REFERRERS?: string;
+  GC_RETENTION_JSON?: string;
+  GC_MAX_OPERATIONS?: string;
+  GC_SCHEDULED?: string;
 }
 
 export interface Config {
@@ -51,6 +59,22 @@ export interface Config {
   proxy: ProxyConfig;
   /** Credential modes, users, anonymous pull, tokens, CORS (src/auth/auth-config.ts). */
   auth: AuthConfig;
+  /** Garbage collection (docs/gc.md). */
+  gc: GcConfig;
+}
+
+export interface GcConfig {
+  /** Nothing uploaded, linked, tagged or pushed more recently than this is collected. */
+  graceSeconds: number;
+  /** Free manifests that no tag, index or live subject reaches. */
+  untagged: boolean;
+  /** Free referrers whose subject manifest is not in the repository. */
+  orphanReferrers: boolean;
+  retention: RetentionRule[];
+  /** R2 operations one collector step may spend (Workers' subrequest limit is 1000). */
+  maxOperations: number;
+  /** Whether the cron trigger runs the collector. */
+  scheduled: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -92,6 +116,14 @@ export function parseConfig(env: Env): Config {
     maxPageSize: readInt(env, "CATALOG_MAX_PAGE", 1000, 1, 10000),
     proxy: parseProxyConfig(env.REGISTRIES_JSON, readInt(env, "PROXY_TAG_TTL_SECONDS", 300, 0, 365 * 24 * 3600), env as unknown as Record<string, unknown>),
     auth: parseAuthConfig(env),
+    gc: {
+      graceSeconds: readInt(env, "GC_GRACE_SECONDS", 3600, 0, 365 * 24 * 3600),
+      untagged: readBool(env, "GC_UNTAGGED", true),
+      orphanReferrers: readBool(env, "GC_ORPHAN_REFERRERS", false),
+      retention: parseRetention(env.GC_RETENTION_JSON),
+      maxOperations: readInt(env, "GC_MAX_OPERATIONS", 800, 50, 100_000),
+      scheduled: readBool(env, "GC_SCHEDULED", true),
+    },
   };
   cache.set(env, config);
   return config;

@@ -4,6 +4,7 @@
 import { parseConfig, type Env } from "../config";
 import { keys } from "../storage/keys";
 import { readUploadState } from "../storage/uploads";
+import { runCollectorStep } from "../gc/collector";
 import { closeSession } from "./uploads";
 
 const SESSIONS_PER_RUN = 200;
@@ -46,4 +47,6 @@ async function deleteOrphanTails(bucket: R2Bucket, prefix: string): Promise<void
 
 export async function runScheduled(env: Env, _cron: string): Promise<void> {
   await expireUploads(env);
+  // One bounded garbage collection step per trigger; the cursor carries the cycle on.
+  if (parseConfig(env).gc.scheduled) await runCollectorStep(env, { trigger: "cron" });
 }

@@ -1,0 +1,99 @@
+// One step of the garbage collector: takes the lease, resumes the cycle where the last step
+// stopped (repositories from the catalog, then blob records, then data), spends at most
+// GC_MAX_OPERATIONS, saves its cursor, and reports. The cron runs a step each time; a
+// bucket of any size finishes over as many steps as it needs (docs/gc.md).
+import { parseConfig, type Env } from "../config";
+import { keys } from "../storage/keys";
+import { DataKeyFilter } from "./bloom";
+import { Budget } from "./budget";
+import type { GcContext } from "./context";
+import { sweepData, sweepRecords } from "./record-sweep";
+import { saveReport, type StepReport } from "./reports";
+import { sweepRepository } from "./repository-sweep";
+import { acquireLease, emptyCounts, loadFilter, loadState, newState, releaseLease, saveFilter, saveState, type Counts, type GcState } from "./state";
+
+export interface StepOptions {
+  trigger: "cron" | "manual";
+  dryRun?: boolean;
+  /** The collector's clock; tests move it forward to age what they pushed. */
+  now?: () => number;
+}
+
+/** Picks the next repository from the catalog, or moves on to the records. */
+async function nextRepository(ctx: GcContext): Promise<void> {
+  const { state } = ctx;
+  const prefix = keys.catalogPrefix();
+  ctx.budget.spend();
+  const page = await ctx.bucket.list({ prefix, startAfter: state.lastRepository ? prefix + state.lastRepository : undefined, limit: 1 });
+  const name = page.objects[0]?.key.slice(prefix.length);
+  if (name === undefined) {
+    state.phase = "records";
+    state.cursor = null;
+    return;
+  }
+  state.repository = { name, stage: "scan", cursor: null, tags: null, manifests: {} };
+}
+
+/** Runs phases until the cycle is done or the allowance is spent. */
+async function advance(ctx: GcContext, filter: () => Promise<DataKeyFilter>): Promise<void> {
+  const { state } = ctx;
+  while (state.phase !== "done" && ctx.budget.has(10)) {
+    if (state.phase === "repositories") {
+      if (!state.repository) await nextRepository(ctx);
+      else if (await sweepRepository(ctx, state.repository)) {
+        state.lastRepository = state.repository.name;
+        state.repository = null;
+      }
+    } else if (state.phase === "records") {
+      if (await sweepRecords(ctx, await filter())) {
+        state.phase = "data";
+        state.cursor = null;
+      }
+    } else if (await sweepData(ctx, await filter())) {
+      state.phase = "done";
+    }
+  }
+}
+
+function addCounts(into: Counts, more: Counts): void {
+  for (const key of Object.keys(into) as (keyof Counts)[]) into[key] += more[key];
+}
+
+/** Runs one step. Returns null when another step holds the lease. */
+export async function runCollectorStep(env: Env, options: StepOptions): Promise<StepReport | null> {
+  const config = parseConfig(env).gc;
+  const bucket = env.REGISTRY;
+  const now = options.now ?? Date.now;
+  const dryRun = options.dryRun ?? false;
+  const startedAt = now();
+  const lease = await acquireLease(bucket, startedAt);
+  if (!lease) return null;
+  try {
+    const loaded = await loadState(bucket, dryRun);
+    const state: GcState = loaded && loaded.phase !== "done" ? loaded : newState(startedAt, dryRun);
+    const ctx: GcContext = {
+      bucket, config, dryRun, now, state, items: [],
+      cutoff: startedAt - config.graceSeconds * 1000,
+      budget: new Budget(config.maxOperations),
+      counts: emptyCounts(),
+    };
+    let filter: DataKeyFilter | null = null;
+    const getFilter = async () => (filter ??= state.recordsScanStartedAt === null ? new DataKeyFilter() : await loadFilter(bucket, dryRun));
+    await advance(ctx, getFilter);
+    addCounts(state.totals, ctx.counts);
+    await saveState(bucket, dryRun, state);
+    if (filter) await saveFilter(bucket, dryRun, filter);
+    const report: StepReport = {
+      id: crypto.randomUUID(), cycle: state.cycle, trigger: options.trigger, dryRun,
+      startedAt: new Date(startedAt).toISOString(), durationMs: now() - startedAt,
+      phase: state.repository ? `repositories:${state.repository.name}:${state.repository.stage}` : state.phase,
+      cycleFinished: state.phase === "done", operations: ctx.budget.used,
+      freed: ctx.counts, cycleTotals: state.totals, ...(dryRun ? { items: ctx.items } : {}),
+    };
+    console.log("gc step", JSON.stringify({ ...report, items: report.items?.length }));
+    await saveReport(bucket, report, startedAt);
+    return report;
+  } finally {
+    await releaseLease(bucket, lease);
+  }
+}

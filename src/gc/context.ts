@@ -1,0 +1,34 @@
+// What every collector stage is handed: the bucket, the rules, the clock, the allowance,
+// and the step's tallies. A dry run decides exactly as a real run and writes nothing but
+// its own cursor.
+import type { GcConfig } from "../config";
+import type { Budget } from "./budget";
+import type { Counts, GcState } from "./state";
+
+export interface GcContext {
+  bucket: R2Bucket;
+  config: GcConfig;
+  dryRun: boolean;
+  now: () => number;
+  /** Objects written at or after this instant are never collected in this step. */
+  cutoff: number;
+  budget: Budget;
+  counts: Counts;
+  state: GcState;
+  /** What a dry run would free (capped), e.g. "manifest repo@sha256:…". */
+  items: string[];
+}
+
+const MAX_ITEMS = 1000;
+
+export function noteFreed(ctx: GcContext, kind: keyof Omit<Counts, "bytesFreed">, item: string, bytes = 0): void {
+  ctx.counts[kind]++;
+  ctx.counts.bytesFreed += bytes;
+  if (ctx.items.length < MAX_ITEMS) ctx.items.push(`${kind} ${item}${bytes ? ` (${bytes} bytes)` : ""}`);
+}
+
+/** When an object was written or last linked: its stamp, else R2's upload time. */
+export function writtenAt(object: R2Object, stamp: "linkedAt" | "taggedAt" = "linkedAt"): number {
+  const raw = object.customMetadata?.[stamp];
+  return raw === undefined ? object.uploaded.getTime() : Number(raw);
+}

@@ -1,0 +1,42 @@
+// Each collector step's report: logged, and kept under _gc/reports/ so it can be read back
+// (GET /v2/_gc/reports). Keys sort newest first; the oldest beyond MAX_REPORTS are dropped.
+import { keys } from "../storage/keys";
+import type { Counts } from "./state";
+
+export interface StepReport {
+  id: string;
+  cycle: string;
+  trigger: "cron" | "manual";
+  dryRun: boolean;
+  startedAt: string;
+  durationMs: number;
+  /** Where the step stopped; "done" when it finished the cycle. */
+  phase: string;
+  cycleFinished: boolean;
+  operations: number;
+  /** What this step freed (or, in a dry run, would free). */
+  freed: Counts;
+  /** Totals of the cycle so far, this step included. */
+  cycleTotals: Counts;
+  /** Dry runs: what would be freed, at most 1000 entries. */
+  items?: string[];
+}
+
+const MAX_REPORTS = 200;
+const INVERT = 10_000_000_000_000;
+
+export async function saveReport(bucket: R2Bucket, report: StepReport, startedAt: number): Promise<void> {
+  const name = `${String(INVERT - startedAt).padStart(14, "0")}-${report.id}`;
+  await bucket.put(keys.gcReport(name), JSON.stringify(report), { httpMetadata: { contentType: "application/json" } });
+  const old = await bucket.list({ prefix: keys.gcReportPrefix(), startAfter: undefined, limit: MAX_REPORTS + 20 });
+  const surplus = old.objects.slice(MAX_REPORTS).map((o) => o.key);
+  if (surplus.length > 0) await bucket.delete(surplus);
+}
+
+/** The newest `limit` reports, newest first. */
+export async function listReports(bucket: R2Bucket, limit: number): Promise<StepReport[]> {
+  const page = await bucket.list({ prefix: keys.gcReportPrefix(), limit });
+  const bodies = await Promise.all(page.objects.map((o) => bucket.get(o.key)));
+  const reports = await Promise.all(bodies.map((b) => (b ? (b.json() as Promise<StepReport>) : null)));
+  return reports.filter((r): r is StepReport => r !== null);
+}

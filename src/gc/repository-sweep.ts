@@ -1,0 +1,158 @@
+// Collects inside one repository: expires tags past their retention, frees manifests that
+// nothing reaches, then frees links to blobs that no remaining manifest names. Every delete
+// follows the protocol of storage/condemn.ts: condemn, re-read the repository, delete what
+// is still unreferenced, pardon the rest.
+import { tryParseDigest } from "../oci/digest";
+import { condemn, pardon, stillMayDelete } from "../storage/condemn";
+import { digestFromKeySuffix, keys } from "../storage/keys";
+import { noteFreed, writtenAt, type GcContext } from "./context";
+import { hasOpaque, isOrphanReferrer, markedBlobs, reachableManifests } from "./graph";
+import { rereadRepository, scanRepository } from "./repository-scan";
+import { ruleFor, tagsToExpire, type RetentionRule } from "./retention";
+import type { ManifestNode, RepositoryWork } from "./state";
+
+/** Operations a batch's re-check may cost beyond the batch itself. */
+const RECHECK_RESERVE = 20;
+const BATCH = 50;
+
+async function expireTags(ctx: GcContext, work: RepositoryWork, rule: RetentionRule | null): Promise<boolean> {
+  for (const tag of tagsToExpire(rule, work.tags!)) {
+    if (!ctx.budget.has(3)) return false;
+    work.tags = work.tags!.filter((t) => t.tag !== tag);
+    ctx.budget.spend();
+    const head = await ctx.bucket.head(keys.tag(work.name, tag));
+    if (!head || writtenAt(head, "taggedAt") >= ctx.cutoff) continue;
+    if (ctx.dryRun) {
+      noteFreed(ctx, "tags", `${work.name}:${tag}`);
+      continue;
+    }
+    const at = ctx.now();
+    ctx.budget.spend(2);
+    if (!(await condemn(ctx.bucket, head, null, at)) || !stillMayDelete(at, ctx.now())) continue;
+    await ctx.bucket.delete(head.key);
+    noteFreed(ctx, "tags", `${work.name}:${tag}`);
+  }
+  return true;
+}
+
+function collectable(ctx: GcContext, rule: RetentionRule | null, manifests: Record<string, ManifestNode>, node: ManifestNode): boolean {
+  if (node.at >= ctx.cutoff) return false;
+  if (ctx.config.orphanReferrers && isOrphanReferrer(manifests, node)) return true;
+  if (rule?.untaggedAfterSeconds != null) return node.at < ctx.now() - rule.untaggedAfterSeconds * 1000;
+  return ctx.config.untagged;
+}
+
+function unreachable(ctx: GcContext, work: RepositoryWork, rule: RetentionRule | null): string[] {
+  const reach = reachableManifests(work.manifests, work.tags!, ctx.config.orphanReferrers);
+  return Object.entries(work.manifests)
+    .filter(([digest, node]) => !reach.has(digest) && collectable(ctx, rule, work.manifests, node))
+    .map(([digest]) => digest);
+}
+
+async function deleteManifest(ctx: GcContext, work: RepositoryWork, digest: string): Promise<void> {
+  const node = work.manifests[digest]!;
+  const parsed = tryParseDigest(digest)!;
+  const subject = node.subject ? tryParseDigest(node.subject) : null;
+  ctx.budget.spend();
+  await ctx.bucket.delete([keys.manifest(work.name, parsed), ...(subject ? [keys.referrer(work.name, subject, parsed)] : [])]);
+  delete work.manifests[digest];
+  noteFreed(ctx, "manifests", `${work.name}@${digest}`, node.size);
+}
+
+/** Condemns a batch of manifests, re-reads tags and manifests, deletes what stays unreached. */
+async function freeManifestBatch(ctx: GcContext, work: RepositoryWork, rule: RetentionRule | null, batch: string[]): Promise<void> {
+  const condemned: { digest: string; object: R2Object; bytes: Uint8Array; at: number }[] = [];
+  for (const digest of batch) {
+    ctx.budget.spend(2);
+    const object = await ctx.bucket.get(keys.manifest(work.name, tryParseDigest(digest)!));
+    if (!object) continue;
+    const bytes = new Uint8Array(await object.arrayBuffer());
+    const at = ctx.now();
+    const written = await condemn(ctx.bucket, object, bytes, at);
+    if (written) condemned.push({ digest, object: written, bytes, at });
+  }
+  await rereadRepository(ctx, work, true);
+  const still = new Set(unreachable(ctx, work, rule));
+  for (const c of condemned) {
+    if (still.has(c.digest) && stillMayDelete(c.at, ctx.now())) await deleteManifest(ctx, work, c.digest);
+    else await pardon(ctx.bucket, c.object, c.bytes);
+  }
+}
+
+async function freeManifests(ctx: GcContext, work: RepositoryWork): Promise<boolean> {
+  const rule = ruleFor(ctx.config.retention, work.name);
+  if (!(await expireTags(ctx, work, rule))) return false;
+  const tried = new Set<string>();
+  for (;;) {
+    const candidates = unreachable(ctx, work, rule).filter((d) => !tried.has(d));
+    if (candidates.length === 0) return true;
+    if (ctx.dryRun) {
+      for (const digest of candidates) noteFreed(ctx, "manifests", `${work.name}@${digest}`, work.manifests[digest]!.size);
+      for (const digest of candidates) delete work.manifests[digest];
+      continue;
+    }
+    const room = Math.floor((ctx.budget.remaining() - RECHECK_RESERVE) / 3);
+    if (room < 1) return false;
+    const batch = candidates.slice(0, Math.min(room, BATCH));
+    batch.forEach((d) => tried.add(d));
+    await freeManifestBatch(ctx, work, rule, batch);
+  }
+}
+
+/** Condemns a page's unmarked links, re-reads the manifests, deletes what stays unmarked. */
+async function freeLinkBatch(ctx: GcContext, work: RepositoryWork, links: R2Object[]): Promise<void> {
+  const condemned: { object: R2Object; at: number }[] = [];
+  for (const link of links) {
+    const at = ctx.now();
+    ctx.budget.spend();
+    const written = await condemn(ctx.bucket, link, null, at);
+    if (written) condemned.push({ object: written, at });
+  }
+  if (condemned.length === 0) return;
+  await rereadRepository(ctx, work, false);
+  const marks = markedBlobs(work.manifests);
+  for (const { object, at } of condemned) {
+    const digest = digestFromKeySuffix(object.key);
+    ctx.budget.spend();
+    if (marks.has(digest) || !stillMayDelete(at, ctx.now())) {
+      await pardon(ctx.bucket, object, null);
+      continue;
+    }
+    await ctx.bucket.delete([object.key, keys.blobRepo(tryParseDigest(digest)!, work.name)]);
+    noteFreed(ctx, "links", `${work.name}@${digest}`);
+  }
+}
+
+async function freeLinks(ctx: GcContext, work: RepositoryWork): Promise<boolean> {
+  if (hasOpaque(work.manifests)) return true;
+  while (ctx.budget.has(RECHECK_RESERVE + 2)) {
+    const limit = Math.max(1, Math.min(BATCH, Math.floor((ctx.budget.remaining() - RECHECK_RESERVE) / 2)));
+    ctx.budget.spend();
+    const page = await ctx.bucket.list({ prefix: keys.blobLinkPrefix(work.name), cursor: work.cursor ?? undefined, limit, include: ["customMetadata"] });
+    const marks = markedBlobs(work.manifests);
+    const unmarked = page.objects.filter((o) => !marks.has(digestFromKeySuffix(o.key)) && writtenAt(o) < ctx.cutoff);
+    if (ctx.dryRun) {
+      for (const o of unmarked) {
+        noteFreed(ctx, "links", `${work.name}@${digestFromKeySuffix(o.key)}`);
+        ctx.state.wouldFreeLinks?.push(`${digestFromKeySuffix(o.key)} ${work.name}`);
+      }
+    } else await freeLinkBatch(ctx, work, unmarked);
+    work.cursor = page.truncated ? page.cursor : null;
+    if (!page.truncated) return true;
+  }
+  return false;
+}
+
+/** Advances the repository's collection. True when it is complete. */
+export async function sweepRepository(ctx: GcContext, work: RepositoryWork): Promise<boolean> {
+  if (work.stage === "scan") {
+    if (!(await scanRepository(ctx, work))) return false;
+    work.stage = "manifests";
+  }
+  if (work.stage === "manifests") {
+    if (!(await freeManifests(ctx, work))) return false;
+    work.stage = "links";
+    work.cursor = null;
+  }
+  return freeLinks(ctx, work);
+}

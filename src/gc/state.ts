@@ -1,0 +1,112 @@
+// What the collector keeps between steps, in R2 under _gc/: its cursor and working set, the
+// data-key filter, and the lease that lets one step run at a time.
+import { keys } from "../storage/keys";
+import { DataKeyFilter } from "./bloom";
+
+export interface ManifestNode {
+  /** When the manifest was last pushed (linkedAt, else the object's upload time). */
+  at: number;
+  children: string[];
+  subject: string | null;
+  blobs: string[];
+  size: number;
+}
+
+export interface TagNode {
+  tag: string;
+  digest: string;
+  taggedAt: number;
+}
+
+export interface RepositoryWork {
+  name: string;
+  stage: "scan" | "manifests" | "links";
+  cursor: string | null;
+  tags: TagNode[] | null;
+  manifests: Record<string, ManifestNode>;
+}
+
+export interface Counts {
+  tags: number;
+  manifests: number;
+  links: number;
+  blobs: number;
+  data: number;
+  bytesFreed: number;
+}
+
+export interface GcState {
+  cycle: string;
+  cycleStartedAt: number;
+  phase: "repositories" | "records" | "data" | "done";
+  lastRepository: string | null;
+  repository: RepositoryWork | null;
+  cursor: string | null;
+  /** When the walk of _blobs/ that fills the data-key filter began. */
+  recordsScanStartedAt: number | null;
+  totals: Counts;
+  /** Dry runs only: links the run would free, "digest repository", so the record walk can
+   *  tell which blobs would lose their last link. */
+  wouldFreeLinks?: string[];
+}
+
+export function emptyCounts(): Counts {
+  return { tags: 0, manifests: 0, links: 0, blobs: 0, data: 0, bytesFreed: 0 };
+}
+
+export function newState(now: number, dryRun: boolean): GcState {
+  return {
+    cycle: `${now}-${crypto.randomUUID().slice(0, 8)}`,
+    cycleStartedAt: now,
+    phase: "repositories",
+    lastRepository: null,
+    repository: null,
+    cursor: null,
+    recordsScanStartedAt: null,
+    totals: emptyCounts(),
+    ...(dryRun ? { wouldFreeLinks: [] } : {}),
+  };
+}
+
+const stateKey = (dryRun: boolean) => (dryRun ? keys.gcDryRunState() : keys.gcState());
+
+export async function loadState(bucket: R2Bucket, dryRun: boolean): Promise<GcState | null> {
+  const object = await bucket.get(stateKey(dryRun));
+  return object ? ((await object.json()) as GcState) : null;
+}
+
+export async function saveState(bucket: R2Bucket, dryRun: boolean, state: GcState): Promise<void> {
+  await bucket.put(stateKey(dryRun), JSON.stringify(state), { httpMetadata: { contentType: "application/json" } });
+}
+
+const filterKey = (dryRun: boolean) => keys.gcLiveData() + (dryRun ? "-dry-run" : "");
+
+export async function loadFilter(bucket: R2Bucket, dryRun: boolean): Promise<DataKeyFilter> {
+  const object = await bucket.get(filterKey(dryRun));
+  return object ? new DataKeyFilter(new Uint8Array(await object.arrayBuffer())) : new DataKeyFilter();
+}
+
+export async function saveFilter(bucket: R2Bucket, dryRun: boolean, filter: DataKeyFilter): Promise<void> {
+  await bucket.put(filterKey(dryRun), filter.bits);
+}
+
+/** A step holds the lease for at most this long; a step that died frees it by lapsing. */
+const LEASE_MS = 5 * 60 * 1000;
+
+/** Takes the collector's lease, or returns null while another step holds it. */
+export async function acquireLease(bucket: R2Bucket, now: number): Promise<string | null> {
+  const id = crypto.randomUUID();
+  const body = JSON.stringify({ id, at: now });
+  const current = await bucket.get(keys.gcLock());
+  if (current) {
+    const held = (await current.json()) as { at: number };
+    if (now - held.at < LEASE_MS) return null;
+  }
+  const onlyIf = current ? { etagMatches: current.etag } : new Headers({ "If-None-Match": "*" });
+  return (await bucket.put(keys.gcLock(), body, { onlyIf })) ? id : null;
+}
+
+export async function releaseLease(bucket: R2Bucket, id: string): Promise<void> {
+  const current = await bucket.get(keys.gcLock());
+  if (current && ((await current.json()) as { id: string }).id === id) await bucket.delete(keys.gcLock());
+}
