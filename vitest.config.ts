@@ -10,8 +10,8 @@ export const TEST_BINDINGS = {
   READONLY_USERNAME: "reader",
   READONLY_PASSWORD: "reader-password",
   JWT_STATE_SECRET: "test-state-secret-0123456789abcdef",
-  // Small parts exercise multipart repacking without megabytes of test data.
-  UPLOAD_PART_SIZE: "65536",
+  // The smallest part local R2 accepts (it enforces production's 5 MiB minimum at completion).
+  UPLOAD_PART_SIZE: "5242880",
   UPLOAD_CHUNK_MIN_BYTES: "1",
 };
 
