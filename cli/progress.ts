@@ -139,8 +139,11 @@ class BarReporter implements Reporter {
     const all = this.totalDone + [...this.offsets.values()].reduce((s, o) => s + o, 0);
     if (this.total) this.total.bar.update(all, this.payload("total", this.total, all));
   }
+  /** One line, cut to the terminal's width: a wrapped line would throw off the redraw. */
   note(digest: string, message: string) {
-    this.multi.log(`${short(digest)}: ${message}\n`);
+    const width = (process.stderr.columns || 100) - 1;
+    const line = `${short(digest)}: ${message}`;
+    this.multi.log(`${line.length > width ? `${line.slice(0, width - 1)}…` : line}\n`);
   }
   blobFinished(desc: Descriptor, result: BlobResult) {
     this.offsets.delete(desc.digest);

@@ -1,5 +1,7 @@
 // Pushes a planned image: blobs in parallel (--jobs), then manifests children first, then
 // the tag. Returns the numbers the summary shows.
+import { backoffDelay } from "./chunk-plan";
+import { isRetryable } from "./errors";
 import { uploadBlob, type BlobResult, type UploadContext } from "./blob-upload";
 import { planImage, type ManifestItem } from "./image-plan";
 import type { ImageSource } from "./image-source";
@@ -50,7 +52,19 @@ export async function runPool<T, R>(items: T[], jobs: number, work: (item: T) =>
   return results;
 }
 
-export async function putManifest(client: RegistryClient, item: ManifestItem, reference: string): Promise<string> {
+/** PUT of a manifest is idempotent, so 5xx answers and resets are retried with backoff. */
+export async function putManifest(client: RegistryClient, item: ManifestItem, reference: string, retries = 5): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await putManifestOnce(client, item, reference);
+    } catch (error) {
+      if (!isRetryable(error) || attempt > retries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
+    }
+  }
+}
+
+async function putManifestOnce(client: RegistryClient, item: ManifestItem, reference: string): Promise<string> {
   const response = await client.request({
     method: "PUT",
     url: client.manifestUrl(reference),
@@ -74,10 +88,10 @@ export async function pushImage(source: ImageSource, client: RegistryClient, tag
     return result;
   });
   for (const item of plan.manifests) {
-    if (item !== plan.target) await putManifest(client, item, item.desc.digest);
+    if (item !== plan.target) await putManifest(client, item, item.desc.digest, options.retries);
   }
   const reference = tag ?? plan.target.desc.digest;
-  const digest = await putManifest(client, plan.target, reference);
+  const digest = await putManifest(client, plan.target, reference, options.retries);
   return {
     reference: `${client.ref.host}/${client.repo}${tag ? `:${tag}` : `@${digest}`}`,
     digest,
