@@ -125,11 +125,14 @@ class BarReporter implements Reporter {
     state.bar = this.multi.create(Math.max(size, 1), start, this.payload(label, state, start));
     return state;
   }
+  /** Every bar exists from the start: bars added after a log line leave stale copies. */
   planned(blobs: Descriptor[]) {
     this.total = this.makeBar("total", blobs.reduce((s, b) => s + b.size, 0), 0);
+    for (const blob of blobs) this.bars.set(blob.digest, this.makeBar(short(blob.digest), blob.size, 0));
   }
   blobStarted(desc: Descriptor) {
-    this.bars.set(desc.digest, this.makeBar(short(desc.digest), desc.size, 0));
+    const state = this.bars.get(desc.digest);
+    if (state) state.since = Date.now();
   }
   update(digest: string, offset: number) {
     const state = this.bars.get(digest);
