@@ -36,7 +36,7 @@ export type ErrorCode = keyof typeof ERROR_TABLE;
 
 /** The code sent to clients: the spec's own code for every internal name. */
 export function wireCode(code: ErrorCode): string {
-  const entry: { wire?: string } = ERROR_TABLE[code];
+  const entry = ERROR_TABLE[code] as { wire?: string };
   return entry.wire ?? code;
 }
 

@@ -18,6 +18,8 @@ export interface RegistryServer {
   url: string;
   protocol: "http" | "https";
   stateDir: string;
+  /** Process group of wrangler and its workerd processes (for memory readings). */
+  pgid: number;
   /** Collected stdout and stderr of wrangler, for failure messages. */
   log(): string;
   stop(): Promise<void>;
@@ -29,6 +31,10 @@ export interface StartOptions {
   /** Reuse a state directory (to test restarts); a fresh one otherwise. */
   stateDir?: string;
   port?: number;
+  /** Another wrangler config (the benchmark's bare worker). */
+  config?: string;
+  /** Extra wrangler dev flags, e.g. --test-scheduled. */
+  extraArgs?: string[];
 }
 
 export async function freePort(): Promise<number> {
@@ -66,6 +72,8 @@ export async function startRegistry(options: StartOptions = {}): Promise<Registr
     "--local-protocol", protocol, "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false",
   ];
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
+  if (options.config) args.push("--config", options.config);
+  args.push(...(options.extraArgs ?? []));
   const child: ChildProcess = spawn("npx", args, {
     cwd: ROOT,
     env: { ...process.env, ...OFFLINE_ENV, NODE_TLS_REJECT_UNAUTHORIZED: "0" },
@@ -82,6 +90,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<Registr
     url,
     protocol,
     stateDir,
+    pgid: child.pid ?? 0,
     log: () => output,
     async stop() {
       if (child.exitCode === null && child.pid) {
@@ -101,7 +110,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<Registr
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
     try {
       const response = await fetch(`${url}/v2/`);
-      if (response.status === 401 || response.status === 200) return server;
+      if (response.status < 500) return server;
     } catch {}
     if (Date.now() > deadline) {
       await server.stop();

@@ -1,0 +1,52 @@
+// A minimal HTTP client for the benchmark: streams generated bodies (chunked when no length
+// is given, as docker sends) and drains responses, timing each request.
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { createHash } from "node:crypto";
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  bytes: number;
+  sha256: string | null;
+  body: string;
+}
+
+export function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Iterable<Buffer> | null,
+  options: { hash?: boolean } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, agent: false }, (res) => {
+      const hash = options.hash ? createHash("sha256") : null;
+      let bytes = 0;
+      let text = "";
+      res.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        hash?.update(chunk);
+        if (text.length < 2000) text += chunk.toString("utf8", 0, Math.min(chunk.length, 2000));
+      });
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes, sha256: hash ? `sha256:${hash.digest("hex")}` : null, body: hash ? "" : text }),
+      );
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    if (!body) return void req.end();
+    const iterator = body[Symbol.iterator]();
+    const pump = () => {
+      for (;;) {
+        const next = iterator.next();
+        if (next.done) return void req.end();
+        if (!req.write(next.value)) return void req.once("drain", pump);
+      }
+    };
+    pump();
+  });
+}
+
+export function absolute(base: string, location: string): string {
+  return new URL(location, base).toString();
+}

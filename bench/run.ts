@@ -1,0 +1,154 @@
+// `npm run bench`: push and pull throughput and workerd memory, side by side with a bare
+// worker that only streams bodies into and out of R2, and with Debian's docker-registry.
+// Writes docs/benchmarks.md. Flags: --quick (200 MiB only, no 5 GiB blob).
+import { execSync } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, startRegistry, type RegistryServer } from "../test/e2e/registry-server";
+import { MiB, payloadDigest } from "./data";
+import { workerdPeakRss } from "./memory";
+import { peerAvailable, startPeer } from "./peer";
+import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, type Target } from "./scenarios";
+
+const quick = process.argv.includes("--quick");
+const SIZES = quick ? [200 * MiB] : [200 * MiB, 1024 * MiB];
+const HUGE = 5 * 1024 * MiB + 300 * MiB;
+const CHUNK = 64 * MiB;
+const AUTH = "Basic " + Buffer.from("bench:bench-password").toString("base64");
+
+interface Row {
+  scenario: string;
+  size: number;
+  seconds: number;
+  peakRss: number | null;
+}
+
+const rows: Row[] = [];
+
+async function timed(fn: () => Promise<void>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return (performance.now() - start) / 1000;
+}
+
+async function onFreshServer(kind: "registry" | "bare", work: (server: RegistryServer) => Promise<void>): Promise<void> {
+  const server = await startRegistry({
+    protocol: "http",
+    vars: kind === "registry" ? { USERNAME: "bench", PASSWORD: "bench-password" } : {},
+    config: kind === "bare" ? join(ROOT, "bench/wrangler.bare.toml") : undefined,
+  });
+  try {
+    await work(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function measure(server: RegistryServer, scenario: string, size: number, fn: () => Promise<void>): Promise<void> {
+  const seconds = await timed(fn);
+  const row = { scenario, size, seconds, peakRss: server ? workerdPeakRss(server.pgid) : null };
+  rows.push(row);
+  console.log(`${scenario.padEnd(40)} ${(size / MiB).toFixed(0).padStart(6)} MiB ${(size / MiB / seconds).toFixed(1).padStart(7)} MiB/s  peak RSS ${row.peakRss ? (row.peakRss / MiB).toFixed(0) + " MiB" : "-"}`);
+}
+
+async function benchRegistry(size: number, digest: string): Promise<void> {
+  await onFreshServer("registry", async (server) => {
+    const target: Target = { url: server.url, auth: AUTH };
+    await measure(server, "registry push, streamed (docker)", size, () => pushStreamed(target, "bench/streamed", size, digest));
+    await measure(server, "registry pull", size, () => pullBlob(target, "bench/streamed", digest));
+  });
+  await onFreshServer("registry", async (server) => {
+    const target: Target = { url: server.url, auth: AUTH };
+    await measure(server, "registry push, 64 MiB chunks", size, () => pushChunked(target, "bench/chunked", size, digest, CHUNK));
+  });
+}
+
+async function benchBare(size: number, digest: string): Promise<void> {
+  await onFreshServer("bare", async (server) => {
+    await measure(server, "bare worker put", size, () => barePut(server.url, "blob", size));
+    await measure(server, "bare worker get", size, () => bareGet(server.url, "blob", digest));
+  });
+}
+
+async function benchPeer(size: number, digest: string): Promise<void> {
+  if (!peerAvailable()) return;
+  const peer = await startPeer();
+  try {
+    const target: Target = { url: peer.url, auth: null };
+    const none = { pgid: -1 } as RegistryServer;
+    await measure(none, "docker-registry push, streamed", size, () => pushStreamed(target, "bench/streamed", size, digest));
+    await measure(none, "docker-registry pull", size, () => pullBlob(target, "bench/streamed", digest));
+    await measure(none, "docker-registry push, 64 MiB chunks", size, () => pushChunked(target, "bench/chunked", size, digest, CHUNK));
+  } finally {
+    await peer.stop();
+  }
+}
+
+function find(scenario: string, size: number): Row | undefined {
+  return rows.find((r) => r.scenario === scenario && r.size === size);
+}
+
+const rate = (r: Row | undefined) => (r ? `${(r.size / MiB / r.seconds).toFixed(1)} MiB/s` : "–");
+const rss = (r: Row | undefined) => (r?.peakRss ? `${(r.peakRss / MiB).toFixed(0)} MiB` : "–");
+const ratio = (a: Row | undefined, b: Row | undefined) => (a && b ? `${(a.seconds / b.seconds).toFixed(2)}×` : "–");
+
+function table(): string {
+  const lines = [
+    "| blob | operation | registry | workerd peak RSS | bare worker | time ratio (registry / bare) | docker-registry 2.8 |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const size of [...SIZES, ...(quick ? [] : [HUGE])]) {
+    const label = `${(size / MiB).toFixed(0)} MiB`;
+    const barePutRow = find("bare worker put", size);
+    const bareGetRow = find("bare worker get", size);
+    const streamed = find("registry push, streamed (docker)", size);
+    const chunked = find("registry push, 64 MiB chunks", size);
+    const pull = find("registry pull", size);
+    lines.push(`| ${label} | push, streamed (docker) | ${rate(streamed)} | ${rss(streamed)} | ${rate(barePutRow)} | ${ratio(streamed, barePutRow)} | ${rate(find("docker-registry push, streamed", size))} |`);
+    lines.push(`| ${label} | push, 64 MiB chunks | ${rate(chunked)} | ${rss(chunked)} | ${rate(barePutRow)} | ${ratio(chunked, barePutRow)} | ${rate(find("docker-registry push, 64 MiB chunks", size))} |`);
+    lines.push(`| ${label} | pull | ${rate(pull)} | ${rss(pull)} | ${rate(bareGetRow)} | ${ratio(pull, bareGetRow)} | ${rate(find("docker-registry pull", size))} |`);
+  }
+  return lines.join("\n");
+}
+
+function machine(): string {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const wrangler = execSync("npx wrangler --version", { cwd: ROOT, encoding: "utf8" }).trim();
+  return `${cpus().length} × ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Node ${process.version}, wrangler ${wrangler}, local R2 on disk`;
+}
+
+async function main(): Promise<void> {
+  for (const size of SIZES) {
+    const digest = payloadDigest(size);
+    await benchBare(size, digest);
+    await benchRegistry(size, digest);
+    await benchPeer(size, digest);
+  }
+  if (!quick) {
+    const digest = payloadDigest(HUGE);
+    await onFreshServer("registry", async (server) => {
+      const target: Target = { url: server.url, auth: AUTH };
+      await measure(server, "registry push, streamed (docker)", HUGE, () => pushStreamed(target, "bench/huge", HUGE, digest));
+      await measure(server, "registry pull", HUGE, () => pullBlob(target, "bench/huge", digest));
+    });
+  }
+  const report = [
+    "# Benchmarks",
+    "",
+    `Produced by \`npm run bench\`${quick ? " -- --quick" : ""} on ${new Date().toISOString().slice(0, 10)}. Machine: ${machine()}.`,
+    "Every scenario runs on a fresh `wrangler dev`; peak RSS is the workerd high-water mark (VmHWM) of that run.",
+    "Bare worker: `R2.put(key, request.body)` with Content-Length, and `R2.get(key)` streamed back.",
+    "",
+    table(),
+    "",
+  ].join("\n");
+  const out = process.env.BENCH_OUT ?? join(ROOT, "docs/benchmarks.md");
+  writeFileSync(out, report);
+  console.log(`\n${table()}\n\nwritten to ${out}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
