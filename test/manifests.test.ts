@@ -98,6 +98,22 @@ describe("manifest PUT, GET and HEAD", () => {
   });
 });
 
+describe("repository names", () => {
+  it("routes names that contain API words, and the longest name, to the right repository", async () => {
+    // The name parameter is greedy: "<name>/manifests/<ref>" must split at the last match.
+    const longest = `${"n".repeat(120)}/${"m".repeat(134)}`;
+    expect(longest.length).toBe(255);
+    for (const [i, repo] of ["names/manifests", "names/blobs/uploads", "names/tags/list", "names/referrers", "v2", longest].entries()) {
+      const image = await pushImage(repo, "latest", 40 + i);
+      const manifest = await request(`/v2/${repo}/manifests/latest`);
+      expect(manifest.status, repo).toBe(200);
+      expect(await manifest.text(), repo).toBe(image.body);
+      expect((await request(`/v2/${repo}/blobs/${image.layerDigest}`)).status, repo).toBe(200);
+      expect(await (await request(`/v2/${repo}/tags/list`)).json(), repo).toEqual({ name: repo, tags: ["latest"] });
+    }
+  });
+});
+
 describe("what a manifest refers to", () => {
   it("refuses a missing config or layer with MANIFEST_BLOB_UNKNOWN and stores nothing", async () => {
     const body = JSON.parse(await imageBody("m/missing", 8)) as { layers: { digest: string }[] };

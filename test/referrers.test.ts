@@ -124,6 +124,14 @@ describe("referrers list", () => {
     }
   });
 
+  it("lists a referrer whose annotations are too large to keep inline", async () => {
+    // Descriptors over about 1.5 KB are stored in the object body instead of its metadata.
+    const repo = "ref/large";
+    const subject = await subjectOf(repo);
+    const artifact = await pushArtifact(repo, subject, { artifactType: "application/x.large", note: "n".repeat(4000) });
+    expect((await referrers(repo, subject.digest)).manifests).toEqual([artifact]);
+  });
+
   it("answers an unknown subject with an empty index, never 404", async () => {
     const { manifests } = await referrers("ref/unknown", await sha256("no such subject"));
     expect(manifests).toEqual([]);
