@@ -23,7 +23,7 @@ const base = seededBlock(0x5eed);
 export function block(index: number): Buffer {
   const out = Buffer.from(base);
   out.writeUInt32LE(index, 0);
-  out.writeUInt32LE(index ^ 0xa5a5a5a5, BLOCK - 4);
+  out.writeUInt32LE((index ^ 0xa5a5a5a5) >>> 0, BLOCK - 4);
   return out;
 }
 
