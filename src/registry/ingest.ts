@@ -15,8 +15,9 @@ export interface IngestOptions {
   maxBytes: number | null;
   /** Bytes the request promises (Content-Length or Content-Range), checked at the end. */
   expectedLength: number | null;
-  /** Called after a part has been handed to R2; the session refreshes its lock here. */
-  onPart?: () => Promise<void>;
+  /** Called as bytes arrive; the session keeps its lock's lease alive here (it writes only
+   *  when the lease is old enough, so most calls cost nothing). */
+  onProgress?: () => Promise<void>;
 }
 
 export interface IngestResult {
@@ -85,10 +86,6 @@ class PartWriter {
     return upload;
   }
 
-  partsWritten(): number {
-    return this.state.parts.length;
-  }
-
   /** Waits for the part in flight. Parts that failed to upload are dropped from the state. */
   async settle(): Promise<{ state: UploadState; trailing: Uint8Array }> {
     await this.inFlight;
@@ -102,7 +99,6 @@ export async function ingest(state: UploadState, body: ReadableStream<Uint8Array
   const hasher = state.offset === 0 ? new crypto.DigestStream("SHA-256") : null;
   const hashWriter = hasher?.getWriter();
   let received = 0;
-  let partsSeen = state.parts.length;
   let interrupted: unknown = null;
   if (body) {
     const reader = body.getReader();
@@ -116,10 +112,7 @@ export async function ingest(state: UploadState, body: ReadableStream<Uint8Array
           throw new RegistryError("PAYLOAD_TOO_LARGE", `request body exceeds ${options.maxBytes} bytes; send smaller chunks`);
         }
         if (hashWriter) await hashWriter.write(value);
-        if (options.onPart && writer.partsWritten() !== partsSeen) {
-          partsSeen = writer.partsWritten();
-          await options.onPart();
-        }
+        if (options.onProgress) await options.onProgress();
         await writer.write(value);
       }
     } catch (error) {

@@ -1,14 +1,15 @@
 // One writer per upload session. A request that appends bytes first takes the session's
 // lock with an etag-conditional write, so two PATCHes racing on one session cannot both
 // append: the loser gets 416 with the current Range, as the spec asks for out-of-order
-// chunks. A lock whose holder died (the isolate restarted) lapses after LOCK_LEASE_MS; a live
-// holder refreshes it as parts complete.
+// chunks. A lock whose holder died (the isolate restarted, the client vanished) lapses after
+// LOCK_LEASE_MS, so a client that resumes waits at most that long; a live holder refreshes
+// the lease every REFRESH_AFTER_MS while bytes arrive.
 import { RegistryError } from "../errors";
 import { formatUploadRange } from "../oci/range";
 import { readUploadState, writeUploadState, type UploadState, type VersionedState } from "../storage/uploads";
 
-export const LOCK_LEASE_MS = 5 * 60 * 1000;
-const REFRESH_AFTER_MS = 60 * 1000;
+export const LOCK_LEASE_MS = 60 * 1000;
+const REFRESH_AFTER_MS = 15 * 1000;
 
 export interface SessionIdentity {
   id: string;

@@ -84,7 +84,7 @@ function ingestOptions(deps: UploadDeps, expectedLength: number | null, lock?: S
     bucket: deps.bucket,
     maxBytes: deps.config.maxRequestBodyBytes,
     expectedLength,
-    onPart: lock ? () => lock.refresh() : undefined,
+    onProgress: lock ? () => lock.refresh() : undefined,
   };
 }
 
