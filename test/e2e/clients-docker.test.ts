@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { needClients } from "./clients/availability";
 import { execInImage } from "./clients/container";
 import { buildBase, buildDerived, rootfsTarball, type BuiltImage } from "./clients/images";
-import { CREDENTIAL_KINDS, getManifest, logMark, logTail, requestsSince, startClientRegistry, stateBytes, workDir } from "./clients/registry";
+import { CREDENTIAL_KINDS } from "./clients/credentials";
+import { getManifest, logMark, logTail, requestsSince, startClientRegistry, stateBytes, workDir } from "./clients/registry";
 import { sha256OfFile } from "./clients/run";
 import { DockerCli } from "./clients/tools";
 import { E2E_CREDENTIALS, type RegistryServer } from "./registry-server";
@@ -34,6 +35,7 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
+let baseImage: Promise<BuiltImage> | null = null;
 const built = new Map<string, Promise<{ image: BuiltImage; tarball: string }>>();
 
 /** Builds (once per file) the umoci image `tag` and its rootfs tarball for docker import. */
@@ -41,8 +43,8 @@ function buildTarball(tag: string, files: Record<string, string | { size: number
   let pending = built.get(tag);
   if (!pending) {
     pending = (async () => {
-      const layout = join(work, "layout");
-      const base = await buildBase(layout, work);
+      baseImage ??= buildBase(join(work, "layout"), work);
+      const base = await baseImage;
       const image = tag === "base" ? base : await buildDerived(base, tag, work, { files });
       return { image, tarball: await rootfsTarball(image, join(work, `${tag}.tar`)) };
     })();
@@ -65,6 +67,8 @@ function pushedDigest(output: string): string {
   return match[1];
 }
 
+const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+
 describe("docker login with each credential kind", () => {
   const probe = () => `${server.host}/e2e/auth-probe:v1`;
 
@@ -85,7 +89,7 @@ describe("docker login with each credential kind", () => {
       await needClients(context, "docker", "umoci", "busybox");
       await pushProbe();
       const { username, password } = await kind.credentials();
-      const client = new DockerCli(join(work, `config-${kind.name.replace(/\W+/g, "-")}`));
+      const client = new DockerCli(join(work, `config-${slug(kind.name)}`));
       const login = await client.login(server.host, username, password);
       expect(login.stdout + login.stderr).toContain("Login Succeeded");
 
@@ -94,10 +98,10 @@ describe("docker login with each credential kind", () => {
       const pull = await client.run(["pull", probe()]);
       expect(pull.stdout).toContain(`Digest: ${expected}`);
 
-      const target = `${server.host}/e2e/auth-${kind.canPush ? "writer" : "reader"}:v1`;
-      await client.run(["tag", probe(), target]);
-      const push = await client.attempt(["push", target]);
-      const stored = await getManifest(server, target.slice(server.host.length + 1).split(":")[0]!, "v1");
+      const repo = `e2e/auth-${slug(kind.name)}`;
+      await client.run(["tag", probe(), `${server.host}/${repo}:v1`]);
+      const push = await client.attempt(["push", `${server.host}/${repo}:v1`]);
+      const stored = await getManifest(server, repo, "v1");
       if (kind.canPush) {
         expect(push.code, push.stderr).toBe(0);
         expect(stored.digest).toBe(pushedDigest(push.stdout));

@@ -5,34 +5,8 @@ import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "../registry-server";
+import { CREDENTIAL_KINDS } from "./credentials";
 import { sha256Hex } from "./run";
-
-export interface Credentials {
-  username: string;
-  password: string;
-}
-
-/** One way of signing in that auth supports. New kinds (token auth, JWT as password) add an
- *  entry here with the variables they need; the login scenarios iterate this list. */
-export interface CredentialKind {
-  name: string;
-  /** Variables the registry needs for this kind, merged into the shared instance's. */
-  vars: Record<string, string>;
-  credentials(): Promise<Credentials>;
-  canPush: boolean;
-}
-
-export const READONLY_CREDENTIALS: Credentials = { username: "e2e-reader", password: "e2e-reader-password" };
-
-export const CREDENTIAL_KINDS: CredentialKind[] = [
-  { name: "USERNAME/PASSWORD", vars: {}, credentials: async () => E2E_CREDENTIALS, canPush: true },
-  {
-    name: "READONLY_USERNAME/READONLY_PASSWORD",
-    vars: { READONLY_USERNAME: READONLY_CREDENTIALS.username, READONLY_PASSWORD: READONLY_CREDENTIALS.password },
-    credentials: async () => READONLY_CREDENTIALS,
-    canPush: false,
-  },
-];
 
 export const CREDS = `${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`;
 
@@ -46,7 +20,7 @@ export function workDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `e2e-${name}-`));
 }
 
-function basic(credentials: Credentials): string {
+function basic(credentials: { username: string; password: string }): string {
   return "Basic " + Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64");
 }
 
