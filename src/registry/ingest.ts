@@ -2,8 +2,8 @@
 // parts of one fixed size (R2 needs every part but the last to be equal and >= 5 MiB), and
 // hashes the bytes natively on the way when the upload starts at offset 0.
 //
-// Memory is bounded by two part buffers: one filling while the previous one uploads. Nothing
-// here grows with the blob's size.
+// Memory is bounded by PARTS_IN_FLIGHT + 1 part buffers: one filling while the previous ones
+// upload. Nothing here grows with the blob's size.
 import { RegistryError } from "../errors";
 import { keys } from "../storage/keys";
 import type { UploadState } from "../storage/uploads";
@@ -32,19 +32,24 @@ export interface IngestResult {
   interrupted: unknown;
 }
 
+/** Parts uploading at once while the next one fills. Each costs one part-sized buffer. */
+const PARTS_IN_FLIGHT = 2;
+
 class PartWriter {
   private buffer: Uint8Array;
-  private spare: Uint8Array;
   private fill = 0;
-  private inFlight: Promise<void> = Promise.resolve();
+  /** Buffers whose upload finished, ready to be filled again. */
+  private readonly free: Uint8Array[] = [];
+  private readonly inFlight: Promise<void>[] = [];
 
   constructor(
     private readonly bucket: R2Bucket,
     private state: UploadState,
     initial: Uint8Array,
   ) {
+    // One parts array for this request: uploads finishing out of order fill in their etags.
+    this.state = { ...state, parts: [...state.parts] };
     this.buffer = new Uint8Array(state.partSize);
-    this.spare = new Uint8Array(state.partSize);
     this.buffer.set(initial);
     this.fill = initial.length;
   }
@@ -60,22 +65,23 @@ class PartWriter {
     }
   }
 
-  /** Starts uploading the full buffer and swaps in the spare; waits for the previous part
-   *  first, so at most one part is in flight. */
+  /** Starts uploading the full buffer and takes a free one to fill next; waits first when
+   *  PARTS_IN_FLIGHT uploads are already running, which bounds memory. */
   private async flushFullPart(): Promise<void> {
-    await this.inFlight;
+    if (this.inFlight.length >= PARTS_IN_FLIGHT) await this.inFlight.shift();
     const upload = await this.multipart();
     const full = this.buffer;
-    this.buffer = this.spare;
-    this.spare = full;
+    this.buffer = this.free.pop() ?? new Uint8Array(this.state.partSize);
     this.fill = 0;
-    const partNumber = this.state.parts.length + 1;
-    this.state = { ...this.state, parts: [...this.state.parts] };
     const parts = this.state.parts;
+    const partNumber = parts.length + 1;
     parts.push({ partNumber, etag: "" });
-    this.inFlight = upload.uploadPart(partNumber, full).then((part) => {
-      parts[partNumber - 1] = part;
-    });
+    this.inFlight.push(
+      upload.uploadPart(partNumber, full).then((part) => {
+        parts[partNumber - 1] = part;
+        this.free.push(full);
+      }),
+    );
   }
 
   private async multipart(): Promise<R2MultipartUpload> {
@@ -86,9 +92,10 @@ class PartWriter {
     return upload;
   }
 
-  /** Waits for the part in flight. Parts that failed to upload are dropped from the state. */
+  /** Waits for every part in flight; a failed part upload fails the request, and the
+   *  session keeps its previous state. */
   async settle(): Promise<{ state: UploadState; trailing: Uint8Array }> {
-    await this.inFlight;
+    await Promise.all(this.inFlight);
     return { state: this.state, trailing: this.buffer.slice(0, this.fill) };
   }
 }
