@@ -34,22 +34,25 @@ async function nextRepository(ctx: GcContext): Promise<void> {
   state.repository = { name, stage: "scan", cursor: null, tags: null, manifests: {} };
 }
 
-/** Runs phases until the cycle is done or the allowance is spent. */
+/** Runs phases until the cycle is done or the allowance is spent. Each sweep returns false
+ *  only when it ran out of allowance, which ends the step. */
 async function advance(ctx: GcContext, filter: () => Promise<DataKeyFilter>): Promise<void> {
   const { state } = ctx;
   while (state.phase !== "done" && ctx.budget.has(10)) {
     if (state.phase === "repositories") {
-      if (!state.repository) await nextRepository(ctx);
-      else if (await sweepRepository(ctx, state.repository)) {
-        state.lastRepository = state.repository.name;
-        state.repository = null;
+      if (!state.repository) {
+        await nextRepository(ctx);
+        continue;
       }
+      if (!(await sweepRepository(ctx, state.repository))) return;
+      state.lastRepository = state.repository.name;
+      state.repository = null;
     } else if (state.phase === "records") {
-      if (await sweepRecords(ctx, await filter())) {
-        state.phase = "data";
-        state.cursor = null;
-      }
-    } else if (await sweepData(ctx, await filter())) {
+      if (!(await sweepRecords(ctx, await filter()))) return;
+      state.phase = "data";
+      state.cursor = null;
+    } else {
+      if (!(await sweepData(ctx, await filter()))) return;
       state.phase = "done";
     }
   }

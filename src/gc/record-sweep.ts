@@ -94,7 +94,7 @@ async function judgeRecord(ctx: GcContext, record: R2Object, catalog: Map<string
 export async function sweepRecords(ctx: GcContext, filter: DataKeyFilter): Promise<boolean> {
   ctx.state.recordsScanStartedAt ??= ctx.now();
   const catalog = new Map<string, boolean>();
-  while (ctx.budget.has(PAGE)) {
+  while (ctx.budget.has(10)) {
     const limit = Math.max(1, Math.floor(ctx.budget.remaining() / 8));
     ctx.budget.spend();
     const page = await ctx.bucket.list({ prefix: keys.blobRecordPrefix(), cursor: ctx.state.cursor ?? undefined, limit: Math.min(PAGE, limit), include: ["customMetadata"] });
@@ -111,9 +111,10 @@ export async function sweepRecords(ctx: GcContext, filter: DataKeyFilter): Promi
 /** Walks _data/, deleting bytes no record points to and no upload session owns. */
 export async function sweepData(ctx: GcContext, filter: DataKeyFilter): Promise<boolean> {
   const horizon = Math.min(ctx.cutoff, (ctx.state.recordsScanStartedAt ?? 0) - IN_FLIGHT_MS);
-  while (ctx.budget.has(PAGE)) {
+  while (ctx.budget.has(3)) {
     ctx.budget.spend();
-    const page = await ctx.bucket.list({ prefix: keys.dataPrefix(), cursor: ctx.state.cursor ?? undefined, limit: PAGE });
+    const limit = Math.max(1, Math.min(PAGE, ctx.budget.remaining() - 2));
+    const page = await ctx.bucket.list({ prefix: keys.dataPrefix(), cursor: ctx.state.cursor ?? undefined, limit });
     const orphans: R2Object[] = [];
     for (const o of page.objects) {
       if (o.uploaded.getTime() >= horizon || filter.mayContain(o.key)) continue;

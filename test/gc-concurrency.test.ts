@@ -1,0 +1,59 @@
+// Pushes racing the collector, with grace 0: the collector runs small steps back to back
+// while clients push images that reuse layers it is about to free (docker skips blobs that
+// HEAD finds), mount them into other repositories, and push fresh ones. Every push the
+// registry acknowledged must stay whole, during the race and after a later quiet cycle.
+import { reset } from "cloudflare:test";
+import { beforeAll, expect, it } from "vitest";
+import { runCollectorStep } from "../src/gc/collector";
+import { buildImage, checkImage, deleteManifest, dockerPush, gcEnv, runGc, type Image } from "./gc-helpers";
+
+const GARBAGE = 8;
+const collectorEnv = gcEnv({ GC_MAX_OPERATIONS: "60" });
+
+beforeAll(async () => {
+  await reset();
+});
+
+async function seedGarbage(): Promise<void> {
+  for (let i = 0; i < GARBAGE; i++) {
+    const image = await dockerPush(await buildImage("race/src", `old${i}`, 100 + i));
+    await deleteManifest("race/src", image!.digest);
+  }
+}
+
+/** Runs collector steps until `cycles` cycles have finished. */
+async function collect(cycles: number, log: string[]): Promise<void> {
+  let finished = 0;
+  while (finished < cycles) {
+    const report = await runCollectorStep(collectorEnv, { trigger: "manual" });
+    if (report?.cycleFinished) finished++;
+    if (report) log.push(`${report.phase} ${JSON.stringify(report.freed)}`);
+  }
+}
+
+async function pushAll(kind: "reuse" | "mount" | "fresh", acked: Image[], failed: string[]): Promise<void> {
+  for (let i = 0; i < GARBAGE; i++) {
+    const repo = kind === "reuse" ? "race/src" : kind === "mount" ? "race/mounted" : "race/fresh";
+    const layerSeed = kind === "fresh" ? 300 + i : 100 + i;
+    const image = await buildImage(repo, `${kind}${i}`, 200 + i + (kind === "mount" ? 50 : 0), layerSeed);
+    const pushed = await dockerPush(image, 4, kind === "mount" ? "race/src" : undefined);
+    if (pushed) acked.push(pushed);
+    else failed.push(`${repo}:${image.tag}`);
+  }
+}
+
+it("keeps every acknowledged image whole while the collector runs", { timeout: 600_000 }, async () => {
+  await seedGarbage();
+  const acked: Image[] = [];
+  const failed: string[] = [];
+  const log: string[] = [];
+  await Promise.all([collect(3, log), pushAll("reuse", acked, failed), pushAll("mount", acked, failed), pushAll("fresh", acked, failed)]);
+  console.log(`acknowledged ${acked.length}, failed ${failed.length}, collector steps ${log.length}`);
+  expect(acked.length).toBeGreaterThan(GARBAGE);
+  const during = (await Promise.all(acked.map(checkImage))).flat();
+  expect(during).toEqual([]);
+  const quiet = await runGc(gcEnv());
+  console.log("quiet cycle", JSON.stringify(quiet.cycleTotals));
+  const after = (await Promise.all(acked.map(checkImage))).flat();
+  expect(after).toEqual([]);
+});

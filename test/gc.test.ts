@@ -1,0 +1,160 @@
+// Garbage collection: what a cycle frees and what it keeps (docs/gc.md). Grace 0 and a clock
+// one second ahead make everything pushed before a run old enough to judge.
+import { createExecutionContext, reset } from "cloudflare:test";
+import { app } from "../src/app";
+import { beforeEach, describe, expect, it } from "vitest";
+import { bucket, buildImage, checkImage, deleteManifest, dockerPush, gcEnv, runGc, type Image } from "./gc-helpers";
+import { AUTH, BASE, errorCode, OCI_MANIFEST, pushBlob, pushManifest, READONLY_AUTH, request, seededBytes, sha256 } from "./helpers";
+
+beforeEach(async () => {
+  await reset();
+});
+
+async function push(repo: string, tag: string, seed: number, layerSeed = seed): Promise<Image> {
+  const image = await dockerPush(await buildImage(repo, tag, seed, layerSeed));
+  if (!image) throw new Error(`push ${repo}:${tag} failed`);
+  return image;
+}
+
+const recordKey = (digest: string) => `_blobs/${digest.replace(":", "/")}`;
+
+async function stored(digest: string): Promise<boolean> {
+  const record = await bucket.head(recordKey(digest));
+  return record !== null && (await bucket.head(record.customMetadata!.data!)) !== null;
+}
+
+describe("mark and sweep", () => {
+  it("frees a deleted image's own layers, keeps shared and mounted ones", async () => {
+    const own = await push("gc/app", "own", 1);
+    const shared = await push("gc/app", "shared", 2);
+    const sharedElsewhere = await push("gc/other", "x", 2);
+    const mounted = await push("gc/app", "mounted", 3);
+    for (const blob of mounted.blobs) {
+      const r = await request(`/v2/gc/mounted/blobs/uploads/?mount=${blob.digest}&from=gc/app`, { method: "POST" });
+      expect(r.status).toBe(201);
+    }
+    expect((await pushManifest("gc/mounted", "m", mounted.body)).status).toBe(201);
+    for (const image of [own, shared, mounted]) expect(await deleteManifest("gc/app", image.digest)).toBe(202);
+
+    const report = await runGc();
+    const ownBytes = own.blobs.reduce((n, b) => n + b.bytes.length, 0);
+    expect(report.cycleTotals.blobs).toBe(2);
+    expect(report.cycleTotals.bytesFreed).toBe(ownBytes);
+    expect(report.cycleTotals.links).toBe(6);
+    for (const blob of own.blobs) expect(await stored(blob.digest)).toBe(false);
+    expect(await checkImage(sharedElsewhere)).toEqual([]);
+    expect(await checkImage({ ...mounted, repo: "gc/mounted", tag: "m" })).toEqual([]);
+    const gone = await request(`/v2/gc/app/blobs/${shared.blobs[1]!.digest}`, { method: "HEAD" });
+    expect(gone.status).toBe(404);
+  });
+
+  it("frees untagged manifests by default, keeps index children, and can be switched off", async () => {
+    const old = await push("gc/u", "latest", 10);
+    const current = await push("gc/u", "latest", 11);
+    const child = await push("gc/u", "child", 12);
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [{ mediaType: OCI_MANIFEST, digest: child.digest, size: child.body.length }],
+    });
+    expect((await pushManifest("gc/u", "multi", index, "application/vnd.oci.image.index.v1+json")).status).toBe(201);
+    await request(`/v2/gc/u/manifests/child`, { method: "DELETE" });
+
+    const kept = await runGc(gcEnv({ GC_UNTAGGED: "false" }));
+    expect(kept.cycleTotals.manifests).toBe(0);
+    const freed = await runGc();
+    expect(freed.cycleTotals.manifests).toBe(1);
+    expect((await request(`/v2/gc/u/manifests/${old.digest}`, { method: "HEAD" })).status).toBe(404);
+    for (const blob of old.blobs) expect(await stored(blob.digest)).toBe(false);
+    expect(await checkImage(current)).toEqual([]);
+    expect((await request(`/v2/gc/u/manifests/${child.digest}`, { method: "HEAD" })).status).toBe(200);
+  });
+
+  it("keeps the last N matching tags per repository pattern", async () => {
+    const images: Image[] = [];
+    for (let i = 1; i <= 4; i++) images.push(await push("ret/app", `v${i}`, 20 + i));
+    const dev = await push("ret/app", "dev", 30);
+    const rules = JSON.stringify([{ repository: "ret/*", tags: "v[0-9]+", keep: 2 }]);
+    const report = await runGc(gcEnv({ GC_RETENTION_JSON: rules }));
+    expect(report.cycleTotals.tags).toBe(2);
+    expect(report.cycleTotals.manifests).toBe(2);
+    const tags = (await (await request("/v2/ret/app/tags/list")).json()) as { tags: string[] };
+    expect(tags.tags).toEqual(["dev", "v3", "v4"]);
+    for (const image of [images[2]!, images[3]!, dev]) expect(await checkImage(image)).toEqual([]);
+  });
+
+  it("frees referrers whose subject is gone only when configured", async () => {
+    const config = await pushBlob("gc/ref", new TextEncoder().encode("{}"));
+    const missingSubject = await sha256("never pushed");
+    const artifact = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: "application/vnd.example.sig",
+      config: { mediaType: "application/vnd.oci.empty.v1+json", digest: config, size: 2 },
+      layers: [],
+      subject: { mediaType: OCI_MANIFEST, digest: missingSubject, size: 10 },
+    });
+    const put = await pushManifest("gc/ref", await sha256(artifact), artifact);
+    expect(put.status).toBe(201);
+    expect((await runGc()).cycleTotals.manifests).toBe(0);
+    expect((await runGc(gcEnv({ GC_ORPHAN_REFERRERS: "true" }))).cycleTotals.manifests).toBe(1);
+    const referrers = (await (await request(`/v2/gc/ref/referrers/${missingSubject}`)).json()) as { manifests: unknown[] };
+    expect(referrers.manifests).toEqual([]);
+  });
+
+  it("frees blobs uploaded to a repository that never got a manifest, after the grace period", async () => {
+    const digest = await pushBlob("gc/stray", seededBytes(300, 5));
+    expect((await runGc(gcEnv({ GC_GRACE_SECONDS: "3600" }))).cycleTotals.blobs).toBe(0);
+    const report = await runGc();
+    expect(report.cycleTotals).toMatchObject({ links: 1, blobs: 1, bytesFreed: 300 });
+    expect(await stored(digest)).toBe(false);
+  });
+
+  it("frees abandoned upload data that no record points to", async () => {
+    const live = await push("gc/data", "live", 40);
+    await bucket.put("_data/abandoned-upload", seededBytes(4096, 9));
+    expect((await runGc()).cycleTotals.data).toBe(0);
+    const report = await runGc(gcEnv(), { aheadMs: 2 * 3600 * 1000 });
+    expect(report.cycleTotals.data).toBe(1);
+    expect(await bucket.head("_data/abandoned-upload")).toBeNull();
+    expect(await checkImage(live)).toEqual([]);
+  });
+
+  it("finishes a cycle over many small steps with the same result", async () => {
+    const images: Image[] = [];
+    for (let i = 0; i < 6; i++) images.push(await push(`gc/steps${i % 3}`, `t${i}`, 50 + i));
+    for (const image of images.slice(0, 3)) await deleteManifest(image.repo, image.digest);
+    const report = await runGc(gcEnv({ GC_MAX_OPERATIONS: "50" }));
+    expect(report.steps).toBeGreaterThan(1);
+    expect(report.cycleTotals.blobs).toBe(6);
+    for (const image of images.slice(3)) expect(await checkImage(image)).toEqual([]);
+  });
+});
+
+describe("on-demand trigger and reports", () => {
+  const dryEnv = gcEnv();
+
+  it("dry-runs with a list and byte count, frees nothing, and reads reports back", async () => {
+    const image = await push("gc/dry", "x", 60);
+    await deleteManifest("gc/dry", image.digest);
+    // Grace 0 needs its own env; the worker's default (one hour) would judge nothing yet.
+    const dry = await app.fetch(new Request(`${BASE}/v2/_gc?dry_run=1`, { method: "POST", headers: { Authorization: AUTH } }), dryEnv, createExecutionContext());
+    expect(dry.status).toBe(200);
+    const report = (await dry.json()) as { dryRun: boolean; freed: { blobs: number; bytesFreed: number }; items: string[] };
+    expect(report.dryRun).toBe(true);
+    expect(report.freed.blobs).toBe(2);
+    expect(report.freed.bytesFreed).toBe(image.blobs.reduce((n, b) => n + b.bytes.length, 0));
+    expect(report.items.filter((i) => i.startsWith("blobs "))).toHaveLength(2);
+    for (const blob of image.blobs) expect(await stored(blob.digest)).toBe(true);
+    const listed = (await (await request("/v2/_gc/reports?n=5")).json()) as { reports: { dryRun: boolean }[] };
+    expect(listed.reports[0]!.dryRun).toBe(true);
+  });
+
+  it("needs delete rights on every repository", async () => {
+    const denied = await request("/v2/_gc", { method: "POST", auth: READONLY_AUTH });
+    expect([401, 403]).toContain(denied.status);
+    expect(await errorCode(denied)).toMatch(/DENIED|UNAUTHORIZED/);
+    const anonymous = await request("/v2/_gc/reports", { auth: null });
+    expect(anonymous.status).toBe(401);
+  });
+});
