@@ -77,7 +77,7 @@ export async function buildBase(layout: string, work: string): Promise<BuiltImag
   const rootfs = join(bundle, "rootfs");
   mkdirSync(join(rootfs, "bin"), { recursive: true });
   copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
-  for (const tool of ["sh", "cat", "sha256sum", "ls"]) symlinkSync("busybox", join(rootfs, "bin", tool));
+  for (const tool of ["sh", "cat", "sha256sum", "ls", "sleep"]) symlinkSync("busybox", join(rootfs, "bin", tool));
   await pinTimes(rootfs);
   await runOk("umoci", ["repack", "--image", `${layout}:base`, "--history.created", EPOCH, bundle]);
   return describeImage(layout, "base", bundle);
