@@ -1,6 +1,6 @@
 // GET /v2/_catalog: repositories in lexical order with n/last paging and Link rel="next".
-// Other test files share the bucket, so these tests read a window that starts at their own
-// prefix ("catalog-test/") and stop where it ends.
+// Storage is per test file; the tests still read a window that starts at their own prefix
+// ("catalog-test/"), so repositories other tests here may add cannot change what they see.
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorCode, pushImage, request } from "./helpers";
 

@@ -33,6 +33,7 @@ describe("manifest PUT, GET and HEAD", () => {
     expect(put.status).toBe(201);
     expect(put.headers.get("Docker-Content-Digest")).toBe(digest);
     expect(put.headers.get("Location")).toBe(`/v2/m/exact/manifests/${digest}`);
+    expect(put.headers.get("OCI-Subject")).toBeNull(); // only a manifest with a subject says so
     for (const ref of ["v1", digest]) {
       const get = await request(`/v2/m/exact/manifests/${ref}`);
       expect(get.status).toBe(200);
