@@ -9,7 +9,7 @@ import { execInImage } from "./clients/container";
 import { buildBase, buildDerived, rootfsTarball, type BuiltImage } from "./clients/images";
 import { CREDENTIAL_KINDS } from "./clients/credentials";
 import { getManifest, logMark, logTail, requestsSince, startClientRegistry, stateBytes, workDir } from "./clients/registry";
-import { sha256OfFile } from "./clients/run";
+import { sha256OfFile, slowestCommands } from "./clients/run";
 import { DockerCli } from "./clients/tools";
 import { E2E_CREDENTIALS, type RegistryServer } from "./registry-server";
 
@@ -31,6 +31,7 @@ afterEach((context) => {
 });
 
 afterAll(async () => {
+  console.log(`slowest client commands:\n${slowestCommands()}`);
   await server?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });

@@ -8,6 +8,7 @@ import { needClients } from "./clients/availability";
 import { buildBase, buildDerived } from "./clients/images";
 import { api, getManifest, logTail, startClientRegistry, workDir } from "./clients/registry";
 import { pullToLayout, pushImage } from "./clients/skopeo";
+import { slowestCommands } from "./clients/run";
 import { ContainersTools } from "./clients/tools";
 import { type RegistryServer } from "./registry-server";
 
@@ -26,6 +27,7 @@ afterEach((context) => {
 });
 
 afterAll(async () => {
+  console.log(`slowest client commands:\n${slowestCommands()}`);
   await server?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });

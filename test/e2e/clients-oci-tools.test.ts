@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { needClients } from "./clients/availability";
 import { buildBase, buildDerived, type BuiltImage } from "./clients/images";
 import { api, CREDS, getManifest, logTail, pushBlob, startClientRegistry, workDir } from "./clients/registry";
-import { sha256Hex } from "./clients/run";
+import { sha256Hex, slowestCommands } from "./clients/run";
 import { ContainersTools, Ctr } from "./clients/tools";
 import { type RegistryServer } from "./registry-server";
 import { pullToLayout, pushImage, skopeoFlags } from "./clients/skopeo";
@@ -27,6 +27,7 @@ afterEach((context) => {
 });
 
 afterAll(async () => {
+  console.log(`slowest client commands:\n${slowestCommands()}`);
   await server?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });

@@ -19,6 +19,18 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+/** Wall time of every client command this process ran, for the suite's timing summary. */
+const timings: { command: string; ms: number }[] = [];
+
+/** The slowest client commands so far, one per line, for a file's afterAll. */
+export function slowestCommands(count = 8): string {
+  return [...timings]
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, count)
+    .map((t) => `${(t.ms / 1000).toFixed(1).padStart(7)} s  ${t.command}`)
+    .join("\n");
+}
+
 /** Runs a command to completion; never throws for a non-zero exit. */
 export function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   const started = Date.now();
@@ -40,7 +52,9 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, ms: Date.now() - started });
+      const ms = Date.now() - started;
+      timings.push({ command: [command, ...args.filter((a) => !a.startsWith("/tmp/"))].join(" ").slice(0, 140), ms });
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, ms });
     });
     child.stdin.end(options.input ?? "");
   });
