@@ -161,7 +161,12 @@ export async function monolithicUpload(deps: UploadDeps, repo: string, owner: st
     throw result.interrupted;
   }
   const final = { ...result.state, offset: result.received };
-  return publishBlob(deps, final, result.trailing, result.streamedSha256, digest);
+  try {
+    return await publishBlob(deps, final, result.trailing, result.streamedSha256, digest);
+  } catch (error) {
+    await abortMultipart(deps.bucket, final);
+    throw error;
+  }
 }
 
 /** DELETE on a session: cancels it and frees its data at once. */
