@@ -26,8 +26,11 @@ beforeAll(async () => {
   docker = new DockerCli(join(work, "docker-config"));
 });
 
-afterEach((context) => {
-  if (context.task.result?.state === "fail") console.error(`registry log tail:\n${logTail(server)}`);
+afterEach(async (context) => {
+  if (context.task.result?.state !== "fail") return;
+  // wrangler logs a request after the client has its answer; wait for the last lines.
+  await new Promise((r) => setTimeout(r, 1500));
+  console.error(`registry log tail:\n${logTail(server)}`);
 });
 
 afterAll(async () => {

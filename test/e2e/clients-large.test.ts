@@ -22,8 +22,11 @@ beforeAll(async () => {
   work = workDir("large");
 });
 
-afterEach((context) => {
-  if (context.task.result?.state === "fail") console.error(`registry log tail:\n${logTail(server)}`);
+afterEach(async (context) => {
+  if (context.task.result?.state !== "fail") return;
+  // wrangler logs a request after the client has its answer; wait for the last lines.
+  await new Promise((r) => setTimeout(r, 1500));
+  console.error(`registry log tail:\n${logTail(server)}`);
 });
 
 afterAll(async () => {
