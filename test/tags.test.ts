@@ -1,5 +1,6 @@
 // GET /v2/<name>/tags/list (end-8a/8b): lexical order, n/last paging with Link rel="next",
 // n=0, bad n, and repositories the registry does not know.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { OCI_MANIFEST, errorCode, pushImage, request } from "./helpers";
 
@@ -76,6 +77,30 @@ describe("tags list", () => {
     expect(response.status).toBe(200);
     expect(past.tags).toEqual([]);
   });
+
+  it("pages any tag set with any n into exactly the sorted set (property)", async () => {
+    const tag = fc.stringMatching(/^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,15}$/);
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(tag, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 7 }), async (tags, n) => {
+        const repo = `tags/prop-${run++}`;
+        const image = await pushImage(repo, tags[0]!, 2);
+        const query = tags.slice(1).map((t) => `tag=${encodeURIComponent(t)}`).join("&");
+        const put = await request(`/v2/${repo}/manifests/${image.digest}?${query}`, { method: "PUT", body: image.body, headers: { "Content-Type": OCI_MANIFEST } });
+        expect(put.status).toBe(201);
+        const seen: string[] = [];
+        for (let path: string | null = `/v2/${repo}/tags/list?n=${n}`; path !== null; ) {
+          const { response, body }: Awaited<ReturnType<typeof list>> = await list(path);
+          expect(body.tags!.length).toBeLessThanOrEqual(n);
+          seen.push(...body.tags!);
+          path = nextLink(response);
+          expect(seen.length).toBeLessThanOrEqual(tags.length);
+        }
+        expect(seen).toEqual([...tags].sort());
+      }),
+      { seed: 0x7a65, numRuns: 8 },
+    );
+  }, 120_000);
 
   it("answers n=0 with an empty list and no Link", async () => {
     await seedRepo("tags/zero");
