@@ -83,7 +83,8 @@ const INLINE_DESCRIPTOR_LIMIT = 1500;
 export async function putReferrer(bucket: R2Bucket, repo: string, subject: Digest, descriptor: Descriptor): Promise<void> {
   const referrer = tryParseDigest(descriptor.digest)!;
   const json = JSON.stringify(descriptor);
-  const inline = json.length <= INLINE_DESCRIPTOR_LIMIT;
+  // The limit is on bytes: annotations in other scripts take up to 3 bytes a character.
+  const inline = new TextEncoder().encode(json).length <= INLINE_DESCRIPTOR_LIMIT;
   await bucket.put(keys.referrer(repo, subject, referrer), inline ? null : json, {
     customMetadata: inline ? { descriptor: json } : { external: "1" },
   });
