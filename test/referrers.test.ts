@@ -130,6 +130,9 @@ describe("referrers list", () => {
     const subject = await subjectOf(repo);
     const artifact = await pushArtifact(repo, subject, { artifactType: "application/x.large", note: "n".repeat(4000) });
     expect((await referrers(repo, subject.digest)).manifests).toEqual([artifact]);
+    // Few characters, many bytes: the inline limit must count UTF-8 bytes, not characters.
+    const wide = await pushArtifact(repo, subject, { artifactType: "application/x.wide", note: "\u00e9\u4e2d".repeat(450) });
+    expect([...(await referrers(repo, subject.digest)).manifests].sort(byDigest)).toEqual([artifact, wide].sort(byDigest));
   });
 
   it("answers an unknown subject with an empty index, never 404", async () => {
