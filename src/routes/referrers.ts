@@ -5,9 +5,9 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { requireAccess } from "../auth/middleware";
 import { formatDigest, parseDigest } from "../oci/digest";
-import { MEDIA_TYPES } from "../oci/manifest";
+import { MEDIA_TYPES, type Descriptor } from "../oci/manifest";
 import { nextPageLink, parsePageRequest } from "../oci/pagination";
-import { listReferrers } from "../storage/manifests";
+import { listReferrersPage } from "../storage/manifests";
 import { repoName } from "./params";
 import { proxyDeps } from "../proxy/hooks";
 import { pullThroughReferrers } from "../proxy/listings";
@@ -24,19 +24,15 @@ referrerRoutes.get("/v2/:name{.+}/referrers/:digest", async (c) => {
   const config = c.get("config");
   const page = parsePageRequest(c.req.query("n"), c.req.query("last"), config.maxPageSize);
   const limit = page.limit ?? config.maxPageSize;
-  let manifests = await listReferrers(c.env.REGISTRY, repo, subject);
-  if (artifactType !== undefined) {
-    manifests = manifests.filter((d) => d.artifactType === artifactType);
-    c.header("OCI-Filters-Applied", "artifactType");
-  }
   // Long lists page in digest order ("Listing Referrers": a Link header to the next page);
   // the filter applies before paging so every page is full.
-  manifests.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
-  if (page.last !== null) manifests = manifests.filter((d) => d.digest > page.last!);
-  if (manifests.length > limit) {
-    manifests = manifests.slice(0, limit);
+  const after = page.last === null ? null : parseDigest(page.last);
+  const keep = (d: Descriptor) => artifactType === undefined || d.artifactType === artifactType;
+  const { descriptors: manifests, more } = await listReferrersPage(c.env.REGISTRY, repo, subject, { after, limit, keep });
+  if (artifactType !== undefined) c.header("OCI-Filters-Applied", "artifactType");
+  if (more && manifests.length > 0) {
     const extra: Record<string, string> = artifactType === undefined ? {} : { artifactType };
-    if (limit > 0) c.header("Link", nextPageLink(`/v2/${repo}/referrers/${formatDigest(subject)}`, page.limit, manifests[limit - 1]!.digest, extra));
+    c.header("Link", nextPageLink(`/v2/${repo}/referrers/${formatDigest(subject)}`, page.limit, manifests[manifests.length - 1]!.digest, extra));
   }
   c.header("Content-Type", MEDIA_TYPES.ociIndex);
   return c.body(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests }), 200);

@@ -94,17 +94,40 @@ export async function deleteReferrer(bucket: R2Bucket, repo: string, subject: Di
   await bucket.delete(keys.referrer(repo, subject, referrer));
 }
 
-export async function listReferrers(bucket: R2Bucket, repo: string, subject: Digest, max = 10_000): Promise<Descriptor[]> {
-  const objects = await listAll(bucket, { prefix: keys.referrerPrefix(repo, subject), include: ["customMetadata"] }, max);
-  const descriptors = await Promise.all(
-    objects.map(async (o) => {
-      const inline = o.customMetadata?.descriptor;
-      if (inline) return JSON.parse(inline) as Descriptor;
-      const body = await bucket.get(o.key);
-      return body ? ((await body.json()) as Descriptor) : null;
-    }),
-  );
-  return descriptors.filter((d): d is Descriptor => d !== null);
+async function readReferrer(bucket: R2Bucket, object: R2Object): Promise<Descriptor | null> {
+  const inline = object.customMetadata?.descriptor;
+  if (inline) return JSON.parse(inline) as Descriptor;
+  const body = await bucket.get(object.key);
+  return body ? ((await body.json()) as Descriptor) : null;
+}
+
+/**
+ * One page of the subject's referrers in digest order, after `after`, keeping only those
+ * `keep` accepts: reads as many listing pages as it takes to fill `limit`, and says whether
+ * any further referrer was accepted.
+ */
+export async function listReferrersPage(
+  bucket: R2Bucket,
+  repo: string,
+  subject: Digest,
+  options: { after: Digest | null; limit: number; keep: (d: Descriptor) => boolean },
+): Promise<{ descriptors: Descriptor[]; more: boolean }> {
+  const prefix = keys.referrerPrefix(repo, subject);
+  const startAfter = options.after ? keys.referrer(repo, subject, options.after) : undefined;
+  const descriptors: Descriptor[] = [];
+  let cursor: string | undefined;
+  do {
+    const position = cursor ? { cursor } : { startAfter };
+    const page = await listPage(bucket, { prefix, ...position, include: ["customMetadata"], limit: 1000 });
+    const read = await Promise.all(page.objects.map((o) => readReferrer(bucket, o)));
+    for (const d of read) {
+      if (!d || !options.keep(d)) continue;
+      if (descriptors.length === options.limit) return { descriptors, more: true };
+      descriptors.push(d);
+    }
+    cursor = page.cursor ?? undefined;
+  } while (cursor);
+  return { descriptors, more: false };
 }
 
 export async function addToCatalog(bucket: R2Bucket, repo: string): Promise<void> {
