@@ -122,6 +122,9 @@ describe("referrers list", () => {
       expect([...seen].sort(byDigest), query).toEqual([...want].sort(byDigest));
       expect(new Set(seen.map((d) => d.digest)).size).toBe(seen.length);
     }
+    const zero = await request(`/v2/${repo}/referrers/${subject.digest}?n=0`);
+    expect(((await zero.json()) as { manifests: Descriptor[] }).manifests).toEqual([]);
+    expect(zero.headers.get("Link")).toBeNull();
   });
 
   it("lists a referrer whose annotations are too large to keep inline", async () => {
@@ -159,6 +162,9 @@ describe("referrers list", () => {
     const bad = await request("/v2/ref/bad/referrers/sha256:123");
     expect(bad.status).toBe(400);
     expect(await errorCode(bad)).toBe("DIGEST_INVALID");
+    const badLast = await request(`/v2/ref/bad/referrers/${await sha256("x")}?n=1&last=nope`);
+    expect(badLast.status).toBe(400);
+    expect(await errorCode(badLast)).toBe("DIGEST_INVALID");
     const badN = await request(`/v2/ref/bad/referrers/${await sha256("x")}?n=-4`);
     expect(badN.status).toBe(400);
     expect(await errorCode(badN)).toBe("UNSUPPORTED");
