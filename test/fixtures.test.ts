@@ -1,4 +1,4 @@
-// The real-world OCI layout ../shared/fixtures/regclient-testrepo (made by docker buildx and
+// The real-world OCI layout test/fixtures/regclient-testrepo (made by docker buildx and
 // regctl: multi-platform indexes, artifacts with subject, referrers tag-schema indexes, a
 // "loop" index whose subject is also its child) must be accepted exactly as it is, read back
 // byte-identical, and its artifacts must show up in their subjects' referrers lists.
@@ -158,7 +158,7 @@ describe.runIf(fixture !== null)("regclient-testrepo layout", () => {
   });
 });
 
-it("finds the fixture (run from a checkout next to ../shared, or set REGCLIENT_FIXTURE)", () => {
+it("finds the fixture (test/fixtures/regclient-testrepo, or REGCLIENT_FIXTURE)", () => {
   // Fails loudly instead of skipping: CI must exercise the real-world layout.
   expect(fixture, "regclient-testrepo fixture not found").not.toBeNull();
 });

@@ -1,5 +1,5 @@
 // Global setup of the workers project (runs in Node): reads the real-world OCI layout in
-// ../shared/fixtures/regclient-testrepo and provides it to the tests, because code inside
+// test/fixtures/regclient-testrepo (a copy of the shared fixture, with its README) and provides it to the tests, because code inside
 // workerd cannot read the host's files. test/fixtures.test.ts reads it with inject().
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -18,9 +18,10 @@ declare module "vitest" {
   }
 }
 
-/** Where the fixture lives next to the repository; REGCLIENT_FIXTURE overrides it. */
+/** The fixture is kept in the repository (test/fixtures, with its attribution README) so a
+ *  fresh clone anywhere runs it; REGCLIENT_FIXTURE points at another copy. */
 function fixtureDir(): string {
-  return process.env.REGCLIENT_FIXTURE ?? resolve(import.meta.dirname, "../../../shared/fixtures/regclient-testrepo");
+  return process.env.REGCLIENT_FIXTURE ?? resolve(import.meta.dirname, "../fixtures/regclient-testrepo");
 }
 
 export default function setup(project: TestProject): void {
