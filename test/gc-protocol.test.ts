@@ -1,0 +1,54 @@
+// The writers' half of the collection protocol, step by step: the test plays the collector
+// (condemn, then delete) around a real manifest PUT or blob upload, in the order that would
+// lose data if the writer did not re-read after writing (docs/gc.md, "Protocol").
+import { reset } from "cloudflare:test";
+import { beforeEach, expect, it } from "vitest";
+import { condemn } from "../src/storage/condemn";
+import { bucket, buildImage, dockerPush } from "./gc-helpers";
+import { errorCode, pushBlob, pushManifest, request, sha256 } from "./helpers";
+
+beforeEach(async () => {
+  await reset();
+});
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const path = (digest: string) => digest.replace(":", "/");
+
+it("fails a manifest PUT whose blob link the collector deletes while it is written", async () => {
+  const first = await dockerPush(await buildImage("proto/a", "one", 1));
+  await request(`/v2/proto/a/manifests/${first!.digest}`, { method: "DELETE" });
+  const next = await buildImage("proto/a", "two", 2, 1);
+  const layer = next.blobs[1]!.digest;
+  const linkKey = `_repos/proto/a/_blobs/${path(layer)}`;
+  // The collector condemns the unreferenced layer link, then (not seeing the new manifest
+  // yet) deletes it while the PUT is between its first check and its re-check.
+  expect(await condemn(bucket, (await bucket.head(linkKey))!, null)).not.toBeNull();
+  await pushBlob("proto/a", next.blobs[0]!.bytes);
+  const put = pushManifest("proto/a", "two", next.body);
+  await pause(300);
+  await bucket.delete([linkKey, `_blob-repos/${path(layer)}/proto/a`]);
+  const response = await put;
+  expect(response.status).toBe(404);
+  expect(await errorCode(response)).toBe("MANIFEST_BLOB_UNKNOWN");
+  expect((await request(`/v2/proto/a/manifests/${await sha256(next.body)}`, { method: "HEAD" })).status).toBe(404);
+  expect((await request("/v2/proto/a/manifests/two", { method: "HEAD" })).status).toBe(404);
+});
+
+it("fails a blob upload whose record the collector deletes before the link is checked", async () => {
+  const image = await dockerPush(await buildImage("proto/b", "one", 3));
+  const layer = image!.blobs[1]!;
+  const recordKey = `_blobs/${path(layer.digest)}`;
+  const record = (await bucket.head(recordKey))!;
+  await request(`/v2/proto/b/manifests/${image!.digest}`, { method: "DELETE" });
+  await request(`/v2/proto/b/blobs/${layer.digest}`, { method: "DELETE" });
+  // Condemned with no links left: an upload of the same bytes finds the record (dedupe),
+  // links it, and must notice the record is gone before it answers.
+  expect(await condemn(bucket, record, null)).not.toBeNull();
+  const upload = request(`/v2/proto/c/blobs/uploads/?digest=${layer.digest}`, { method: "POST", body: layer.bytes });
+  await pause(300);
+  await bucket.delete([recordKey, record.customMetadata!.data!]);
+  const response = await upload;
+  expect(response.status).toBe(503);
+  expect((await request(`/v2/proto/c/blobs/${layer.digest}`, { method: "HEAD" })).status).toBe(404);
+  expect(await bucket.head(`_blob-repos/${path(layer.digest)}/proto/c`)).toBeNull();
+});
