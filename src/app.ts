@@ -47,8 +47,12 @@ export function errorResponse(error: RegistryError): Response {
 
 app.notFound(() => errorResponse(new RegistryError("NOT_FOUND", "no such endpoint")));
 
-app.onError((error) => {
-  if (error instanceof RegistryError) return errorResponse(error);
+app.onError((error, c) => {
+  if (error instanceof RegistryError) {
+    // Server-side failures are logged (never credentials: only the path and our message).
+    if (error.status >= 500) console.error(`${c.req.method} ${new URL(c.req.url).pathname}: ${error.code} ${error.message}`);
+    return errorResponse(error);
+  }
   console.error("unhandled error", error instanceof Error ? error.stack ?? error.message : String(error));
   return errorResponse(new RegistryError("UNKNOWN", "internal error"));
 });
