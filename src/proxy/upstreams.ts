@@ -5,6 +5,7 @@ import type { Config } from "../config";
 import { RegistryError, type ErrorCode } from "../errors";
 import type { UpstreamRoute } from "./config";
 import { upstreamFetch, UpstreamUnavailable } from "./upstream-client";
+import { readBounded } from "../util/read-bounded";
 
 export interface ProxyDeps {
   bucket: R2Bucket;
@@ -55,25 +56,7 @@ export function asRegistryError(error: unknown): unknown {
 
 /** Reads at most `max` bytes of a body; more is a failure of the upstream. */
 export async function readLimited(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array> {
-  if (!body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      throw new UpstreamCorrupt(`body larger than ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  const bytes = await readBounded(body, max);
+  if (!bytes) throw new UpstreamCorrupt(`body larger than ${max} bytes`);
+  return bytes;
 }

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { RegistryError } from "../errors";
 import { parseName } from "../oci/reference";
+import { readBounded } from "../util/read-bounded";
 
 /** The repository name from the path, checked against the spec's grammar. */
 export function repoName(c: Context<AppEnv>): string {
@@ -28,29 +29,11 @@ export function checkBodyLimit(c: Context<AppEnv>): void {
 /** Reads a whole body of at most `max` bytes, refusing larger ones with 413. */
 export async function readBoundedBody(c: Context<AppEnv>, max: number): Promise<Uint8Array> {
   const length = contentLength(c);
-  if (length !== null && length > max) throw new RegistryError("PAYLOAD_TOO_LARGE", `body exceeds ${max} bytes`);
-  const body = c.req.raw.body;
-  if (!body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      reader.cancel().catch(() => {});
-      throw new RegistryError("PAYLOAD_TOO_LARGE", `body exceeds ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  const tooLarge = () => new RegistryError("PAYLOAD_TOO_LARGE", `body exceeds ${max} bytes`);
+  if (length !== null && length > max) throw tooLarge();
+  const bytes = await readBounded(c.req.raw.body, max);
+  if (!bytes) throw tooLarge();
+  return bytes;
 }
 
 export function deps(c: Context<AppEnv>) {
