@@ -96,7 +96,7 @@ export async function storeManifest(bucket: R2Bucket, input: PutManifestInput): 
     throw error;
   }
   if (missing.length > 0) {
-    await deleteManifestObject(bucket, input.repo, digest).catch(() => {});
+    await undoManifestPut(bucket, input.repo, digest, parsed.subject, before).catch(() => {});
     throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { missing: missing.slice(0, 20), reason: "garbage-collected during the push" });
   }
   return { digest, tags, subject: parsed.subject };
