@@ -2,6 +2,10 @@
 // is given, as docker sends) and drains responses, timing each request.
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { createHash } from "node:crypto";
+import { Agent } from "node:http";
+
+/** Connections are kept alive, as docker and skopeo keep theirs. */
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 4 });
 
 export interface Reply {
   status: number;
@@ -19,7 +23,7 @@ export function send(
   options: { hash?: boolean } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, headers, agent: false }, (res) => {
+    const req = httpRequest(url, { method, headers, agent: keepAlive }, (res) => {
       const hash = options.hash ? createHash("sha256") : null;
       let bytes = 0;
       let text = "";

@@ -9,7 +9,7 @@ import { ROOT, startRegistry, type RegistryServer } from "../test/e2e/registry-s
 import { MiB, payloadDigest } from "./data";
 import { workerdPeakRss } from "./memory";
 import { peerAvailable, startPeer } from "./peer";
-import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, type Target } from "./scenarios";
+import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, retriedCloses, type Target } from "./scenarios";
 
 const quick = process.argv.includes("--quick");
 const SIZES = quick ? [200 * MiB] : [200 * MiB, 1024 * MiB];
@@ -139,6 +139,7 @@ async function main(): Promise<void> {
     `Produced by \`npm run bench\`${quick ? " -- --quick" : ""} on ${new Date().toISOString().slice(0, 10)}. Machine: ${machine()}.`,
     "Every scenario runs on a fresh `wrangler dev`; peak RSS is the workerd high-water mark (VmHWM) of that run.",
     "Bare worker: `R2.put(key, request.body)` with Content-Length, and `R2.get(key)` streamed back.",
+    `Closing PUTs refused by wrangler dev's local proxy (503, Retry-After: 0, never reaching the worker) and retried: ${retriedCloses}.`,
     "",
     table(),
     "",

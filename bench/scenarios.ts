@@ -18,12 +18,26 @@ async function openUpload(target: Target, repo: string): Promise<string> {
   return absolute(target.url, String(reply.headers.location));
 }
 
+/** wrangler dev's local proxy sometimes answers the request after a long streamed upload
+ *  with 503 and Retry-After: 0 without passing it to the worker (it happens with a bare
+ *  worker doing multipart uploads too); the close is retried then, as clients retry. */
+function devProxyRefused(reply: { status: number; headers: Record<string, unknown> }): boolean {
+  return reply.status === 503 && reply.headers["retry-after"] === "0";
+}
+
 async function closeUpload(target: Target, location: string, digest: string): Promise<void> {
   const url = new URL(location);
   url.searchParams.set("digest", digest);
-  const reply = await send(url.toString(), "PUT", headers(target, { "Content-Length": "0" }), null);
-  if (reply.status !== 201) throw new Error(`PUT close: ${reply.status} ${reply.body}`);
+  for (let attempt = 0; ; attempt++) {
+    const reply = await send(url.toString(), "PUT", headers(target, { "Content-Length": "0" }), null);
+    if (reply.status === 201) return;
+    if (!devProxyRefused(reply) || attempt >= 3) throw new Error(`PUT close: ${reply.status} ${reply.body}`);
+    retriedCloses++;
+  }
 }
+
+/** How many closes the dev proxy refused in this run (reported with the results). */
+export let retriedCloses = 0;
 
 /** docker push: one PATCH with Transfer-Encoding: chunked and no length, then PUT ?digest=. */
 export async function pushStreamed(target: Target, repo: string, size: number, digest: string): Promise<void> {

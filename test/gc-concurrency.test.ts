@@ -26,10 +26,14 @@ async function seedGarbage(): Promise<void> {
   await new Promise((r) => setTimeout(r, (GRACE_SECONDS + 1) * 1000));
 }
 
+/** A bound on the race, so a starved push shows up as a failed assertion, never a hang. */
+const RACE_DEADLINE_MS = 240_000;
+
 /** Runs collector steps back to back until the pushes are done and `cycles` cycles finished. */
 async function collect(cycles: number, pushing: { done: boolean }, log: string[]): Promise<void> {
   let finished = 0;
-  while (finished < cycles || !pushing.done) {
+  const deadline = Date.now() + RACE_DEADLINE_MS;
+  while ((finished < cycles || !pushing.done) && Date.now() < deadline) {
     const report = await runCollectorStep(collectorEnv, { trigger: "manual" });
     if (report?.cycleFinished) finished++;
     if (report) log.push(`${report.phase} ${JSON.stringify(report.freed)}`);

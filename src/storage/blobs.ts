@@ -1,7 +1,7 @@
 // Blob records, repository links and blob bytes in R2, in registry terms.
 // A blob's bytes live once per bucket; repositories hold links to them (see keys.ts).
 import { formatDigest, type Digest } from "../oci/digest";
-import { headSettled } from "./condemn";
+import { headSettled, MAX_WRITE_ATTEMPTS, writeContended } from "./condemn";
 import { keys } from "./keys";
 import { listAll } from "./list";
 
@@ -68,12 +68,13 @@ export async function getBlobLink(bucket: R2Bucket, repo: string, digest: Digest
 export async function linkBlob(bucket: R2Bucket, repo: string, digest: Digest, record: BlobRecord): Promise<void> {
   const customMetadata = { data: record.dataKey, size: String(record.size), linkedAt: String(Date.now()) };
   const link = keys.blobLink(repo, digest);
-  for (;;) {
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const seen = await headSettled(bucket, link);
     await bucket.put(keys.blobRepo(digest, repo), null, { customMetadata });
     const onlyIf = seen ? { etagMatches: seen.etag } : new Headers({ "If-None-Match": "*" });
     if (await bucket.put(link, null, { customMetadata, onlyIf })) return;
   }
+  throw writeContended();
 }
 
 export async function unlinkBlob(bucket: R2Bucket, repo: string, digest: Digest): Promise<void> {

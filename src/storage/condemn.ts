@@ -7,6 +7,8 @@
 // A collector that died leaves a stale stamp; after CONDEMN_LEASE_MS writers ignore it, and
 // the collector never deletes once half the lease has passed (see docs/gc.md).
 
+import { RegistryError } from "../errors";
+
 export const CONDEMN_LEASE_MS = 30_000;
 const POLL_MS = 40;
 
@@ -63,10 +65,19 @@ export async function headSettled(bucket: R2Bucket, key: string): Promise<R2Obje
  * what it saw, so a condemnation landing between the head and the put makes it look again.
  */
 export async function putUnlessCondemned(bucket: R2Bucket, key: string, value: Body, options: Omit<R2PutOptions, "onlyIf">): Promise<R2Object> {
-  for (;;) {
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const seen = await headSettled(bucket, key);
     const onlyIf = seen ? { etagMatches: seen.etag } : new Headers({ "If-None-Match": "*" });
     const written = await bucket.put(key, value, { ...options, onlyIf });
     if (written) return written;
   }
+  throw writeContended();
+}
+
+/** Conditional writes that keep losing (a collector judging the same key over and over)
+ *  give up with 429, which clients retry, rather than holding the request forever. */
+export const MAX_WRITE_ATTEMPTS = 20;
+
+export function writeContended(): RegistryError {
+  return new RegistryError("TOOMANYREQUESTS", "storage is busy with garbage collection on this object; retry");
 }
