@@ -5,6 +5,7 @@
 // Memory is bounded by PARTS_IN_FLIGHT + 1 part buffers: one filling while the previous ones
 // upload. Nothing here grows with the blob's size.
 import { RegistryError } from "../errors";
+import { toHex } from "../oci/digest";
 import { keys } from "../storage/keys";
 import type { UploadState } from "../storage/uploads";
 import { readTail } from "../storage/uploads";
@@ -131,7 +132,7 @@ export async function ingest(state: UploadState, body: ReadableStream<Uint8Array
   let streamedSha256: string | null = null;
   if (hashWriter && hasher && !interrupted) {
     await hashWriter.close();
-    streamedSha256 = [...new Uint8Array(await hasher.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    streamedSha256 = toHex(await hasher.digest);
   } else if (hashWriter) {
     hashWriter.abort().catch(() => {});
   }

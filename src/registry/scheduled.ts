@@ -8,7 +8,6 @@ import { runCollectorStep } from "../gc/collector";
 import { closeSession } from "./uploads";
 
 const SESSIONS_PER_RUN = 200;
-const CURSOR_KEY = "_gc/upload-expiry-cursor";
 
 export interface ExpiryReport {
   scanned: number;
@@ -19,7 +18,7 @@ export interface ExpiryReport {
 export async function expireUploads(env: Env, now = Date.now()): Promise<ExpiryReport> {
   const config = parseConfig(env);
   const deps = { bucket: env.REGISTRY, kv: env.UPLOADS, config };
-  const cursorObject = await env.REGISTRY.get(CURSOR_KEY);
+  const cursorObject = await env.REGISTRY.get(keys.uploadExpiryCursor());
   const cursor = cursorObject ? await cursorObject.text() : undefined;
   const page = await env.REGISTRY.list({ prefix: keys.uploadsPrefix(), delimiter: "/", limit: SESSIONS_PER_RUN, cursor: cursor || undefined });
   let expired = 0;
@@ -33,8 +32,8 @@ export async function expireUploads(env: Env, now = Date.now()): Promise<ExpiryR
       expired++;
     }
   }
-  if (page.truncated) await env.REGISTRY.put(CURSOR_KEY, page.cursor);
-  else await env.REGISTRY.delete(CURSOR_KEY);
+  if (page.truncated) await env.REGISTRY.put(keys.uploadExpiryCursor(), page.cursor);
+  else await env.REGISTRY.delete(keys.uploadExpiryCursor());
   const report = { scanned: page.delimitedPrefixes.length, expired, finished: !page.truncated };
   console.log("upload expiry", JSON.stringify(report));
   return report;

@@ -11,6 +11,7 @@
 // ├── _uploads/<upload-id>/tail/<n>         bytes of an upload not yet a full multipart part
 // ├── _catalog/<name>                       one empty object per repository, for _catalog
 // ├── _gc/state                             collector cursor and working set (src/gc)
+// ├── _gc/upload-expiry-cursor              where the cron's upload-expiry sweep resumes
 // ├── _gc/lock                              lease: one collector step at a time
 // ├── _gc/live-data                         filter of data keys records point to
 // ├── _gc/reports/<inverted-time>-<id>      one report per collector step, newest first
@@ -25,7 +26,7 @@
 // Repository names come from the spec's grammar, whose components never start with "_", so
 // "<name>/_tags/..." cannot be confused with a longer repository name, and no name can reach
 // a top-level "_" area.
-import { formatDigest, type Digest } from "../oci/digest";
+import type { Digest } from "../oci/digest";
 
 const digestPath = (d: Digest) => `${d.algorithm}/${d.hex}`;
 
@@ -45,6 +46,7 @@ export const keys = {
   catalogEntry: (name: string) => `_catalog/${name}`,
 
   gcState: () => `_gc/state`,
+  uploadExpiryCursor: () => `_gc/upload-expiry-cursor`,
   gcDryRunState: () => `_gc/dry-run-state`,
   gcLock: () => `_gc/lock`,
   gcLiveData: () => `_gc/live-data`,
@@ -75,4 +77,3 @@ export function digestFromKeySuffix(key: string): string {
   return `${parts[parts.length - 2]}:${parts[parts.length - 1]}`;
 }
 
-export { formatDigest };

@@ -143,4 +143,3 @@ export async function listCatalog(bucket: R2Bucket, limit: number, last: string 
   return { names: names.slice(0, limit), more: names.length > limit };
 }
 
-export { listPage };
