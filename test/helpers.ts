@@ -1,6 +1,9 @@
 // Shared helpers for the workers tests: authenticated requests against the worker, seeded
 // random bytes, digests, and a pushImage() that uploads blobs and a manifest.
 import { exports } from "cloudflare:workers";
+import { seededBytes } from "./seeded-bytes";
+
+export { seededBytes };
 
 export const BASE = "http://registry.test";
 export const AUTH = `Basic ${btoa("tester:test-password")}`;
@@ -15,18 +18,6 @@ export function request(path: string, init: RequestInit & { auth?: string | null
   );
 }
 
-/** Deterministic bytes from a seed (xorshift32), so failures reproduce. */
-export function seededBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 export async function sha256(bytes: Uint8Array | string): Promise<string> {
   const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;

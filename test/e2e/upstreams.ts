@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./registry-server";
+import { seededBytes } from "../seeded-bytes";
 
 export const UPSTREAM_USER = { username: "upstream-user", password: "upstream-pass" };
 /** bcrypt of UPSTREAM_USER.password (distribution's htpasswd accepts bcrypt only); made
@@ -85,18 +86,6 @@ export function basic(user: { username: string; password: string }): string {
   return `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`;
 }
 
-/** Deterministic bytes (xorshift32) so failures reproduce. */
-export function seededBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 export interface TestImage {
   manifest: string;

@@ -1,0 +1,14 @@
+// Deterministic bytes from a seed (xorshift32), so failures reproduce. Pure, so both the
+// workers tests (test/helpers.ts) and the Node e2e tests can import it.
+
+export function seededBytes(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed | 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
