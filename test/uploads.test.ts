@@ -107,6 +107,32 @@ describe("every way clients upload", () => {
     }
   });
 
+  it("one request with a known length (POST ?digest=, or PUT after POST) becomes one R2 object", async () => {
+    const dataKeys = async () => (await env.REGISTRY.list({ prefix: "_data/" })).objects.map((o) => o.key);
+    for (const [i, hash] of [sha256, sha512].entries()) {
+      const bytes = seededBytes(2 * PART + 31, 40 + i);
+      const digest = await hash(bytes);
+      const known = { "Content-Length": String(bytes.length) };
+      const before = await dataKeys();
+      const posted = await request(`/v2/up/whole/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: known });
+      expect(posted.status).toBe(201);
+      const added = (await dataKeys()).filter((key) => !before.includes(key));
+      expect(added.length).toBe(1);
+      const stored = await env.REGISTRY.head(added[0]!);
+      // A multipart object's etag ends in "-<parts>"; this one was a single put.
+      expect(stored?.etag).not.toContain("-");
+      expect(stored?.size).toBe(bytes.length);
+      expectSameBytes(await readBlob("up/whole", digest), bytes);
+
+      const other = seededBytes(PART + 3, 50 + i);
+      const otherDigest = await hash(other);
+      const location = await startUpload("up/whole");
+      const put = await request(closeUrl(location, otherDigest), { method: "PUT", body: other, headers: { "Content-Length": String(other.length) } });
+      expect(put.status).toBe(201);
+      expectSameBytes(await readBlob("up/whole", otherDigest), other);
+    }
+  });
+
   it("sha512 digests, in one request and across several", async () => {
     const bytes = seededBytes(2 * PART + 77, 5);
     const digest = await sha512(bytes);
@@ -131,6 +157,40 @@ describe("verification", () => {
       expect((await request(`/v2/up/wrong/blobs/${wrong}`)).status).toBe(404);
       expect((await request(`/v2/up/wrong/blobs/${await sha256(bytes)}`)).status).toBe(404);
     }
+  });
+
+  it("a wrong digest on a known-length single request stores nothing (R2 checks the digest)", async () => {
+    const dataCount = async () => (await env.REGISTRY.list({ prefix: "_data/" })).objects.length;
+    for (const hash of [sha256, sha512]) {
+      const bytes = seededBytes(PART + 77, 8);
+      const wrong = await hash(seededBytes(PART + 77, 88));
+      const known = { "Content-Length": String(bytes.length) };
+      const before = await dataCount();
+      const posted = await request(`/v2/up/whole-wrong/blobs/uploads/?digest=${wrong}`, { method: "POST", body: bytes, headers: known });
+      expect(posted.status).toBe(400);
+      expect(await errorCode(posted)).toBe("DIGEST_INVALID");
+      const location = await startUpload("up/whole-wrong");
+      const put = await request(closeUrl(location, wrong), { method: "PUT", body: bytes, headers: known });
+      expect(put.status).toBe(400);
+      expect(await errorCode(put)).toBe("DIGEST_INVALID");
+      expect(await dataCount()).toBe(before);
+      expect((await request(`/v2/up/whole-wrong/blobs/${wrong}`)).status).toBe(404);
+      expect((await request(`/v2/up/whole-wrong/blobs/${await hash(bytes)}`)).status).toBe(404);
+      // The failed PUT closed its session.
+      expect((await request(location)).status).toBe(404);
+    }
+  });
+
+  it("a known-length single request for content the bucket holds keeps one copy", async () => {
+    const bytes = seededBytes(PART + 5, 9);
+    const digest = await sha256(bytes);
+    const known = { "Content-Length": String(bytes.length) };
+    expect((await request(`/v2/up/whole-a/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: known })).status).toBe(201);
+    const before = await env.REGISTRY.list({ prefix: "_data/" });
+    expect((await request(`/v2/up/whole-b/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: known })).status).toBe(201);
+    const after = await env.REGISTRY.list({ prefix: "_data/" });
+    expect(after.objects.length).toBe(before.objects.length);
+    expectSameBytes(await readBlob("up/whole-b", digest), bytes);
   });
 
   it("finishing an upload whose content the bucket holds stores no second copy", async () => {

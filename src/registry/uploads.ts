@@ -137,6 +137,13 @@ export async function finishUpload(deps: UploadDeps, who: SessionIdentity, diges
   return withLock(deps, who, async (lock) => {
     const before = lock.state;
     const expected = expectedChunkLength(before, chunk);
+    if (before.offset === 0 && chunk.body && fitsOnePut(expected)) {
+      try {
+        return await storeWholeBlob(deps, before, digest, chunk.body, expected);
+      } finally {
+        await closeSession(deps, before);
+      }
+    }
     const result = await ingest(before, chunk.body, ingestOptions(deps, expected, lock));
     if (result.interrupted) {
       await commitIngest(deps, lock, before, result);
@@ -155,6 +162,7 @@ export async function finishUpload(deps: UploadDeps, who: SessionIdentity, diges
 /** POST ?digest= with the whole blob: a session that lives only for this request. */
 export async function monolithicUpload(deps: UploadDeps, repo: string, owner: string, digest: Digest, chunk: Chunk): Promise<BlobRecord> {
   const state = newState(repo, owner, deps.config.partSize);
+  if (chunk.body && fitsOnePut(chunk.contentLength)) return storeWholeBlob(deps, state, digest, chunk.body, chunk.contentLength);
   const result = await ingest(state, chunk.body, ingestOptions(deps, chunk.contentLength));
   if (result.interrupted) {
     await abortMultipart(deps.bucket, result.state);
@@ -225,9 +233,60 @@ async function publishBlob(deps: UploadDeps, state: UploadState, trailing: Uint8
       }
     }
   }
-  record = await createBlobRecord(bucket, digest, record);
-  if (record.dataKey !== dataKey) await bucket.delete(dataKey);
-  return linkOrFail(bucket, state.repo, digest, record);
+  return recordAndLink(bucket, state.repo, digest, record);
+}
+
+/** Records freshly stored data as the blob (or drops it when the bucket already had the
+ *  content) and links the blob into the repository. */
+async function recordAndLink(bucket: R2Bucket, repo: string, digest: Digest, stored: BlobRecord): Promise<BlobRecord> {
+  const record = await createBlobRecord(bucket, digest, stored);
+  if (record.dataKey !== stored.dataKey) await bucket.delete(stored.dataKey);
+  return linkOrFail(bucket, repo, digest, record);
+}
+
+/** R2's largest single-request object (5 GiB less 5 MiB); bigger bodies go multipart. */
+const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3 - 5 * 1024 ** 2;
+
+function fitsOnePut(length: number | null): length is number {
+  return length !== null && length > 0 && length <= MAX_SINGLE_PUT_BYTES;
+}
+
+/**
+ * One request carries the whole blob with a known length (POST ?digest=, or the closing PUT
+ * of an empty session: containerd, oras, helm). The body streams into one R2 object, and R2
+ * checks the digest itself (the put's sha256/sha512 option) before the object exists, so the
+ * isolate neither buffers nor hashes a byte, and a wrong digest stores nothing.
+ */
+async function storeWholeBlob(deps: UploadDeps, state: UploadState, digest: Digest, body: ReadableStream<Uint8Array>, length: number): Promise<BlobRecord> {
+  const dataKey = keys.blobData(state.id);
+  // FixedLengthStream gives R2 the length it needs and fails a body that ends early or runs long.
+  const sized = body.pipeThrough(new FixedLengthStream(length));
+  try {
+    await deps.bucket.put(dataKey, sized, { httpMetadata: { contentType: "application/octet-stream" }, [digest.algorithm]: digest.hex });
+  } catch (error) {
+    if (isChecksumMismatch(error)) throw new RegistryError("DIGEST_INVALID", `content does not match ${formatDigest(digest)}`);
+    if (isLengthMismatch(error)) throw new RegistryError("SIZE_INVALID", `the body is not the ${length} bytes its Content-Length declared`);
+    throw error;
+  }
+  try {
+    return await recordAndLink(deps.bucket, state.repo, digest, { dataKey, size: length });
+  } catch (error) {
+    const record = await getBlobRecord(deps.bucket, digest).catch(() => null);
+    if (record?.dataKey !== dataKey) await deps.bucket.delete(dataKey).catch(() => {});
+    throw error;
+  }
+}
+
+/** FixedLengthStream's errors when a body is shorter or longer than declared. */
+function isLengthMismatch(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /FixedLengthStream|expected bytes|too many bytes/i.test(message);
+}
+
+/** R2 refuses a put whose checksum option differs from the bytes with error 10037. */
+function isChecksumMismatch(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.includes("10037") || /checksum you specified did not match/i.test(message);
 }
 
 async function linkExisting(deps: UploadDeps, state: UploadState, digest: Digest, existing: BlobRecord): Promise<BlobRecord> {
