@@ -101,6 +101,52 @@ class PartWriter {
   }
 }
 
+/** Bytes per read from a request body: big enough that JavaScript runs a few times per
+ *  megabyte instead of once per network chunk (each run leaves promises behind). */
+const READ_BYTES = 1024 * 1024;
+
+interface BodyReader {
+  /** The next bytes, valid until the following call; null at the end. */
+  next(): Promise<Uint8Array | null>;
+  cancel(): void;
+}
+
+/**
+ * Request bodies are byte streams: a BYOB reader fills one reused buffer, READ_BYTES at a
+ * time, so a multi-gigabyte body allocates nothing per chunk. Other streams (a Request
+ * built in-process) are read chunk by chunk.
+ */
+function readBody(body: ReadableStream<Uint8Array>): BodyReader {
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    const reader = body.getReader();
+    return {
+      next: async () => {
+        const { done, value } = await reader.read();
+        return done ? null : value;
+      },
+      cancel: () => void reader.cancel().catch(() => {}),
+    };
+  }
+  const reader = byob;
+  let scratch = new Uint8Array(READ_BYTES);
+  return {
+    async next() {
+      for (;;) {
+        const result = await reader.readAtLeast(READ_BYTES, scratch);
+        const value = result.value as Uint8Array | undefined;
+        // The read transferred the buffer: the view it returned is the buffer from now on.
+        if (value) scratch = new Uint8Array(value.buffer as ArrayBuffer, 0, READ_BYTES);
+        if (value && value.length > 0) return value;
+        if (result.done) return null;
+      }
+    },
+    cancel: () => void reader.cancel().catch(() => {}),
+  };
+}
+
 export async function ingest(state: UploadState, body: ReadableStream<Uint8Array> | null, options: IngestOptions): Promise<IngestResult> {
   const tail = await readTail(options.bucket, state);
   const writer = new PartWriter(options.bucket, state, tail);
@@ -109,14 +155,14 @@ export async function ingest(state: UploadState, body: ReadableStream<Uint8Array
   let received = 0;
   let interrupted: unknown = null;
   if (body) {
-    const reader = body.getReader();
+    const reader = readBody(body);
     try {
       for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
+        const value = await reader.next();
+        if (value === null) break;
         received += value.length;
         if (options.maxBytes !== null && received > options.maxBytes) {
-          reader.cancel().catch(() => {});
+          reader.cancel();
           throw new RegistryError("PAYLOAD_TOO_LARGE", `request body exceeds ${options.maxBytes} bytes; send smaller chunks`);
         }
         if (hashWriter) await hashWriter.write(value);
