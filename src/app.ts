@@ -8,6 +8,7 @@ import { parseConfig } from "./config";
 import { RegistryError } from "./errors";
 import { baseRoutes } from "./routes/base";
 import { blobRoutes } from "./routes/blobs";
+import { allowedMethods } from "./routes/endpoints";
 import { gcRoutes } from "./routes/gc";
 import { manifestRoutes } from "./routes/manifests";
 import { referrerRoutes } from "./routes/referrers";
@@ -45,7 +46,13 @@ export function errorResponse(error: RegistryError): Response {
   return new Response(JSON.stringify(error.toBody()), { status: error.status, headers });
 }
 
-app.notFound(() => errorResponse(new RegistryError("NOT_FOUND", "no such endpoint")));
+app.notFound((c) => {
+  const allowed = allowedMethods(new URL(c.req.url).pathname);
+  if (allowed && !allowed.includes(c.req.method)) {
+    return errorResponse(new RegistryError("METHOD_UNKNOWN", `${c.req.method} is not allowed here`, { Allow: allowed.join(", ") }));
+  }
+  return errorResponse(new RegistryError("NOT_FOUND", "no such endpoint"));
+});
 
 app.onError((error, c) => {
   if (error instanceof RegistryError) {

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { app, errorResponse } from "../src/app";
 import type { Env } from "../src/config";
 import { ERROR_TABLE, RegistryError, wireCode, type ErrorCode } from "../src/errors";
+import { allowedMethods } from "../src/routes/endpoints";
 import { AUTH, BASE, OCI_MANIFEST, pushBlob, pushImage, request, seededBytes, sha256 } from "./helpers";
 
 fc.configureGlobal({ seed: 0x0e_2024, numRuns: 120 });
@@ -112,16 +113,46 @@ describe("malformed requests", () => {
     expect(await ociError(response, `${method} ${path}`)).toBe(code);
   });
 
-  it("answers methods an endpoint does not have with an OCI error, never a 500", async () => {
+  it("answers a method an endpoint does not have with 405, Allow and an OCI error", async () => {
+    for (const [method, path, allow] of [
+      ["PATCH", "/v2/err/manifests/latest", "GET, HEAD, PUT, DELETE"],
+      ["POST", "/v2/err/tags/list", "GET, HEAD"],
+      ["PUT", `/v2/err/referrers/sha256:${"a".repeat(64)}`, "GET, HEAD"],
+      ["DELETE", "/v2/_catalog", "GET, HEAD"],
+      ["POST", `/v2/err/blobs/sha256:${"a".repeat(64)}`, "GET, HEAD, DELETE"],
+      ["GET", "/v2/err/blobs/uploads/", "POST"],
+      ["POST", "/v2/err/blobs/uploads/some-session", "GET, HEAD, PATCH, PUT, DELETE"],
+      ["PUT", "/v2/", "GET, HEAD"],
+    ] as const) {
+      const response = await request(path, { method });
+      expect(response.status, `${method} ${path}`).toBe(405);
+      expect(response.headers.get("Allow"), `${method} ${path}`).toBe(allow);
+      expect(await ociError(response, `${method} ${path}`)).toBe("UNSUPPORTED");
+    }
+  });
+
+  it("routes every method the endpoint table allows to a handler", async () => {
+    const digest = `sha256:${"b".repeat(64)}`;
+    for (const path of ["/v2/", "/v2/_catalog", "/v2/_gc/reports", "/v2/err/blobs/uploads/", "/v2/err/blobs/uploads/some-session",
+      `/v2/err/blobs/${digest}`, "/v2/err/manifests/latest", "/v2/err/tags/list", `/v2/err/referrers/${digest}`]) {
+      for (const method of allowedMethods(path) ?? []) {
+        const response = await request(path, { method, headers: { "Content-Length": "0" } });
+        const label = `${method} ${path}`;
+        expect(response.status, label).not.toBe(405);
+        // The fallback's 404 is UNSUPPORTED; a handler's 404 names what it did not find.
+        if (response.status === 404 && method !== "HEAD") expect(await ociError(response, label), label).not.toBe("UNSUPPORTED");
+      }
+    }
+  });
+
+  it("answers a path that is no endpoint with 404", async () => {
     for (const [method, path] of [
-      ["PATCH", "/v2/err/manifests/latest"],
-      ["POST", "/v2/err/tags/list"],
-      ["PUT", `/v2/err/referrers/sha256:${"a".repeat(64)}`],
-      ["DELETE", "/v2/_catalog"],
-      ["POST", `/v2/err/blobs/sha256:${"a".repeat(64)}`],
-    ]) {
-      const response = await request(path!, { method });
-      expect(response.status, `${method} ${path}`).toBeLessThan(500);
+      ["GET", "/v2/err/nothing-here"],
+      ["POST", "/v2/err/manifests"],
+      ["GET", "/v2/err/tags/other"],
+    ] as const) {
+      const response = await request(path, { method });
+      expect(response.status, `${method} ${path}`).toBe(404);
       await ociError(response, `${method} ${path}`);
     }
   });
