@@ -15,15 +15,21 @@ export interface Reply {
   body: string;
 }
 
+/** A request that sees no bytes for this long fails the run instead of hanging it. */
+const IDLE_TIMEOUT_MS = 120_000;
+
 export function send(
   url: string,
   method: string,
   headers: Record<string, string>,
   body: Iterable<Buffer> | null,
-  options: { hash?: boolean } = {},
+  options: { hash?: boolean; freshConnection?: boolean } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, headers, agent: keepAlive }, (res) => {
+    // wrangler dev's proxy sometimes never answers a request sent on a connection that just
+    // carried a long upload; pulls open their own connection, as clients' blob fetches do.
+    const agent = options.freshConnection ? false : keepAlive;
+    const req = httpRequest(url, { method, headers, agent }, (res) => {
       const hash = options.hash ? createHash("sha256") : null;
       let bytes = 0;
       let text = "";
@@ -38,6 +44,7 @@ export function send(
       res.on("error", reject);
     });
     req.on("error", reject);
+    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`${method} ${url}: no bytes for ${IDLE_TIMEOUT_MS / 1000} s`)));
     if (!body) return void req.end();
     const iterator = body[Symbol.iterator]();
     const pump = () => {

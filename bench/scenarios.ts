@@ -64,8 +64,16 @@ export async function pushChunked(target: Target, repo: string, size: number, di
   await closeUpload(target, location, digest);
 }
 
+/** containerd, oras, helm: POST, then one PUT ?digest= carrying the whole body with its length. */
+export async function pushWhole(target: Target, repo: string, size: number, digest: string): Promise<void> {
+  const location = new URL(await openUpload(target, repo));
+  location.searchParams.set("digest", digest);
+  const reply = await send(location.toString(), "PUT", headers(target, { "Content-Type": "application/octet-stream", "Content-Length": String(size) }), payload(size));
+  if (reply.status !== 201) throw new Error(`PUT whole: ${reply.status} ${reply.body}`);
+}
+
 export async function pullBlob(target: Target, repo: string, digest: string): Promise<void> {
-  const reply = await send(`${target.url}/v2/${repo}/blobs/${digest}`, "GET", headers(target), null, { hash: true });
+  const reply = await send(`${target.url}/v2/${repo}/blobs/${digest}`, "GET", headers(target), null, { hash: true, freshConnection: true });
   if (reply.status !== 200 || reply.sha256 !== digest) throw new Error(`GET blob: ${reply.status}, got ${reply.sha256}`);
 }
 
@@ -75,6 +83,6 @@ export async function barePut(url: string, key: string, size: number): Promise<v
 }
 
 export async function bareGet(url: string, key: string, digest: string): Promise<void> {
-  const reply = await send(`${url}/${key}`, "GET", {}, null, { hash: true });
+  const reply = await send(`${url}/${key}`, "GET", {}, null, { hash: true, freshConnection: true });
   if (reply.status !== 200 || reply.sha256 !== digest) throw new Error(`bare GET: ${reply.status}, got ${reply.sha256}`);
 }

@@ -2,8 +2,9 @@
 // parts of one fixed size (R2 needs every part but the last to be equal and >= 5 MiB), and
 // hashes the bytes natively on the way when the upload starts at offset 0.
 //
-// Memory is bounded by PARTS_IN_FLIGHT + 1 part buffers: one filling while the previous ones
-// upload. Nothing here grows with the blob's size.
+// Memory is bounded by PARTS_IN_FLIGHT + 1 part buffers (one filling while the previous ones
+// upload) and one READ_BYTES read buffer. Nothing here grows with the blob's size. A whole
+// blob with a known length never comes here: it is piped into one R2 put (registry/uploads.ts).
 import { RegistryError } from "../errors";
 import { toHex } from "../oci/digest";
 import { keys } from "../storage/keys";
