@@ -4,7 +4,7 @@
 // each scenario N times and report the median; single runs on a shared machine swing ±30%).
 import { execSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, startRegistry, type RegistryServer } from "../test/e2e/registry-server";
 import { MiB, payloadDigest } from "./data";
@@ -19,6 +19,9 @@ const SIZES = quick ? [200 * MiB] : [200 * MiB, 1024 * MiB];
 const HUGE = 5 * 1024 * MiB + 300 * MiB;
 const CHUNK = 64 * MiB;
 const AUTH = "Basic " + Buffer.from("bench:bench-password").toString("base64");
+
+/** Where the generated part of docs/benchmarks.md ends and the notes on it begin. */
+const NOTES_MARKER = "<!-- notes: kept by npm run bench -->";
 
 interface Row {
   scenario: string;
@@ -164,7 +167,10 @@ async function main(): Promise<void> {
     "",
   ].join("\n");
   const out = process.env.BENCH_OUT ?? join(ROOT, "docs/benchmarks.md");
-  writeFileSync(out, report);
+  // The hand-written reading of the numbers below the marker survives a new run.
+  const previous = existsSync(out) ? readFileSync(out, "utf8") : "";
+  const notes = previous.includes(NOTES_MARKER) ? previous.slice(previous.indexOf(NOTES_MARKER)) : `${NOTES_MARKER}\n`;
+  writeFileSync(out, `${report}\n${notes}`);
   console.log(`\n${table()}\n\nwritten to ${out}`);
 }
 
