@@ -18,12 +18,14 @@ export interface Reply {
 /** A request that sees no bytes for this long fails the run instead of hanging it. */
 const IDLE_TIMEOUT_MS = 120_000;
 
+export class IdleTimeout extends Error {}
+
 export function send(
   url: string,
   method: string,
   headers: Record<string, string>,
   body: Iterable<Buffer> | null,
-  options: { hash?: boolean; freshConnection?: boolean } = {},
+  options: { hash?: boolean; freshConnection?: boolean; idleTimeoutMs?: number } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     // wrangler dev's proxy sometimes never answers a request sent on a connection that just
@@ -44,7 +46,8 @@ export function send(
       res.on("error", reject);
     });
     req.on("error", reject);
-    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`${method} ${url}: no bytes for ${IDLE_TIMEOUT_MS / 1000} s`)));
+    const idle = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    req.setTimeout(idle, () => req.destroy(new IdleTimeout(`${method} ${url}: no bytes for ${idle / 1000} s`)));
     if (!body) return void req.end();
     const iterator = body[Symbol.iterator]();
     const pump = () => {

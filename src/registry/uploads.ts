@@ -1,7 +1,8 @@
 // The registry's upload rules: opening, appending, finishing and cancelling blob uploads.
-// Bytes are written once, into the multipart object of the session (keys.blobData), and that
-// object becomes the blob: finishing never copies data. Digests are checked before anything
-// becomes readable.
+// Bytes are written once, under the session's data key (keys.blobData): as a multipart object
+// repacked from whatever the client sends, or as one plain put when a single request carries
+// the whole blob with its length. That object becomes the blob: finishing never copies data.
+// Digests are checked before anything becomes readable.
 import type { Config } from "../config";
 import { RegistryError } from "../errors";
 import { digestBytes, formatDigest, type Digest } from "../oci/digest";
