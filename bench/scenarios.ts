@@ -1,4 +1,4 @@
-// The benchmark's measured operations: registry pushes (docker-style streamed, and chunked),
+// The benchmark's measured operations: registry pushes (docker-style streamed, chunked, and one PUT),
 // pulls, and the bare worker's put and get.
 import { absolute, IdleTimeout, send } from "./http";
 import { payload } from "./data";
