@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { expectStatus, fail } from "./assert";
 import type { RegistryClient } from "./client";
+import { seededBytes } from "../test/seeded-bytes";
 
 export const MEDIA = {
   ociManifest: "application/vnd.oci.image.manifest.v1+json",
@@ -17,18 +18,9 @@ export const MEDIA = {
   schema1: "application/vnd.docker.distribution.manifest.v1+prettyjws",
 } as const;
 
-/** Deterministic bytes (xorshift32), so a failing run reproduces byte for byte. */
-export function seededBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed | 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+// Deterministic bytes (xorshift32), so a failing run reproduces byte for byte: the same
+// generator the unit and e2e tests use, re-exported for the runner's checks.
+export { seededBytes };
 
 export function digestOf(bytes: Uint8Array | string, algorithm: "sha256" | "sha512" = "sha256"): string {
   return `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}`;

@@ -1,5 +1,5 @@
-// Deterministic bytes from a seed (xorshift32), so failures reproduce. Pure, so both the
-// workers tests (test/helpers.ts) and the Node e2e tests can import it.
+// Deterministic bytes from a seed (xorshift32), so failures reproduce. Pure, so the workers
+// tests (test/helpers.ts), the Node e2e tests and the conformance runner all import it.
 
 export function seededBytes(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);
