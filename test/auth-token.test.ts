@@ -35,7 +35,7 @@ async function accessKey(): Promise<Uint8Array> {
 async function forge(claims: Record<string, unknown>, options: { key?: Uint8Array; iat?: number; nbf?: number; exp?: number } = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const access = [{ type: "repository", name: "team-b/app", actions: ["pull", "push", "delete"] }];
-  return new SignJWT({ iss: TOKEN_ISSUER, sub: "user:tester", aud: "registry.test", access, ...claims })
+  return new SignJWT({ iss: TOKEN_ISSUER, sub: "admin:tester", aud: "registry.test", access, ...claims })
     .setProtectedHeader({ alg: "HS256" })
     .setIssuedAt(options.iat ?? now)
     .setNotBefore(options.nbf ?? now)
@@ -78,7 +78,7 @@ describe("GET /v2/token", () => {
     expect(Date.parse(body.issued_at as string)).toBeGreaterThan(Date.now() - 60_000);
     expect(body.refresh_token).toBeUndefined();
     const claims = claimsOf(body.token as string);
-    expect(claims).toMatchObject({ iss: TOKEN_ISSUER, sub: "user:tester", aud: "registry.test", access: [{ type: "repository", name: "team-b/app", actions: ["pull", "push"] }] });
+    expect(claims).toMatchObject({ iss: TOKEN_ISSUER, sub: "admin:tester", aud: "registry.test", access: [{ type: "repository", name: "team-b/app", actions: ["pull", "push"] }] });
     expect((claims.exp as number) - (claims.iat as number)).toBe(300);
     expect(typeof claims.jti).toBe("string");
     expect(await status(body.token as string)).toBe(200);
@@ -155,7 +155,7 @@ describe("refused tokens", () => {
   it("refuses alg none", async () => {
     const enc = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
     const now = Math.floor(Date.now() / 1000);
-    const payload = { iss: TOKEN_ISSUER, sub: "user:tester", aud: "registry.test", exp: now + 300, access: [{ type: "repository", name: "team-b/app", actions: ["pull"] }] };
+    const payload = { iss: TOKEN_ISSUER, sub: "admin:tester", aud: "registry.test", exp: now + 300, access: [{ type: "repository", name: "team-b/app", actions: ["pull"] }] };
     expect(await status(`${enc({ alg: "none" })}.${enc(payload)}.`)).toBe(401);
     expect(await status(`${enc({ alg: "none", typ: "JWT" })}.${enc({ ...payload, capabilities: ["pull"], username: "ci" })}.`)).toBe(401);
   });
@@ -179,7 +179,7 @@ describe("refused tokens", () => {
   it("refuses a wrong audience or issuer", async () => {
     expect(await status(await forge({ aud: "other.test" }))).toBe(401);
     expect(await status(await forge({ iss: "someone-else" }))).toBe(401);
-    expect(await status((await issueAccessToken(SECRET, "user:tester", "other.test", [], 300)).token)).toBe(401);
+    expect(await status((await issueAccessToken(SECRET, "admin:tester", "other.test", [], 300)).token)).toBe(401);
     const strict = fetcher({ JWT_REGISTRY_TOKENS_PUBLIC_KEY: keys.publicJwkBase64, JWT_REGISTRY_TOKENS_AUDIENCE: "registry", JWT_REGISTRY_TOKENS_ISSUER: "ci-issuer" });
     const exp = Math.floor(Date.now() / 1000) + 300;
     const pass = async (claims: Record<string, unknown>) => (await strict("/v2/team-b/app/tags/list", { headers: { Authorization: basic("ci", await keys.sign({ capabilities: ["pull"], username: "ci", exp, ...claims })) } })).status;
@@ -196,7 +196,7 @@ describe("refused tokens", () => {
   });
 
   it("refuses tokens signed by another key", async () => {
-    expect(await status((await issueAccessToken("another-secret-entirely-0123456789", "user:tester", "registry.test", [{ type: "repository", name: "team-b/app", actions: ["pull"] }], 300)).token)).toBe(401);
+    expect(await status((await issueAccessToken("another-secret-entirely-0123456789", "admin:tester", "registry.test", [{ type: "repository", name: "team-b/app", actions: ["pull"] }], 300)).token)).toBe(401);
     const other = await makeKeyPair();
     const exp = Math.floor(Date.now() / 1000) + 300;
     expect(await status(await other.sign({ capabilities: ["pull"], username: "ci", exp }))).toBe(401);

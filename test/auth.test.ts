@@ -75,7 +75,7 @@ describe("scope grammar", () => {
     const rules = fc.array(fc.record({ pattern: fc.oneof(repoName, component.map((c) => `${c}/*`), fc.constant("*")), actions: actionList }), { maxLength: 4 });
     const requests = fc.array(fc.oneof(scope, fc.record({ type: fc.constant("repository"), name: fc.string(), actions: actionList })), { maxLength: 8 });
     fc.assert(fc.property(rules, fc.boolean(), requests, (ruleList, catalog, requested) => {
-      const identity = patternIdentity("user:x", ruleList.map((r) => ({ pattern: r.pattern, actions: new Set(r.actions) })), catalog);
+      const identity = patternIdentity("user:x", ruleList.map((r) => ({ pattern: r.pattern, actions: new Set(r.actions) })), { catalog });
       const granted = grantScopes(identity, requested);
       for (const entry of granted) {
         if (entry.type === "registry") {
@@ -200,7 +200,7 @@ describe("fuzzing the request path", () => {
 
 describe("identities", () => {
   it("global identities grant their actions everywhere and nothing else", () => {
-    const identity: Identity = globalIdentity("user:r", ["pull"], false);
+    const identity: Identity = globalIdentity("user:r", ["pull"], { catalog: false });
     fc.assert(fc.property(repoName, (repo) => {
       expect(identity.allows(repo, "pull")).toBe(true);
       expect(identity.allows(repo, "push")).toBe(false);

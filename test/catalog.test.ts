@@ -2,7 +2,15 @@
 // Storage is per test file; the tests still read a window that starts at their own prefix
 // ("catalog-test/"), so repositories other tests here may add cannot change what they see.
 import { beforeAll, describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { patternIdentity } from "../src/auth/identity";
+import { hashPassword } from "../src/auth/password-hash";
+import type { Env } from "../src/config";
+import { listPullableRepositories } from "../src/registry/catalog";
+import { basic, fetcher, type Fetch } from "./auth-setup";
 import { errorCode, pushImage, request } from "./helpers";
+
+const bucket = (env as unknown as Env).REGISTRY;
 
 const PREFIX = "catalog-test/";
 // Pushed out of order; "-" and "." sort before "/" and letters, which key order must respect.
@@ -62,5 +70,62 @@ describe("catalog", () => {
     const { repositories } = await page(`/v2/_catalog?last=${encodeURIComponent(PREFIX.slice(0, -1))}`);
     expect(repositories.filter((r) => r === NAMES[0])).toHaveLength(1);
     expect(await page("/v2/_catalog?last=~")).toEqual({ repositories: [], next: null });
+  });
+});
+
+describe("catalog filtered by pull rights", () => {
+  let fetch: Fetch;
+  const visible = ["a", "a-b", "a/b", "r1"].map((n) => PREFIX + n);
+
+  beforeAll(async () => {
+    // Pull rights on some of NAMES, push-only on one more (not listed), none on the rest.
+    const users = JSON.stringify({
+      carol: {
+        password: await hashPassword("carol-pw", 10_000),
+        access: { "catalog-test/a*": ["pull"], "catalog-test/r1": ["pull", "push"], "catalog-test/z": ["push"] },
+        catalog: true,
+      },
+    });
+    fetch = fetcher({ AUTH_USERS_JSON: users, ANONYMOUS_PULL: "catalog-test/a.b" });
+  });
+
+  async function walk(n: number): Promise<string[]> {
+    const seen: string[] = [];
+    let path: string | null = `/v2/_catalog?n=${n}`;
+    while (path !== null) {
+      const response = await fetch(path, { headers: { Authorization: basic("carol", "carol-pw") } });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { repositories: string[] };
+      const link = response.headers.get("Link");
+      // Exact paging: every page but the last is full, and a Link never leads to an empty page.
+      if (link !== null) expect(body.repositories).toHaveLength(n);
+      else expect(body.repositories.length).toBeGreaterThan(0);
+      seen.push(...body.repositories);
+      path = link === null ? null : /^<([^>]+)>; rel="next"$/.exec(link)![1]!;
+    }
+    return seen;
+  }
+
+  it("lists only what the caller may pull (its patterns and anonymous pull), paged exactly", async () => {
+    const expected = [...visible, PREFIX + "a.b"].sort();
+    for (const n of [1, 2, 5, 100]) expect(await walk(n), `n=${n}`).toEqual(expected);
+  });
+
+  it("resumes a scan that ran out of budget with a cursor that names no hidden repository", async () => {
+    const identity = patternIdentity("user:carol", [{ pattern: "catalog-test/z", actions: new Set(["pull"] as const) }], { catalog: true });
+    const query = { limit: 10, last: PREFIX.slice(0, -1), secret: "catalog-test-secret", scanPageSize: 2, maxScanPages: 2 };
+    const first = await listPullableRepositories(bucket, identity, query);
+    expect(first.names).toEqual([]);
+    expect(first.next).toMatch(/^_scan\.[A-Za-z0-9_-]+$/);
+    expect(first.next).not.toContain("catalog");
+    const seen: string[] = [];
+    let next: string | null = first.next;
+    for (let i = 0; next !== null && i < 20; i++) {
+      const page = await listPullableRepositories(bucket, identity, { ...query, last: next });
+      seen.push(...page.names);
+      next = page.next;
+    }
+    expect(seen).toEqual([PREFIX + "z"]);
+    await expect(listPullableRepositories(bucket, identity, { ...query, last: "_scan.AAAA" })).rejects.toThrow(/cursor/);
   });
 });

@@ -4,6 +4,8 @@ import { createExecutionContext, reset } from "cloudflare:test";
 import { app } from "../src/app";
 import { beforeEach, describe, expect, it } from "vitest";
 import { bucket, buildImage, checkImage, deleteManifest, dockerPush, gcEnv, runGc, type Image } from "./gc-helpers";
+import { basic, fetcher } from "./auth-setup";
+import { hashPassword } from "../src/auth/password-hash";
 import { AUTH, BASE, errorCode, OCI_MANIFEST, pushBlob, pushManifest, READONLY_AUTH, request, seededBytes, sha256 } from "./helpers";
 
 beforeEach(async () => {
@@ -148,6 +150,37 @@ describe("on-demand trigger and reports", () => {
     for (const blob of image.blobs) expect(await stored(blob.digest)).toBe(true);
     const listed = (await (await request("/v2/_gc/reports?n=5")).json()) as { reports: { dryRun: boolean }[] };
     expect(listed.reports[0]!.dryRun).toBe(true);
+  });
+
+  it("needs the admin right: patterns that match \"_gc\" give none, reports show what the caller may pull", async () => {
+    const hash = (p: string) => hashPassword(p, 10_000);
+    const users = JSON.stringify({
+      // The review's finding: "*c" matched the pseudo-repository "_gc".
+      star: { password: await hash("star-pw"), access: { "*c": ["pull", "delete"], "*": ["pull", "push", "delete"] } },
+      ops: { password: await hash("ops-pw"), access: { "gc/mine": ["pull"] }, admin: true },
+    });
+    const fetch = fetcher({ AUTH_USERS_JSON: users, GC_GRACE_SECONDS: "0" });
+    const mine = await push("gc/mine", "x", 70);
+    const theirs = await push("gc/theirs", "x", 71);
+    // Untagged, so a dry run lists the manifests (GC_UNTAGGED) by repository.
+    for (const image of [mine, theirs]) expect((await request(`/v2/${image.repo}/manifests/x`, { method: "DELETE" })).status).toBe(202);
+    const star = basic("star", "star-pw");
+    for (const [method, path] of [["POST", "/v2/_gc"], ["POST", "/v2/_gc?dry_run=1"], ["GET", "/v2/_gc/reports"]]) {
+      const response = await fetch(path!, { method, headers: { Authorization: star } });
+      expect(response.status, `${method} ${path}`).toBe(403);
+      expect(await errorCode(response)).toBe("DENIED");
+    }
+    const ops = { Authorization: basic("ops", "ops-pw") };
+    const dry = await fetch("/v2/_gc?dry_run=1", { method: "POST", headers: ops });
+    expect(dry.status).toBe(200);
+    const report = (await dry.json()) as { items: string[]; freed: { manifests: number } };
+    expect(report.freed.manifests).toBe(2);
+    expect(report.items.filter((i) => i.startsWith("manifests "))).toEqual([`manifests gc/mine@${mine.digest} (${mine.body.length} bytes)`]);
+    expect(report.items.join("\n")).not.toContain("gc/theirs");
+    const listed = await fetch("/v2/_gc/reports?n=1", { headers: ops });
+    expect(JSON.stringify(await listed.json())).not.toContain("gc/theirs");
+    const admin = (await (await fetch("/v2/_gc/reports?n=1", { headers: { Authorization: AUTH } })).json()) as { reports: { items: string[] }[] };
+    expect(admin.reports[0]!.items.join("\n")).toContain("gc/theirs");
   });
 
   it("needs delete rights on every repository", async () => {

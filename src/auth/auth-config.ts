@@ -20,6 +20,8 @@ export interface ConfiguredUser {
   hash: PasswordHash;
   rules: RepositoryRule[];
   catalog: boolean;
+  /** May run the garbage collector and read its reports (docs/security.md). */
+  admin: boolean;
 }
 
 export interface SharedSecretLogin {
@@ -65,11 +67,12 @@ function parseRules(user: string, access: unknown): RepositoryRule[] {
 function parseUser(name: string, entry: unknown): ConfiguredUser {
   if (!USER_NAME_RE.test(name)) fail("AUTH_USERS_JSON: user names are 1-128 of A-Z a-z 0-9 . _ @ + -");
   if (typeof entry !== "object" || entry === null) fail(`AUTH_USERS_JSON: ${name} must be an object`);
-  const { password, access, catalog } = entry as Record<string, unknown>;
+  const { password, access, catalog, admin } = entry as Record<string, unknown>;
   const hash = typeof password === "string" ? parsePasswordHash(password) : null;
   if (!hash) fail(`AUTH_USERS_JSON: password of ${name} must be a pbkdf2-sha256 hash (npm run hash-password)`);
   if (catalog !== undefined && typeof catalog !== "boolean") fail(`AUTH_USERS_JSON: catalog of ${name} must be true or false`);
-  return { name, hashText: password as string, hash, rules: parseRules(name, access), catalog: catalog === true };
+  if (admin !== undefined && typeof admin !== "boolean") fail(`AUTH_USERS_JSON: admin of ${name} must be true or false`);
+  return { name, hashText: password as string, hash, rules: parseRules(name, access), catalog: catalog === true, admin: admin === true };
 }
 
 export function parseUsers(raw: string | undefined): Map<string, ConfiguredUser> {

@@ -5,6 +5,7 @@ import { verifyAccessToken, type VerifiedAccess } from "./access-token";
 import type { AuthConfig } from "./auth-config";
 import { withAnonymousPull, type Identity } from "./identity";
 import type { Action } from "./identity";
+import { ADMIN_SCOPE, CATALOG_SCOPE, grantsRegistryScope } from "./scope";
 import { identityFromSignedToken, looksAsymmetric } from "./signed-password";
 
 export const ANONYMOUS_SUBJECT = "anonymous";
@@ -12,16 +13,15 @@ export const ANONYMOUS_SUBJECT = "anonymous";
 /** An identity that may do exactly what the token's access claim lists (plus anonymous pull). */
 export function tokenIdentity(verified: VerifiedAccess, anonymousPull: readonly string[]): Identity {
   const granted = new Set<string>();
-  let catalog = false;
   for (const entry of verified.access) {
-    if (entry.type === "registry" && entry.name === "catalog" && entry.actions.includes("*")) catalog = true;
     if (entry.type !== "repository") continue;
     for (const action of entry.actions) granted.add(`${action}\u0000${entry.name}`);
   }
   const identity: Identity = {
     subject: verified.subject,
     anonymous: verified.subject === ANONYMOUS_SUBJECT,
-    catalog,
+    catalog: grantsRegistryScope(verified.access, CATALOG_SCOPE),
+    admin: grantsRegistryScope(verified.access, ADMIN_SCOPE),
     viaToken: true,
     allows: (repo: string, action: Action) => granted.has(`${action}\u0000${repo}`),
   };

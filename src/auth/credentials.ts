@@ -4,7 +4,7 @@
 // JWT_REGISTRY_TOKENS_PUBLIC_KEY used as the password (its capabilities).
 import type { AuthConfig, ConfiguredUser, SharedSecretLogin } from "./auth-config";
 import { secretsEqual } from "./constant-time";
-import { globalIdentity, patternIdentity, withAnonymousPull, type Action, type Identity } from "./identity";
+import { globalIdentity, patternIdentity, SUBJECT_PREFIX, withAnonymousPull, type Action, type Identity } from "./identity";
 import { verifyPassword } from "./password-hash";
 import { identityFromSignedToken } from "./signed-password";
 
@@ -47,16 +47,23 @@ async function userPasswordMatches(user: ConfiguredUser, password: string): Prom
 }
 
 export function userAccount(auth: AuthConfig, user: ConfiguredUser): Account {
-  return { identity: withAnonymousPull(patternIdentity(`user:${user.name}`, user.rules, user.catalog), auth.anonymousPull), secret: user.hashText };
+  const identity = patternIdentity(SUBJECT_PREFIX.user + user.name, user.rules, { catalog: user.catalog, admin: user.admin });
+  return { identity: withAnonymousPull(identity, auth.anonymousPull), secret: user.hashText };
 }
 
-function sharedAccount(auth: AuthConfig, login: SharedSecretLogin, actions: Action[]): Account {
-  return { identity: withAnonymousPull(globalIdentity(`user:${login.username}`, actions, true), auth.anonymousPull), secret: login.password };
+function adminAccount(auth: AuthConfig, login: SharedSecretLogin): Account {
+  const identity = globalIdentity(SUBJECT_PREFIX.admin + login.username, FULL, { catalog: true, admin: true });
+  return { identity: withAnonymousPull(identity, auth.anonymousPull), secret: login.password };
+}
+
+function readonlyAccount(auth: AuthConfig, login: SharedSecretLogin): Account {
+  const identity = globalIdentity(SUBJECT_PREFIX.readonly + login.username, ["pull"], { catalog: true });
+  return { identity: withAnonymousPull(identity, auth.anonymousPull), secret: login.password };
 }
 
 export async function authenticatePassword(auth: AuthConfig, username: string, password: string): Promise<Account | null> {
-  if (await sharedLoginMatches(auth.full, username, password)) return sharedAccount(auth, auth.full!, FULL);
-  if (await sharedLoginMatches(auth.readonly, username, password)) return sharedAccount(auth, auth.readonly!, ["pull"]);
+  if (await sharedLoginMatches(auth.full, username, password)) return adminAccount(auth, auth.full!);
+  if (await sharedLoginMatches(auth.readonly, username, password)) return readonlyAccount(auth, auth.readonly!);
   const user = auth.users.get(username);
   if (user && (await userPasswordMatches(user, password))) return userAccount(auth, user);
   if (auth.publicKey && password.split(".").length === 3) {
@@ -71,10 +78,9 @@ export async function authenticatePassword(auth: AuthConfig, username: string, p
 
 /** The account behind a subject, as configured now (for refresh tokens); null once gone. */
 export function accountForSubject(auth: AuthConfig, subject: string): Account | null {
-  if (!subject.startsWith("user:")) return null;
-  const name = subject.slice("user:".length);
-  if (auth.full?.username === name) return sharedAccount(auth, auth.full, FULL);
-  if (auth.readonly?.username === name) return sharedAccount(auth, auth.readonly, ["pull"]);
-  const user = auth.users.get(name);
+  if (auth.full && subject === SUBJECT_PREFIX.admin + auth.full.username) return adminAccount(auth, auth.full);
+  if (auth.readonly && subject === SUBJECT_PREFIX.readonly + auth.readonly.username) return readonlyAccount(auth, auth.readonly);
+  if (!subject.startsWith(SUBJECT_PREFIX.user)) return null;
+  const user = auth.users.get(subject.slice(SUBJECT_PREFIX.user.length));
   return user ? userAccount(auth, user) : null;
 }

@@ -4,6 +4,22 @@ import { matchesAny, matchesPattern } from "./repository-pattern";
 
 export type Action = "pull" | "push" | "delete";
 
+/**
+ * Each credential kind names its subjects in its own namespace, so a team user called like
+ * the shared login (or a JWT username like a team user) is a different identity: it cannot
+ * reach the other's upload sessions or refresh tokens.
+ */
+export const SUBJECT_PREFIX = {
+  /** USERNAME / PASSWORD */
+  admin: "admin:",
+  /** READONLY_USERNAME / READONLY_PASSWORD */
+  readonly: "readonly:",
+  /** AUTH_USERS_JSON */
+  user: "user:",
+  /** A JWT signed by JWT_REGISTRY_TOKENS_PUBLIC_KEY, used as the password */
+  jwt: "jwt:",
+} as const;
+
 export interface Identity {
   /** Stable name, used to bind upload sessions to their owner. Never a secret. The same user
    *  has the same subject whether it signs in with Basic or with a token. */
@@ -11,8 +27,12 @@ export interface Identity {
   anonymous: boolean;
   /** May this identity do `action` on repository `repo`? */
   allows(repo: string, action: Action): boolean;
-  /** May it list the catalog? */
+  /** May it list the catalog? (It then sees only the repositories it may pull.) */
   catalog: boolean;
+  /** The registry-wide administrative right: running the garbage collector and reading its
+   *  reports. Held by the shared USERNAME login and by team users marked `"admin": true`;
+   *  never derived from repository patterns. */
+  admin: boolean;
   /** Rights come from a bearer token's scopes: a missing right is an insufficient scope
    *  (401, so the client fetches a wider token), not a final 403. */
   viaToken?: boolean;
@@ -20,18 +40,24 @@ export interface Identity {
   expiresAt?: number;
 }
 
+export interface Privileges {
+  catalog: boolean;
+  admin?: boolean;
+}
+
 /** An identity with the same actions on every repository. */
-export function globalIdentity(subject: string, actions: readonly Action[], catalog: boolean, anonymous = false): Identity {
+export function globalIdentity(subject: string, actions: readonly Action[], privileges: Privileges): Identity {
   const granted = new Set(actions);
-  return { subject, anonymous, catalog, allows: (_repo, action) => granted.has(action) };
+  return { subject, anonymous: false, catalog: privileges.catalog, admin: privileges.admin === true, allows: (_repo, action) => granted.has(action) };
 }
 
 /** An identity whose rights come from repository patterns (the users configuration). */
-export function patternIdentity(subject: string, rules: readonly { pattern: string; actions: ReadonlySet<Action> }[], catalog: boolean): Identity {
+export function patternIdentity(subject: string, rules: readonly { pattern: string; actions: ReadonlySet<Action> }[], privileges: Privileges): Identity {
   return {
     subject,
     anonymous: false,
-    catalog,
+    catalog: privileges.catalog,
+    admin: privileges.admin === true,
     allows: (repo, action) => rules.some((rule) => rule.actions.has(action) && matchesPattern(rule.pattern, repo)),
   };
 }
@@ -42,7 +68,7 @@ export function withAnonymousPull(identity: Identity, patterns: readonly string[
   return { ...identity, allows: (repo, action) => identity.allows(repo, action) || (action === "pull" && matchesAny(patterns, repo)) };
 }
 
-export const NOBODY: Identity = { subject: "", anonymous: true, catalog: false, allows: () => false };
+export const NOBODY: Identity = { subject: "", anonymous: true, catalog: false, admin: false, allows: () => false };
 
 export function anonymousIdentity(patterns: readonly string[]): Identity {
   return withAnonymousPull({ ...NOBODY, subject: "anonymous" }, patterns);

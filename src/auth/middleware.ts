@@ -10,7 +10,7 @@ import { identityFromBearer } from "./bearer";
 import { challengeHeader, serviceName, TOKEN_PATH, type ChallengeOptions } from "./challenge";
 import { authenticatePassword } from "./credentials";
 import { anonymousIdentity, type Action, type Identity } from "./identity";
-import { repositoryScope } from "./scope";
+import { ADMIN_SCOPE, CATALOG_SCOPE, formatScope, repositoryScope } from "./scope";
 
 let warnedUnconfigured = false;
 
@@ -82,5 +82,13 @@ export function requireSignedIn(c: Context<AppEnv>): Identity {
 export function requireCatalog(c: Context<AppEnv>): Identity {
   const identity = c.get("identity");
   if (identity.catalog) return identity;
-  throw refuse(c, identity, "registry:catalog:*", "catalog access");
+  throw refuse(c, identity, formatScope(CATALOG_SCOPE), "catalog access");
+}
+
+/** Registry-wide administration (the garbage collector) needs the admin right, which no
+ *  repository pattern gives (registry:admin:* in token terms). */
+export function requireAdmin(c: Context<AppEnv>): Identity {
+  const identity = c.get("identity");
+  if (identity.admin) return identity;
+  throw refuse(c, identity, formatScope(ADMIN_SCOPE), "administrative access");
 }

@@ -15,6 +15,12 @@ export interface AccessEntry {
 
 export const REPOSITORY_ACTIONS: readonly Action[] = ["pull", "push", "delete"];
 export const CATALOG_SCOPE: AccessEntry = { type: "registry", name: "catalog", actions: ["*"] };
+/** The administrative right (garbage collection) in token terms; granted only to admins. */
+export const ADMIN_SCOPE: AccessEntry = { type: "registry", name: "admin", actions: ["*"] };
+
+function isRegistryScope(entry: AccessEntry, wanted: AccessEntry): boolean {
+  return entry.type === wanted.type && entry.name === wanted.name && entry.actions.includes("*");
+}
 /** More scopes than any client asks for at once; bounds the work and the token's size. */
 export const MAX_SCOPES = 64;
 
@@ -66,11 +72,10 @@ function grantRepository(identity: Identity, entry: AccessEntry): AccessEntry | 
 export function grantScopes(identity: Identity, requested: readonly AccessEntry[]): AccessEntry[] {
   const byRepo = new Map<string, Set<string>>();
   let catalog = false;
+  let admin = false;
   for (const entry of requested) {
-    if (entry.type === "registry" && entry.name === "catalog" && entry.actions.includes("*")) {
-      catalog ||= identity.catalog;
-      continue;
-    }
+    if (isRegistryScope(entry, CATALOG_SCOPE)) catalog ||= identity.catalog;
+    if (isRegistryScope(entry, ADMIN_SCOPE)) admin ||= identity.admin;
     if (entry.type !== "repository") continue;
     const granted = grantRepository(identity, entry);
     if (!granted) continue;
@@ -84,7 +89,13 @@ export function grantScopes(identity: Identity, requested: readonly AccessEntry[
     actions: REPOSITORY_ACTIONS.filter((a) => set.has(a)),
   }));
   if (catalog) out.push(CATALOG_SCOPE);
+  if (admin) out.push(ADMIN_SCOPE);
   return out;
+}
+
+/** Whether a granted access list holds the registry-wide `wanted` scope. */
+export function grantsRegistryScope(access: readonly AccessEntry[], wanted: AccessEntry): boolean {
+  return access.some((entry) => isRegistryScope(entry, wanted));
 }
 
 /** Reads an `access` claim back, keeping only well-formed entries. */

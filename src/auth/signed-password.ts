@@ -3,7 +3,7 @@
 // ["pull","push"]), exp (required), username, and aud/iss when configured.
 import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from "jose";
 import type { AuthConfig } from "./auth-config";
-import { globalIdentity, type Action, type Identity } from "./identity";
+import { globalIdentity, SUBJECT_PREFIX, type Action, type Identity } from "./identity";
 
 /** Algorithms accepted for each JWK key type; pinning them refuses alg "none" and HMAC
  *  confusion with the public key. */
@@ -69,7 +69,7 @@ export async function identityFromSignedToken(auth: AuthConfig, username: string
     if (claimed && username !== "" && username !== claimed) return null;
     const subject = claimed ?? username;
     if (subject === "") return null;
-    return { ...globalIdentity(`jwt:${subject}`, actions, true), expiresAt: payload.exp };
+    return { ...globalIdentity(SUBJECT_PREFIX.jwt + subject, actions, { catalog: true }), expiresAt: payload.exp };
   } catch {
     return null;
   }

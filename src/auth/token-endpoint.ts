@@ -13,7 +13,7 @@ import { ANONYMOUS_SUBJECT } from "./bearer";
 import { serviceName, TOKEN_PATH } from "./challenge";
 import { secretsEqual } from "./constant-time";
 import { accountForSubject, authenticatePassword, type Account } from "./credentials";
-import { anonymousIdentity, globalIdentity, withAnonymousPull, type Action } from "./identity";
+import { anonymousIdentity, globalIdentity, SUBJECT_PREFIX, withAnonymousPull, type Action } from "./identity";
 import { refuseUnconfigured } from "./middleware";
 import { formatScope, grantScopes, parseScopes, REPOSITORY_ACTIONS } from "./scope";
 
@@ -69,9 +69,9 @@ async function refreshAccount(c: Context<AppEnv>, secret: string, token: string)
   const auth = c.get("config").auth;
   const claims = await verifyRefreshToken(secret, token, serviceName(c));
   if (!claims) throw badCredentials(c, "invalid or expired refresh token");
-  if (claims.actions && claims.subject.startsWith("jwt:") && auth.publicKey) {
+  if (claims.actions && claims.subject.startsWith(SUBJECT_PREFIX.jwt) && auth.publicKey) {
     const actions = REPOSITORY_ACTIONS.filter((a) => claims.actions!.includes(a)) as Action[];
-    return { identity: withAnonymousPull(globalIdentity(claims.subject, actions, true), auth.anonymousPull), secret: null, actions };
+    return { identity: withAnonymousPull(globalIdentity(claims.subject, actions, { catalog: true }), auth.anonymousPull), secret: null, actions };
   }
   const account = accountForSubject(auth, claims.subject);
   if (!account?.secret || !claims.fingerprint) throw badCredentials(c, "invalid or expired refresh token");

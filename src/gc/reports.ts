@@ -40,3 +40,25 @@ export async function listReports(bucket: R2Bucket, limit: number): Promise<Step
   const reports = await Promise.all(bodies.map((b) => (b ? (b.json() as Promise<StepReport>) : null)));
   return reports.filter((r): r is StepReport => r !== null);
 }
+
+/** The repository a dry-run item names ("tags repo:tag", "manifests repo@digest",
+ *  "links repo@digest"), or null for bucket-wide items (blob records, data objects), which
+ *  name only digests and storage keys. Names hold neither ":" nor "@" (oci/reference.ts). */
+export function itemRepository(item: string): string | null {
+  const space = item.indexOf(" ");
+  const kind = item.slice(0, space);
+  const rest = item.slice(space + 1);
+  if (kind === "tags") return rest.slice(0, rest.indexOf(":"));
+  if (kind === "manifests" || kind === "links") return rest.slice(0, rest.indexOf("@"));
+  return null;
+}
+
+/** The report as a caller may see it: dry-run items and the phase name only for the
+ *  repositories it may pull. Counts stay: they are totals and name nothing. */
+export function reportFor(report: StepReport, mayPull: (repo: string) => boolean): StepReport {
+  const visible = (repo: string | null) => repo === null || mayPull(repo);
+  const phaseRepo = report.phase.startsWith("repositories:") ? report.phase.split(":")[1]! : null;
+  const out: StepReport = { ...report, phase: visible(phaseRepo) ? report.phase : "repositories" };
+  if (report.items) out.items = report.items.filter((item) => visible(itemRepository(item)));
+  return out;
+}

@@ -1,9 +1,10 @@
-// GET /v2/: the API version check (end-1), and GET /v2/_catalog with n/last paging.
+// GET /v2/: the API version check (end-1), and GET /v2/_catalog with n/last paging, listing
+// only the repositories the caller may pull.
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { requireCatalog, requireSignedIn } from "../auth/middleware";
 import { nextPageLink, parsePageRequest } from "../oci/pagination";
-import { listCatalog } from "../storage/manifests";
+import { listPullableRepositories } from "../registry/catalog";
 
 export const baseRoutes = new Hono<AppEnv>();
 
@@ -13,11 +14,11 @@ baseRoutes.get("/v2/", (c) => {
 });
 
 baseRoutes.get("/v2/_catalog", async (c) => {
-  requireCatalog(c);
+  const identity = requireCatalog(c);
   const config = c.get("config");
   const page = parsePageRequest(c.req.query("n"), c.req.query("last"), config.maxPageSize);
   const limit = page.limit ?? config.maxPageSize;
-  const { names, more } = await listCatalog(c.env.REGISTRY, limit, page.last);
-  if (more && names.length > 0) c.header("Link", nextPageLink("/v2/_catalog", page.limit, names[names.length - 1]!));
+  const { names, next } = await listPullableRepositories(c.env.REGISTRY, identity, { limit, last: page.last, secret: config.stateSecret });
+  if (next !== null) c.header("Link", nextPageLink("/v2/_catalog", page.limit, next));
   return c.json({ repositories: names });
 });

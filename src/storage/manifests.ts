@@ -135,11 +135,3 @@ export async function addToCatalog(bucket: R2Bucket, repo: string): Promise<void
   if (!(await bucket.head(key))) await bucket.put(key, null);
 }
 
-export async function listCatalog(bucket: R2Bucket, limit: number, last: string | null): Promise<{ names: string[]; more: boolean }> {
-  const prefix = keys.catalogPrefix();
-  if (limit === 0) return { names: [], more: false };
-  const objects = await listAll(bucket, { prefix, startAfter: last ? prefix + last : undefined }, limit + 1);
-  const names = objects.map((o) => o.key.slice(prefix.length));
-  return { names: names.slice(0, limit), more: names.length > limit };
-}
-

@@ -1,0 +1,85 @@
+// The catalog as one caller sees it: the repositories it may pull, in lexical order, paged
+// exactly (distribution-spec "Listing Repositories"; zot filters the same way). Used by
+// GET /v2/_catalog and by the web UI.
+//
+// Bound: a page reads at most `maxScanPages` listing pages of `scanPageSize` names (50 R2
+// list calls by default, 50,000 names: well under the Free plan's 1,000 subrequests). When a
+// caller who sees few repositories exhausts that before its page fills, the page ends early
+// and the next-page cursor is the scan position, sealed (AES-GCM under a key derived from
+// JWT_STATE_SECRET) so that it names no repository the caller may not see.
+import type { Identity } from "../auth/identity";
+import { RegistryError } from "../errors";
+import { catalogNamesAfter } from "../storage/repositories";
+
+export interface CatalogQuery {
+  limit: number;
+  /** The `last` of the request: a repository name, or a sealed cursor from a Link. */
+  last: string | null;
+  /** JWT_STATE_SECRET; without it a page that runs out of scan budget ends without a Link. */
+  secret: string | null;
+  scanPageSize?: number;
+  maxScanPages?: number;
+}
+
+export interface CatalogPage {
+  names: string[];
+  /** The `last` of the next page's Link, or null when nothing visible follows. */
+  next: string | null;
+}
+
+const SEALED = "_scan.";
+
+export async function listPullableRepositories(bucket: R2Bucket, identity: Identity, query: CatalogQuery): Promise<CatalogPage> {
+  if (query.limit === 0) return { names: [], next: null };
+  const pageSize = query.scanPageSize ?? 1000;
+  let after = query.last?.startsWith(SEALED) ? await unseal(query.secret, query.last) : query.last;
+  const names: string[] = [];
+  for (let pages = 0; pages < (query.maxScanPages ?? 50); pages++) {
+    const scanned = await catalogNamesAfter(bucket, after, pageSize);
+    for (const name of scanned.names) {
+      if (!identity.allows(name, "pull")) continue;
+      // One more visible name exists: the page is full and a next page is sure to hold it.
+      if (names.length === query.limit) return { names, next: names[names.length - 1]! };
+      names.push(name);
+    }
+    if (scanned.done || scanned.names.length === 0) return { names, next: null };
+    after = scanned.names[scanned.names.length - 1]!;
+  }
+  // Out of scan budget: resume from the scan position without revealing it.
+  if (query.secret === null) return { names, next: null };
+  return { names, next: await seal(query.secret, after!) };
+}
+
+const encoder = new TextEncoder();
+
+async function cursorKey(secret: string): Promise<CryptoKey> {
+  const base = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
+  const params = { name: "HKDF", hash: "SHA-256", salt: encoder.encode("r2-oci-registry"), info: encoder.encode("catalog cursor v1") };
+  return crypto.subtle.deriveKey(params, base, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+}
+
+function base64Url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function seal(secret: string, position: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await cursorKey(secret), encoder.encode(position)));
+  const out = new Uint8Array(iv.length + sealed.length);
+  out.set(iv);
+  out.set(sealed, iv.length);
+  return SEALED + base64Url(out);
+}
+
+async function unseal(secret: string | null, cursor: string): Promise<string> {
+  const invalid = new RegistryError("PAGINATION_NUMBER_INVALID", "invalid catalog cursor in last");
+  const text = cursor.slice(SEALED.length);
+  if (secret === null || !/^[A-Za-z0-9_-]{1,2000}$/.test(text)) throw invalid;
+  try {
+    const bytes = Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, 12) }, await cursorKey(secret), bytes.slice(12));
+    return new TextDecoder().decode(plain);
+  } catch {
+    throw invalid;
+  }
+}
