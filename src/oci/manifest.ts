@@ -34,9 +34,9 @@ export interface Descriptor {
 export interface ParsedManifest {
   mediaType: string;
   kind: "image" | "index";
-  /** Blobs that must exist in the repository (config and layers). */
+  /** Blobs that must exist in the repository (config and layers), each digest once. */
   blobs: Digest[];
-  /** Child manifests that must exist in the repository (index entries). */
+  /** Child manifests that must exist in the repository (index entries), each digest once. */
   manifests: Digest[];
   subject: Digest | null;
   /** The artifactType a referrers list reports for this manifest. */
@@ -65,6 +65,17 @@ function parseDescriptor(value: unknown, where: string): Descriptor & { parsedDi
     annotations: d.annotations as Record<string, string> | undefined,
     parsedDigest,
   };
+}
+
+/** Each digest once, in first-seen order: a manifest may name one blob many times, and each
+ *  check of a digest costs storage operations (registry/manifests.ts). */
+export function uniqueDigests(digests: Digest[]): Digest[] {
+  const seen = new Map<string, Digest>();
+  for (const d of digests) {
+    const key = `${d.algorithm}:${d.hex}`;
+    if (!seen.has(key)) seen.set(key, d);
+  }
+  return [...seen.values()];
 }
 
 function isStringMap(value: unknown): boolean {
@@ -115,14 +126,14 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null | un
 
   if (INDEX_TYPES.has(mediaType)) {
     if (!Array.isArray(m.manifests)) invalid("an index needs a manifests array");
-    const manifests = m.manifests.map((d, i) => parseDescriptor(d, `manifests[${i}]`).parsedDigest);
+    const manifests = uniqueDigests(m.manifests.map((d, i) => parseDescriptor(d, `manifests[${i}]`).parsedDigest));
     return { mediaType, kind: "index", blobs: [], manifests, subject, artifactType: m.artifactType as string | undefined, annotations };
   }
   if (IMAGE_TYPES.has(mediaType)) {
     const config = parseDescriptor(m.config, "config");
     if (!Array.isArray(m.layers)) invalid("an image manifest needs a layers array");
     const layers = m.layers.map((d, i) => parseDescriptor(d, `layers[${i}]`));
-    const blobs = [config, ...layers.filter((l) => !NON_DISTRIBUTABLE.test(l.mediaType))].map((d) => d.parsedDigest);
+    const blobs = uniqueDigests([config, ...layers.filter((l) => !NON_DISTRIBUTABLE.test(l.mediaType))].map((d) => d.parsedDigest));
     const artifactType = (m.artifactType as string | undefined) ?? config.mediaType;
     return { mediaType, kind: "image", blobs, manifests: [], subject, artifactType, annotations };
   }

@@ -11,6 +11,7 @@ import {
   deleteManifestObject,
   deleteReferrer,
   deleteTag,
+  deleteTags,
   getManifest,
   getTag,
   listTagTargets,
@@ -50,6 +51,32 @@ async function checkReferences(bucket: R2Bucket, repo: string, parsed: ParsedMan
   }
 }
 
+/**
+ * A manifest PUT's storage work grows with what it names and how it is tagged, and Workers
+ * allow 1,000 subrequests per request on the Free plan. Each distinct digest costs up to 3
+ * operations (the check before the write, then the link and the record re-read after it:
+ * manifest-guard.ts), each tag up to 4 (its old target, the conditional put's head and put,
+ * and the put back if the push fails), and the rest about a dozen:
+ * 256 × 3 + 20 × 4 + 12 = 860. docker builds stop at 127 layers; 256 leaves room for a
+ * config, an index of many platforms, and retries against the collector.
+ */
+export const MAX_MANIFEST_REFERENCES = 256;
+export const MAX_TAGS_PER_PUT = 20;
+
+/** Refuses, before any storage work, a manifest or tag set whose checks could not fit. */
+function checkPutBounds(parsed: ParsedManifest, tags: string[]): void {
+  const references = parsed.blobs.length + parsed.manifests.length;
+  if (references > MAX_MANIFEST_REFERENCES) {
+    throw new RegistryError(
+      "MANIFEST_INVALID",
+      `the manifest names ${references} distinct blobs and manifests; this registry accepts at most ${MAX_MANIFEST_REFERENCES}`,
+    );
+  }
+  if (tags.length > MAX_TAGS_PER_PUT) {
+    throw new RegistryError("TAG_INVALID", `${tags.length} tags in one PUT; this registry accepts at most ${MAX_TAGS_PER_PUT} (push again for more)`);
+  }
+}
+
 export interface PutManifestInput {
   repo: string;
   reference: Reference;
@@ -71,8 +98,9 @@ export async function storeManifest(bucket: R2Bucket, input: PutManifestInput): 
   if (input.reference.kind === "digest" && input.reference.digest.hex !== digest.hex) {
     throw new RegistryError("DIGEST_INVALID", `manifest digest is ${formatDigest(digest)}, not ${formatDigest(input.reference.digest)}`);
   }
-  await checkReferences(bucket, input.repo, parsed);
   const tags = [...new Set([...(input.reference.kind === "tag" ? [input.reference.tag] : []), ...input.extraTags])];
+  checkPutBounds(parsed, tags);
+  await checkReferences(bucket, input.repo, parsed);
   // What this push may overwrite, so a failure can put it back (see undoManifestPut).
   const before: PriorState = {
     manifestExisted: (await getManifest(bucket, input.repo, digest, false)) !== null,
@@ -139,7 +167,8 @@ export async function deleteManifestByDigest(bucket: R2Bucket, repo: string, dig
   const bytes = new Uint8Array(await new Response(stored.body).arrayBuffer());
   const target = formatDigest(digest);
   const tags = (await listTagTargets(bucket, repo)).filter((t) => t.digest === target);
-  await Promise.all(tags.map((t) => deleteTag(bucket, repo, t.tag)));
+  // One call per 1,000 tags, not two per tag: a manifest may carry thousands.
+  await deleteTags(bucket, repo, tags.map((t) => t.tag));
   let subject: Digest | null = null;
   try {
     subject = parseManifest(bytes, stored.contentType).subject;

@@ -59,6 +59,16 @@ export async function deleteTag(bucket: R2Bucket, repo: string, tag: string): Pr
   return true;
 }
 
+/** R2 deletes at most this many keys in one call. */
+const DELETE_BATCH = 1000;
+
+/** Deletes many tags in a few calls (one per 1,000), whether or not each still exists. */
+export async function deleteTags(bucket: R2Bucket, repo: string, tags: string[]): Promise<void> {
+  for (let at = 0; at < tags.length; at += DELETE_BATCH) {
+    await bucket.delete(tags.slice(at, at + DELETE_BATCH).map((tag) => keys.tag(repo, tag)));
+  }
+}
+
 /** One page of tags in lexical order, starting after `last`. */
 export async function listTags(bucket: R2Bucket, repo: string, limit: number, last: string | null): Promise<{ tags: string[]; more: boolean }> {
   const prefix = keys.tagPrefix(repo);
