@@ -6,6 +6,8 @@ import { authenticate } from "./auth/middleware";
 import { tokenRoutes } from "./auth/token-endpoint";
 import { parseConfig } from "./config";
 import { RegistryError } from "./errors";
+import type { Usage } from "./storage/meter";
+import { openStorage } from "./storage/storage";
 import { baseRoutes } from "./routes/base";
 import { blobRoutes } from "./routes/blobs";
 import { allowedMethods } from "./routes/endpoints";
@@ -15,51 +17,74 @@ import { referrerRoutes } from "./routes/referrers";
 import { tagRoutes } from "./routes/tags";
 import { uploadRoutes } from "./routes/uploads";
 
-export const app = new Hono<AppEnv>();
+export interface AppOptions {
+  /** Called with each /v2/ request's storage usage once its response is ready: tests read
+   *  the counts here (test/helpers.ts, meteredRequest). */
+  onUsage?: (usage: Usage, request: Request) => void;
+}
 
-app.use("*", async function registryHeaders(c, next) {
-  await next();
-  c.res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
-});
+export function createApp(options: AppOptions = {}): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
 
-app.use("/v2/*", async function loadConfig(c, next) {
-  c.set("config", parseConfig(c.env));
-  await next();
-});
-app.use("/v2/*", corsForAllowedOrigins());
-app.use("/v2/*", authenticate());
+  app.use("*", async function registryHeaders(c, next) {
+    await next();
+    c.res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
+  });
 
-// The token endpoint (/v2/token) checks credentials itself; authenticate() lets it through.
-app.route("/", tokenRoutes);
-// Uploads first: "<name>/blobs/uploads/" must not be read as a blob named "uploads".
-app.route("/", gcRoutes);
-app.route("/", uploadRoutes);
-app.route("/", baseRoutes);
-app.route("/", blobRoutes);
-app.route("/", manifestRoutes);
-app.route("/", tagRoutes);
-app.route("/", referrerRoutes);
+  app.use("/v2/*", async function loadConfig(c, next) {
+    c.set("config", parseConfig(c.env));
+    await next();
+  });
+  app.use("/v2/*", async function meterStorage(c, next) {
+    const storage = openStorage(c.env);
+    c.set("storage", storage);
+    const started = Date.now();
+    await next();
+    // One line per request with what it cost in storage calls (never the query: upload
+    // URLs carry a state token there).
+    const usage = storage.meter.usage();
+    const line = { method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status, ms: Date.now() - started, ...usage };
+    console.log("request", JSON.stringify(line));
+    options.onUsage?.(usage, c.req.raw);
+  });
+  app.use("/v2/*", corsForAllowedOrigins());
+  app.use("/v2/*", authenticate());
+
+  // The token endpoint (/v2/token) checks credentials itself; authenticate() lets it through.
+  app.route("/", tokenRoutes);
+  // Uploads first: "<name>/blobs/uploads/" must not be read as a blob named "uploads".
+  app.route("/", gcRoutes);
+  app.route("/", uploadRoutes);
+  app.route("/", baseRoutes);
+  app.route("/", blobRoutes);
+  app.route("/", manifestRoutes);
+  app.route("/", tagRoutes);
+  app.route("/", referrerRoutes);
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(new URL(c.req.url).pathname);
+    if (allowed && !allowed.includes(c.req.method)) {
+      return errorResponse(new RegistryError("METHOD_UNKNOWN", `${c.req.method} is not allowed here`, { Allow: allowed.join(", ") }));
+    }
+    return errorResponse(new RegistryError("NOT_FOUND", "no such endpoint"));
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof RegistryError) {
+      // Server-side failures are logged (never credentials: only the path and our message).
+      if (error.status >= 500) console.error(`${c.req.method} ${new URL(c.req.url).pathname}: ${error.code} ${error.message}`);
+      return errorResponse(error);
+    }
+    console.error("unhandled error", error instanceof Error ? error.stack ?? error.message : String(error));
+    return errorResponse(new RegistryError("UNKNOWN", "internal error"));
+  });
+  return app;
+}
+
+export const app = createApp();
 
 export function errorResponse(error: RegistryError): Response {
   const headers = new Headers({ "Content-Type": "application/json", ...error.headers });
   headers.set("Docker-Distribution-API-Version", "registry/2.0");
   return new Response(JSON.stringify(error.toBody()), { status: error.status, headers });
 }
-
-app.notFound((c) => {
-  const allowed = allowedMethods(new URL(c.req.url).pathname);
-  if (allowed && !allowed.includes(c.req.method)) {
-    return errorResponse(new RegistryError("METHOD_UNKNOWN", `${c.req.method} is not allowed here`, { Allow: allowed.join(", ") }));
-  }
-  return errorResponse(new RegistryError("NOT_FOUND", "no such endpoint"));
-});
-
-app.onError((error, c) => {
-  if (error instanceof RegistryError) {
-    // Server-side failures are logged (never credentials: only the path and our message).
-    if (error.status >= 500) console.error(`${c.req.method} ${new URL(c.req.url).pathname}: ${error.code} ${error.message}`);
-    return errorResponse(error);
-  }
-  console.error("unhandled error", error instanceof Error ? error.stack ?? error.message : String(error));
-  return errorResponse(new RegistryError("UNKNOWN", "internal error"));
-});

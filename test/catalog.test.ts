@@ -7,10 +7,11 @@ import { patternIdentity } from "../src/auth/identity";
 import { hashPassword } from "../src/auth/password-hash";
 import type { Env } from "../src/config";
 import { listPullableRepositories } from "../src/registry/catalog";
+import { openStorage } from "../src/storage/storage";
 import { basic, fetcher, type Fetch } from "./auth-setup";
 import { errorCode, pushImage, request } from "./helpers";
 
-const bucket = (env as unknown as Env).REGISTRY;
+const storage = openStorage(env as unknown as Env);
 
 const PREFIX = "catalog-test/";
 // Pushed out of order; "-" and "." sort before "/" and letters, which key order must respect.
@@ -114,18 +115,18 @@ describe("catalog filtered by pull rights", () => {
   it("resumes a scan that ran out of budget with a cursor that names no hidden repository", async () => {
     const identity = patternIdentity("user:carol", [{ pattern: "catalog-test/z", actions: new Set(["pull"] as const) }], { catalog: true });
     const query = { limit: 10, last: PREFIX.slice(0, -1), secret: "catalog-test-secret", scanPageSize: 2, maxScanPages: 2 };
-    const first = await listPullableRepositories(bucket, identity, query);
+    const first = await listPullableRepositories(storage, identity, query);
     expect(first.names).toEqual([]);
     expect(first.next).toMatch(/^_scan\.[A-Za-z0-9_-]+$/);
     expect(first.next).not.toContain("catalog");
     const seen: string[] = [];
     let next: string | null = first.next;
     for (let i = 0; next !== null && i < 20; i++) {
-      const page = await listPullableRepositories(bucket, identity, { ...query, last: next });
+      const page = await listPullableRepositories(storage, identity, { ...query, last: next });
       seen.push(...page.names);
       next = page.next;
     }
     expect(seen).toEqual([PREFIX + "z"]);
-    await expect(listPullableRepositories(bucket, identity, { ...query, last: "_scan.AAAA" })).rejects.toThrow(/cursor/);
+    await expect(listPullableRepositories(storage, identity, { ...query, last: "_scan.AAAA" })).rejects.toThrow(/cursor/);
   });
 });

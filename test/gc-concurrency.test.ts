@@ -4,8 +4,7 @@
 // registry acknowledged must stay whole, during the race and after a later quiet cycle.
 import { reset } from "cloudflare:test";
 import { beforeAll, expect, it } from "vitest";
-import { runCollectorStep } from "../src/gc/collector";
-import { buildImage, checkImage, deleteManifest, dockerPush, gcEnv, runGc, type Image } from "./gc-helpers";
+import { buildImage, checkImage, deleteManifest, dockerPush, gcEnv, runGc, type Image, collectorStep } from "./gc-helpers";
 
 const GARBAGE = 8;
 // A short grace period: with 0, a blob uploaded but not yet named by its manifest is garbage
@@ -34,7 +33,7 @@ async function collect(cycles: number, pushing: { done: boolean }, log: string[]
   let finished = 0;
   const deadline = Date.now() + RACE_DEADLINE_MS;
   while ((finished < cycles || !pushing.done) && Date.now() < deadline) {
-    const report = await runCollectorStep(collectorEnv, { trigger: "manual" });
+    const report = await collectorStep(collectorEnv, { trigger: "manual" });
     if (report?.cycleFinished) finished++;
     if (report) log.push(`${report.phase} ${JSON.stringify(report.freed)}`);
     await new Promise((r) => setTimeout(r, 20));

@@ -2,12 +2,20 @@
 // given configuration, push the way docker does (skip blobs the registry has), and check
 // that an image is whole.
 import { env } from "cloudflare:workers";
-import type { Env } from "../src/config";
-import { runCollectorStep } from "../src/gc/collector";
+import { parseConfig, type Env } from "../src/config";
+import { runCollectorStep, type StepOptions } from "../src/gc/collector";
+import { openStorage, type Storage } from "../src/storage/storage";
 import type { StepReport } from "../src/gc/reports";
 import { OCI_MANIFEST, pushBlob, pushManifest, request, seededBytes, sha256 } from "./helpers";
 
 export const bucket = (env as unknown as Env).REGISTRY;
+/** The storage facade over the test bindings, for tests that play the collector's part. */
+export const storage: Storage = openStorage(env as unknown as Env);
+
+/** One collector step under `target`'s configuration, on a fresh meter as the cron runs it. */
+export function collectorStep(target: Env, options: StepOptions): ReturnType<typeof runCollectorStep> {
+  return runCollectorStep(openStorage(target), parseConfig(target), options);
+}
 
 /** An env with GC overrides. parseConfig caches per env object, so keep and reuse it. */
 export function gcEnv(overrides: Record<string, string> = {}): Env {
@@ -18,7 +26,7 @@ export function gcEnv(overrides: Record<string, string> = {}): Env {
 export async function runGc(target: Env = gcEnv(), options: { dryRun?: boolean; aheadMs?: number; maxSteps?: number } = {}): Promise<StepReport & { steps: number }> {
   const now = () => Date.now() + (options.aheadMs ?? 1000);
   for (let steps = 1; steps <= (options.maxSteps ?? 200); steps++) {
-    const report = await runCollectorStep(target, { trigger: "manual", dryRun: options.dryRun, now });
+    const report = await collectorStep(target, { trigger: "manual", dryRun: options.dryRun, now });
     if (!report) {
       await new Promise((r) => setTimeout(r, 50));
       continue;

@@ -5,8 +5,7 @@
 import { reset } from "cloudflare:test";
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { runCollectorStep } from "../src/gc/collector";
-import { buildImage, checkImage, deleteManifest, dockerPush, gcEnv, type Image } from "./gc-helpers";
+import { buildImage, checkImage, deleteManifest, dockerPush, gcEnv, type Image, collectorStep } from "./gc-helpers";
 
 const REPOS = ["model/a", "model/b"];
 const TAGS = ["t0", "t1", "t2"];
@@ -54,7 +53,7 @@ it("keeps everything reachable from acknowledged tags readable under random inte
       await reset();
       const model = new Map<string, Image>();
       for (const step of plan) {
-        const collector = step.collect ? runCollectorStep(collectorEnv, { trigger: "manual" }) : Promise.resolve(null);
+        const collector = step.collect ? collectorStep(collectorEnv, { trigger: "manual" }) : Promise.resolve(null);
         await Promise.all([apply(model, step.action), collector]);
         rounds++;
         const problems = (await Promise.all([...model.values()].map(checkImage))).flat();

@@ -4,7 +4,7 @@
 import { reset } from "cloudflare:test";
 import { beforeEach, expect, it } from "vitest";
 import { condemn } from "../src/storage/condemn";
-import { bucket, buildImage, dockerPush } from "./gc-helpers";
+import { bucket, buildImage, dockerPush, storage } from "./gc-helpers";
 import { errorCode, pushBlob, pushManifest, request, sha256 } from "./helpers";
 
 beforeEach(async () => {
@@ -22,7 +22,7 @@ it("fails a manifest PUT whose blob link the collector deletes while it is writt
   const linkKey = `_repos/proto/a/_blobs/${path(layer)}`;
   // The collector condemns the unreferenced layer link, then (not seeing the new manifest
   // yet) deletes it while the PUT is between its first check and its re-check.
-  expect(await condemn(bucket, (await bucket.head(linkKey))!, null)).not.toBeNull();
+  expect(await condemn(storage, (await bucket.head(linkKey))!, null)).not.toBeNull();
   await pushBlob("proto/a", next.blobs[0]!.bytes);
   const put = pushManifest("proto/a", "two", next.body);
   await pause(300);
@@ -43,7 +43,7 @@ it("fails a blob upload whose record the collector deletes before the link is ch
   await request(`/v2/proto/b/blobs/${layer.digest}`, { method: "DELETE" });
   // Condemned with no links left: an upload of the same bytes finds the record (dedupe),
   // links it, and must notice the record is gone before it answers.
-  expect(await condemn(bucket, record, null)).not.toBeNull();
+  expect(await condemn(storage, record, null)).not.toBeNull();
   const upload = request(`/v2/proto/c/blobs/uploads/?digest=${layer.digest}`, { method: "POST", body: layer.bytes });
   await pause(300);
   await bucket.delete([recordKey, record.customMetadata!.data!]);

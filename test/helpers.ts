@@ -1,6 +1,10 @@
 // Shared helpers for the workers tests: authenticated requests against the worker, seeded
 // random bytes, digests, and a pushImage() that uploads blobs and a manifest.
-import { exports } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { createApp } from "../src/app";
+import type { Env } from "../src/config";
+import { subrequests, type Usage } from "../src/storage/meter";
 import { seededBytes } from "./seeded-bytes";
 
 export { seededBytes };
@@ -18,6 +22,29 @@ export function request(path: string, init: RequestInit & { auth?: string | null
   );
 }
 
+/** Each request's storage usage, by the Request object the app was handed. */
+const usageOf = new WeakMap<Request, Usage>();
+const meteredApp = createApp({ onUsage: (usage, raw) => usageOf.set(raw, usage) });
+
+/**
+ * Sends one request as request() does and returns the storage calls it made, by class
+ * (src/storage/meter.ts), plus their total: the subrequests it cost. Counted when the
+ * response is ready: a blob GET's one read is in, work left to waitUntil is not.
+ */
+export async function meteredRequest(
+  path: string,
+  init: RequestInit & { auth?: string | null } = {},
+  target: Env = env as unknown as Env,
+): Promise<{ response: Response; usage: Usage & { subrequests: number } }> {
+  const headers = new Headers(init.headers);
+  const auth = init.auth === undefined ? AUTH : init.auth;
+  if (auth) headers.set("Authorization", auth);
+  const raw = new Request(path.startsWith("http") ? path : BASE + path, { ...init, headers });
+  const response = await meteredApp.fetch(raw, target, createExecutionContext());
+  const usage = usageOf.get(raw);
+  if (!usage) throw new Error(`no storage usage was recorded for ${path}`);
+  return { response, usage: { ...usage, subrequests: subrequests(usage) } };
+}
 
 export async function sha256(bytes: Uint8Array | string): Promise<string> {
   const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;

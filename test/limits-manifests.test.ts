@@ -6,11 +6,12 @@ import { describe, expect, it } from "vitest";
 import { formatDigest, parseDigest } from "../src/oci/digest";
 import { MAX_MANIFEST_REFERENCES, MAX_TAGS_PER_PUT } from "../src/registry/manifests";
 import { putTag } from "../src/storage/manifests";
+import { openStorage, type StorageBindings } from "../src/storage/storage";
 import { OCI_MANIFEST, errorCode, pushBlob, pushImage, pushManifest, request, sha256 } from "./helpers";
 
 const LAYER = "application/vnd.oci.image.layer.v1.tar";
 const enc = (s: string) => new TextEncoder().encode(s);
-const bucket = () => (env as unknown as { REGISTRY: R2Bucket }).REGISTRY;
+const storage = () => openStorage(env as unknown as StorageBindings);
 
 /** A digest nobody pushed, different for each `i`. */
 function fakeDigest(i: number): string {
@@ -89,7 +90,7 @@ describe("tags per request", () => {
     const image = await pushImage(repo, "keep-not", 6);
     const digest = parseDigest(image.digest);
     for (let i = 0; i < 3000; i += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, j) => putTag(bucket(), repo, `t${String(i + j).padStart(4, "0")}`, digest)));
+      await Promise.all(Array.from({ length: 100 }, (_, j) => putTag(storage(), repo, `t${String(i + j).padStart(4, "0")}`, digest)));
     }
     const other = await pushImage(repo, "other", 7);
     const del = await request(`/v2/${repo}/manifests/${formatDigest(digest)}`, { method: "DELETE" });

@@ -5,7 +5,9 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { parseConfig } from "../src/config";
 import { expireUploads } from "../src/registry/scheduled";
+import { openStorage } from "../src/storage/storage";
 import { errorCode, request, seededBytes, sha256, startUpload } from "./helpers";
 
 const PART = 5 * 1024 * 1024;
@@ -115,7 +117,7 @@ describe("expiry", () => {
     expect(first.status).toBe(202);
     const id = first.headers.get("Docker-Upload-UUID")!;
     expect((await env.REGISTRY.list({ prefix: `_uploads/${id}/` })).objects.length).toBeGreaterThan(0);
-    const report = await expireUploads(env, Date.now() + 8 * 24 * 3600 * 1000);
+    const report = await expireUploads(openStorage(env), parseConfig(env), Date.now() + 8 * 24 * 3600 * 1000);
     expect(report.expired).toBeGreaterThanOrEqual(1);
     expect((await env.REGISTRY.list({ prefix: `_uploads/${id}/` })).objects).toHaveLength(0);
     const gone = await request(first.headers.get("Location")!);
@@ -125,7 +127,7 @@ describe("expiry", () => {
 
   it("leaves live sessions alone", async () => {
     const location = await startUpload("expiry/live");
-    await expireUploads(env);
+    await expireUploads(openStorage(env), parseConfig(env));
     expect((await request(location)).status).toBe(204);
   });
 });

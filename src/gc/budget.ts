@@ -1,14 +1,19 @@
-// The collector's allowance of R2 operations for one step. Workers allow 1000 subrequests per
-// invocation (50 on the Free plan); GC_MAX_OPERATIONS stays below that, and every stage stops
-// at a point it can resume from once the allowance is spent.
+// The collector's allowance of storage operations for one step. Workers allow 1000
+// subrequests per invocation (50 on the Free plan); GC_MAX_OPERATIONS stays below that, and
+// every stage stops at a point it can resume from once the allowance is spent. What has been
+// spent is read from the step's Meter, which counts every call storage makes, so no stage
+// has to remember to declare its calls.
+import type { Meter } from "../storage/meter";
 
 export class Budget {
-  used = 0;
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly meter: Meter,
+    private readonly max: number,
+  ) {}
 
-  /** Records `n` operations about to be made. */
-  spend(n = 1): void {
-    this.used += n;
+  /** Operations made so far in this step (the lease and the cursor included). */
+  get used(): number {
+    return this.meter.subrequests;
   }
 
   remaining(): number {

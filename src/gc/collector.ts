@@ -2,8 +2,9 @@
 // stopped (repositories from the catalog, then blob records, then data), spends at most
 // GC_MAX_OPERATIONS, saves its cursor, and reports. The cron runs a step each time; a
 // bucket of any size finishes over as many steps as it needs (docs/gc.md).
-import { parseConfig, type Env } from "../config";
+import type { Config } from "../config";
 import { keys } from "../storage/keys";
+import type { Storage } from "../storage/storage";
 import { DataKeyFilter } from "./bloom";
 import { Budget } from "./budget";
 import type { GcContext } from "./context";
@@ -11,6 +12,10 @@ import { sweepData, sweepRecords } from "./record-sweep";
 import { saveReport, type StepReport } from "./reports";
 import { sweepRepository } from "./repository-sweep";
 import { acquireLease, emptyCounts, loadFilter, loadState, newState, releaseLease, saveFilter, saveState, type Counts, type GcState } from "./state";
+
+/** Calls a step makes after its last phase: save the state and the filter, store the report
+ *  and trim old ones (put, list, delete), release the lease (get, delete). */
+const CLOSING_OPERATIONS = 7;
 
 export interface StepOptions {
   trigger: "cron" | "manual";
@@ -23,8 +28,7 @@ export interface StepOptions {
 async function nextRepository(ctx: GcContext): Promise<void> {
   const { state } = ctx;
   const prefix = keys.catalogPrefix();
-  ctx.budget.spend();
-  const page = await ctx.bucket.list({ prefix, startAfter: state.lastRepository ? prefix + state.lastRepository : undefined, limit: 1 });
+  const page = await ctx.store.bucket.list({ prefix, startAfter: state.lastRepository ? prefix + state.lastRepository : undefined, limit: 1 });
   const name = page.objects[0]?.key.slice(prefix.length);
   if (name === undefined) {
     state.phase = "records";
@@ -62,41 +66,43 @@ function addCounts(into: Counts, more: Counts): void {
   for (const key of Object.keys(into) as (keyof Counts)[]) into[key] += more[key];
 }
 
-/** Runs one step. Returns null when another step holds the lease. */
-export async function runCollectorStep(env: Env, options: StepOptions): Promise<StepReport | null> {
-  const config = parseConfig(env).gc;
-  const bucket = env.REGISTRY;
+/** Runs one step on `store`, whose meter is the step's own: its count is the step's budget.
+ *  Returns null when another step holds the lease. */
+export async function runCollectorStep(store: Storage, registryConfig: Config, options: StepOptions): Promise<StepReport | null> {
+  const config = registryConfig.gc;
+  // The closing calls (cursor, filter, report, lease) come out of the same allowance.
+  const budget = new Budget(store.meter, config.maxOperations - CLOSING_OPERATIONS);
   const now = options.now ?? Date.now;
   const dryRun = options.dryRun ?? false;
   const startedAt = now();
-  const lease = await acquireLease(bucket, startedAt);
+  const lease = await acquireLease(store, startedAt);
   if (!lease) return null;
   try {
-    const loaded = await loadState(bucket, dryRun);
+    const loaded = await loadState(store, dryRun);
     const state: GcState = loaded && loaded.phase !== "done" ? loaded : newState(startedAt, dryRun);
     const ctx: GcContext = {
-      bucket, config, dryRun, now, state, items: [],
+      store, config, dryRun, now, state, items: [],
       cutoff: startedAt - config.graceSeconds * 1000,
-      budget: new Budget(config.maxOperations),
+      budget,
       counts: emptyCounts(),
     };
     let filter: DataKeyFilter | null = null;
-    const getFilter = async () => (filter ??= state.recordsScanStartedAt === null ? new DataKeyFilter() : await loadFilter(bucket, dryRun));
+    const getFilter = async () => (filter ??= state.recordsScanStartedAt === null ? new DataKeyFilter() : await loadFilter(store, dryRun));
     await advance(ctx, getFilter);
     addCounts(state.totals, ctx.counts);
-    await saveState(bucket, dryRun, state);
-    if (filter) await saveFilter(bucket, dryRun, filter);
+    await saveState(store, dryRun, state);
+    if (filter) await saveFilter(store, dryRun, filter);
     const report: StepReport = {
       id: crypto.randomUUID(), cycle: state.cycle, trigger: options.trigger, dryRun,
       startedAt: new Date(startedAt).toISOString(), durationMs: now() - startedAt,
       phase: state.repository ? `repositories:${state.repository.name}:${state.repository.stage}` : state.phase,
-      cycleFinished: state.phase === "done", operations: ctx.budget.used,
+      cycleFinished: state.phase === "done", operations: budget.used, usage: store.meter.usage(),
       freed: ctx.counts, cycleTotals: state.totals, ...(dryRun ? { items: ctx.items } : {}),
     };
     console.log("gc step", JSON.stringify({ ...report, items: report.items?.length }));
-    await saveReport(bucket, report, startedAt);
+    await saveReport(store, report, startedAt);
     return report;
   } finally {
-    await releaseLease(bucket, lease);
+    await releaseLease(store, lease);
   }
 }

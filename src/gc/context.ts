@@ -4,9 +4,10 @@
 import type { GcConfig } from "../config";
 import type { Budget } from "./budget";
 import type { Counts, GcState } from "./state";
+import type { Storage } from "../storage/storage";
 
 export interface GcContext {
-  bucket: R2Bucket;
+  store: Storage;
   config: GcConfig;
   dryRun: boolean;
   now: () => number;

@@ -14,8 +14,7 @@ export const IN_FLIGHT_MS = 15 * 60 * 1000;
 
 async function listLinkingRepositories(ctx: GcContext, digest: Digest, limit: number): Promise<string[]> {
   const prefix = keys.blobRepos(digest);
-  ctx.budget.spend();
-  const page = await ctx.bucket.list({ prefix, limit });
+  const page = await ctx.store.bucket.list({ prefix, limit });
   return page.objects.map((o) => o.key.slice(prefix.length));
 }
 
@@ -23,12 +22,10 @@ async function listLinkingRepositories(ctx: GcContext, digest: Digest, limit: nu
  *  its links: they are unreferenced by definition, and go once past the grace period. */
 async function freeStrayLink(ctx: GcContext, repo: string, digest: Digest, catalog: Map<string, boolean>): Promise<boolean> {
   if (!catalog.has(repo)) {
-    ctx.budget.spend();
-    catalog.set(repo, (await ctx.bucket.head(keys.catalogEntry(repo))) !== null);
+    catalog.set(repo, (await ctx.store.bucket.head(keys.catalogEntry(repo))) !== null);
   }
   if (catalog.get(repo)) return false;
-  ctx.budget.spend();
-  const link = await ctx.bucket.head(keys.blobLink(repo, digest));
+  const link = await ctx.store.bucket.head(keys.blobLink(repo, digest));
   if (!link || writtenAt(link) >= ctx.cutoff) return false;
   const label = `${repo}@${digestFromKeySuffix(link.key)}`;
   if (ctx.dryRun) {
@@ -36,15 +33,14 @@ async function freeStrayLink(ctx: GcContext, repo: string, digest: Digest, catal
     return true;
   }
   const at = ctx.now();
-  ctx.budget.spend(3);
-  const condemned = await condemn(ctx.bucket, link, null, at);
+  const condemned = await condemn(ctx.store, link, null, at);
   if (!condemned) return false;
-  const manifests = await ctx.bucket.list({ prefix: keys.manifestPrefix(repo), limit: 1 });
+  const manifests = await ctx.store.bucket.list({ prefix: keys.manifestPrefix(repo), limit: 1 });
   if (manifests.objects.length > 0 || !stillMayDelete(at, ctx.now())) {
-    await pardon(ctx.bucket, condemned, null);
+    await pardon(ctx.store, condemned, null);
     return false;
   }
-  await ctx.bucket.delete([link.key, keys.blobRepo(digest, repo)]);
+  await ctx.store.bucket.delete([link.key, keys.blobRepo(digest, repo)]);
   noteFreed(ctx, "links", label);
   return true;
 }
@@ -67,13 +63,12 @@ async function freeRecord(ctx: GcContext, record: R2Object, digest: Digest): Pro
   const label = digestFromKeySuffix(record.key);
   if (ctx.dryRun) return noteFreed(ctx, "blobs", label, bytes);
   const at = ctx.now();
-  ctx.budget.spend(3);
-  const condemned = await condemn(ctx.bucket, record, null, at);
+  const condemned = await condemn(ctx.store, record, null, at);
   if (!condemned) return;
-  const links = await ctx.bucket.list({ prefix: keys.blobRepos(digest), limit: 1 });
-  if (links.objects.length > 0 || !stillMayDelete(at, ctx.now())) return pardon(ctx.bucket, condemned, null);
+  const links = await ctx.store.bucket.list({ prefix: keys.blobRepos(digest), limit: 1 });
+  if (links.objects.length > 0 || !stillMayDelete(at, ctx.now())) return pardon(ctx.store, condemned, null);
   const data = record.customMetadata?.data;
-  await ctx.bucket.delete([record.key, ...(data ? [data] : [])]);
+  await ctx.store.bucket.delete([record.key, ...(data ? [data] : [])]);
   noteFreed(ctx, "blobs", label, bytes);
 }
 
@@ -83,8 +78,7 @@ async function judgeRecord(ctx: GcContext, record: R2Object, catalog: Map<string
   const stamped = condemnedAt(record);
   if (stamped !== null && ctx.now() - stamped > CONDEMN_LEASE_MS && !ctx.dryRun) {
     // A collector died between condemning and deciding: undo it, judge it next cycle.
-    ctx.budget.spend();
-    return pardon(ctx.bucket, record, null);
+    return pardon(ctx.store, record, null);
   }
   if (record.uploaded.getTime() >= ctx.cutoff) return;
   if (await unlinked(ctx, digest, catalog)) await freeRecord(ctx, record, digest);
@@ -96,8 +90,7 @@ export async function sweepRecords(ctx: GcContext, filter: DataKeyFilter): Promi
   const catalog = new Map<string, boolean>();
   while (ctx.budget.has(10)) {
     const limit = Math.max(1, Math.floor(ctx.budget.remaining() / 8));
-    ctx.budget.spend();
-    const page = await ctx.bucket.list({ prefix: keys.blobRecordPrefix(), cursor: ctx.state.cursor ?? undefined, limit: Math.min(PAGE, limit), include: ["customMetadata"] });
+    const page = await ctx.store.bucket.list({ prefix: keys.blobRecordPrefix(), cursor: ctx.state.cursor ?? undefined, limit: Math.min(PAGE, limit), include: ["customMetadata"] });
     for (const record of page.objects) {
       if (record.customMetadata?.data) filter.add(record.customMetadata.data);
       await judgeRecord(ctx, record, catalog);
@@ -112,19 +105,16 @@ export async function sweepRecords(ctx: GcContext, filter: DataKeyFilter): Promi
 export async function sweepData(ctx: GcContext, filter: DataKeyFilter): Promise<boolean> {
   const horizon = Math.min(ctx.cutoff, (ctx.state.recordsScanStartedAt ?? 0) - IN_FLIGHT_MS);
   while (ctx.budget.has(3)) {
-    ctx.budget.spend();
     const limit = Math.max(1, Math.min(PAGE, ctx.budget.remaining() - 2));
-    const page = await ctx.bucket.list({ prefix: keys.dataPrefix(), cursor: ctx.state.cursor ?? undefined, limit });
+    const page = await ctx.store.bucket.list({ prefix: keys.dataPrefix(), cursor: ctx.state.cursor ?? undefined, limit });
     const orphans: R2Object[] = [];
     for (const o of page.objects) {
       if (o.uploaded.getTime() >= horizon || filter.mayContain(o.key)) continue;
-      ctx.budget.spend();
-      const session = await ctx.bucket.head(keys.uploadState(o.key.slice(keys.dataPrefix().length)));
+      const session = await ctx.store.bucket.head(keys.uploadState(o.key.slice(keys.dataPrefix().length)));
       if (!session) orphans.push(o);
     }
     if (orphans.length > 0 && !ctx.dryRun) {
-      ctx.budget.spend();
-      await ctx.bucket.delete(orphans.map((o) => o.key));
+      await ctx.store.bucket.delete(orphans.map((o) => o.key));
     }
     for (const o of orphans) noteFreed(ctx, "data", o.key, o.size);
     ctx.state.cursor = page.truncated ? page.cursor : null;

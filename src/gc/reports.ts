@@ -1,7 +1,9 @@
 // Each collector step's report: logged, and kept under _gc/reports/ so it can be read back
 // (GET /v2/_gc/reports). Keys sort newest first; the oldest beyond MAX_REPORTS are dropped.
 import { keys } from "../storage/keys";
+import type { Usage } from "../storage/meter";
 import type { Counts } from "./state";
+import type { Storage } from "../storage/storage";
 
 export interface StepReport {
   id: string;
@@ -13,7 +15,10 @@ export interface StepReport {
   /** Where the step stopped; "done" when it finished the cycle. */
   phase: string;
   cycleFinished: boolean;
+  /** Storage calls this step made (subrequests), of every kind. */
   operations: number;
+  /** The same calls by billing class (storage/meter.ts). */
+  usage: Usage;
   /** What this step freed (or, in a dry run, would free). */
   freed: Counts;
   /** Totals of the cycle so far, this step included. */
@@ -25,18 +30,18 @@ export interface StepReport {
 const MAX_REPORTS = 200;
 const INVERT = 10_000_000_000_000;
 
-export async function saveReport(bucket: R2Bucket, report: StepReport, startedAt: number): Promise<void> {
+export async function saveReport(store: Storage, report: StepReport, startedAt: number): Promise<void> {
   const name = `${String(INVERT - startedAt).padStart(14, "0")}-${report.id}`;
-  await bucket.put(keys.gcReport(name), JSON.stringify(report), { httpMetadata: { contentType: "application/json" } });
-  const old = await bucket.list({ prefix: keys.gcReportPrefix(), startAfter: undefined, limit: MAX_REPORTS + 20 });
+  await store.bucket.put(keys.gcReport(name), JSON.stringify(report), { httpMetadata: { contentType: "application/json" } });
+  const old = await store.bucket.list({ prefix: keys.gcReportPrefix(), startAfter: undefined, limit: MAX_REPORTS + 20 });
   const surplus = old.objects.slice(MAX_REPORTS).map((o) => o.key);
-  if (surplus.length > 0) await bucket.delete(surplus);
+  if (surplus.length > 0) await store.bucket.delete(surplus);
 }
 
 /** The newest `limit` reports, newest first. */
-export async function listReports(bucket: R2Bucket, limit: number): Promise<StepReport[]> {
-  const page = await bucket.list({ prefix: keys.gcReportPrefix(), limit });
-  const bodies = await Promise.all(page.objects.map((o) => bucket.get(o.key)));
+export async function listReports(store: Storage, limit: number): Promise<StepReport[]> {
+  const page = await store.bucket.list({ prefix: keys.gcReportPrefix(), limit });
+  const bodies = await Promise.all(page.objects.map((o) => store.bucket.get(o.key)));
   const reports = await Promise.all(bodies.map((b) => (b ? (b.json() as Promise<StepReport>) : null)));
   return reports.filter((r): r is StepReport => r !== null);
 }

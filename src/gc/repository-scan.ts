@@ -14,8 +14,7 @@ export async function readTags(ctx: GcContext, repo: string): Promise<TagNode[]>
   const tags: TagNode[] = [];
   let cursor: string | undefined;
   do {
-    ctx.budget.spend();
-    const page = await ctx.bucket.list({ prefix, cursor, include: ["customMetadata"] });
+    const page = await ctx.store.bucket.list({ prefix, cursor, include: ["customMetadata"] });
     for (const o of page.objects) {
       tags.push({ tag: o.key.slice(prefix.length), digest: o.customMetadata?.digest ?? "", taggedAt: writtenAt(o, "taggedAt") });
     }
@@ -25,8 +24,7 @@ export async function readTags(ctx: GcContext, repo: string): Promise<TagNode[]>
 }
 
 async function readManifest(ctx: GcContext, work: RepositoryWork, key: string): Promise<void> {
-  ctx.budget.spend();
-  const object = await ctx.bucket.get(key);
+  const object = await ctx.store.bucket.get(key);
   if (!object) return;
   const bytes = new Uint8Array(await object.arrayBuffer());
   work.manifests[digestFromKeySuffix(key)] = manifestNode(bytes, object.httpMetadata?.contentType, writtenAt(object));
@@ -37,8 +35,7 @@ export async function scanRepository(ctx: GcContext, work: RepositoryWork): Prom
   if (work.tags === null) work.tags = await readTags(ctx, work.name);
   while (ctx.budget.has(2)) {
     const limit = Math.min(PAGE, ctx.budget.has(PAGE + 1) ? PAGE : 1);
-    ctx.budget.spend();
-    const page = await ctx.bucket.list({ prefix: keys.manifestPrefix(work.name), cursor: work.cursor ?? undefined, limit });
+    const page = await ctx.store.bucket.list({ prefix: keys.manifestPrefix(work.name), cursor: work.cursor ?? undefined, limit });
     for (const o of page.objects) await readManifest(ctx, work, o.key);
     work.cursor = page.truncated ? page.cursor : null;
     if (!page.truncated) return true;
@@ -56,8 +53,7 @@ export async function rereadRepository(ctx: GcContext, work: RepositoryWork, wit
   let cursor: string | undefined;
   const fresh: string[] = [];
   do {
-    ctx.budget.spend();
-    const page = await ctx.bucket.list({ prefix, cursor });
+    const page = await ctx.store.bucket.list({ prefix, cursor });
     for (const o of page.objects) if (!work.manifests[digestFromKeySuffix(o.key)]) fresh.push(o.key);
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);

@@ -19,17 +19,15 @@ async function expireTags(ctx: GcContext, work: RepositoryWork, rule: RetentionR
   for (const tag of tagsToExpire(rule, work.tags!)) {
     if (!ctx.budget.has(3)) return false;
     work.tags = work.tags!.filter((t) => t.tag !== tag);
-    ctx.budget.spend();
-    const head = await ctx.bucket.head(keys.tag(work.name, tag));
+    const head = await ctx.store.bucket.head(keys.tag(work.name, tag));
     if (!head || writtenAt(head, "taggedAt") >= ctx.cutoff) continue;
     if (ctx.dryRun) {
       noteFreed(ctx, "tags", `${work.name}:${tag}`);
       continue;
     }
     const at = ctx.now();
-    ctx.budget.spend(2);
-    if (!(await condemn(ctx.bucket, head, null, at)) || !stillMayDelete(at, ctx.now())) continue;
-    await ctx.bucket.delete(head.key);
+    if (!(await condemn(ctx.store, head, null, at)) || !stillMayDelete(at, ctx.now())) continue;
+    await ctx.store.bucket.delete(head.key);
     noteFreed(ctx, "tags", `${work.name}:${tag}`);
   }
   return true;
@@ -53,8 +51,7 @@ async function deleteManifest(ctx: GcContext, work: RepositoryWork, digest: stri
   const node = work.manifests[digest]!;
   const parsed = tryParseDigest(digest)!;
   const subject = node.subject ? tryParseDigest(node.subject) : null;
-  ctx.budget.spend();
-  await ctx.bucket.delete([keys.manifest(work.name, parsed), ...(subject ? [keys.referrer(work.name, subject, parsed)] : [])]);
+  await ctx.store.bucket.delete([keys.manifest(work.name, parsed), ...(subject ? [keys.referrer(work.name, subject, parsed)] : [])]);
   delete work.manifests[digest];
   noteFreed(ctx, "manifests", `${work.name}@${digest}`, node.size);
 }
@@ -63,19 +60,18 @@ async function deleteManifest(ctx: GcContext, work: RepositoryWork, digest: stri
 async function freeManifestBatch(ctx: GcContext, work: RepositoryWork, rule: RetentionRule | null, batch: string[]): Promise<void> {
   const condemned: { digest: string; object: R2Object; bytes: Uint8Array; at: number }[] = [];
   for (const digest of batch) {
-    ctx.budget.spend(2);
-    const object = await ctx.bucket.get(keys.manifest(work.name, tryParseDigest(digest)!));
+    const object = await ctx.store.bucket.get(keys.manifest(work.name, tryParseDigest(digest)!));
     if (!object) continue;
     const bytes = new Uint8Array(await object.arrayBuffer());
     const at = ctx.now();
-    const written = await condemn(ctx.bucket, object, bytes, at);
+    const written = await condemn(ctx.store, object, bytes, at);
     if (written) condemned.push({ digest, object: written, bytes, at });
   }
   await rereadRepository(ctx, work, true);
   const still = new Set(unreachable(ctx, work, rule));
   for (const c of condemned) {
     if (still.has(c.digest) && stillMayDelete(c.at, ctx.now())) await deleteManifest(ctx, work, c.digest);
-    else await pardon(ctx.bucket, c.object, c.bytes);
+    else await pardon(ctx.store, c.object, c.bytes);
   }
 }
 
@@ -104,8 +100,7 @@ async function freeLinkBatch(ctx: GcContext, work: RepositoryWork, links: R2Obje
   const condemned: { object: R2Object; at: number }[] = [];
   for (const link of links) {
     const at = ctx.now();
-    ctx.budget.spend();
-    const written = await condemn(ctx.bucket, link, null, at);
+    const written = await condemn(ctx.store, link, null, at);
     if (written) condemned.push({ object: written, at });
   }
   if (condemned.length === 0) return;
@@ -113,12 +108,11 @@ async function freeLinkBatch(ctx: GcContext, work: RepositoryWork, links: R2Obje
   const marks = markedBlobs(work.manifests);
   for (const { object, at } of condemned) {
     const digest = digestFromKeySuffix(object.key);
-    ctx.budget.spend();
     if (marks.has(digest) || !stillMayDelete(at, ctx.now())) {
-      await pardon(ctx.bucket, object, null);
+      await pardon(ctx.store, object, null);
       continue;
     }
-    await ctx.bucket.delete([object.key, keys.blobRepo(tryParseDigest(digest)!, work.name)]);
+    await ctx.store.bucket.delete([object.key, keys.blobRepo(tryParseDigest(digest)!, work.name)]);
     noteFreed(ctx, "links", `${work.name}@${digest}`);
   }
 }
@@ -127,8 +121,7 @@ async function freeLinks(ctx: GcContext, work: RepositoryWork): Promise<boolean>
   if (hasOpaque(work.manifests)) return true;
   while (ctx.budget.has(RECHECK_RESERVE + 2)) {
     const limit = Math.max(1, Math.min(BATCH, Math.floor((ctx.budget.remaining() - RECHECK_RESERVE) / 2)));
-    ctx.budget.spend();
-    const page = await ctx.bucket.list({ prefix: keys.blobLinkPrefix(work.name), cursor: work.cursor ?? undefined, limit, include: ["customMetadata"] });
+    const page = await ctx.store.bucket.list({ prefix: keys.blobLinkPrefix(work.name), cursor: work.cursor ?? undefined, limit, include: ["customMetadata"] });
     const marks = markedBlobs(work.manifests);
     const unmarked = page.objects.filter((o) => !marks.has(digestFromKeySuffix(o.key)) && writtenAt(o) < ctx.cutoff);
     if (ctx.dryRun) {

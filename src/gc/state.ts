@@ -2,6 +2,7 @@
 // data-key filter, and the lease that lets one step run at a time.
 import { keys } from "../storage/keys";
 import { DataKeyFilter } from "./bloom";
+import type { Storage } from "../storage/storage";
 
 export interface ManifestNode {
   /** When the manifest was last pushed (linkedAt, else the object's upload time). */
@@ -70,43 +71,43 @@ export function newState(now: number, dryRun: boolean): GcState {
 
 const stateKey = (dryRun: boolean) => (dryRun ? keys.gcDryRunState() : keys.gcState());
 
-export async function loadState(bucket: R2Bucket, dryRun: boolean): Promise<GcState | null> {
-  const object = await bucket.get(stateKey(dryRun));
+export async function loadState(store: Storage, dryRun: boolean): Promise<GcState | null> {
+  const object = await store.bucket.get(stateKey(dryRun));
   return object ? ((await object.json()) as GcState) : null;
 }
 
-export async function saveState(bucket: R2Bucket, dryRun: boolean, state: GcState): Promise<void> {
-  await bucket.put(stateKey(dryRun), JSON.stringify(state), { httpMetadata: { contentType: "application/json" } });
+export async function saveState(store: Storage, dryRun: boolean, state: GcState): Promise<void> {
+  await store.bucket.put(stateKey(dryRun), JSON.stringify(state), { httpMetadata: { contentType: "application/json" } });
 }
 
 const filterKey = (dryRun: boolean) => keys.gcLiveData() + (dryRun ? "-dry-run" : "");
 
-export async function loadFilter(bucket: R2Bucket, dryRun: boolean): Promise<DataKeyFilter> {
-  const object = await bucket.get(filterKey(dryRun));
+export async function loadFilter(store: Storage, dryRun: boolean): Promise<DataKeyFilter> {
+  const object = await store.bucket.get(filterKey(dryRun));
   return object ? new DataKeyFilter(new Uint8Array(await object.arrayBuffer())) : new DataKeyFilter();
 }
 
-export async function saveFilter(bucket: R2Bucket, dryRun: boolean, filter: DataKeyFilter): Promise<void> {
-  await bucket.put(filterKey(dryRun), filter.bits);
+export async function saveFilter(store: Storage, dryRun: boolean, filter: DataKeyFilter): Promise<void> {
+  await store.bucket.put(filterKey(dryRun), filter.bits);
 }
 
 /** A step holds the lease for at most this long; a step that died frees it by lapsing. */
 const LEASE_MS = 5 * 60 * 1000;
 
 /** Takes the collector's lease, or returns null while another step holds it. */
-export async function acquireLease(bucket: R2Bucket, now: number): Promise<string | null> {
+export async function acquireLease(store: Storage, now: number): Promise<string | null> {
   const id = crypto.randomUUID();
   const body = JSON.stringify({ id, at: now });
-  const current = await bucket.get(keys.gcLock());
+  const current = await store.bucket.get(keys.gcLock());
   if (current) {
     const held = (await current.json()) as { at: number };
     if (now - held.at < LEASE_MS) return null;
   }
   const onlyIf = current ? { etagMatches: current.etag } : new Headers({ "If-None-Match": "*" });
-  return (await bucket.put(keys.gcLock(), body, { onlyIf })) ? id : null;
+  return (await store.bucket.put(keys.gcLock(), body, { onlyIf })) ? id : null;
 }
 
-export async function releaseLease(bucket: R2Bucket, id: string): Promise<void> {
-  const current = await bucket.get(keys.gcLock());
-  if (current && ((await current.json()) as { id: string }).id === id) await bucket.delete(keys.gcLock());
+export async function releaseLease(store: Storage, id: string): Promise<void> {
+  const current = await store.bucket.get(keys.gcLock());
+  if (current && ((await current.json()) as { id: string }).id === id) await store.bucket.delete(keys.gcLock());
 }

@@ -4,6 +4,8 @@
 // Memory stays at one chunk, or one part buffer, whatever the blob's size.
 import { toHex, webCryptoName, type Digest } from "../oci/digest";
 import { keys } from "../storage/keys";
+import type { Storage } from "../storage/storage";
+import type { MeteredMultipart } from "../storage/metered";
 
 export interface BlobSink {
   readonly dataKey: string;
@@ -37,12 +39,12 @@ class Hasher {
 class FixedLengthSink implements BlobSink {
   private readonly hasher: Hasher;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
-  private readonly put: Promise<R2Object>;
-  constructor(private readonly bucket: R2Bucket, readonly dataKey: string, digest: Digest, length: number) {
+  private readonly put: Promise<R2Object | null>;
+  constructor(private readonly store: Storage, readonly dataKey: string, digest: Digest, length: number) {
     this.hasher = new Hasher(digest);
     const stream = new FixedLengthStream(length);
     this.writer = stream.writable.getWriter();
-    this.put = bucket.put(dataKey, stream.readable, OBJECT_META);
+    this.put = store.bucket.put(dataKey, stream.readable, OBJECT_META);
     this.put.catch(() => {});
   }
   async write(chunk: Uint8Array): Promise<void> {
@@ -56,7 +58,7 @@ class FixedLengthSink implements BlobSink {
   async abort(): Promise<void> {
     await this.writer.abort("aborted").catch(() => {});
     await this.put.catch(() => {});
-    await this.bucket.delete(this.dataKey).catch(() => {});
+    await this.store.bucket.delete(this.dataKey).catch(() => {});
   }
 }
 
@@ -64,14 +66,14 @@ class MultipartSink implements BlobSink {
   private readonly hasher: Hasher;
   private readonly buffer: Uint8Array;
   private fill = 0;
-  private upload: Promise<R2MultipartUpload> | null = null;
+  private upload: Promise<MeteredMultipart> | null = null;
   private readonly parts: R2UploadedPart[] = [];
-  constructor(private readonly bucket: R2Bucket, readonly dataKey: string, digest: Digest, partSize: number) {
+  constructor(private readonly store: Storage, readonly dataKey: string, digest: Digest, partSize: number) {
     this.hasher = new Hasher(digest);
     this.buffer = new Uint8Array(partSize);
   }
-  private multipart(): Promise<R2MultipartUpload> {
-    this.upload ??= this.bucket.createMultipartUpload(this.dataKey, OBJECT_META);
+  private multipart(): Promise<MeteredMultipart> {
+    this.upload ??= this.store.bucket.createMultipartUpload(this.dataKey, OBJECT_META);
     return this.upload;
   }
   private async flush(): Promise<void> {
@@ -92,7 +94,7 @@ class MultipartSink implements BlobSink {
   async finish(): Promise<{ size: number; hex: string }> {
     if (this.parts.length === 0) {
       // Smaller than one part: a single put, no multipart needed.
-      await this.bucket.put(this.dataKey, this.buffer.slice(0, this.fill), OBJECT_META);
+      await this.store.bucket.put(this.dataKey, this.buffer.slice(0, this.fill), OBJECT_META);
     } else {
       if (this.fill > 0) await this.flush();
       await (await this.multipart()).complete(this.parts);
@@ -101,11 +103,11 @@ class MultipartSink implements BlobSink {
   }
   async abort(): Promise<void> {
     if (this.upload) await (await this.upload).abort().catch(() => {});
-    await this.bucket.delete(this.dataKey).catch(() => {});
+    await this.store.bucket.delete(this.dataKey).catch(() => {});
   }
 }
 
-export function openBlobSink(bucket: R2Bucket, digest: Digest, length: number | null, partSize: number): BlobSink {
+export function openBlobSink(store: Storage, digest: Digest, length: number | null, partSize: number): BlobSink {
   const dataKey = keys.blobData(`proxy-${crypto.randomUUID()}`);
-  return length === null ? new MultipartSink(bucket, dataKey, digest, partSize) : new FixedLengthSink(bucket, dataKey, digest, length);
+  return length === null ? new MultipartSink(store, dataKey, digest, partSize) : new FixedLengthSink(store, dataKey, digest, length);
 }

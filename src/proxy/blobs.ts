@@ -70,17 +70,17 @@ async function pump(deps: ProxyDeps, repo: string, digest: Digest, source: Reada
     held = batch;
     if (Date.now() - beat > HEARTBEAT_MS) {
       beat = Date.now();
-      await refreshBlobFetch(deps.bucket, digest, owner);
+      await refreshBlobFetch(deps.store, digest, owner);
     }
   };
   try {
     await readBatches(source, forward);
     const { size, hex } = await sink.finish();
     if (hex !== digest.hex) throw new UpstreamCorrupt(`blob hashes to ${digest.algorithm}:${hex}, expected ${formatDigest(digest)}`);
-    const record = await createBlobRecord(deps.bucket, digest, { dataKey: sink.dataKey, size });
+    const record = await createBlobRecord(deps.store, digest, { dataKey: sink.dataKey, size });
     // Someone else published the same bytes first: theirs are the blob, ours go.
-    if (record.dataKey !== sink.dataKey) await deps.bucket.delete(sink.dataKey);
-    await linkBlob(deps.bucket, repo, digest, record);
+    if (record.dataKey !== sink.dataKey) await deps.store.bucket.delete(sink.dataKey);
+    await linkBlob(deps.store, repo, digest, record);
     if (held) await toClient(held);
     if (clientOpen) await client.close().catch(() => {});
   } catch (error) {
@@ -88,7 +88,7 @@ async function pump(deps: ProxyDeps, repo: string, digest: Digest, source: Reada
     await sink.abort();
     await client.abort(error).catch(() => {});
   } finally {
-    await releaseBlobFetch(deps.bucket, digest).catch(() => {});
+    await releaseBlobFetch(deps.store, digest).catch(() => {});
   }
 }
 
@@ -98,11 +98,11 @@ async function fetchAndCache(deps: ProxyDeps, repo: string, routes: UpstreamRout
   try {
     response = await firstUpstream(deps, routes, `blobs/${formatDigest(digest)}`, {}, async (r) => r, "BLOB_UNKNOWN");
   } catch (error) {
-    await releaseBlobFetch(deps.bucket, digest).catch(() => {});
+    await releaseBlobFetch(deps.store, digest).catch(() => {});
     throw error;
   }
   const length = declaredLength(response);
-  const sink = openBlobSink(deps.bucket, digest, length, deps.config.partSize);
+  const sink = openBlobSink(deps.store, digest, length, deps.config.partSize);
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   deps.waitUntil(pump(deps, repo, digest, response.body!, sink, writable.getWriter(), owner));
   return new Response(readable, { status: 200, headers: blobHeaders(digest, length) });
@@ -112,12 +112,12 @@ async function fetchAndCache(deps: ProxyDeps, repo: string, routes: UpstreamRout
  *  the caller should try to claim it. */
 async function waitForFetch(deps: ProxyDeps, digest: Digest, deadline: number): Promise<BlobRecord | "retry" | "timeout"> {
   for (;;) {
-    const record = await getBlobRecord(deps.bucket, digest);
+    const record = await getBlobRecord(deps.store, digest);
     if (record) return record;
-    const marker = await getBlobFetch(deps.bucket, digest);
+    const marker = await getBlobFetch(deps.store, digest);
     if (!marker) return "retry";
     if (Date.now() - marker.heartbeatAt > CLAIM_STALE_MS) {
-      await releaseBlobFetch(deps.bucket, digest);
+      await releaseBlobFetch(deps.store, digest);
       return "retry";
     }
     if (Date.now() > deadline) return "timeout";
@@ -151,18 +151,18 @@ export async function pullThroughBlob(deps: ProxyDeps, repo: string, digest: Dig
   try {
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (;;) {
-      const record = await getBlobRecord(deps.bucket, digest);
+      const record = await getBlobRecord(deps.store, digest);
       if (record) {
-        await linkBlob(deps.bucket, repo, digest, record);
+        await linkBlob(deps.store, repo, digest, record);
         return record;
       }
       if (request.method === "HEAD" || request.headers.has("Range")) return await passThrough(deps, routes, digest, request);
       const owner = crypto.randomUUID();
-      if (await claimBlobFetch(deps.bucket, digest, owner)) return await fetchAndCache(deps, repo, routes, digest, owner);
+      if (await claimBlobFetch(deps.store, digest, owner)) return await fetchAndCache(deps, repo, routes, digest, owner);
       const waited = await waitForFetch(deps, digest, deadline);
       if (waited === "timeout") return await passThrough(deps, routes, digest, request);
       if (waited !== "retry") {
-        await linkBlob(deps.bucket, repo, digest, waited);
+        await linkBlob(deps.store, repo, digest, waited);
         return waited;
       }
     }

@@ -8,8 +8,7 @@ import type { ProxyDeps } from "./upstreams";
 
 export function proxyDeps(c: Context<AppEnv>): ProxyDeps {
   return {
-    bucket: c.env.REGISTRY,
-    kv: c.env.UPLOADS,
+    store: c.get("storage"),
     config: c.get("config"),
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
   };

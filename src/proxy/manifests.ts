@@ -54,15 +54,15 @@ function fetchUpstreamManifest(deps: ProxyDeps, routes: UpstreamRoute[], referen
 }
 
 async function cacheManifest(deps: ProxyDeps, repo: string, fetched: FetchedManifest): Promise<void> {
-  await putManifest(deps.bucket, repo, fetched.digest, fetched.bytes, fetched.contentType);
+  await putManifest(deps.store, repo, fetched.digest, fetched.bytes, fetched.contentType);
   const parsed = parseManifest(fetched.bytes, fetched.contentType);
   if (parsed.subject) {
     const descriptor: Descriptor = { mediaType: parsed.mediaType, digest: formatDigest(fetched.digest), size: fetched.bytes.length };
     if (parsed.artifactType !== undefined) descriptor.artifactType = parsed.artifactType;
     if (parsed.annotations !== undefined) descriptor.annotations = parsed.annotations;
-    await putReferrer(deps.bucket, repo, parsed.subject, descriptor);
+    await putReferrer(deps.store, repo, parsed.subject, descriptor);
   }
-  await addToCatalog(deps.bucket, repo);
+  await addToCatalog(deps.store, repo);
 }
 
 function served(fetched: FetchedManifest, withBody: boolean): ProxiedManifest {
@@ -84,7 +84,7 @@ async function headUpstreamTag(deps: ProxyDeps, routes: UpstreamRoute[], tag: st
 async function fetchTag(deps: ProxyDeps, repo: string, routes: UpstreamRoute[], tag: string, withBody: boolean): Promise<ProxiedManifest> {
   const fetched = await fetchUpstreamManifest(deps, routes, tag, null);
   await cacheManifest(deps, repo, fetched);
-  await putCachedTag(deps.bucket, repo, tag, fetched.digest);
+  await putCachedTag(deps.store, repo, tag, fetched.digest);
   return served(fetched, withBody);
 }
 
@@ -94,26 +94,26 @@ async function revalidateTag(deps: ProxyDeps, repo: string, routes: UpstreamRout
   try {
     const current = await headUpstreamTag(deps, routes, tag);
     if (current && current.algorithm === cached.algorithm && current.hex === cached.hex) {
-      await putCachedTag(deps.bucket, repo, tag, cached);
-      return getManifest(deps.bucket, repo, cached, withBody);
+      await putCachedTag(deps.store, repo, tag, cached);
+      return getManifest(deps.store, repo, cached, withBody);
     }
     return await fetchTag(deps, repo, routes, tag, withBody);
   } catch (error) {
     const unreachable = error instanceof UpstreamUnavailable || (error instanceof RegistryError && error.code === "MANIFEST_UNKNOWN");
     if (!unreachable) throw error;
     console.error(`pull-through: serving stale ${repo}:${tag}:`, error.message);
-    const stale = await getManifest(deps.bucket, repo, cached, withBody);
+    const stale = await getManifest(deps.store, repo, cached, withBody);
     return stale ? { ...stale, warning: STALE_WARNING } : null;
   }
 }
 
 async function manifestByTag(deps: ProxyDeps, repo: string, routes: UpstreamRoute[], tag: string, withBody: boolean): Promise<ProxiedManifest> {
-  const cached = await getCachedTag(deps.bucket, repo, tag);
+  const cached = await getCachedTag(deps.store, repo, tag);
   if (cached) {
     // A tag pushed here (no confirmation time) belongs to this registry, not the upstream.
     const fresh = cached.confirmedAt === null || Date.now() - cached.confirmedAt < deps.config.proxy.tagTtlSeconds * 1000;
     const manifest = fresh
-      ? await getManifest(deps.bucket, repo, cached.digest, withBody)
+      ? await getManifest(deps.store, repo, cached.digest, withBody)
       : await revalidateTag(deps, repo, routes, tag, cached.digest, withBody);
     if (manifest) return manifest;
   }
@@ -129,7 +129,7 @@ export async function pullThroughManifest(deps: ProxyDeps, repo: string, referen
   if (routes.length === 0) return null;
   try {
     if (reference.kind === "tag") return await manifestByTag(deps, repo, routes, reference.tag, withBody);
-    const local = await getManifest(deps.bucket, repo, reference.digest, withBody);
+    const local = await getManifest(deps.store, repo, reference.digest, withBody);
     if (local) return local;
     const fetched = await fetchUpstreamManifest(deps, routes, formatDigest(reference.digest), reference.digest);
     await cacheManifest(deps, repo, fetched);

@@ -2,15 +2,13 @@
 // Tokens are cached until they expire, in the isolate and in KV (expirationTtl), so a warm
 // pull costs one request upstream instead of a challenge, a token fetch and a retry.
 import { digestBytes } from "../oci/digest";
-import { keys } from "../storage/keys";
+import type { Storage } from "../storage/storage";
+import { getUpstreamToken, putUpstreamToken } from "../storage/upstream-tokens";
 import { parseChallenge, parseTokenResponse, type Challenge, type TokenGrant } from "./challenge";
 import type { UpstreamRoute, Upstream } from "./config";
 
 /** Tokens are dropped this long before they expire, so none expires in flight. */
 const EXPIRY_MARGIN_MS = 10_000;
-/** KV refuses an expirationTtl under 60 seconds. */
-const KV_MIN_TTL = 60;
-
 const tokenMemory = new Map<string, TokenGrant>();
 /** Upstreams that answered with a Basic challenge: later requests send Basic at once. */
 const basicUpstreams = new Set<string>();
@@ -28,10 +26,10 @@ async function tokenCacheKey(upstream: Upstream, scope: string): Promise<string>
   return digest.hex;
 }
 
-async function cachedToken(kv: KVNamespace, key: string, now: number): Promise<string | null> {
+async function cachedToken(store: Storage, key: string, now: number): Promise<string | null> {
   const memory = tokenMemory.get(key);
   if (memory && memory.expiresAt - EXPIRY_MARGIN_MS > now) return memory.token;
-  const stored = await kv.get<TokenGrant>(keys.proxyTokenKv(key), "json").catch(() => null);
+  const stored = await getUpstreamToken(store, key);
   if (stored && stored.expiresAt - EXPIRY_MARGIN_MS > now) {
     tokenMemory.set(key, stored);
     return stored.token;
@@ -39,10 +37,10 @@ async function cachedToken(kv: KVNamespace, key: string, now: number): Promise<s
   return null;
 }
 
-async function storeToken(kv: KVNamespace, key: string, grant: TokenGrant, now: number): Promise<void> {
+async function storeToken(store: Storage, key: string, grant: TokenGrant, now: number): Promise<void> {
   tokenMemory.set(key, grant);
   const ttl = Math.floor((grant.expiresAt - EXPIRY_MARGIN_MS - now) / 1000);
-  if (ttl >= KV_MIN_TTL) await kv.put(keys.proxyTokenKv(key), JSON.stringify(grant), { expirationTtl: ttl }).catch(() => {});
+  await putUpstreamToken(store, key, grant, ttl);
 }
 
 /** Asks the challenge's realm for a token; anonymous unless the upstream has credentials. */
@@ -75,13 +73,13 @@ async function send(url: string, init: RequestInit, auth: string | null): Promis
  * Sends a request for `path` (under /v2/<remote name>/) to the route's upstream, answering
  * its auth challenge once. Throws UpstreamUnavailable when the upstream cannot be reached.
  */
-export async function upstreamFetch(kv: KVNamespace, route: UpstreamRoute, path: string, init: RequestInit = {}): Promise<Response> {
+export async function upstreamFetch(store: Storage, route: UpstreamRoute, path: string, init: RequestInit = {}): Promise<Response> {
   const { upstream, remoteName } = route;
   const url = `${upstream.url}/v2/${remoteName}/${path}`;
   const scope = `repository:${remoteName}:pull`;
   const key = await tokenCacheKey(upstream, scope);
   const now = Date.now();
-  const token = await cachedToken(kv, key, now);
+  const token = await cachedToken(store, key, now);
   const first = token ? `Bearer ${token}` : basicUpstreams.has(upstream.url) ? basicHeader(upstream) : null;
   const response = await send(url, init, first);
   if (response.status !== 401) return response;
@@ -97,6 +95,6 @@ export async function upstreamFetch(kv: KVNamespace, route: UpstreamRoute, path:
   const grant = await fetchToken(upstream, challenge, challenge.scope ?? scope).catch(() => null);
   if (!grant) return response;
   await response.body?.cancel();
-  await storeToken(kv, key, grant, now);
+  await storeToken(store, key, grant, now);
   return send(url, init, `Bearer ${grant.token}`);
 }

@@ -6,10 +6,10 @@ import { RegistryError, type ErrorCode } from "../errors";
 import type { UpstreamRoute } from "./config";
 import { upstreamFetch, UpstreamUnavailable } from "./upstream-client";
 import { readBounded } from "../util/read-bounded";
+import type { Storage } from "../storage/storage";
 
 export interface ProxyDeps {
-  bucket: R2Bucket;
-  kv: KVNamespace;
+  store: Storage;
   config: Config;
   /** Keeps work (cache writes) alive after the response has been returned. */
   waitUntil(promise: Promise<unknown>): void;
@@ -33,7 +33,7 @@ export async function firstUpstream<T>(
   let failure: UpstreamUnavailable | null = null;
   for (const route of routes) {
     try {
-      const response = await upstreamFetch(deps.kv, route, path, init);
+      const response = await upstreamFetch(deps.store, route, path, init);
       if (response.ok) return await accept(response, route);
       await response.body?.cancel();
       // 404 and auth refusals mean "not here"; anything else is a broken upstream.

@@ -4,21 +4,22 @@
 // the two sees the other, so a link never outlives its record (docs/gc.md, "Protocol").
 import type { Digest } from "../oci/digest";
 import { getSettledBlobRecord, linkBlob, unlinkBlob, type BlobRecord } from "../storage/blobs";
+import type { Storage } from "../storage/storage";
 
 /**
  * Links the blob and checks that its record still holds the same bytes. Returns the record
  * linked, or null (with the link removed again) when the collector deleted the record.
  */
-export async function linkBlobVerified(bucket: R2Bucket, repo: string, digest: Digest, record: BlobRecord): Promise<BlobRecord | null> {
+export async function linkBlobVerified(store: Storage, repo: string, digest: Digest, record: BlobRecord): Promise<BlobRecord | null> {
   let linking = record;
   for (let attempt = 0; attempt < 3; attempt++) {
-    await linkBlob(bucket, repo, digest, linking);
-    const current = await getSettledBlobRecord(bucket, digest);
+    await linkBlob(store, repo, digest, linking);
+    const current = await getSettledBlobRecord(store, digest);
     if (current?.dataKey === linking.dataKey) return linking;
     if (!current) break;
     // Deleted and pushed again with other bytes meanwhile: link those instead.
     linking = current;
   }
-  await unlinkBlob(bucket, repo, digest);
+  await unlinkBlob(store, repo, digest);
   return null;
 }

@@ -10,6 +10,7 @@
 import type { Identity } from "../auth/identity";
 import { RegistryError } from "../errors";
 import { catalogNamesAfter } from "../storage/repositories";
+import type { Storage } from "../storage/storage";
 
 export interface CatalogQuery {
   limit: number;
@@ -29,13 +30,13 @@ export interface CatalogPage {
 
 const SEALED = "_scan.";
 
-export async function listPullableRepositories(bucket: R2Bucket, identity: Identity, query: CatalogQuery): Promise<CatalogPage> {
+export async function listPullableRepositories(store: Storage, identity: Identity, query: CatalogQuery): Promise<CatalogPage> {
   if (query.limit === 0) return { names: [], next: null };
   const pageSize = query.scanPageSize ?? 1000;
   let after = query.last?.startsWith(SEALED) ? await unseal(query.secret, query.last) : query.last;
   const names: string[] = [];
   for (let pages = 0; pages < (query.maxScanPages ?? 50); pages++) {
-    const scanned = await catalogNamesAfter(bucket, after, pageSize);
+    const scanned = await catalogNamesAfter(store, after, pageSize);
     for (const name of scanned.names) {
       if (!identity.allows(name, "pull")) continue;
       // One more visible name exists: the page is full and a next page is sure to hold it.

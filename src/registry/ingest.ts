@@ -10,9 +10,11 @@ import { toHex } from "../oci/digest";
 import { keys } from "../storage/keys";
 import type { UploadState } from "../storage/uploads";
 import { readTail } from "../storage/uploads";
+import type { Storage } from "../storage/storage";
+import type { MeteredMultipart } from "../storage/metered";
 
 export interface IngestOptions {
-  bucket: R2Bucket;
+  store: Storage;
   /** Refuse the request (413) once more than this many bytes arrive. */
   maxBytes: number | null;
   /** Bytes the request promises (Content-Length or Content-Range), checked at the end. */
@@ -45,7 +47,7 @@ class PartWriter {
   private readonly inFlight: Promise<void>[] = [];
 
   constructor(
-    private readonly bucket: R2Bucket,
+    private readonly store: Storage,
     private state: UploadState,
     initial: Uint8Array,
   ) {
@@ -86,10 +88,10 @@ class PartWriter {
     );
   }
 
-  private async multipart(): Promise<R2MultipartUpload> {
+  private async multipart(): Promise<MeteredMultipart> {
     const key = keys.blobData(this.state.id);
-    if (this.state.multipartId) return this.bucket.resumeMultipartUpload(key, this.state.multipartId);
-    const upload = await this.bucket.createMultipartUpload(key, { httpMetadata: { contentType: "application/octet-stream" } });
+    if (this.state.multipartId) return this.store.bucket.resumeMultipartUpload(key, this.state.multipartId);
+    const upload = await this.store.bucket.createMultipartUpload(key, { httpMetadata: { contentType: "application/octet-stream" } });
     this.state = { ...this.state, multipartId: upload.uploadId };
     return upload;
   }
@@ -149,8 +151,8 @@ function readBody(body: ReadableStream<Uint8Array>): BodyReader {
 }
 
 export async function ingest(state: UploadState, body: ReadableStream<Uint8Array> | null, options: IngestOptions): Promise<IngestResult> {
-  const tail = await readTail(options.bucket, state);
-  const writer = new PartWriter(options.bucket, state, tail);
+  const tail = await readTail(options.store, state);
+  const writer = new PartWriter(options.store, state, tail);
   const hasher = state.offset === 0 ? new crypto.DigestStream("SHA-256") : null;
   const hashWriter = hasher?.getWriter();
   let received = 0;

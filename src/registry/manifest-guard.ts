@@ -7,17 +7,18 @@ import { formatDigest, type Digest } from "../oci/digest";
 import type { ParsedManifest } from "../oci/manifest";
 import { getSettledBlobLink, getSettledBlobRecord } from "../storage/blobs";
 import { manifestSettled } from "../storage/manifests";
+import type { Storage } from "../storage/storage";
 
 /** Blobs and child manifests that are gone now that the manifest is written. */
-export async function missingAfterWrite(bucket: R2Bucket, repo: string, parsed: ParsedManifest): Promise<string[]> {
+export async function missingAfterWrite(store: Storage, repo: string, parsed: ParsedManifest): Promise<string[]> {
   const missing: string[] = [];
   await Promise.all([
     ...parsed.blobs.map(async (d) => {
-      const [link, record] = await Promise.all([getSettledBlobLink(bucket, repo, d), getSettledBlobRecord(bucket, d)]);
+      const [link, record] = await Promise.all([getSettledBlobLink(store, repo, d), getSettledBlobRecord(store, d)]);
       if (!link || !record || record.dataKey !== link.dataKey) missing.push(formatDigest(d));
     }),
     ...parsed.manifests.map(async (d) => {
-      if (!(await manifestSettled(bucket, repo, d))) missing.push(formatDigest(d));
+      if (!(await manifestSettled(store, repo, d))) missing.push(formatDigest(d));
     }),
   ]);
   return missing;
@@ -29,13 +30,13 @@ export async function missingAfterWrite(bucket: R2Bucket, repo: string, parsed: 
  * references checked again, a bounded number of times.
  */
 export async function keepManifest(
-  bucket: R2Bucket,
+  store: Storage,
   repo: string,
   digest: Digest,
   rewrite: () => Promise<string[]>,
 ): Promise<string[]> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (await manifestSettled(bucket, repo, digest)) return [];
+    if (await manifestSettled(store, repo, digest)) return [];
     const missing = await rewrite();
     if (missing.length > 0) return missing;
   }

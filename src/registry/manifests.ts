@@ -20,30 +20,31 @@ import {
   putTag,
   type StoredManifest,
 } from "../storage/manifests";
+import type { Storage } from "../storage/storage";
 
-export async function resolveReference(bucket: R2Bucket, repo: string, reference: Reference): Promise<Digest> {
+export async function resolveReference(store: Storage, repo: string, reference: Reference): Promise<Digest> {
   if (reference.kind === "digest") return reference.digest;
-  const digest = await getTag(bucket, repo, reference.tag);
+  const digest = await getTag(store, repo, reference.tag);
   if (!digest) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}:${reference.tag}`);
   return digest;
 }
 
-export async function fetchManifest(bucket: R2Bucket, repo: string, reference: Reference, withBody: boolean): Promise<StoredManifest> {
-  const digest = await resolveReference(bucket, repo, reference);
-  const manifest = await getManifest(bucket, repo, digest, withBody);
+export async function fetchManifest(store: Storage, repo: string, reference: Reference, withBody: boolean): Promise<StoredManifest> {
+  const digest = await resolveReference(store, repo, reference);
+  const manifest = await getManifest(store, repo, digest, withBody);
   if (!manifest) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}@${formatDigest(digest)}`);
   return manifest;
 }
 
 /** Every blob and child manifest the manifest names must already be in the repository. */
-async function checkReferences(bucket: R2Bucket, repo: string, parsed: ParsedManifest): Promise<void> {
+async function checkReferences(store: Storage, repo: string, parsed: ParsedManifest): Promise<void> {
   const missing: string[] = [];
   await Promise.all([
     ...parsed.blobs.map(async (d) => {
-      if (!(await getBlobLink(bucket, repo, d))) missing.push(formatDigest(d));
+      if (!(await getBlobLink(store, repo, d))) missing.push(formatDigest(d));
     }),
     ...parsed.manifests.map(async (d) => {
-      if (!(await getManifest(bucket, repo, d, false))) missing.push(formatDigest(d));
+      if (!(await getManifest(store, repo, d, false))) missing.push(formatDigest(d));
     }),
   ]);
   if (missing.length > 0) {
@@ -91,7 +92,7 @@ export interface PutManifestResult {
   subject: Digest | null;
 }
 
-export async function storeManifest(bucket: R2Bucket, input: PutManifestInput): Promise<PutManifestResult> {
+export async function storeManifest(store: Storage, input: PutManifestInput): Promise<PutManifestResult> {
   const parsed = parseManifest(input.bytes, input.contentType);
   const algorithm = input.reference.kind === "digest" ? input.reference.digest.algorithm : "sha256";
   const digest = await digestBytes(algorithm, input.bytes);
@@ -100,31 +101,31 @@ export async function storeManifest(bucket: R2Bucket, input: PutManifestInput): 
   }
   const tags = [...new Set([...(input.reference.kind === "tag" ? [input.reference.tag] : []), ...input.extraTags])];
   checkPutBounds(parsed, tags);
-  await checkReferences(bucket, input.repo, parsed);
+  await checkReferences(store, input.repo, parsed);
   // What this push may overwrite, so a failure can put it back (see undoManifestPut).
   const before: PriorState = {
-    manifestExisted: (await getManifest(bucket, input.repo, digest, false)) !== null,
-    tags: await Promise.all(tags.map(async (tag) => ({ tag, digest: await getTag(bucket, input.repo, tag) }))),
+    manifestExisted: (await getManifest(store, input.repo, digest, false)) !== null,
+    tags: await Promise.all(tags.map(async (tag) => ({ tag, digest: await getTag(store, input.repo, tag) }))),
   };
   // Write, then re-read what it names: the garbage collector may be deleting it right now.
   const write = async () => {
-    await putManifest(bucket, input.repo, digest, input.bytes, parsed.mediaType);
-    return missingAfterWrite(bucket, input.repo, parsed);
+    await putManifest(store, input.repo, digest, input.bytes, parsed.mediaType);
+    return missingAfterWrite(store, input.repo, parsed);
   };
   let missing = await write();
   try {
     if (missing.length === 0) {
-      if (parsed.subject) await putReferrer(bucket, input.repo, parsed.subject, referrerDescriptor(parsed, digest, input.bytes.length));
-      await putTags(bucket, input.repo, tags, digest);
-      await addToCatalog(bucket, input.repo);
-      missing = await keepManifest(bucket, input.repo, digest, write);
+      if (parsed.subject) await putReferrer(store, input.repo, parsed.subject, referrerDescriptor(parsed, digest, input.bytes.length));
+      await putTags(store, input.repo, tags, digest);
+      await addToCatalog(store, input.repo);
+      missing = await keepManifest(store, input.repo, digest, write);
     }
   } catch (error) {
-    await undoManifestPut(bucket, input.repo, digest, parsed.subject, before).catch(() => {});
+    await undoManifestPut(store, input.repo, digest, parsed.subject, before).catch(() => {});
     throw error;
   }
   if (missing.length > 0) {
-    await undoManifestPut(bucket, input.repo, digest, parsed.subject, before).catch(() => {});
+    await undoManifestPut(store, input.repo, digest, parsed.subject, before).catch(() => {});
     throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { missing: missing.slice(0, 20), reason: "garbage-collected during the push" });
   }
   return { digest, tags, subject: parsed.subject };
@@ -132,8 +133,8 @@ export async function storeManifest(bucket: R2Bucket, input: PutManifestInput): 
 
 /** Writes every tag and lets every write settle before reporting a failure, so the undo
  *  never races a write still in flight. */
-async function putTags(bucket: R2Bucket, repo: string, tags: string[], digest: Digest): Promise<void> {
-  const results = await Promise.allSettled(tags.map((tag) => putTag(bucket, repo, tag, digest)));
+async function putTags(store: Storage, repo: string, tags: string[], digest: Digest): Promise<void> {
+  const results = await Promise.allSettled(tags.map((tag) => putTag(store, repo, tag, digest)));
   const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failure) throw failure.reason;
 }
@@ -146,11 +147,11 @@ interface PriorState {
 /** Leaves nothing half-written that a later read could see, and takes nothing away that was
  *  there before: tags go back to their old targets, and a manifest (with its referrer entry)
  *  that already existed stays, because other tags and indexes may point to it. */
-async function undoManifestPut(bucket: R2Bucket, repo: string, digest: Digest, subject: Digest | null, before: PriorState): Promise<void> {
-  await Promise.all(before.tags.map((t) => (t.digest ? putTag(bucket, repo, t.tag, t.digest) : deleteTag(bucket, repo, t.tag))));
+async function undoManifestPut(store: Storage, repo: string, digest: Digest, subject: Digest | null, before: PriorState): Promise<void> {
+  await Promise.all(before.tags.map((t) => (t.digest ? putTag(store, repo, t.tag, t.digest) : deleteTag(store, repo, t.tag))));
   if (before.manifestExisted) return;
-  if (subject) await deleteReferrer(bucket, repo, subject, digest);
-  await deleteManifestObject(bucket, repo, digest);
+  if (subject) await deleteReferrer(store, repo, subject, digest);
+  await deleteManifestObject(store, repo, digest);
 }
 
 function referrerDescriptor(parsed: ParsedManifest, digest: Digest, size: number): Descriptor {
@@ -161,24 +162,24 @@ function referrerDescriptor(parsed: ParsedManifest, digest: Digest, size: number
 }
 
 /** DELETE by digest removes the manifest, every tag pointing at it, and its referrer entry. */
-export async function deleteManifestByDigest(bucket: R2Bucket, repo: string, digest: Digest): Promise<void> {
-  const stored = await getManifest(bucket, repo, digest, true);
+export async function deleteManifestByDigest(store: Storage, repo: string, digest: Digest): Promise<void> {
+  const stored = await getManifest(store, repo, digest, true);
   if (!stored) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}@${formatDigest(digest)}`);
   const bytes = new Uint8Array(await new Response(stored.body).arrayBuffer());
   const target = formatDigest(digest);
-  const tags = (await listTagTargets(bucket, repo)).filter((t) => t.digest === target);
+  const tags = (await listTagTargets(store, repo)).filter((t) => t.digest === target);
   // One call per 1,000 tags, not two per tag: a manifest may carry thousands.
-  await deleteTags(bucket, repo, tags.map((t) => t.tag));
+  await deleteTags(store, repo, tags.map((t) => t.tag));
   let subject: Digest | null = null;
   try {
     subject = parseManifest(bytes, stored.contentType).subject;
   } catch {
     subject = null;
   }
-  if (subject) await deleteReferrer(bucket, repo, subject, digest);
-  await deleteManifestObject(bucket, repo, digest);
+  if (subject) await deleteReferrer(store, repo, subject, digest);
+  await deleteManifestObject(store, repo, digest);
 }
 
-export async function deleteTagOnly(bucket: R2Bucket, repo: string, tag: string): Promise<void> {
-  if (!(await deleteTag(bucket, repo, tag))) throw new RegistryError("MANIFEST_UNKNOWN", `tag unknown: ${repo}:${tag}`);
+export async function deleteTagOnly(store: Storage, repo: string, tag: string): Promise<void> {
+  if (!(await deleteTag(store, repo, tag))) throw new RegistryError("MANIFEST_UNKNOWN", `tag unknown: ${repo}:${tag}`);
 }

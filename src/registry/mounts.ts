@@ -5,15 +5,16 @@ import type { Identity } from "../auth/identity";
 import type { Digest } from "../oci/digest";
 import { getBlobLink, listBlobRepositories } from "../storage/blobs";
 import { linkBlobVerified } from "./blob-links";
+import type { Storage } from "../storage/storage";
 
-export async function mountBlob(bucket: R2Bucket, identity: Identity, repo: string, digest: Digest, from: string | null): Promise<boolean> {
-  const sources = from !== null ? [from] : await listBlobRepositories(bucket, digest);
+export async function mountBlob(store: Storage, identity: Identity, repo: string, digest: Digest, from: string | null): Promise<boolean> {
+  const sources = from !== null ? [from] : await listBlobRepositories(store, digest);
   for (const source of sources) {
     if (!identity.allows(source, "pull")) continue;
-    const link = await getBlobLink(bucket, source, digest);
+    const link = await getBlobLink(store, source, digest);
     if (!link) continue;
     // A record the collector deleted meanwhile leaves no link: fall back to an upload.
-    return (await linkBlobVerified(bucket, repo, digest, link)) !== null;
+    return (await linkBlobVerified(store, repo, digest, link)) !== null;
   }
   return false;
 }

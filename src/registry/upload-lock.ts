@@ -7,6 +7,7 @@
 import { RegistryError } from "../errors";
 import { formatUploadRange } from "../oci/range";
 import { readUploadState, writeUploadState, type UploadState, type VersionedState } from "../storage/uploads";
+import type { Storage } from "../storage/storage";
 
 export const LOCK_LEASE_MS = 60 * 1000;
 const REFRESH_AFTER_MS = 15 * 1000;
@@ -22,8 +23,8 @@ export function rangeConflict(state: UploadState, detail: string): RegistryError
 }
 
 /** Reads a session the caller may use, or throws BLOB_UPLOAD_UNKNOWN. */
-export async function readOwnedSession(bucket: R2Bucket, who: SessionIdentity, maxAgeSeconds: number): Promise<VersionedState> {
-  const versioned = await readUploadState(bucket, who.id);
+export async function readOwnedSession(store: Storage, who: SessionIdentity, maxAgeSeconds: number): Promise<VersionedState> {
+  const versioned = await readUploadState(store, who.id);
   const state = versioned?.state;
   if (!versioned || !state || state.repo !== who.repo || state.owner !== who.owner) {
     throw new RegistryError("BLOB_UPLOAD_UNKNOWN", "upload session unknown");
@@ -34,29 +35,29 @@ export async function readOwnedSession(bucket: R2Bucket, who: SessionIdentity, m
 
 export class SessionLock {
   private constructor(
-    private readonly bucket: R2Bucket,
+    private readonly store: Storage,
     public state: UploadState,
     public etag: string,
   ) {}
 
-  static async acquire(bucket: R2Bucket, who: SessionIdentity, maxAgeSeconds: number): Promise<SessionLock> {
-    const { state, etag } = await readOwnedSession(bucket, who, maxAgeSeconds);
+  static async acquire(store: Storage, who: SessionIdentity, maxAgeSeconds: number): Promise<SessionLock> {
+    const { state, etag } = await readOwnedSession(store, who, maxAgeSeconds);
     const now = Date.now();
     if (state.lock && now - state.lock.at < LOCK_LEASE_MS) throw rangeConflict(state, "another request is writing to this upload");
     const locked: UploadState = { ...state, lock: { id: crypto.randomUUID(), at: now } };
-    const newEtag = await writeUploadState(bucket, locked, etag);
+    const newEtag = await writeUploadState(store, locked, etag);
     if (!newEtag) {
-      const current = await readUploadState(bucket, who.id);
+      const current = await readUploadState(store, who.id);
       throw rangeConflict(current?.state ?? state, "another request is writing to this upload");
     }
-    return new SessionLock(bucket, locked, newEtag);
+    return new SessionLock(store, locked, newEtag);
   }
 
   /** Keeps the lease alive during a long request. */
   async refresh(): Promise<void> {
     if (!this.state.lock || Date.now() - this.state.lock.at < REFRESH_AFTER_MS) return;
     const refreshed: UploadState = { ...this.state, lock: { id: this.state.lock.id, at: Date.now() } };
-    const etag = await writeUploadState(this.bucket, refreshed, this.etag);
+    const etag = await writeUploadState(this.store, refreshed, this.etag);
     if (!etag) throw rangeConflict(this.state, "the upload lock was lost");
     this.state = refreshed;
     this.etag = etag;
@@ -65,7 +66,7 @@ export class SessionLock {
   /** Writes the new state and drops the lock. Returns false if the lock had been lost. */
   async commit(next: UploadState): Promise<boolean> {
     const committed: UploadState = { ...next, lock: null, updatedAt: Date.now() };
-    const etag = await writeUploadState(this.bucket, committed, this.etag);
+    const etag = await writeUploadState(this.store, committed, this.etag);
     if (!etag) return false;
     this.etag = etag;
     this.state = committed;
@@ -74,6 +75,6 @@ export class SessionLock {
 
   /** Drops the lock, leaving the session as it was. Best effort: a lapsed lease also frees it. */
   async release(): Promise<void> {
-    await writeUploadState(this.bucket, { ...this.state, lock: null }, this.etag).catch(() => null);
+    await writeUploadState(this.store, { ...this.state, lock: null }, this.etag).catch(() => null);
   }
 }

@@ -13,8 +13,6 @@ import { keys } from "../storage/keys";
 import {
   deleteTail,
   deleteUploadObjects,
-  forgetSession,
-  recordSession,
   writeTail,
   writeUploadState,
   type UploadState,
@@ -22,10 +20,10 @@ import {
 import { ingest, type IngestResult } from "./ingest";
 import { rangeConflict, readOwnedSession, SessionLock, type SessionIdentity } from "./upload-lock";
 import { hashObject } from "./hash-object";
+import type { Storage } from "../storage/storage";
 
 export interface UploadDeps {
-  bucket: R2Bucket;
-  kv: KVNamespace;
+  store: Storage;
   config: Config;
 }
 
@@ -57,14 +55,13 @@ function newState(repo: string, owner: string, partSize: number): UploadState {
 
 export async function startUpload(deps: UploadDeps, repo: string, owner: string): Promise<UploadState> {
   const state = newState(repo, owner, deps.config.partSize);
-  const etag = await writeUploadState(deps.bucket, state, null);
+  const etag = await writeUploadState(deps.store, state, null);
   if (!etag) throw new RegistryError("UNKNOWN", "could not create the upload session");
-  await recordSession(deps.kv, state, deps.config.uploadMaxAgeSeconds);
   return state;
 }
 
 export async function getUploadStatus(deps: UploadDeps, who: SessionIdentity): Promise<UploadState> {
-  return (await readOwnedSession(deps.bucket, who, deps.config.uploadMaxAgeSeconds)).state;
+  return (await readOwnedSession(deps.store, who, deps.config.uploadMaxAgeSeconds)).state;
 }
 
 /** Checks a chunk's Content-Range against the session and returns the length it promises. */
@@ -82,7 +79,7 @@ function expectedChunkLength(state: UploadState, chunk: Chunk): number | null {
 
 function ingestOptions(deps: UploadDeps, expectedLength: number | null, lock?: SessionLock) {
   return {
-    bucket: deps.bucket,
+    store: deps.store,
     maxBytes: deps.config.maxRequestBodyBytes,
     expectedLength,
     onProgress: lock ? () => lock.refresh() : undefined,
@@ -91,7 +88,7 @@ function ingestOptions(deps: UploadDeps, expectedLength: number | null, lock?: S
 
 /** Runs `work` under the session lock, releasing it on any failure. */
 async function withLock<T>(deps: UploadDeps, who: SessionIdentity, work: (lock: SessionLock) => Promise<T>): Promise<T> {
-  const lock = await SessionLock.acquire(deps.bucket, who, deps.config.uploadMaxAgeSeconds);
+  const lock = await SessionLock.acquire(deps.store, who, deps.config.uploadMaxAgeSeconds);
   try {
     return await work(lock);
   } catch (error) {
@@ -105,7 +102,7 @@ async function commitIngest(deps: UploadDeps, lock: SessionLock, before: UploadS
   const { state } = result;
   const offset = state.parts.length * state.partSize + result.trailing.length;
   const generation = before.tailGeneration + 1;
-  if (result.trailing.length > 0) await writeTail(deps.bucket, state.id, generation, result.trailing);
+  if (result.trailing.length > 0) await writeTail(deps.store, state.id, generation, result.trailing);
   const next: UploadState = {
     ...state,
     offset,
@@ -114,10 +111,10 @@ async function commitIngest(deps: UploadDeps, lock: SessionLock, before: UploadS
     streamedSha256: before.offset === 0 ? result.streamedSha256 : null,
   };
   if (!(await lock.commit(next))) {
-    await deleteTail(deps.bucket, state.id, generation);
+    await deleteTail(deps.store, state.id, generation);
     throw rangeConflict(before, "the upload changed while this chunk was written");
   }
-  if (before.tailLength > 0) await deleteTail(deps.bucket, state.id, before.tailGeneration);
+  if (before.tailLength > 0) await deleteTail(deps.store, state.id, before.tailGeneration);
   return lock.state;
 }
 
@@ -166,34 +163,33 @@ export async function monolithicUpload(deps: UploadDeps, repo: string, owner: st
   if (chunk.body && fitsOnePut(chunk.contentLength)) return storeWholeBlob(deps, state, digest, chunk.body, chunk.contentLength);
   const result = await ingest(state, chunk.body, ingestOptions(deps, chunk.contentLength));
   if (result.interrupted) {
-    await abortMultipart(deps.bucket, result.state);
+    await abortMultipart(deps.store, result.state);
     throw result.interrupted;
   }
   const final = { ...result.state, offset: result.received };
   try {
     return await publishBlob(deps, final, result.trailing, result.streamedSha256, digest);
   } catch (error) {
-    await abortMultipart(deps.bucket, final);
+    await abortMultipart(deps.store, final);
     throw error;
   }
 }
 
 /** DELETE on a session: cancels it and frees its data at once. */
 export async function cancelUpload(deps: UploadDeps, who: SessionIdentity): Promise<void> {
-  const lock = await SessionLock.acquire(deps.bucket, who, deps.config.uploadMaxAgeSeconds);
+  const lock = await SessionLock.acquire(deps.store, who, deps.config.uploadMaxAgeSeconds);
   await closeSession(deps, lock.state);
 }
 
-async function abortMultipart(bucket: R2Bucket, state: UploadState): Promise<void> {
+async function abortMultipart(store: Storage, state: UploadState): Promise<void> {
   if (!state.multipartId) return;
-  await bucket.resumeMultipartUpload(keys.blobData(state.id), state.multipartId).abort().catch(() => {});
+  await store.bucket.resumeMultipartUpload(keys.blobData(state.id), state.multipartId).abort().catch(() => {});
 }
 
-/** Removes a finished or cancelled session: its multipart (if never completed), tails, record. */
+/** Removes a finished or cancelled session: its multipart (if never completed), state and tails. */
 export async function closeSession(deps: UploadDeps, state: UploadState): Promise<void> {
-  await abortMultipart(deps.bucket, state);
-  await deleteUploadObjects(deps.bucket, state.id);
-  await forgetSession(deps.kv, state.id);
+  await abortMultipart(deps.store, state);
+  await deleteUploadObjects(deps.store, state.id);
 }
 
 function digestMismatch(digest: Digest, actual: string): RegistryError {
@@ -206,43 +202,43 @@ function digestMismatch(digest: Digest, actual: string): RegistryError {
  * When the bucket already holds the content, the new bytes are dropped (dedupe).
  */
 async function publishBlob(deps: UploadDeps, state: UploadState, trailing: Uint8Array, streamedSha256: string | null, digest: Digest): Promise<BlobRecord> {
-  const { bucket } = deps;
+  const { store } = deps;
   const dataKey = keys.blobData(state.id);
   let record: BlobRecord = { dataKey, size: state.offset };
   if (state.parts.length === 0) {
     const actual = await digestBytes(digest.algorithm, trailing);
     if (actual.hex !== digest.hex) throw digestMismatch(digest, actual.hex);
-    const existing = await getBlobRecord(bucket, digest);
+    const existing = await getBlobRecord(store, digest);
     if (existing) return linkExisting(deps, state, digest, existing);
-    await bucket.put(dataKey, trailing, { httpMetadata: { contentType: "application/octet-stream" } });
+    await store.bucket.put(dataKey, trailing, { httpMetadata: { contentType: "application/octet-stream" } });
   } else {
     const known = digest.algorithm === "sha256" ? streamedSha256 : null;
     if (known !== null && known !== digest.hex) throw digestMismatch(digest, known);
     if (known !== null) {
-      const existing = await getBlobRecord(bucket, digest);
+      const existing = await getBlobRecord(store, digest);
       if (existing) return linkExisting(deps, state, digest, existing);
     }
-    const upload = bucket.resumeMultipartUpload(dataKey, state.multipartId!);
+    const upload = store.bucket.resumeMultipartUpload(dataKey, state.multipartId!);
     const parts = [...state.parts];
     if (trailing.length > 0) parts.push(await upload.uploadPart(parts.length + 1, trailing));
     await upload.complete(parts);
     if (known === null) {
-      const actual = await hashObject(bucket, dataKey, digest.algorithm);
+      const actual = await hashObject(store, dataKey, digest.algorithm);
       if (actual !== digest.hex) {
-        await bucket.delete(dataKey);
+        await store.bucket.delete(dataKey);
         throw digestMismatch(digest, actual);
       }
     }
   }
-  return recordAndLink(bucket, state.repo, digest, record);
+  return recordAndLink(store, state.repo, digest, record);
 }
 
 /** Records freshly stored data as the blob (or drops it when the bucket already had the
  *  content) and links the blob into the repository. */
-async function recordAndLink(bucket: R2Bucket, repo: string, digest: Digest, stored: BlobRecord): Promise<BlobRecord> {
-  const record = await createBlobRecord(bucket, digest, stored);
-  if (record.dataKey !== stored.dataKey) await bucket.delete(stored.dataKey);
-  return linkOrFail(bucket, repo, digest, record);
+async function recordAndLink(store: Storage, repo: string, digest: Digest, stored: BlobRecord): Promise<BlobRecord> {
+  const record = await createBlobRecord(store, digest, stored);
+  if (record.dataKey !== stored.dataKey) await store.bucket.delete(stored.dataKey);
+  return linkOrFail(store, repo, digest, record);
 }
 
 /** R2's largest single-request object (5 GiB less 5 MiB); bigger bodies go multipart. */
@@ -263,17 +259,17 @@ async function storeWholeBlob(deps: UploadDeps, state: UploadState, digest: Dige
   // FixedLengthStream gives R2 the length it needs and fails a body that ends early or runs long.
   const sized = body.pipeThrough(new FixedLengthStream(length));
   try {
-    await deps.bucket.put(dataKey, sized, { httpMetadata: { contentType: "application/octet-stream" }, [digest.algorithm]: digest.hex });
+    await deps.store.bucket.put(dataKey, sized, { httpMetadata: { contentType: "application/octet-stream" }, [digest.algorithm]: digest.hex });
   } catch (error) {
     if (isChecksumMismatch(error)) throw new RegistryError("DIGEST_INVALID", `content does not match ${formatDigest(digest)}`);
     if (isLengthMismatch(error)) throw new RegistryError("SIZE_INVALID", `the body is not the ${length} bytes its Content-Length declared`);
     throw error;
   }
   try {
-    return await recordAndLink(deps.bucket, state.repo, digest, { dataKey, size: length });
+    return await recordAndLink(deps.store, state.repo, digest, { dataKey, size: length });
   } catch (error) {
-    const record = await getBlobRecord(deps.bucket, digest).catch(() => null);
-    if (record?.dataKey !== dataKey) await deps.bucket.delete(dataKey).catch(() => {});
+    const record = await getBlobRecord(deps.store, digest).catch(() => null);
+    if (record?.dataKey !== dataKey) await deps.store.bucket.delete(dataKey).catch(() => {});
     throw error;
   }
 }
@@ -291,12 +287,12 @@ function isChecksumMismatch(error: unknown): boolean {
 }
 
 async function linkExisting(deps: UploadDeps, state: UploadState, digest: Digest, existing: BlobRecord): Promise<BlobRecord> {
-  return linkOrFail(deps.bucket, state.repo, digest, existing);
+  return linkOrFail(deps.store, state.repo, digest, existing);
 }
 
 /** The collector may delete a record between its lookup and the link (registry/blob-links.ts). */
-async function linkOrFail(bucket: R2Bucket, repo: string, digest: Digest, record: BlobRecord): Promise<BlobRecord> {
-  const linked = await linkBlobVerified(bucket, repo, digest, record);
+async function linkOrFail(store: Storage, repo: string, digest: Digest, record: BlobRecord): Promise<BlobRecord> {
+  const linked = await linkBlobVerified(store, repo, digest, record);
   if (!linked) throw new RegistryError("UNAVAILABLE", "the blob was garbage-collected while it was linked; push it again");
   return linked;
 }

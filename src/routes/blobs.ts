@@ -19,7 +19,7 @@ blobRoutes.get("/v2/:name{.+}/blobs/:digest", async (c) => {
   const repo = repoName(c);
   const digest = parseDigest(c.req.param("digest"));
   requireAccess(c, repo, "pull");
-  let link: { dataKey: string; size: number } | null = await getBlobLink(c.env.REGISTRY, repo, digest);
+  let link: { dataKey: string; size: number } | null = await getBlobLink(c.get("storage"), repo, digest);
   if (!link) {
     const proxied = await pullThroughBlob(proxyDeps(c), repo, digest, c.req.raw);
     if (proxied instanceof Response) return proxied;
@@ -45,13 +45,13 @@ blobRoutes.get("/v2/:name{.+}/blobs/:digest", async (c) => {
     headers["Content-Range"] = formatContentRange(range.range, link.size);
     headers["Content-Length"] = String(end - start + 1);
     if (isHead) return new Response(null, { status: 206, headers });
-    const object = await readBlobData(c.env.REGISTRY, link.dataKey, { offset: start, length: end - start + 1 });
+    const object = await readBlobData(c.get("storage"), link.dataKey, { offset: start, length: end - start + 1 });
     if (!object) throw new RegistryError("BLOB_UNKNOWN", `blob data missing: ${digestText}`);
     return new Response(object.body, { status: 206, headers });
   }
   headers["Content-Length"] = String(link.size);
   if (isHead) return new Response(null, { status: 200, headers });
-  const object = await readBlobData(c.env.REGISTRY, link.dataKey);
+  const object = await readBlobData(c.get("storage"), link.dataKey);
   if (!object) throw new RegistryError("BLOB_UNKNOWN", `blob data missing: ${digestText}`);
   return new Response(object.body, { status: 200, headers });
 });
@@ -62,9 +62,9 @@ blobRoutes.delete("/v2/:name{.+}/blobs/:digest", async (c) => {
   requireAccess(c, repo, "delete");
   denyWriteToMirror(c, repo);
   if (!c.get("config").deletesEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
-  if (!(await getBlobLink(c.env.REGISTRY, repo, digest))) throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);
+  if (!(await getBlobLink(c.get("storage"), repo, digest))) throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);
   // Only this repository's link goes; the bytes stay for every other repository that links
   // them, and garbage collection frees them once nothing does.
-  await unlinkBlob(c.env.REGISTRY, repo, digest);
+  await unlinkBlob(c.get("storage"), repo, digest);
   return c.body(null, 202);
 });

@@ -21,7 +21,7 @@ function flag(value: string | undefined): boolean {
  *  while cycleFinished is false to carry the cycle on (the cron does the same). */
 gcRoutes.post("/v2/_gc", async (c) => {
   const identity = requireAdmin(c);
-  const report = await runCollectorStep(c.env, { trigger: "manual", dryRun: flag(c.req.query("dry_run")) });
+  const report = await runCollectorStep(c.get("storage").child(), c.get("config"), { trigger: "manual", dryRun: flag(c.req.query("dry_run")) });
   if (!report) throw new RegistryError("TOOMANYREQUESTS", "a garbage collection step is already running; try again shortly");
   return c.json(reportFor(report, (repo) => identity.allows(repo, "pull")), 200);
 });
@@ -31,6 +31,6 @@ gcRoutes.get("/v2/_gc/reports", async (c) => {
   const identity = requireAdmin(c);
   const n = Number(c.req.query("n") ?? "20");
   if (!Number.isSafeInteger(n) || n < 1 || n > 200) throw new RegistryError("PAGINATION_NUMBER_INVALID", "n must be between 1 and 200");
-  const reports = await listReports(c.env.REGISTRY, n);
+  const reports = await listReports(c.get("storage"), n);
   return c.json({ reports: reports.map((r) => reportFor(r, (repo) => identity.allows(repo, "pull"))) });
 });

@@ -19,7 +19,7 @@ manifestRoutes.get("/v2/:name{.+}/manifests/:reference", async (c) => {
   requireAccess(c, repo, "pull");
   const withBody = c.req.method !== "HEAD";
   const manifest =
-    (await pullThroughManifest(proxyDeps(c), repo, reference, withBody)) ?? (await fetchManifest(c.env.REGISTRY, repo, reference, withBody));
+    (await pullThroughManifest(proxyDeps(c), repo, reference, withBody)) ?? (await fetchManifest(c.get("storage"), repo, reference, withBody));
   const digest = formatDigest(manifest.digest);
   const headers: Record<string, string> = {
     "Content-Type": manifest.contentType,
@@ -39,7 +39,7 @@ manifestRoutes.put("/v2/:name{.+}/manifests/:reference", async (c) => {
   requireAccess(c, repo, "push");
   denyWriteToMirror(c, repo);
   const bytes = await readBoundedBody(c, c.get("config").maxManifestBytes);
-  const result = await storeManifest(c.env.REGISTRY, {
+  const result = await storeManifest(c.get("storage"), {
     repo,
     reference,
     extraTags,
@@ -63,7 +63,7 @@ manifestRoutes.delete("/v2/:name{.+}/manifests/:reference", async (c) => {
   requireAccess(c, repo, "delete");
   denyWriteToMirror(c, repo);
   if (!c.get("config").deletesEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
-  if (reference.kind === "digest") await deleteManifestByDigest(c.env.REGISTRY, repo, reference.digest);
-  else await deleteTagOnly(c.env.REGISTRY, repo, reference.tag);
+  if (reference.kind === "digest") await deleteManifestByDigest(c.get("storage"), repo, reference.digest);
+  else await deleteTagOnly(c.get("storage"), repo, reference.tag);
   return c.body(null, 202);
 });

@@ -37,5 +37,5 @@ export async function readBoundedBody(c: Context<AppEnv>, max: number): Promise<
 }
 
 export function deps(c: Context<AppEnv>) {
-  return { bucket: c.env.REGISTRY, kv: c.env.UPLOADS, config: c.get("config") };
+  return { store: c.get("storage"), config: c.get("config") };
 }

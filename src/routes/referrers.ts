@@ -28,7 +28,7 @@ referrerRoutes.get("/v2/:name{.+}/referrers/:digest", async (c) => {
   // the filter applies before paging so every page is full.
   const after = page.last === null ? null : parseDigest(page.last);
   const keep = (d: Descriptor) => artifactType === undefined || d.artifactType === artifactType;
-  const { descriptors: manifests, more } = await listReferrersPage(c.env.REGISTRY, repo, subject, { after, limit, keep });
+  const { descriptors: manifests, more } = await listReferrersPage(c.get("storage"), repo, subject, { after, limit, keep });
   if (artifactType !== undefined) c.header("OCI-Filters-Applied", "artifactType");
   if (more && manifests.length > 0) {
     const extra: Record<string, string> = artifactType === undefined ? {} : { artifactType };

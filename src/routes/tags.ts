@@ -20,10 +20,10 @@ tagRoutes.get("/v2/:name{.+}/tags/list", async (c) => {
   const config = c.get("config");
   const page = parsePageRequest(c.req.query("n"), c.req.query("last"), config.maxPageSize);
   const limit = page.limit ?? config.maxPageSize;
-  const { tags, more } = await listTags(c.env.REGISTRY, repo, limit, page.last);
+  const { tags, more } = await listTags(c.get("storage"), repo, limit, page.last);
   // An empty page of a repository never pushed to is 404 NAME_UNKNOWN (end-8a), as
   // distribution answers; a known repository with no tags left lists none.
-  if (tags.length === 0 && !(await repositoryExists(c.env.REGISTRY, repo))) {
+  if (tags.length === 0 && !(await repositoryExists(c.get("storage"), repo))) {
     throw new RegistryError("NAME_UNKNOWN", `repository unknown: ${repo}`);
   }
   if (more && tags.length > 0) c.header("Link", nextPageLink(`/v2/${repo}/tags/list`, page.limit, tags[tags.length - 1]!));

@@ -63,7 +63,7 @@ uploadRoutes.post("/v2/:name{.+}/blobs/uploads/", async (c) => {
     const digest = parseDigest(mount);
     const fromRaw = c.req.query("from");
     const from = fromRaw === undefined || fromRaw === "" ? null : parseName(fromRaw);
-    if (await mountBlob(c.env.REGISTRY, identity, repo, digest, from)) return blobCreated(repo, formatDigest(digest));
+    if (await mountBlob(c.get("storage"), identity, repo, digest, from)) return blobCreated(repo, formatDigest(digest));
   }
   const digestParam = c.req.query("digest");
   if (digestParam !== undefined) {

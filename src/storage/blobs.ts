@@ -4,6 +4,7 @@ import { formatDigest, type Digest } from "../oci/digest";
 import { headSettled, MAX_WRITE_ATTEMPTS, writeContended } from "./condemn";
 import { keys } from "./keys";
 import { listAll } from "./list";
+import type { Storage } from "./storage";
 
 export interface BlobRecord {
   /** Key of the object that holds the bytes. */
@@ -17,44 +18,44 @@ function recordFromMetadata(meta: Record<string, string> | undefined): BlobRecor
 }
 
 /** The bucket-wide record of a blob, or null when the bucket does not hold it. */
-export async function getBlobRecord(bucket: R2Bucket, digest: Digest): Promise<BlobRecord | null> {
-  const head = await bucket.head(keys.blobRecord(digest));
+export async function getBlobRecord(store: Storage, digest: Digest): Promise<BlobRecord | null> {
+  const head = await store.bucket.head(keys.blobRecord(digest));
   return recordFromMetadata(head?.customMetadata);
 }
 
 /** The record once no collector is judging it (storage/condemn.ts): what a writer that must
  *  know the blob will stay re-reads after linking. */
-export async function getSettledBlobRecord(bucket: R2Bucket, digest: Digest): Promise<BlobRecord | null> {
-  return recordFromMetadata((await headSettled(bucket, keys.blobRecord(digest)))?.customMetadata);
+export async function getSettledBlobRecord(store: Storage, digest: Digest): Promise<BlobRecord | null> {
+  return recordFromMetadata((await headSettled(store, keys.blobRecord(digest)))?.customMetadata);
 }
 
 /** The repository's link once no collector is judging it. */
-export async function getSettledBlobLink(bucket: R2Bucket, repo: string, digest: Digest): Promise<BlobRecord | null> {
-  return recordFromMetadata((await headSettled(bucket, keys.blobLink(repo, digest)))?.customMetadata);
+export async function getSettledBlobLink(store: Storage, repo: string, digest: Digest): Promise<BlobRecord | null> {
+  return recordFromMetadata((await headSettled(store, keys.blobLink(repo, digest)))?.customMetadata);
 }
 
 /**
  * Creates the blob record unless one exists, and returns the record that wins: a concurrent
  * upload of the same content may have created it first, and then its bytes are the blob's.
  */
-export async function createBlobRecord(bucket: R2Bucket, digest: Digest, record: BlobRecord): Promise<BlobRecord> {
-  const existing = await getBlobRecord(bucket, digest);
+export async function createBlobRecord(store: Storage, digest: Digest, record: BlobRecord): Promise<BlobRecord> {
+  const existing = await getBlobRecord(store, digest);
   if (existing) return existing;
-  const written = await bucket.put(keys.blobRecord(digest), null, {
+  const written = await store.bucket.put(keys.blobRecord(digest), null, {
     customMetadata: { data: record.dataKey, size: String(record.size), digest: formatDigest(digest) },
     onlyIf: new Headers({ "If-None-Match": "*" }),
   });
   if (written) return record;
-  return (await getBlobRecord(bucket, digest)) ?? record;
+  return (await getBlobRecord(store, digest)) ?? record;
 }
 
-export async function deleteBlobRecord(bucket: R2Bucket, digest: Digest, record: BlobRecord): Promise<void> {
-  await bucket.delete([keys.blobRecord(digest), record.dataKey]);
+export async function deleteBlobRecord(store: Storage, digest: Digest, record: BlobRecord): Promise<void> {
+  await store.bucket.delete([keys.blobRecord(digest), record.dataKey]);
 }
 
 /** The repository's link to a blob, carrying the record so a read needs no second lookup. */
-export async function getBlobLink(bucket: R2Bucket, repo: string, digest: Digest): Promise<(BlobRecord & { linkedAt: number }) | null> {
-  const head = await bucket.head(keys.blobLink(repo, digest));
+export async function getBlobLink(store: Storage, repo: string, digest: Digest): Promise<(BlobRecord & { linkedAt: number }) | null> {
+  const head = await store.bucket.head(keys.blobLink(repo, digest));
   const record = recordFromMetadata(head?.customMetadata);
   return record && head ? { ...record, linkedAt: Number(head.customMetadata?.linkedAt ?? head.uploaded.getTime()) } : null;
 }
@@ -65,30 +66,30 @@ export async function getBlobLink(bucket: R2Bucket, repo: string, digest: Digest
  * the reverse link before it deletes the blob record. If the collector deleted both while
  * this waited, the conditional put fails and both are written again.
  */
-export async function linkBlob(bucket: R2Bucket, repo: string, digest: Digest, record: BlobRecord): Promise<void> {
+export async function linkBlob(store: Storage, repo: string, digest: Digest, record: BlobRecord): Promise<void> {
   const customMetadata = { data: record.dataKey, size: String(record.size), linkedAt: String(Date.now()) };
   const link = keys.blobLink(repo, digest);
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const seen = await headSettled(bucket, link);
-    await bucket.put(keys.blobRepo(digest, repo), null, { customMetadata });
+    const seen = await headSettled(store, link);
+    await store.bucket.put(keys.blobRepo(digest, repo), null, { customMetadata });
     const onlyIf = seen ? { etagMatches: seen.etag } : new Headers({ "If-None-Match": "*" });
-    if (await bucket.put(link, null, { customMetadata, onlyIf })) return;
+    if (await store.bucket.put(link, null, { customMetadata, onlyIf })) return;
   }
   throw writeContended();
 }
 
-export async function unlinkBlob(bucket: R2Bucket, repo: string, digest: Digest): Promise<void> {
-  await bucket.delete([keys.blobLink(repo, digest), keys.blobRepo(digest, repo)]);
+export async function unlinkBlob(store: Storage, repo: string, digest: Digest): Promise<void> {
+  await store.bucket.delete([keys.blobLink(repo, digest), keys.blobRepo(digest, repo)]);
 }
 
 /** Reads a blob's bytes, whole or a range. */
-export async function readBlobData(bucket: R2Bucket, dataKey: string, range?: { offset: number; length: number }): Promise<R2ObjectBody | null> {
-  return bucket.get(dataKey, range ? { range } : undefined);
+export async function readBlobData(store: Storage, dataKey: string, range?: { offset: number; length: number }): Promise<R2ObjectBody | null> {
+  return store.bucket.get(dataKey, range ? { range } : undefined);
 }
 
 /** Repositories that link the blob, in key order, for mounts without `from` and for GC. */
-export async function listBlobRepositories(bucket: R2Bucket, digest: Digest, limit = 1000): Promise<string[]> {
+export async function listBlobRepositories(store: Storage, digest: Digest, limit = 1000): Promise<string[]> {
   const prefix = keys.blobRepos(digest);
-  const objects = await listAll(bucket, { prefix }, limit);
+  const objects = await listAll(store, { prefix }, limit);
   return objects.map((o) => o.key.slice(prefix.length));
 }

@@ -8,6 +8,7 @@
 // the collector never deletes once half the lease has passed (see docs/gc.md).
 
 import { RegistryError } from "../errors";
+import type { Storage } from "./storage";
 
 export const CONDEMN_LEASE_MS = 30_000;
 const POLL_MS = 40;
@@ -35,8 +36,8 @@ type Body = Uint8Array | string | null;
  * comes from a list or head with customMetadata). Returns the condemned version, or null
  * when someone rewrote or deleted it first.
  */
-export async function condemn(bucket: R2Bucket, judged: R2Object, body: Body, at = Date.now()): Promise<R2Object | null> {
-  return bucket.put(judged.key, body, {
+export async function condemn(store: Storage, judged: R2Object, body: Body, at = Date.now()): Promise<R2Object | null> {
+  return store.bucket.put(judged.key, body, {
     httpMetadata: judged.httpMetadata,
     customMetadata: { ...judged.customMetadata, condemnedAt: String(at) },
     onlyIf: { etagMatches: judged.etag },
@@ -44,17 +45,17 @@ export async function condemn(bucket: R2Bucket, judged: R2Object, body: Body, at
 }
 
 /** Lifts a condemnation the re-check overturned, unless the object changed meanwhile. */
-export async function pardon(bucket: R2Bucket, condemned: R2Object, body: Body): Promise<void> {
+export async function pardon(store: Storage, condemned: R2Object, body: Body): Promise<void> {
   const { condemnedAt: _dropped, ...customMetadata } = condemned.customMetadata ?? {};
-  await bucket.put(condemned.key, body, { httpMetadata: condemned.httpMetadata, customMetadata, onlyIf: { etagMatches: condemned.etag } });
+  await store.bucket.put(condemned.key, body, { httpMetadata: condemned.httpMetadata, customMetadata, onlyIf: { etagMatches: condemned.etag } });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Heads the object, waiting while a condemnation is in force. Null when it is gone. */
-export async function headSettled(bucket: R2Bucket, key: string): Promise<R2Object | null> {
+export async function headSettled(store: Storage, key: string): Promise<R2Object | null> {
   for (;;) {
-    const head = await bucket.head(key);
+    const head = await store.bucket.head(key);
     if (!isCondemned(head)) return head;
     await sleep(POLL_MS);
   }
@@ -64,11 +65,11 @@ export async function headSettled(bucket: R2Bucket, key: string): Promise<R2Obje
  * A writer's put: creates or replaces the object, but never a condemned one. Conditional on
  * what it saw, so a condemnation landing between the head and the put makes it look again.
  */
-export async function putUnlessCondemned(bucket: R2Bucket, key: string, value: Body, options: Omit<R2PutOptions, "onlyIf">): Promise<R2Object> {
+export async function putUnlessCondemned(store: Storage, key: string, value: Body, options: Omit<R2PutOptions, "onlyIf">): Promise<R2Object> {
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-    const seen = await headSettled(bucket, key);
+    const seen = await headSettled(store, key);
     const onlyIf = seen ? { etagMatches: seen.etag } : new Headers({ "If-None-Match": "*" });
-    const written = await bucket.put(key, value, { ...options, onlyIf });
+    const written = await store.bucket.put(key, value, { ...options, onlyIf });
     if (written) return written;
   }
   throw writeContended();

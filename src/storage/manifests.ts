@@ -4,6 +4,7 @@ import type { Descriptor } from "../oci/manifest";
 import { headSettled, putUnlessCondemned } from "./condemn";
 import { keys } from "./keys";
 import { listAll, listPage } from "./list";
+import type { Storage } from "./storage";
 
 export interface StoredManifest {
   digest: Digest;
@@ -13,8 +14,8 @@ export interface StoredManifest {
   uploadedAt: number;
 }
 
-export async function getManifest(bucket: R2Bucket, repo: string, digest: Digest, withBody: boolean): Promise<StoredManifest | null> {
-  const object = withBody ? await bucket.get(keys.manifest(repo, digest)) : await bucket.head(keys.manifest(repo, digest));
+export async function getManifest(store: Storage, repo: string, digest: Digest, withBody: boolean): Promise<StoredManifest | null> {
+  const object = withBody ? await store.bucket.get(keys.manifest(repo, digest)) : await store.bucket.head(keys.manifest(repo, digest));
   if (!object) return null;
   return {
     digest,
@@ -25,37 +26,37 @@ export async function getManifest(bucket: R2Bucket, repo: string, digest: Digest
   };
 }
 
-export async function putManifest(bucket: R2Bucket, repo: string, digest: Digest, bytes: Uint8Array, contentType: string): Promise<void> {
+export async function putManifest(store: Storage, repo: string, digest: Digest, bytes: Uint8Array, contentType: string): Promise<void> {
   // Never over a manifest the collector condemned: see storage/condemn.ts.
-  await putUnlessCondemned(bucket, keys.manifest(repo, digest), bytes, {
+  await putUnlessCondemned(store, keys.manifest(repo, digest), bytes, {
     httpMetadata: { contentType },
     customMetadata: { linkedAt: String(Date.now()) },
   });
 }
 
 /** Whether the manifest is there once no collector is judging it (storage/condemn.ts). */
-export async function manifestSettled(bucket: R2Bucket, repo: string, digest: Digest): Promise<boolean> {
-  return (await headSettled(bucket, keys.manifest(repo, digest))) !== null;
+export async function manifestSettled(store: Storage, repo: string, digest: Digest): Promise<boolean> {
+  return (await headSettled(store, keys.manifest(repo, digest))) !== null;
 }
 
-export async function deleteManifestObject(bucket: R2Bucket, repo: string, digest: Digest): Promise<void> {
-  await bucket.delete(keys.manifest(repo, digest));
+export async function deleteManifestObject(store: Storage, repo: string, digest: Digest): Promise<void> {
+  await store.bucket.delete(keys.manifest(repo, digest));
 }
 
-export async function getTag(bucket: R2Bucket, repo: string, tag: string): Promise<Digest | null> {
-  const head = await bucket.head(keys.tag(repo, tag));
+export async function getTag(store: Storage, repo: string, tag: string): Promise<Digest | null> {
+  const head = await store.bucket.head(keys.tag(repo, tag));
   const value = head?.customMetadata?.digest;
   return value ? tryParseDigest(value) : null;
 }
 
-export async function putTag(bucket: R2Bucket, repo: string, tag: string, digest: Digest): Promise<void> {
-  await putUnlessCondemned(bucket, keys.tag(repo, tag), null, { customMetadata: { digest: formatDigest(digest), taggedAt: String(Date.now()) } });
+export async function putTag(store: Storage, repo: string, tag: string, digest: Digest): Promise<void> {
+  await putUnlessCondemned(store, keys.tag(repo, tag), null, { customMetadata: { digest: formatDigest(digest), taggedAt: String(Date.now()) } });
 }
 
-export async function deleteTag(bucket: R2Bucket, repo: string, tag: string): Promise<boolean> {
+export async function deleteTag(store: Storage, repo: string, tag: string): Promise<boolean> {
   const key = keys.tag(repo, tag);
-  if (!(await bucket.head(key))) return false;
-  await bucket.delete(key);
+  if (!(await store.bucket.head(key))) return false;
+  await store.bucket.delete(key);
   return true;
 }
 
@@ -63,26 +64,26 @@ export async function deleteTag(bucket: R2Bucket, repo: string, tag: string): Pr
 const DELETE_BATCH = 1000;
 
 /** Deletes many tags in a few calls (one per 1,000), whether or not each still exists. */
-export async function deleteTags(bucket: R2Bucket, repo: string, tags: string[]): Promise<void> {
+export async function deleteTags(store: Storage, repo: string, tags: string[]): Promise<void> {
   for (let at = 0; at < tags.length; at += DELETE_BATCH) {
-    await bucket.delete(tags.slice(at, at + DELETE_BATCH).map((tag) => keys.tag(repo, tag)));
+    await store.bucket.delete(tags.slice(at, at + DELETE_BATCH).map((tag) => keys.tag(repo, tag)));
   }
 }
 
 /** One page of tags in lexical order, starting after `last`. */
-export async function listTags(bucket: R2Bucket, repo: string, limit: number, last: string | null): Promise<{ tags: string[]; more: boolean }> {
+export async function listTags(store: Storage, repo: string, limit: number, last: string | null): Promise<{ tags: string[]; more: boolean }> {
   const prefix = keys.tagPrefix(repo);
   if (limit === 0) return { tags: [], more: false };
-  const objects = await listAll(bucket, { prefix, startAfter: last ? prefix + last : undefined }, limit + 1);
+  const objects = await listAll(store, { prefix, startAfter: last ? prefix + last : undefined }, limit + 1);
   const tags = objects.map((o) => o.key.slice(prefix.length));
   return { tags: tags.slice(0, limit), more: tags.length > limit };
 }
 
 /** Every tag of the repository with the digest it points to. Bounded by the repository's
  *  own tags, never the bucket. */
-export async function listTagTargets(bucket: R2Bucket, repo: string, max = 100_000): Promise<{ tag: string; digest: string }[]> {
+export async function listTagTargets(store: Storage, repo: string, max = 100_000): Promise<{ tag: string; digest: string }[]> {
   const prefix = keys.tagPrefix(repo);
-  const objects = await listAll(bucket, { prefix, include: ["customMetadata"] }, max);
+  const objects = await listAll(store, { prefix, include: ["customMetadata"] }, max);
   return objects.map((o) => ({ tag: o.key.slice(prefix.length), digest: o.customMetadata?.digest ?? "" }));
 }
 
@@ -90,24 +91,24 @@ export async function listTagTargets(bucket: R2Bucket, repo: string, max = 100_0
  *  those are kept in the body and read back on listing. */
 const INLINE_DESCRIPTOR_LIMIT = 1500;
 
-export async function putReferrer(bucket: R2Bucket, repo: string, subject: Digest, descriptor: Descriptor): Promise<void> {
+export async function putReferrer(store: Storage, repo: string, subject: Digest, descriptor: Descriptor): Promise<void> {
   const referrer = tryParseDigest(descriptor.digest)!;
   const json = JSON.stringify(descriptor);
   // The limit is on bytes: annotations in other scripts take up to 3 bytes a character.
   const inline = new TextEncoder().encode(json).length <= INLINE_DESCRIPTOR_LIMIT;
-  await bucket.put(keys.referrer(repo, subject, referrer), inline ? null : json, {
+  await store.bucket.put(keys.referrer(repo, subject, referrer), inline ? null : json, {
     customMetadata: inline ? { descriptor: json } : { external: "1" },
   });
 }
 
-export async function deleteReferrer(bucket: R2Bucket, repo: string, subject: Digest, referrer: Digest): Promise<void> {
-  await bucket.delete(keys.referrer(repo, subject, referrer));
+export async function deleteReferrer(store: Storage, repo: string, subject: Digest, referrer: Digest): Promise<void> {
+  await store.bucket.delete(keys.referrer(repo, subject, referrer));
 }
 
-async function readReferrer(bucket: R2Bucket, object: R2Object): Promise<Descriptor | null> {
+async function readReferrer(store: Storage, object: R2Object): Promise<Descriptor | null> {
   const inline = object.customMetadata?.descriptor;
   if (inline) return JSON.parse(inline) as Descriptor;
-  const body = await bucket.get(object.key);
+  const body = await store.bucket.get(object.key);
   return body ? ((await body.json()) as Descriptor) : null;
 }
 
@@ -117,7 +118,7 @@ async function readReferrer(bucket: R2Bucket, object: R2Object): Promise<Descrip
  * any further referrer was accepted.
  */
 export async function listReferrersPage(
-  bucket: R2Bucket,
+  store: Storage,
   repo: string,
   subject: Digest,
   options: { after: Digest | null; limit: number; keep: (d: Descriptor) => boolean },
@@ -128,8 +129,8 @@ export async function listReferrersPage(
   let cursor: string | undefined;
   do {
     const position = cursor ? { cursor } : { startAfter };
-    const page = await listPage(bucket, { prefix, ...position, include: ["customMetadata"], limit: 1000 });
-    const read = await Promise.all(page.objects.map((o) => readReferrer(bucket, o)));
+    const page = await listPage(store, { prefix, ...position, include: ["customMetadata"], limit: 1000 });
+    const read = await Promise.all(page.objects.map((o) => readReferrer(store, o)));
     for (const d of read) {
       if (!d || !options.keep(d)) continue;
       if (descriptors.length === options.limit) return { descriptors, more: true };
@@ -140,8 +141,8 @@ export async function listReferrersPage(
   return { descriptors, more: false };
 }
 
-export async function addToCatalog(bucket: R2Bucket, repo: string): Promise<void> {
+export async function addToCatalog(store: Storage, repo: string): Promise<void> {
   const key = keys.catalogEntry(repo);
-  if (!(await bucket.head(key))) await bucket.put(key, null);
+  if (!(await store.bucket.head(key))) await store.bucket.put(key, null);
 }
 

@@ -2,15 +2,16 @@
 // its catalog entry (see keys.ts); blob links alone do not make one. Also the catalog's names.
 import { keys } from "./keys";
 import { listPage } from "./list";
+import type { Storage } from "./storage";
 
-export async function repositoryExists(bucket: R2Bucket, repo: string): Promise<boolean> {
-  return (await bucket.head(keys.catalogEntry(repo))) !== null;
+export async function repositoryExists(store: Storage, repo: string): Promise<boolean> {
+  return (await store.bucket.head(keys.catalogEntry(repo))) !== null;
 }
 
 /** Up to `limit` (≤ 1000) repository names after `after`, in lexical order, from one R2 list
  *  call; `done` when none follow. */
-export async function catalogNamesAfter(bucket: R2Bucket, after: string | null, limit: number): Promise<{ names: string[]; done: boolean }> {
+export async function catalogNamesAfter(store: Storage, after: string | null, limit: number): Promise<{ names: string[]; done: boolean }> {
   const prefix = keys.catalogPrefix();
-  const page = await listPage(bucket, { prefix, startAfter: after === null ? undefined : prefix + after, limit });
+  const page = await listPage(store, { prefix, startAfter: after === null ? undefined : prefix + after, limit });
   return { names: page.objects.map((o) => o.key.slice(prefix.length)), done: page.cursor === null };
 }

@@ -1,7 +1,9 @@
-// Upload sessions in R2 (authoritative, strongly consistent, written with etag checks) and
-// KV (a record per session with expirationTtl, so abandoned sessions age out on their own).
+// Upload sessions in R2: the state object (strongly consistent, written with etag checks),
+// the tail bytes, and the session's data object. The cron's upload expiry lists these
+// (registry/scheduled.ts); nothing about a session lives in KV.
 import { keys } from "./keys";
 import { listAll } from "./list";
+import type { Storage } from "./storage";
 
 export interface UploadState {
   id: string;
@@ -32,8 +34,8 @@ export interface VersionedState {
   etag: string;
 }
 
-export async function readUploadState(bucket: R2Bucket, id: string): Promise<VersionedState | null> {
-  const object = await bucket.get(keys.uploadState(id));
+export async function readUploadState(store: Storage, id: string): Promise<VersionedState | null> {
+  const object = await store.bucket.get(keys.uploadState(id));
   if (!object) return null;
   return { state: (await object.json()) as UploadState, etag: object.etag };
 }
@@ -42,44 +44,52 @@ export async function readUploadState(bucket: R2Bucket, id: string): Promise<Ver
  * Writes the state only if it is still at `expectedEtag` (or absent, when null). Returns the
  * new etag, or null when another request changed it first.
  */
-export async function writeUploadState(bucket: R2Bucket, state: UploadState, expectedEtag: string | null): Promise<string | null> {
+export async function writeUploadState(store: Storage, state: UploadState, expectedEtag: string | null): Promise<string | null> {
   const onlyIf = expectedEtag === null ? new Headers({ "If-None-Match": "*" }) : { etagMatches: expectedEtag };
-  const written = await bucket.put(keys.uploadState(state.id), JSON.stringify(state), {
+  const written = await store.bucket.put(keys.uploadState(state.id), JSON.stringify(state), {
     onlyIf,
     httpMetadata: { contentType: "application/json" },
   });
   return written ? written.etag : null;
 }
 
-export async function readTail(bucket: R2Bucket, state: UploadState): Promise<Uint8Array> {
+export async function readTail(store: Storage, state: UploadState): Promise<Uint8Array> {
   if (state.tailLength === 0) return new Uint8Array(0);
-  const object = await bucket.get(keys.uploadTail(state.id, state.tailGeneration));
+  const object = await store.bucket.get(keys.uploadTail(state.id, state.tailGeneration));
   if (!object) throw new Error(`upload ${state.id}: tail ${state.tailGeneration} is missing`);
   const bytes = new Uint8Array(await object.arrayBuffer());
   if (bytes.length !== state.tailLength) throw new Error(`upload ${state.id}: tail has ${bytes.length} bytes, expected ${state.tailLength}`);
   return bytes;
 }
 
-export async function writeTail(bucket: R2Bucket, id: string, generation: number, bytes: Uint8Array): Promise<void> {
-  await bucket.put(keys.uploadTail(id, generation), bytes);
+export async function writeTail(store: Storage, id: string, generation: number, bytes: Uint8Array): Promise<void> {
+  await store.bucket.put(keys.uploadTail(id, generation), bytes);
 }
 
-export async function deleteTail(bucket: R2Bucket, id: string, generation: number): Promise<void> {
-  await bucket.delete(keys.uploadTail(id, generation));
+export async function deleteTail(store: Storage, id: string, generation: number): Promise<void> {
+  await store.bucket.delete(keys.uploadTail(id, generation));
 }
 
 /** Removes every object of the session: state and tails. The data object is the caller's. */
-export async function deleteUploadObjects(bucket: R2Bucket, id: string): Promise<void> {
-  const objects = await listAll(bucket, { prefix: keys.uploadPrefix(id) }, 10_000);
-  if (objects.length > 0) await bucket.delete(objects.map((o) => o.key));
+export async function deleteUploadObjects(store: Storage, id: string): Promise<void> {
+  const objects = await listAll(store, { prefix: keys.uploadPrefix(id) }, 10_000);
+  if (objects.length > 0) await store.bucket.delete(objects.map((o) => o.key));
 }
 
-export async function recordSession(kv: KVNamespace, state: UploadState, ttlSeconds: number): Promise<void> {
-  await kv.put(`upload:${state.id}`, JSON.stringify({ repo: state.repo, createdAt: state.createdAt }), {
-    expirationTtl: Math.max(60, ttlSeconds),
-  });
+/** One page of upload sessions (ids, whether their state object exists or not), from where
+ *  the last page stopped: the cursor is kept in R2 so the cron covers every session over
+ *  several runs. Call saveSessionCursor with `next` once the page is handled. */
+export async function listUploadSessions(store: Storage, limit: number): Promise<{ ids: string[]; next: string | null }> {
+  const cursorObject = await store.bucket.get(keys.uploadExpiryCursor());
+  const cursor = cursorObject ? await cursorObject.text() : undefined;
+  const prefix = keys.uploadsPrefix();
+  const page = await store.bucket.list({ prefix, delimiter: "/", limit, cursor: cursor || undefined });
+  const ids = page.delimitedPrefixes.map((p) => p.slice(prefix.length, -1));
+  return { ids, next: page.truncated ? page.cursor : null };
 }
 
-export async function forgetSession(kv: KVNamespace, id: string): Promise<void> {
-  await kv.delete(`upload:${id}`);
+/** Where the next listUploadSessions starts; null starts over at the first session. */
+export async function saveSessionCursor(store: Storage, next: string | null): Promise<void> {
+  if (next !== null) await store.bucket.put(keys.uploadExpiryCursor(), next);
+  else await store.bucket.delete(keys.uploadExpiryCursor());
 }
