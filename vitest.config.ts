@@ -24,8 +24,9 @@ export default defineConfig({
           name: "workers",
           include: ["test/*.test.ts"],
           testTimeout: 60_000,
-          // Reads ../shared/fixtures/regclient-testrepo in Node and provide()s it to the tests.
-          globalSetup: ["test/setup/regclient-fixture.ts"],
+          // Reads ../shared/fixtures/regclient-testrepo in Node and provide()s it to the tests;
+          // serves a small upstream registry on 127.0.0.1 for the pull-through tests.
+          globalSetup: ["test/setup/regclient-fixture.ts", "test/setup/fake-upstream.ts"],
         },
       },
       {

@@ -5,5 +5,11 @@ import type { Storage } from "./storage/storage";
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: { identity: Identity; config: Config; storage: Storage };
+  Variables: {
+    identity: Identity;
+    config: Config;
+    storage: Storage;
+    /** The repository named in the path, set by routes/params.ts `repository`. */
+    repo: string;
+  };
 }

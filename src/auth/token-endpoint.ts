@@ -6,7 +6,7 @@
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { RegistryError } from "../errors";
-import { readBoundedBody } from "../routes/params";
+import { readBoundedBody } from "../request-body";
 import { fingerprint, issueAccessToken, issueRefreshToken, verifyRefreshToken } from "./access-token";
 import { parseAuthorization } from "./authorization-header";
 import { ANONYMOUS_SUBJECT } from "./bearer";

@@ -3,7 +3,7 @@
 // GC_MAX_OPERATIONS, saves its cursor, and reports. The cron runs a step each time; a
 // bucket of any size finishes over as many steps as it needs (docs/gc.md).
 import type { Config } from "../config";
-import { keys } from "../storage/keys";
+import { nextCatalogEntry } from "../storage/collector";
 import type { Storage } from "../storage/storage";
 import { DataKeyFilter } from "./bloom";
 import { Budget } from "./budget";
@@ -27,10 +27,8 @@ export interface StepOptions {
 /** Picks the next repository from the catalog, or moves on to the records. */
 async function nextRepository(ctx: GcContext): Promise<void> {
   const { state } = ctx;
-  const prefix = keys.catalogPrefix();
-  const page = await ctx.store.bucket.list({ prefix, startAfter: state.lastRepository ? prefix + state.lastRepository : undefined, limit: 1 });
-  const name = page.objects[0]?.key.slice(prefix.length);
-  if (name === undefined) {
+  const name = await nextCatalogEntry(ctx.store, state.lastRepository);
+  if (name === null) {
     state.phase = "records";
     state.cursor = null;
     return;

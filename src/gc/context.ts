@@ -2,6 +2,7 @@
 // and the step's tallies. A dry run decides exactly as a real run and writes nothing but
 // its own cursor.
 import type { GcConfig } from "../config";
+import type { StoredObject } from "../storage/collector";
 import type { Budget } from "./budget";
 import type { Counts, GcState } from "./state";
 import type { Storage } from "../storage/storage";
@@ -29,7 +30,7 @@ export function noteFreed(ctx: GcContext, kind: keyof Omit<Counts, "bytesFreed">
 }
 
 /** When an object was written or last linked: its stamp, else R2's upload time. */
-export function writtenAt(object: R2Object, stamp: "linkedAt" | "taggedAt" = "linkedAt"): number {
+export function writtenAt(object: StoredObject, stamp: "linkedAt" | "taggedAt" = "linkedAt"): number {
   const raw = object.customMetadata?.[stamp];
   return raw === undefined ? object.uploaded.getTime() : Number(raw);
 }

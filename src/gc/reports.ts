@@ -1,6 +1,6 @@
 // Each collector step's report: logged, and kept under _gc/reports/ so it can be read back
 // (GET /v2/_gc/reports). Keys sort newest first; the oldest beyond MAX_REPORTS are dropped.
-import { keys } from "../storage/keys";
+import { listCollectorReports, putCollectorReport } from "../storage/collector-state";
 import type { Usage } from "../storage/meter";
 import type { Counts } from "./state";
 import type { Storage } from "../storage/storage";
@@ -32,18 +32,12 @@ const INVERT = 10_000_000_000_000;
 
 export async function saveReport(store: Storage, report: StepReport, startedAt: number): Promise<void> {
   const name = `${String(INVERT - startedAt).padStart(14, "0")}-${report.id}`;
-  await store.bucket.put(keys.gcReport(name), JSON.stringify(report), { httpMetadata: { contentType: "application/json" } });
-  const old = await store.bucket.list({ prefix: keys.gcReportPrefix(), startAfter: undefined, limit: MAX_REPORTS + 20 });
-  const surplus = old.objects.slice(MAX_REPORTS).map((o) => o.key);
-  if (surplus.length > 0) await store.bucket.delete(surplus);
+  await putCollectorReport(store, name, report, MAX_REPORTS);
 }
 
 /** The newest `limit` reports, newest first. */
-export async function listReports(store: Storage, limit: number): Promise<StepReport[]> {
-  const page = await store.bucket.list({ prefix: keys.gcReportPrefix(), limit });
-  const bodies = await Promise.all(page.objects.map((o) => store.bucket.get(o.key)));
-  const reports = await Promise.all(bodies.map((b) => (b ? (b.json() as Promise<StepReport>) : null)));
-  return reports.filter((r): r is StepReport => r !== null);
+export function listReports(store: Storage, limit: number): Promise<StepReport[]> {
+  return listCollectorReports<StepReport>(store, limit);
 }
 
 /** The repository a dry-run item names ("tags repo:tag", "manifests repo@digest",

@@ -1,6 +1,7 @@
 // Reads one repository's tags and manifests into the collector's working set, a page at a
 // time, and re-reads them when a re-check needs to know what appeared meanwhile.
-import { digestFromKeySuffix, keys } from "../storage/keys";
+import { listManifestKeys, listTagObjects, readManifestAt } from "../storage/collector";
+import { digestFromKeySuffix } from "../storage/keys";
 import type { GcContext } from "./context";
 import { writtenAt } from "./context";
 import { manifestNode } from "./graph";
@@ -10,23 +11,22 @@ const PAGE = 100;
 
 /** Every tag of the repository as it is now. */
 export async function readTags(ctx: GcContext, repo: string): Promise<TagNode[]> {
-  const prefix = keys.tagPrefix(repo);
   const tags: TagNode[] = [];
-  let cursor: string | undefined;
+  let cursor: string | null = null;
   do {
-    const page = await ctx.store.bucket.list({ prefix, cursor, include: ["customMetadata"] });
+    const page = await listTagObjects(ctx.store, repo, cursor);
     for (const o of page.objects) {
-      tags.push({ tag: o.key.slice(prefix.length), digest: o.customMetadata?.digest ?? "", taggedAt: writtenAt(o, "taggedAt") });
+      tags.push({ tag: o.key.slice(page.prefix.length), digest: o.customMetadata?.digest ?? "", taggedAt: writtenAt(o, "taggedAt") });
     }
-    cursor = page.truncated ? page.cursor : undefined;
+    cursor = page.cursor;
   } while (cursor);
   return tags;
 }
 
 async function readManifest(ctx: GcContext, work: RepositoryWork, key: string): Promise<void> {
-  const object = await ctx.store.bucket.get(key);
-  if (!object) return;
-  const bytes = new Uint8Array(await object.arrayBuffer());
+  const read = await readManifestAt(ctx.store, key);
+  if (!read) return;
+  const { object, bytes } = read;
   work.manifests[digestFromKeySuffix(key)] = manifestNode(bytes, object.httpMetadata?.contentType, writtenAt(object));
 }
 
@@ -35,10 +35,10 @@ export async function scanRepository(ctx: GcContext, work: RepositoryWork): Prom
   if (work.tags === null) work.tags = await readTags(ctx, work.name);
   while (ctx.budget.has(2)) {
     const limit = Math.min(PAGE, ctx.budget.has(PAGE + 1) ? PAGE : 1);
-    const page = await ctx.store.bucket.list({ prefix: keys.manifestPrefix(work.name), cursor: work.cursor ?? undefined, limit });
+    const page = await listManifestKeys(ctx.store, work.name, work.cursor, limit);
     for (const o of page.objects) await readManifest(ctx, work, o.key);
-    work.cursor = page.truncated ? page.cursor : null;
-    if (!page.truncated) return true;
+    work.cursor = page.cursor;
+    if (page.cursor === null) return true;
   }
   return false;
 }
@@ -49,13 +49,12 @@ export async function scanRepository(ctx: GcContext, work: RepositoryWork): Prom
  * are now when `withTags` is set.
  */
 export async function rereadRepository(ctx: GcContext, work: RepositoryWork, withTags: boolean): Promise<void> {
-  const prefix = keys.manifestPrefix(work.name);
-  let cursor: string | undefined;
+  let cursor: string | null = null;
   const fresh: string[] = [];
   do {
-    const page = await ctx.store.bucket.list({ prefix, cursor });
+    const page = await listManifestKeys(ctx.store, work.name, cursor);
     for (const o of page.objects) if (!work.manifests[digestFromKeySuffix(o.key)]) fresh.push(o.key);
-    cursor = page.truncated ? page.cursor : undefined;
+    cursor = page.cursor;
   } while (cursor);
   await Promise.all(fresh.map((key) => readManifest(ctx, work, key)));
   if (withTags) work.tags = await readTags(ctx, work.name);

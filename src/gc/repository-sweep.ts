@@ -4,7 +4,16 @@
 // is still unreferenced, pardon the rest.
 import { tryParseDigest } from "../oci/digest";
 import { condemn, pardon, stillMayDelete } from "../storage/condemn";
-import { digestFromKeySuffix, keys } from "../storage/keys";
+import { unlinkBlob } from "../storage/blobs";
+import {
+  deleteJudged,
+  deleteManifestWithReferrer,
+  headTagObject,
+  listBlobLinkObjects,
+  readManifestObject,
+  type StoredObject,
+} from "../storage/collector";
+import { digestFromKeySuffix } from "../storage/keys";
 import { noteFreed, writtenAt, type GcContext } from "./context";
 import { hasOpaque, isOrphanReferrer, markedBlobs, reachableManifests } from "./graph";
 import { rereadRepository, scanRepository } from "./repository-scan";
@@ -19,7 +28,7 @@ async function expireTags(ctx: GcContext, work: RepositoryWork, rule: RetentionR
   for (const tag of tagsToExpire(rule, work.tags!)) {
     if (!ctx.budget.has(3)) return false;
     work.tags = work.tags!.filter((t) => t.tag !== tag);
-    const head = await ctx.store.bucket.head(keys.tag(work.name, tag));
+    const head = await headTagObject(ctx.store, work.name, tag);
     if (!head || writtenAt(head, "taggedAt") >= ctx.cutoff) continue;
     if (ctx.dryRun) {
       noteFreed(ctx, "tags", `${work.name}:${tag}`);
@@ -27,7 +36,7 @@ async function expireTags(ctx: GcContext, work: RepositoryWork, rule: RetentionR
     }
     const at = ctx.now();
     if (!(await condemn(ctx.store, head, null, at)) || !stillMayDelete(at, ctx.now())) continue;
-    await ctx.store.bucket.delete(head.key);
+    await deleteJudged(ctx.store, head);
     noteFreed(ctx, "tags", `${work.name}:${tag}`);
   }
   return true;
@@ -51,18 +60,18 @@ async function deleteManifest(ctx: GcContext, work: RepositoryWork, digest: stri
   const node = work.manifests[digest]!;
   const parsed = tryParseDigest(digest)!;
   const subject = node.subject ? tryParseDigest(node.subject) : null;
-  await ctx.store.bucket.delete([keys.manifest(work.name, parsed), ...(subject ? [keys.referrer(work.name, subject, parsed)] : [])]);
+  await deleteManifestWithReferrer(ctx.store, work.name, parsed, subject);
   delete work.manifests[digest];
   noteFreed(ctx, "manifests", `${work.name}@${digest}`, node.size);
 }
 
 /** Condemns a batch of manifests, re-reads tags and manifests, deletes what stays unreached. */
 async function freeManifestBatch(ctx: GcContext, work: RepositoryWork, rule: RetentionRule | null, batch: string[]): Promise<void> {
-  const condemned: { digest: string; object: R2Object; bytes: Uint8Array; at: number }[] = [];
+  const condemned: { digest: string; object: StoredObject; bytes: Uint8Array; at: number }[] = [];
   for (const digest of batch) {
-    const object = await ctx.store.bucket.get(keys.manifest(work.name, tryParseDigest(digest)!));
-    if (!object) continue;
-    const bytes = new Uint8Array(await object.arrayBuffer());
+    const read = await readManifestObject(ctx.store, work.name, tryParseDigest(digest)!);
+    if (!read) continue;
+    const { object, bytes } = read;
     const at = ctx.now();
     const written = await condemn(ctx.store, object, bytes, at);
     if (written) condemned.push({ digest, object: written, bytes, at });
@@ -96,8 +105,8 @@ async function freeManifests(ctx: GcContext, work: RepositoryWork): Promise<bool
 }
 
 /** Condemns a page's unmarked links, re-reads the manifests, deletes what stays unmarked. */
-async function freeLinkBatch(ctx: GcContext, work: RepositoryWork, links: R2Object[]): Promise<void> {
-  const condemned: { object: R2Object; at: number }[] = [];
+async function freeLinkBatch(ctx: GcContext, work: RepositoryWork, links: StoredObject[]): Promise<void> {
+  const condemned: { object: StoredObject; at: number }[] = [];
   for (const link of links) {
     const at = ctx.now();
     const written = await condemn(ctx.store, link, null, at);
@@ -112,7 +121,7 @@ async function freeLinkBatch(ctx: GcContext, work: RepositoryWork, links: R2Obje
       await pardon(ctx.store, object, null);
       continue;
     }
-    await ctx.store.bucket.delete([object.key, keys.blobRepo(tryParseDigest(digest)!, work.name)]);
+    await unlinkBlob(ctx.store, work.name, tryParseDigest(digest)!);
     noteFreed(ctx, "links", `${work.name}@${digest}`);
   }
 }
@@ -121,7 +130,7 @@ async function freeLinks(ctx: GcContext, work: RepositoryWork): Promise<boolean>
   if (hasOpaque(work.manifests)) return true;
   while (ctx.budget.has(RECHECK_RESERVE + 2)) {
     const limit = Math.max(1, Math.min(BATCH, Math.floor((ctx.budget.remaining() - RECHECK_RESERVE) / 2)));
-    const page = await ctx.store.bucket.list({ prefix: keys.blobLinkPrefix(work.name), cursor: work.cursor ?? undefined, limit, include: ["customMetadata"] });
+    const page = await listBlobLinkObjects(ctx.store, work.name, work.cursor, limit);
     const marks = markedBlobs(work.manifests);
     const unmarked = page.objects.filter((o) => !marks.has(digestFromKeySuffix(o.key)) && writtenAt(o) < ctx.cutoff);
     if (ctx.dryRun) {
@@ -130,8 +139,8 @@ async function freeLinks(ctx: GcContext, work: RepositoryWork): Promise<boolean>
         ctx.state.wouldFreeLinks?.push(`${digestFromKeySuffix(o.key)} ${work.name}`);
       }
     } else await freeLinkBatch(ctx, work, unmarked);
-    work.cursor = page.truncated ? page.cursor : null;
-    if (!page.truncated) return true;
+    work.cursor = page.cursor;
+    if (page.cursor === null) return true;
   }
   return false;
 }

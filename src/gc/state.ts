@@ -1,6 +1,13 @@
 // What the collector keeps between steps, in R2 under _gc/: its cursor and working set, the
 // data-key filter, and the lease that lets one step run at a time.
-import { keys } from "../storage/keys";
+import {
+  acquireCollectorLease,
+  readCollectorState,
+  readLiveDataFilter,
+  releaseCollectorLease,
+  writeCollectorState,
+  writeLiveDataFilter,
+} from "../storage/collector-state";
 import { DataKeyFilter } from "./bloom";
 import type { Storage } from "../storage/storage";
 
@@ -69,45 +76,31 @@ export function newState(now: number, dryRun: boolean): GcState {
   };
 }
 
-const stateKey = (dryRun: boolean) => (dryRun ? keys.gcDryRunState() : keys.gcState());
-
-export async function loadState(store: Storage, dryRun: boolean): Promise<GcState | null> {
-  const object = await store.bucket.get(stateKey(dryRun));
-  return object ? ((await object.json()) as GcState) : null;
+export function loadState(store: Storage, dryRun: boolean): Promise<GcState | null> {
+  return readCollectorState<GcState>(store, dryRun);
 }
 
-export async function saveState(store: Storage, dryRun: boolean, state: GcState): Promise<void> {
-  await store.bucket.put(stateKey(dryRun), JSON.stringify(state), { httpMetadata: { contentType: "application/json" } });
+export function saveState(store: Storage, dryRun: boolean, state: GcState): Promise<void> {
+  return writeCollectorState(store, dryRun, state);
 }
-
-const filterKey = (dryRun: boolean) => keys.gcLiveData() + (dryRun ? "-dry-run" : "");
 
 export async function loadFilter(store: Storage, dryRun: boolean): Promise<DataKeyFilter> {
-  const object = await store.bucket.get(filterKey(dryRun));
-  return object ? new DataKeyFilter(new Uint8Array(await object.arrayBuffer())) : new DataKeyFilter();
+  const bits = await readLiveDataFilter(store, dryRun);
+  return bits ? new DataKeyFilter(bits) : new DataKeyFilter();
 }
 
-export async function saveFilter(store: Storage, dryRun: boolean, filter: DataKeyFilter): Promise<void> {
-  await store.bucket.put(filterKey(dryRun), filter.bits);
+export function saveFilter(store: Storage, dryRun: boolean, filter: DataKeyFilter): Promise<void> {
+  return writeLiveDataFilter(store, dryRun, filter.bits);
 }
 
 /** A step holds the lease for at most this long; a step that died frees it by lapsing. */
 const LEASE_MS = 5 * 60 * 1000;
 
 /** Takes the collector's lease, or returns null while another step holds it. */
-export async function acquireLease(store: Storage, now: number): Promise<string | null> {
-  const id = crypto.randomUUID();
-  const body = JSON.stringify({ id, at: now });
-  const current = await store.bucket.get(keys.gcLock());
-  if (current) {
-    const held = (await current.json()) as { at: number };
-    if (now - held.at < LEASE_MS) return null;
-  }
-  const onlyIf = current ? { etagMatches: current.etag } : new Headers({ "If-None-Match": "*" });
-  return (await store.bucket.put(keys.gcLock(), body, { onlyIf })) ? id : null;
+export function acquireLease(store: Storage, now: number): Promise<string | null> {
+  return acquireCollectorLease(store, now, LEASE_MS);
 }
 
-export async function releaseLease(store: Storage, id: string): Promise<void> {
-  const current = await store.bucket.get(keys.gcLock());
-  if (current && ((await current.json()) as { id: string }).id === id) await store.bucket.delete(keys.gcLock());
+export function releaseLease(store: Storage, id: string): Promise<void> {
+  return releaseCollectorLease(store, id);
 }

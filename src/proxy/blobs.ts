@@ -5,10 +5,13 @@
 // If-None-Match, makes concurrent pulls wait for the first instead of fetching again.
 import { RegistryError } from "../errors";
 import { formatDigest, type Digest } from "../oci/digest";
-import { createBlobRecord, getBlobRecord, linkBlob, type BlobRecord } from "../storage/blobs";
-import { openBlobSink, type BlobSink } from "./blob-sink";
+import { linkBlobVerified, publishStoredBlob } from "../registry/blob-links";
+import type { BlobSource } from "../registry/deps";
+import { BlobDataWriter } from "../storage/blob-data";
+import { getBlobRecord, type BlobRecord } from "../storage/blobs";
+import { keys } from "../storage/keys";
+import { claimBlobFetch, getBlobFetch, refreshBlobFetch, releaseBlobFetch } from "../storage/proxy-fetch";
 import { routesFor, type UpstreamRoute } from "./config";
-import { claimBlobFetch, getBlobFetch, refreshBlobFetch, releaseBlobFetch } from "./store";
 import { asRegistryError, firstUpstream, UpstreamCorrupt, type ProxyDeps } from "./upstreams";
 
 /** A claim without a heartbeat for this long was abandoned (its worker died). */
@@ -31,32 +34,10 @@ function declaredLength(response: Response): number | null {
   return /^[0-9]{1,15}$/.test(raw) ? Number(raw) : null;
 }
 
-/** Upstream bodies arrive in chunks of a few KiB; each R2 write costs a round trip, so they
- *  are gathered into batches of this size. Memory holds about three batches. */
-const BATCH_BYTES = 1024 * 1024;
-
-async function readBatches(source: ReadableStream<Uint8Array>, forward: (batch: Uint8Array) => Promise<void>): Promise<void> {
-  const reader = source.getReader();
-  let batch = new Uint8Array(BATCH_BYTES);
-  let fill = 0;
-  for (let r = await reader.read(); !r.done; r = await reader.read()) {
-    for (let at = 0; at < r.value.length; ) {
-      const take = Math.min(r.value.length - at, BATCH_BYTES - fill);
-      batch.set(r.value.subarray(at, at + take), fill);
-      fill += take;
-      at += take;
-      if (fill === BATCH_BYTES) {
-        await forward(batch);
-        batch = new Uint8Array(BATCH_BYTES);
-        fill = 0;
-      }
-    }
-  }
-  if (fill > 0) await forward(batch.subarray(0, fill));
-}
-
-/** Copies upstream bytes into the sink and to the client; verifies, then publishes. */
-async function pump(deps: ProxyDeps, repo: string, digest: Digest, source: ReadableStream<Uint8Array>, sink: BlobSink, client: WritableStreamDefaultWriter<Uint8Array>, owner: string): Promise<void> {
+/** Copies upstream bytes to R2 and to the client; verifies, then publishes. Each chunk goes
+ *  to the writer while the one before goes to the client, and the last one is held back
+ *  until the digest checks out, so a corrupt upstream never hands a client a whole body. */
+async function pump(deps: ProxyDeps, repo: string, digest: Digest, source: ReadableStream<Uint8Array>, writer: BlobDataWriter, client: WritableStreamDefaultWriter<Uint8Array>, owner: string): Promise<void> {
   let clientOpen = true;
   const toClient = async (chunk: Uint8Array) => {
     // A client that went away does not stop the cache from filling.
@@ -64,28 +45,28 @@ async function pump(deps: ProxyDeps, repo: string, digest: Digest, source: Reada
   };
   let held: Uint8Array | null = null;
   let beat = Date.now();
-  // Each batch goes to R2 while the one before goes to the client.
-  const forward = async (batch: Uint8Array) => {
-    await Promise.all([sink.write(batch), held ? toClient(held) : null]);
-    held = batch;
-    if (Date.now() - beat > HEARTBEAT_MS) {
-      beat = Date.now();
-      await refreshBlobFetch(deps.store, digest, owner);
-    }
-  };
   try {
-    await readBatches(source, forward);
-    const { size, hex } = await sink.finish();
+    const reader = source.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      await Promise.all([writer.write(r.value), held ? toClient(held) : null]);
+      held = r.value;
+      if (Date.now() - beat > HEARTBEAT_MS) {
+        beat = Date.now();
+        await refreshBlobFetch(deps.store, digest, owner);
+      }
+    }
+    await writer.finish();
+    const hex = await writer.hexDigest();
     if (hex !== digest.hex) throw new UpstreamCorrupt(`blob hashes to ${digest.algorithm}:${hex}, expected ${formatDigest(digest)}`);
-    const record = await createBlobRecord(deps.store, digest, { dataKey: sink.dataKey, size });
-    // Someone else published the same bytes first: theirs are the blob, ours go.
-    if (record.dataKey !== sink.dataKey) await deps.store.bucket.delete(sink.dataKey);
-    await linkBlob(deps.store, repo, digest, record);
+    // The core's publication: record (or someone else's), then a verified link.
+    await publishStoredBlob(deps.store, repo, digest, { dataKey: writer.dataKey, size: writer.size });
     if (held) await toClient(held);
     if (clientOpen) await client.close().catch(() => {});
   } catch (error) {
     console.error(`pull-through: ${formatDigest(digest)} not cached:`, error instanceof Error ? error.message : String(error));
-    await sink.abort();
+    // Bytes a record already names stay (the record won); anything else goes.
+    const record = await getBlobRecord(deps.store, digest).catch(() => null);
+    if (record?.dataKey !== writer.dataKey) await writer.abort();
     await client.abort(error).catch(() => {});
   } finally {
     await releaseBlobFetch(deps.store, digest).catch(() => {});
@@ -102,9 +83,16 @@ async function fetchAndCache(deps: ProxyDeps, repo: string, routes: UpstreamRout
     throw error;
   }
   const length = declaredLength(response);
-  const sink = openBlobSink(deps.store, digest, length, deps.config.partSize);
+  // One part buffer at a time (partsInFlight 0): a pull-through fill shares the isolate with
+  // client requests, and is not waited on by anyone but the client.
+  const writer = new BlobDataWriter(deps.store, keys.blobData(`proxy-${crypto.randomUUID()}`), {
+    partSize: deps.config.partSize,
+    length,
+    partsInFlight: 0,
+    hash: digest.algorithm,
+  });
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  deps.waitUntil(pump(deps, repo, digest, response.body!, sink, writable.getWriter(), owner));
+  deps.waitUntil(pump(deps, repo, digest, response.body!, writer, writable.getWriter(), owner));
   return new Response(readable, { status: 200, headers: blobHeaders(digest, length) });
 }
 
@@ -140,31 +128,28 @@ async function passThrough(deps: ProxyDeps, routes: UpstreamRoute[], digest: Dig
   return new Response(request.method === "HEAD" ? null : response.body, { status: response.status, headers: out });
 }
 
+const upstream = (response: Response): BlobSource => ({ kind: "upstream", response });
+
 /**
  * A blob the repository does not link. For a mirrored repository: a record the bucket
  * already holds is linked (returned, for the caller to serve); otherwise the upstream's
  * bytes are served and cached. Null when the repository is not mirrored.
  */
-export async function pullThroughBlob(deps: ProxyDeps, repo: string, digest: Digest, request: Request): Promise<BlobRecord | Response | null> {
+export async function pullThroughBlob(deps: ProxyDeps, repo: string, digest: Digest, request: Request): Promise<BlobSource | null> {
   const routes = routesFor(deps.config.proxy, repo);
   if (routes.length === 0) return null;
   try {
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (;;) {
       const record = await getBlobRecord(deps.store, digest);
-      if (record) {
-        await linkBlob(deps.store, repo, digest, record);
-        return record;
-      }
-      if (request.method === "HEAD" || request.headers.has("Range")) return await passThrough(deps, routes, digest, request);
+      // A record the collector deletes while it is linked leaves no link: fetch it again.
+      const linked = record ? await linkBlobVerified(deps.store, repo, digest, record) : null;
+      if (linked) return { kind: "stored", link: linked };
+      if (request.method === "HEAD" || request.headers.has("Range")) return upstream(await passThrough(deps, routes, digest, request));
       const owner = crypto.randomUUID();
-      if (await claimBlobFetch(deps.store, digest, owner)) return await fetchAndCache(deps, repo, routes, digest, owner);
+      if (await claimBlobFetch(deps.store, digest, owner)) return upstream(await fetchAndCache(deps, repo, routes, digest, owner));
       const waited = await waitForFetch(deps, digest, deadline);
-      if (waited === "timeout") return await passThrough(deps, routes, digest, request);
-      if (waited !== "retry") {
-        await linkBlob(deps.store, repo, digest, waited);
-        return waited;
-      }
+      if (waited === "timeout") return upstream(await passThrough(deps, routes, digest, request));
     }
   } catch (error) {
     if (error instanceof RegistryError) throw error;

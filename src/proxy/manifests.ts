@@ -6,9 +6,9 @@ import { RegistryError } from "../errors";
 import { digestBytes, formatDigest, tryParseDigest, type Digest } from "../oci/digest";
 import { isManifestMediaType, MEDIA_TYPES, normalizeContentType, parseManifest, type Descriptor } from "../oci/manifest";
 import type { Reference } from "../oci/reference";
-import { addToCatalog, getManifest, putManifest, putReferrer, type StoredManifest } from "../storage/manifests";
+import { keepManifest } from "../registry/manifest-guard";
+import { addToCatalog, getManifest, getTagRecord, putManifest, putReferrer, putTag, type StoredManifest } from "../storage/manifests";
 import { routesFor, type UpstreamRoute } from "./config";
-import { getCachedTag, putCachedTag } from "./store";
 import { UpstreamUnavailable } from "./upstream-client";
 import { asRegistryError, firstUpstream, readLimited, UpstreamCorrupt, type ProxyDeps } from "./upstreams";
 
@@ -65,6 +65,19 @@ async function cacheManifest(deps: ProxyDeps, repo: string, fetched: FetchedMani
   await addToCatalog(deps.store, repo);
 }
 
+/** Points the tag at a manifest just cached, under the collector's protocol as a push does
+ *  (docs/gc.md): the tag is never written over a condemned one, and the manifest is read
+ *  again after it, in case the collector freed it as untagged before the tag landed. */
+async function tagCached(deps: ProxyDeps, repo: string, tag: string, fetched: FetchedManifest): Promise<void> {
+  await putTag(deps.store, repo, tag, fetched.digest, Date.now());
+  const rewrite = async () => {
+    await cacheManifest(deps, repo, fetched);
+    return [];
+  };
+  const missing = await keepManifest(deps.store, repo, fetched.digest, rewrite);
+  if (missing.length > 0) throw new RegistryError("UNAVAILABLE", "the manifest was garbage-collected while it was cached; pull it again");
+}
+
 function served(fetched: FetchedManifest, withBody: boolean): ProxiedManifest {
   return {
     digest: fetched.digest,
@@ -84,7 +97,7 @@ async function headUpstreamTag(deps: ProxyDeps, routes: UpstreamRoute[], tag: st
 async function fetchTag(deps: ProxyDeps, repo: string, routes: UpstreamRoute[], tag: string, withBody: boolean): Promise<ProxiedManifest> {
   const fetched = await fetchUpstreamManifest(deps, routes, tag, null);
   await cacheManifest(deps, repo, fetched);
-  await putCachedTag(deps.store, repo, tag, fetched.digest);
+  await tagCached(deps, repo, tag, fetched);
   return served(fetched, withBody);
 }
 
@@ -94,7 +107,7 @@ async function revalidateTag(deps: ProxyDeps, repo: string, routes: UpstreamRout
   try {
     const current = await headUpstreamTag(deps, routes, tag);
     if (current && current.algorithm === cached.algorithm && current.hex === cached.hex) {
-      await putCachedTag(deps.store, repo, tag, cached);
+      await putTag(deps.store, repo, tag, cached, Date.now());
       return getManifest(deps.store, repo, cached, withBody);
     }
     return await fetchTag(deps, repo, routes, tag, withBody);
@@ -108,7 +121,7 @@ async function revalidateTag(deps: ProxyDeps, repo: string, routes: UpstreamRout
 }
 
 async function manifestByTag(deps: ProxyDeps, repo: string, routes: UpstreamRoute[], tag: string, withBody: boolean): Promise<ProxiedManifest> {
-  const cached = await getCachedTag(deps.store, repo, tag);
+  const cached = await getTagRecord(deps.store, repo, tag);
   if (cached) {
     // A tag pushed here (no confirmation time) belongs to this registry, not the upstream.
     const fresh = cached.confirmedAt === null || Date.now() - cached.confirmedAt < deps.config.proxy.tagTtlSeconds * 1000;

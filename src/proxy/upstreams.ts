@@ -1,19 +1,14 @@
 // Trying a repository's upstreams in order, and what a pull-through module needs from the
 // request. A 404 (or a refusal) from one upstream moves on to the next; when none has the
 // content, the answer is "unknown" unless one of them could not be asked at all.
-import type { Config } from "../config";
 import { RegistryError, type ErrorCode } from "../errors";
+import type { RegistryDeps } from "../registry/deps";
 import type { UpstreamRoute } from "./config";
 import { upstreamFetch, UpstreamUnavailable } from "./upstream-client";
 import { readBounded } from "../util/read-bounded";
-import type { Storage } from "../storage/storage";
 
-export interface ProxyDeps {
-  store: Storage;
-  config: Config;
-  /** Keeps work (cache writes) alive after the response has been returned. */
-  waitUntil(promise: Promise<unknown>): void;
-}
+/** The core's request dependencies (registry/deps.ts): storage, config, waitUntil. */
+export type ProxyDeps = RegistryDeps;
 
 /** Thrown when an upstream answered with content that fails verification. */
 export class UpstreamCorrupt extends UpstreamUnavailable {}

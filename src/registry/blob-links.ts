@@ -2,8 +2,10 @@
 // The collector condemns a record, lists the record's reverse links, and deletes it only if
 // there are none. A linker writes its reverse link and link, then re-reads the record. One of
 // the two sees the other, so a link never outlives its record (docs/gc.md, "Protocol").
+import { RegistryError } from "../errors";
 import type { Digest } from "../oci/digest";
-import { getSettledBlobRecord, linkBlob, unlinkBlob, type BlobRecord } from "../storage/blobs";
+import { deleteBlobData } from "../storage/blob-data";
+import { createBlobRecord, getSettledBlobRecord, linkBlob, unlinkBlob, type BlobRecord } from "../storage/blobs";
 import type { Storage } from "../storage/storage";
 
 /**
@@ -22,4 +24,24 @@ export async function linkBlobVerified(store: Storage, repo: string, digest: Dig
   }
   await unlinkBlob(store, repo, digest);
   return null;
+}
+
+/** linkBlobVerified, or 503 when the collector deleted the record meanwhile (the client
+ *  pushes again). */
+export async function linkOrFail(store: Storage, repo: string, digest: Digest, record: BlobRecord): Promise<BlobRecord> {
+  const linked = await linkBlobVerified(store, repo, digest, record);
+  if (!linked) throw new RegistryError("UNAVAILABLE", "the blob was garbage-collected while it was linked; push it again");
+  return linked;
+}
+
+/**
+ * Makes freshly stored, verified bytes the blob `digest` and links it into the repository:
+ * creates the bucket-wide record unless one exists (then those bytes are the blob, and ours
+ * are dropped), then links it under the protocol above. Uploads and the pull-through cache
+ * both publish this way.
+ */
+export async function publishStoredBlob(store: Storage, repo: string, digest: Digest, stored: BlobRecord): Promise<BlobRecord> {
+  const record = await createBlobRecord(store, digest, stored);
+  if (record.dataKey !== stored.dataKey) await deleteBlobData(store, stored.dataKey);
+  return linkOrFail(store, repo, digest, record);
 }

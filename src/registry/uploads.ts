@@ -7,8 +7,9 @@ import type { Config } from "../config";
 import { RegistryError } from "../errors";
 import { digestBytes, formatDigest, type Digest } from "../oci/digest";
 import type { ByteRange } from "../oci/range";
-import { createBlobRecord, getBlobRecord, type BlobRecord } from "../storage/blobs";
-import { linkBlobVerified } from "./blob-links";
+import { abortBlobData, completeBlobData, deleteBlobData, hashBlobData, MAX_SINGLE_PUT_BYTES, putWholeBlobData } from "../storage/blob-data";
+import { getBlobRecord, type BlobRecord } from "../storage/blobs";
+import { linkOrFail, publishStoredBlob } from "./blob-links";
 import { keys } from "../storage/keys";
 import {
   deleteTail,
@@ -19,8 +20,9 @@ import {
 } from "../storage/uploads";
 import { ingest, type IngestResult } from "./ingest";
 import { rangeConflict, readOwnedSession, SessionLock, type SessionIdentity } from "./upload-lock";
-import { hashObject } from "./hash-object";
 import type { Storage } from "../storage/storage";
+
+export type { UploadState };
 
 export interface UploadDeps {
   store: Storage;
@@ -181,9 +183,8 @@ export async function cancelUpload(deps: UploadDeps, who: SessionIdentity): Prom
   await closeSession(deps, lock.state);
 }
 
-async function abortMultipart(store: Storage, state: UploadState): Promise<void> {
-  if (!state.multipartId) return;
-  await store.bucket.resumeMultipartUpload(keys.blobData(state.id), state.multipartId).abort().catch(() => {});
+function abortMultipart(store: Storage, state: UploadState): Promise<void> {
+  return abortBlobData(store, keys.blobData(state.id), state.multipartId);
 }
 
 /** Removes a finished or cancelled session: its multipart (if never completed), state and tails. */
@@ -204,45 +205,23 @@ function digestMismatch(digest: Digest, actual: string): RegistryError {
 async function publishBlob(deps: UploadDeps, state: UploadState, trailing: Uint8Array, streamedSha256: string | null, digest: Digest): Promise<BlobRecord> {
   const { store } = deps;
   const dataKey = keys.blobData(state.id);
-  let record: BlobRecord = { dataKey, size: state.offset };
-  if (state.parts.length === 0) {
-    const actual = await digestBytes(digest.algorithm, trailing);
-    if (actual.hex !== digest.hex) throw digestMismatch(digest, actual.hex);
+  // Known before anything is stored: all bytes in hand, or hashed while they streamed.
+  const known = state.parts.length === 0 ? (await digestBytes(digest.algorithm, trailing)).hex : digest.algorithm === "sha256" ? streamedSha256 : null;
+  if (known !== null && known !== digest.hex) throw digestMismatch(digest, known);
+  if (known !== null) {
     const existing = await getBlobRecord(store, digest);
-    if (existing) return linkExisting(deps, state, digest, existing);
-    await store.bucket.put(dataKey, trailing, { httpMetadata: { contentType: "application/octet-stream" } });
-  } else {
-    const known = digest.algorithm === "sha256" ? streamedSha256 : null;
-    if (known !== null && known !== digest.hex) throw digestMismatch(digest, known);
-    if (known !== null) {
-      const existing = await getBlobRecord(store, digest);
-      if (existing) return linkExisting(deps, state, digest, existing);
-    }
-    const upload = store.bucket.resumeMultipartUpload(dataKey, state.multipartId!);
-    const parts = [...state.parts];
-    if (trailing.length > 0) parts.push(await upload.uploadPart(parts.length + 1, trailing));
-    await upload.complete(parts);
-    if (known === null) {
-      const actual = await hashObject(store, dataKey, digest.algorithm);
-      if (actual !== digest.hex) {
-        await store.bucket.delete(dataKey);
-        throw digestMismatch(digest, actual);
-      }
+    if (existing) return linkOrFail(store, state.repo, digest, existing);
+  }
+  await completeBlobData(store, dataKey, { multipartId: state.multipartId, parts: state.parts }, trailing);
+  if (known === null) {
+    const actual = await hashBlobData(store, dataKey, digest.algorithm);
+    if (actual !== digest.hex) {
+      await deleteBlobData(store, dataKey);
+      throw digestMismatch(digest, actual ?? "(missing)");
     }
   }
-  return recordAndLink(store, state.repo, digest, record);
+  return publishStoredBlob(store, state.repo, digest, { dataKey, size: state.offset });
 }
-
-/** Records freshly stored data as the blob (or drops it when the bucket already had the
- *  content) and links the blob into the repository. */
-async function recordAndLink(store: Storage, repo: string, digest: Digest, stored: BlobRecord): Promise<BlobRecord> {
-  const record = await createBlobRecord(store, digest, stored);
-  if (record.dataKey !== stored.dataKey) await store.bucket.delete(stored.dataKey);
-  return linkOrFail(store, repo, digest, record);
-}
-
-/** R2's largest single-request object (5 GiB less 5 MiB); bigger bodies go multipart. */
-const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3 - 5 * 1024 ** 2;
 
 function fitsOnePut(length: number | null): length is number {
   return length !== null && length > 0 && length <= MAX_SINGLE_PUT_BYTES;
@@ -251,48 +230,19 @@ function fitsOnePut(length: number | null): length is number {
 /**
  * One request carries the whole blob with a known length (POST ?digest=, or the closing PUT
  * of an empty session: containerd, oras, helm). The body streams into one R2 object, and R2
- * checks the digest itself (the put's sha256/sha512 option) before the object exists, so the
- * isolate neither buffers nor hashes a byte, and a wrong digest stores nothing.
+ * checks the digest itself before the object exists, so the isolate neither buffers nor
+ * hashes a byte, and a wrong digest stores nothing.
  */
 async function storeWholeBlob(deps: UploadDeps, state: UploadState, digest: Digest, body: ReadableStream<Uint8Array>, length: number): Promise<BlobRecord> {
   const dataKey = keys.blobData(state.id);
-  // FixedLengthStream gives R2 the length it needs and fails a body that ends early or runs long.
-  const sized = body.pipeThrough(new FixedLengthStream(length));
+  const failure = await putWholeBlobData(deps.store, dataKey, body, length, digest);
+  if (failure === "digest") throw new RegistryError("DIGEST_INVALID", `content does not match ${formatDigest(digest)}`);
+  if (failure === "length") throw new RegistryError("SIZE_INVALID", `the body is not the ${length} bytes its Content-Length declared`);
   try {
-    await deps.store.bucket.put(dataKey, sized, { httpMetadata: { contentType: "application/octet-stream" }, [digest.algorithm]: digest.hex });
-  } catch (error) {
-    if (isChecksumMismatch(error)) throw new RegistryError("DIGEST_INVALID", `content does not match ${formatDigest(digest)}`);
-    if (isLengthMismatch(error)) throw new RegistryError("SIZE_INVALID", `the body is not the ${length} bytes its Content-Length declared`);
-    throw error;
-  }
-  try {
-    return await recordAndLink(deps.store, state.repo, digest, { dataKey, size: length });
+    return await publishStoredBlob(deps.store, state.repo, digest, { dataKey, size: length });
   } catch (error) {
     const record = await getBlobRecord(deps.store, digest).catch(() => null);
-    if (record?.dataKey !== dataKey) await deps.store.bucket.delete(dataKey).catch(() => {});
+    if (record?.dataKey !== dataKey) await deleteBlobData(deps.store, dataKey).catch(() => {});
     throw error;
   }
-}
-
-/** FixedLengthStream's errors when a body is shorter or longer than declared. */
-function isLengthMismatch(error: unknown): boolean {
-  const message = error instanceof Error ? error.message : String(error);
-  return /FixedLengthStream|expected bytes|too many bytes/i.test(message);
-}
-
-/** R2 refuses a put whose checksum option differs from the bytes with error 10037. */
-function isChecksumMismatch(error: unknown): boolean {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.includes("10037") || /checksum you specified did not match/i.test(message);
-}
-
-async function linkExisting(deps: UploadDeps, state: UploadState, digest: Digest, existing: BlobRecord): Promise<BlobRecord> {
-  return linkOrFail(deps.store, state.repo, digest, existing);
-}
-
-/** The collector may delete a record between its lookup and the link (registry/blob-links.ts). */
-async function linkOrFail(store: Storage, repo: string, digest: Digest, record: BlobRecord): Promise<BlobRecord> {
-  const linked = await linkBlobVerified(store, repo, digest, record);
-  if (!linked) throw new RegistryError("UNAVAILABLE", "the blob was garbage-collected while it was linked; push it again");
-  return linked;
 }

@@ -8,8 +8,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { requireAdmin } from "../auth/middleware";
 import { RegistryError } from "../errors";
-import { runCollectorStep } from "../gc/collector";
-import { listReports, reportFor } from "../gc/reports";
+import { collectionReports, collectOnce } from "../registry/collection";
+import { deps } from "./params";
 
 export const gcRoutes = new Hono<AppEnv>();
 
@@ -21,9 +21,7 @@ function flag(value: string | undefined): boolean {
  *  while cycleFinished is false to carry the cycle on (the cron does the same). */
 gcRoutes.post("/v2/_gc", async (c) => {
   const identity = requireAdmin(c);
-  const report = await runCollectorStep(c.get("storage").child(), c.get("config"), { trigger: "manual", dryRun: flag(c.req.query("dry_run")) });
-  if (!report) throw new RegistryError("TOOMANYREQUESTS", "a garbage collection step is already running; try again shortly");
-  return c.json(reportFor(report, (repo) => identity.allows(repo, "pull")), 200);
+  return c.json(await collectOnce(deps(c), identity, flag(c.req.query("dry_run"))), 200);
 });
 
 /** GET /v2/_gc/reports[?n=20]: the newest step reports, newest first. */
@@ -31,6 +29,5 @@ gcRoutes.get("/v2/_gc/reports", async (c) => {
   const identity = requireAdmin(c);
   const n = Number(c.req.query("n") ?? "20");
   if (!Number.isSafeInteger(n) || n < 1 || n > 200) throw new RegistryError("PAGINATION_NUMBER_INVALID", "n must be between 1 and 200");
-  const reports = await listReports(c.get("storage"), n);
-  return c.json({ reports: reports.map((r) => reportFor(r, (repo) => identity.allows(repo, "pull"))) });
+  return c.json({ reports: await collectionReports(deps(c), identity, n) });
 });

@@ -6,20 +6,23 @@ import { requireAccess } from "../auth/middleware";
 import { RegistryError } from "../errors";
 import { formatDigest } from "../oci/digest";
 import { parseReference, parseTag } from "../oci/reference";
-import { deleteManifestByDigest, deleteTagOnly, fetchManifest, storeManifest } from "../registry/manifests";
-import { readBoundedBody, repoName } from "./params";
-import { denyWriteToMirror, proxyDeps } from "../proxy/hooks";
-import { pullThroughManifest, type ProxiedManifest } from "../proxy/manifests";
+import { refuseMirrorWrite } from "../registry/deps";
+import { deleteManifestByDigest, deleteTagOnly, storeManifest } from "../registry/manifests";
+import { findManifest } from "../registry/reads";
+import { readBoundedBody } from "../request-body";
+import { deps, repository } from "./params";
 
 export const manifestRoutes = new Hono<AppEnv>();
+const PATH = "/v2/:name{.+}/manifests/:reference";
 
-manifestRoutes.get("/v2/:name{.+}/manifests/:reference", async (c) => {
-  const repo = repoName(c);
+manifestRoutes.use(PATH, repository);
+
+manifestRoutes.get(PATH, async (c) => {
+  const repo = c.get("repo");
   const reference = parseReference(c.req.param("reference"));
   requireAccess(c, repo, "pull");
   const withBody = c.req.method !== "HEAD";
-  const manifest =
-    (await pullThroughManifest(proxyDeps(c), repo, reference, withBody)) ?? (await fetchManifest(c.get("storage"), repo, reference, withBody));
+  const manifest = await findManifest(deps(c), repo, reference, withBody);
   const digest = formatDigest(manifest.digest);
   const headers: Record<string, string> = {
     "Content-Type": manifest.contentType,
@@ -27,17 +30,16 @@ manifestRoutes.get("/v2/:name{.+}/manifests/:reference", async (c) => {
     "Docker-Content-Digest": digest,
     ETag: `"${digest}"`,
   };
-  const warning = (manifest as ProxiedManifest).warning;
-  if (warning) headers.Warning = warning;
+  if (manifest.warning) headers.Warning = manifest.warning;
   return new Response(manifest.body, { status: 200, headers });
 });
 
-manifestRoutes.put("/v2/:name{.+}/manifests/:reference", async (c) => {
-  const repo = repoName(c);
+manifestRoutes.put(PATH, async (c) => {
+  const repo = c.get("repo");
   const reference = parseReference(c.req.param("reference"));
   const extraTags = c.req.queries("tag")?.map(parseTag) ?? [];
   requireAccess(c, repo, "push");
-  denyWriteToMirror(c, repo);
+  refuseMirrorWrite(c.get("config"), repo);
   const bytes = await readBoundedBody(c, c.get("config").maxManifestBytes);
   const result = await storeManifest(c.get("storage"), {
     repo,
@@ -57,11 +59,11 @@ manifestRoutes.put("/v2/:name{.+}/manifests/:reference", async (c) => {
   return new Response(null, { status: 201, headers });
 });
 
-manifestRoutes.delete("/v2/:name{.+}/manifests/:reference", async (c) => {
-  const repo = repoName(c);
+manifestRoutes.delete(PATH, async (c) => {
+  const repo = c.get("repo");
   const reference = parseReference(c.req.param("reference"));
   requireAccess(c, repo, "delete");
-  denyWriteToMirror(c, repo);
+  refuseMirrorWrite(c.get("config"), repo);
   if (!c.get("config").deletesEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
   if (reference.kind === "digest") await deleteManifestByDigest(c.get("storage"), repo, reference.digest);
   else await deleteTagOnly(c.get("storage"), repo, reference.tag);

@@ -1,41 +1,21 @@
-// Request helpers shared by the route modules: validated path parameters and request bodies.
-import type { Context } from "hono";
+// What every repository route starts from: the repository name, parsed once by the
+// `repository` middleware (the spec's grammar; NAME_INVALID otherwise), and the core's
+// dependencies for this request.
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
-import { RegistryError } from "../errors";
 import { parseName } from "../oci/reference";
-import { readBounded } from "../util/read-bounded";
+import type { RegistryDeps } from "../registry/deps";
 
-/** The repository name from the path, checked against the spec's grammar. */
-export function repoName(c: Context<AppEnv>): string {
-  return parseName(c.req.param("name") ?? "");
-}
+/** Registered before each repository route; the routes read c.get("repo"). */
+export const repository: MiddlewareHandler<AppEnv> = async function repository(c, next) {
+  c.set("repo", parseName(c.req.param("name") ?? ""));
+  await next();
+};
 
-export function contentLength(c: Context<AppEnv>): number | null {
-  const raw = c.req.header("Content-Length");
-  if (raw === undefined) return null;
-  if (!/^[0-9]{1,15}$/.test(raw.trim())) throw new RegistryError("SIZE_INVALID", "invalid Content-Length");
-  return Number(raw.trim());
-}
-
-/** Refuses a body the edge would refuse (MAX_REQUEST_BODY_BYTES), before reading it. */
-export function checkBodyLimit(c: Context<AppEnv>): void {
-  const limit = c.get("config").maxRequestBodyBytes;
-  const length = contentLength(c);
-  if (limit !== null && length !== null && length > limit) {
-    throw new RegistryError("PAYLOAD_TOO_LARGE", `request body of ${length} bytes exceeds the limit of ${limit}; send smaller chunks`);
-  }
-}
-
-/** Reads a whole body of at most `max` bytes, refusing larger ones with 413. */
-export async function readBoundedBody(c: Context<AppEnv>, max: number): Promise<Uint8Array> {
-  const length = contentLength(c);
-  const tooLarge = () => new RegistryError("PAYLOAD_TOO_LARGE", `body exceeds ${max} bytes`);
-  if (length !== null && length > max) throw tooLarge();
-  const bytes = await readBounded(c.req.raw.body, max);
-  if (!bytes) throw tooLarge();
-  return bytes;
-}
-
-export function deps(c: Context<AppEnv>) {
-  return { store: c.get("storage"), config: c.get("config") };
+export function deps(c: Context<AppEnv>): RegistryDeps {
+  return {
+    store: c.get("storage"),
+    config: c.get("config"),
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+  };
 }

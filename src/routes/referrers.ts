@@ -4,36 +4,23 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { requireAccess } from "../auth/middleware";
-import { formatDigest, parseDigest } from "../oci/digest";
-import { MEDIA_TYPES, type Descriptor } from "../oci/manifest";
-import { nextPageLink, parsePageRequest } from "../oci/pagination";
-import { listReferrersPage } from "../storage/manifests";
-import { repoName } from "./params";
-import { proxyDeps } from "../proxy/hooks";
-import { pullThroughReferrers } from "../proxy/listings";
+import { parseDigest } from "../oci/digest";
+import { MEDIA_TYPES } from "../oci/manifest";
+import { listRepositoryReferrers } from "../registry/reads";
+import { deps, repository } from "./params";
 
 export const referrerRoutes = new Hono<AppEnv>();
+const PATH = "/v2/:name{.+}/referrers/:digest";
 
-referrerRoutes.get("/v2/:name{.+}/referrers/:digest", async (c) => {
-  const repo = repoName(c);
+referrerRoutes.use(PATH, repository);
+
+referrerRoutes.get(PATH, async (c) => {
+  const repo = c.get("repo");
   const subject = parseDigest(c.req.param("digest"));
   requireAccess(c, repo, "pull");
-  const artifactType = c.req.query("artifactType");
-  const upstream = await pullThroughReferrers(proxyDeps(c), repo, subject, artifactType);
-  if (upstream) return upstream;
-  const config = c.get("config");
-  const page = parsePageRequest(c.req.query("n"), c.req.query("last"), config.maxPageSize);
-  const limit = page.limit ?? config.maxPageSize;
-  // Long lists page in digest order ("Listing Referrers": a Link header to the next page);
-  // the filter applies before paging so every page is full.
-  const after = page.last === null ? null : parseDigest(page.last);
-  const keep = (d: Descriptor) => artifactType === undefined || d.artifactType === artifactType;
-  const { descriptors: manifests, more } = await listReferrersPage(c.get("storage"), repo, subject, { after, limit, keep });
-  if (artifactType !== undefined) c.header("OCI-Filters-Applied", "artifactType");
-  if (more && manifests.length > 0) {
-    const extra: Record<string, string> = artifactType === undefined ? {} : { artifactType };
-    c.header("Link", nextPageLink(`/v2/${repo}/referrers/${formatDigest(subject)}`, page.limit, manifests[manifests.length - 1]!.digest, extra));
-  }
+  const page = await listRepositoryReferrers(deps(c), repo, subject, new URL(c.req.url).searchParams);
+  if (page.filtersApplied) c.header("OCI-Filters-Applied", "artifactType");
+  if (page.link) c.header("Link", page.link);
   c.header("Content-Type", MEDIA_TYPES.ociIndex);
-  return c.body(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests }), 200);
+  return c.body(page.index, 200);
 });

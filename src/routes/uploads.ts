@@ -11,12 +11,17 @@ import { formatUploadRange, parseChunkRange } from "../oci/range";
 import { mountBlob } from "../registry/mounts";
 import { signStateToken, verifyStateToken } from "../registry/state-token";
 import type { SessionIdentity } from "../registry/upload-lock";
-import { appendChunk, cancelUpload, finishUpload, getUploadStatus, monolithicUpload, startUpload, type Chunk } from "../registry/uploads";
-import type { UploadState } from "../storage/uploads";
-import { checkBodyLimit, contentLength, deps, repoName } from "./params";
-import { denyWriteToMirror } from "../proxy/hooks";
+import { refuseMirrorWrite } from "../registry/deps";
+import { appendChunk, cancelUpload, finishUpload, getUploadStatus, monolithicUpload, startUpload, type Chunk, type UploadState } from "../registry/uploads";
+import { checkBodyLimit, contentLength } from "../request-body";
+import { deps, repository } from "./params";
 
 export const uploadRoutes = new Hono<AppEnv>();
+const START = "/v2/:name{.+}/blobs/uploads/";
+const SESSION = "/v2/:name{.+}/blobs/uploads/:id";
+
+uploadRoutes.use(START, repository);
+uploadRoutes.use(SESSION, repository);
 
 async function sessionHeaders(c: Context<AppEnv>, state: UploadState): Promise<Record<string, string>> {
   const config = c.get("config");
@@ -47,23 +52,23 @@ function readChunk(c: Context<AppEnv>): Chunk {
 }
 
 async function session(c: Context<AppEnv>): Promise<SessionIdentity> {
-  const repo = repoName(c);
+  const repo = c.get("repo");
   const identity = requireAccess(c, repo, "push");
   const who = { id: c.req.param("id") ?? "", repo, owner: identity.subject };
   await verifyStateToken(c.get("config").stateSecret, c.req.query("_state"), who);
   return who;
 }
 
-uploadRoutes.post("/v2/:name{.+}/blobs/uploads/", async (c) => {
-  const repo = repoName(c);
+uploadRoutes.post(START, async (c) => {
+  const repo = c.get("repo");
   const identity = requireAccess(c, repo, "push");
-  denyWriteToMirror(c, repo);
+  refuseMirrorWrite(c.get("config"), repo);
   const mount = c.req.query("mount");
   if (mount !== undefined) {
     const digest = parseDigest(mount);
     const fromRaw = c.req.query("from");
     const from = fromRaw === undefined || fromRaw === "" ? null : parseName(fromRaw);
-    if (await mountBlob(c.get("storage"), identity, repo, digest, from)) return blobCreated(repo, formatDigest(digest));
+    if (await mountBlob(deps(c).store, identity, repo, digest, from)) return blobCreated(repo, formatDigest(digest));
   }
   const digestParam = c.req.query("digest");
   if (digestParam !== undefined) {
@@ -75,25 +80,25 @@ uploadRoutes.post("/v2/:name{.+}/blobs/uploads/", async (c) => {
   return new Response(null, { status: 202, headers: await sessionHeaders(c, state) });
 });
 
-uploadRoutes.get("/v2/:name{.+}/blobs/uploads/:id", async (c) => {
+uploadRoutes.get(SESSION, async (c) => {
   const state = await getUploadStatus(deps(c), await session(c));
   return new Response(null, { status: 204, headers: await sessionHeaders(c, state) });
 });
 
-uploadRoutes.patch("/v2/:name{.+}/blobs/uploads/:id", async (c) => {
+uploadRoutes.patch(SESSION, async (c) => {
   const who = await session(c);
   const state = await appendChunk(deps(c), who, readChunk(c));
   return new Response(null, { status: 202, headers: await sessionHeaders(c, state) });
 });
 
-uploadRoutes.put("/v2/:name{.+}/blobs/uploads/:id", async (c) => {
+uploadRoutes.put(SESSION, async (c) => {
   const who = await session(c);
   const digest = parseDigest(c.req.query("digest"));
   await finishUpload(deps(c), who, digest, readChunk(c));
   return blobCreated(who.repo, formatDigest(digest));
 });
 
-uploadRoutes.delete("/v2/:name{.+}/blobs/uploads/:id", async (c) => {
+uploadRoutes.delete(SESSION, async (c) => {
   await cancelUpload(deps(c), await session(c));
   return c.body(null, 204);
 });

@@ -82,11 +82,6 @@ export async function unlinkBlob(store: Storage, repo: string, digest: Digest): 
   await store.bucket.delete([keys.blobLink(repo, digest), keys.blobRepo(digest, repo)]);
 }
 
-/** Reads a blob's bytes, whole or a range. */
-export async function readBlobData(store: Storage, dataKey: string, range?: { offset: number; length: number }): Promise<R2ObjectBody | null> {
-  return store.bucket.get(dataKey, range ? { range } : undefined);
-}
-
 /** Repositories that link the blob, in key order, for mounts without `from` and for GC. */
 export async function listBlobRepositories(store: Storage, digest: Digest, limit = 1000): Promise<string[]> {
   const prefix = keys.blobRepos(digest);

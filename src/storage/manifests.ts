@@ -49,8 +49,29 @@ export async function getTag(store: Storage, repo: string, tag: string): Promise
   return value ? tryParseDigest(value) : null;
 }
 
-export async function putTag(store: Storage, repo: string, tag: string, digest: Digest): Promise<void> {
-  await putUnlessCondemned(store, keys.tag(repo, tag), null, { customMetadata: { digest: formatDigest(digest), taggedAt: String(Date.now()) } });
+/** A tag as the pull-through cache reads it: its digest, and when its upstream last
+ *  confirmed it (null for a tag pushed here, which belongs to this registry). */
+export interface TagRecord {
+  digest: Digest;
+  confirmedAt: number | null;
+}
+
+export async function getTagRecord(store: Storage, repo: string, tag: string): Promise<TagRecord | null> {
+  const head = await store.bucket.head(keys.tag(repo, tag));
+  const digest = head?.customMetadata?.digest ? tryParseDigest(head.customMetadata.digest) : null;
+  if (!head || !digest) return null;
+  const confirmed = Number(head.customMetadata?.proxyConfirmedAt);
+  return { digest, confirmedAt: Number.isFinite(confirmed) && confirmed > 0 ? confirmed : null };
+}
+
+/** Points the tag at `digest`, never over a tag the collector has condemned
+ *  (storage/condemn.ts). `confirmedAt` marks a tag cached from an upstream, which the
+ *  pull-through cache revalidates once it is older than PROXY_TAG_TTL_SECONDS. */
+export async function putTag(store: Storage, repo: string, tag: string, digest: Digest, confirmedAt: number | null = null): Promise<void> {
+  const now = String(Date.now());
+  const customMetadata: Record<string, string> = { digest: formatDigest(digest), taggedAt: now };
+  if (confirmedAt !== null) customMetadata.proxyConfirmedAt = String(confirmedAt);
+  await putUnlessCondemned(store, keys.tag(repo, tag), null, { customMetadata });
 }
 
 export async function deleteTag(store: Storage, repo: string, tag: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 // Upload sessions in R2: the state object (strongly consistent, written with etag checks),
 // the tail bytes, and the session's data object. The cron's upload expiry lists these
 // (registry/scheduled.ts); nothing about a session lives in KV.
+import { RegistryError } from "../errors";
 import { keys } from "./keys";
 import { listAll } from "./list";
 import type { Storage } from "./storage";
@@ -56,9 +57,9 @@ export async function writeUploadState(store: Storage, state: UploadState, expec
 export async function readTail(store: Storage, state: UploadState): Promise<Uint8Array> {
   if (state.tailLength === 0) return new Uint8Array(0);
   const object = await store.bucket.get(keys.uploadTail(state.id, state.tailGeneration));
-  if (!object) throw new Error(`upload ${state.id}: tail ${state.tailGeneration} is missing`);
+  if (!object) throw new RegistryError("UNKNOWN", `upload ${state.id}: tail ${state.tailGeneration} is missing`);
   const bytes = new Uint8Array(await object.arrayBuffer());
-  if (bytes.length !== state.tailLength) throw new Error(`upload ${state.id}: tail has ${bytes.length} bytes, expected ${state.tailLength}`);
+  if (bytes.length !== state.tailLength) throw new RegistryError("UNKNOWN", `upload ${state.id}: tail has ${bytes.length} bytes, expected ${state.tailLength}`);
   return bytes;
 }
 

@@ -1,0 +1,21 @@
+// Garbage collection as the routes ask for it: one step on demand, and the stored reports,
+// each cut down to what the caller may see. The collector itself lives in src/gc/.
+import type { Identity } from "../auth/identity";
+import { RegistryError } from "../errors";
+import { runCollectorStep } from "../gc/collector";
+import { listReports, reportFor, type StepReport } from "../gc/reports";
+import type { RegistryDeps } from "./deps";
+
+/** Runs one bounded step on a meter of its own (its budget), whose calls also count in the
+ *  request's. TOOMANYREQUESTS while another step holds the lease. */
+export async function collectOnce(deps: RegistryDeps, identity: Identity, dryRun: boolean): Promise<StepReport> {
+  const report = await runCollectorStep(deps.store.child(), deps.config, { trigger: "manual", dryRun });
+  if (!report) throw new RegistryError("TOOMANYREQUESTS", "a garbage collection step is already running; try again shortly");
+  return reportFor(report, (repo) => identity.allows(repo, "pull"));
+}
+
+/** The newest `n` step reports, newest first, as the caller may see them. */
+export async function collectionReports(deps: RegistryDeps, identity: Identity, n: number): Promise<StepReport[]> {
+  const reports = await listReports(deps.store, n);
+  return reports.map((r) => reportFor(r, (repo) => identity.allows(repo, "pull")));
+}

@@ -1,0 +1,255 @@
+// Blob bytes: the one module that writes, reads back, hashes and drops the object that holds
+// a blob's data (`_data/<id>`, keys.ts). Three ways in:
+// - BlobDataWriter takes bytes in any chunks and repacks them into R2 multipart parts of one
+//   size (R2 needs every part but the last equal, and at least 5 MiB in production), with up
+//   to `partsInFlight` parts uploading while the next one fills. An upload session resumes
+//   it across requests; the pull-through cache uses it for a blob whose length is unknown.
+// - With a known length it streams into one R2 put instead (a FixedLengthStream), gathering
+//   small chunks into batches so each write to R2 carries about a mebibyte.
+// - putWholeBlobData pipes a request body straight into one put that R2 checks against the
+//   digest itself: no JavaScript touches the bytes.
+// Memory: (partsInFlight + 1) part buffers from PartBuffers, or one batch; never the blob.
+import { toHex, webCryptoName, type DigestAlgorithm, type Digest } from "../oci/digest";
+import { RegistryError } from "../errors";
+import { freshPartBuffers, type PartBuffers } from "./part-buffers";
+import type { Storage } from "./storage";
+import type { MeteredMultipart } from "./metered";
+
+const OBJECT_META = { httpMetadata: { contentType: "application/octet-stream" } };
+/** A streamed put's batch: big enough that a write to R2 is not a round trip per network
+ *  chunk, small enough to be negligible memory. */
+const STREAM_BATCH_BYTES = 1024 * 1024;
+/** R2's largest single-request object (5 GiB less 5 MiB); bigger blobs go multipart. */
+export const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3 - 5 * 1024 ** 2;
+
+export type UploadedPart = R2UploadedPart;
+
+/** Where a writer's multipart upload stands: enough to resume it in a later request. */
+export interface MultipartProgress {
+  multipartId: string | null;
+  parts: UploadedPart[];
+}
+
+export interface WriterOptions {
+  /** Part size for multipart; all parts but the last have exactly this size. */
+  partSize: number;
+  /** Known total length: the bytes stream into one put instead of multipart. */
+  length?: number | null;
+  /** Continue this session's multipart upload. */
+  resume?: MultipartProgress;
+  /** Bytes already received that did not fill a part (a session's tail). */
+  initial?: Uint8Array;
+  /** Parts uploading at once while the next one fills (0: each part is stored before more
+   *  bytes are taken). Each costs one part buffer. */
+  partsInFlight?: number;
+  /** Hash every byte written with this algorithm (hexDigest at the end). */
+  hash?: DigestAlgorithm | null;
+  buffers?: PartBuffers;
+}
+
+/** Streams bytes into one object through a FixedLengthStream (R2 needs a known length). */
+class StreamedPut {
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private readonly put: Promise<unknown>;
+  constructor(store: Storage, dataKey: string, length: number) {
+    const stream = new FixedLengthStream(length);
+    this.writer = stream.writable.getWriter();
+    this.put = store.bucket.put(dataKey, stream.readable, OBJECT_META);
+    this.put.catch(() => {});
+  }
+  write(batch: Uint8Array): Promise<void> {
+    return this.writer.write(batch);
+  }
+  async close(): Promise<void> {
+    await this.writer.close();
+    await this.put;
+  }
+  async abort(): Promise<void> {
+    await this.writer.abort("aborted").catch(() => {});
+    await this.put.catch(() => {});
+  }
+}
+
+export class BlobDataWriter {
+  private buffer: Uint8Array;
+  private fill = 0;
+  private written = 0;
+  private multipartId: string | null;
+  private readonly parts: UploadedPart[];
+  private readonly inFlight: Promise<void>[] = [];
+  private readonly streamed: StreamedPut | null;
+  private readonly hasher: { stream: DigestStream; writer: WritableStreamDefaultWriter<ArrayBufferView> } | null;
+  private readonly buffers: PartBuffers;
+  private readonly partsInFlight: number;
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly store: Storage,
+    readonly dataKey: string,
+    options: WriterOptions,
+  ) {
+    const length = options.length ?? null;
+    this.streamed = length !== null && length <= MAX_SINGLE_PUT_BYTES && !options.resume ? new StreamedPut(store, dataKey, length) : null;
+    this.batchSize = this.streamed ? STREAM_BATCH_BYTES : options.partSize;
+    this.buffers = options.buffers ?? freshPartBuffers;
+    this.partsInFlight = options.partsInFlight ?? 2;
+    this.multipartId = options.resume?.multipartId ?? null;
+    // One parts array for this writer: uploads finishing out of order fill in their etags.
+    this.parts = [...(options.resume?.parts ?? [])];
+    this.buffer = this.buffers.take(this.batchSize);
+    const initial = options.initial ?? new Uint8Array(0);
+    this.buffer.set(initial);
+    this.fill = initial.length;
+    const hash = options.hash ? new crypto.DigestStream(webCryptoName(options.hash)) : null;
+    this.hasher = hash ? { stream: hash, writer: hash.getWriter() } : null;
+  }
+
+  /** Bytes given to write() so far (not counting `initial`). */
+  get size(): number {
+    return this.written;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.written += chunk.length;
+    if (this.hasher) await this.hasher.writer.write(chunk);
+    for (let at = 0; at < chunk.length; ) {
+      const take = Math.min(chunk.length - at, this.buffer.length - this.fill);
+      this.buffer.set(chunk.subarray(at, at + take), this.fill);
+      this.fill += take;
+      at += take;
+      if (this.fill === this.buffer.length) await this.flushFull();
+    }
+  }
+
+  /** Sends the full buffer on (a part, or a batch of the streamed put) and takes the next. */
+  private async flushFull(): Promise<void> {
+    const full = this.buffer;
+    this.fill = 0;
+    if (this.streamed) {
+      // The stream may hold on to what it was given, so a batch is never reused.
+      this.buffer = new Uint8Array(this.batchSize);
+      return this.streamed.write(full);
+    }
+    if (this.inFlight.length > this.partsInFlight - 1) await this.inFlight.shift();
+    const upload = await this.multipart();
+    this.buffer = this.buffers.take(this.batchSize);
+    const partNumber = this.parts.length + 1;
+    this.parts.push({ partNumber, etag: "" });
+    const sent = upload.uploadPart(partNumber, full).then((part) => {
+      this.parts[partNumber - 1] = part;
+      this.buffers.give(full);
+    });
+    this.inFlight.push(sent);
+    if (this.partsInFlight === 0) await this.inFlight.shift();
+  }
+
+  private async multipart(): Promise<MeteredMultipart> {
+    if (this.multipartId) return this.store.bucket.resumeMultipartUpload(this.dataKey, this.multipartId);
+    const upload = await this.store.bucket.createMultipartUpload(this.dataKey, OBJECT_META);
+    this.multipartId = upload.uploadId;
+    return upload;
+  }
+
+  /**
+   * For a session that goes on in a later request: waits for every part in flight and
+   * returns where the multipart upload stands, with the bytes that did not fill a part (the
+   * caller keeps them as the session's tail). A failed part fails this.
+   */
+  async settle(): Promise<MultipartProgress & { trailing: Uint8Array }> {
+    await Promise.all(this.inFlight.splice(0));
+    const trailing = this.buffer.slice(0, this.fill);
+    this.buffers.give(this.buffer);
+    this.buffer = new Uint8Array(0);
+    this.fill = 0;
+    return { multipartId: this.multipartId, parts: [...this.parts], trailing };
+  }
+
+  /** Stores what is left and completes the object. */
+  async finish(): Promise<void> {
+    if (this.streamed) {
+      if (this.fill > 0) await this.streamed.write(this.buffer.subarray(0, this.fill));
+      return this.streamed.close();
+    }
+    const { multipartId, parts, trailing } = await this.settle();
+    await completeBlobData(this.store, this.dataKey, { multipartId, parts }, trailing);
+  }
+
+  /** The hex digest of every byte written; only when the writer was opened with `hash`. */
+  async hexDigest(): Promise<string> {
+    if (!this.hasher) throw new RegistryError("UNKNOWN", "hexDigest: the writer was not opened with a hash");
+    await this.hasher.writer.close();
+    return toHex(await this.hasher.stream.digest);
+  }
+
+  /** Drops whatever was written: the multipart upload, the object, the hash. */
+  async abort(): Promise<void> {
+    this.hasher?.writer.abort().catch(() => {});
+    await this.streamed?.abort();
+    await Promise.allSettled(this.inFlight.splice(0));
+    await abortBlobData(this.store, this.dataKey, this.multipartId);
+    await deleteBlobData(this.store, this.dataKey);
+  }
+}
+
+/** Makes the object whole: one put when no part was stored, else the last part and the
+ *  multipart completion. No byte is copied inside R2. */
+export async function completeBlobData(store: Storage, dataKey: string, progress: MultipartProgress, trailing: Uint8Array): Promise<void> {
+  if (progress.parts.length === 0 || progress.multipartId === null) {
+    await store.bucket.put(dataKey, trailing, OBJECT_META);
+    return;
+  }
+  const upload = store.bucket.resumeMultipartUpload(dataKey, progress.multipartId);
+  const parts = [...progress.parts];
+  if (trailing.length > 0) parts.push(await upload.uploadPart(parts.length + 1, trailing));
+  await upload.complete(parts);
+}
+
+/** Why a whole-body put failed, in the registry's terms. */
+export type WholePutFailure = "digest" | "length";
+
+/**
+ * Pipes a body of known length into one object. R2 checks the digest (the put's
+ * sha256/sha512 option) before the object exists; FixedLengthStream fails a body that ends
+ * early or runs long. Returns the failure kind, or null when stored.
+ */
+export async function putWholeBlobData(store: Storage, dataKey: string, body: ReadableStream<Uint8Array>, length: number, digest: Digest): Promise<WholePutFailure | null> {
+  const sized = body.pipeThrough(new FixedLengthStream(length));
+  try {
+    await store.bucket.put(dataKey, sized, { ...OBJECT_META, [digest.algorithm]: digest.hex });
+    return null;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // R2 refuses a put whose checksum option differs from the bytes with error 10037.
+    if (message.includes("10037") || /checksum you specified did not match/i.test(message)) return "digest";
+    if (/FixedLengthStream|expected bytes|too many bytes/i.test(message)) return "length";
+    throw error;
+  }
+}
+
+/** Hashes a stored object by streaming it through the runtime's native DigestStream: for an
+ *  upload that arrived in several requests, which no single request saw whole. Null when
+ *  the object is missing. */
+export async function hashBlobData(store: Storage, dataKey: string, algorithm: DigestAlgorithm): Promise<string | null> {
+  const object = await store.bucket.get(dataKey);
+  if (!object) return null;
+  const hasher = new crypto.DigestStream(webCryptoName(algorithm));
+  await object.body.pipeTo(hasher);
+  return toHex(await hasher.digest);
+}
+
+/** A blob's bytes, whole or a range; null when the object is missing. */
+export async function readBlobData(store: Storage, dataKey: string, range?: { offset: number; length: number }): Promise<ReadableStream | null> {
+  const object = await store.bucket.get(dataKey, range ? { range } : undefined);
+  return object ? object.body : null;
+}
+
+/** Aborts a multipart upload that was never completed. Best effort: R2 aborts abandoned
+ *  uploads itself after 7 days. */
+export async function abortBlobData(store: Storage, dataKey: string, multipartId: string | null): Promise<void> {
+  if (!multipartId) return;
+  await store.bucket.resumeMultipartUpload(dataKey, multipartId).abort().catch(() => {});
+}
+
+export async function deleteBlobData(store: Storage, dataKey: string): Promise<void> {
+  await store.bucket.delete(dataKey);
+}
