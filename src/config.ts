@@ -5,41 +5,9 @@ import { RegistryError } from "./errors";
 import { parseRetention, type RetentionRule } from "./gc/retention";
 import { parseProxyConfig, type ProxyConfig } from "./proxy/config";
 
-export interface Env {
-  REGISTRY: R2Bucket;
-  UPLOADS: KVNamespace;
-  JWT_STATE_SECRET?: string;
-  USERNAME?: string;
-  PASSWORD?: string;
-  READONLY_USERNAME?: string;
-  READONLY_PASSWORD?: string;
-  JWT_REGISTRY_TOKENS_PUBLIC_KEY?: string;
-  JWT_REGISTRY_TOKENS_AUDIENCE?: string;
-  JWT_REGISTRY_TOKENS_ISSUER?: string;
-  DELETES_ENABLED?: string;
-  UPLOAD_PART_SIZE?: string;
-  UPLOAD_MAX_AGE_SECONDS?: string;
-  UPLOAD_CHUNK_MIN_BYTES?: string;
-  MAX_REQUEST_BODY_BYTES?: string;
-  CATALOG_MAX_PAGE?: string;
-  /** Pull-through upstreams (docs/pull-through.md); password_env names another secret. */
-  REGISTRIES_JSON?: string;
-  PROXY_TAG_TTL_SECONDS?: string;
-  /** Auth (docs/auth.md): users, anonymous pull, token lifetimes, challenge, CORS. */
-  AUTH_USERS_JSON?: string;
-  ANONYMOUS_PULL?: string;
-  AUTH_CHALLENGE?: string;
-  AUTH_TOKEN_TTL_SECONDS?: string;
-  AUTH_REFRESH_TOKEN_TTL_SECONDS?: string;
-  CORS_ALLOWED_ORIGINS?: string;
-  /** Garbage collection (docs/gc.md). */
-  GC_GRACE_SECONDS?: string;
-  GC_UNTAGGED?: string;
-  GC_ORPHAN_REFERRERS?: string;
-  GC_RETENTION_JSON?: string;
-  GC_MAX_OPERATIONS?: string;
-  GC_SCHEDULED?: string;
-}
+/** The Worker's bindings and variables, as `npm run types` generates them from wrangler.toml
+ *  and variables.env (worker-configuration.d.ts). */
+export type Env = Cloudflare.Env;
 
 export interface Config {
   stateSecret: string | null;

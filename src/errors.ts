@@ -15,8 +15,9 @@ export const ERROR_TABLE = {
   SIZE_INVALID: { status: 400, message: "provided length did not match content length" },
   TAG_INVALID: { status: 400, message: "invalid tag", wire: "MANIFEST_INVALID" },
   UNAUTHORIZED: { status: 401, message: "authentication required" },
-  // Not an OCI code: the token endpoint's answer to a malformed OAuth2 request.
-  TOKEN_REQUEST_INVALID: { status: 400, message: "invalid token request" },
+  // The token endpoint's answer to a malformed OAuth2 request; the spec's table has no code
+  // for it, so it goes out as UNSUPPORTED like the other 400s without one.
+  TOKEN_REQUEST_INVALID: { status: 400, message: "invalid token request", wire: "UNSUPPORTED" },
   DENIED: { status: 403, message: "requested access to the resource is denied" },
   UNSUPPORTED: { status: 405, message: "the operation is unsupported" },
   TOOMANYREQUESTS: { status: 429, message: "too many requests" },

@@ -1,7 +1,6 @@
 // The auth part of parseConfig: credential modes, the users configuration, anonymous pull,
 // token lifetimes and CORS origins. Called only from parseConfig (src/config.ts), once per
 // env object. Errors name the variable and the user, never a secret.
-import type { Env } from "../config";
 import { RegistryError } from "../errors";
 import type { Action } from "./identity";
 import { parsePasswordHash, type PasswordHash } from "./password-hash";
