@@ -25,13 +25,10 @@ export function send(
   method: string,
   headers: Record<string, string>,
   body: Iterable<Buffer> | null,
-  options: { hash?: boolean; freshConnection?: boolean; idleTimeoutMs?: number } = {},
+  options: { hash?: boolean; agent?: Agent } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    // wrangler dev's proxy sometimes never answers a request sent on a connection that just
-    // carried a long upload; pulls open their own connection, as clients' blob fetches do.
-    const agent = options.freshConnection ? false : keepAlive;
-    const req = httpRequest(url, { method, headers, agent }, (res) => {
+    const req = httpRequest(url, { method, headers, agent: options.agent ?? keepAlive }, (res) => {
       const hash = options.hash ? createHash("sha256") : null;
       let bytes = 0;
       let text = "";
@@ -46,8 +43,7 @@ export function send(
       res.on("error", reject);
     });
     req.on("error", reject);
-    const idle = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
-    req.setTimeout(idle, () => req.destroy(new IdleTimeout(`${method} ${url}: no bytes for ${idle / 1000} s`)));
+    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new IdleTimeout(`${method} ${url}: no bytes for ${IDLE_TIMEOUT_MS / 1000} s`)));
     if (!body) return void req.end();
     const iterator = body[Symbol.iterator]();
     const pump = () => {

@@ -10,7 +10,7 @@ import { ROOT, startRegistry, type RegistryServer } from "../test/e2e/registry-s
 import { MiB, payloadDigest } from "./data";
 import { workerdPeakRss } from "./memory";
 import { peerAvailable, startPeer } from "./peer";
-import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, pushWhole, retriedCloses, retriedPulls, type Target } from "./scenarios";
+import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, pushWhole, type Target } from "./scenarios";
 
 const quick = process.argv.includes("--quick");
 /** Repetitions of every scenario but the huge one; the table shows the median time. */
@@ -51,12 +51,7 @@ async function onFreshServer(kind: "registry" | "bare", work: (server: RegistryS
   }
 }
 
-/** Untimed pause before each measurement: wrangler dev's proxy misbehaves on requests that
- *  follow a long upload at once (see the notes in docs/benchmarks.md). */
-const SETTLE_MS = 2000;
-
 async function measure(server: RegistryServer, scenario: string, size: number, fn: () => Promise<void>): Promise<void> {
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
   const seconds = await timed(fn);
   const row = { scenario, size, seconds, peakRss: server ? workerdPeakRss(server.pgid) : null };
   rows.push(row);
@@ -164,9 +159,9 @@ async function main(): Promise<void> {
     "# Benchmarks",
     "",
     `Produced by \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${machine()}.`,
-    `Every scenario runs on a fresh \`wrangler dev\`, ${RUNS} time(s) (the huge blob once); a rate is the median run's, and peak RSS is the highest workerd high-water mark (VmHWM) of any run.`,
+    `Every scenario runs on a fresh local runtime (scripts/runtime.ts, as \`npm start\`), ${RUNS} time(s) (the huge blob once); a rate is the median run's, and peak RSS is the highest workerd high-water mark (VmHWM) of any run.`,
     "Bare worker: `R2.put(key, request.body)` with Content-Length, and `R2.get(key)` streamed back.",
-    `Closing PUTs refused by wrangler dev's local proxy (503, Retry-After: 0, never reaching the worker) and retried: ${retriedCloses}. Pulls left unanswered for 30 s and asked again (the wait is in their time): ${retriedPulls}.`,
+    "Nothing is retried: a failed request fails the run.",
     "",
     table(),
     "",

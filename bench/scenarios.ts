@@ -1,6 +1,6 @@
 // The benchmark's measured operations: registry pushes (docker-style streamed, chunked, and one PUT),
 // pulls, and the bare worker's put and get.
-import { absolute, IdleTimeout, send } from "./http";
+import { absolute, send } from "./http";
 import { payload } from "./data";
 
 export interface Target {
@@ -18,26 +18,12 @@ async function openUpload(target: Target, repo: string): Promise<string> {
   return absolute(target.url, String(reply.headers.location));
 }
 
-/** wrangler dev's local proxy sometimes answers the request after a long streamed upload
- *  with 503 and Retry-After: 0 without passing it to the worker (it happens with a bare
- *  worker doing multipart uploads too); the close is retried then, as clients retry. */
-function devProxyRefused(reply: { status: number; headers: Record<string, unknown> }): boolean {
-  return reply.status === 503 && reply.headers["retry-after"] === "0";
-}
-
 async function closeUpload(target: Target, location: string, digest: string): Promise<void> {
   const url = new URL(location);
   url.searchParams.set("digest", digest);
-  for (let attempt = 0; ; attempt++) {
-    const reply = await send(url.toString(), "PUT", headers(target, { "Content-Length": "0" }), null);
-    if (reply.status === 201) return;
-    if (!devProxyRefused(reply) || attempt >= 3) throw new Error(`PUT close: ${reply.status} ${reply.body}`);
-    retriedCloses++;
-  }
+  const reply = await send(url.toString(), "PUT", headers(target, { "Content-Length": "0" }), null);
+  if (reply.status !== 201) throw new Error(`PUT close: ${reply.status} ${reply.body}`);
 }
-
-/** How many closes the dev proxy refused in this run (reported with the results). */
-export let retriedCloses = 0;
 
 /** docker push: one PATCH with Transfer-Encoding: chunked and no length, then PUT ?digest=. */
 export async function pushStreamed(target: Target, repo: string, size: number, digest: string): Promise<void> {
@@ -72,23 +58,8 @@ export async function pushWhole(target: Target, repo: string, size: number, dige
   if (reply.status !== 201) throw new Error(`PUT whole: ${reply.status} ${reply.body}`);
 }
 
-/** wrangler dev's proxy sometimes never answers a GET that follows a long upload (curl asking
- *  the same server at that moment gets the blob at once); such a pull is asked again, once. */
-async function getOnceMore(url: string, requestHeaders: Record<string, string>) {
-  try {
-    return await send(url, "GET", requestHeaders, null, { hash: true, freshConnection: true, idleTimeoutMs: 30_000 });
-  } catch (error) {
-    if (!(error instanceof IdleTimeout)) throw error;
-    retriedPulls++;
-    return send(url, "GET", requestHeaders, null, { hash: true, freshConnection: true });
-  }
-}
-
-/** How many pulls the dev proxy left unanswered in this run (reported with the results). */
-export let retriedPulls = 0;
-
 export async function pullBlob(target: Target, repo: string, digest: string): Promise<void> {
-  const reply = await getOnceMore(`${target.url}/v2/${repo}/blobs/${digest}`, headers(target));
+  const reply = await send(`${target.url}/v2/${repo}/blobs/${digest}`, "GET", headers(target), null, { hash: true });
   if (reply.status !== 200 || reply.sha256 !== digest) throw new Error(`GET blob: ${reply.status}, got ${reply.sha256}`);
 }
 
@@ -98,6 +69,6 @@ export async function barePut(url: string, key: string, size: number): Promise<v
 }
 
 export async function bareGet(url: string, key: string, digest: string): Promise<void> {
-  const reply = await getOnceMore(`${url}/${key}`, {});
+  const reply = await send(`${url}/${key}`, "GET", {}, null, { hash: true });
   if (reply.status !== 200 || reply.sha256 !== digest) throw new Error(`bare GET: ${reply.status}, got ${reply.sha256}`);
 }

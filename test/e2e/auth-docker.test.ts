@@ -1,4 +1,5 @@
-// docker login, push and pull against `wrangler dev` with each kind of credential: the
+// docker login, push and pull against `wrangler dev` itself (the one docker scenario that keeps
+// checking the runtime the design names; the others use npm start's) with each kind of credential: the
 // shared USERNAME/PASSWORD, a user of AUTH_USERS_JSON (PBKDF2 hash, repository patterns), a
 // JWT signed by the deployment's key (JWT_REGISTRY_TOKENS_PUBLIC_KEY), READONLY, and
 // anonymous pull. docker follows the Bearer challenge to /v2/token, stores the refresh token
@@ -72,6 +73,7 @@ beforeAll(async () => {
   jwtPassword = await new SignJWT({ capabilities: ["pull", "push"], username: "ci" }).setProtectedHeader({ alg: "ES256" }).setExpirationTime("1h").sign(privateKey);
   const users = { alice: { password: await hashPassword(ALICE.password, 20_000), access: { "team-a/*": ["pull", "push", "delete"] } } };
   server = await startRegistry({
+    runtime: "wrangler",
     protocol: "https",
     vars: {
       AUTH_USERS_JSON: JSON.stringify(users),

@@ -1,4 +1,4 @@
-// The collector under `wrangler dev --test-scheduled`: GET /__scheduled fires the cron
+// The collector under the local runtime: GET /cdn-cgi/handler/scheduled fires the cron
 // handler, which runs a garbage collection step; its report is read back over the API.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -9,7 +9,7 @@ const auth = "Basic " + Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIA
 const digestOf = (bytes: Uint8Array | string) => "sha256:" + createHash("sha256").update(bytes).digest("hex");
 
 beforeAll(async () => {
-  server = await startRegistry({ extraArgs: ["--test-scheduled"], vars: { GC_GRACE_SECONDS: "0" } });
+  server = await startRegistry({ vars: { GC_GRACE_SECONDS: "0" } });
 });
 afterAll(async () => {
   await server?.stop();
@@ -40,7 +40,7 @@ it("frees a deleted image's layers when the cron fires", async () => {
   expect((await call(`/v2/e2e/gc/manifests/${digestOf(manifest)}`, { method: "DELETE" })).status).toBe(202);
   await new Promise((r) => setTimeout(r, 1100));
 
-  const fired = await fetch(`${server.url}/__scheduled?cron=${encodeURIComponent("*/30 * * * *")}`);
+  const fired = await fetch(`${server.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("*/30 * * * *")}`);
   expect(fired.status).toBe(200);
   let report: { trigger: string; cycleFinished: boolean; cycleTotals: { blobs: number; bytesFreed: number } } | undefined;
   for (let i = 0; i < 40 && !report?.cycleFinished; i++) {

@@ -1,5 +1,6 @@
-// Starts the registry under `wrangler dev` on a free port with its own fresh state directory,
-// for the end-to-end suites (real clients, conformance runner, push client).
+// Starts the registry on a free port with its own fresh state directory, for the end-to-end
+// suites and the benchmark: through `npm start`'s own command (scripts/dev.ts, the local
+// runtime), or under `wrangler dev` itself for the scenarios that keep checking it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -18,9 +19,12 @@ export interface RegistryServer {
   url: string;
   protocol: "http" | "https";
   stateDir: string;
-  /** Process group of wrangler and its workerd processes (for memory readings). */
+  /** Process group of the runtime and its workerd processes (for memory readings). */
   pgid: number;
-  /** Collected stdout and stderr of wrangler, for failure messages. */
+  /** The Worker's inspector port (Chrome DevTools protocol), when asked for. */
+  inspectorPort: number | null;
+  runtime: "local" | "wrangler";
+  /** Collected stdout and stderr of the runtime, with one line per request, for failure messages. */
   log(): string;
   stop(): Promise<void>;
 }
@@ -33,7 +37,11 @@ export interface StartOptions {
   port?: number;
   /** Another wrangler config (the benchmark's bare worker). */
   config?: string;
-  /** Extra wrangler dev flags, e.g. --test-scheduled. */
+  /** "local" (default): scripts/dev.ts, as `npm start` runs. "wrangler": `wrangler dev`. */
+  runtime?: "local" | "wrangler";
+  /** Open Miniflare's inspector on this port (local runtime only). */
+  inspectorPort?: number;
+  /** Extra wrangler dev flags, e.g. --test-scheduled (wrangler runtime only). */
   extraArgs?: string[];
 }
 
@@ -57,6 +65,28 @@ export const OFFLINE_ENV = {
   NO_UPDATE_NOTIFIER: "1",
 };
 
+/** The command and arguments that start the chosen runtime. Neither reads the user's .dev.vars:
+ *  scripts/dev.ts is told not to, and wrangler dev runs with an empty env file list below. */
+function command(options: StartOptions, port: number, stateDir: string, vars: Record<string, string>, protocol: string, inspectorPort: number) {
+  if ((options.runtime ?? "local") === "local") {
+    const args = ["--import", "tsx", join(ROOT, "scripts/dev.ts"), "--json", "--no-dev-vars", "--port", String(port), "--state", stateDir];
+    if (protocol === "https") args.push("--https");
+    if (options.config) args.push("--config", options.config);
+    if (options.inspectorPort) args.push("--inspector-port", String(options.inspectorPort));
+    for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}=${value}`);
+    return { file: process.execPath, args };
+  }
+  const args = [
+    "wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir,
+    "--local-protocol", protocol, "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false",
+    "--env-file", join(stateDir, "no-such.env"),
+  ];
+  for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
+  if (options.config) args.push("--config", options.config);
+  args.push(...(options.extraArgs ?? []));
+  return { file: "npx", args };
+}
+
 export async function startRegistry(options: StartOptions = {}): Promise<RegistryServer> {
   const protocol = options.protocol ?? "http";
   const port = options.port ?? (await freePort());
@@ -67,14 +97,9 @@ export async function startRegistry(options: StartOptions = {}): Promise<Registr
     JWT_STATE_SECRET: "e2e-state-secret-please-change",
     ...options.vars,
   };
-  const args = [
-    "wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir,
-    "--local-protocol", protocol, "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false",
-  ];
-  for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
-  if (options.config) args.push("--config", options.config);
-  args.push(...(options.extraArgs ?? []));
-  const child: ChildProcess = spawn("npx", args, {
+  const inspectorPort = options.inspectorPort ?? (options.runtime === "wrangler" ? await freePort() : 0);
+  const { file, args } = command(options, port, stateDir, vars, protocol, inspectorPort);
+  const child: ChildProcess = spawn(file, args, {
     cwd: ROOT,
     env: { ...process.env, ...OFFLINE_ENV, NODE_TLS_REJECT_UNAUTHORIZED: "0" },
     detached: true,
@@ -91,6 +116,8 @@ export async function startRegistry(options: StartOptions = {}): Promise<Registr
     protocol,
     stateDir,
     pgid: child.pid ?? 0,
+    inspectorPort: options.inspectorPort ?? null,
+    runtime: options.runtime ?? "local",
     log: () => output,
     async stop() {
       if (child.exitCode === null && child.pid) {
@@ -105,18 +132,29 @@ export async function startRegistry(options: StartOptions = {}): Promise<Registr
       if (!options.stateDir) rmSync(stateDir, { recursive: true, force: true });
     },
   };
+  await untilReady(server, child, () => output);
+  return server;
+}
+
+/** The local runtime prints its JSON line only once the Worker answers /v2/ on the public
+ *  port; wrangler dev is polled until it answers. */
+async function untilReady(server: RegistryServer, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
-    try {
-      const response = await fetch(`${url}/v2/`);
-      if (response.status < 500) return server;
-    } catch {}
+    if (child.exitCode !== null) throw new Error(`the registry exited early:\n${output()}`);
+    if (server.runtime === "local") {
+      if (/^\{"url":/m.test(output())) return;
+    } else {
+      try {
+        const response = await fetch(`${server.url}/v2/`);
+        if (response.status < 500) return;
+      } catch {}
+    }
     if (Date.now() > deadline) {
       await server.stop();
-      throw new Error(`wrangler dev did not become ready:\n${output}`);
+      throw new Error(`the registry did not become ready:\n${output()}`);
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -1,0 +1,244 @@
+// The local runtime, the one way this project runs the Worker on a machine: `npm start`, the
+// e2e harness and `npm run bench` all come through startRuntime(). It bundles the Worker as a
+// deploy would, serves it with Miniflare (workerd, the engine under wrangler dev) and R2/KV
+// persisted on disk, and puts a front door on the public port.
+//
+// Why not `wrangler dev`: its proxy worker turns a failed hop to the Worker into
+// `503 Your worker restarted mid-request` for every non-GET request and leaves GETs queued
+// unanswered (see docs/local-runtime.md), which real clients hit after long uploads.
+// Why a front door (scripts/front-door.ts): it refuses TLS at once, so clients fall back to
+// HTTP without a 10 s stall, and gives each request a fresh connection to workerd. It listens
+// only once the Worker has answered GET /v2/, so a connection it accepts is answered.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import type { Server, Socket } from "node:net";
+import { frontDoor } from "./front-door";
+import { dirname, join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { Log, LogLevel, Miniflare } from "miniflare";
+import { parse as parseToml } from "smol-toml";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+const READY_TIMEOUT_MS = 60_000;
+
+export interface RuntimeOptions {
+  /** wrangler config whose bindings and vars are used (default: the project's wrangler.toml). */
+  config?: string;
+  host?: string;
+  /** Public port; 0 picks a free one. */
+  port?: number;
+  /** R2 and KV live under `<stateDir>/v3`, the layout wrangler dev uses, so data carries over. */
+  stateDir: string;
+  /** Variables and secrets on top of the config's [vars]. Nothing is read from .dev.vars here. */
+  vars?: Record<string, string>;
+  /** Serve https with a self-signed certificate on the public port instead (no front door). */
+  https?: boolean;
+  /** Miniflare's inspector (Chrome DevTools protocol), e.g. to read the isolate's heap. */
+  inspectorPort?: number;
+  /** Worker logs and runtime output; default: this process's stdout and stderr. */
+  log?: (line: string) => void;
+}
+
+export interface Runtime {
+  /** The one URL clients use, e.g. http://127.0.0.1:8787. */
+  url: string;
+  host: string;
+  port: number;
+  stateDir: string;
+  inspectorPort: number | null;
+  stop(): Promise<void>;
+}
+
+/** A hash of everything the bundle depends on: the config, the lockfile and every file
+ *  under the directory of the config's `main`. */
+function sourceHash(config: string, main: string): string {
+  const hash = createHash("sha256");
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else hash.update(path).update(readFileSync(path));
+    }
+  };
+  hash.update(readFileSync(config));
+  hash.update(readFileSync(join(ROOT, "package-lock.json")));
+  walk(dirname(main));
+  return hash.digest("hex").slice(0, 16);
+}
+
+/** Bundles the Worker exactly as `wrangler deploy` would (nodejs_compat polyfills included),
+ *  once per source state: wrangler takes seconds, and the e2e suites start many registries. */
+async function bundle(config: string, main: string): Promise<string> {
+  const cacheDir = join(ROOT, "node_modules/.cache/registry-bundle");
+  const outDir = join(cacheDir, sourceHash(config, main));
+  const cached = existsSync(outDir) ? readdirSync(outDir).find((name) => name.endsWith(".js")) : undefined;
+  if (cached) return join(outDir, cached);
+  mkdirSync(cacheDir, { recursive: true });
+  const building = mkdtempSync(join(cacheDir, "building-"));
+  const wrangler = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+  try {
+    await promisify(execFile)(process.execPath, [wrangler, "deploy", "--dry-run", "--config", config, "--outdir", building], {
+      cwd: ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", WRANGLER_HIDE_BANNER: "true" },
+    });
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+    throw new Error(`bundling ${config} failed:\n${stdout}${stderr}`);
+  }
+  // Another start may have built the same sources meanwhile; either copy is the same.
+  try {
+    renameSync(building, outDir);
+  } catch {
+    rmSync(building, { recursive: true, force: true });
+  }
+  pruneBundles(cacheDir);
+  const script = readdirSync(outDir).find((name) => name.endsWith(".js"));
+  if (!script) throw new Error(`bundling ${config} wrote no .js file to ${outDir}`);
+  return join(outDir, script);
+}
+
+/** Keeps the cache bounded: the newest KEPT_BUNDLES builds (about 1 MB each) stay. */
+const KEPT_BUNDLES = 8;
+function pruneBundles(cacheDir: string): void {
+  const builds = readdirSync(cacheDir)
+    .filter((name) => !name.startsWith("building-"))
+    .map((name) => ({ path: join(cacheDir, name), time: statSync(join(cacheDir, name)).mtimeMs }))
+    .sort((a, b) => b.time - a.time);
+  for (const old of builds.slice(KEPT_BUNDLES)) rmSync(old.path, { recursive: true, force: true });
+}
+
+/** Miniflare's logger, writing through the runtime's `log` instead of console.log. */
+class LineLog extends Log {
+  constructor(private readonly write: (line: string) => void) {
+    super(LogLevel.INFO, { prefix: "registry" });
+  }
+  override log(message: string): void {
+    this.write(`${message}\n`);
+  }
+  /** Miniflare announces workerd's internal address; the front door prints the one to use. */
+  override logReady(): void {}
+}
+
+interface WranglerConfig {
+  main?: string;
+  compatibility_date?: string;
+  compatibility_flags?: string[];
+  vars?: Record<string, unknown>;
+  r2_buckets?: { binding: string; bucket_name?: string }[];
+  kv_namespaces?: { binding: string; id?: string }[];
+}
+
+/** Miniflare options from the top level of the wrangler config. wrangler's own helper for
+ *  this reads .dev.vars and .env too (tests must never see the user's), and importing wrangler
+ *  costs seconds per start, so the few settings the Worker uses are mapped here. */
+function workerOptions(parsed: WranglerConfig, vars: Record<string, string>) {
+  const plainVars: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed.vars ?? {})) plainVars[key] = typeof value === "string" ? value : JSON.stringify(value);
+  return {
+    compatibilityDate: parsed.compatibility_date,
+    compatibilityFlags: parsed.compatibility_flags ?? [],
+    r2Buckets: Object.fromEntries((parsed.r2_buckets ?? []).map((b) => [b.binding, b.bucket_name ?? b.binding])),
+    kvNamespaces: Object.fromEntries((parsed.kv_namespaces ?? []).map((k) => [k.binding, k.id ?? k.binding])),
+    bindings: { ...plainVars, ...vars },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolvePort(typeof address === "object" && address ? address.port : port);
+    });
+  });
+}
+
+/** Waits until the Worker answers GET /v2/ (any status below 500) through `url`. */
+async function untilAnswering(url: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const reply = await fetch(`${url}/v2/`);
+      await reply.arrayBuffer();
+      if (reply.status < 500) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`the Worker did not answer ${url}/v2/ within ${READY_TIMEOUT_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const host = options.host ?? "127.0.0.1";
+  const config = resolve(ROOT, options.config ?? "wrangler.toml");
+  const stateDir = resolve(options.stateDir);
+  mkdirSync(stateDir, { recursive: true });
+  const parsed = parseToml(readFileSync(config, "utf8")) as WranglerConfig;
+  if (!parsed.main) throw new Error(`${config} names no main script`);
+  const scriptPath = await bundle(config, resolve(dirname(config), parsed.main));
+  const log = options.log ?? ((line: string) => process.stdout.write(line));
+  const mf = new Miniflare({
+    // One line per request, e.g. "[registry:inf] PUT /v2/a/manifests/1 201 Created (12ms)".
+    log: new LineLog(log),
+    modules: true,
+    scriptPath,
+    modulesRoot: dirname(scriptPath),
+    ...workerOptions(parsed, options.vars ?? {}),
+    defaultPersistRoot: join(stateDir, "v3"),
+    r2Persist: true,
+    kvPersist: true,
+    // GET /cdn-cgi/handler/scheduled?cron=... fires the scheduled handler (the cron).
+    unsafeTriggerHandlers: true,
+    // No fetch of Request.cf from the internet; a placeholder object is used.
+    cf: false,
+    host,
+    // With https workerd listens on the public port itself; otherwise on a free internal one.
+    port: options.https ? options.port ?? 0 : 0,
+    https: options.https ?? false,
+    inspectorPort: options.inspectorPort,
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (d: Buffer) => log(d.toString()));
+      stderr.on("data", (d: Buffer) => log(d.toString()));
+    },
+  });
+  let door: Server | null = null;
+  const open = new Set<Socket>();
+  const stop = async () => {
+    const closed = new Promise<void>((r) => (door ? door.close(() => r()) : r()));
+    for (const socket of open) socket.destroy();
+    await closed;
+    await mf.dispose().catch(() => {});
+  };
+  try {
+    const inner = await mf.ready;
+    await untilAnswering(inner.origin);
+    if (options.https) {
+      return { url: inner.origin, host, port: Number(inner.port), stateDir, inspectorPort: options.inspectorPort ?? null, stop };
+    }
+    door = frontDoor(Number(inner.port), inner.hostname, open);
+    const port = await listen(door, options.port ?? 0, host);
+    return { url: `http://${host}:${port}`, host, port, stateDir, inspectorPort: options.inspectorPort ?? null, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Bytes under `dir` (the state directory's size, for npm start's banner). */
+export function directorySize(dir: string): number {
+  let total = 0;
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of entries) {
+    const path = join(dir, name);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) continue;
+    total += stat.isDirectory() ? directorySize(path) : stat.size;
+  }
+  return total;
+}
