@@ -25,17 +25,19 @@ function endToEnd(raw: string[]): string[] {
 }
 
 function forward(upstreamPort: number, upstreamHost: string, req: IncomingMessage, res: ServerResponse): void {
+  let answered = false;
   const upstream = request(
     { host: upstreamHost, port: upstreamPort, method: req.method, path: req.url, headers: endToEnd(req.rawHeaders), agent: false },
     (answer) => {
+      answered = true;
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders));
       answer.pipe(res);
       answer.on("error", () => res.destroy());
     },
   );
   upstream.on("error", (error) => {
-    // workerd is local; this happens only when it is gone (stopping or crashed).
-    if (res.headersSent) return void res.destroy();
+    if (answered) return;
+    // workerd is local: this means it is gone (stopping or crashed).
     res.writeHead(502, { "Content-Type": "text/plain" }).end(`local runtime unreachable: ${error.message}\n`);
   });
   // A client that gives up mid-upload aborts the Worker's request too.
@@ -66,3 +68,4 @@ export function frontDoor(upstreamPort: number, upstreamHost: string, open: Set<
     });
   });
 }
+

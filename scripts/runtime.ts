@@ -178,13 +178,25 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (!parsed.main) throw new Error(`${config} names no main script`);
   const scriptPath = await bundle(config, resolve(dirname(config), parsed.main));
   const log = options.log ?? ((line: string) => process.stdout.write(line));
-  const mf = new Miniflare({
-    // One line per request, e.g. "[registry:inf] PUT /v2/a/manifests/1 201 Created (12ms)".
-    log: new LineLog(log),
+  const registryWorker = {
+    name: "registry",
     modules: true,
     scriptPath,
     modulesRoot: dirname(scriptPath),
     ...workerOptions(parsed, options.vars ?? {}),
+  };
+  // Receives every request first and hands it to the registry (see entry-worker.js for why).
+  const entryWorker = {
+    name: "entry",
+    modules: true,
+    scriptPath: join(ROOT, "scripts/entry-worker.js"),
+    compatibilityDate: registryWorker.compatibilityDate,
+    serviceBindings: { REGISTRY: "registry" },
+  };
+  const mf = new Miniflare({
+    // One line per request, e.g. "[registry:inf] PUT /v2/a/manifests/1 201 Created (12ms)".
+    log: new LineLog(log),
+    workers: [entryWorker, registryWorker],
     defaultPersistRoot: join(stateDir, "v3"),
     r2Persist: true,
     kvPersist: true,
@@ -216,6 +228,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (options.https) {
       return { url: inner.origin, host, port: Number(inner.port), stateDir, inspectorPort: options.inspectorPort ?? null, stop };
     }
+    if (process.env.RT12_DEBUG) (globalThis as any).rt12inner = inner.origin;
     door = frontDoor(Number(inner.port), inner.hostname, open);
     const port = await listen(door, options.port ?? 0, host);
     return { url: `http://${host}:${port}`, host, port, stateDir, inspectorPort: options.inspectorPort ?? null, stop };

@@ -32,7 +32,7 @@ async function call(label: string, url: string, method: string, headers: Record<
   const started = Date.now();
   try {
     const reply = await send(url, method, { Authorization: AUTH, ...headers }, body, { agent });
-    statuses.push(`${label} ${reply.status}`);
+    statuses.push(`${label} ${reply.status}${reply.status >= 500 ? ` ${reply.body.slice(0, 200)}` : ""}`);
     return reply;
   } catch (error) {
     throw new Error(`${label} after ${Date.now() - started} ms: ${(error as Error).message}; answered so far: ${statuses.join(", ")}`);
@@ -77,7 +77,8 @@ it("answers 50 manifest GETs mixed with 10 streamed uploads with no 5xx", async 
     return reply.status === 200 && reply.body === manifest ? 200 : reply.status;
   });
   const results = await Promise.all([...uploads, ...gets]);
-  expect(statuses.filter((s) => / 5\d\d$/.test(s)), statuses.join(", ")).toEqual([]);
+  const failed = statuses.filter((s) => / 5\d\d\b/.test(s));
+  expect(failed, `${statuses.join(", ")}\nregistry log:\n${server.log().slice(-3000)}`).toEqual([]);
   expect(results.slice(0, UPLOADS)).toEqual(Array(UPLOADS).fill(201));
   expect(results.slice(UPLOADS)).toEqual(Array(GETS).fill(200));
 });
