@@ -1,4 +1,4 @@
-// The docker engine and CLI against wrangler dev: login with every credential kind, push,
+// The docker engine and CLI against `npm start`'s runtime: login with every credential kind, push,
 // pull and run of an image with a 150 MiB layer, and a cross-repository mount when the same
 // image goes to a second repository. Images come from `docker import` of umoci-built rootfs.
 import { rmSync } from "node:fs";
@@ -9,7 +9,7 @@ import { execInImage } from "./clients/container";
 import { buildBase, buildDerived, rootfsTarball, type BuiltImage } from "./clients/images";
 import { CREDENTIAL_KINDS } from "./clients/credentials";
 import { getManifest, logMark, logTail, requestsSince, startClientRegistry, stateBytes, workDir } from "./clients/registry";
-import { run, sha256OfFile, slowestCommands } from "./clients/run";
+import { sha256OfFile, slowestCommands } from "./clients/run";
 import { DockerCli } from "./clients/tools";
 import { E2E_CREDENTIALS, type RegistryServer } from "./registry-server";
 
@@ -28,7 +28,7 @@ beforeAll(async () => {
 
 afterEach(async (context) => {
   if (context.task.result?.state !== "fail") return;
-  // wrangler logs a request after the client has its answer; wait for the last lines.
+  // The runtime logs a request after the client has its answer; wait for the last lines.
   await new Promise((r) => setTimeout(r, 1500));
   console.error(`registry log tail:\n${logTail(server)}`);
 });
@@ -126,16 +126,6 @@ describe("docker login with each credential kind", () => {
   });
 });
 
-/** docker pull, tried a second time if the first hangs or fails: after a long transfer
- *  wrangler dev's local proxy can stall the next request (docs/benchmarks.md), which a user
- *  would meet by pulling again. Pulls are idempotent; the digest checks below still apply. */
-async function pullWithRetry(ref: string) {
-  const first = await run("docker", ["--config", docker.configDir, "pull", ref], { timeoutMs: 150_000 });
-  if (first.code === 0) return first;
-  console.error(`docker pull failed once (${first.code}): ${first.stderr.slice(-300)}; pulling again`);
-  return docker.run(["pull", ref]);
-}
-
 describe("docker push, pull and run of a 150 MiB layer", () => {
   const name = () => `${server.host}/e2e/big:v1`;
   let digest = "";
@@ -155,7 +145,7 @@ describe("docker push, pull and run of a 150 MiB layer", () => {
     expect(layers[0]!.size).toBeGreaterThan(BIG_PAYLOAD.size);
 
     await docker.run(["rmi", name()]);
-    const pull = await pullWithRetry(name());
+    const pull = await docker.run(["pull", name()]);
     expect(pull.stdout).toContain(`Digest: ${digest}`);
     const pulledLayers = await docker.run(["image", "inspect", "--format", "{{json .RootFS.Layers}}", name()]);
     expect(JSON.parse(pulledLayers.stdout)).toEqual([diffId]);

@@ -30,7 +30,7 @@ beforeAll(async () => {
 
 afterEach(async (context) => {
   if (context.task.result?.state !== "fail") return;
-  // wrangler logs a request after the client has its answer; wait for the last lines.
+  // The runtime logs a request after the client has its answer; wait for the last lines.
   await new Promise((r) => setTimeout(r, 1500));
   console.error(`registry log tail:\n${logTail(server)}`);
 });

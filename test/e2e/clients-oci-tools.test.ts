@@ -1,4 +1,4 @@
-// buildah, podman, skopeo and containerd's ctr against wrangler dev: a multi-arch index
+// buildah, podman, skopeo and containerd's ctr against `npm start`'s runtime: a multi-arch index
 // pushed with `manifest push --all` and pulled per platform, tags listed and one image
 // deleted, a copy between repositories, a referrer, and `ctr images pull` with credentials.
 import { rmSync } from "node:fs";
@@ -24,7 +24,7 @@ beforeAll(async () => {
 
 afterEach(async (context) => {
   if (context.task.result?.state !== "fail") return;
-  // wrangler logs a request after the client has its answer; wait for the last lines.
+  // The runtime logs a request after the client has its answer; wait for the last lines.
   await new Promise((r) => setTimeout(r, 1500));
   console.error(`registry log tail:\n${logTail(server)}`);
 });
@@ -125,7 +125,7 @@ describe("skopeo list-tags, delete and copy", () => {
 });
 
 describe("containerd ctr images pull", () => {
-  it("pulls with credentials over https and stores every blob with its digest", async (context) => {
+  it("pulls with credentials over plain http and stores every blob with its digest", async (context) => {
     await needClients(context, "ctr", "skopeo", "umoci", "busybox");
     const { arm64 } = await testImages();
     await pushImage(tools, arm64.ref, ref("e2e/ctr:v1"));

@@ -1,4 +1,4 @@
-// Runs the project's conformance runner (conformance/) against `wrangler dev`: every group
+// Runs the project's conformance runner (conformance/) against `npm start`'s runtime: every group
 // must pass with zero failures, once with Docker token challenges (the default) and once with
 // Basic challenges. This is how `npm test` covers distribution-spec conformance.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 // Pull-through cache against real upstreams: distribution 2.8 (open, then htpasswd), a second
 // instance of this registry (Bearer tokens from its /v2/token), and a scripted server that
-// serves corrupt bytes. Each mirror is this registry under wrangler dev with REGISTRIES_JSON.
+// serves corrupt bytes. Each mirror is this registry under `npm start`'s runtime with REGISTRIES_JSON.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
 import { get as httpGet, type ServerResponse } from "node:http";
@@ -200,8 +200,7 @@ describe("an upstream that serves corrupt bytes", () => {
   });
 
   /** The whole body, or null when the transfer broke off. Each read has its own connection:
-   *  the one before may have ended in a reset, and wrangler dev's proxy has been seen to leave
-   *  the next request on a reused connection unanswered for minutes. */
+   *  the one before may have ended in a reset. */
   function readBlob(digest: string): Promise<{ status: number; bytes: Uint8Array | null }> {
     return new Promise((resolve, reject) => {
       const headers = { Authorization: MIRROR_AUTH, Connection: "close" };

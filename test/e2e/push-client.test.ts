@@ -1,4 +1,4 @@
-// The push client (cli/, `npx r2-registry`) against wrangler dev with the edge's body limit
+// The push client (cli/, `npx r2-registry`) against `npm start`'s runtime with the edge's body limit
 // emulated at 50 MiB: a multi-arch image with a layer above the limit goes up in chunks with
 // every digest kept, comes back byte for byte (our pull, skopeo, docker), and an interrupted
 // push resumes without re-sending what the registry already holds.

@@ -10,10 +10,10 @@ import { sha256Hex } from "./run";
 
 export const CREDS = `${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`;
 
-/** Starts the shared https instance with every credential kind configured. */
+/** Starts the shared instance, plain HTTP as `npm start` serves it, with every credential kind configured. */
 export async function startClientRegistry(): Promise<RegistryServer> {
   const vars = Object.assign({}, ...CREDENTIAL_KINDS.map((k) => k.vars));
-  return startRegistry({ protocol: "https", vars });
+  return startRegistry({ vars });
 }
 
 export function workDir(name: string): string {
@@ -66,11 +66,11 @@ export function logMark(server: RegistryServer): number {
   return server.log().length;
 }
 
-/** Request lines wrangler logged since `mark`, e.g. "PATCH /v2/a/blobs/uploads/x 202 Accepted". */
+/** Request lines the runtime logged since `mark`, e.g. "PATCH /v2/a/blobs/uploads/x 202 Accepted". */
 export function requestsSince(server: RegistryServer, mark: number): string[] {
   const lines = server.log().slice(mark).split("\n");
   return lines.flatMap((line) => {
-    const match = /\[wrangler:info\] ((?:GET|HEAD|POST|PUT|PATCH|DELETE) \S+ \d{3})/.exec(line);
+    const match = /\[(?:wrangler|registry):info\] ((?:GET|HEAD|POST|PUT|PATCH|DELETE) \S+ \d{3})/.exec(line);
     return match?.[1] ? [match[1]] : [];
   });
 }

@@ -15,7 +15,7 @@ export async function pushImage(tools: ContainersTools, source: string, destinat
   // wrangler dev's local proxy sometimes answers the request after a long streamed PATCH with
   // 503 "Your worker restarted mid-request" without reaching the worker (docs/e2e.md); skopeo
   // retries the copy, as a user would.
-  await tools.skopeo(["copy", "--retry-times", "3", "--dest-tls-verify=false", "--dest-creds", CREDS, source, destination]);
+  await tools.skopeo(["copy", "--dest-tls-verify=false", "--dest-creds", CREDS, source, destination]);
 }
 
 export interface PulledImage {
