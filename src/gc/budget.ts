@@ -1,5 +1,5 @@
-// The collector's allowance of storage operations for one step. Workers allow 1000
-// subrequests per invocation (50 on the Free plan); GC_MAX_OPERATIONS stays below that, and
+// The collector's allowance of storage operations for one step. Workers allow 1,000
+// subrequests per invocation on the Free plan (10,000 paid); GC_MAX_OPERATIONS stays below, and
 // every stage stops at a point it can resume from once the allowance is spent. What has been
 // spent is read from the step's Meter, which counts every call storage makes, so no stage
 // has to remember to declare its calls.

@@ -8,7 +8,7 @@ import { formatDigest, type Digest } from "../oci/digest";
 import { linkBlobVerified, publishStoredBlob } from "../registry/blob-links";
 import type { BlobSource } from "../registry/deps";
 import { BlobDataWriter } from "../storage/blob-data";
-import { getBlobRecord, type BlobRecord } from "../storage/blobs";
+import { getBlobRecord } from "../storage/blobs";
 import { keys } from "../storage/keys";
 import { claimBlobFetch, getBlobFetch, refreshBlobFetch, releaseBlobFetch } from "../storage/proxy-fetch";
 import { routesFor, type UpstreamRoute } from "./config";
@@ -96,12 +96,11 @@ async function fetchAndCache(deps: ProxyDeps, repo: string, routes: UpstreamRout
   return new Response(readable, { status: 200, headers: blobHeaders(digest, length) });
 }
 
-/** Someone else is fetching: wait for their record. Null when the claim was given up, so
- *  the caller should try to claim it. */
-async function waitForFetch(deps: ProxyDeps, digest: Digest, deadline: number): Promise<BlobRecord | "retry" | "timeout"> {
+/** Someone else is fetching: wait until their record exists ("ready") or their claim was
+ *  given up ("retry": the caller tries to claim it), at most until `deadline`. */
+async function waitForFetch(deps: ProxyDeps, digest: Digest, deadline: number): Promise<"ready" | "retry" | "timeout"> {
   for (;;) {
-    const record = await getBlobRecord(deps.store, digest);
-    if (record) return record;
+    if (await getBlobRecord(deps.store, digest)) return "ready";
     const marker = await getBlobFetch(deps.store, digest);
     if (!marker) return "retry";
     if (Date.now() - marker.heartbeatAt > CLAIM_STALE_MS) {

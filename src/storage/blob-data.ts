@@ -110,6 +110,7 @@ export class BlobDataWriter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
+    if (this.buffer.length === 0) throw new RegistryError("UNKNOWN", "blob data written after the writer settled");
     this.written += chunk.length;
     if (this.hasher) await this.hasher.writer.write(chunk);
     for (let at = 0; at < chunk.length; ) {
@@ -187,7 +188,8 @@ export class BlobDataWriter {
     await this.streamed?.abort();
     await Promise.allSettled(this.inFlight.splice(0));
     await abortBlobData(this.store, this.dataKey, this.multipartId);
-    await deleteBlobData(this.store, this.dataKey);
+    // Best effort: bytes no record names are freed by the collector's data walk anyway.
+    await deleteBlobData(this.store, this.dataKey).catch(() => {});
   }
 }
 
