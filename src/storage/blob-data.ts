@@ -77,6 +77,11 @@ export class BlobDataWriter {
   private multipartId: string | null;
   private readonly parts: UploadedPart[];
   private readonly inFlight: Promise<void>[] = [];
+  /** Buffers whose part is stored, filled again before any new one is taken: a request
+   *  cycles through partsInFlight + 1 buffers however many parts it writes. */
+  private readonly spare: Uint8Array[] = [];
+  /** The first part upload that failed: the writer stores nothing more, and settle fails. */
+  private failure: { error: unknown } | null = null;
   private readonly streamed: StreamedPut | null;
   private readonly hasher: { stream: DigestStream; writer: WritableStreamDefaultWriter<ArrayBufferView> } | null;
   private readonly buffers: PartBuffers;
@@ -96,7 +101,9 @@ export class BlobDataWriter {
     this.multipartId = options.resume?.multipartId ?? null;
     // One parts array for this writer: uploads finishing out of order fill in their etags.
     this.parts = [...(options.resume?.parts ?? [])];
-    this.buffer = this.buffers.take(this.batchSize);
+    // A streamed put's batches are handed to the stream for good, so they never come from
+    // (or go back to) the part buffers.
+    this.buffer = this.streamed ? new Uint8Array(this.batchSize) : this.buffers.take(this.batchSize);
     const initial = options.initial ?? new Uint8Array(0);
     this.buffer.set(initial);
     this.fill = initial.length;
@@ -111,6 +118,7 @@ export class BlobDataWriter {
 
   async write(chunk: Uint8Array): Promise<void> {
     if (this.buffer.length === 0) throw new RegistryError("UNKNOWN", "blob data written after the writer settled");
+    if (this.failure) throw this.failure.error;
     this.written += chunk.length;
     if (this.hasher) await this.hasher.writer.write(chunk);
     for (let at = 0; at < chunk.length; ) {
@@ -133,13 +141,20 @@ export class BlobDataWriter {
     }
     if (this.inFlight.length > this.partsInFlight - 1) await this.inFlight.shift();
     const upload = await this.multipart();
-    this.buffer = this.buffers.take(this.batchSize);
+    this.buffer = this.spare.pop() ?? this.buffers.take(this.batchSize);
     const partNumber = this.parts.length + 1;
     this.parts.push({ partNumber, etag: "" });
-    const sent = upload.uploadPart(partNumber, full).then((part) => {
-      this.parts[partNumber - 1] = part;
-      this.buffers.give(full);
-    });
+    const sent = upload
+      .uploadPart(partNumber, full)
+      .then(
+        (part) => {
+          this.parts[partNumber - 1] = part;
+        },
+        (error: unknown) => {
+          this.failure ??= { error };
+        },
+      )
+      .finally(() => this.spare.push(full));
     this.inFlight.push(sent);
     if (this.partsInFlight === 0) await this.inFlight.shift();
   }
@@ -159,10 +174,18 @@ export class BlobDataWriter {
   async settle(): Promise<MultipartProgress & { trailing: Uint8Array }> {
     await Promise.all(this.inFlight.splice(0));
     const trailing = this.buffer.slice(0, this.fill);
-    this.buffers.give(this.buffer);
+    this.releaseBuffers();
+    // Never report parts as stored when one was not: the session keeps its previous state.
+    if (this.failure) throw this.failure.error;
+    return { multipartId: this.multipartId, parts: [...this.parts], trailing };
+  }
+
+  /** Gives every part buffer back; the writer takes no more bytes after this. */
+  private releaseBuffers(): void {
+    if (!this.streamed && this.buffer.length > 0) this.buffers.give(this.buffer);
+    for (const buffer of this.spare.splice(0)) this.buffers.give(buffer);
     this.buffer = new Uint8Array(0);
     this.fill = 0;
-    return { multipartId: this.multipartId, parts: [...this.parts], trailing };
   }
 
   /** Stores what is left and completes the object. */
@@ -187,6 +210,7 @@ export class BlobDataWriter {
     this.hasher?.writer.abort().catch(() => {});
     await this.streamed?.abort();
     await Promise.allSettled(this.inFlight.splice(0));
+    this.releaseBuffers();
     await abortBlobData(this.store, this.dataKey, this.multipartId);
     // Best effort: bytes no record names are freed by the collector's data walk anyway.
     await deleteBlobData(this.store, this.dataKey).catch(() => {});
