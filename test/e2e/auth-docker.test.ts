@@ -65,6 +65,7 @@ beforeAll(async () => {
   if (!skipReason && (await run("docker", ["version"], { env: { DOCKER_HOST: dockerHost } }).catch(() => ({ code: 1 }))).code !== 0) skipReason = "docker CLI cannot reach an engine";
   if (skipReason) {
     if (requireAll()) throw new Error(`E2E_REQUIRE_ALL=1 but ${skipReason}`);
+    console.warn(`[e2e skip] docker unavailable: ${skipReason}`);
     return;
   }
   await makeBaseImage(join(work, "cfg-base"));
