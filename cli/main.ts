@@ -118,7 +118,8 @@ export async function main(argv: string[]): Promise<number> {
   const values = { ...parsed.values, "mount-from": parsed.values["mount-from"] ?? [], platform: parsed.values.platform ?? [] } as Values;
   const [command, first, second] = positionals;
   if (values.help || !command || !first || !second || positionals.length > 3) {
-    console.error(USAGE);
+    // Asked-for help is the output (stdout); usage after a mistake is an error (stderr).
+    (values.help ? process.stdout : process.stderr).write(USAGE.endsWith("\n") ? USAGE : `${USAGE}\n`);
     return values.help ? 0 : 2;
   }
   const reporter = createReporter(outputMode(values));

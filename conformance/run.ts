@@ -6,21 +6,39 @@ import { parseArgs } from "node:util";
 import { GROUPS, type GroupName } from "./reporter";
 import { runConformance } from "./runner";
 
+const USAGE = `usage: npm run conformance -- --url URL [--user U --password P] [--insecure] [--namespace NS] [--group NAME]...
+  or the variables REGISTRY_URL, REGISTRY_USERNAME, REGISTRY_PASSWORD, REGISTRY_INSECURE=1.
+  groups: ${GROUPS.join(", ")}. Exits 1 when a check fails, 2 on bad arguments.
+`;
+
 function usage(message: string): never {
-  console.error(`${message}\nusage: npx tsx conformance/run.ts --url URL [--user U --password P] [--insecure] [--namespace NS] [--group NAME]...`);
+  process.stderr.write(`${message}\n${USAGE}`);
   process.exit(2);
 }
 
-const { values } = parseArgs({
-  options: {
-    url: { type: "string", default: process.env.REGISTRY_URL },
-    user: { type: "string", default: process.env.REGISTRY_USERNAME },
-    password: { type: "string", default: process.env.REGISTRY_PASSWORD },
-    insecure: { type: "boolean", default: process.env.REGISTRY_INSECURE === "1" },
-    namespace: { type: "string" },
-    group: { type: "string", multiple: true },
-  },
-});
+function parse() {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (error) {
+    usage((error as Error).message);
+  }
+}
+
+const OPTIONS = {
+  url: { type: "string", default: process.env.REGISTRY_URL },
+  user: { type: "string", default: process.env.REGISTRY_USERNAME },
+  password: { type: "string", default: process.env.REGISTRY_PASSWORD },
+  insecure: { type: "boolean", default: process.env.REGISTRY_INSECURE === "1" },
+  namespace: { type: "string" },
+  group: { type: "string", multiple: true },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const { values } = parse();
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 
 if (!values.url) usage("missing --url (or REGISTRY_URL)");
 if ((values.user === undefined) !== (values.password === undefined)) usage("--user and --password go together");

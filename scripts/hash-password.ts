@@ -21,8 +21,16 @@ async function readPassword(): Promise<string> {
   return line;
 }
 
+const USAGE = `usage: npm run hash-password [-- --iterations N]
+Reads the password from a hidden prompt, or one line of stdin, and prints its PBKDF2-SHA256
+hash for AUTH_USERS_JSON. --iterations: 10000 to ${PBKDF2_MAX_ITERATIONS} (default ${PBKDF2_MAX_ITERATIONS}).
+`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { iterations: { type: "string", default: String(PBKDF2_MAX_ITERATIONS) } } });
+  const { values } = parseArgs({
+    options: { iterations: { type: "string", default: String(PBKDF2_MAX_ITERATIONS) }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) return void process.stdout.write(USAGE);
   const iterations = Number(values.iterations);
   if (!Number.isSafeInteger(iterations) || iterations < 10_000 || iterations > PBKDF2_MAX_ITERATIONS) {
     throw new Error(`--iterations must be between 10000 and ${PBKDF2_MAX_ITERATIONS}`);

@@ -4,14 +4,22 @@
 //     to set as the JWT_REGISTRY_TOKENS_PUBLIC_KEY secret.
 //   npm run token -- --user ci --caps pull,push --ttl 1h [--key FILE] [--aud A] [--iss I]
 //     prints a signed JWT to use as the password of `docker login -u ci`.
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from "jose";
 
 const DEFAULT_KEY_FILE = "registry-signing-key.jwk.json";
 
+const USAGE = `usage: npm run token -- keygen [--alg ES256|RS256|EdDSA] [--out FILE]
+       npm run token -- --user NAME --caps pull[,push] [--ttl 1h] [--key FILE] [--aud A] [--iss I]
+The private key goes to ${DEFAULT_KEY_FILE} unless --out names another file; a file
+inside a git work tree that git would not ignore is refused.
+`;
+
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm run token -- keygen [--alg ES256] [--out FILE]\n       npm run token -- --user NAME --caps pull[,push] [--ttl 1h] [--key FILE] [--aud A] [--iss I]`);
+  process.stderr.write(`${message}\n${USAGE}`);
   process.exit(2);
 }
 
@@ -23,7 +31,19 @@ export function parseTtl(text: string): number {
   return Number(match[1]) * unit;
 }
 
+/** Why `path` must not hold a private key: inside a git work tree and not ignored by git,
+ *  `git add .` would commit it. Null when it is safe. */
+function committable(path: string): string | null {
+  const dir = dirname(resolve(path));
+  const inside = spawnSync("git", ["rev-parse", "--is-inside-work-tree"], { cwd: dir, encoding: "utf8" });
+  if (inside.status !== 0 || inside.stdout.trim() !== "true") return null;
+  const ignored = spawnSync("git", ["check-ignore", "-q", resolve(path)], { cwd: dir });
+  return ignored.status === 0 ? null : `${path} is inside a git work tree and not ignored, so \`git add .\` would commit the private key; use --out with a path outside the repository or one .gitignore covers`;
+}
+
 async function keygen(alg: string, out: string): Promise<void> {
+  const refused = committable(out);
+  if (refused) usage(refused);
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
   const privateJwk = { ...(await exportJWK(privateKey)), alg };
   writeFileSync(out, JSON.stringify(privateJwk, null, 2) + "\n", { mode: 0o600, flag: "wx" });
@@ -60,8 +80,10 @@ async function main(): Promise<void> {
       key: { type: "string" },
       aud: { type: "string" },
       iss: { type: "string" },
+      help: { type: "boolean", short: "h" },
     },
   });
+  if (values.help) return void process.stdout.write(USAGE);
   if (positionals[0] === "keygen") return keygen(values.alg!, values.out!);
   if (positionals.length > 0) usage(`unknown command: ${positionals[0]}`);
   return sign(values);
