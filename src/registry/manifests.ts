@@ -64,8 +64,21 @@ async function checkReferences(store: Storage, repo: string, parsed: ParsedManif
 export const MAX_MANIFEST_REFERENCES = 256;
 export const MAX_TAGS_PER_PUT = 20;
 
+/** A manifest with a subject has its annotations copied into every referrers response that
+ *  lists it; this caps them (as JSON, in bytes), so one page stays small (routes/referrers.ts). */
+export const MAX_REFERRER_ANNOTATION_BYTES = 16 * 1024;
+
 /** Refuses, before any storage work, a manifest or tag set whose checks could not fit. */
 function checkPutBounds(parsed: ParsedManifest, tags: string[]): void {
+  if (parsed.subject && parsed.annotations) {
+    const size = new TextEncoder().encode(JSON.stringify(parsed.annotations)).length;
+    if (size > MAX_REFERRER_ANNOTATION_BYTES) {
+      throw new RegistryError(
+        "MANIFEST_INVALID",
+        `the annotations of a manifest with a subject take ${size} bytes; this registry keeps at most ${MAX_REFERRER_ANNOTATION_BYTES} for the referrers list`,
+      );
+    }
+  }
   const references = parsed.blobs.length + parsed.manifests.length;
   if (references > MAX_MANIFEST_REFERENCES) {
     throw new RegistryError(

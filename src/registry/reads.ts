@@ -3,7 +3,7 @@
 // otherwise) so routes only render what comes back.
 import { RegistryError } from "../errors";
 import { formatDigest, parseDigest, type Digest } from "../oci/digest";
-import { MEDIA_TYPES, type Descriptor } from "../oci/manifest";
+import { MEDIA_TYPES } from "../oci/manifest";
 import { nextPageLink, parsePageRequest } from "../oci/pagination";
 import type { Reference } from "../oci/reference";
 import { pullThroughReferrers, pullThroughTagList } from "../proxy/listings";
@@ -47,8 +47,14 @@ export interface ReferrersPage {
   link: string | null;
 }
 
+/** Descriptor bytes in one referrers response. With annotations capped at
+ *  MAX_REFERRER_ANNOTATION_BYTES (registry/manifests.ts), a page holds at least 15
+ *  descriptors of the largest kind, and reads at most 256 KiB / 1.5 KB ≈ 175 stored
+ *  descriptors (storage/manifests.ts). */
+export const REFERRERS_PAGE_BYTES = 256 * 1024;
+
 /** The referrers of `subject` as an image index, filtered by artifactType, paged in digest
- *  order ("Listing Referrers"); the filter applies before paging so every page is full. */
+ *  order ("Listing Referrers"), cut by count and by bytes, with a Link to the next page. */
 export async function listRepositoryReferrers(deps: RegistryDeps, repo: string, subject: Digest, query: URLSearchParams): Promise<ReferrersPage> {
   const artifactType = query.get("artifactType") ?? undefined;
   const upstream = await pullThroughReferrers(deps, repo, subject, artifactType);
@@ -56,12 +62,12 @@ export async function listRepositoryReferrers(deps: RegistryDeps, repo: string, 
   const max = deps.config.maxPageSize;
   const page = parsePageRequest(query.get("n") ?? undefined, query.get("last") ?? undefined, max);
   const after = page.last === null ? null : parseDigest(page.last);
-  const keep = (d: Descriptor) => artifactType === undefined || d.artifactType === artifactType;
-  const { descriptors, more } = await listReferrersPage(deps.store, repo, subject, { after, limit: page.limit ?? max, keep });
+  const options = { after, limit: page.limit ?? max, maxBytes: REFERRERS_PAGE_BYTES, artifactType };
+  const { descriptors, more, last } = await listReferrersPage(deps.store, repo, subject, options);
   let link: string | null = null;
-  if (more && descriptors.length > 0) {
+  if (more && last !== null) {
     const extra: Record<string, string> = artifactType === undefined ? {} : { artifactType };
-    link = nextPageLink(`/v2/${repo}/referrers/${formatDigest(subject)}`, page.limit, descriptors[descriptors.length - 1]!.digest, extra);
+    link = nextPageLink(`/v2/${repo}/referrers/${formatDigest(subject)}`, page.limit, last, extra);
   }
   const index = JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: descriptors });
   return { index, filtersApplied: artifactType !== undefined, link };

@@ -2,7 +2,7 @@
 import { formatDigest, tryParseDigest, type Digest } from "../oci/digest";
 import type { Descriptor } from "../oci/manifest";
 import { headSettled, putUnlessCondemned } from "./condemn";
-import { keys } from "./keys";
+import { digestFromKeySuffix, keys } from "./keys";
 import { listAll, listPage } from "./list";
 import type { Storage } from "./storage";
 
@@ -109,7 +109,8 @@ export async function listTagTargets(store: Storage, repo: string, max = 100_000
 }
 
 /** Referrer descriptors fit in customMetadata (2 KiB) unless their annotations are large;
- *  those are kept in the body and read back on listing. */
+ *  those are kept in the body, with their artifactType in metadata for filtering, and read
+ *  back only when a page includes them. */
 const INLINE_DESCRIPTOR_LIMIT = 1500;
 
 export async function putReferrer(store: Storage, repo: string, subject: Digest, descriptor: Descriptor): Promise<void> {
@@ -118,7 +119,7 @@ export async function putReferrer(store: Storage, repo: string, subject: Digest,
   // The limit is on bytes: annotations in other scripts take up to 3 bytes a character.
   const inline = new TextEncoder().encode(json).length <= INLINE_DESCRIPTOR_LIMIT;
   await store.bucket.put(keys.referrer(repo, subject, referrer), inline ? null : json, {
-    customMetadata: inline ? { descriptor: json } : { external: "1" },
+    customMetadata: inline ? { descriptor: json } : { external: "1", artifactType: descriptor.artifactType ?? "" },
   });
 }
 
@@ -126,40 +127,82 @@ export async function deleteReferrer(store: Storage, repo: string, subject: Dige
   await store.bucket.delete(keys.referrer(repo, subject, referrer));
 }
 
-async function readReferrer(store: Storage, object: R2Object): Promise<Descriptor | null> {
+/** What a listing entry says before any read: its descriptor when inline, its size in a
+ *  response, and its artifactType when known ("" for none, undefined when not recorded). */
+function peekReferrer(object: R2Object): { inline: Descriptor | null; bytes: number; artifactType: string | undefined } {
   const inline = object.customMetadata?.descriptor;
-  if (inline) return JSON.parse(inline) as Descriptor;
+  if (inline) {
+    const descriptor = JSON.parse(inline) as Descriptor;
+    return { inline: descriptor, bytes: inline.length, artifactType: descriptor.artifactType ?? "" };
+  }
+  return { inline: null, bytes: object.size, artifactType: object.customMetadata?.artifactType };
+}
+
+async function readReferrer(store: Storage, object: R2Object): Promise<Descriptor | null> {
   const body = await store.bucket.get(object.key);
   return body ? ((await body.json()) as Descriptor) : null;
 }
 
+export interface ReferrersPageOptions {
+  /** Start after this referrer (the `last` of the previous page). */
+  after: Digest | null;
+  limit: number;
+  /** Descriptor bytes a page may carry; at least one descriptor is always included. */
+  maxBytes: number;
+  /** Keep only referrers of this artifactType. */
+  artifactType: string | undefined;
+}
+
+/** Listing calls one page may make (1,000 entries each): a filter that matches little
+ *  ends the page early, with a Link to go on, instead of scanning every referrer. */
+const MAX_LIST_CALLS = 5;
+
 /**
- * One page of the subject's referrers in digest order, after `after`, keeping only those
- * `keep` accepts: reads as many listing pages as it takes to fill `limit`, and says whether
- * any further referrer was accepted.
+ * One page of the subject's referrers in digest order: up to `limit` descriptors and
+ * `maxBytes` of them, as many listing pages as that takes (at most MAX_LIST_CALLS).
+ * `last` is the last referrer the page looked at, where the next page starts.
+ * Stored bodies are read only for the descriptors the page includes, so the storage reads
+ * stay under maxBytes / INLINE_DESCRIPTOR_LIMIT plus the listing calls.
  */
 export async function listReferrersPage(
   store: Storage,
   repo: string,
   subject: Digest,
-  options: { after: Digest | null; limit: number; keep: (d: Descriptor) => boolean },
-): Promise<{ descriptors: Descriptor[]; more: boolean }> {
+  options: ReferrersPageOptions,
+): Promise<{ descriptors: Descriptor[]; more: boolean; last: string | null }> {
+  if (options.limit === 0) return { descriptors: [], more: false, last: null };
   const prefix = keys.referrerPrefix(repo, subject);
-  const startAfter = options.after ? keys.referrer(repo, subject, options.after) : undefined;
-  const descriptors: Descriptor[] = [];
+  const picked: { object: R2Object; inline: Descriptor | null }[] = [];
+  let bytes = 0;
+  let last: string | null = null;
   let cursor: string | undefined;
-  do {
-    const position = cursor ? { cursor } : { startAfter };
+  let more = false;
+  const wanted = (type: string | undefined) => options.artifactType === undefined || type === undefined || type === options.artifactType;
+  scan: for (let calls = 0; ; calls++) {
+    if (calls === MAX_LIST_CALLS) {
+      more = true;
+      break;
+    }
+    const position = cursor ? { cursor } : { startAfter: options.after ? keys.referrer(repo, subject, options.after) : undefined };
     const page = await listPage(store, { prefix, ...position, include: ["customMetadata"], limit: 1000 });
-    const read = await Promise.all(page.objects.map((o) => readReferrer(store, o)));
-    for (const d of read) {
-      if (!d || !options.keep(d)) continue;
-      if (descriptors.length === options.limit) return { descriptors, more: true };
-      descriptors.push(d);
+    for (const object of page.objects) {
+      const peek = peekReferrer(object);
+      if (wanted(peek.artifactType)) {
+        if (picked.length === options.limit || (picked.length > 0 && bytes + peek.bytes > options.maxBytes)) {
+          more = true;
+          break scan;
+        }
+        picked.push({ object, inline: peek.inline });
+        bytes += peek.bytes;
+      }
+      last = digestFromKeySuffix(object.key);
     }
     cursor = page.cursor ?? undefined;
-  } while (cursor);
-  return { descriptors, more: false };
+    if (!cursor) break;
+  }
+  const read = await Promise.all(picked.map((p) => p.inline ?? readReferrer(store, p.object)));
+  const descriptors = read.filter((d): d is Descriptor => d !== null && (options.artifactType === undefined || d.artifactType === options.artifactType));
+  return { descriptors, more, last };
 }
 
 export async function addToCatalog(store: Storage, repo: string): Promise<void> {
