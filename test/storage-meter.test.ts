@@ -1,7 +1,7 @@
 // The storage meter: every R2 and KV call a request or a collector step makes is counted by
 // class, readable per request (meteredRequest) and in each collector step's report.
 import { reset } from "cloudflare:test";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { Meter, subrequests } from "../src/storage/meter";
 import { deleteManifest, gcEnv, runGc } from "./gc-helpers";
 import { meteredRequest, pushBlob, pushImage, seededBytes, sha256 } from "./helpers";
@@ -34,6 +34,20 @@ describe("per request", () => {
     // A body without Content-Length is buffered: dedupe head; data put; record head and put;
     // link head, reverse link and link puts; record re-read.
     expect(usage).toMatchObject({ r2ClassA: 4, r2ClassB: 4, kvReads: 0, kvWrites: 0 });
+  });
+
+  it("logs one line per request with its counts, and never the query", async () => {
+    const image = await pushImage("meter/log", "v1", 5);
+    const log = vi.spyOn(console, "log");
+    try {
+      await (await meteredRequest(`/v2/meter/log/blobs/${image.layerDigest}?_state=secret`)).response.arrayBuffer();
+      const lines = log.mock.calls.filter((call) => call[0] === "request").map((call) => JSON.parse(String(call[1])));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ method: "GET", path: `/v2/meter/log/blobs/${image.layerDigest}`, status: 200, r2ClassB: 2, r2ClassA: 0 });
+      expect(JSON.stringify(lines[0])).not.toContain("secret");
+    } finally {
+      log.mockRestore();
+    }
   });
 
   it("a request that is refused before storage costs nothing", async () => {
