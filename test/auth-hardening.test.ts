@@ -4,8 +4,8 @@
 // logins are throttled; the Bearer challenge names the configured public URL, not Host.
 import { beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../src/auth/password-hash";
-import { basic, fetcher, type Fetch } from "./auth-setup";
-import { AUTH, seededBytes } from "./helpers";
+import { basic, fetcher, makeKeyPair, type Fetch } from "./auth-setup";
+import { AUTH, errorCode, seededBytes } from "./helpers";
 
 let users: string;
 
@@ -28,5 +28,49 @@ describe("identity namespaces", () => {
     const status = await fetch(location, { headers: { Authorization: AUTH } });
     expect(status.status).toBe(204);
     expect(status.headers.get("Range")).toBe("0-0");
+  });
+});
+
+describe("refresh tokens bound to their credential", () => {
+  const post = (f: Fetch, form: Record<string, string>) =>
+    f("/v2/token", { method: "POST", body: new URLSearchParams({ client_id: "test", ...form }).toString(), headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+
+  async function refreshToken(f: Fetch, username: string, password: string): Promise<string> {
+    const response = await post(f, { grant_type: "password", username, password, access_type: "offline", scope: "repository:bound/app:pull" });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { refresh_token: string }).refresh_token;
+  }
+
+  const refresh = (f: Fetch, token: string) => post(f, { grant_type: "refresh_token", refresh_token: token, scope: "repository:bound/app:pull,push,delete registry:catalog:*" });
+
+  it("revokes a JWT password's refresh tokens when JWT_REGISTRY_TOKENS_PUBLIC_KEY rotates", async () => {
+    const [key1, key2] = [await makeKeyPair(), await makeKeyPair()];
+    const jwt = await key1.sign({ username: "ci", capabilities: ["pull", "push"], exp: Math.floor(Date.now() / 1000) + 3600 });
+    const before = fetcher({ JWT_REGISTRY_TOKENS_PUBLIC_KEY: key1.publicJwkBase64 });
+    const token = await refreshToken(before, "ci", jwt);
+    expect((await refresh(before, token)).status).toBe(200);
+    // A restart with key 2, the same JWT_STATE_SECRET: the review got full scope here.
+    const after = fetcher({ JWT_REGISTRY_TOKENS_PUBLIC_KEY: key2.publicJwkBase64 });
+    const refused = await refresh(after, token);
+    expect(refused.status).toBe(401);
+    expect(await errorCode(refused)).toBe("UNAUTHORIZED");
+    expect((await refresh(fetcher({ JWT_REGISTRY_TOKENS_PUBLIC_KEY: undefined }), token)).status).toBe(401);
+    expect((await refresh(fetcher({ JWT_REGISTRY_TOKENS_PUBLIC_KEY: key1.publicJwkBase64, JWT_REGISTRY_TOKENS_AUDIENCE: "other" }), token)).status).toBe(401);
+  });
+
+  it("revokes a team user's refresh tokens when the user's password or rights change", async () => {
+    const hash = await hashPassword("dana-pw", 10_000);
+    const config = (access: Record<string, string[]>, extra: Record<string, unknown> = {}) =>
+      fetcher({ AUTH_USERS_JSON: JSON.stringify({ dana: { password: hash, access, ...extra } }) });
+    const original = config({ "bound/*": ["pull", "push"] });
+    const token = await refreshToken(original, "dana", "dana-pw");
+    expect((await refresh(original, token)).status).toBe(200);
+    // Same rights written in another order: still the same credential.
+    expect((await refresh(config({ "bound/*": ["push", "pull"] }), token)).status).toBe(200);
+    expect((await refresh(config({ "bound/*": ["pull", "push", "delete"] }), token)).status).toBe(401);
+    expect((await refresh(config({ "bound/*": ["pull", "push"] }, { catalog: true }), token)).status).toBe(401);
+    expect((await refresh(config({ "bound/*": ["pull", "push"] }, { admin: true }), token)).status).toBe(401);
+    const rehashed = JSON.stringify({ dana: { password: await hashPassword("dana-pw", 10_000), access: { "bound/*": ["pull", "push"] } } });
+    expect((await refresh(fetcher({ AUTH_USERS_JSON: rehashed }), token)).status).toBe(401);
   });
 });

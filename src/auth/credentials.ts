@@ -1,18 +1,23 @@
 // Resolves a username and password to an Account under the configured modes, in this order:
-// USERNAME/PASSWORD (pull, push, delete, catalog), READONLY_USERNAME/READONLY_PASSWORD (pull,
-// catalog), a user of AUTH_USERS_JSON (its patterns), and a JWT signed by the key in
-// JWT_REGISTRY_TOKENS_PUBLIC_KEY used as the password (its capabilities).
+// USERNAME/PASSWORD (pull, push, delete, catalog, admin), READONLY_USERNAME/READONLY_PASSWORD
+// (pull, catalog), a user of AUTH_USERS_JSON (its patterns), and a JWT signed by the key in
+// JWT_REGISTRY_TOKENS_PUBLIC_KEY used as the password (its capabilities). Also rebuilds the
+// account behind a refresh token, with the binding that token must still match.
 import type { AuthConfig, ConfiguredUser, SharedSecretLogin } from "./auth-config";
 import { secretsEqual } from "./constant-time";
 import { globalIdentity, patternIdentity, SUBJECT_PREFIX, withAnonymousPull, type Action, type Identity } from "./identity";
 import { verifyPassword } from "./password-hash";
-import { identityFromSignedToken } from "./signed-password";
+import { signedTokenIdentity, signingKeyThumbprint, verifySignedToken } from "./signed-password";
 
 export interface Account {
   identity: Identity;
-  /** What the credential rests on, for refresh-token fingerprints; null when the refresh
-   *  token carries the rights itself (JWT passwords). Never logged or sent. */
-  secret: string | null;
+  /**
+   * Everything the account's rights rest on: the password or its stored hash, the user's
+   * rules and flags, or the JWT key's thumbprint and the JWT's actions. Refresh tokens carry
+   * a keyed digest of it and are refused once it changes (docs/security.md). Null for
+   * anonymous callers. Never logged or sent.
+   */
+  binding: string | null;
   /** For JWT passwords: the actions the JWT grants, carried by its refresh tokens. */
   actions?: Action[];
 }
@@ -46,19 +51,34 @@ async function userPasswordMatches(user: ConfiguredUser, password: string): Prom
   return true;
 }
 
+/** The user's rights in a canonical form, so that any change of them changes the binding. */
+function userRights(user: ConfiguredUser): string {
+  const rules = user.rules.map((r) => [r.pattern, [...r.actions].sort()]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+  return JSON.stringify({ rules, catalog: user.catalog, admin: user.admin });
+}
+
 export function userAccount(auth: AuthConfig, user: ConfiguredUser): Account {
   const identity = patternIdentity(SUBJECT_PREFIX.user + user.name, user.rules, { catalog: user.catalog, admin: user.admin });
-  return { identity: withAnonymousPull(identity, auth.anonymousPull), secret: user.hashText };
+  return { identity: withAnonymousPull(identity, auth.anonymousPull), binding: `user\u0000${user.hashText}\u0000${userRights(user)}` };
 }
 
 function adminAccount(auth: AuthConfig, login: SharedSecretLogin): Account {
   const identity = globalIdentity(SUBJECT_PREFIX.admin + login.username, FULL, { catalog: true, admin: true });
-  return { identity: withAnonymousPull(identity, auth.anonymousPull), secret: login.password };
+  return { identity: withAnonymousPull(identity, auth.anonymousPull), binding: `admin\u0000${login.password}` };
 }
 
 function readonlyAccount(auth: AuthConfig, login: SharedSecretLogin): Account {
   const identity = globalIdentity(SUBJECT_PREFIX.readonly + login.username, ["pull"], { catalog: true });
-  return { identity: withAnonymousPull(identity, auth.anonymousPull), secret: login.password };
+  return { identity: withAnonymousPull(identity, auth.anonymousPull), binding: `readonly\u0000${login.password}` };
+}
+
+/** A JWT password's binding: the verification key and the claims checks configured now, and
+ *  the JWT's actions. Rotating JWT_REGISTRY_TOKENS_PUBLIC_KEY (or the audience or issuer)
+ *  changes it, which revokes every refresh token obtained with a JWT password. */
+async function jwtBinding(auth: AuthConfig, actions: readonly Action[]): Promise<string | null> {
+  const thumbprint = await signingKeyThumbprint(auth);
+  if (thumbprint === null) return null;
+  return `jwt\u0000${thumbprint}\u0000${auth.audience ?? ""}\u0000${auth.issuer ?? ""}\u0000${actions.join(",")}`;
 }
 
 export async function authenticatePassword(auth: AuthConfig, username: string, password: string): Promise<Account | null> {
@@ -67,20 +87,30 @@ export async function authenticatePassword(auth: AuthConfig, username: string, p
   const user = auth.users.get(username);
   if (user && (await userPasswordMatches(user, password))) return userAccount(auth, user);
   if (auth.publicKey && password.split(".").length === 3) {
-    const identity = await identityFromSignedToken(auth, username, password);
-    if (!identity) return null;
-    // A JWT identity's rights are the same on every repository; "x" stands for any of them.
-    const actions = FULL.filter((a) => identity.allows("x", a));
-    return { identity: withAnonymousPull(identity, auth.anonymousPull), secret: null, actions };
+    const claims = await verifySignedToken(auth, username, password);
+    if (!claims) return null;
+    const identity = withAnonymousPull(signedTokenIdentity(claims), auth.anonymousPull);
+    return { identity, binding: await jwtBinding(auth, claims.actions), actions: claims.actions };
   }
   return null;
 }
 
-/** The account behind a subject, as configured now (for refresh tokens); null once gone. */
-export function accountForSubject(auth: AuthConfig, subject: string): Account | null {
+/** The account behind a refresh token's subject, as configured now, with its current
+ *  binding; null once the account is gone. `actions` are those a JWT password's refresh
+ *  token carries. */
+export async function accountForSubject(auth: AuthConfig, subject: string, actions: readonly string[] | undefined): Promise<Account | null> {
   if (auth.full && subject === SUBJECT_PREFIX.admin + auth.full.username) return adminAccount(auth, auth.full);
   if (auth.readonly && subject === SUBJECT_PREFIX.readonly + auth.readonly.username) return readonlyAccount(auth, auth.readonly);
-  if (!subject.startsWith(SUBJECT_PREFIX.user)) return null;
-  const user = auth.users.get(subject.slice(SUBJECT_PREFIX.user.length));
-  return user ? userAccount(auth, user) : null;
+  if (subject.startsWith(SUBJECT_PREFIX.user)) {
+    const user = auth.users.get(subject.slice(SUBJECT_PREFIX.user.length));
+    return user ? userAccount(auth, user) : null;
+  }
+  if (subject.startsWith(SUBJECT_PREFIX.jwt) && actions) {
+    const granted = FULL.filter((a) => actions.includes(a));
+    const binding = await jwtBinding(auth, granted);
+    if (binding === null || granted.length === 0) return null;
+    const identity = withAnonymousPull(signedTokenIdentity({ subject, actions: granted, expiresAt: undefined }), auth.anonymousPull);
+    return { identity, binding, actions: granted };
+  }
+  return null;
 }

@@ -1,7 +1,7 @@
 // JWTs signed by the deployment's own key pair (JWT_REGISTRY_TOKENS_PUBLIC_KEY), used as a
 // Basic password or sent as a Bearer token. Claims: capabilities (["pull"] or
 // ["pull","push"]), exp (required), username, and aud/iss when configured.
-import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from "jose";
+import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from "jose";
 import type { AuthConfig } from "./auth-config";
 import { globalIdentity, SUBJECT_PREFIX, type Action, type Identity } from "./identity";
 
@@ -17,6 +17,8 @@ function algorithmsFor(jwk: JWK): string[] {
 interface VerifyKey {
   key: CryptoKey | Uint8Array;
   algorithms: string[];
+  /** RFC 7638 thumbprint: refresh tokens from a JWT password are bound to it. */
+  thumbprint: string;
 }
 
 const keyCache = new Map<string, VerifyKey>();
@@ -29,13 +31,23 @@ async function publicKey(encoded: string): Promise<VerifyKey | null> {
     const algorithms = algorithmsFor(jwk);
     if (algorithms.length === 0 || "d" in jwk) return null;
     if (jwk.alg && !algorithms.includes(jwk.alg)) return null;
-    const entry = { key: await importJWK(jwk, jwk.alg ?? algorithms[0]), algorithms: jwk.alg ? [jwk.alg] : algorithms };
+    const entry = {
+      key: await importJWK(jwk, jwk.alg ?? algorithms[0]),
+      algorithms: jwk.alg ? [jwk.alg] : algorithms,
+      thumbprint: await calculateJwkThumbprint(jwk, "sha256"),
+    };
     keyCache.set(encoded, entry);
     return entry;
   } catch {
     console.error("JWT_REGISTRY_TOKENS_PUBLIC_KEY is not a base64-encoded public JWK");
     return null;
   }
+}
+
+/** The configured verification key's thumbprint, or null when there is no usable key. */
+export async function signingKeyThumbprint(auth: AuthConfig): Promise<string | null> {
+  if (!auth.publicKey) return null;
+  return (await publicKey(auth.publicKey))?.thumbprint ?? null;
 }
 
 /** True when the token's header names an algorithm of the public-key mode (not HS256). */
@@ -50,8 +62,14 @@ export function looksAsymmetric(token: string): boolean {
 
 const FULL: Action[] = ["pull", "push", "delete"];
 
+export interface SignedTokenClaims {
+  subject: string;
+  actions: Action[];
+  expiresAt: number | undefined;
+}
+
 /** Verifies a JWT signed by the configured key; `username` (may be "") must match its claim. */
-export async function identityFromSignedToken(auth: AuthConfig, username: string, token: string): Promise<Identity | null> {
+export async function verifySignedToken(auth: AuthConfig, username: string, token: string): Promise<SignedTokenClaims | null> {
   if (!auth.publicKey) return null;
   const key = await publicKey(auth.publicKey);
   if (!key) return null;
@@ -69,8 +87,18 @@ export async function identityFromSignedToken(auth: AuthConfig, username: string
     if (claimed && username !== "" && username !== claimed) return null;
     const subject = claimed ?? username;
     if (subject === "") return null;
-    return { ...globalIdentity(SUBJECT_PREFIX.jwt + subject, actions, { catalog: true }), expiresAt: payload.exp };
+    return { subject: SUBJECT_PREFIX.jwt + subject, actions, expiresAt: payload.exp };
   } catch {
     return null;
   }
+}
+
+/** A JWT password's identity: its actions on every repository, the catalog, never admin. */
+export function signedTokenIdentity(claims: SignedTokenClaims): Identity {
+  return { ...globalIdentity(claims.subject, claims.actions, { catalog: true }), expiresAt: claims.expiresAt };
+}
+
+export async function identityFromSignedToken(auth: AuthConfig, username: string, token: string): Promise<Identity | null> {
+  const claims = await verifySignedToken(auth, username, token);
+  return claims ? signedTokenIdentity(claims) : null;
 }

@@ -9,13 +9,12 @@ import { RegistryError } from "../errors";
 import { readBoundedBody } from "../request-body";
 import { fingerprint, issueAccessToken, issueRefreshToken, verifyRefreshToken } from "./access-token";
 import { parseAuthorization } from "./authorization-header";
-import { ANONYMOUS_SUBJECT } from "./bearer";
 import { serviceName, TOKEN_PATH } from "./challenge";
 import { secretsEqual } from "./constant-time";
 import { accountForSubject, authenticatePassword, type Account } from "./credentials";
-import { anonymousIdentity, globalIdentity, SUBJECT_PREFIX, withAnonymousPull, type Action } from "./identity";
+import { anonymousIdentity } from "./identity";
 import { refuseUnconfigured } from "./middleware";
-import { formatScope, grantScopes, parseScopes, REPOSITORY_ACTIONS } from "./scope";
+import { formatScope, grantScopes, parseScopes } from "./scope";
 
 export const tokenRoutes = new Hono<AppEnv>();
 
@@ -45,38 +44,32 @@ async function getCaller(c: Context<AppEnv>): Promise<Account> {
     return passwordAccount(c, credentials.username, credentials.password);
   }
   const anonymousPull = c.get("config").auth.anonymousPull;
-  if (credentials.kind === "none" && anonymousPull.length > 0) return { identity: anonymousIdentity(anonymousPull), secret: null };
+  if (credentials.kind === "none" && anonymousPull.length > 0) return { identity: anonymousIdentity(anonymousPull), binding: null };
   throw badCredentials(c, credentials.kind === "none" ? "authentication required" : "token requests take Basic credentials");
 }
 
-/** A refresh token for `account`, or undefined when refresh tokens are off or cannot apply. */
+/** A refresh token for `account`, bound to it, or undefined when refresh tokens are off or
+ *  cannot apply. A JWT password's refresh token carries its actions and lapses with it. */
 async function refreshTokenFor(c: Context<AppEnv>, secret: string, account: Account): Promise<string | undefined> {
   const { identity } = account;
   const ttl = c.get("config").auth.refreshTtlSeconds;
-  if (ttl === 0 || identity.anonymous) return undefined;
+  if (ttl === 0 || identity.anonymous || account.binding === null) return undefined;
   let expiresAt = Math.floor(Date.now() / 1000) + ttl;
-  if (account.secret !== null) {
-    const fp = await fingerprint(secret, identity.subject, account.secret);
-    return issueRefreshToken(secret, serviceName(c), { subject: identity.subject, fingerprint: fp }, expiresAt);
-  }
-  // A JWT password: the refresh token carries its actions and lapses with it.
   if (identity.expiresAt !== undefined) expiresAt = Math.min(expiresAt, identity.expiresAt);
-  if (!account.actions) return undefined;
-  return issueRefreshToken(secret, serviceName(c), { subject: identity.subject, actions: account.actions }, expiresAt);
+  const fp = await fingerprint(secret, identity.subject, account.binding);
+  return issueRefreshToken(secret, serviceName(c), { subject: identity.subject, fingerprint: fp, actions: account.actions }, expiresAt);
 }
 
+/** The account a refresh token stands for, checked against the credential and rights it was
+ *  issued for: a changed password, hash, rights or JWT key refuses it. */
 async function refreshAccount(c: Context<AppEnv>, secret: string, token: string): Promise<Account> {
-  const auth = c.get("config").auth;
+  const refused = () => badCredentials(c, "invalid or expired refresh token");
   const claims = await verifyRefreshToken(secret, token, serviceName(c));
-  if (!claims) throw badCredentials(c, "invalid or expired refresh token");
-  if (claims.actions && claims.subject.startsWith(SUBJECT_PREFIX.jwt) && auth.publicKey) {
-    const actions = REPOSITORY_ACTIONS.filter((a) => claims.actions!.includes(a)) as Action[];
-    return { identity: withAnonymousPull(globalIdentity(claims.subject, actions, { catalog: true }), auth.anonymousPull), secret: null, actions };
-  }
-  const account = accountForSubject(auth, claims.subject);
-  if (!account?.secret || !claims.fingerprint) throw badCredentials(c, "invalid or expired refresh token");
-  const expected = await fingerprint(secret, claims.subject, account.secret);
-  if (!(await secretsEqual(claims.fingerprint, expected))) throw badCredentials(c, "invalid or expired refresh token");
+  if (!claims?.fingerprint) throw refused();
+  const account = await accountForSubject(c.get("config").auth, claims.subject, claims.actions);
+  if (!account?.binding) throw refused();
+  const expected = await fingerprint(secret, claims.subject, account.binding);
+  if (!(await secretsEqual(claims.fingerprint, expected))) throw refused();
   return account;
 }
 
