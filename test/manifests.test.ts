@@ -166,6 +166,33 @@ describe("what a manifest refers to", () => {
     expect(await errorCode(mismatch)).toBe("MANIFEST_INVALID");
     expect((await request("/v2/m/invalid/manifests/t")).status).toBe(404);
   });
+
+  it("refuses bytes other parsers read differently (duplicate keys, a BOM) and stores nothing", async () => {
+    const body = await imageBody("m/differential", 13);
+    const hidden = body.slice(0, -1) + ',"layers":[]}';
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(body)]);
+    for (const [name, bytes] of [["duplicate", hidden], ["bom", bom]] as const) {
+      const put = await request(`/v2/m/differential/manifests/${name}`, { method: "PUT", body: bytes, headers: { "Content-Type": OCI_MANIFEST } });
+      expect(put.status, name).toBe(400);
+      expect(await errorCode(put), name).toBe("MANIFEST_INVALID");
+      expect((await request(`/v2/m/differential/manifests/${name}`)).status, name).toBe(404);
+      const digest = await sha256(bytes);
+      expect((await request(`/v2/m/differential/manifests/${digest}`, { method: "HEAD" })).status, name).toBe(404);
+    }
+  });
+
+  it("answers GET and HEAD of a reference that is neither tag nor digest with 404, PUT with 400", async () => {
+    await pushImage("m/badref", "t", 14);
+    for (const method of ["GET", "HEAD"]) {
+      const response = await request("/v2/m/badref/manifests/.INVALID_MANIFEST_NAME", { method });
+      expect(response.status, method).toBe(404);
+      if (method === "GET") expect(await errorCode(response)).toBe("MANIFEST_UNKNOWN");
+    }
+    const put = await pushManifest("m/badref", ".INVALID_MANIFEST_NAME", await imageBody("m/badref", 14));
+    expect(put.status).toBe(400);
+    expect(await errorCode(put)).toBe("MANIFEST_INVALID");
+    expect((await request("/v2/m/badref/manifests/sha256:totallywrong")).status).toBe(400);
+  });
 });
 
 describe("manifest size", () => {

@@ -128,11 +128,12 @@ describe("tag and reference", () => {
 
   it("reads tags as tags and digests as digests", () => {
     fc.assert(fc.property(fc.stringMatching(SPEC_TAG), (tag) => {
-      expect(parseReference(tag)).toEqual({ kind: "tag", tag });
+      expect(parseReference(tag, "read")).toEqual({ kind: "tag", tag });
+      expect(parseReference(tag, "write")).toEqual({ kind: "tag", tag });
     }));
     fc.assert(
       fc.property(validDigest, (d) => {
-        const ref = parseReference(d);
+        const ref = parseReference(d, "read");
         expect(ref.kind).toBe("digest");
         expect(ref.kind === "digest" && formatDigest(ref.digest)).toBe(d);
       }),
@@ -144,7 +145,9 @@ describe("tag and reference", () => {
     fc.assert(
       fc.property(grammarish("sha256:abcXYZ09._-/ ", 80), (s) => {
         fc.pre(!SPEC_TAG.test(s) && !SPEC_DIGEST.test(s));
-        expect(registryCode(() => parseReference(s))).toBe(s.includes(":") ? "DIGEST_INVALID" : "MANIFEST_INVALID");
+        // Reading a name that cannot exist finds nothing (404); writing one is a bad tag (400).
+        expect(registryCode(() => parseReference(s, "read"))).toBe(s.includes(":") ? "DIGEST_INVALID" : "MANIFEST_UNKNOWN");
+        expect(registryCode(() => parseReference(s, "write"))).toBe(s.includes(":") ? "DIGEST_INVALID" : "TAG_INVALID");
       }),
     );
   });

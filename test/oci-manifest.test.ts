@@ -1,8 +1,11 @@
 // Unit tests for manifest validation (src/oci/manifest.ts): the four accepted kinds, the
-// mediaType / Content-Type rules (umoci omits mediaType), schema 1, and bad descriptors.
+// mediaType / Content-Type rules (umoci omits mediaType), schema 1, bad descriptors, and
+// bytes that parsers read differently (duplicate keys, a byte order mark).
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RegistryError } from "../src/errors";
 import { MEDIA_TYPES, parseManifest } from "../src/oci/manifest";
+import { findDuplicateKey, foldKey } from "../src/oci/strict-json";
 
 const enc = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
 const D = (n: number, mediaType = "application/octet-stream") => ({
@@ -128,5 +131,54 @@ describe("refused manifests", () => {
       expect(invalidDetail(enc({ ...ociIndex, manifests: [descriptor] }), MEDIA_TYPES.ociIndex), label).toMatch(/manifests\[0\]/);
       expect(invalidDetail(enc({ ...ociImage, subject: descriptor }), MEDIA_TYPES.ociManifest), label).toMatch(/subject/);
     }
+  });
+});
+
+describe("parser differentials (oci/strict-json.ts)", () => {
+  const fixed = { seed: 0x15_0008, numRuns: 300 };
+
+  it("refuses a repeated key at any depth, escaped spellings and Go's case folding included", () => {
+    const withLayers = (second: string) => `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociManifest}","config":${JSON.stringify(CONFIG)},"layers":${JSON.stringify([LAYER])},${second}}`;
+    // The review's case: a second, empty "layers" hides the first from the blob check and GC.
+    expect(invalidDetail(enc(withLayers('"layers":[]')), null)).toMatch(/repeats the key "layers"/);
+    expect(invalidDetail(enc(withLayers('"\\u006cayers":[]')), null)).toMatch(/repeats/);
+    expect(invalidDetail(enc(withLayers('"Layers":[]')), null)).toMatch(/repeats/);
+    const nested = JSON.stringify({ ...ociImage, layers: [{ ...LAYER, annotations: { a: "1" } }] }).replace('"a":"1"', '"a":"1","a":"2"');
+    expect(invalidDetail(enc(nested), null)).toMatch(/repeats the key "a"/);
+    expect(foldKey("\u212aind")).toBe(foldKey("kind"));
+    expect(foldKey("\u017fize")).toBe(foldKey("size"));
+  });
+
+  it("refuses a UTF-8 byte order mark", () => {
+    const bytes = enc(ociImage);
+    const withBom = new Uint8Array([0xef, 0xbb, 0xbf, ...bytes]);
+    expect(invalidDetail(withBom, null)).toMatch(/byte order mark/);
+    expect(parseManifest(bytes, null).kind).toBe("image");
+  });
+
+  it("finds no duplicate in what JSON.stringify writes unless two keys fold together", () => {
+    const collides = (value: unknown): boolean => {
+      if (Array.isArray(value)) return value.some(collides);
+      if (typeof value !== "object" || value === null) return false;
+      const folded = Object.keys(value).map(foldKey);
+      return new Set(folded).size !== folded.length || Object.values(value).some(collides);
+    };
+    fc.assert(fc.property(fc.jsonValue(), (value) => {
+      expect(findDuplicateKey(JSON.stringify(value)) !== null).toBe(collides(value));
+    }), fixed);
+  });
+
+  it("finds a key repeated in any object, however deep and however the repeat is escaped", () => {
+    const key = fc.string({ minLength: 1, maxLength: 8 });
+    const wrapper = fc.constantFrom((t: string) => `[1,${t}]`, (t: string) => `{"w":${t}}`, (t: string) => `{"x":[],"y":{"z":${t}}}`);
+    fc.assert(fc.property(key, fc.jsonValue(), fc.jsonValue(), fc.array(wrapper, { maxLength: 6 }), fc.nat(), (k, a, b, wrappers, at) => {
+      // The second spelling escapes one character as \uXXXX: the same key to every parser.
+      const i = at % k.length;
+      const escaped = JSON.stringify(k.slice(0, i)).slice(0, -1) + `\\u${k.charCodeAt(i).toString(16).padStart(4, "0")}` + JSON.stringify(k.slice(i + 1)).slice(1);
+      let text = `{${JSON.stringify(k)}:${JSON.stringify(a)},"~other":0,${escaped}:${JSON.stringify(b)}}`;
+      for (const wrap of wrappers) text = wrap(text);
+      expect(JSON.parse(text)).toBeDefined();
+      expect(findDuplicateKey(text)).toBe(k);
+    }), fixed);
   });
 });

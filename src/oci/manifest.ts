@@ -4,6 +4,7 @@
 // needs it.
 import { RegistryError } from "../errors";
 import { tryParseDigest, type Digest } from "./digest";
+import { findDuplicateKey, hasByteOrderMark } from "./strict-json";
 
 export const MEDIA_TYPES = {
   ociManifest: "application/vnd.oci.image.manifest.v1+json",
@@ -108,13 +109,25 @@ function resolveMediaType(contentType: string | null, json: Record<string, unkno
   return invalid("cannot tell the manifest's media type: send a Content-Type");
 }
 
-export function parseManifest(bytes: Uint8Array, contentType: string | null | undefined): ParsedManifest {
+/** Parses the bytes as JSON that every parser reads the same way (oci/strict-json.ts). */
+function parseStrictJson(bytes: Uint8Array): unknown {
+  if (hasByteOrderMark(bytes)) invalid("manifest starts with a byte order mark; send plain UTF-8 JSON");
+  let text: string;
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+    // ignoreBOM keeps any BOM as a character, which JSON.parse then refuses.
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    json = JSON.parse(text);
   } catch {
     invalid("manifest is not valid UTF-8 JSON");
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== null) invalid(`manifest repeats the key "${duplicate.slice(0, 100)}" in one object`);
+  return json;
+}
+
+export function parseManifest(bytes: Uint8Array, contentType: string | null | undefined): ParsedManifest {
+  const json = parseStrictJson(bytes);
   if (typeof json !== "object" || json === null || Array.isArray(json)) invalid("manifest must be a JSON object");
   const m = json as Record<string, unknown>;
   const mediaType = resolveMediaType(normalizeContentType(contentType), m);

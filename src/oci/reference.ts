@@ -30,13 +30,21 @@ export function parseTag(tag: string): string {
 
 export type Reference = { kind: "tag"; tag: string } | { kind: "digest"; digest: Digest };
 
-/** A manifest reference is a tag or a digest; anything with ":" must be a valid digest. */
-export function parseReference(reference: string): Reference {
+/**
+ * A manifest reference is a tag or a digest; anything with ":" must be a valid digest.
+ * A reference that is neither names no manifest: reading it is 404 MANIFEST_UNKNOWN (the
+ * conformance suite asks for `.INVALID_MANIFEST_NAME` and requires 404), writing it is 400
+ * TAG_INVALID. A malformed digest is 400 DIGEST_INVALID either way (the spec allows 400).
+ */
+export function parseReference(reference: string, use: "read" | "write"): Reference {
   if (reference.includes(":")) {
     const digest = tryParseDigest(reference);
     if (!digest) throw new RegistryError("DIGEST_INVALID", `invalid digest reference: ${reference.slice(0, 200)}`);
     return { kind: "digest", digest };
   }
-  if (!isValidTag(reference)) throw new RegistryError("MANIFEST_INVALID", `invalid tag reference: ${reference.slice(0, 200)}`);
+  if (!isValidTag(reference)) {
+    if (use === "read") throw new RegistryError("MANIFEST_UNKNOWN", `no manifest can be named ${reference.slice(0, 200)}`);
+    throw new RegistryError("TAG_INVALID", `invalid tag reference: ${reference.slice(0, 200)}`);
+  }
   return { kind: "tag", tag: reference };
 }

@@ -19,8 +19,8 @@ manifestRoutes.use(PATH, repository);
 
 manifestRoutes.get(PATH, async (c) => {
   const repo = c.get("repo");
-  const reference = parseReference(c.req.param("reference"));
   requireAccess(c, repo, "pull");
+  const reference = parseReference(c.req.param("reference"), "read");
   const withBody = c.req.method !== "HEAD";
   const manifest = await findManifest(deps(c), repo, reference, withBody);
   const digest = formatDigest(manifest.digest);
@@ -36,7 +36,7 @@ manifestRoutes.get(PATH, async (c) => {
 
 manifestRoutes.put(PATH, async (c) => {
   const repo = c.get("repo");
-  const reference = parseReference(c.req.param("reference"));
+  const reference = parseReference(c.req.param("reference"), "write");
   const extraTags = c.req.queries("tag")?.map(parseTag) ?? [];
   requireAccess(c, repo, "push");
   refuseMirrorWrite(c.get("config"), repo);
@@ -61,7 +61,7 @@ manifestRoutes.put(PATH, async (c) => {
 
 manifestRoutes.delete(PATH, async (c) => {
   const repo = c.get("repo");
-  const reference = parseReference(c.req.param("reference"));
+  const reference = parseReference(c.req.param("reference"), "write");
   requireAccess(c, repo, "delete");
   refuseMirrorWrite(c.get("config"), repo);
   if (!c.get("config").deletesEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
