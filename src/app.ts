@@ -23,6 +23,17 @@ export interface AppOptions {
   onUsage?: (usage: Usage, request: Request) => void;
 }
 
+/** A configuration error is the operator's to read, in the log; callers get a bare 503, so
+ *  that no variable, user name or pattern is shown to whoever asks. */
+function readConfig(env: AppEnv["Bindings"]) {
+  try {
+    return parseConfig(env);
+  } catch (error) {
+    console.error(`refusing requests: ${error instanceof Error ? error.message : String(error)}`);
+    throw new RegistryError("UNAVAILABLE");
+  }
+}
+
 export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -32,7 +43,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   });
 
   app.use("/v2/*", async function loadConfig(c, next) {
-    c.set("config", parseConfig(c.env));
+    c.set("config", readConfig(c.env));
     await next();
   });
   app.use("/v2/*", async function meterStorage(c, next) {

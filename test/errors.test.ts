@@ -5,7 +5,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { app, errorResponse } from "../src/app";
 import type { Env } from "../src/config";
 import { ERROR_TABLE, RegistryError, wireCode, type ErrorCode } from "../src/errors";
@@ -262,5 +262,26 @@ describe("storage failures", () => {
     expect(base.status).toBe(200);
     expect(await base.text()).toBe(image.body);
     expect((await request("/v2/err/retag/manifests/second")).status).toBe(404);
+  });
+});
+
+describe("configuration errors", () => {
+  it("answer a bare 503 OCI error to anyone, with the detail only in the log", async () => {
+    const broken: [string, Partial<Env>][] = [
+      ["AUTH_USERS_JSON", { AUTH_USERS_JSON: JSON.stringify({ alice: { password: "plaintext-secret" } }) }],
+      ["CATALOG_MAX_PAGE", { CATALOG_MAX_PAGE: "lots" }],
+      ["REGISTRIES_JSON", { REGISTRIES_JSON: "[{" }],
+    ];
+    for (const [variable, overrides] of broken) {
+      const log = vi.spyOn(console, "error").mockImplementation(() => {});
+      const variant = { ...(env as unknown as Env), ...overrides } as Env;
+      const response = await app.fetch(new Request(`${BASE}/v2/`), variant, createExecutionContext());
+      expect(response.status, variable).toBe(503);
+      const text = await response.clone().text();
+      expect(await ociError(response, variable)).toBe("UNAVAILABLE");
+      for (const secret of [variable, "alice", "plaintext", "configuration"]) expect(text, variable).not.toContain(secret);
+      expect(log.mock.calls.flat().join("\n"), variable).toContain(variable);
+      log.mockRestore();
+    }
   });
 });
