@@ -11,6 +11,9 @@ export type Env = Cloudflare.Env;
 
 export interface Config {
   stateSecret: string | null;
+  /** PUBLIC_URL's origin ("https://registry.example.com"), or null to answer with the
+   *  request's own host. */
+  publicUrl: string | null;
   deletesEnabled: boolean;
   /** Size of every multipart part but the last. R2 needs 5 MiB or more in production. */
   partSize: number;
@@ -66,6 +69,22 @@ function readBool(env: Env, name: keyof Env, fallback: boolean): boolean {
   throw new RegistryError("UNKNOWN", `configuration: ${name} must be true or false`);
 }
 
+/** An origin only: the registry lives at /v2/ of its host, so a path could only mislead. */
+function readPublicUrl(raw: string | undefined): string | null {
+  if (raw === undefined || raw === "") return null;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = null;
+  }
+  const bare = url && url.pathname === "/" && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
+  if (!url || !bare || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    throw new RegistryError("UNKNOWN", "configuration: PUBLIC_URL must be an http or https origin such as https://registry.example.com");
+  }
+  return url.origin;
+}
+
 const cache = new WeakMap<Env, Config>();
 
 export function parseConfig(env: Env): Config {
@@ -74,6 +93,7 @@ export function parseConfig(env: Env): Config {
   const maxRequestBodyBytes = env.MAX_REQUEST_BODY_BYTES ? readInt(env, "MAX_REQUEST_BODY_BYTES", 0, 1024) : null;
   const config: Config = {
     stateSecret: env.JWT_STATE_SECRET || null,
+    publicUrl: readPublicUrl(env.PUBLIC_URL),
     deletesEnabled: readBool(env, "DELETES_ENABLED", true),
     partSize: readInt(env, "UPLOAD_PART_SIZE", 10 * MiB, 1024, 5 * 1024 * MiB),
     uploadMaxAgeSeconds: readInt(env, "UPLOAD_MAX_AGE_SECONDS", 3 * 24 * 3600, 60, 7 * 24 * 3600),

@@ -74,3 +74,27 @@ describe("refresh tokens bound to their credential", () => {
     expect((await refresh(fetcher({ AUTH_USERS_JSON: rehashed }), token)).status).toBe(401);
   });
 });
+
+describe("PUBLIC_URL", () => {
+  it("pins the Bearer challenge and Location headers instead of reflecting Host", async () => {
+    const fetch = fetcher({ PUBLIC_URL: "https://registry.example.com" });
+    const challenge = await fetch("http://evil.example/v2/");
+    expect(challenge.status).toBe(401);
+    expect(challenge.headers.get("WWW-Authenticate")).toBe('Bearer realm="https://registry.example.com/v2/token",service="registry.example.com"');
+    const start = await fetch("http://evil.example/v2/pinned/app/blobs/uploads/", { method: "POST", headers: { Authorization: AUTH } });
+    expect(start.status).toBe(202);
+    expect(start.headers.get("Location")).toMatch(/^https:\/\/registry\.example\.com\/v2\/pinned\/app\/blobs\/uploads\/[^?]+\?_state=/);
+    // Tokens name the pinned service, whatever Host the token request came with.
+    const token = await fetch("http://evil.example/v2/token?service=registry.example.com&scope=repository:pinned/app:pull", { headers: { Authorization: AUTH } });
+    const claims = JSON.parse(atob(((await token.json()) as { token: string }).token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")));
+    expect(claims.aud).toBe("registry.example.com");
+  });
+
+  it("reflects nothing of Host without PUBLIC_URL into Location, and refuses a PUBLIC_URL with a path", async () => {
+    const start = await fetcher({})("http://other.example/v2/pinned/app/blobs/uploads/", { method: "POST", headers: { Authorization: AUTH } });
+    expect(start.headers.get("Location")).toMatch(/^\/v2\/pinned\/app\/blobs\/uploads\//);
+    for (const bad of ["registry.example.com", "https://registry.example.com/sub", "ftp://registry.example.com", "https://u:p@registry.example.com"]) {
+      expect((await fetcher({ PUBLIC_URL: bad })("/v2/")).status, bad).toBe(503);
+    }
+  });
+});

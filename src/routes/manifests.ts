@@ -10,7 +10,7 @@ import { refuseMirrorWrite } from "../registry/deps";
 import { deleteManifestByDigest, deleteTagOnly, storeManifest } from "../registry/manifests";
 import { findManifest } from "../registry/reads";
 import { readBoundedBody } from "../request-body";
-import { deps, repository } from "./params";
+import { deps, location, repository } from "./params";
 
 export const manifestRoutes = new Hono<AppEnv>();
 const PATH = "/v2/:name{.+}/manifests/:reference";
@@ -50,7 +50,7 @@ manifestRoutes.put(PATH, async (c) => {
   });
   const digest = formatDigest(result.digest);
   const headers = new Headers({
-    Location: `/v2/${repo}/manifests/${digest}`,
+    Location: location(c, `/v2/${repo}/manifests/${digest}`),
     "Docker-Content-Digest": digest,
     "Content-Length": "0",
   });

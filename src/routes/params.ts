@@ -19,3 +19,9 @@ export function deps(c: Context<AppEnv>): RegistryDeps {
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
   };
 }
+
+/** A Location header value for `path`: absolute under PUBLIC_URL when set, else relative
+ *  (which clients resolve against the URL they used, so Host is never reflected). */
+export function location(c: Context<AppEnv>, path: string): string {
+  return `${c.get("config").publicUrl ?? ""}${path}`;
+}

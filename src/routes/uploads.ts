@@ -14,7 +14,7 @@ import type { SessionIdentity } from "../registry/upload-lock";
 import { refuseMirrorWrite } from "../registry/deps";
 import { appendChunk, cancelUpload, finishUpload, getUploadStatus, monolithicUpload, startUpload, type Chunk, type UploadState } from "../registry/uploads";
 import { checkBodyLimit, contentLength } from "../request-body";
-import { deps, repository } from "./params";
+import { deps, location, repository } from "./params";
 
 export const uploadRoutes = new Hono<AppEnv>();
 const START = "/v2/:name{.+}/blobs/uploads/";
@@ -27,7 +27,7 @@ async function sessionHeaders(c: Context<AppEnv>, state: UploadState): Promise<R
   const config = c.get("config");
   const token = await signStateToken(config.stateSecret, state, config.uploadMaxAgeSeconds);
   return {
-    Location: `/v2/${state.repo}/blobs/uploads/${state.id}?_state=${token}`,
+    Location: location(c, `/v2/${state.repo}/blobs/uploads/${state.id}?_state=${token}`),
     Range: formatUploadRange(state.offset),
     "Docker-Upload-UUID": state.id,
     "OCI-Chunk-Min-Length": String(config.chunkMinLength),
@@ -36,10 +36,10 @@ async function sessionHeaders(c: Context<AppEnv>, state: UploadState): Promise<R
   };
 }
 
-function blobCreated(repo: string, digest: string): Response {
+function blobCreated(c: Context<AppEnv>, repo: string, digest: string): Response {
   return new Response(null, {
     status: 201,
-    headers: { Location: `/v2/${repo}/blobs/${digest}`, "Docker-Content-Digest": digest, "Content-Length": "0" },
+    headers: { Location: location(c, `/v2/${repo}/blobs/${digest}`), "Docker-Content-Digest": digest, "Content-Length": "0" },
   });
 }
 
@@ -68,13 +68,13 @@ uploadRoutes.post(START, async (c) => {
     const digest = parseDigest(mount);
     const fromRaw = c.req.query("from");
     const from = fromRaw === undefined || fromRaw === "" ? null : parseName(fromRaw);
-    if (await mountBlob(deps(c).store, identity, repo, digest, from)) return blobCreated(repo, formatDigest(digest));
+    if (await mountBlob(deps(c).store, identity, repo, digest, from)) return blobCreated(c, repo, formatDigest(digest));
   }
   const digestParam = c.req.query("digest");
   if (digestParam !== undefined) {
     const digest = parseDigest(digestParam);
     await monolithicUpload(deps(c), repo, identity.subject, digest, readChunk(c));
-    return blobCreated(repo, formatDigest(digest));
+    return blobCreated(c, repo, formatDigest(digest));
   }
   const state = await startUpload(deps(c), repo, identity.subject);
   return new Response(null, { status: 202, headers: await sessionHeaders(c, state) });
@@ -95,7 +95,7 @@ uploadRoutes.put(SESSION, async (c) => {
   const who = await session(c);
   const digest = parseDigest(c.req.query("digest"));
   await finishUpload(deps(c), who, digest, readChunk(c));
-  return blobCreated(who.repo, formatDigest(digest));
+  return blobCreated(c, who.repo, formatDigest(digest));
 });
 
 uploadRoutes.delete(SESSION, async (c) => {
