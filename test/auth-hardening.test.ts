@@ -4,7 +4,8 @@
 // logins are throttled; the Bearer challenge names the configured public URL, not Host.
 import { beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../src/auth/password-hash";
-import { basic, fetcher, makeKeyPair, type Fetch } from "./auth-setup";
+import { MAX_BEARER_TOKEN_LENGTH, MAX_SCOPES } from "../src/auth/scope";
+import { basic, fetcher, getToken, makeKeyPair, type Fetch } from "./auth-setup";
 import { AUTH, errorCode, seededBytes } from "./helpers";
 
 let users: string;
@@ -96,5 +97,28 @@ describe("PUBLIC_URL", () => {
     for (const bad of ["registry.example.com", "https://registry.example.com/sub", "ftp://registry.example.com", "https://u:p@registry.example.com"]) {
       expect((await fetcher({ PUBLIC_URL: bad })("/v2/")).status, bad).toBe(503);
     }
+  });
+});
+
+describe("token size", () => {
+  const longName = (i: number) => `${String(i).padStart(3, "0")}/${"n".repeat(251)}`;
+  const post = (f: Fetch, scopes: string[]) =>
+    f("/v2/token", { method: "POST", body: new URLSearchParams({ grant_type: "password", username: "tester", password: "test-password", client_id: "t", scope: scopes.join(" ") }).toString(), headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+
+  it("issues only tokens its verifier accepts: the worst request within the cap is usable, one more scope is 400", async () => {
+    const fetch = fetcher({});
+    expect(longName(7)).toHaveLength(255);
+    const worst = [...Array.from({ length: MAX_SCOPES - 2 }, (_, i) => `repository:${longName(i)}:pull,push,delete`), "registry:catalog:*", "registry:admin:*"];
+    const response = await post(fetch, worst);
+    expect(response.status).toBe(200);
+    const { access_token: token } = (await response.json()) as { access_token: string };
+    expect(token.length).toBeLessThanOrEqual(MAX_BEARER_TOKEN_LENGTH);
+    const tags = await fetch(`/v2/${longName(MAX_SCOPES - 3)}/tags/list`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(tags.status).toBe(404);
+    expect(await errorCode(tags)).toBe("NAME_UNKNOWN");
+    expect((await fetch("/v2/_gc/reports?n=1", { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    const over = await post(fetch, [...worst, "repository:one/more:pull"]);
+    expect(over.status).toBe(400);
+    expect((await getToken(fetch, AUTH, [...worst, "repository:one/more:pull"])).status).toBe(400);
   });
 });

@@ -9,7 +9,7 @@ import { parseAuthorization } from "../src/auth/authorization-header";
 import { globalIdentity, patternIdentity, type Action, type Identity } from "../src/auth/identity";
 import { hashPassword, parsePasswordHash, PBKDF2_MAX_ITERATIONS, verifyPassword } from "../src/auth/password-hash";
 import { isValidPattern, matchesPattern } from "../src/auth/repository-pattern";
-import { formatScope, grantScopes, parseResourceScope, parseScopes, readAccessClaim } from "../src/auth/scope";
+import { formatScope, grantScopes, parseResourceScope, parseScopes, MAX_SCOPES, readAccessClaim } from "../src/auth/scope";
 import { parseConfig } from "../src/config";
 import { basic, BASE_ENV, fetcher } from "./auth-setup";
 
@@ -57,11 +57,11 @@ describe("scope grammar", () => {
     }), RUNS);
   });
 
-  it("never throws on arbitrary input and keeps at most 64 scopes", () => {
+  it("never throws on arbitrary input and keeps at most MAX_SCOPES scopes", () => {
     fc.assert(fc.property(fc.array(fc.string({ unit: "binary", maxLength: 200 }), { maxLength: 100 }), (values) => {
-      expect(parseScopes(values).length).toBeLessThanOrEqual(64);
+      expect(parseScopes(values).length).toBeLessThanOrEqual(MAX_SCOPES);
     }), RUNS);
-    expect(parseScopes([Array.from({ length: 100 }, (_, i) => `repository:r${i}:pull`).join(" ")])).toHaveLength(64);
+    expect(parseScopes([Array.from({ length: 100 }, (_, i) => `repository:r${i}:pull`).join(" ")])).toHaveLength(MAX_SCOPES);
   });
 
   it("drops malformed scopes", () => {

@@ -5,7 +5,7 @@ import { verifyAccessToken, type VerifiedAccess } from "./access-token";
 import type { AuthConfig } from "./auth-config";
 import { withAnonymousPull, type Identity } from "./identity";
 import type { Action } from "./identity";
-import { ADMIN_SCOPE, CATALOG_SCOPE, grantsRegistryScope } from "./scope";
+import { ADMIN_SCOPE, CATALOG_SCOPE, grantsRegistryScope, MAX_BEARER_TOKEN_LENGTH } from "./scope";
 import { identityFromSignedToken, looksAsymmetric } from "./signed-password";
 
 export const ANONYMOUS_SUBJECT = "anonymous";
@@ -29,7 +29,7 @@ export function tokenIdentity(verified: VerifiedAccess, anonymousPull: readonly 
 }
 
 export async function identityFromBearer(auth: AuthConfig, token: string, service: string): Promise<Identity | null> {
-  if (token.length > 16_384) return null;
+  if (token.length > MAX_BEARER_TOKEN_LENGTH) return null;
   if (auth.publicKey && looksAsymmetric(token)) {
     const identity = await identityFromSignedToken(auth, "", token);
     return identity ? withAnonymousPull(identity, auth.anonymousPull) : null;

@@ -61,6 +61,7 @@ export function looksAsymmetric(token: string): boolean {
 }
 
 const FULL: Action[] = ["pull", "push", "delete"];
+const MAX_USERNAME_LENGTH = 128;
 
 export interface SignedTokenClaims {
   subject: string;
@@ -84,6 +85,8 @@ export async function verifySignedToken(auth: AuthConfig, username: string, toke
     const actions = FULL.filter((a) => capabilities.includes(a) || (a === "delete" && capabilities.includes("push")));
     if (actions.length === 0) return null;
     const claimed = typeof payload.username === "string" && payload.username !== "" ? payload.username : null;
+    // Team user names have the same bound; it keeps subjects, and so tokens, small.
+    if (claimed && claimed.length > MAX_USERNAME_LENGTH) return null;
     if (claimed && username !== "" && username !== claimed) return null;
     const subject = claimed ?? username;
     if (subject === "") return null;

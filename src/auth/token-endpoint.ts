@@ -14,7 +14,7 @@ import { secretsEqual } from "./constant-time";
 import { accountForSubject, authenticatePassword, type Account } from "./credentials";
 import { anonymousIdentity } from "./identity";
 import { refuseUnconfigured } from "./middleware";
-import { formatScope, grantScopes, parseScopes } from "./scope";
+import { countScopes, formatScope, grantScopes, MAX_BEARER_TOKEN_LENGTH, MAX_SCOPES, parseScopes } from "./scope";
 
 export const tokenRoutes = new Hono<AppEnv>();
 
@@ -74,9 +74,12 @@ async function refreshAccount(c: Context<AppEnv>, secret: string, token: string)
 }
 
 async function grantFor(c: Context<AppEnv>, secret: string, account: Account, scopes: string[]) {
+  if (countScopes(scopes) > MAX_SCOPES) throw new RegistryError("TOKEN_REQUEST_INVALID", `at most ${MAX_SCOPES} scopes per token request`);
   const access = grantScopes(account.identity, parseScopes(scopes));
   const auth = c.get("config").auth;
   const issued = await issueAccessToken(secret, account.identity.subject, serviceName(c), access, auth.tokenTtlSeconds);
+  // The scope cap keeps tokens far below this; a very long subject or service could not.
+  if (issued.token.length > MAX_BEARER_TOKEN_LENGTH) throw new RegistryError("TOKEN_REQUEST_INVALID", "the token would be too large: ask for fewer scopes");
   return { access, issued };
 }
 
