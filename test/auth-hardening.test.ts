@@ -2,7 +2,8 @@
 // kinds that share a name must not share an identity; refresh tokens die with the credential
 // they came from; token requests are capped so that every issued token is usable; failed
 // logins are throttled; the Bearer challenge names the configured public URL, not Host.
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { LOGIN_THROTTLE_PERIOD_SECONDS } from "../src/auth/login-throttle";
 import { hashPassword } from "../src/auth/password-hash";
 import { MAX_BEARER_TOKEN_LENGTH, MAX_SCOPES } from "../src/auth/scope";
 import { basic, fetcher, getToken, makeKeyPair, type Fetch } from "./auth-setup";
@@ -120,5 +121,46 @@ describe("token size", () => {
     const over = await post(fetch, [...worst, "repository:one/more:pull"]);
     expect(over.status).toBe(400);
     expect((await getToken(fetch, AUTH, [...worst, "repository:one/more:pull"])).status).toBe(400);
+  });
+});
+
+describe("failed-login throttle ([[ratelimits]] in wrangler.toml, simulated by Miniflare)", () => {
+  const from = (ip: string, auth: string) => ({ headers: { Authorization: auth, "CF-Connecting-IP": ip } });
+
+  it("answers 429 TOOMANYREQUESTS with Retry-After once a user name has had 10 attempts a minute, the right password included", async () => {
+    const fetch = fetcher({ AUTH_USERS_JSON: users });
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await fetch("/v2/", from(`198.51.100.${i}`, basic("victim", `guess-${i}`)))).status);
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+    expect(statuses.slice(10)).toEqual([429, 429]);
+    const limited = await fetch("/v2/token?service=registry.test", from("198.51.100.99", basic("victim", "guess-x")));
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("Retry-After")).toBe(String(LOGIN_THROTTLE_PERIOD_SECONDS));
+    expect(await errorCode(limited)).toBe("TOOMANYREQUESTS");
+    // Other names are not held back; a pair that signed in before skips the throttle.
+    expect((await fetch("/v2/", from("198.51.100.1", AUTH))).status).toBe(200);
+  });
+
+  it("limits one client to 60 attempts a minute across user names", async () => {
+    const fetch = fetcher({});
+    const statuses: number[] = [];
+    for (let i = 0; i < 62; i++) statuses.push((await fetch("/v2/", from("203.0.113.7", basic(`name-${i}`, "wrong")))).status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(60);
+    expect(statuses.slice(60)).toEqual([429, 429]);
+    expect((await fetch("/v2/", from("203.0.113.8", basic("name-x", "wrong")))).status).toBe(401);
+  });
+
+  it("costs an unknown user the same PBKDF2 work as a known one", async () => {
+    const heavy = JSON.stringify({ known: { password: await hashPassword("known-pw", 20_000), access: {} } });
+    const fetch = fetcher({ AUTH_USERS_JSON: heavy });
+    const derive = vi.spyOn(crypto.subtle, "deriveBits");
+    const pbkdf2 = () => derive.mock.calls.filter(([params]) => (params as { name: string }).name === "PBKDF2").map(([params]) => (params as { iterations: number }).iterations);
+    expect((await fetch("/v2/", from("192.0.2.1", basic("known", "wrong")))).status).toBe(401);
+    const known = pbkdf2();
+    derive.mockClear();
+    expect((await fetch("/v2/", from("192.0.2.2", basic("unknown", "wrong")))).status).toBe(401);
+    expect(pbkdf2()).toEqual(known);
+    expect(known).toEqual([20_000]);
+    derive.mockRestore();
   });
 });

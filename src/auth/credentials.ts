@@ -6,7 +6,8 @@
 import type { AuthConfig, ConfiguredUser, SharedSecretLogin } from "./auth-config";
 import { secretsEqual } from "./constant-time";
 import { globalIdentity, patternIdentity, SUBJECT_PREFIX, withAnonymousPull, type Action, type Identity } from "./identity";
-import { verifyPassword } from "./password-hash";
+import type { LoginThrottle } from "./login-throttle";
+import { verifyPassword, type PasswordHash } from "./password-hash";
 import { signedTokenIdentity, signingKeyThumbprint, verifySignedToken } from "./signed-password";
 
 export interface Account {
@@ -34,21 +35,44 @@ async function sharedLoginMatches(login: SharedSecretLogin | null, username: str
  *  pay it each time. Successful checks are remembered per isolate under a SHA-256 of the
  *  stored hash and the password, so a changed hash or password misses the cache. */
 const verified = new Set<string>();
-const MAX_VERIFIED = 512;
+/** Name and password pairs that signed in successfully in this isolate: they skip the
+ *  login throttle (never the check itself), so Basic-on-every-request clients are not
+ *  throttled. Only successes are added, so a guesser cannot grow it. */
+const signedIn = new Set<string>();
+const MAX_REMEMBERED = 512;
 
-async function cacheKey(user: ConfiguredUser, password: string): Promise<string> {
-  const data = new TextEncoder().encode(`${user.hashText}\u0000${password}`);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+function remember(set: Set<string>, key: string): void {
+  if (set.size >= MAX_REMEMBERED) set.clear();
+  set.add(key);
+}
+
 async function userPasswordMatches(user: ConfiguredUser, password: string): Promise<boolean> {
-  const key = await cacheKey(user, password);
+  const key = await sha256Hex(`${user.hashText}\u0000${password}`);
   if (verified.has(key)) return true;
   if (!(await verifyPassword(password, user.hash))) return false;
-  if (verified.size >= MAX_VERIFIED) verified.clear();
-  verified.add(key);
+  remember(verified, key);
   return true;
+}
+
+/** A hash nobody's password matches, as costly as the dearest configured one: checking a name
+ *  that is not a team user costs what checking a team user costs, so timing does not tell
+ *  which names exist. One per configuration; null when there are no team users to hide. */
+const dummies = new WeakMap<AuthConfig, PasswordHash>();
+
+function dummyHash(auth: AuthConfig): PasswordHash | null {
+  if (auth.users.size === 0) return null;
+  let dummy = dummies.get(auth);
+  if (!dummy) {
+    const iterations = Math.max(...[...auth.users.values()].map((u) => u.hash.iterations));
+    dummy = { iterations, salt: crypto.getRandomValues(new Uint8Array(16)), hash: crypto.getRandomValues(new Uint8Array(32)) };
+    dummies.set(auth, dummy);
+  }
+  return dummy;
 }
 
 /** The user's rights in a canonical form, so that any change of them changes the binding. */
@@ -81,11 +105,13 @@ async function jwtBinding(auth: AuthConfig, actions: readonly Action[]): Promise
   return `jwt\u0000${thumbprint}\u0000${auth.audience ?? ""}\u0000${auth.issuer ?? ""}\u0000${actions.join(",")}`;
 }
 
-export async function authenticatePassword(auth: AuthConfig, username: string, password: string): Promise<Account | null> {
+async function checkPassword(auth: AuthConfig, username: string, password: string): Promise<Account | null> {
   if (await sharedLoginMatches(auth.full, username, password)) return adminAccount(auth, auth.full!);
   if (await sharedLoginMatches(auth.readonly, username, password)) return readonlyAccount(auth, auth.readonly!);
   const user = auth.users.get(username);
   if (user && (await userPasswordMatches(user, password))) return userAccount(auth, user);
+  const dummy = user ? null : dummyHash(auth);
+  if (dummy) await verifyPassword(password, dummy);
   if (auth.publicKey && password.split(".").length === 3) {
     const claims = await verifySignedToken(auth, username, password);
     if (!claims) return null;
@@ -93,6 +119,18 @@ export async function authenticatePassword(auth: AuthConfig, username: string, p
     return { identity, binding: await jwtBinding(auth, claims.actions), actions: claims.actions };
   }
   return null;
+}
+
+/** Checks a name and password. A pair that has not signed in on this isolate before first
+ *  spends a login attempt (`throttle` throws 429 when over the limit), whether it turns out
+ *  right or wrong: otherwise a guesser held back by 429s would still get in on the right
+ *  guess. */
+export async function authenticatePassword(auth: AuthConfig, username: string, password: string, throttle: LoginThrottle): Promise<Account | null> {
+  const pair = await sha256Hex(`${username}\u0000${password}`);
+  if (!signedIn.has(pair)) await throttle(username);
+  const account = await checkPassword(auth, username, password);
+  if (account) remember(signedIn, pair);
+  return account;
 }
 
 /** The account behind a refresh token's subject, as configured now, with its current

@@ -9,6 +9,7 @@ import { parseAuthorization } from "./authorization-header";
 import { identityFromBearer } from "./bearer";
 import { challengeHeader, serviceName, TOKEN_PATH, type ChallengeOptions } from "./challenge";
 import { authenticatePassword } from "./credentials";
+import { loginThrottle } from "./login-throttle";
 import { anonymousIdentity, type Action, type Identity } from "./identity";
 import { ADMIN_SCOPE, CATALOG_SCOPE, formatScope, repositoryScope } from "./scope";
 
@@ -36,7 +37,7 @@ export async function identify(c: Context<AppEnv>): Promise<Identity> {
   const credentials = parseAuthorization(c.req.header("Authorization"));
   if (credentials.kind === "none") return anonymousIdentity(auth.anonymousPull);
   if (credentials.kind === "basic") {
-    const account = await authenticatePassword(auth, credentials.username, credentials.password);
+    const account = await authenticatePassword(auth, credentials.username, credentials.password, loginThrottle(c));
     if (account) return account.identity;
     throw unauthorized(c, "invalid username or password");
   }

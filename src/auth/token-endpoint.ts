@@ -13,6 +13,7 @@ import { serviceName, TOKEN_PATH } from "./challenge";
 import { secretsEqual } from "./constant-time";
 import { accountForSubject, authenticatePassword, type Account } from "./credentials";
 import { anonymousIdentity } from "./identity";
+import { loginThrottle } from "./login-throttle";
 import { refuseUnconfigured } from "./middleware";
 import { countScopes, formatScope, grantScopes, MAX_BEARER_TOKEN_LENGTH, MAX_SCOPES, parseScopes } from "./scope";
 
@@ -30,7 +31,7 @@ function tokenSecret(c: Context<AppEnv>): string {
 }
 
 async function passwordAccount(c: Context<AppEnv>, username: string, password: string): Promise<Account> {
-  const account = await authenticatePassword(c.get("config").auth, username, password);
+  const account = await authenticatePassword(c.get("config").auth, username, password, loginThrottle(c));
   if (!account) throw badCredentials(c, "invalid username or password");
   return account;
 }
