@@ -90,8 +90,9 @@ describe("malformed requests", () => {
     ["POST", "/v2/err/blobs/uploads/?digest=sha256:nothex", { body: "x" }, "DIGEST_INVALID"],
     // References.
     ["GET", "/v2/err/manifests/sha256:zz", {}, "DIGEST_INVALID"],
-    ["GET", "/v2/err/manifests/-tag", {}, "MANIFEST_INVALID"],
-    ["GET", `/v2/err/manifests/${"t".repeat(129)}`, {}, "MANIFEST_INVALID"],
+    // A name that is neither tag nor digest names no manifest: 404 (conformance v1.1.1).
+    ["GET", "/v2/err/manifests/-tag", {}, "MANIFEST_UNKNOWN"],
+    ["GET", `/v2/err/manifests/${"t".repeat(129)}`, {}, "MANIFEST_UNKNOWN"],
     ["PUT", "/v2/err/manifests/.tag", { body: "{}" }, "MANIFEST_INVALID"],
     ["DELETE", "/v2/err/manifests/sha256:12", {}, "DIGEST_INVALID"],
     // Unknown things.
