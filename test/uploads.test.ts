@@ -309,4 +309,42 @@ describe("sessions", () => {
     expect(put.status).toBe(201);
     expectSameBytes(await readBlob("up/resume", await sha256(bytes)), bytes);
   });
+
+  it("answers a body shorter than its Content-Length with 400 and keeps the session resumable", async () => {
+    // In-process the cut body just ends early; test/e2e/truncated-body.test.ts sends the
+    // review's request on a real connection, where the read fails instead.
+    const bytes = seededBytes(100, 15);
+    const digest = await sha256(bytes);
+    const cutShort = () =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(bytes.slice(0, 50));
+        },
+        pull(controller) {
+          controller.error(new Error("Network connection lost."));
+        },
+      });
+    const send = (path: string, method: string) =>
+      request(path, { method, body: cutShort(), duplex: "half", headers: { "Content-Type": "application/octet-stream", "Content-Length": "100" } } as RequestInit);
+    const codes = ["SIZE_INVALID", "BLOB_UPLOAD_INVALID"];
+    const post = await send(`/v2/up/cut/blobs/uploads/?digest=${digest}`, "POST");
+    expect(post.status).toBe(400);
+    expect(codes).toContain(await errorCode(post));
+    expect((await request(`/v2/up/cut/blobs/${digest}`, { method: "HEAD" })).status).toBe(404);
+    const location = await startUpload("up/cut");
+    const patched = await send(location, "PATCH");
+    expect(patched.status).toBe(400);
+    expect(codes).toContain(await errorCode(patched));
+    const status = await request(location);
+    expect(status.status).toBe(204);
+    const offset = status.headers.get("Range") === "0-0" ? 0 : Number(status.headers.get("Range")!.split("-")[1]) + 1;
+    const rest = await patch(status.headers.get("Location")!, bytes.slice(offset), [offset, 99]);
+    expect(rest.status).toBe(202);
+    const closing = await send(closeUrl(rest.headers.get("Location")!, digest), "PUT");
+    expect(closing.status).toBe(400);
+    expect(codes).toContain(await errorCode(closing));
+    const finished = await request(closeUrl(rest.headers.get("Location")!, digest), { method: "PUT" });
+    expect(finished.status).toBe(201);
+    expectSameBytes(await readBlob("up/cut", digest), bytes);
+  });
 });

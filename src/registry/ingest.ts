@@ -32,7 +32,8 @@ export interface IngestResult {
   received: number;
   /** sha256 hex of the whole upload when hashed in one pass from offset 0. */
   streamedSha256: string | null;
-  /** Set when the body broke off: what arrived is kept, so the client can resume. */
+  /** Set when reading the body failed (cut short, connection lost): what arrived is kept,
+   *  so the client can resume. */
   interrupted: unknown;
 }
 
@@ -90,15 +91,7 @@ export async function ingest(state: UploadState, body: ReadableStream<Uint8Array
     initial: tail,
     hash: state.offset === 0 ? "sha256" : null,
   });
-  let interrupted: unknown = null;
-  if (body) {
-    try {
-      await pump(body, writer, options);
-    } catch (error) {
-      if (error instanceof RegistryError) throw error;
-      interrupted = error;
-    }
-  }
+  const interrupted = body ? await pump(body, writer, options) : null;
   const settled = await writer.settle();
   const received = writer.size;
   const streamedSha256 = state.offset === 0 && !interrupted ? await writer.hexDigest() : null;
@@ -110,11 +103,19 @@ export async function ingest(state: UploadState, body: ReadableStream<Uint8Array
 }
 
 /** Reads the body into the writer; a body past the limit is refused with 413. */
-async function pump(body: ReadableStream<Uint8Array>, writer: BlobDataWriter, options: IngestOptions): Promise<void> {
+/** Moves the body into the writer. Returns the error of a failed read (a body cut short, a
+ *  connection lost: the client's doing), or null at the body's end. A failed write is
+ *  storage's, and is thrown: the request then fails as a 5xx. */
+async function pump(body: ReadableStream<Uint8Array>, writer: BlobDataWriter, options: IngestOptions): Promise<unknown> {
   const reader = readBody(body);
   for (;;) {
-    const value = await reader.next();
-    if (value === null) return;
+    let value: Uint8Array | null;
+    try {
+      value = await reader.next();
+    } catch (error) {
+      return error ?? new Error("request body failed");
+    }
+    if (value === null) return null;
     if (options.maxBytes !== null && writer.size + value.length > options.maxBytes) {
       reader.cancel();
       throw new RegistryError("PAYLOAD_TOO_LARGE", `request body exceeds ${options.maxBytes} bytes; send smaller chunks`);

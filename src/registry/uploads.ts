@@ -127,7 +127,7 @@ export async function appendChunk(deps: UploadDeps, who: SessionIdentity, chunk:
     const expected = expectedChunkLength(before, chunk);
     const result = await ingest(before, chunk.body, ingestOptions(deps, expected, lock));
     const committed = await commitIngest(deps, lock, before, result);
-    if (result.interrupted) throw result.interrupted;
+    if (result.interrupted) throw bodyBrokeOff(committed.offset);
     return committed;
   });
 }
@@ -146,8 +146,8 @@ export async function finishUpload(deps: UploadDeps, who: SessionIdentity, diges
     }
     const result = await ingest(before, chunk.body, ingestOptions(deps, expected, lock));
     if (result.interrupted) {
-      await commitIngest(deps, lock, before, result);
-      throw result.interrupted;
+      const committed = await commitIngest(deps, lock, before, result);
+      throw bodyBrokeOff(committed.offset);
     }
     const state = { ...result.state, offset: before.offset + result.received };
     const streamed = before.offset === 0 ? result.streamedSha256 : before.offset === state.offset ? before.streamedSha256 : null;
@@ -166,7 +166,7 @@ export async function monolithicUpload(deps: UploadDeps, repo: string, owner: st
   const result = await ingest(state, chunk.body, ingestOptions(deps, chunk.contentLength));
   if (result.interrupted) {
     await abortMultipart(deps.store, result.state);
-    throw result.interrupted;
+    throw bodyBrokeOff(null);
   }
   const final = { ...result.state, offset: result.received };
   try {
@@ -238,6 +238,7 @@ async function storeWholeBlob(deps: UploadDeps, state: UploadState, digest: Dige
   const failure = await putWholeBlobData(deps.store, dataKey, body, length, digest);
   if (failure === "digest") throw new RegistryError("DIGEST_INVALID", `content does not match ${formatDigest(digest)}`);
   if (failure === "length") throw new RegistryError("SIZE_INVALID", `the body is not the ${length} bytes its Content-Length declared`);
+  if (failure === "body") throw bodyBrokeOff(null);
   try {
     return await publishStoredBlob(deps.store, state.repo, digest, { dataKey, size: length });
   } catch (error) {
@@ -245,4 +246,11 @@ async function storeWholeBlob(deps: UploadDeps, state: UploadState, digest: Dige
     if (record?.dataKey !== dataKey) await deleteBlobData(deps.store, dataKey).catch(() => {});
     throw error;
   }
+}
+
+/** A body that broke off before its end: the client's fault, so a 400 and never a 5xx. If
+ *  the client is gone, nobody reads it. A session keeps what arrived (`offset`). */
+function bodyBrokeOff(offset: number | null): RegistryError {
+  const resume = offset === null ? "send the blob again" : `resume the upload at offset ${offset}`;
+  return new RegistryError("BLOB_UPLOAD_INVALID", `the request body ended before its declared length; ${resume}`);
 }

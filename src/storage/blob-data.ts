@@ -230,8 +230,10 @@ export async function completeBlobData(store: Storage, dataKey: string, progress
   await upload.complete(parts);
 }
 
-/** Why a whole-body put failed, in the registry's terms. */
-export type WholePutFailure = "digest" | "length";
+/** Why a whole-body put failed, in the registry's terms: the content does not match the
+ *  digest, the body ended before or ran past its length, or reading the body failed (the
+ *  client cut it short or went away). */
+export type WholePutFailure = "digest" | "length" | "body";
 
 /**
  * Pipes a body of known length into one object. R2 checks the digest (the put's
@@ -239,16 +241,31 @@ export type WholePutFailure = "digest" | "length";
  * early or runs long. Returns the failure kind, or null when stored.
  */
 export async function putWholeBlobData(store: Storage, dataKey: string, body: ReadableStream<Uint8Array>, length: number, digest: Digest): Promise<WholePutFailure | null> {
-  const sized = body.pipeThrough(new FixedLengthStream(length));
+  const sized = new FixedLengthStream(length);
+  const piped = body.pipeTo(sized.writable).catch(() => {});
   try {
-    await store.bucket.put(dataKey, sized, { ...OBJECT_META, [digest.algorithm]: digest.hex });
+    await store.bucket.put(dataKey, sized.readable, { ...OBJECT_META, [digest.algorithm]: digest.hex });
     return null;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // R2 refuses a put whose checksum option differs from the bytes with error 10037.
     if (message.includes("10037") || /checksum you specified did not match/i.test(message)) return "digest";
     if (/FixedLengthStream|expected bytes|too many bytes/i.test(message)) return "length";
+    await piped;
+    if (await streamErrored(body)) return "body";
     throw error;
+  }
+}
+
+/** Whether the body failed on its own, as opposed to being cancelled by a failing put. Call
+ *  once the pipe has let go of it: an errored stream's reader rejects `closed`, a cancelled
+ *  one resolves it. */
+async function streamErrored(body: ReadableStream<Uint8Array>): Promise<boolean> {
+  try {
+    await body.getReader().closed;
+    return false;
+  } catch {
+    return true;
   }
 }
 
