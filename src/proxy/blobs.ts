@@ -85,7 +85,7 @@ async function fetchAndCache(deps: ProxyDeps, repo: string, routes: UpstreamRout
   const length = declaredLength(response);
   // One part buffer at a time (partsInFlight 0): a pull-through fill shares the isolate with
   // client requests, and is not waited on by anyone but the client.
-  const writer = new BlobDataWriter(deps.store, keys.blobData(`proxy-${crypto.randomUUID()}`), {
+  const writer = await BlobDataWriter.open(deps.store, keys.blobData(`proxy-${crypto.randomUUID()}`), {
     partSize: deps.config.partSize,
     length,
     partsInFlight: 0,

@@ -3,7 +3,9 @@
 // writer (storage/blob-data.ts), which repacks them into multipart parts of the session's
 // part size and hashes them natively when the upload starts at offset 0.
 //
-// Memory: the writer's part buffers (storage/part-buffers.ts) and one READ_BYTES read buffer.
+// Memory: the writer's part buffers (storage/part-buffers.ts) and one READ_BYTES read buffer,
+// both from the isolate's pools (util/memory-budget.ts). The read buffer is taken before the
+// part buffers, so whoever holds a part buffer can always go on reading: no deadlock.
 // Nothing here grows with the blob's size. A whole blob with a known length never comes
 // here: it is piped into one R2 put (registry/uploads.ts).
 import { RegistryError } from "../errors";
@@ -11,6 +13,7 @@ import { BlobDataWriter } from "../storage/blob-data";
 import { keys } from "../storage/keys";
 import type { UploadState } from "../storage/uploads";
 import { readTail } from "../storage/uploads";
+import { READ_BYTES, readBuffers } from "../util/memory-budget";
 import type { Storage } from "../storage/storage";
 
 export interface IngestOptions {
@@ -37,14 +40,12 @@ export interface IngestResult {
   interrupted: unknown;
 }
 
-/** Bytes per read from a request body: big enough that JavaScript runs a few times per
- *  megabyte instead of once per network chunk (each run leaves promises behind). */
-const READ_BYTES = 1024 * 1024;
-
 interface BodyReader {
   /** The next bytes, valid until the following call; null at the end. */
   next(): Promise<Uint8Array | null>;
   cancel(): void;
+  /** Gives the read buffer back to the isolate's pool. */
+  close(): void;
 }
 
 /**
@@ -52,7 +53,7 @@ interface BodyReader {
  * time, so a multi-gigabyte body allocates nothing per chunk. Other streams (a Request
  * built in-process) are read chunk by chunk.
  */
-function readBody(body: ReadableStream<Uint8Array>): BodyReader {
+async function readBody(body: ReadableStream<Uint8Array>): Promise<BodyReader> {
   let byob: ReadableStreamBYOBReader | null = null;
   try {
     byob = body.getReader({ mode: "byob" });
@@ -64,10 +65,11 @@ function readBody(body: ReadableStream<Uint8Array>): BodyReader {
         return done ? null : value;
       },
       cancel: () => void reader.cancel().catch(() => {}),
+      close: () => {},
     };
   }
   const reader = byob;
-  let scratch = new Uint8Array(READ_BYTES);
+  let scratch = await readBuffers.acquire(READ_BYTES);
   return {
     async next() {
       for (;;) {
@@ -80,18 +82,38 @@ function readBody(body: ReadableStream<Uint8Array>): BodyReader {
       }
     },
     cancel: () => void reader.cancel().catch(() => {}),
+    close: () => readBuffers.release(scratch, READ_BYTES),
   };
 }
 
 export async function ingest(state: UploadState, body: ReadableStream<Uint8Array> | null, options: IngestOptions): Promise<IngestResult> {
+  // The read buffer before any part buffer (see the top of this file).
+  const reader = body ? await readBody(body) : null;
+  try {
+    return await ingestWith(reader, state, options);
+  } finally {
+    reader?.close();
+  }
+}
+
+async function ingestWith(reader: BodyReader | null, state: UploadState, options: IngestOptions): Promise<IngestResult> {
   const tail = await readTail(options.store, state);
-  const writer = new BlobDataWriter(options.store, keys.blobData(state.id), {
+  const writer = await BlobDataWriter.open(options.store, keys.blobData(state.id), {
     partSize: state.partSize,
     resume: { multipartId: state.multipartId, parts: state.parts },
     initial: tail,
     hash: state.offset === 0 ? "sha256" : null,
   });
-  const interrupted = body ? await pump(body, writer, options) : null;
+  let interrupted: unknown = null;
+  if (reader) {
+    try {
+      interrupted = await pump(reader, writer, options);
+    } catch (error) {
+      // Gives the writer's buffers back to the pool; the session keeps its previous state.
+      await writer.settle().catch(() => {});
+      throw error;
+    }
+  }
   const settled = await writer.settle();
   const received = writer.size;
   const streamedSha256 = state.offset === 0 && !interrupted ? await writer.hexDigest() : null;
@@ -102,12 +124,10 @@ export async function ingest(state: UploadState, body: ReadableStream<Uint8Array
   return { state: next, trailing: settled.trailing, received, streamedSha256, interrupted };
 }
 
-/** Reads the body into the writer; a body past the limit is refused with 413. */
 /** Moves the body into the writer. Returns the error of a failed read (a body cut short, a
  *  connection lost: the client's doing), or null at the body's end. A failed write is
  *  storage's, and is thrown: the request then fails as a 5xx. */
-async function pump(body: ReadableStream<Uint8Array>, writer: BlobDataWriter, options: IngestOptions): Promise<unknown> {
-  const reader = readBody(body);
+async function pump(reader: BodyReader, writer: BlobDataWriter, options: IngestOptions): Promise<unknown> {
   for (;;) {
     let value: Uint8Array | null;
     try {

@@ -8,10 +8,11 @@
 //   small chunks into batches so each write to R2 carries about a mebibyte.
 // - putWholeBlobData pipes a request body straight into one put that R2 checks against the
 //   digest itself: no JavaScript touches the bytes.
-// Memory: (partsInFlight + 1) part buffers from PartBuffers, or one batch; never the blob.
+// Memory: (partsInFlight + 1) part buffers from the isolate's pool (part-buffers.ts), or one
+// batch; never the blob.
 import { toHex, webCryptoName, type DigestAlgorithm, type Digest } from "../oci/digest";
 import { RegistryError } from "../errors";
-import { freshPartBuffers, type PartBuffers } from "./part-buffers";
+import { isolatePartBuffers, type PartBuffers } from "./part-buffers";
 import type { Storage } from "./storage";
 import type { MeteredMultipart } from "./metered";
 
@@ -88,22 +89,33 @@ export class BlobDataWriter {
   private readonly partsInFlight: number;
   private readonly batchSize: number;
 
-  constructor(
+  /** A writer with its first buffer: a part buffer from the isolate's pool (waiting for one
+   *  when the pool is spent), or a batch for a streamed put. */
+  static async open(store: Storage, dataKey: string, options: WriterOptions): Promise<BlobDataWriter> {
+    const length = options.length ?? null;
+    const streamed = length !== null && length <= MAX_SINGLE_PUT_BYTES && !options.resume;
+    const buffers = options.buffers ?? isolatePartBuffers;
+    // A streamed put's batches are handed to the stream for good, so they never come from
+    // (or go back to) the part buffers.
+    const first = streamed ? new Uint8Array(STREAM_BATCH_BYTES) : await buffers.take(options.partSize);
+    return new BlobDataWriter(store, dataKey, options, first);
+  }
+
+  private constructor(
     private readonly store: Storage,
     readonly dataKey: string,
     options: WriterOptions,
+    first: Uint8Array,
   ) {
     const length = options.length ?? null;
     this.streamed = length !== null && length <= MAX_SINGLE_PUT_BYTES && !options.resume ? new StreamedPut(store, dataKey, length) : null;
     this.batchSize = this.streamed ? STREAM_BATCH_BYTES : options.partSize;
-    this.buffers = options.buffers ?? freshPartBuffers;
+    this.buffers = options.buffers ?? isolatePartBuffers;
     this.partsInFlight = options.partsInFlight ?? 2;
     this.multipartId = options.resume?.multipartId ?? null;
     // One parts array for this writer: uploads finishing out of order fill in their etags.
     this.parts = [...(options.resume?.parts ?? [])];
-    // A streamed put's batches are handed to the stream for good, so they never come from
-    // (or go back to) the part buffers.
-    this.buffer = this.streamed ? new Uint8Array(this.batchSize) : this.buffers.take(this.batchSize);
+    this.buffer = first;
     const initial = options.initial ?? new Uint8Array(0);
     this.buffer.set(initial);
     this.fill = initial.length;
@@ -141,7 +153,6 @@ export class BlobDataWriter {
     }
     if (this.inFlight.length > this.partsInFlight - 1) await this.inFlight.shift();
     const upload = await this.multipart();
-    this.buffer = this.spare.pop() ?? this.buffers.take(this.batchSize);
     const partNumber = this.parts.length + 1;
     this.parts.push({ partNumber, etag: "" });
     const sent = upload
@@ -157,6 +168,23 @@ export class BlobDataWriter {
       .finally(() => this.spare.push(full));
     this.inFlight.push(sent);
     if (this.partsInFlight === 0) await this.inFlight.shift();
+    // The part is on its way before this waits for a buffer, and while it waits the writer
+    // holds no buffer of its own (`full` is the upload's now).
+    this.buffer = new Uint8Array(0);
+    this.buffer = await this.nextBuffer();
+  }
+
+  /**
+   * A spare buffer, else a free one from the pool, else this writer's own part in flight
+   * coming back; only a writer with nothing in flight waits on the pool. So buffers never
+   * sit in writers that all wait on the pool for each other.
+   */
+  private async nextBuffer(): Promise<Uint8Array> {
+    const ready = this.spare.pop() ?? this.buffers.tryTake(this.batchSize);
+    if (ready) return ready;
+    if (this.inFlight.length === 0) return this.buffers.take(this.batchSize);
+    await this.inFlight.shift();
+    return this.spare.pop()!;
   }
 
   private async multipart(): Promise<MeteredMultipart> {
@@ -182,8 +210,8 @@ export class BlobDataWriter {
 
   /** Gives every part buffer back; the writer takes no more bytes after this. */
   private releaseBuffers(): void {
-    if (!this.streamed && this.buffer.length > 0) this.buffers.give(this.buffer);
-    for (const buffer of this.spare.splice(0)) this.buffers.give(buffer);
+    if (!this.streamed && this.buffer.length > 0) this.buffers.give(this.buffer, this.batchSize);
+    for (const buffer of this.spare.splice(0)) this.buffers.give(buffer, this.batchSize);
     this.buffer = new Uint8Array(0);
     this.fill = 0;
   }

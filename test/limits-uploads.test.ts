@@ -1,0 +1,70 @@
+// Upload memory per isolate (issue 14): concurrent streamed uploads share the isolate's part
+// buffer pool, which never passes its cap, and every buffer comes back, also from uploads that
+// fail. The tests run in the worker's own isolate, so they read the same pool the uploads use.
+// The isolate's whole heap under 8 × 200 MiB uploads is measured in test/e2e/memory.test.ts.
+import { describe, expect, it } from "vitest";
+import { PART_POOL_BYTES, partBuffers, readBuffers } from "../src/util/memory-budget";
+import { errorCode, request, seededBytes, sha256, startUpload } from "./helpers";
+
+const MiB = 1024 * 1024;
+
+/** A body that arrives in 256 KiB pieces, as a network stream does. */
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close();
+      controller.enqueue(bytes.subarray(at, at + 256 * 1024));
+      at += 256 * 1024;
+    },
+  });
+}
+
+async function streamedPush(repo: string, bytes: Uint8Array, digest: string): Promise<Response> {
+  const location = await startUpload(repo);
+  const patched = await request(location, { method: "PATCH", body: streamOf(bytes), headers: { "Content-Type": "application/octet-stream" }, duplex: "half" } as RequestInit);
+  if (patched.status !== 202) return patched;
+  const close = patched.headers.get("Location")!;
+  return request(`${close}${close.includes("?") ? "&" : "?"}digest=${digest}`, { method: "PUT" });
+}
+
+describe("upload buffers per isolate", () => {
+  it("8 concurrent streamed uploads stay within the pool's cap, and every digest is right", async () => {
+    const blobs = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const bytes = seededBytes(23 * MiB + i, 100 + i);
+        return { bytes, digest: await sha256(bytes) };
+      }),
+    );
+    const puts = await Promise.all(blobs.map((b, i) => streamedPush(`lim/up${i}`, b.bytes, b.digest)));
+    for (const [i, put] of puts.entries()) expect(put.status, `upload ${i}: ${await put.clone().text()}`).toBe(201);
+    // 8 uploads × 3 buffers of 5 MiB would be 120 MiB: they shared the pool's 64 MiB instead.
+    expect(partBuffers.stats().highWaterBytes).toBeLessThanOrEqual(PART_POOL_BYTES);
+    expect(partBuffers.stats().highWaterBytes).toBeGreaterThanOrEqual(8 * 5 * MiB);
+    expect(partBuffers.stats().leasedBytes).toBe(0);
+    for (const [i, b] of blobs.entries()) {
+      const get = await request(`/v2/lim/up${i}/blobs/${b.digest}`);
+      expect(await sha256(new Uint8Array(await get.arrayBuffer())), `upload ${i}`).toBe(b.digest);
+    }
+  });
+
+  it("gives every buffer back when uploads fail: wrong digest, body cut off, cancelled session", async () => {
+    const bytes = seededBytes(12 * MiB, 7);
+    const wrong = await streamedPush("lim/fail", bytes, await sha256(bytes.subarray(1)));
+    expect(wrong.status).toBe(400);
+    expect(await errorCode(wrong)).toBe("DIGEST_INVALID");
+    const location = await startUpload("lim/fail");
+    let sent = 0;
+    const breaking = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 7 * MiB) return controller.error(new Error("client went away"));
+        controller.enqueue(bytes.subarray(sent, sent + MiB));
+        sent += MiB;
+      },
+    });
+    await request(location, { method: "PATCH", body: breaking, headers: { "Content-Type": "application/octet-stream" }, duplex: "half" } as RequestInit).catch(() => null);
+    expect((await request(location, { method: "DELETE" })).status).toBe(204);
+    expect(partBuffers.stats().leasedBytes).toBe(0);
+    expect(readBuffers.stats().leasedBytes).toBe(0);
+  });
+});
