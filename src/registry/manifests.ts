@@ -17,9 +17,11 @@ import {
   listTagTargets,
   putManifest,
   putReferrer,
+  getTagTarget,
   putTag,
   type StoredManifest,
 } from "../storage/manifests";
+import { cachedManifest, ENTRY_BYTES, rememberManifest } from "./manifest-cache";
 import type { Storage } from "../storage/storage";
 
 export async function resolveReference(store: Storage, repo: string, reference: Reference): Promise<Digest> {
@@ -29,11 +31,27 @@ export async function resolveReference(store: Storage, repo: string, reference: 
   return digest;
 }
 
+/**
+ * A manifest by tag or digest. By tag, the tag is read every time; its bytes may then come
+ * from the isolate's cache (registry/manifest-cache.ts): one storage call when warm.
+ */
 export async function fetchManifest(store: Storage, repo: string, reference: Reference, withBody: boolean): Promise<StoredManifest> {
-  const digest = await resolveReference(store, repo, reference);
+  let digest: Digest;
+  if (reference.kind === "tag") {
+    const target = await getTagTarget(store, repo, reference.tag);
+    if (!target) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}:${reference.tag}`);
+    digest = target.digest;
+    const cached = target.manifest ? cachedManifest(repo, formatDigest(digest), target.manifest.mediaType) : null;
+    if (cached) return { digest, contentType: target.manifest!.mediaType, size: cached.length, body: withBody ? new Response(cached).body : null, uploadedAt: 0 };
+  } else {
+    digest = reference.digest;
+  }
   const manifest = await getManifest(store, repo, digest, withBody);
   if (!manifest) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}@${formatDigest(digest)}`);
-  return manifest;
+  if (!manifest.body || manifest.size > ENTRY_BYTES) return manifest;
+  const bytes = new Uint8Array(await new Response(manifest.body).arrayBuffer());
+  rememberManifest(repo, formatDigest(digest), manifest.contentType, bytes);
+  return { ...manifest, body: new Response(bytes).body };
 }
 
 /** Every blob and child manifest the manifest names must already be in the repository. */
@@ -129,7 +147,7 @@ export async function storeManifest(store: Storage, input: PutManifestInput): Pr
   try {
     if (missing.length === 0) {
       if (parsed.subject) await putReferrer(store, input.repo, parsed.subject, referrerDescriptor(parsed, digest, input.bytes.length));
-      await putTags(store, input.repo, tags, digest);
+      await putTags(store, input.repo, tags, digest, { mediaType: parsed.mediaType, size: input.bytes.length });
       await addToCatalog(store, input.repo);
       missing = await keepManifest(store, input.repo, digest, write);
     }
@@ -146,8 +164,8 @@ export async function storeManifest(store: Storage, input: PutManifestInput): Pr
 
 /** Writes every tag and lets every write settle before reporting a failure, so the undo
  *  never races a write still in flight. */
-async function putTags(store: Storage, repo: string, tags: string[], digest: Digest): Promise<void> {
-  const results = await Promise.allSettled(tags.map((tag) => putTag(store, repo, tag, digest)));
+async function putTags(store: Storage, repo: string, tags: string[], digest: Digest, manifest: { mediaType: string; size: number }): Promise<void> {
+  const results = await Promise.allSettled(tags.map((tag) => putTag(store, repo, tag, digest, null, manifest)));
   const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failure) throw failure.reason;
 }

@@ -44,9 +44,23 @@ export async function deleteManifestObject(store: Storage, repo: string, digest:
 }
 
 export async function getTag(store: Storage, repo: string, tag: string): Promise<Digest | null> {
+  return (await getTagTarget(store, repo, tag))?.digest ?? null;
+}
+
+/** A tag's digest, with the manifest's media type and size when the push recorded them. */
+export interface TagTarget {
+  digest: Digest;
+  manifest: { mediaType: string; size: number } | null;
+}
+
+export async function getTagTarget(store: Storage, repo: string, tag: string): Promise<TagTarget | null> {
   const head = await store.bucket.head(keys.tag(repo, tag));
-  const value = head?.customMetadata?.digest;
-  return value ? tryParseDigest(value) : null;
+  const meta = head?.customMetadata;
+  const digest = meta?.digest ? tryParseDigest(meta.digest) : null;
+  if (!digest) return null;
+  const size = Number(meta?.manifestSize);
+  const manifest = meta?.mediaType && Number.isSafeInteger(size) ? { mediaType: meta.mediaType, size } : null;
+  return { digest, manifest };
 }
 
 /** A tag as the pull-through cache reads it: its digest, and when its upstream last
@@ -67,10 +81,19 @@ export async function getTagRecord(store: Storage, repo: string, tag: string): P
 /** Points the tag at `digest`, never over a tag the collector has condemned
  *  (storage/condemn.ts). `confirmedAt` marks a tag cached from an upstream, which the
  *  pull-through cache revalidates once it is older than PROXY_TAG_TTL_SECONDS. */
-export async function putTag(store: Storage, repo: string, tag: string, digest: Digest, confirmedAt: number | null = null): Promise<void> {
+export async function putTag(
+  store: Storage,
+  repo: string,
+  tag: string,
+  digest: Digest,
+  confirmedAt: number | null = null,
+  manifest: { mediaType: string; size: number } | null = null,
+): Promise<void> {
   const now = String(Date.now());
   const customMetadata: Record<string, string> = { digest: formatDigest(digest), taggedAt: now };
   if (confirmedAt !== null) customMetadata.proxyConfirmedAt = String(confirmedAt);
+  // What a GET by tag needs besides the bytes, so a warm isolate reads nothing else.
+  if (manifest) Object.assign(customMetadata, { mediaType: manifest.mediaType, manifestSize: String(manifest.size) });
   await putUnlessCondemned(store, keys.tag(repo, tag), null, { customMetadata });
 }
 
