@@ -5,6 +5,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { Readable } from "node:stream";
+import { CliError } from "./errors";
 
 export interface HttpRequest {
   method: string;
@@ -73,6 +74,20 @@ function wrapResponse(url: string, res: http.IncomingMessage): HttpResponse {
   };
 }
 
+/** The server did not complete a TLS handshake: it speaks plain HTTP, or nothing TLS. */
+function tlsHandshakeFailed(error: Error): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return code === "EPROTO" || code.startsWith("ERR_SSL_") || /before secure TLS connection was established/.test(error.message);
+}
+
+/** Not retried: a plain-HTTP server will refuse every TLS handshake the same way. */
+function plainHttpAdvice(url: URL, error: Error): CliError {
+  return new CliError(
+    `TLS handshake with ${url.host} failed (${error.message})`,
+    `if the registry serves plain HTTP, add --plain-http or write the reference as http://${url.host}/...`,
+  );
+}
+
 /** Sends a request; resolves once the response headers arrive. */
 export function sendRequest(request: HttpRequest, options: HttpOptions): Promise<HttpResponse> {
   const url = new URL(request.url);
@@ -85,7 +100,7 @@ export function sendRequest(request: HttpRequest, options: HttpOptions): Promise
     req.on("response", (res) => resolve(wrapResponse(url.toString(), res)));
     req.on("error", (error) => {
       if (body && !Buffer.isBuffer(body)) body.destroy();
-      reject(error);
+      reject(url.protocol === "https:" && tlsHandshakeFailed(error) ? plainHttpAdvice(url, error) : error);
     });
     if (!body) return void req.end();
     if (Buffer.isBuffer(body)) {

@@ -5,7 +5,7 @@
 export interface RegistryRef {
   /** "host[:port]" as written, used for credentials lookup and state keys. */
   host: string;
-  /** "http" when the ref or --plain-http says so; https otherwise. */
+  /** "http" when the ref or --plain-http says so, or for a loopback host; https otherwise. */
   scheme: "http" | "https";
   repo: string;
   tag: string | null;
@@ -31,12 +31,20 @@ function looksLikeHost(segment: string): boolean {
 
 /** Parses "[http(s)://]HOST[:PORT]/REPO[:TAG][@DIGEST]". The host is required: this client
  *  talks to one named registry and never guesses Docker Hub. */
+/** 127.0.0.0/8, localhost and [::1], with or without a port. */
+function isLoopback(host: string): boolean {
+  const name = host.replace(/:\d+$/, "");
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name) || name === "localhost" || name === "[::1]";
+}
+
 export function parseRegistryRef(text: string, plainHttp = false): RegistryRef {
   let rest = text.trim();
   let scheme: "http" | "https" = plainHttp ? "http" : "https";
+  let explicit = plainHttp;
   const schemeMatch = /^(https?):\/\//.exec(rest);
   if (schemeMatch) {
     scheme = schemeMatch[1] as "http" | "https";
+    explicit = true;
     rest = rest.slice(schemeMatch[0].length);
   } else if (rest.startsWith("docker://")) {
     rest = rest.slice("docker://".length);
@@ -62,6 +70,9 @@ export function parseRegistryRef(text: string, plainHttp = false): RegistryRef {
   if (!path || !path.split("/").every((part) => REPO_PART.test(part))) {
     throw new UsageError(`invalid repository name in reference: ${text}`);
   }
+  // As docker does, a registry on this machine is talked to over plain HTTP unless https://
+  // is written out (`npm start` serves http://127.0.0.1:8787).
+  if (!explicit && isLoopback(host)) scheme = "http";
   return { host, scheme, repo: path, tag, digest };
 }
 

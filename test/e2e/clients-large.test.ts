@@ -50,7 +50,7 @@ it("pushes a 1 GiB layer in chunks and pulls it back with skopeo, digests equal"
   const layer = image.manifest.layers.at(-1)!;
   expect(layer.size).toBeGreaterThan(GiB);
 
-  const pushed = await runCli(["push", image.ref, `${server.host}/e2e/huge:v1`, "--insecure", "--chunk-size", "64MiB"], {
+  const pushed = await runCli(["push", image.ref, `${server.host}/e2e/huge:v1`, "--chunk-size", "64MiB"], {
     R2_REGISTRY_STATE: join(work, "push-state.json"),
     R2_REGISTRY_USERNAME: E2E_CREDENTIALS.username,
     R2_REGISTRY_PASSWORD: E2E_CREDENTIALS.password,

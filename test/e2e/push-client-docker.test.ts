@@ -30,7 +30,7 @@ beforeAll(async () => {
   }
   work = mkdtempSync(join(tmpdir(), "push-client-docker-"));
   [server, image] = await Promise.all([
-    startRegistry({ protocol: "https", vars: { MAX_REQUEST_BODY_BYTES: String(LIMIT) } }),
+    startRegistry({ vars: { MAX_REQUEST_BODY_BYTES: String(LIMIT) } }),
     buildMultiArchLayout(join(work, "layout"), BIG, "d1"),
   ]);
   // The client reads the credentials docker login stores (an identity token with Bearer auth).
@@ -43,7 +43,7 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-const cli = (...args: string[]) => runCli([...args, "--insecure", "--json"], env);
+const cli = (...args: string[]) => runCli([...args, "--json"], env);
 const summaryOf = (run: Awaited<ReturnType<typeof runCli>>) => run.events.find((e) => e.event === "summary") as Record<string, unknown>;
 
 it.skipIf(!available && !requireAll())("docker push of a layer above the limit fails; the client pushes it and docker pulls it back", async () => {

@@ -1,6 +1,7 @@
 // Pure parts of the push client (cli/): reference and source parsing, chunk planning, the
 // upload Range header, backoff, byte sizes, WWW-Authenticate parsing, tar indexing.
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -10,10 +11,14 @@ import { backoffDelay, chooseChunkSize, parseByteSize, parseUploadRange, planChu
 import { platformMatches } from "../../cli/image-source";
 import { parseRegistryRef, parseSource, UsageError } from "../../cli/reference";
 import { tarFiles } from "../../cli/sources/file-set";
+import { CliError, isRetryable } from "../../cli/errors";
+import { sendRequest } from "../../cli/http";
 
 describe("parseRegistryRef", () => {
   it.each([
-    ["127.0.0.1:8787/repo:tag", { host: "127.0.0.1:8787", scheme: "https", repo: "repo", tag: "tag", digest: null }],
+    ["127.0.0.1:8787/repo:tag", { host: "127.0.0.1:8787", scheme: "http", repo: "repo", tag: "tag", digest: null }],
+    ["localhost:5000/repo", { host: "localhost:5000", scheme: "http", repo: "repo", tag: null, digest: null }],
+    ["https://127.0.0.1:8787/repo", { host: "127.0.0.1:8787", scheme: "https", repo: "repo", tag: null, digest: null }],
     ["http://localhost/a/b/c", { host: "localhost", scheme: "http", repo: "a/b/c", tag: null, digest: null }],
     ["docker://reg.example.com/x:1.0@sha256:abcd", { host: "reg.example.com", scheme: "https", repo: "x", tag: "1.0", digest: "sha256:abcd" }],
     ["reg.io:5000/ns/img@sha256:00ff", { host: "reg.io:5000", scheme: "https", repo: "ns/img", tag: null, digest: "sha256:00ff" }],
@@ -140,4 +145,19 @@ it("indexes a tar in place, with long names and symlinks", async () => {
   for await (const piece of files.open("other/layer.tar", 6, 10)) ranged.push(piece as Buffer);
   expect(Buffer.concat(ranged).toString()).toBe("bytes");
   files.close();
+});
+
+describe("a registry that refuses TLS", () => {
+  it("is named with advice to use --plain-http, at once and without retries", async () => {
+    const server = createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const started = Date.now();
+    const error = await sendRequest({ method: "GET", url: `https://127.0.0.1:${port}/v2/`, headers: {} }, { insecure: true }).catch((e: unknown) => e);
+    server.close();
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).hint).toMatch(/--plain-http/);
+    expect(isRetryable(error)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });

@@ -25,7 +25,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "push-client-"));
   [server, image] = await Promise.all([
-    startRegistry({ protocol: "https", vars: { MAX_REQUEST_BODY_BYTES: String(LIMIT) } }),
+    startRegistry({ vars: { MAX_REQUEST_BODY_BYTES: String(LIMIT) } }),
     buildMultiArchLayout(join(work, "layout"), BIG),
   ]);
   env = { R2_REGISTRY_STATE: join(work, "uploads.json"), R2_REGISTRY_USERNAME: E2E_CREDENTIALS.username, R2_REGISTRY_PASSWORD: E2E_CREDENTIALS.password };
@@ -39,7 +39,7 @@ const basic = () => `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CRED
 const summaryOf = (run: { events: { event: string }[] }) => run.events.find((e) => e.event === "summary") as unknown as Record<string, number | string>;
 
 async function push(repo: string, extra: string[] = [], extraEnv: Record<string, string> = {}, onEvent?: (e: Record<string, unknown>) => boolean) {
-  return runCli(["push", `oci:${image.dir}:${image.tag}`, `${server.host}/${repo}:${image.tag}`, "--insecure", "--json", ...extra], { ...env, ...extraEnv }, onEvent);
+  return runCli(["push", `oci:${image.dir}:${image.tag}`, `${server.host}/${repo}:${image.tag}`, "--json", ...extra], { ...env, ...extraEnv }, onEvent);
 }
 
 async function fileDigest(path: string): Promise<string> {
@@ -85,7 +85,7 @@ describe("push, then pull back", () => {
 
   it("pulls it back with the client, byte for byte", async () => {
     const dest = join(work, "pulled");
-    const run = await runCli(["pull", `${server.host}/multi:${image.tag}`, dest, "--insecure", "--json"], env);
+    const run = await runCli(["pull", `${server.host}/multi:${image.tag}`, dest, "--json"], env);
     expect(run.code, run.stderr).toBe(0);
     const index = JSON.parse(readFileSync(join(dest, "index.json"), "utf8"));
     expect(index.manifests[0].digest).toBe(image.indexDigest);
