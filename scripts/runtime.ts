@@ -228,7 +228,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (options.https) {
       return { url: inner.origin, host, port: Number(inner.port), stateDir, inspectorPort: options.inspectorPort ?? null, stop };
     }
-    if (process.env.RT12_DEBUG) (globalThis as any).rt12inner = inner.origin;
     door = frontDoor(Number(inner.port), inner.hostname, open);
     const port = await listen(door, options.port ?? 0, host);
     return { url: `http://${host}:${port}`, host, port, stateDir, inspectorPort: options.inspectorPort ?? null, stop };
