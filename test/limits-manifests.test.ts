@@ -7,7 +7,14 @@ import { formatDigest, parseDigest } from "../src/oci/digest";
 import { MAX_MANIFEST_REFERENCES, MAX_TAGS_PER_PUT } from "../src/registry/manifests";
 import { putTag } from "../src/storage/manifests";
 import { openStorage, type StorageBindings } from "../src/storage/storage";
-import { OCI_MANIFEST, errorCode, pushBlob, pushImage, pushManifest, request, sha256 } from "./helpers";
+import { OCI_MANIFEST, errorCode, meteredRequest, pushBlob, pushImage, pushManifest, request, sha256 } from "./helpers";
+
+/** Workers' subrequest limit on the Free plan: every request's storage calls stay under it. */
+const FREE_SUBREQUESTS = 1000;
+
+function putManifestMetered(repo: string, reference: string, body: string, query = "") {
+  return meteredRequest(`/v2/${repo}/manifests/${reference}${query}`, { method: "PUT", body, headers: { "Content-Type": OCI_MANIFEST } });
+}
 
 const LAYER = "application/vnd.oci.image.layer.v1.tar";
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -30,8 +37,9 @@ describe("descriptors per manifest", () => {
     const layerDigest = await pushBlob(repo, layer);
     const layers = Array.from({ length: 20_000 }, () => ({ mediaType: LAYER, digest: layerDigest, size: layer.length }));
     const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: await configOf(repo, 1), layers });
-    const put = await pushManifest(repo, "many", body);
+    const { response: put, usage } = await putManifestMetered(repo, "many", body);
     expect(put.status, await put.clone().text()).toBe(201);
+    expect(usage.subrequests).toBeLessThan(30); // two distinct blobs, not 20,001
     expect((await request(`/v2/${repo}/manifests/many`)).headers.get("Docker-Content-Digest")).toBe(await sha256(body));
   });
 
@@ -39,8 +47,9 @@ describe("descriptors per manifest", () => {
     const repo = "lim/distinct";
     const layers = Array.from({ length: 20_000 }, (_, i) => ({ mediaType: LAYER, digest: fakeDigest(i + 1), size: 1 }));
     const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: await configOf(repo, 2), layers });
-    const put = await pushManifest(repo, "many", body);
+    const { response: put, usage } = await putManifestMetered(repo, "many", body);
     expect(put.status).toBe(400);
+    expect(usage.subrequests).toBe(0);
     const error = ((await put.json()) as { errors: { code: string; message: string }[] }).errors[0]!;
     expect(error.code).toBe("MANIFEST_INVALID");
     expect(error.message).toContain(`at most ${MAX_MANIFEST_REFERENCES}`);
@@ -56,11 +65,15 @@ describe("descriptors per manifest", () => {
       layers.push({ mediaType: LAYER, digest: await pushBlob(repo, bytes), size: bytes.length });
     }
     const atCap = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers });
-    expect((await pushManifest(repo, "cap", atCap)).status).toBe(201);
+    // The worst legal PUT: the cap of distinct blobs and the cap of tags.
+    const tags = Array.from({ length: MAX_TAGS_PER_PUT - 1 }, (_, i) => `tag=t${i}`).join("&");
+    const { response: put, usage } = await putManifestMetered(repo, "cap", atCap, `?${tags}`);
+    expect(put.status, await put.clone().text()).toBe(201);
+    expect(usage.subrequests).toBeLessThan(FREE_SUBREQUESTS);
     const over = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [...layers, { mediaType: LAYER, digest: fakeDigest(1), size: 1 }] });
-    const put = await pushManifest(repo, "over", over);
-    expect(put.status).toBe(400);
-    expect(await errorCode(put)).toBe("MANIFEST_INVALID");
+    const refused = await pushManifest(repo, "over", over);
+    expect(refused.status).toBe(400);
+    expect(await errorCode(refused)).toBe("MANIFEST_INVALID");
   });
 });
 
@@ -69,8 +82,9 @@ describe("tags per request", () => {
     const repo = "lim/tags";
     const image = await pushImage(repo, "base", 4);
     const query = Array.from({ length: 3000 }, (_, i) => `tag=t${i}`).join("&");
-    const put = await request(`/v2/${repo}/manifests/${image.digest}?${query}`, { method: "PUT", body: image.body, headers: { "Content-Type": OCI_MANIFEST } });
+    const { response: put, usage } = await putManifestMetered(repo, image.digest, image.body, `?${query}`);
     expect(put.status).toBe(400);
+    expect(usage.subrequests).toBe(0);
     expect(await errorCode(put)).toBe("MANIFEST_INVALID");
     expect(put.headers.get("OCI-Tag")).toBeNull();
     expect((await request(`/v2/${repo}/manifests/t0`)).status).toBe(404);
@@ -93,8 +107,15 @@ describe("tags per request", () => {
       await Promise.all(Array.from({ length: 100 }, (_, j) => putTag(storage(), repo, `t${String(i + j).padStart(4, "0")}`, digest)));
     }
     const other = await pushImage(repo, "other", 7);
-    const del = await request(`/v2/${repo}/manifests/${formatDigest(digest)}`, { method: "DELETE" });
+    // The largest tag page lists 1,000 of them in a couple of calls, with a Link onwards.
+    const { response: list, usage: listUsage } = await meteredRequest(`/v2/${repo}/tags/list?n=1000`);
+    expect(((await list.json()) as { tags: string[] }).tags).toHaveLength(1000);
+    expect(list.headers.get("Link")).not.toBeNull();
+    expect(listUsage.subrequests).toBeLessThan(10);
+    const { response: del, usage } = await meteredRequest(`/v2/${repo}/manifests/${formatDigest(digest)}`, { method: "DELETE" });
     expect(del.status).toBe(202);
+    expect(usage.subrequests).toBeLessThan(FREE_SUBREQUESTS);
+
     const tags = (await (await request(`/v2/${repo}/tags/list`)).json()) as { tags: string[] };
     expect(tags.tags).toEqual(["other"]);
     expect((await request(`/v2/${repo}/manifests/${other.digest}`)).status).toBe(200);
