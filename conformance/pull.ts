@@ -128,7 +128,14 @@ async function checkMissing(ctx: RunContext, repo: string, pushed: () => PushedI
   await group.check("an invalid blob digest answers 400 DIGEST_INVALID", async () => {
     expectError(await client.request("GET", `/v2/${repo}/blobs/sha256:not-hex`), 400, "DIGEST_INVALID");
   });
-  await group.check("an invalid manifest reference answers 400", async () => {
-    expectError(await client.request("GET", `/v2/${repo}/manifests/-bad-tag`), 400, "MANIFEST_INVALID", "NAME_INVALID", "DIGEST_INVALID");
+  await group.check("a manifest reference that is neither tag nor digest answers 404 MANIFEST_UNKNOWN on GET and HEAD", async () => {
+    // The official v1.1.1 suite asks for ".INVALID_MANIFEST_NAME" and requires 404.
+    for (const method of ["GET", "HEAD"]) {
+      expectError(await client.request(method, `/v2/${repo}/manifests/.INVALID_MANIFEST_NAME`), 404, "MANIFEST_UNKNOWN");
+      expectError(await client.request(method, `/v2/${repo}/manifests/-bad-tag`), 404, "MANIFEST_UNKNOWN");
+    }
+  });
+  await group.check("a malformed manifest digest answers 400 DIGEST_INVALID or 404", async () => {
+    expectError(await client.request("GET", `/v2/${repo}/manifests/sha256:totallywrong`), [400, 404], "DIGEST_INVALID", "MANIFEST_UNKNOWN");
   });
 }

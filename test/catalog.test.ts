@@ -8,7 +8,7 @@ import { hashPassword } from "../src/auth/password-hash";
 import type { Env } from "../src/config";
 import { listPullableRepositories } from "../src/registry/catalog";
 import { openStorage } from "../src/storage/storage";
-import { basic, fetcher, type Fetch } from "./auth-setup";
+import { basic, fetcher, tokenFor, type Fetch } from "./auth-setup";
 import { errorCode, pushImage, request } from "./helpers";
 
 const storage = openStorage(env as unknown as Env);
@@ -110,6 +110,13 @@ describe("catalog filtered by pull rights", () => {
   it("lists only what the caller may pull (its patterns and anonymous pull), paged exactly", async () => {
     const expected = [...visible, PREFIX + "a.b"].sort();
     for (const n of [1, 2, 5, 100]) expect(await walk(n), `n=${n}`).toEqual(expected);
+  });
+
+  it("lists the same through a token that holds only registry:catalog:*, as docker and the conformance suite ask", async () => {
+    const token = await tokenFor(fetch, basic("carol", "carol-pw"), ["registry:catalog:*"]);
+    const response = await fetch("/v2/_catalog?n=100", { headers: { Authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { repositories: string[] }).repositories).toEqual([...visible, PREFIX + "a.b"].sort());
   });
 
   it("resumes a scan that ran out of budget with a cursor that names no hidden repository", async () => {

@@ -3,6 +3,7 @@
 // only picks which verifier runs; each verifier pins its own algorithms.
 import { verifyAccessToken, type VerifiedAccess } from "./access-token";
 import type { AuthConfig } from "./auth-config";
+import { accountForSubject } from "./credentials";
 import { withAnonymousPull, type Identity } from "./identity";
 import type { Action } from "./identity";
 import { ADMIN_SCOPE, CATALOG_SCOPE, grantsRegistryScope, MAX_BEARER_TOKEN_LENGTH } from "./scope";
@@ -36,5 +37,11 @@ export async function identityFromBearer(auth: AuthConfig, token: string, servic
   }
   if (!auth.tokenSecret) return null;
   const verified = await verifyAccessToken(auth.tokenSecret, token, service);
-  return verified ? tokenIdentity(verified, auth.anonymousPull) : null;
+  if (!verified) return null;
+  const identity = tokenIdentity(verified, auth.anonymousPull);
+  if (!identity.catalog) return identity;
+  // The catalog lists what the token's account may pull, as configured now (a JWT password's
+  // rights are not looked up again: its tokens list only their own repositories).
+  const account = await accountForSubject(auth, verified.subject, undefined);
+  return account ? { ...identity, listable: (repo) => account.identity.allows(repo, "pull") } : identity;
 }

@@ -29,6 +29,10 @@ export interface Identity {
   allows(repo: string, action: Action): boolean;
   /** May it list the catalog? (It then sees only the repositories it may pull.) */
   catalog: boolean;
+  /** Which repositories the catalog shows it, when that differs from `allows(repo, "pull")`:
+   *  a token's identity lists what the account it was issued to may pull, not only the
+   *  repositories in its scopes, so a catalog-only token still lists its user's repositories. */
+  listable?(repo: string): boolean;
   /** The registry-wide administrative right: running the garbage collector and reading its
    *  reports. Held by the shared USERNAME login and by team users marked `"admin": true`;
    *  never derived from repository patterns. */
@@ -43,6 +47,11 @@ export interface Identity {
 export interface Privileges {
   catalog: boolean;
   admin?: boolean;
+}
+
+/** Whether the catalog shows `repo` to `identity`. */
+export function mayList(identity: Identity, repo: string): boolean {
+  return identity.listable ? identity.listable(repo) : identity.allows(repo, "pull");
 }
 
 /** An identity with the same actions on every repository. */

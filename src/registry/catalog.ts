@@ -7,7 +7,7 @@
 // caller who sees few repositories exhausts that before its page fills, the page ends early
 // and the next-page cursor is the scan position, sealed (AES-GCM under a key derived from
 // JWT_STATE_SECRET) so that it names no repository the caller may not see.
-import type { Identity } from "../auth/identity";
+import { mayList, type Identity } from "../auth/identity";
 import { RegistryError } from "../errors";
 import { catalogNamesAfter } from "../storage/repositories";
 import type { Storage } from "../storage/storage";
@@ -38,7 +38,7 @@ export async function listPullableRepositories(store: Storage, identity: Identit
   for (let pages = 0; pages < (query.maxScanPages ?? 50); pages++) {
     const scanned = await catalogNamesAfter(store, after, pageSize);
     for (const name of scanned.names) {
-      if (!identity.allows(name, "pull")) continue;
+      if (!mayList(identity, name)) continue;
       // One more visible name exists: the page is full and a next page is sure to hold it.
       if (names.length === query.limit) return { names, next: names[names.length - 1]! };
       names.push(name);
