@@ -2,7 +2,7 @@
 // suites and the benchmark: through `npm start`'s own command (scripts/dev.ts, the local
 // runtime), or under `wrangler dev` itself for the scenarios that keep checking it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -65,6 +65,13 @@ export const OFFLINE_ENV = {
   NO_UPDATE_NOTIFIER: "1",
 };
 
+/** An empty env file: given one, wrangler dev reads it instead of the project's .dev.vars. */
+function emptyEnvFile(dir: string): string {
+  const path = join(dir, "empty.env");
+  writeFileSync(path, "");
+  return path;
+}
+
 /** The command and arguments that start the chosen runtime. Neither reads the user's .dev.vars:
  *  scripts/dev.ts is told not to, and wrangler dev runs with an empty env file list below. */
 function command(options: StartOptions, port: number, stateDir: string, vars: Record<string, string>, protocol: string, inspectorPort: number) {
@@ -79,7 +86,7 @@ function command(options: StartOptions, port: number, stateDir: string, vars: Re
   const args = [
     "wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir,
     "--local-protocol", protocol, "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false",
-    "--env-file", join(stateDir, "no-such.env"),
+    "--env-file", emptyEnvFile(stateDir),
   ];
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
   if (options.config) args.push("--config", options.config);
