@@ -3,7 +3,7 @@
 // they came from; token requests are capped so that every issued token is usable; failed
 // logins are throttled; the Bearer challenge names the configured public URL, not Host.
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { LOGIN_THROTTLE_PERIOD_SECONDS } from "../src/auth/login-throttle";
+import { clientKey, LOGIN_THROTTLE_PERIOD_SECONDS } from "../src/auth/login-throttle";
 import { hashPassword } from "../src/auth/password-hash";
 import { MAX_BEARER_TOKEN_LENGTH, MAX_SCOPES } from "../src/auth/scope";
 import { basic, fetcher, getToken, makeKeyPair, type Fetch } from "./auth-setup";
@@ -162,5 +162,15 @@ describe("failed-login throttle ([[ratelimits]] in wrangler.toml, simulated by M
     expect(pbkdf2()).toEqual(known);
     expect(known).toEqual([20_000]);
     derive.mockRestore();
+  });
+});
+
+describe("throttle client keys", () => {
+  it("counts an IPv6 client by its /64, however the address is written", () => {
+    for (const ip of ["2001:db8:1:2::1", "2001:0db8:0001:0002:ffff:0:0:9", "2001:DB8:1:2:a:b:c:d"]) expect(clientKey(ip), ip).toBe("2001:db8:1:2::/64");
+    expect(clientKey("::1")).toBe("0:0:0:0::/64");
+    expect(clientKey("2001:db8::")).toBe("2001:db8:0:0::/64");
+    expect(clientKey("203.0.113.7")).toBe("203.0.113.7");
+    expect(clientKey(undefined)).toBe("unknown");
   });
 });

@@ -18,10 +18,22 @@ export type LoginThrottle = (username: string) => Promise<void>;
 
 export const NO_THROTTLE: LoginThrottle = async () => {};
 
+/** The client an attempt counts against: its IPv4 address, or the /64 of its IPv6 address,
+ *  since one IPv6 client commonly holds a whole /64 and could otherwise rotate through it. */
+export function clientKey(ip: string | undefined): string {
+  if (ip === undefined || ip === "") return "unknown";
+  if (!ip.includes(":")) return ip.slice(0, MAX_KEY_LENGTH);
+  const [head = "", tail = ""] = ip.toLowerCase().split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = ip.includes("::") && tail !== "" ? tail.split(":") : [];
+  const groups = ip.includes("::") ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`.slice(0, MAX_KEY_LENGTH);
+}
+
 export function loginThrottle(c: Context<AppEnv>): LoginThrottle {
   const { LOGIN_LIMIT_PER_CLIENT: perClient, LOGIN_LIMIT_PER_USER: perUser } = c.env;
   if (!perClient && !perUser) return NO_THROTTLE;
-  const client = (c.req.header("CF-Connecting-IP") ?? "unknown").slice(0, MAX_KEY_LENGTH);
+  const client = clientKey(c.req.header("CF-Connecting-IP"));
   return async function spendLoginAttempt(username) {
     const [byClient, byUser] = await Promise.all([
       perClient?.limit({ key: `client:${client}` }),
