@@ -4,7 +4,7 @@
 // and only src/storage/ names an R2 or KV type or calls the bucket or the namespace.
 // `npm run check:layers`; CI runs it. Hand-written (about 100 lines, Node only) rather than a
 // dependency: the rules are this project's own, and the import syntax used here is plain.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
@@ -33,7 +33,7 @@ const ROUTES_MAY_NOT_IMPORT = ["storage/", "proxy/", "gc/"];
 const STORAGE_ONLY = /\b(R2Bucket|KVNamespace|R2Object|R2ObjectBody|R2MultipartUpload|R2UploadedPart)\b|\.(bucket|kv)\.\w+\(|\benv\.(REGISTRY|UPLOADS)\b/;
 
 function files(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [join(dir, e.name)] : []));
 }
 
 function layerOf(file) {
@@ -42,12 +42,14 @@ function layerOf(file) {
   return entry ? entry[1] : null;
 }
 
-/** Relative imports and re-exports of a file, resolved to .ts paths. */
+/** Relative imports and re-exports of a file, resolved to .ts (or, for the web UI's JSX,
+ *  .tsx) paths. */
 function importsOf(file) {
   const text = readFileSync(file, "utf8");
   const out = [];
   for (const m of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.{1,2}\/[^"]+)"/gms)) {
-    out.push(resolve(dirname(file), m[1]) + ".ts");
+    const base = resolve(dirname(file), m[1]);
+    out.push(existsSync(base + ".tsx") ? base + ".tsx" : base + ".ts");
   }
   return out;
 }

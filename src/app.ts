@@ -1,5 +1,5 @@
 // The hono app: middleware, route mounting, and the one place errors become responses.
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import type { AppEnv } from "./app-env";
 import { corsForAllowedOrigins } from "./auth/cors";
 import { authenticate } from "./auth/middleware";
@@ -16,6 +16,7 @@ import { manifestRoutes } from "./routes/manifests";
 import { referrerRoutes } from "./routes/referrers";
 import { tagRoutes } from "./routes/tags";
 import { uploadRoutes } from "./routes/uploads";
+import { UI_PATHS, uiRoutes } from "./ui/routes";
 
 export interface AppOptions {
   /** Called with each /v2/ request's storage usage once its response is ready: tests read
@@ -46,7 +47,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     c.set("config", readConfig(c.env));
     await next();
   });
-  app.use("/v2/*", async function meterStorage(c, next) {
+  const meterStorage: MiddlewareHandler<AppEnv> = async function meterStorage(c, next) {
     const storage = openStorage(c.env);
     c.set("storage", storage);
     const started = Date.now();
@@ -57,7 +58,8 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     const line = { method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status, ms: Date.now() - started, ...usage };
     console.log("request", JSON.stringify(line));
     options.onUsage?.(usage, c.req.raw);
-  });
+  };
+  app.use("/v2/*", meterStorage);
   app.use("/v2/*", corsForAllowedOrigins());
   app.use("/v2/*", authenticate());
 
@@ -71,6 +73,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route("/", manifestRoutes);
   app.route("/", tagRoutes);
   app.route("/", referrerRoutes);
+  // The web UI (src/ui/): pages at /, /r/... and /-/..., outside /v2/, metered the same way.
+  for (const path of UI_PATHS) app.use(path, meterStorage);
+  app.route("/", uiRoutes);
 
   app.notFound((c) => {
     const allowed = allowedMethods(new URL(c.req.url).pathname);

@@ -11,6 +11,7 @@ import type { GcContext } from "./context";
 import { sweepData, sweepRecords } from "./record-sweep";
 import { saveReport, type StepReport } from "./reports";
 import { sweepRepository } from "./repository-sweep";
+import { recordBucketUsage, recordRepositoryUsage } from "./usage";
 import { acquireLease, emptyCounts, loadFilter, loadState, newState, releaseLease, saveFilter, saveState, type Counts, type GcState } from "./state";
 
 /** Calls a step makes after its last phase: save the state and the filter, store the report
@@ -47,10 +48,12 @@ async function advance(ctx: GcContext, filter: () => Promise<DataKeyFilter>): Pr
         continue;
       }
       if (!(await sweepRepository(ctx, state.repository))) return;
+      await recordRepositoryUsage(ctx, state.repository);
       state.lastRepository = state.repository.name;
       state.repository = null;
     } else if (state.phase === "records") {
       if (!(await sweepRecords(ctx, await filter()))) return;
+      await recordBucketUsage(ctx);
       state.phase = "data";
       state.cursor = null;
     } else {

@@ -74,6 +74,8 @@ async function freeRecord(ctx: GcContext, record: StoredObject, digest: Digest):
   if (!condemned) return;
   if ((await blobHasLinks(ctx.store, digest)) || !stillMayDelete(at, ctx.now())) return pardon(ctx.store, condemned, null);
   await deleteRecordWithData(ctx.store, record);
+  ctx.state.storedBytes = (ctx.state.storedBytes ?? 0) - bytes;
+  ctx.state.storedBlobs = (ctx.state.storedBlobs ?? 0) - 1;
   noteFreed(ctx, "blobs", label, bytes);
 }
 
@@ -98,6 +100,8 @@ export async function sweepRecords(ctx: GcContext, filter: DataKeyFilter): Promi
     const page = await listBlobRecordObjects(ctx.store, ctx.state.cursor, Math.min(PAGE, limit));
     for (const record of page.objects) {
       if (record.customMetadata?.data) filter.add(record.customMetadata.data);
+      ctx.state.storedBytes = (ctx.state.storedBytes ?? 0) + Number(record.customMetadata?.size ?? 0);
+      ctx.state.storedBlobs = (ctx.state.storedBlobs ?? 0) + 1;
       await judgeRecord(ctx, record, catalog);
     }
     ctx.state.cursor = page.cursor;

@@ -104,6 +104,13 @@ async function freeManifests(ctx: GcContext, work: RepositoryWork): Promise<bool
   }
 }
 
+/** What the links that stay weigh (a real run frees the unmarked ones; the few it pardons
+ *  are left out of the figure, which errs low). */
+function keptBytes(links: StoredObject[], freed: StoredObject[]): number {
+  const gone = new Set(freed.map((o) => o.key));
+  return links.reduce((sum, o) => sum + (gone.has(o.key) ? 0 : Number(o.customMetadata?.size ?? 0)), 0);
+}
+
 /** Condemns a page's unmarked links, re-reads the manifests, deletes what stays unmarked. */
 async function freeLinkBatch(ctx: GcContext, work: RepositoryWork, links: StoredObject[]): Promise<void> {
   const condemned: { object: StoredObject; at: number }[] = [];
@@ -133,6 +140,7 @@ async function freeLinks(ctx: GcContext, work: RepositoryWork): Promise<boolean>
     const page = await listBlobLinkObjects(ctx.store, work.name, work.cursor, limit);
     const marks = markedBlobs(work.manifests);
     const unmarked = page.objects.filter((o) => !marks.has(digestFromKeySuffix(o.key)) && writtenAt(o) < ctx.cutoff);
+    work.linkedBytes = (work.linkedBytes ?? 0) + keptBytes(page.objects, ctx.dryRun ? [] : unmarked);
     if (ctx.dryRun) {
       for (const o of unmarked) {
         noteFreed(ctx, "links", `${work.name}@${digestFromKeySuffix(o.key)}`);

@@ -32,6 +32,8 @@ export interface RepositoryWork {
   cursor: string | null;
   tags: TagNode[] | null;
   manifests: Record<string, ManifestNode>;
+  /** Bytes of the links the pass keeps, summed as it lists them (storage/usage.ts). */
+  linkedBytes?: number;
 }
 
 export interface Counts {
@@ -56,6 +58,9 @@ export interface GcState {
   /** Dry runs only: links the run would free, "digest repository", so the record walk can
    *  tell which blobs would lose their last link. */
   wouldFreeLinks?: string[];
+  /** Bytes and count of the blob records the record walk has passed and kept so far. */
+  storedBytes?: number;
+  storedBlobs?: number;
 }
 
 export function emptyCounts(): Counts {

@@ -15,6 +15,10 @@
 // ├── _gc/lock                              lease: one collector step at a time
 // ├── _gc/live-data                         filter of data keys records point to
 // ├── _gc/reports/<inverted-time>-<id>      one report per collector step, newest first
+// ├── _usage/bucket                         bytes stored, as the collector's record walk
+// │                                          last measured them (src/storage/usage.ts)
+// ├── _usage/repos/<name>                   one repository's tags, manifests and bytes, as
+// │                                          the collector's last pass over it measured them
 // ├── _proxy/fetching/<alg>/<hex>           short-lived marker: one pull-through fetch of this
 // │                                          blob from an upstream is under way
 // └── _repos/<name>/
@@ -54,6 +58,12 @@ export const keys = {
   blobReposPrefix: () => `_blob-repos/`,
   gcReportPrefix: () => `_gc/reports/`,
   gcReport: (id: string) => `_gc/reports/${id}`,
+
+  bucketUsage: () => `_usage/bucket`,
+  repoUsagePrefix: () => `_usage/repos/`,
+  repoUsage: (name: string) => `_usage/repos/${name}`,
+  /** KV, not R2: a web UI session (src/storage/sessions.ts); deleted at logout. */
+  uiSessionKv: (id: string) => `ui-session:${id}`,
 
   proxyFetch: (d: Digest) => `_proxy/fetching/${digestPath(d)}`,
   /** KV, not R2: a cached upstream token, under a hash of upstream, user and scope. */

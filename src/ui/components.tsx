@@ -1,0 +1,137 @@
+// Shared pieces of the web UI's pages: the layout, breadcrumbs, sizes, times, digests, copy
+// lines, pagers and the CSRF field.
+import type { Child } from "hono/jsx";
+import { absoluteTime, groupDigits, humanBytes, relativeTime, shortDigest } from "./format";
+
+export interface PageUser {
+  name: string;
+  csrf: string;
+  admin: boolean;
+}
+
+export interface LayoutProps {
+  title: string;
+  crumbs?: [string, string | null][];
+  user: PageUser | null;
+  children?: Child;
+}
+
+export function Layout({ title, crumbs, user, children }: LayoutProps) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light dark" />
+        <title>{`${title} · Registry`}</title>
+        <link rel="stylesheet" href="/-/static/ui.css" />
+        <script src="/-/static/ui.js" defer></script>
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header class="top">
+          <a class="brand" href="/">Registry</a>
+          <nav aria-label="Main">
+            <ul>
+              <li><a href="/">Repositories</a></li>
+              {user ? <li><a href="/-/storage">Storage</a></li> : null}
+            </ul>
+          </nav>
+          <div class="who">
+            {user ? (
+              <>
+                <span>Signed in as <strong>{user.name}</strong></span>
+                <form class="inline" method="post" action="/-/logout">
+                  <CsrfField token={user.csrf} />
+                  <button type="submit" class="secondary">Sign out</button>
+                </form>
+              </>
+            ) : (
+              <a href="/-/login">Sign in</a>
+            )}
+          </div>
+        </header>
+        <main id="main">
+          {crumbs && crumbs.length > 0 ? <Breadcrumbs crumbs={crumbs} /> : null}
+          {children}
+        </main>
+      </body>
+    </html>
+  );
+}
+
+export function Breadcrumbs({ crumbs }: { crumbs: [string, string | null][] }) {
+  return (
+    <nav class="crumbs" aria-label="Breadcrumb">
+      <ol>
+        {crumbs.map(([label, href], i) => (
+          <li>{href && i < crumbs.length - 1 ? <a href={href}>{label}</a> : <span aria-current="page">{label}</span>}</li>
+        ))}
+      </ol>
+    </nav>
+  );
+}
+
+/** A human size with the exact byte count on hover. */
+export function Size({ bytes }: { bytes: number | null | undefined }) {
+  if (bytes === null || bytes === undefined) return <span class="muted">—</span>;
+  return <data value={String(bytes)} title={`${groupDigits(bytes)} bytes`}>{humanBytes(bytes)}</data>;
+}
+
+/** A relative time with the absolute time on hover. */
+export function Time({ at, now }: { at: number | null | undefined; now: number }) {
+  if (!at) return <span class="muted">—</span>;
+  const iso = new Date(at).toISOString();
+  return <time datetime={iso} title={absoluteTime(at)}>{relativeTime(at, now)}</time>;
+}
+
+export function ShortDigest({ digest }: { digest: string }) {
+  return <code title={digest}>{shortDigest(digest)}</code>;
+}
+
+/** A command to copy: selectable text, and a Copy button once the script runs. */
+export function CopyLine({ label, text }: { label: string; text: string }) {
+  return (
+    <div class="copy">
+      <span class="muted">{label}</span>
+      <code data-copy>{text}</code>
+    </div>
+  );
+}
+
+export function CsrfField({ token }: { token: string }) {
+  return <input type="hidden" name="_csrf" value={token} />;
+}
+
+export function Pager({ first, next, label }: { first: string | null; next: string | null; label: string }) {
+  if (!first && !next) return null;
+  return (
+    <nav class="pager" aria-label={label}>
+      {first ? <a href={first}>First page</a> : null}
+      {next ? <a href={next}>Next page</a> : null}
+    </nav>
+  );
+}
+
+export function Notice({ kind, children }: { kind: "ok" | "error" | "info"; children?: Child }) {
+  return <div class={`notice ${kind}`} role={kind === "error" ? "alert" : "status"}>{children}</div>;
+}
+
+export function Facts({ rows }: { rows: [string, Child][] }) {
+  return (
+    <dl class="facts">
+      {rows.map(([term, value]) => (
+        <>
+          <dt>{term}</dt>
+          <dd>{value}</dd>
+        </>
+      ))}
+    </dl>
+  );
+}
+
+/** /r/<name>, the repository page; names never contain characters that need escaping
+ *  except the slashes, which stay. */
+export const repoHref = (repo: string) => `/r/${repo}`;
+export const manifestHref = (repo: string, digest: string, tag?: string | null) =>
+  `/r/${repo}/-/manifest/${digest}${tag ? `?tag=${encodeURIComponent(tag)}` : ""}`;

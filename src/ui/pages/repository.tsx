@@ -1,0 +1,80 @@
+// A repository's page: its tags, a page at a time, with what each points to.
+import { Facts, Layout, manifestHref, Notice, Pager, repoHref, ShortDigest, Size, Time, type PageUser } from "../components";
+import type { TagRow } from "../data";
+import { mediaTypeLabel } from "../format";
+import type { RepositoryUsage } from "../../storage/usage";
+
+export interface RepositoryProps {
+  user: PageUser | null;
+  repo: string;
+  host: string;
+  tags: TagRow[];
+  next: string | null;
+  paged: boolean;
+  usage: RepositoryUsage | null;
+  canDelete: boolean;
+  deleted: string | null;
+  now: number;
+}
+
+function platformsOf(row: TagRow): string {
+  if (!row.view) return "";
+  if (row.view.kind === "index") {
+    const names = row.view.children.map((c) => c.platform).filter((p): p is string => !!p && p !== "unknown/unknown");
+    return names.length > 0 ? names.join(", ") : `${row.view.children.length} manifests`;
+  }
+  return "";
+}
+
+export function RepositoryPage(p: RepositoryProps) {
+  const base = repoHref(p.repo);
+  return (
+    <Layout title={p.repo} user={p.user} crumbs={[["Repositories", "/"], [p.repo, null]]}>
+      <h1>{p.repo}</h1>
+      {p.deleted ? <Notice kind="ok">Deleted {p.deleted}.</Notice> : null}
+      <Facts
+        rows={[
+          ["Pull", <code>{`docker pull ${p.host}/${p.repo}:<tag>`}</code>],
+          ["Size", p.usage ? <span><Size bytes={p.usage.bytes} /> <span class="muted">(measured <Time at={p.usage.measuredAt} now={p.now} />)</span></span> : <span class="muted">not measured yet</span>],
+        ]}
+      />
+      <h2>Tags</h2>
+      {p.tags.length === 0 ? (
+        <p>No tags{p.paged ? " on this page" : ""}.</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <caption class="skip">Tags of {p.repo}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Tag</th>
+                <th scope="col">Digest</th>
+                <th scope="col" class="hide-narrow">Type</th>
+                <th scope="col">Platforms</th>
+                <th scope="col" class="num">Size</th>
+                <th scope="col">Pushed</th>
+                {p.canDelete ? <th scope="col"><span class="skip">Actions</span></th> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {p.tags.map((t) => (
+                <tr>
+                  <td><a href={manifestHref(p.repo, t.digest, t.tag)}>{t.tag}</a></td>
+                  <td><ShortDigest digest={t.digest} /></td>
+                  <td class="hide-narrow">{t.view ? mediaTypeLabel(t.view.mediaType) : <span class="muted">unreadable</span>}</td>
+                  <td>{t.view?.kind === "image" ? <span class="muted">single</span> : platformsOf(t)}</td>
+                  <td class="num">{t.view?.kind === "image" ? <Size bytes={t.view.totalSize} /> : <span class="muted" title="an index: see each platform">—</span>}</td>
+                  <td><Time at={t.taggedAt} now={p.now} /></td>
+                  {p.canDelete ? (
+                    <td><a href={`${base}/-/delete?tag=${encodeURIComponent(t.tag)}`} aria-label={`Delete tag ${t.tag}`}>Delete…</a></td>
+                  ) : null}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Pager label="Tag pages" first={p.paged ? base : null} next={p.next ? `${base}?after=${encodeURIComponent(p.next)}` : null} />
+    </Layout>
+  );
+}

@@ -1,0 +1,238 @@
+// The web UI's routes, mounted at / beside the API (src/app.ts): pages under /, /r/<name>
+// and /-/..., none of which an API client requests. Routes parse, check rights, call the
+// loaders of data.ts, and render; everything that changes something is a POST carrying the
+// session's CSRF token. Repository names never hold a "-" component, so "/r/<name>/-/..."
+// cannot be read as a longer name.
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../app-env";
+import { authenticatePassword } from "../auth/credentials";
+import { loginThrottle } from "../auth/login-throttle";
+import { anonymousIdentity, NOBODY } from "../auth/identity";
+import { parseConfig } from "../config";
+import { RegistryError } from "../errors";
+import { formatDigest, parseDigest } from "../oci/digest";
+import { isValidTag, parseName } from "../oci/reference";
+import { collectOnce } from "../registry/collection";
+import { refuseMirrorWrite, type RegistryDeps } from "../registry/deps";
+import { deleteManifestByDigest, deleteTagOnly } from "../registry/manifests";
+import { readBounded } from "../util/read-bounded";
+import { isAdmin, mayDelete, mayPull } from "./access";
+import type { PageUser } from "./components";
+import { loadManifest, loadRepositories, loadRepository, loadStorage } from "./data";
+import { ManifestPage } from "./pages/manifest";
+import { ConfirmDeletePage, ErrorPage, LoginPage } from "./pages/forms";
+import { RepositoriesPage } from "./pages/repositories";
+import { RepositoryPage } from "./pages/repository";
+import { StoragePage } from "./pages/storage";
+import { endSession, loadSession, loginCsrf, loginCsrfValid, sessionCsrfValid, startSession } from "./session";
+import { CSS, SCRIPT } from "./styles";
+import type { UiEnv } from "./ui-env";
+
+export const uiRoutes = new Hono<UiEnv>();
+type C = Context<UiEnv>;
+
+/** Pages only ever embed their own stylesheet and script. */
+const SECURITY_HEADERS: Record<string, string> = {
+  "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "same-origin",
+};
+
+async function uiContext(c: C, next: () => Promise<void>) {
+  const config = parseConfig(c.env);
+  c.set("config", config);
+  const session = await loadSession(c);
+  c.set("session", session);
+  c.set("identity", session?.identity ?? (config.auth.configured ? anonymousIdentity(config.auth.anonymousPull) : NOBODY));
+  await next();
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+  if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "no-store");
+}
+/** The paths the UI answers; app.ts meters storage on them as on /v2/. */
+export const UI_PATHS = ["/", "/-/*", "/r/*"] as const;
+for (const path of UI_PATHS) uiRoutes.use(path, uiContext);
+
+uiRoutes.get("/-/static/ui.css", (c) => c.body(CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=300" }));
+uiRoutes.get("/-/static/ui.js", (c) => c.body(SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=300" }));
+
+function registryDeps(c: C): RegistryDeps {
+  return { store: c.get("storage"), config: c.get("config"), waitUntil: (promise) => c.executionCtx.waitUntil(promise) };
+}
+
+function pageUser(c: C): PageUser | null {
+  const session = c.get("session");
+  if (!session) return null;
+  return { name: session.subject.replace(/^(admin|readonly|user|jwt):/, ""), csrf: session.csrf, admin: isAdmin(session.identity) };
+}
+
+/** Forms are small: a bounded read, refused beyond 16 KiB. */
+async function readForm(c: C): Promise<URLSearchParams> {
+  const bytes = await readBounded(c.req.raw.body, 16 * 1024);
+  if (!bytes) throw new RegistryError("PAYLOAD_TOO_LARGE", "form too large");
+  return new URLSearchParams(new TextDecoder().decode(bytes));
+}
+
+/** Browsers send Origin with every POST; one from elsewhere is refused outright. */
+function sameOrigin(c: C): boolean {
+  const origin = c.req.header("Origin");
+  return origin === undefined || origin === new URL(c.req.url).origin;
+}
+
+function refuseForm(c: C) {
+  return c.html(<ErrorPage user={pageUser(c)} status={403} title="Form refused" detail="The form carried no valid token for your session (it may have expired, or come from another site). Reload the page and try again." />, 403);
+}
+
+/** Only local paths, so a crafted link cannot send a signed-in user elsewhere. */
+function safeNext(value: string | null | undefined): string {
+  return value && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\") ? value : "/";
+}
+
+/** Anonymous callers go to sign in; signed-in callers without the right see "not found",
+ *  as they would for a repository that does not exist. */
+function denyPull(c: C) {
+  if (!c.get("session")) return c.redirect(`/-/login?next=${encodeURIComponent(new URL(c.req.url).pathname + new URL(c.req.url).search)}`, 303);
+  return notFound(c);
+}
+
+function notFound(c: C) {
+  return c.html(<ErrorPage user={pageUser(c)} status={404} title="Not found" detail="There is no such repository or manifest, or you may not pull it." />, 404);
+}
+
+uiRoutes.get("/-/login", (c) => {
+  if (c.get("session")) return c.redirect(safeNext(c.req.query("next")), 303);
+  const unavailable = c.get("config").stateSecret ? null : "Sign-in is unavailable: the registry has no JWT_STATE_SECRET to sign sessions with.";
+  return c.html(<LoginPage csrf={loginCsrf(c)} error={null} next={safeNext(c.req.query("next"))} unavailable={unavailable} />);
+});
+
+uiRoutes.post("/-/login", async (c) => {
+  const form = await readForm(c);
+  if (!sameOrigin(c) || !(await loginCsrfValid(c, form.get("_csrf")))) return refuseForm(c);
+  const config = c.get("config");
+  const next = safeNext(form.get("next"));
+  const secret = config.stateSecret;
+  const account = secret && config.auth.configured ? await authenticatePassword(config.auth, form.get("username") ?? "", form.get("password") ?? "", loginThrottle(c as unknown as Context<AppEnv>)) : null;
+  if (!secret || !account) {
+    const error = secret ? "Wrong username or password." : null;
+    const unavailable = secret ? null : "Sign-in is unavailable: the registry has no JWT_STATE_SECRET to sign sessions with.";
+    return c.html(<LoginPage csrf={loginCsrf(c)} error={error} next={next} unavailable={unavailable} />, secret ? 401 : 503);
+  }
+  await startSession(c, secret, account);
+  return c.redirect(next, 303);
+});
+
+uiRoutes.post("/-/logout", async (c) => {
+  const form = await readForm(c);
+  const session = c.get("session");
+  if (!sameOrigin(c) || !(await sessionCsrfValid(session, form.get("_csrf")))) return refuseForm(c);
+  await endSession(c, session);
+  return c.redirect("/", 303);
+});
+
+uiRoutes.get("/", async (c) => {
+  const query = (c.req.query("q") ?? "").trim().toLowerCase().slice(0, 255);
+  const after = c.req.query("after") || null;
+  const { rows, next } = await loadRepositories(c.get("storage"), c.get("identity"), query, after, c.get("config").stateSecret);
+  if (!c.get("session") && rows.length === 0 && !after && !query) return c.redirect("/-/login", 303);
+  return c.html(<RepositoriesPage user={pageUser(c)} query={query} rows={rows} next={next} paged={after !== null} now={Date.now()} />);
+});
+
+uiRoutes.get("/-/storage", async (c) => {
+  const user = pageUser(c);
+  if (!user) return c.redirect("/-/login?next=/-/storage", 303);
+  const data = await loadStorage(c.get("storage"), c.get("identity"), user.admin);
+  const gc = c.req.query("gc");
+  const message =
+    gc === "busy" ? { kind: "error" as const, text: "A collector step is already running; try again shortly." }
+    : gc === "dry-run" || gc === "run" ? { kind: "ok" as const, text: `The collector ran one ${gc === "run" ? "" : "dry-run "}step; its report is below.` }
+    : null;
+  return c.html(<StoragePage {...data} user={user} message={message} now={Date.now()} />);
+});
+
+uiRoutes.post("/-/storage/gc", async (c) => {
+  const form = await readForm(c);
+  const session = c.get("session");
+  if (!sameOrigin(c) || !(await sessionCsrfValid(session, form.get("_csrf")))) return refuseForm(c);
+  if (!isAdmin(c.get("identity"))) return c.html(<ErrorPage user={pageUser(c)} status={403} title="Not allowed" detail="Only administrators run the garbage collector." />, 403);
+  const dryRun = form.get("mode") !== "run";
+  const ran = await collectOnce(registryDeps(c), c.get("identity"), dryRun).then(
+    () => true,
+    (error: unknown) => (error instanceof RegistryError && error.code === "TOOMANYREQUESTS" ? false : Promise.reject(error)),
+  );
+  return c.redirect(`/-/storage?gc=${ran ? (dryRun ? "dry-run" : "run") : "busy"}`, 303);
+});
+
+uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
+  const repo = parseName(c.req.param("name"));
+  const digest = parseDigest(c.req.param("digest"));
+  const identity = c.get("identity");
+  if (!mayPull(identity, repo)) return denyPull(c);
+  const rawTag = c.req.query("tag");
+  const data = await loadManifest(c.get("storage"), repo, digest, rawTag && isValidTag(rawTag) ? rawTag : null);
+  const canDelete = mayDelete(identity, repo, c.get("config").deletesEnabled);
+  return c.html(<ManifestPage {...data} user={pageUser(c)} repo={repo} digest={formatDigest(digest)} host={new URL(c.req.url).host} canDelete={canDelete} now={Date.now()} />);
+});
+
+function deleteTarget(params: { get(name: string): string | null | undefined }): { tag: string } | { digest: string } | null {
+  const tag = params.get("tag");
+  const digest = params.get("digest");
+  if (tag && isValidTag(tag)) return { tag };
+  if (digest) return { digest: formatDigest(parseDigest(digest)) };
+  return null;
+}
+
+uiRoutes.get("/r/:name{.+}/-/delete", (c) => {
+  const repo = parseName(c.req.param("name"));
+  const target = deleteTarget({ get: (n) => c.req.query(n) });
+  const user = pageUser(c);
+  if (!user || !target || !mayDelete(c.get("identity"), repo, c.get("config").deletesEnabled)) return notFound(c);
+  return c.html(<ConfirmDeletePage user={user} repo={repo} target={target} />);
+});
+
+uiRoutes.post("/r/:name{.+}/-/delete", async (c) => {
+  const repo = parseName(c.req.param("name"));
+  const form = await readForm(c);
+  if (!sameOrigin(c) || !(await sessionCsrfValid(c.get("session"), form.get("_csrf")))) return refuseForm(c);
+  const target = deleteTarget(form);
+  if (!target || !mayDelete(c.get("identity"), repo, c.get("config").deletesEnabled)) {
+    return c.html(<ErrorPage user={pageUser(c)} status={403} title="Not allowed" detail={`You may not delete in ${repo}.`} />, 403);
+  }
+  refuseMirrorWrite(c.get("config"), repo);
+  if ("tag" in target) await deleteTagOnly(c.get("storage"), repo, target.tag);
+  else await deleteManifestByDigest(c.get("storage"), repo, parseDigest(target.digest));
+  const done = "tag" in target ? `tag=${encodeURIComponent(target.tag)}` : `digest=${encodeURIComponent(target.digest)}`;
+  return c.redirect(`/r/${repo}?deleted_${done}`, 303);
+});
+
+uiRoutes.get("/r/:name{.+}", async (c) => {
+  const repo = parseName(c.req.param("name"));
+  const identity = c.get("identity");
+  if (!mayPull(identity, repo)) return denyPull(c);
+  const rawAfter = c.req.query("after");
+  const after = rawAfter && isValidTag(rawAfter) ? rawAfter : null;
+  const data = await loadRepository(c.get("storage"), repo, after);
+  const deletedTag = c.req.query("deleted_tag");
+  const deletedDigest = c.req.query("deleted_digest");
+  const deleted = deletedTag && isValidTag(deletedTag) ? `tag ${deletedTag}` : deletedDigest ? `manifest ${formatDigest(parseDigest(deletedDigest))}` : null;
+  const canDelete = mayDelete(identity, repo, c.get("config").deletesEnabled);
+  return c.html(<RepositoryPage {...data} user={pageUser(c)} repo={repo} host={new URL(c.req.url).host} paged={after !== null} canDelete={canDelete} deleted={deleted} now={Date.now()} />);
+});
+
+const UI_ERRORS: Record<string, [number, string]> = {
+  NAME_INVALID: [404, "Not found"],
+  NAME_UNKNOWN: [404, "Not found"],
+  MANIFEST_UNKNOWN: [404, "Not found"],
+  DIGEST_INVALID: [404, "Not found"],
+  TAG_INVALID: [404, "Not found"],
+  DENIED: [403, "Not allowed"],
+  UNSUPPORTED: [405, "Not supported"],
+  PAYLOAD_TOO_LARGE: [413, "Too large"],
+  TOOMANYREQUESTS: [429, "Busy"],
+};
+
+uiRoutes.onError((error, c) => {
+  const known = error instanceof RegistryError ? UI_ERRORS[error.code] : undefined;
+  if (!known) console.error("ui error", error instanceof Error ? error.stack ?? error.message : String(error));
+  const [status, title] = known ?? [500, "Something went wrong"];
+  const detail = known ? error.message : "The registry could not render this page; the log says why.";
+  return c.html(<ErrorPage user={c.get("session") ? pageUser(c) : null} status={status} title={title} detail={detail} />, status as 404);
+});

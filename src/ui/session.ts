@@ -1,0 +1,127 @@
+// Web UI sign-in: a login form turns the API's credentials into a session cookie, and every
+// form that changes something carries the session's CSRF token.
+// The cookie is an HS256 JWT (key derived from JWT_STATE_SECRET with HKDF under its own
+// label, so no other token the registry signs passes as one) naming a session record in KV
+// (storage/sessions.ts). The record is what logout deletes: a copied cookie dies with it.
+// Cookies are HttpOnly and SameSite=Strict, and Secure unless the page is served from the
+// loopback address, where browsers accept plain http.
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { jwtVerify, SignJWT } from "jose";
+import type { UiEnv, UiSession } from "./ui-env";
+import type { AuthConfig } from "../auth/auth-config";
+import { secretsEqual } from "../auth/constant-time";
+import { accountForSubject, type Account } from "../auth/credentials";
+import type { Identity } from "../auth/identity";
+import { deleteSession, readSession, saveSession } from "../storage/sessions";
+
+export const SESSION_COOKIE = "registry_session";
+export const LOGIN_CSRF_COOKIE = "registry_login_csrf";
+/** How long a sign-in lasts; the user signs in again after it. */
+export const SESSION_TTL_SECONDS = 8 * 3600;
+const LABEL = "registry ui session v1";
+const ISSUER = "r2-oci-registry-ui";
+
+const keyCache = new Map<string, Promise<Uint8Array>>();
+
+function sessionKey(secret: string): Promise<Uint8Array> {
+  let key = keyCache.get(secret);
+  if (!key) {
+    key = (async () => {
+      const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), "HKDF", false, ["deriveBits"]);
+      const params = { name: "HKDF", hash: "SHA-256", salt: new TextEncoder().encode(ISSUER), info: new TextEncoder().encode(LABEL) };
+      return new Uint8Array(await crypto.subtle.deriveBits(params, base, 256));
+    })();
+    keyCache.set(secret, key);
+  }
+  return key;
+}
+
+export function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function fingerprint(secret: string | null): Promise<string> {
+  if (secret === null) return "";
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function isLoopback(c: Context<UiEnv>): boolean {
+  const host = new URL(c.req.url).hostname;
+  return host === "127.0.0.1" || host === "localhost" || host === "[::1]";
+}
+
+function cookieOptions(c: Context<UiEnv>, maxAge: number) {
+  return { path: "/", httpOnly: true, sameSite: "Strict" as const, secure: !isLoopback(c), maxAge };
+}
+
+/** Signs the account in: writes the session record and sets the cookie. */
+export async function startSession(c: Context<UiEnv>, secret: string, account: Account): Promise<void> {
+  const id = randomToken();
+  const csrf = randomToken();
+  const now = Math.floor(Date.now() / 1000);
+  const expiresAt = Math.min(now + SESSION_TTL_SECONDS, account.identity.expiresAt ?? Number.POSITIVE_INFINITY);
+  await saveSession(c.get("storage"), id, { subject: account.identity.subject, fingerprint: await fingerprint(account.binding), actions: account.actions, expiresAt }, expiresAt - now);
+  const jwt = await new SignJWT({ sid: id, csrf })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuer(ISSUER)
+    .setSubject(account.identity.subject)
+    .setIssuedAt(now)
+    .setExpirationTime(expiresAt)
+    .sign(await sessionKey(secret));
+  setCookie(c, SESSION_COOKIE, jwt, cookieOptions(c, expiresAt - now));
+  deleteCookie(c, LOGIN_CSRF_COOKIE, { path: "/" });
+}
+
+/** The identity behind a session record as configured now; null once the account is gone
+ *  or what its rights rest on changed (a password, a user's rules, the JWT key). */
+async function identityFor(auth: AuthConfig, subject: string, record: { fingerprint: string; actions?: string[] }): Promise<Identity | null> {
+  const account = await accountForSubject(auth, subject, record.actions);
+  if (!account || !(await secretsEqual(await fingerprint(account.binding), record.fingerprint))) return null;
+  return account.identity;
+}
+
+/** The request's session, or null when there is none or it ended (logout, expiry, a changed
+ *  password, a forged or foreign cookie). */
+export async function loadSession(c: Context<UiEnv>): Promise<UiSession | null> {
+  const cookie = getCookie(c, SESSION_COOKIE);
+  const secret = c.get("config").stateSecret;
+  if (!cookie || !secret) return null;
+  let claims: { sid?: unknown; csrf?: unknown; sub?: string };
+  try {
+    claims = (await jwtVerify(cookie, await sessionKey(secret), { algorithms: ["HS256"], issuer: ISSUER, requiredClaims: ["exp", "sub"] })).payload;
+  } catch {
+    return null;
+  }
+  if (typeof claims.sid !== "string" || typeof claims.csrf !== "string" || !claims.sub) return null;
+  const record = await readSession(c.get("storage"), claims.sid);
+  if (!record || record.subject !== claims.sub || record.expiresAt * 1000 <= Date.now()) return null;
+  const identity = await identityFor(c.get("config").auth, claims.sub, record);
+  return identity ? { id: claims.sid, subject: claims.sub, csrf: claims.csrf, identity } : null;
+}
+
+export async function endSession(c: Context<UiEnv>, session: UiSession | null): Promise<void> {
+  if (session) await deleteSession(c.get("storage"), session.id);
+  deleteCookie(c, SESSION_COOKIE, { path: "/", secure: !isLoopback(c) });
+}
+
+/** The login form's CSRF token: a random value in a SameSite=Strict cookie that the form
+ *  must echo (there is no session yet to hold one). */
+export function loginCsrf(c: Context<UiEnv>): string {
+  const existing = getCookie(c, LOGIN_CSRF_COOKIE);
+  if (existing && /^[A-Za-z0-9_-]{32}$/.test(existing)) return existing;
+  const token = randomToken();
+  setCookie(c, LOGIN_CSRF_COOKIE, token, cookieOptions(c, 3600));
+  return token;
+}
+
+export async function loginCsrfValid(c: Context<UiEnv>, sent: unknown): Promise<boolean> {
+  const expected = getCookie(c, LOGIN_CSRF_COOKIE);
+  return typeof sent === "string" && sent !== "" && !!expected && (await secretsEqual(sent, expected));
+}
+
+export async function sessionCsrfValid(session: UiSession | null, sent: unknown): Promise<boolean> {
+  return session !== null && typeof sent === "string" && sent !== "" && (await secretsEqual(sent, session.csrf));
+}

@@ -1,0 +1,260 @@
+// The web UI inside workerd: sessions and CSRF, what each right shows, the bounded storage
+// cost of each page (read from the storage meter) with a repository of 5,000 tags, and the
+// pure formatting and manifest reading. The browser side is test/e2e/ui.test.ts.
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import { parseConfig, type Env } from "../src/config";
+import { runCollectorStep } from "../src/gc/collector";
+import { keys } from "../src/storage/keys";
+import { subrequests } from "../src/storage/meter";
+import { openStorage } from "../src/storage/storage";
+import { absoluteTime, humanBytes, relativeTime } from "../src/ui/format";
+import { describeConfig, describeManifest } from "../src/ui/manifest-view";
+import { LIMITS } from "../src/ui/data";
+import { BASE, pushImage } from "./helpers";
+
+const BASE_ENV = env as unknown as Env;
+
+/** Requests through an app whose storage meter (src/storage/meter.ts) reports to the test:
+ *  `counter.calls()` is the subrequests made since the last reset. */
+function client(overrides: Partial<Env> = {}) {
+  let calls = 0;
+  const counter = { calls: () => calls, reset: () => void (calls = 0) };
+  const app = createApp({ onUsage: (usage) => void (calls += subrequests(usage)) });
+  const variant = { ...BASE_ENV, ...overrides } as Env;
+  let cookies = new Map<string, string>();
+  async function fetchPage(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (cookies.size > 0) headers.set("Cookie", [...cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    const response = await app.fetch(new Request(BASE + path, { ...init, headers, redirect: "manual" }), variant, createExecutionContext());
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const [name, value] = pair!.split("=") as [string, string];
+      if (value === "" || /Max-Age=0/.test(line)) cookies.delete(name);
+      else cookies.set(name, value);
+    }
+    return response;
+  }
+  return {
+    counter,
+    fetchPage,
+    cookies: () => new Map(cookies),
+    setCookies: (next: Map<string, string>) => void (cookies = new Map(next)),
+    async post(path: string, form: Record<string, string>, origin: string | null = BASE) {
+      return fetchPage(path, { method: "POST", body: new URLSearchParams(form), headers: { "Content-Type": "application/x-www-form-urlencoded", ...(origin ? { Origin: origin } : {}) } });
+    },
+    async signIn(username: string, password: string): Promise<Response> {
+      const page = await (await fetchPage("/-/login")).text();
+      return this.post("/-/login", { _csrf: csrfIn(page), username, password, next: "/" });
+    },
+  };
+}
+
+function csrfIn(html: string): string {
+  const match = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!match) throw new Error("page has no CSRF field");
+  return match[1]!;
+}
+
+describe("sessions", () => {
+  it("signs in with the API's credentials; the cookie is signed, HttpOnly, SameSite=Strict, Secure off loopback", async () => {
+    const c = client();
+    const wrong = await c.signIn("tester", "nope");
+    expect(wrong.status).toBe(401);
+    const ok = await c.signIn("tester", "test-password");
+    expect(ok.status).toBe(303);
+    const cookie = ok.headers.getSetCookie().find((l) => l.startsWith("registry_session="))!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie).toMatch(/Secure/);
+    expect(cookie).toMatch(/Max-Age=28800/);
+    expect(await (await c.fetchPage("/")).text()).toContain("Signed in as <strong>tester</strong>");
+  });
+
+  it("refuses a login form without its CSRF token or from another origin", async () => {
+    const c = client();
+    const page = await (await c.fetchPage("/-/login")).text();
+    expect((await c.post("/-/login", { username: "tester", password: "test-password" })).status).toBe(403);
+    expect((await c.post("/-/login", { _csrf: csrfIn(page), username: "tester", password: "test-password" }, "http://evil.test")).status).toBe(403);
+    expect(c.cookies().has("registry_session")).toBe(false);
+  });
+
+  it("logout deletes the session record, so a copied cookie stops working", async () => {
+    const c = client();
+    await c.signIn("tester", "test-password");
+    const copied = c.cookies();
+    const page = await (await c.fetchPage("/-/storage")).text();
+    expect((await c.post("/-/logout", { _csrf: csrfIn(page) })).status).toBe(303);
+    expect(c.cookies().has("registry_session")).toBe(false);
+    c.setCookies(copied);
+    const after = await c.fetchPage("/-/storage");
+    expect(after.status).toBe(303);
+    expect(after.headers.get("Location")).toBe("/-/login?next=/-/storage");
+  });
+
+  it("ignores a forged or tampered cookie", async () => {
+    const c = client();
+    await c.signIn("tester", "test-password");
+    const cookies = c.cookies();
+    const jwt = cookies.get("registry_session")!;
+    const [h, p, s] = jwt.split(".");
+    const claims = JSON.parse(atob(p!.replace(/-/g, "+").replace(/_/g, "/")));
+    const forged = btoa(JSON.stringify({ ...claims, sub: "user:someone-else" })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    c.setCookies(new Map([["registry_session", `${h}.${forged}.${s}`]]));
+    expect((await c.fetchPage("/-/storage")).status).toBe(303);
+  });
+
+  it("ends sessions when the secret the login rested on changes", async () => {
+    const c = client();
+    await c.signIn("tester", "test-password");
+    const cookies = c.cookies();
+    const changed = client({ PASSWORD: "a-new-password" });
+    changed.setCookies(cookies);
+    expect((await changed.fetchPage("/-/storage")).status).toBe(303);
+  });
+});
+
+describe("rights", () => {
+  beforeAll(async () => {
+    await pushImage("ui/rights", "v1", 31);
+  });
+
+  it("refuses a changing form without the session's CSRF token, and deletes with it", async () => {
+    const c = client();
+    await c.signIn("tester", "test-password");
+    await pushImage("ui/rights", "gone", 32);
+    expect((await c.post("/r/ui/rights/-/delete", { tag: "gone" })).status).toBe(403);
+    expect((await c.post("/r/ui/rights/-/delete", { tag: "gone", _csrf: "x".repeat(32) })).status).toBe(403);
+    expect(await BASE_ENV.REGISTRY.head(keys.tag("ui/rights", "gone"))).not.toBeNull();
+    const confirm = await (await c.fetchPage("/r/ui/rights/-/delete?tag=gone")).text();
+    const done = await c.post("/r/ui/rights/-/delete", { tag: "gone", _csrf: csrfIn(confirm) });
+    expect(done.status).toBe(303);
+    expect(await BASE_ENV.REGISTRY.head(keys.tag("ui/rights", "gone"))).toBeNull();
+  });
+
+  it("offers a read-only user no delete and refuses its delete POST", async () => {
+    const c = client();
+    await c.signIn("reader", "reader-password");
+    const html = await (await c.fetchPage("/r/ui/rights")).text();
+    expect(html).toContain(">v1</a>");
+    expect(html).not.toContain("Delete");
+    const storage = await (await c.fetchPage("/-/storage")).text();
+    expect(storage).not.toContain("Run collector step");
+    const response = await c.post("/r/ui/rights/-/delete", { tag: "v1", _csrf: csrfIn(storage) });
+    expect(response.status).toBe(403);
+    expect((await c.post("/-/storage/gc", { mode: "run", _csrf: csrfIn(storage) })).status).toBe(403);
+    expect(await BASE_ENV.REGISTRY.head(keys.tag("ui/rights", "v1"))).not.toBeNull();
+  });
+
+  it("hides delete when deletes are disabled", async () => {
+    const c = client({ DELETES_ENABLED: "false" });
+    await c.signIn("tester", "test-password");
+    expect(await (await c.fetchPage("/r/ui/rights")).text()).not.toContain("Delete");
+  });
+
+  it("shows anonymous callers only ANONYMOUS_PULL repositories", async () => {
+    await pushImage("open/thing", "1", 33);
+    const c = client({ ANONYMOUS_PULL: "open/*" });
+    const html = await (await c.fetchPage("/")).text();
+    expect(html).toContain('href="/r/open/thing"');
+    expect(html).not.toContain('href="/r/ui/rights"');
+    const denied = await c.fetchPage("/r/ui/rights");
+    expect(denied.headers.get("Location")).toBe("/-/login?next=%2Fr%2Fui%2Frights");
+  });
+});
+
+describe("bounded storage cost", () => {
+  const REPO = "ui/many-tags";
+  const TAGS = 5000;
+
+  beforeAll(async () => {
+    const image = await pushImage(REPO, "base", 41);
+    // The tags are written straight into the bucket's tag layout: 5,000 manifest PUTs would
+    // test the push path, not the page.
+    const names = Array.from({ length: TAGS }, (_, i) => `t${String(i).padStart(5, "0")}`);
+    for (let i = 0; i < names.length; i += 250) {
+      await Promise.all(names.slice(i, i + 250).map((t) => BASE_ENV.REGISTRY.put(keys.tag(REPO, t), null, { customMetadata: { digest: image.digest, taggedAt: String(Date.now()) } })));
+    }
+  }, 300_000);
+
+  it("renders a 5,000-tag repository a page at a time within a fixed number of operations", async () => {
+    const c = client();
+    await c.signIn("tester", "test-password");
+    c.counter.reset();
+    const first = await c.fetchPage(`/r/${REPO}`);
+    const html = await first.text();
+    const firstCost = c.counter.calls();
+    expect(first.status).toBe(200);
+    expect(html.match(/Delete tag /g)?.length).toBe(LIMITS.tags);
+    expect(html).toContain(`href="/r/${REPO}?after=t00048"`);
+    c.counter.reset();
+    const later = await (await c.fetchPage(`/r/${REPO}?after=t04000`)).text();
+    expect(later).toContain(">t04001</a>");
+    // A catalog head, up to 3 tag lists, a usage head, a manifest read per distinct digest.
+    console.info(`ui cost: repository page of ${TAGS} tags ${firstCost} operations, later page ${c.counter.calls()}`);
+    for (const cost of [firstCost, c.counter.calls()]) expect(cost).toBeLessThanOrEqual(1 + 3 + 1 + LIMITS.tags);
+    expect(firstCost).toBeLessThanOrEqual(8);
+  });
+
+  it("lists repositories with a floor for the tag count, at one list per repository", async () => {
+    const c = client();
+    await c.signIn("tester", "test-password");
+    c.counter.reset();
+    const html = await (await c.fetchPage(`/?q=many-tags`)).text();
+    expect(html).toContain("1000+");
+    console.info(`ui cost: repositories page ${c.counter.calls()} operations`);
+    expect(c.counter.calls()).toBeLessThanOrEqual(LIMITS.catalogScanCalls + 2 * LIMITS.repositories);
+  });
+
+  it("reads the collector's figures on the storage page instead of walking the bucket", async () => {
+    const c = client();
+    await c.signIn("tester", "test-password");
+    const gcEnv = { ...BASE_ENV, GC_MAX_OPERATIONS: "100000" } as Env;
+    expect(await runCollectorStep(openStorage(gcEnv), parseConfig(gcEnv), { trigger: "manual", dryRun: true })).not.toBeNull();
+    c.counter.reset();
+    const html = await (await c.fetchPage("/-/storage")).text();
+    expect(html).toMatch(/in \d+ blobs, as of/);
+    expect(html).toContain('href="/r/ui/many-tags"');
+    console.info(`ui cost: storage page ${c.counter.calls()} operations`);
+    expect(c.counter.calls()).toBeLessThanOrEqual(3 + 2 * LIMITS.reports + 1 + LIMITS.uploads);
+  });
+});
+
+describe("formatting and manifest reading (pure)", () => {
+  it("formats sizes in binary units and times relative to now", () => {
+    expect(humanBytes(0)).toBe("0 B");
+    expect(humanBytes(1536)).toBe("1.5 KiB");
+    expect(humanBytes(40_011)).toBe("39.1 KiB");
+    expect(humanBytes(5 * 1024 ** 3)).toBe("5 GiB");
+    expect(humanBytes(110 * 1024 ** 4)).toBe("110 TiB");
+    expect(relativeTime(0, 3_000)).toBe("just now");
+    expect(relativeTime(0, 90_000)).toBe("1 minute ago");
+    expect(relativeTime(0, 3 * 86_400_000)).toBe("3 days ago");
+    expect(absoluteTime(Date.UTC(2026, 11, 1, 0, 50, 43))).toBe("2026-12-01 00:50:43 UTC");
+  });
+
+  it("never throws on any manifest or config bytes", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.json(), fc.string()), (text) => {
+        const bytes = new TextEncoder().encode(text);
+        describeManifest(bytes, "application/vnd.oci.image.manifest.v1+json");
+        describeConfig(bytes);
+      }),
+      { seed: 1616, numRuns: 500 },
+    );
+  });
+
+  it("humanBytes stays within three significant figures of the exact size", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1024, max: Number.MAX_SAFE_INTEGER }), (n) => {
+        const [value, unit] = humanBytes(n).split(" ");
+        const scale = 1024 ** ["B", "KiB", "MiB", "GiB", "TiB", "PiB"].indexOf(unit!);
+        return Math.abs(Number(value) * scale - n) / n < 0.01 && Number(value) < 1024;
+      }),
+      { seed: 1617, numRuns: 500 },
+    );
+  });
+});
