@@ -128,6 +128,7 @@ interface WranglerConfig {
   vars?: Record<string, unknown>;
   r2_buckets?: { binding: string; bucket_name?: string }[];
   kv_namespaces?: { binding: string; id?: string }[];
+  ratelimits?: { name: string; simple: { limit: number; period?: 10 | 60 } }[];
 }
 
 /** Miniflare options from the top level of the wrangler config. wrangler's own helper for
@@ -141,6 +142,8 @@ function workerOptions(parsed: WranglerConfig, vars: Record<string, string>) {
     compatibilityFlags: parsed.compatibility_flags ?? [],
     r2Buckets: Object.fromEntries((parsed.r2_buckets ?? []).map((b) => [b.binding, b.bucket_name ?? b.binding])),
     kvNamespaces: Object.fromEntries((parsed.kv_namespaces ?? []).map((k) => [k.binding, k.id ?? k.binding])),
+    // Simulated in memory by Miniflare, as under wrangler dev.
+    ratelimits: Object.fromEntries((parsed.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
     bindings: { ...plainVars, ...vars },
   };
 }
