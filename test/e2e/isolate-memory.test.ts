@@ -1,0 +1,86 @@
+// The registry's isolate under hostile upload load (issue 14), read through Miniflare's
+// inspector: 8 concurrent docker-style streamed 200 MiB uploads, and a 1 GiB pull while 5
+// uploads run, must keep the isolate well under production's 128 MB (≤ 96 MiB here), with
+// every digest right. Local dev enforces no memory limit, so only this reading can tell.
+import { Agent } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MiB, payload, payloadDigest } from "../../bench/data";
+import { absolute, send } from "../../bench/http";
+import { sampleIsolateHeap } from "./isolate-heap";
+import { freePort, startRegistry, type RegistryServer } from "./registry-server";
+
+const AUTH = { Authorization: "Basic " + Buffer.from("mem:mem-password").toString("base64") };
+const LIMIT = 96 * MiB;
+const TARGET = "core:user:registry";
+
+let server: RegistryServer;
+/** Enough connections that no upload waits for another's socket. */
+const connections = new Agent({ keepAlive: true, maxSockets: 16 });
+
+beforeAll(async () => {
+  server = await startRegistry({ protocol: "http", vars: { USERNAME: "mem", PASSWORD: "mem-password" }, inspectorPort: await freePort() });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** docker push of one layer: a chunked PATCH without length, then PUT ?digest=. Each on its
+ *  own connection, as parallel layer pushes are. */
+async function pushStreamed(repo: string, size: number, digest: string): Promise<void> {
+  const opts = { agent: connections };
+  const post = await send(`${server.url}/v2/${repo}/blobs/uploads/`, "POST", { ...AUTH, "Content-Length": "0" }, null, opts);
+  expect(post.status, post.body).toBe(202);
+  const patch = await send(absolute(server.url, String(post.headers.location)), "PATCH", { ...AUTH, "Content-Type": "application/octet-stream" }, payload(size), opts);
+  expect(patch.status, `${patch.body}\n${server.log().slice(-4000)}`).toBe(202);
+  const close = new URL(absolute(server.url, String(patch.headers.location)));
+  close.searchParams.set("digest", digest);
+  const put = await send(close.toString(), "PUT", { ...AUTH, "Content-Length": "0" }, null, opts);
+  expect(put.status, put.body).toBe(201);
+}
+
+async function pullDigest(repo: string, digest: string): Promise<string | null> {
+  const reply = await send(`${server.url}/v2/${repo}/blobs/${digest}`, "GET", AUTH, null, { hash: true, agent: connections });
+  expect(reply.status).toBe(200);
+  return reply.sha256;
+}
+
+describe("isolate memory under hostile load", () => {
+  it("8 concurrent streamed 200 MiB uploads stay under 96 MiB, every digest right", async () => {
+    // Sizes differ by a byte so every blob is its own content (no dedupe at close).
+    const sizes = Array.from({ length: 8 }, (_, i) => 200 * MiB + i);
+    const digests = sizes.map(payloadDigest);
+    const sampler = await sampleIsolateHeap(server.inspectorPort!, TARGET);
+    let peak = 0;
+    try {
+      await Promise.all(sizes.map((size, i) => pushStreamed(`mem/up${i}`, size, digests[i]!)));
+    } finally {
+      peak = await sampler.stop();
+    }
+    console.log(`8 × 200 MiB streamed uploads: isolate peak ${(peak / MiB).toFixed(1)} MiB`);
+    for (const [i, digest] of digests.entries()) expect(await pullDigest(`mem/up${i}`, digest), `upload ${i}`).toBe(digest);
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(LIMIT);
+  });
+
+  it("a 1 GiB pull while 5 uploads run stays under 96 MiB, every digest right", async () => {
+    const big = 1024 * MiB;
+    const bigDigest = payloadDigest(big);
+    await pushStreamed("mem/big", big, bigDigest);
+    const sizes = Array.from({ length: 5 }, (_, i) => 200 * MiB + 100 + i);
+    const digests = sizes.map(payloadDigest);
+    const sampler = await sampleIsolateHeap(server.inspectorPort!, TARGET);
+    let peak = 0;
+    let pulled: string | null = null;
+    try {
+      [pulled] = await Promise.all([pullDigest("mem/big", bigDigest), ...sizes.map((size, i) => pushStreamed(`mem/side${i}`, size, digests[i]!))]);
+    } finally {
+      peak = await sampler.stop();
+    }
+    console.log(`1 GiB pull with 5 × 200 MiB uploads: isolate peak ${(peak / MiB).toFixed(1)} MiB`);
+    expect(pulled).toBe(bigDigest);
+    expect(peak).toBeGreaterThan(0);
+    for (const [i, digest] of digests.entries()) expect(await pullDigest(`mem/side${i}`, digest), `upload ${i}`).toBe(digest);
+    expect(peak).toBeLessThanOrEqual(LIMIT);
+  });
+});
