@@ -161,6 +161,13 @@ describe("failed-login throttle ([[ratelimits]] in wrangler.toml, simulated by M
     expect((await fetch("/v2/", from("192.0.2.2", basic("unknown", "wrong")))).status).toBe(401);
     expect(pbkdf2()).toEqual(known);
     expect(known).toEqual([20_000]);
+    // A valid JWT password is no guess to hide: it pays no PBKDF2 at all.
+    const keys = await makeKeyPair();
+    const jwt = await keys.sign({ username: "ci", capabilities: ["pull"], exp: Math.floor(Date.now() / 1000) + 600 });
+    const withJwt = fetcher({ AUTH_USERS_JSON: heavy, JWT_REGISTRY_TOKENS_PUBLIC_KEY: keys.publicJwkBase64 });
+    derive.mockClear();
+    expect((await withJwt("/v2/", from("192.0.2.3", basic("ci", jwt)))).status).toBe(200);
+    expect(pbkdf2()).toEqual([]);
     derive.mockRestore();
   });
 });
