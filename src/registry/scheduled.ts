@@ -5,7 +5,8 @@ import type { Config } from "../config";
 import { runCollectorStep } from "../gc/collector";
 import type { Storage } from "../storage/storage";
 import { deleteUploadObjects, listUploadSessions, readUploadState, saveSessionCursor } from "../storage/uploads";
-import { closeSession } from "./uploads";
+import { LOCK_LEASE_MS } from "./upload-lock";
+import { closeSession, type UploadState } from "./uploads";
 
 const SESSIONS_PER_RUN = 200;
 
@@ -15,14 +16,20 @@ export interface ExpiryReport {
   finished: boolean;
 }
 
-export async function expireUploads(store: Storage, config: Config, now = Date.now()): Promise<ExpiryReport> {
+/** Whether a session is past `maxIdleMs` and no request is appending to it now. */
+function idle(state: UploadState | undefined, now: number, maxIdleMs: number): boolean {
+  if (!state) return true;
+  if (state.lock && now - state.lock.at < LOCK_LEASE_MS) return false;
+  return now - state.updatedAt > maxIdleMs;
+}
+
+export async function expireUploads(store: Storage, config: Config, now = Date.now(), maxIdleMs = config.uploadMaxAgeSeconds * 1000): Promise<ExpiryReport> {
   const deps = { store, config };
   const page = await listUploadSessions(store, SESSIONS_PER_RUN);
   let expired = 0;
   for (const id of page.ids) {
     const versioned = await readUploadState(store, id);
-    const age = versioned ? now - versioned.state.updatedAt : Infinity;
-    if (age > config.uploadMaxAgeSeconds * 1000) {
+    if (idle(versioned?.state, now, maxIdleMs)) {
       // A session without its state object is leftover tails: they go too.
       if (versioned) await closeSession(deps, versioned.state);
       else await deleteUploadObjects(store, id);
