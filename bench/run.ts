@@ -1,7 +1,8 @@
 // `npm run bench`: push and pull throughput and workerd memory, side by side with a bare
 // worker that only streams bodies into and out of R2, and with Debian's docker-registry.
 // Writes docs/benchmarks.md. Flags: --quick (200 MiB only, no 5 GiB blob), --runs=N (repeat
-// each scenario N times and report the median; single runs on a shared machine swing ±30%).
+// each scenario N times and report the median; single runs on a shared machine swing ±30%),
+// --costs (only storage operations per client operation and workerd CPU per MiB; see costs.ts).
 import { execSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { ROOT, startRegistry, type RegistryServer } from "../test/e2e/registry-s
 import { MiB, payloadDigest } from "./data";
 import { workerdPeakRss } from "./memory";
 import { peerAvailable, startPeer } from "./peer";
+import { benchCosts, benchCpu, costTable, cpuTable } from "./costs";
 import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, pushWhole, type Target } from "./scenarios";
 
 const quick = process.argv.includes("--quick");
@@ -138,7 +140,15 @@ function machine(): string {
   return `${cpus().length} × ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Node ${process.version}, wrangler ${wrangler}, local R2 on disk`;
 }
 
+/** `--costs`: only the storage operation counts and the CPU per MiB (quick); prints, writes nothing. */
+async function costsOnly(): Promise<void> {
+  const costs = await benchCosts();
+  const cpu = await benchCpu(quick ? 32 * MiB : 200 * MiB);
+  console.log(`\n${costTable(costs)}\n\n${cpuTable(cpu)}`);
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes("--costs")) return costsOnly();
   for (let run = 0; run < RUNS; run++) {
     for (const size of SIZES) {
       const digest = payloadDigest(size);

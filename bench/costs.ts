@@ -1,0 +1,172 @@
+// `npm run bench -- --costs`: storage operations per client operation (R2 class A / B, KV)
+// summed from the registry's own per-request log lines, and workerd CPU time per MiB for each
+// upload path and for a pull, read from /proc. Quick on purpose: small blobs, one runtime each.
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startRegistry, type RegistryServer } from "../test/e2e/registry-server";
+import { absolute, send } from "./http";
+import { MiB, payload, payloadDigest } from "./data";
+import { pullBlob, pushChunked, pushStreamed, pushWhole, type Target } from "./scenarios";
+
+const AUTH = "Basic " + Buffer.from("bench:bench-password").toString("base64");
+const VARS = { USERNAME: "bench", PASSWORD: "bench-password" };
+const COUNTERS = ["r2ClassA", "r2ClassB", "r2Free", "kvReads", "kvWrites"] as const;
+type Counts = Record<(typeof COUNTERS)[number], number> & { requests: number };
+
+/** Sums the counts of the request lines the runtime logged after `from` (a log offset). */
+function countsSince(server: RegistryServer, from: number): Counts {
+  const sum: Counts = { requests: 0, r2ClassA: 0, r2ClassB: 0, r2Free: 0, kvReads: 0, kvWrites: 0 };
+  for (const match of server.log().slice(from).matchAll(/request (\{[^\n]*\})/g)) {
+    const line = JSON.parse(match[1]!) as Record<string, number>;
+    sum.requests++;
+    for (const key of COUNTERS) sum[key] += line[key] ?? 0;
+  }
+  return sum;
+}
+
+/** Runs `work` and returns the storage counts of the requests it made. The log line is written
+ *  when the response is ready, so a short pause lets the last one arrive. */
+async function counted(server: RegistryServer, work: () => Promise<void>): Promise<Counts> {
+  const from = server.log().length;
+  await work();
+  await new Promise((r) => setTimeout(r, 300));
+  return countsSince(server, from);
+}
+
+function ticks(pid: string): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (1/100 s)
+}
+
+/** CPU seconds used so far by the workerd processes of the runtime's process group. */
+function workerdCpu(pgid: number): number {
+  let total = 0;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid || readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "workerd") continue;
+      total += ticks(pid) / 100;
+    } catch {}
+  }
+  return total;
+}
+
+const blobBytes = (i: number) => Buffer.concat([...payload(64 * 1024 + i)]);
+const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+/** docker push of one blob: HEAD (404), POST, streamed PATCH, PUT ?digest=. */
+async function dockerPushBlob(target: Target, repo: string, body: Buffer): Promise<void> {
+  await send(`${target.url}/v2/${repo}/blobs/${sha(body)}`, "HEAD", { Authorization: AUTH }, null);
+  const open = await send(`${target.url}/v2/${repo}/blobs/uploads/`, "POST", { Authorization: AUTH, "Content-Length": "0" }, null);
+  const patch = await send(absolute(target.url, String(open.headers.location)), "PATCH", { Authorization: AUTH, "Content-Type": "application/octet-stream" }, [body]);
+  const close = new URL(absolute(target.url, String(patch.headers.location)));
+  close.searchParams.set("digest", sha(body));
+  const reply = await send(close.toString(), "PUT", { Authorization: AUTH, "Content-Length": "0" }, null);
+  if (reply.status !== 201) throw new Error(`push blob: ${open.status} ${patch.status} ${reply.status} ${reply.body}`);
+}
+
+/** A 5-layer image (64 KiB layers) pushed as docker does, then tagged `v1`. */
+async function pushImage(target: Target, repo: string): Promise<string[]> {
+  const layers = [0, 1, 2, 3, 4].map(blobBytes);
+  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: layers.map(sha) } }));
+  for (const blob of [...layers, config]) await dockerPushBlob(target, repo, blob);
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha(config), size: config.length },
+    layers: layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha(l), size: l.length })),
+  });
+  const reply = await send(`${target.url}/v2/${repo}/manifests/v1`, "PUT", { Authorization: AUTH, "Content-Type": "application/vnd.oci.image.manifest.v1+json" }, [Buffer.from(manifest)]);
+  if (reply.status !== 201) throw new Error(`PUT manifest: ${reply.status} ${reply.body}`);
+  return [sha(config), ...layers.map(sha)];
+}
+
+async function get(target: Target, path: string, accept = "application/vnd.oci.image.manifest.v1+json"): Promise<void> {
+  const reply = await send(`${target.url}${path}`, "GET", { Authorization: AUTH, Accept: accept }, null);
+  if (reply.status !== 200) throw new Error(`GET ${path}: ${reply.status} ${reply.body}`);
+}
+
+export interface CostRow { scenario: string; counts: Counts }
+export interface CpuRow { scenario: string; size: number; cpuSeconds: number; wallSeconds: number }
+
+/** Push on one runtime; read on a fresh runtime over the same state, so "cold" is a new isolate. */
+export async function benchCosts(): Promise<CostRow[]> {
+  const rows: CostRow[] = [];
+  const stateDir = mkdtempSync(join(tmpdir(), "bench-costs-"));
+  const first = await startRegistry({ protocol: "http", vars: VARS, stateDir });
+  const target = (s: RegistryServer): Target => ({ url: s.url, auth: AUTH });
+  let digests: string[] = [];
+  try {
+    rows.push({ scenario: "push a 5-layer image (docker: HEAD, POST, PATCH, PUT per blob + config; manifest PUT)", counts: await counted(first, async () => void (digests = await pushImage(target(first), "bench/image"))) });
+  } finally {
+    await first.stop().catch(() => {});
+  }
+  const second = await startRegistry({ protocol: "http", vars: VARS, stateDir });
+  try {
+    const t = target(second);
+    rows.push({ scenario: "manifest GET by tag, cold isolate", counts: await counted(second, () => get(t, "/v2/bench/image/manifests/v1")) });
+    rows.push({ scenario: "manifest GET by tag, warm isolate", counts: await counted(second, () => get(t, "/v2/bench/image/manifests/v1")) });
+    rows.push({ scenario: "tag list (one page)", counts: await counted(second, () => get(t, "/v2/bench/image/tags/list?n=100")) });
+    rows.push({ scenario: "catalog page", counts: await counted(second, () => get(t, "/v2/_catalog?n=100")) });
+    rows.push({
+      scenario: "pull the 5-layer image (manifest by tag, warm; config; 5 layers)",
+      counts: await counted(second, async () => {
+        await get(t, "/v2/bench/image/manifests/v1");
+        for (const digest of digests) await pullBlob(t, "bench/image", digest);
+      }),
+    });
+  } finally {
+    await second.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/** workerd CPU seconds per upload path and per pull, each on a fresh runtime. */
+export async function benchCpu(size: number): Promise<CpuRow[]> {
+  const digest = payloadDigest(size);
+  const rows: CpuRow[] = [];
+  const paths: [string, (t: Target) => Promise<void>][] = [
+    ["push, one PUT with Content-Length", (t) => pushWhole(t, "bench/cpu", size, digest)],
+    ["push, streamed chunked PATCH then PUT (docker)", (t) => pushStreamed(t, "bench/cpu", size, digest)],
+    ["push, 16 MiB PATCHes with Content-Range (read-back at close)", (t) => pushChunked(t, "bench/cpu", size, digest, 16 * MiB)],
+  ];
+  for (const [scenario, push] of paths) {
+    const server = await startRegistry({ protocol: "http", vars: VARS });
+    try {
+      const t: Target = { url: server.url, auth: AUTH };
+      await send(`${server.url}/v2/`, "GET", { Authorization: AUTH }, null); // warm the isolate
+      rows.push(await cpuOf(server, scenario, size, () => push(t)));
+      if (scenario.startsWith("push, streamed")) rows.push(await cpuOf(server, "pull (multipart blob)", size, () => pullBlob(t, "bench/cpu", digest)));
+      if (scenario.startsWith("push, one PUT")) rows.push(await cpuOf(server, "pull (single-object blob)", size, () => pullBlob(t, "bench/cpu", digest)));
+    } finally {
+      await server.stop();
+    }
+  }
+  return rows;
+}
+
+async function cpuOf(server: RegistryServer, scenario: string, size: number, work: () => Promise<void>): Promise<CpuRow> {
+  const before = workerdCpu(server.pgid);
+  const start = performance.now();
+  await work();
+  const row = { scenario, size, cpuSeconds: workerdCpu(server.pgid) - before, wallSeconds: (performance.now() - start) / 1000 };
+  console.log(`${scenario.padEnd(62)} ${(size / MiB).toFixed(0)} MiB  workerd CPU ${(row.cpuSeconds * 1000 / (size / MiB)).toFixed(1)} ms/MiB`);
+  return row;
+}
+
+export function costTable(rows: CostRow[]): string {
+  const lines = ["| client operation | requests | R2 class A | R2 class B | R2 free (delete, abort) | KV reads | KV writes |", "|---|---|---|---|---|---|---|"];
+  for (const { scenario, counts: c } of rows) lines.push(`| ${scenario} | ${c.requests} | ${c.r2ClassA} | ${c.r2ClassB} | ${c.r2Free} | ${c.kvReads} | ${c.kvWrites} |`);
+  return lines.join("\n");
+}
+
+export function cpuTable(rows: CpuRow[]): string {
+  const lines = ["| operation | blob | workerd CPU | CPU per MiB | wall time |", "|---|---|---|---|---|"];
+  for (const r of rows) lines.push(`| ${r.scenario} | ${(r.size / MiB).toFixed(0)} MiB | ${r.cpuSeconds.toFixed(2)} s | ${((r.cpuSeconds * 1000) / (r.size / MiB)).toFixed(1)} ms | ${r.wallSeconds.toFixed(1)} s |`);
+  return lines.join("\n");
+}
