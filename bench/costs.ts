@@ -5,10 +5,10 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startRegistry, type RegistryServer } from "../test/e2e/registry-server";
+import { ROOT, startRegistry, type RegistryServer } from "../test/e2e/registry-server";
 import { absolute, send } from "./http";
 import { MiB, payload, payloadDigest } from "./data";
-import { pullBlob, pushChunked, pushStreamed, pushWhole, type Target } from "./scenarios";
+import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, pushWhole, type Target } from "./scenarios";
 
 const AUTH = "Basic " + Buffer.from("bench:bench-password").toString("base64");
 const VARS = { USERNAME: "bench", PASSWORD: "bench-password" };
@@ -135,6 +135,16 @@ export async function benchCpu(size: number): Promise<CpuRow[]> {
     ["push, streamed chunked PATCH then PUT (docker)", (t) => pushStreamed(t, "bench/cpu", size, digest)],
     ["push, 16 MiB PATCHes with Content-Range (read-back at close)", (t) => pushChunked(t, "bench/cpu", size, digest, 16 * MiB)],
   ];
+  // The bare worker (R2.put of the body, R2.get back) measures the same workerd process doing
+  // almost nothing but the local R2 emulator's work: the baseline to subtract.
+  const bare = await startRegistry({ protocol: "http", config: join(ROOT, "bench/wrangler.bare.toml") });
+  try {
+    await send(`${bare.url}/warm`, "GET", {}, null);
+    rows.push(await cpuOf(bare, "bare worker put (R2.put of the body; emulator baseline)", size, () => barePut(bare.url, "blob", size)));
+    rows.push(await cpuOf(bare, "bare worker get (emulator baseline)", size, () => bareGet(bare.url, "blob", digest)));
+  } finally {
+    await bare.stop();
+  }
   for (const [scenario, push] of paths) {
     const server = await startRegistry({ protocol: "http", vars: VARS });
     try {
