@@ -70,7 +70,7 @@ async function dockerPushBlob(target: Target, repo: string, body: Buffer): Promi
 }
 
 /** A 5-layer image (64 KiB layers) pushed as docker does, then tagged `v1`. */
-async function pushImage(target: Target, repo: string): Promise<string[]> {
+export async function pushImage(target: Target, repo: string): Promise<string[]> {
   const layers = [0, 1, 2, 3, 4].map(blobBytes);
   const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: layers.map(sha) } }));
   for (const blob of [...layers, config]) await dockerPushBlob(target, repo, blob);

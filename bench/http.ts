@@ -3,9 +3,12 @@
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { createHash } from "node:crypto";
 import { Agent } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 
 /** Connections are kept alive, as docker and skopeo keep theirs. */
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 4 });
+/** Over TLS (the wrk rows): the local servers use self-signed certificates. */
+const keepAliveTls = new HttpsAgent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: false });
 
 export interface Reply {
   status: number;
@@ -28,7 +31,9 @@ export function send(
   options: { hash?: boolean; agent?: Agent } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, headers, agent: options.agent ?? keepAlive }, (res) => {
+    const tls = url.startsWith("https:");
+    const open = tls ? httpsRequest : httpRequest;
+    const req = open(url, { method, headers, agent: tls ? keepAliveTls : (options.agent ?? keepAlive) }, (res) => {
       const hash = options.hash ? createHash("sha256") : null;
       let bytes = 0;
       let text = "";

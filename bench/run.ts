@@ -2,7 +2,8 @@
 // worker that only streams bodies into and out of R2, and with Debian's docker-registry.
 // Writes docs/benchmarks.md. Flags: --quick (200 MiB only, no 5 GiB blob), --runs=N (repeat
 // each scenario N times and report the median; single runs on a shared machine swing ±30%),
-// --costs (only storage operations per client operation and workerd CPU per MiB; see costs.ts).
+// --costs (only storage operations per client operation and workerd CPU per MiB; see costs.ts),
+// --wrk (manifest GET with auth under wrk -c50 over TLS beside docker-registry; see wrk.ts).
 import { execSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -11,6 +12,7 @@ import { ROOT, startRegistry, type RegistryServer } from "../test/e2e/registry-s
 import { MiB, payloadDigest } from "./data";
 import { workerdPeakRss } from "./memory";
 import { peerAvailable, startPeer } from "./peer";
+import { benchWrk, wrkTable } from "./wrk";
 import { benchCosts, benchCpu, costTable, cpuTable } from "./costs";
 import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, pushWhole, type Target } from "./scenarios";
 
@@ -149,6 +151,7 @@ async function costsOnly(): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.argv.includes("--costs")) return costsOnly();
+  if (process.argv.includes("--wrk")) return void console.log(`\n${wrkTable(await benchWrk(quick ? 10 : 30))}`);
   for (let run = 0; run < RUNS; run++) {
     for (const size of SIZES) {
       const digest = payloadDigest(size);
