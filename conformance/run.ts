@@ -1,14 +1,15 @@
 // CLI of the conformance runner:
-//   npx tsx conformance/run.ts --url URL [--user U --password P] [--insecure] [--namespace NS] [--group pull ...]
+//   npx tsx conformance/run.ts --url URL [--user U --password P] [--insecure] [--namespace NS] [--group pull ...] [--keep]
 // or the variables REGISTRY_URL, REGISTRY_USERNAME, REGISTRY_PASSWORD, REGISTRY_INSECURE=1.
 // Exits 1 when any check fails, 2 on bad arguments.
 import { parseArgs } from "node:util";
 import { GROUPS, type GroupName } from "./reporter";
 import { runConformance } from "./runner";
 
-const USAGE = `usage: npm run conformance -- --url URL [--user U --password P] [--insecure] [--namespace NS] [--group NAME]...
+const USAGE = `usage: npm run conformance -- --url URL [--user U --password P] [--insecure] [--namespace NS] [--group NAME]... [--keep]
   or the variables REGISTRY_URL, REGISTRY_USERNAME, REGISTRY_PASSWORD, REGISTRY_INSECURE=1.
   groups: ${GROUPS.join(", ")}. Exits 1 when a check fails, 2 on bad arguments.
+  At the end the run deletes the manifests and blob links it pushed; --keep leaves them.
 `;
 
 function usage(message: string): never {
@@ -31,6 +32,7 @@ const OPTIONS = {
   insecure: { type: "boolean", default: process.env.REGISTRY_INSECURE === "1" },
   namespace: { type: "string" },
   group: { type: "string", multiple: true },
+  keep: { type: "boolean", default: false },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -47,5 +49,5 @@ for (const g of groups) if (!GROUPS.includes(g)) usage(`unknown group ${g}; grou
 // Self-signed certificates (wrangler dev --local-protocol https) are accepted only on request.
 if (values.insecure) process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 
-const reporter = await runConformance({ url: values.url, username: values.user, password: values.password, namespace: values.namespace, groups });
+const reporter = await runConformance({ url: values.url, username: values.user, password: values.password, namespace: values.namespace, groups, keep: values.keep });
 process.exit(reporter.failures().length > 0 ? 1 : 0);

@@ -4,6 +4,7 @@
 import { describe, errorBodyProblem, fail } from "./assert";
 import { RegistryClient, type Reply } from "./client";
 import type { RunContext } from "./context";
+import { cleanUp } from "./cleanup";
 import { runDiscovery } from "./discovery";
 import { runManagement } from "./management";
 import { runMounts } from "./mounts";
@@ -21,6 +22,8 @@ export interface RunOptions {
   namespace?: string;
   groups?: GroupName[];
   print?: (line: string) => void;
+  /** Leave what the run pushed in the registry (by default it is deleted at the end). */
+  keep?: boolean;
 }
 
 const STEPS: Record<GroupName, ((ctx: RunContext) => Promise<void>)[]> = {
@@ -66,6 +69,16 @@ async function checkEveryResponse(group: Group, client: RegistryClient, replies:
   );
 }
 
+async function reportCleanup(client: RegistryClient, namespace: string, print: (line: string) => void): Promise<void> {
+  try {
+    const done = await cleanUp(client, namespace);
+    print(`cleanup: deleted ${done.manifests} manifests and ${done.blobs} blob links in ${done.repositories.length} repositories under ${namespace} (--keep keeps them)`);
+    for (const refused of done.refused) print(`cleanup: ${refused}`);
+  } catch (error) {
+    print(`cleanup failed: ${(error as Error).message}`);
+  }
+}
+
 export async function runConformance(options: RunOptions): Promise<Reporter> {
   const reporter = new Reporter(options.print);
   const client = new RegistryClient(options.url, { username: options.username, password: options.password });
@@ -91,6 +104,7 @@ export async function runConformance(options: RunOptions): Promise<Reporter> {
     }
     await checkEveryResponse(group, client, client.log.slice(start));
   }
+  if (!options.keep) await reportCleanup(client, namespace, options.print ?? console.log);
   reporter.printSummary();
   return reporter;
 }

@@ -22,3 +22,8 @@ for (const [name, args] of Object.entries(COMMANDS)) {
     expect(result.stdout.endsWith("\n")).toBe(true);
   });
 }
+
+it("npm run conformance -- --help names --keep (the run deletes what it pushed otherwise)", () => {
+  const result = spawnSync(process.execPath, [...COMMANDS["npm run conformance"]!, "--help"], { cwd: ROOT, encoding: "utf8" });
+  expect(result.stdout).toContain("--keep");
+});
