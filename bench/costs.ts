@@ -101,7 +101,9 @@ export async function benchCosts(): Promise<CostRow[]> {
   const target = (s: RegistryServer): Target => ({ url: s.url, auth: AUTH });
   let digests: string[] = [];
   try {
-    rows.push({ scenario: "push a 5-layer image (docker: HEAD, POST, PATCH, PUT per blob + config; manifest PUT)", counts: await counted(first, async () => void (digests = await pushImage(target(first), "bench/image"))) });
+    rows.push({ scenario: "push a 5-layer image (docker: HEAD, POST, PATCH, PUT per blob + config; manifest PUT)", counts: await counted(first, async () => {
+        digests = await pushImage(target(first), "bench/image");
+      }) });
   } finally {
     await first.stop().catch(() => {});
   }

@@ -13,8 +13,14 @@ describe("buffer pool", () => {
     const b = await pool.acquire(10);
     const c = await pool.acquire(10);
     const order: string[] = [];
-    const d = pool.acquire(10).then((buffer) => (order.push("d"), buffer));
-    const e = pool.acquire(10).then((buffer) => (order.push("e"), buffer));
+    const d = pool.acquire(10).then((buffer) => {
+      order.push("d");
+      return buffer;
+    });
+    const e = pool.acquire(10).then((buffer) => {
+      order.push("e");
+      return buffer;
+    });
     await tick();
     expect(order).toEqual([]);
     expect(pool.stats()).toEqual({ allocatedBytes: 30, leasedBytes: 30, highWaterBytes: 30, waiting: 2 });

@@ -22,8 +22,12 @@ const BASE_ENV = env as unknown as Env;
  *  `counter.calls()` is the subrequests made since the last reset. */
 function client(overrides: Partial<Env> = {}) {
   let calls = 0;
-  const counter = { calls: () => calls, reset: () => void (calls = 0) };
-  const app = createApp({ onUsage: (usage) => void (calls += subrequests(usage)) });
+  const counter = { calls: () => calls, reset: () => {
+      calls = 0;
+    } };
+  const app = createApp({ onUsage: (usage) => {
+      calls += subrequests(usage);
+    } });
   const variant = { ...BASE_ENV, ...overrides } as Env;
   let cookies = new Map<string, string>();
   async function fetchPage(path: string, init: RequestInit = {}): Promise<Response> {
@@ -42,7 +46,9 @@ function client(overrides: Partial<Env> = {}) {
     counter,
     fetchPage,
     cookies: () => new Map(cookies),
-    setCookies: (next: Map<string, string>) => void (cookies = new Map(next)),
+    setCookies: (next: Map<string, string>) => {
+      cookies = new Map(next);
+    },
     async post(path: string, form: Record<string, string>, origin: string | null = BASE) {
       return fetchPage(path, { method: "POST", body: new URLSearchParams(form), headers: { "Content-Type": "application/x-www-form-urlencoded", ...(origin ? { Origin: origin } : {}) } });
     },

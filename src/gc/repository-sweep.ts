@@ -99,7 +99,7 @@ async function freeManifests(ctx: GcContext, work: RepositoryWork): Promise<bool
     const room = Math.floor((ctx.budget.remaining() - RECHECK_RESERVE) / 3);
     if (room < 1) return false;
     const batch = candidates.slice(0, Math.min(room, BATCH));
-    batch.forEach((d) => tried.add(d));
+    for (const d of batch) tried.add(d);
     await freeManifestBatch(ctx, work, rule, batch);
   }
 }

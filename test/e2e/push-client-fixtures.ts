@@ -27,7 +27,10 @@ export function seededBytes(seed: number) {
 }
 
 function hashing(hash: ReturnType<typeof createHash>) {
-  return new Transform({ transform: (piece: Buffer, _e, done) => (hash.update(piece), done(null, piece)) });
+  return new Transform({ transform: (piece: Buffer, _e, done) => {
+      hash.update(piece);
+      done(null, piece);
+    } });
 }
 
 function storeBlob(dir: string, bytes: Buffer): { digest: string; size: number } {
@@ -44,7 +47,10 @@ async function writeLayer(dir: string, seed: number, size: number) {
   const compressed = createHash("sha256");
   const temp = join(dir, `layer-${seed}.tmp`);
   let written = 0;
-  const counter = new Transform({ transform: (p: Buffer, _e, done) => ((written += p.length), done(null, p)) });
+  const counter = new Transform({ transform: (p: Buffer, _e, done) => {
+      written += p.length;
+      done(null, p);
+    } });
   const done = pipeline(pack, hashing(diff), createGzip({ level: 1 }), hashing(compressed), counter, createWriteStream(temp));
   const entry = pack.entry({ name: `data-${seed}.bin`, size }) as unknown as Writable;
   // Refills by seed, 4 MiB at a time, without holding the whole layer in memory.

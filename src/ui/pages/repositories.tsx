@@ -23,13 +23,15 @@ export function RepositoriesPage({ user, query, rows, next, paged, now }: Reposi
   return (
     <Layout title="Repositories" user={user} crumbs={[["Repositories", null]]}>
       <h1>Repositories</h1>
-      <form class="search" method="get" action="/" role="search">
-        <div>
-          <label for="q">Search repositories</label>
-          <input type="search" id="q" name="q" value={query} placeholder="name contains…" />
-        </div>
-        <button type="submit">Search</button>
-      </form>
+      <search>
+        <form class="search" method="get" action="/">
+          <div>
+            <label for="q">Search repositories</label>
+            <input type="search" id="q" name="q" value={query} placeholder="name contains…" />
+          </div>
+          <button type="submit">Search</button>
+        </form>
+      </search>
       {rows.length === 0 ? (
         <p>{query ? `No repository you may pull has "${query}" in its name on this page.` : user ? "No repositories you may pull yet." : "No public repositories. Sign in to see yours."}</p>
       ) : (

@@ -49,7 +49,10 @@ async function checkClient(client: Client): Promise<string | null> {
 /** Why `client` cannot run here, or null when it can. */
 export function missingReason(client: Client): Promise<string | null> {
   let pending = cache.get(client);
-  if (!pending) cache.set(client, (pending = checkClient(client)));
+  if (!pending) {
+    pending = checkClient(client);
+    cache.set(client, pending);
+  }
   return pending;
 }
 
