@@ -18,7 +18,10 @@ type Counts = Record<(typeof COUNTERS)[number], number> & { requests: number };
 /** Sums the counts of the request lines the runtime logged after `from` (a log offset). */
 function countsSince(server: RegistryServer, from: number): Counts {
   const sum: Counts = { requests: 0, r2ClassA: 0, r2ClassB: 0, r2Free: 0, kvReads: 0, kvWrites: 0 };
-  for (const match of server.log().slice(from).matchAll(/request (\{[^\n]*\})/g)) {
+  for (const match of server
+    .log()
+    .slice(from)
+    .matchAll(/request (\{[^\n]*\})/g)) {
     const line = JSON.parse(match[1]!) as Record<string, number>;
     sum.requests++;
     for (const key of COUNTERS) sum[key] += line[key] ?? 0;
@@ -61,8 +64,18 @@ const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex"
 /** docker push of one blob: HEAD (404), POST, streamed PATCH, PUT ?digest=. */
 async function dockerPushBlob(target: Target, repo: string, body: Buffer): Promise<void> {
   await send(`${target.url}/v2/${repo}/blobs/${sha(body)}`, "HEAD", { Authorization: AUTH }, null);
-  const open = await send(`${target.url}/v2/${repo}/blobs/uploads/`, "POST", { Authorization: AUTH, "Content-Length": "0" }, null);
-  const patch = await send(absolute(target.url, String(open.headers.location)), "PATCH", { Authorization: AUTH, "Content-Type": "application/octet-stream" }, [body]);
+  const open = await send(
+    `${target.url}/v2/${repo}/blobs/uploads/`,
+    "POST",
+    { Authorization: AUTH, "Content-Length": "0" },
+    null,
+  );
+  const patch = await send(
+    absolute(target.url, String(open.headers.location)),
+    "PATCH",
+    { Authorization: AUTH, "Content-Type": "application/octet-stream" },
+    [body],
+  );
   const close = new URL(absolute(target.url, String(patch.headers.location)));
   close.searchParams.set("digest", sha(body));
   const reply = await send(close.toString(), "PUT", { Authorization: AUTH, "Content-Length": "0" }, null);
@@ -72,15 +85,26 @@ async function dockerPushBlob(target: Target, repo: string, body: Buffer): Promi
 /** A 5-layer image (64 KiB layers) pushed as docker does, then tagged `v1`. */
 export async function pushImage(target: Target, repo: string): Promise<string[]> {
   const layers = [0, 1, 2, 3, 4].map(blobBytes);
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: layers.map(sha) } }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: layers.map(sha) } }),
+  );
   for (const blob of [...layers, config]) await dockerPushBlob(target, repo, blob);
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
     config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha(config), size: config.length },
-    layers: layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha(l), size: l.length })),
+    layers: layers.map((l) => ({
+      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+      digest: sha(l),
+      size: l.length,
+    })),
   });
-  const reply = await send(`${target.url}/v2/${repo}/manifests/v1`, "PUT", { Authorization: AUTH, "Content-Type": "application/vnd.oci.image.manifest.v1+json" }, [Buffer.from(manifest)]);
+  const reply = await send(
+    `${target.url}/v2/${repo}/manifests/v1`,
+    "PUT",
+    { Authorization: AUTH, "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+    [Buffer.from(manifest)],
+  );
   if (reply.status !== 201) throw new Error(`PUT manifest: ${reply.status} ${reply.body}`);
   return [sha(config), ...layers.map(sha)];
 }
@@ -90,8 +114,16 @@ async function get(target: Target, path: string, accept = "application/vnd.oci.i
   if (reply.status !== 200) throw new Error(`GET ${path}: ${reply.status} ${reply.body}`);
 }
 
-export interface CostRow { scenario: string; counts: Counts }
-export interface CpuRow { scenario: string; size: number; cpuSeconds: number; wallSeconds: number }
+export interface CostRow {
+  scenario: string;
+  counts: Counts;
+}
+export interface CpuRow {
+  scenario: string;
+  size: number;
+  cpuSeconds: number;
+  wallSeconds: number;
+}
 
 /** Push on one runtime; read on a fresh runtime over the same state, so "cold" is a new isolate. */
 export async function benchCosts(): Promise<CostRow[]> {
@@ -101,18 +133,30 @@ export async function benchCosts(): Promise<CostRow[]> {
   const target = (s: RegistryServer): Target => ({ url: s.url, auth: AUTH });
   let digests: string[] = [];
   try {
-    rows.push({ scenario: "push a 5-layer image (docker: HEAD, POST, PATCH, PUT per blob + config; manifest PUT)", counts: await counted(first, async () => {
+    rows.push({
+      scenario: "push a 5-layer image (docker: HEAD, POST, PATCH, PUT per blob + config; manifest PUT)",
+      counts: await counted(first, async () => {
         digests = await pushImage(target(first), "bench/image");
-      }) });
+      }),
+    });
   } finally {
     await first.stop().catch(() => {});
   }
   const second = await startRegistry({ protocol: "http", vars: VARS, stateDir });
   try {
     const t = target(second);
-    rows.push({ scenario: "manifest GET by tag, cold isolate", counts: await counted(second, () => get(t, "/v2/bench/image/manifests/v1")) });
-    rows.push({ scenario: "manifest GET by tag, warm isolate", counts: await counted(second, () => get(t, "/v2/bench/image/manifests/v1")) });
-    rows.push({ scenario: "tag list (one page)", counts: await counted(second, () => get(t, "/v2/bench/image/tags/list?n=100")) });
+    rows.push({
+      scenario: "manifest GET by tag, cold isolate",
+      counts: await counted(second, () => get(t, "/v2/bench/image/manifests/v1")),
+    });
+    rows.push({
+      scenario: "manifest GET by tag, warm isolate",
+      counts: await counted(second, () => get(t, "/v2/bench/image/manifests/v1")),
+    });
+    rows.push({
+      scenario: "tag list (one page)",
+      counts: await counted(second, () => get(t, "/v2/bench/image/tags/list?n=100")),
+    });
     rows.push({ scenario: "catalog page", counts: await counted(second, () => get(t, "/v2/_catalog?n=100")) });
     rows.push({
       scenario: "pull the 5-layer image (manifest by tag, warm; config; 5 layers)",
@@ -135,14 +179,21 @@ export async function benchCpu(size: number): Promise<CpuRow[]> {
   const paths: [string, (t: Target) => Promise<void>][] = [
     ["push, one PUT with Content-Length", (t) => pushWhole(t, "bench/cpu", size, digest)],
     ["push, streamed chunked PATCH then PUT (docker)", (t) => pushStreamed(t, "bench/cpu", size, digest)],
-    ["push, 16 MiB PATCHes with Content-Range (read-back at close)", (t) => pushChunked(t, "bench/cpu", size, digest, 16 * MiB)],
+    [
+      "push, 16 MiB PATCHes with Content-Range (read-back at close)",
+      (t) => pushChunked(t, "bench/cpu", size, digest, 16 * MiB),
+    ],
   ];
   // The bare worker (R2.put of the body, R2.get back) measures the same workerd process doing
   // almost nothing but the local R2 emulator's work: the baseline to subtract.
   const bare = await startRegistry({ protocol: "http", config: join(ROOT, "bench/wrangler.bare.toml") });
   try {
     await send(`${bare.url}/warm`, "GET", {}, null);
-    rows.push(await cpuOf(bare, "bare worker put (R2.put of the body; emulator baseline)", size, () => barePut(bare.url, "blob", size)));
+    rows.push(
+      await cpuOf(bare, "bare worker put (R2.put of the body; emulator baseline)", size, () =>
+        barePut(bare.url, "blob", size),
+      ),
+    );
     rows.push(await cpuOf(bare, "bare worker get (emulator baseline)", size, () => bareGet(bare.url, "blob", digest)));
   } finally {
     await bare.stop();
@@ -153,8 +204,10 @@ export async function benchCpu(size: number): Promise<CpuRow[]> {
       const t: Target = { url: server.url, auth: AUTH };
       await send(`${server.url}/v2/`, "GET", { Authorization: AUTH }, null); // warm the isolate
       rows.push(await cpuOf(server, scenario, size, () => push(t)));
-      if (scenario.startsWith("push, streamed")) rows.push(await cpuOf(server, "pull (multipart blob)", size, () => pullBlob(t, "bench/cpu", digest)));
-      if (scenario.startsWith("push, one PUT")) rows.push(await cpuOf(server, "pull (single-object blob)", size, () => pullBlob(t, "bench/cpu", digest)));
+      if (scenario.startsWith("push, streamed"))
+        rows.push(await cpuOf(server, "pull (multipart blob)", size, () => pullBlob(t, "bench/cpu", digest)));
+      if (scenario.startsWith("push, one PUT"))
+        rows.push(await cpuOf(server, "pull (single-object blob)", size, () => pullBlob(t, "bench/cpu", digest)));
     } finally {
       await server.stop();
     }
@@ -162,23 +215,44 @@ export async function benchCpu(size: number): Promise<CpuRow[]> {
   return rows;
 }
 
-async function cpuOf(server: RegistryServer, scenario: string, size: number, work: () => Promise<void>): Promise<CpuRow> {
+async function cpuOf(
+  server: RegistryServer,
+  scenario: string,
+  size: number,
+  work: () => Promise<void>,
+): Promise<CpuRow> {
   const before = workerdCpu(server.pgid);
   const start = performance.now();
   await work();
-  const row = { scenario, size, cpuSeconds: workerdCpu(server.pgid) - before, wallSeconds: (performance.now() - start) / 1000 };
-  console.log(`${scenario.padEnd(62)} ${(size / MiB).toFixed(0)} MiB  workerd CPU ${(row.cpuSeconds * 1000 / (size / MiB)).toFixed(1)} ms/MiB`);
+  const row = {
+    scenario,
+    size,
+    cpuSeconds: workerdCpu(server.pgid) - before,
+    wallSeconds: (performance.now() - start) / 1000,
+  };
+  console.log(
+    `${scenario.padEnd(62)} ${(size / MiB).toFixed(0)} MiB  workerd CPU ${((row.cpuSeconds * 1000) / (size / MiB)).toFixed(1)} ms/MiB`,
+  );
   return row;
 }
 
 export function costTable(rows: CostRow[]): string {
-  const lines = ["| client operation | requests | R2 class A | R2 class B | R2 free (delete, abort) | KV reads | KV writes |", "|---|---|---|---|---|---|---|"];
-  for (const { scenario, counts: c } of rows) lines.push(`| ${scenario} | ${c.requests} | ${c.r2ClassA} | ${c.r2ClassB} | ${c.r2Free} | ${c.kvReads} | ${c.kvWrites} |`);
+  const lines = [
+    "| client operation | requests | R2 class A | R2 class B | R2 free (delete, abort) | KV reads | KV writes |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const { scenario, counts: c } of rows)
+    lines.push(
+      `| ${scenario} | ${c.requests} | ${c.r2ClassA} | ${c.r2ClassB} | ${c.r2Free} | ${c.kvReads} | ${c.kvWrites} |`,
+    );
   return lines.join("\n");
 }
 
 export function cpuTable(rows: CpuRow[]): string {
   const lines = ["| operation | blob | workerd CPU | CPU per MiB | wall time |", "|---|---|---|---|---|"];
-  for (const r of rows) lines.push(`| ${r.scenario} | ${(r.size / MiB).toFixed(0)} MiB | ${r.cpuSeconds.toFixed(2)} s | ${((r.cpuSeconds * 1000) / (r.size / MiB)).toFixed(1)} ms | ${r.wallSeconds.toFixed(1)} s |`);
+  for (const r of rows)
+    lines.push(
+      `| ${r.scenario} | ${(r.size / MiB).toFixed(0)} MiB | ${r.cpuSeconds.toFixed(2)} s | ${((r.cpuSeconds * 1000) / (r.size / MiB)).toFixed(1)} ms | ${r.wallSeconds.toFixed(1)} s |`,
+    );
   return lines.join("\n");
 }

@@ -43,12 +43,20 @@ export function send(
         if (text.length < 2000) text += chunk.toString("utf8", 0, Math.min(chunk.length, 2000));
       });
       res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes, sha256: hash ? `sha256:${hash.digest("hex")}` : null, body: hash ? "" : text }),
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          bytes,
+          sha256: hash ? `sha256:${hash.digest("hex")}` : null,
+          body: hash ? "" : text,
+        }),
       );
       res.on("error", reject);
     });
     req.on("error", reject);
-    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new IdleTimeout(`${method} ${url}: no bytes for ${IDLE_TIMEOUT_MS / 1000} s`)));
+    req.setTimeout(IDLE_TIMEOUT_MS, () =>
+      req.destroy(new IdleTimeout(`${method} ${url}: no bytes for ${IDLE_TIMEOUT_MS / 1000} s`)),
+    );
     if (!body) return void req.end();
     const iterator = body[Symbol.iterator]();
     const pump = () => {

@@ -42,7 +42,10 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return (performance.now() - start) / 1000;
 }
 
-async function onFreshServer(kind: "registry" | "bare", work: (server: RegistryServer) => Promise<void>): Promise<void> {
+async function onFreshServer(
+  kind: "registry" | "bare",
+  work: (server: RegistryServer) => Promise<void>,
+): Promise<void> {
   const server = await startRegistry({
     protocol: "http",
     vars: kind === "registry" ? { USERNAME: "bench", PASSWORD: "bench-password" } : {},
@@ -59,18 +62,24 @@ async function measure(server: RegistryServer, scenario: string, size: number, f
   const seconds = await timed(fn);
   const row = { scenario, size, seconds, peakRss: server ? workerdPeakRss(server.pgid) : null };
   rows.push(row);
-  console.log(`${scenario.padEnd(40)} ${(size / MiB).toFixed(0).padStart(6)} MiB ${(size / MiB / seconds).toFixed(1).padStart(7)} MiB/s  peak RSS ${row.peakRss ? (row.peakRss / MiB).toFixed(0) + " MiB" : "-"}`);
+  console.log(
+    `${scenario.padEnd(40)} ${(size / MiB).toFixed(0).padStart(6)} MiB ${(size / MiB / seconds).toFixed(1).padStart(7)} MiB/s  peak RSS ${row.peakRss ? (row.peakRss / MiB).toFixed(0) + " MiB" : "-"}`,
+  );
 }
 
 async function benchRegistry(size: number, digest: string): Promise<void> {
   await onFreshServer("registry", async (server) => {
     const target: Target = { url: server.url, auth: AUTH };
-    await measure(server, "registry push, streamed (docker)", size, () => pushStreamed(target, "bench/streamed", size, digest));
+    await measure(server, "registry push, streamed (docker)", size, () =>
+      pushStreamed(target, "bench/streamed", size, digest),
+    );
     await measure(server, "registry pull", size, () => pullBlob(target, "bench/streamed", digest));
   });
   await onFreshServer("registry", async (server) => {
     const target: Target = { url: server.url, auth: AUTH };
-    await measure(server, "registry push, 64 MiB chunks", size, () => pushChunked(target, "bench/chunked", size, digest, CHUNK));
+    await measure(server, "registry push, 64 MiB chunks", size, () =>
+      pushChunked(target, "bench/chunked", size, digest, CHUNK),
+    );
   });
   await onFreshServer("registry", async (server) => {
     const target: Target = { url: server.url, auth: AUTH };
@@ -92,9 +101,13 @@ async function benchPeer(size: number, digest: string): Promise<void> {
   try {
     const target: Target = { url: peer.url, auth: null };
     const none = { pgid: -1 } as RegistryServer;
-    await measure(none, "docker-registry push, streamed", size, () => pushStreamed(target, "bench/streamed", size, digest));
+    await measure(none, "docker-registry push, streamed", size, () =>
+      pushStreamed(target, "bench/streamed", size, digest),
+    );
     await measure(none, "docker-registry pull", size, () => pullBlob(target, "bench/streamed", digest));
-    await measure(none, "docker-registry push, 64 MiB chunks", size, () => pushChunked(target, "bench/chunked", size, digest, CHUNK));
+    await measure(none, "docker-registry push, 64 MiB chunks", size, () =>
+      pushChunked(target, "bench/chunked", size, digest, CHUNK),
+    );
     await measure(none, "docker-registry push, one PUT", size, () => pushWhole(target, "bench/whole", size, digest));
   } finally {
     await peer.stop();
@@ -127,11 +140,24 @@ function table(): string {
     const pull = find("registry pull", size);
     const whole = find("registry push, one PUT", size);
     const wholePull = find("registry pull, one-PUT blob", size);
-    lines.push(`| ${label} | push, streamed (docker) | ${rate(streamed)} | ${rss(streamed)} | ${rate(barePutRow)} | ${ratio(streamed, barePutRow)} | ${rate(find("docker-registry push, streamed", size))} |`);
-    if (chunked) lines.push(`| ${label} | push, 64 MiB chunks | ${rate(chunked)} | ${rss(chunked)} | ${rate(barePutRow)} | ${ratio(chunked, barePutRow)} | ${rate(find("docker-registry push, 64 MiB chunks", size))} |`);
-    if (whole) lines.push(`| ${label} | push, one PUT with Content-Length (containerd, oras) | ${rate(whole)} | ${rss(whole)} | ${rate(barePutRow)} | ${ratio(whole, barePutRow)} | ${rate(find("docker-registry push, one PUT", size))} |`);
-    lines.push(`| ${label} | pull, multipart blob (streamed or chunked push) | ${rate(pull)} | ${rss(pull)} | ${rate(bareGetRow)} | ${ratio(pull, bareGetRow)} | ${rate(find("docker-registry pull", size))} |`);
-    if (wholePull) lines.push(`| ${label} | pull, single-object blob (one-PUT push) | ${rate(wholePull)} | ${rss(wholePull)} | ${rate(bareGetRow)} | ${ratio(wholePull, bareGetRow)} | – |`);
+    lines.push(
+      `| ${label} | push, streamed (docker) | ${rate(streamed)} | ${rss(streamed)} | ${rate(barePutRow)} | ${ratio(streamed, barePutRow)} | ${rate(find("docker-registry push, streamed", size))} |`,
+    );
+    if (chunked)
+      lines.push(
+        `| ${label} | push, 64 MiB chunks | ${rate(chunked)} | ${rss(chunked)} | ${rate(barePutRow)} | ${ratio(chunked, barePutRow)} | ${rate(find("docker-registry push, 64 MiB chunks", size))} |`,
+      );
+    if (whole)
+      lines.push(
+        `| ${label} | push, one PUT with Content-Length (containerd, oras) | ${rate(whole)} | ${rss(whole)} | ${rate(barePutRow)} | ${ratio(whole, barePutRow)} | ${rate(find("docker-registry push, one PUT", size))} |`,
+      );
+    lines.push(
+      `| ${label} | pull, multipart blob (streamed or chunked push) | ${rate(pull)} | ${rss(pull)} | ${rate(bareGetRow)} | ${ratio(pull, bareGetRow)} | ${rate(find("docker-registry pull", size))} |`,
+    );
+    if (wholePull)
+      lines.push(
+        `| ${label} | pull, single-object blob (one-PUT push) | ${rate(wholePull)} | ${rss(wholePull)} | ${rate(bareGetRow)} | ${ratio(wholePull, bareGetRow)} | – |`,
+      );
   }
   return lines.join("\n");
 }
@@ -164,7 +190,9 @@ async function main(): Promise<void> {
     const digest = payloadDigest(HUGE);
     await onFreshServer("registry", async (server) => {
       const target: Target = { url: server.url, auth: AUTH };
-      await measure(server, "registry push, streamed (docker)", HUGE, () => pushStreamed(target, "bench/huge", HUGE, digest));
+      await measure(server, "registry push, streamed (docker)", HUGE, () =>
+        pushStreamed(target, "bench/huge", HUGE, digest),
+      );
       await measure(server, "registry pull", HUGE, () => pullBlob(target, "bench/huge", digest));
     });
   }

@@ -13,7 +13,12 @@ function headers(target: Target, extra: Record<string, string> = {}): Record<str
 }
 
 async function openUpload(target: Target, repo: string): Promise<string> {
-  const reply = await send(`${target.url}/v2/${repo}/blobs/uploads/`, "POST", headers(target, { "Content-Length": "0" }), null);
+  const reply = await send(
+    `${target.url}/v2/${repo}/blobs/uploads/`,
+    "POST",
+    headers(target, { "Content-Length": "0" }),
+    null,
+  );
   if (reply.status !== 202) throw new Error(`POST upload: ${reply.status} ${reply.body}`);
   return absolute(target.url, String(reply.headers.location));
 }
@@ -28,20 +33,35 @@ async function closeUpload(target: Target, location: string, digest: string): Pr
 /** docker push: one PATCH with Transfer-Encoding: chunked and no length, then PUT ?digest=. */
 export async function pushStreamed(target: Target, repo: string, size: number, digest: string): Promise<void> {
   const location = await openUpload(target, repo);
-  const reply = await send(location, "PATCH", headers(target, { "Content-Type": "application/octet-stream" }), payload(size));
+  const reply = await send(
+    location,
+    "PATCH",
+    headers(target, { "Content-Type": "application/octet-stream" }),
+    payload(size),
+  );
   if (reply.status !== 202) throw new Error(`PATCH: ${reply.status} ${reply.body}`);
   await closeUpload(target, absolute(target.url, String(reply.headers.location)), digest);
 }
 
 /** A chunking client: PATCHes of `chunk` bytes with Content-Range and Content-Length. */
-export async function pushChunked(target: Target, repo: string, size: number, digest: string, chunk: number): Promise<void> {
+export async function pushChunked(
+  target: Target,
+  repo: string,
+  size: number,
+  digest: string,
+  chunk: number,
+): Promise<void> {
   let location = await openUpload(target, repo);
   for (let at = 0; at < size; at += chunk) {
     const end = Math.min(size, at + chunk);
     const reply = await send(
       location,
       "PATCH",
-      headers(target, { "Content-Type": "application/octet-stream", "Content-Range": `${at}-${end - 1}`, "Content-Length": String(end - at) }),
+      headers(target, {
+        "Content-Type": "application/octet-stream",
+        "Content-Range": `${at}-${end - 1}`,
+        "Content-Length": String(end - at),
+      }),
       payload(size, at, end),
     );
     if (reply.status !== 202) throw new Error(`PATCH ${at}-${end - 1}: ${reply.status} ${reply.body}`);
@@ -54,13 +74,19 @@ export async function pushChunked(target: Target, repo: string, size: number, di
 export async function pushWhole(target: Target, repo: string, size: number, digest: string): Promise<void> {
   const location = new URL(await openUpload(target, repo));
   location.searchParams.set("digest", digest);
-  const reply = await send(location.toString(), "PUT", headers(target, { "Content-Type": "application/octet-stream", "Content-Length": String(size) }), payload(size));
+  const reply = await send(
+    location.toString(),
+    "PUT",
+    headers(target, { "Content-Type": "application/octet-stream", "Content-Length": String(size) }),
+    payload(size),
+  );
   if (reply.status !== 201) throw new Error(`PUT whole: ${reply.status} ${reply.body}`);
 }
 
 export async function pullBlob(target: Target, repo: string, digest: string): Promise<void> {
   const reply = await send(`${target.url}/v2/${repo}/blobs/${digest}`, "GET", headers(target), null, { hash: true });
-  if (reply.status !== 200 || reply.sha256 !== digest) throw new Error(`GET blob: ${reply.status}, got ${reply.sha256}`);
+  if (reply.status !== 200 || reply.sha256 !== digest)
+    throw new Error(`GET blob: ${reply.status}, got ${reply.sha256}`);
 }
 
 export async function barePut(url: string, key: string, size: number): Promise<void> {
@@ -70,5 +96,6 @@ export async function barePut(url: string, key: string, size: number): Promise<v
 
 export async function bareGet(url: string, key: string, digest: string): Promise<void> {
   const reply = await send(`${url}/${key}`, "GET", {}, null, { hash: true });
-  if (reply.status !== 200 || reply.sha256 !== digest) throw new Error(`bare GET: ${reply.status}, got ${reply.sha256}`);
+  if (reply.status !== 200 || reply.sha256 !== digest)
+    throw new Error(`bare GET: ${reply.status}, got ${reply.sha256}`);
 }

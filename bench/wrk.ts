@@ -11,15 +11,33 @@ const AUTH = "Basic " + Buffer.from("bench:bench-password").toString("base64");
 const ROUNDS = 3;
 const ACCEPT = "application/vnd.oci.image.manifest.v1+json";
 
-export interface WrkRow { target: string; url: string; rps: number; errors: string }
+export interface WrkRow {
+  target: string;
+  url: string;
+  rps: number;
+  errors: string;
+}
 
 function wrk(target: string, url: string, auth: boolean, seconds: number): WrkRow {
-  const args = ["-t2", "-c50", `-d${seconds}s`, "-H", `Accept: ${ACCEPT}`, ...(auth ? ["-H", `Authorization: ${AUTH}`] : []), url];
+  const args = [
+    "-t2",
+    "-c50",
+    `-d${seconds}s`,
+    "-H",
+    `Accept: ${ACCEPT}`,
+    ...(auth ? ["-H", `Authorization: ${AUTH}`] : []),
+    url,
+  ];
   const out = execFileSync("wrk", args, { encoding: "utf8" });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
   const socket = /Socket errors: ([^\n]+)/.exec(out)?.[1];
-  const row = { target, url, rps, errors: [non2xx ? `${non2xx} non-2xx` : "", socket ?? ""].filter(Boolean).join("; ") || "none" };
+  const row = {
+    target,
+    url,
+    rps,
+    errors: [non2xx ? `${non2xx} non-2xx` : "", socket ?? ""].filter(Boolean).join("; ") || "none",
+  };
   console.log(`${target.padEnd(60)} ${rps.toFixed(0).padStart(6)} req/s  errors: ${row.errors}`);
   return row;
 }
@@ -35,8 +53,18 @@ export async function benchWrk(seconds: number): Promise<WrkRow[]> {
     // fall on one target only; the table shows each target's median round.
     for (let round = 0; round < ROUNDS; round++) {
       rows.push(wrk("runtime: GET /v2/ with auth (no storage; the ceiling)", `${server.url}/v2/`, true, seconds));
-      rows.push(wrk("runtime: manifest GET by tag with auth", `${server.url}/v2/bench/image/manifests/v1`, true, seconds));
-      if (peer) rows.push(wrk("docker-registry 2.8: manifest GET by tag, no auth", `${peer.url}/v2/bench/image/manifests/v1`, false, seconds));
+      rows.push(
+        wrk("runtime: manifest GET by tag with auth", `${server.url}/v2/bench/image/manifests/v1`, true, seconds),
+      );
+      if (peer)
+        rows.push(
+          wrk(
+            "docker-registry 2.8: manifest GET by tag, no auth",
+            `${peer.url}/v2/bench/image/manifests/v1`,
+            false,
+            seconds,
+          ),
+        );
     }
   } finally {
     await peer?.stop();
@@ -51,7 +79,9 @@ export function wrkTable(rows: WrkRow[]): string {
     const runs = rows.filter((r) => r.target === target);
     const sorted = runs.map((r) => r.rps).sort((a, b) => a - b);
     const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-    lines.push(`| ${target} | ${median.toFixed(0)} | ${runs.map((r) => r.rps.toFixed(0)).join(", ")} | ${runs.map((r) => r.errors).join("; ")} |`);
+    lines.push(
+      `| ${target} | ${median.toFixed(0)} | ${runs.map((r) => r.rps.toFixed(0)).join(", ")} | ${runs.map((r) => r.errors).join("; ")} |`,
+    );
   }
   return lines.join("\n");
 }

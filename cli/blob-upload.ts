@@ -75,21 +75,38 @@ async function findOrOpenSession(ctx: UploadContext, desc: Descriptor): Promise<
 }
 
 /** Sends the bytes the registry lacks; returns the session once the registry holds them all. */
-async function sendChunks(ctx: UploadContext, source: ImageSource, desc: Descriptor, first: Session, counter: { sent: number }): Promise<Session> {
+async function sendChunks(
+  ctx: UploadContext,
+  source: ImageSource,
+  desc: Descriptor,
+  first: Session,
+  counter: { sent: number },
+): Promise<Session> {
   const key = uploadKey(ctx.client.ref.host, ctx.client.repo, desc.digest);
   let session = first;
   let failures = 0;
   while (session.offset < desc.size) {
-    const size = chooseChunkSize({ advertisedMax: session.chunkMax, advertisedMin: session.chunkMin, requested: ctx.chunkSize });
+    const size = chooseChunkSize({
+      advertisedMax: session.chunkMax,
+      advertisedMin: session.chunkMin,
+      requested: ctx.chunkSize,
+    });
     const chunk = planChunks(session.offset, desc.size, size)[0]!;
     let position = chunk.start;
     const stream = withFault(await source.openBlob(desc, chunk.start, chunk.end));
     try {
-      session = await appendChunk(ctx.client, session, chunk.start, chunk.end, () => stream, (n) => {
-        counter.sent += n;
-        position += n;
-        ctx.progress.update(desc.digest, position);
-      });
+      session = await appendChunk(
+        ctx.client,
+        session,
+        chunk.start,
+        chunk.end,
+        () => stream,
+        (n) => {
+          counter.sent += n;
+          position += n;
+          ctx.progress.update(desc.digest, position);
+        },
+      );
       ctx.state.set(key, { location: session.location, offset: session.offset, updatedAt: Date.now() });
       failures = 0;
     } catch (error) {
@@ -115,9 +132,16 @@ async function sendChunks(ctx: UploadContext, source: ImageSource, desc: Descrip
 
 /** Where to continue after a failed chunk: the registry's word, from 416 or a status GET. */
 async function resumePoint(ctx: UploadContext, session: Session, error: unknown): Promise<Session> {
-  if (error instanceof RangeMismatch && error.registryOffset !== null) return { ...session, offset: error.registryOffset };
+  if (error instanceof RangeMismatch && error.registryOffset !== null)
+    return { ...session, offset: error.registryOffset };
   const status = await sessionStatus(ctx.client, session.location);
-  if (!status) throw new CliError("the registry dropped the upload session", "re-run the same command to start this blob again", null, false);
+  if (!status)
+    throw new CliError(
+      "the registry dropped the upload session",
+      "re-run the same command to start this blob again",
+      null,
+      false,
+    );
   return status;
 }
 

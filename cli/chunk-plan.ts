@@ -56,7 +56,19 @@ export function backoffDelay(attempt: number, baseMs = 500, capMs = 15_000, rand
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-const UNITS: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
 
 /** Parses "50MB", "64MiB", "1048576". */
 export function parseByteSize(text: string): number | null {

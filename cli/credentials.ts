@@ -64,9 +64,11 @@ function fromDockerConfig(host: string): Credentials | null {
   if (entry?.auth) {
     const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
-    if (colon > 0) return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), origin: "docker config auths" };
+    if (colon > 0)
+      return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), origin: "docker config auths" };
   }
-  if (entry?.username && entry.password) return { username: entry.username, password: entry.password, origin: "docker config auths" };
+  if (entry?.username && entry.password)
+    return { username: entry.username, password: entry.password, origin: "docker config auths" };
   if (config.credsStore) return fromHelper(config.credsStore, host);
   return null;
 }
@@ -77,9 +79,11 @@ export interface CredentialFlags {
 }
 
 export function findCredentials(host: string, flags: CredentialFlags): Credentials | null {
-  if (flags.username && flags.password !== undefined) return { username: flags.username, password: flags.password, origin: "--username/--password" };
+  if (flags.username && flags.password !== undefined)
+    return { username: flags.username, password: flags.password, origin: "--username/--password" };
   const envUser = process.env.R2_REGISTRY_USERNAME;
   const envPass = process.env.R2_REGISTRY_PASSWORD;
-  if (envUser && envPass !== undefined) return { username: envUser, password: envPass, origin: "R2_REGISTRY_USERNAME/PASSWORD" };
+  if (envUser && envPass !== undefined)
+    return { username: envUser, password: envPass, origin: "R2_REGISTRY_USERNAME/PASSWORD" };
   return fromDockerConfig(host);
 }

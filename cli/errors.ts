@@ -17,5 +17,7 @@ export class CliError extends Error {
 export function isRetryable(error: unknown): boolean {
   if (error instanceof CliError) return error.retryable;
   const code = (error as { code?: string } | null)?.code;
-  return typeof code === "string" || (error instanceof Error && /socket|network|ECONN|EPIPE|aborted/i.test(error.message));
+  return (
+    typeof code === "string" || (error instanceof Error && /socket|network|ECONN|EPIPE|aborted/i.test(error.message))
+  );
 }

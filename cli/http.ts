@@ -41,9 +41,10 @@ function agentFor(protocol: string, insecure: boolean): http.Agent {
   const key = `${protocol}${insecure}`;
   let agent = agents.get(key);
   if (!agent) {
-    agent = protocol === "https:"
-      ? new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: !insecure })
-      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+    agent =
+      protocol === "https:"
+        ? new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: !insecure })
+        : new http.Agent({ keepAlive: true, maxSockets: 16 });
     agents.set(key, agent);
   }
   return agent;
@@ -63,7 +64,7 @@ function wrapResponse(url: string, res: http.IncomingMessage): HttpResponse {
     body: res,
     header(name) {
       const value = res.headers[name.toLowerCase()];
-      return Array.isArray(value) ? value.join(", ") : value ?? null;
+      return Array.isArray(value) ? value.join(", ") : (value ?? null);
     },
     text: async () => (await collect(res)).toString("utf8"),
     buffer: () => collect(res),
@@ -77,7 +78,11 @@ function wrapResponse(url: string, res: http.IncomingMessage): HttpResponse {
 /** The server did not complete a TLS handshake: it speaks plain HTTP, or nothing TLS. */
 function tlsHandshakeFailed(error: Error): boolean {
   const code = (error as { code?: string }).code ?? "";
-  return code === "EPROTO" || code.startsWith("ERR_SSL_") || /before secure TLS connection was established/.test(error.message);
+  return (
+    code === "EPROTO" ||
+    code.startsWith("ERR_SSL_") ||
+    /before secure TLS connection was established/.test(error.message)
+  );
 }
 
 /** Not retried: a plain-HTTP server will refuse every TLS handshake the same way. */
@@ -96,7 +101,12 @@ export function sendRequest(request: HttpRequest, options: HttpOptions): Promise
   const headers: Record<string, string> = { "User-Agent": "r2-registry-push/0.1", ...request.headers };
   if (Buffer.isBuffer(body)) headers["Content-Length"] = String(body.length);
   return new Promise((resolve, reject) => {
-    const req = lib.request(url, { method: request.method, headers, agent: agentFor(url.protocol, options.insecure), signal: request.signal });
+    const req = lib.request(url, {
+      method: request.method,
+      headers,
+      agent: agentFor(url.protocol, options.insecure),
+      signal: request.signal,
+    });
     req.on("response", (res) => resolve(wrapResponse(url.toString(), res)));
     req.on("error", (error) => {
       if (body && !Buffer.isBuffer(body)) body.destroy();

@@ -4,7 +4,14 @@
 // new index that lists only them.
 import { createHash } from "node:crypto";
 import { CliError } from "./errors";
-import { formatPlatform, isIndex, parseManifest, platformMatches, type Descriptor, type ImageSource } from "./image-source";
+import {
+  formatPlatform,
+  isIndex,
+  parseManifest,
+  platformMatches,
+  type Descriptor,
+  type ImageSource,
+} from "./image-source";
 
 export interface ManifestItem {
   desc: Descriptor;
@@ -27,24 +34,40 @@ async function loadItem(source: ImageSource, desc: Descriptor): Promise<Manifest
 }
 
 async function selectChildren(source: ImageSource, children: Descriptor[], platforms: string[]): Promise<Descriptor[]> {
-  const chosen = platforms.length === 0 ? children : children.filter((c) => platforms.some((p) => platformMatches(p, c.platform)));
+  const chosen =
+    platforms.length === 0 ? children : children.filter((c) => platforms.some((p) => platformMatches(p, c.platform)));
   if (chosen.length === 0) {
-    throw new CliError(`no manifest in the index matches --platform ${platforms.join(",")}`, `platforms there: ${children.map((c) => formatPlatform(c.platform)).join(", ")}`);
+    throw new CliError(
+      `no manifest in the index matches --platform ${platforms.join(",")}`,
+      `platforms there: ${children.map((c) => formatPlatform(c.platform)).join(", ")}`,
+    );
   }
   for (const child of chosen) {
     if (!(await source.has(child))) {
-      throw new CliError(`${source.name} lacks the manifest for ${formatPlatform(child.platform)} (${child.digest})`, "engines often keep one platform of an index: push it alone with --platform os/arch");
+      throw new CliError(
+        `${source.name} lacks the manifest for ${formatPlatform(child.platform)} (${child.digest})`,
+        "engines often keep one platform of an index: push it alone with --platform os/arch",
+      );
     }
   }
   return chosen;
 }
 
 /** Adds a manifest (and, for an index, all its children) to the plan. */
-async function walk(source: ImageSource, item: ManifestItem, plan: Omit<ImagePlan, "target" | "rewritten">, seen: Set<string>): Promise<void> {
+async function walk(
+  source: ImageSource,
+  item: ManifestItem,
+  plan: Omit<ImagePlan, "target" | "rewritten">,
+  seen: Set<string>,
+): Promise<void> {
   const parsed = parseManifest(item.bytes, item.desc.mediaType);
   if (isIndex(parsed.mediaType)) {
     for (const child of parsed.manifests ?? []) {
-      if (!(await source.has(child))) throw new CliError(`${source.name} lacks ${child.digest} (${formatPlatform(child.platform)})`, "push one platform with --platform os/arch");
+      if (!(await source.has(child)))
+        throw new CliError(
+          `${source.name} lacks ${child.digest} (${formatPlatform(child.platform)})`,
+          "push one platform with --platform os/arch",
+        );
       await walk(source, await loadItem(source, child), plan, seen);
     }
   } else {
@@ -78,7 +101,8 @@ export async function planImage(source: ImageSource, platforms: string[]): Promi
   }
   const chosen = await selectChildren(source, parsed.manifests ?? [], platforms);
   for (const child of chosen) await walk(source, await loadItem(source, child), plan, seen);
-  if (chosen.length === 1) return { ...plan, target: plan.manifests.find((m) => m.desc.digest === chosen[0]!.digest)!, rewritten: false };
+  if (chosen.length === 1)
+    return { ...plan, target: plan.manifests.find((m) => m.desc.digest === chosen[0]!.digest)!, rewritten: false };
   const index = filteredIndex(root, chosen);
   plan.manifests.push(index);
   return { ...plan, target: index, rewritten: true };

@@ -32,16 +32,33 @@ options:
   --quiet             print only the digest               --json         JSON lines on stdout`;
 
 const OPTIONS = {
-  "chunk-size": { type: "string" }, jobs: { type: "string", default: "4" }, retries: { type: "string", default: "5" },
-  "mount-from": { type: "string", multiple: true }, platform: { type: "string", multiple: true },
-  username: { type: "string" }, password: { type: "string" }, insecure: { type: "boolean", default: false },
-  "plain-http": { type: "boolean", default: false }, quiet: { type: "boolean", default: false, short: "q" },
-  json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+  "chunk-size": { type: "string" },
+  jobs: { type: "string", default: "4" },
+  retries: { type: "string", default: "5" },
+  "mount-from": { type: "string", multiple: true },
+  platform: { type: "string", multiple: true },
+  username: { type: "string" },
+  password: { type: "string" },
+  insecure: { type: "boolean", default: false },
+  "plain-http": { type: "boolean", default: false },
+  quiet: { type: "boolean", default: false, short: "q" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
 } as const;
 
 interface Values {
-  "chunk-size"?: string; jobs: string; retries: string; "mount-from": string[]; platform: string[];
-  username?: string; password?: string; insecure: boolean; "plain-http": boolean; quiet: boolean; json: boolean; help: boolean;
+  "chunk-size"?: string;
+  jobs: string;
+  retries: string;
+  "mount-from": string[];
+  platform: string[];
+  username?: string;
+  password?: string;
+  insecure: boolean;
+  "plain-http": boolean;
+  quiet: boolean;
+  json: boolean;
+  help: boolean;
 }
 
 function positiveInt(text: string, name: string): number {
@@ -84,9 +101,21 @@ async function runPush(sourceText: string, destText: string, values: Values, rep
   const source = await openSource(sourceText, values);
   try {
     const chunkSize = values["chunk-size"] === undefined ? null : parseByteSize(values["chunk-size"]);
-    if (values["chunk-size"] !== undefined && chunkSize === null) throw new UsageError(`--chunk-size: cannot read ${values["chunk-size"]}; write e.g. 50MB or 64MiB`);
-    const options = { platforms: values.platform, jobs: positiveInt(values.jobs, "--jobs"), chunkSize, mountFrom: values["mount-from"], retries: Number(values.retries) };
-    const summary = await pushImage(source, client, dest.tag, options, reporter, { state: new UploadStateFile(), chunkSize, mountFrom: options.mountFrom, retries: options.retries });
+    if (values["chunk-size"] !== undefined && chunkSize === null)
+      throw new UsageError(`--chunk-size: cannot read ${values["chunk-size"]}; write e.g. 50MB or 64MiB`);
+    const options = {
+      platforms: values.platform,
+      jobs: positiveInt(values.jobs, "--jobs"),
+      chunkSize,
+      mountFrom: values["mount-from"],
+      retries: Number(values.retries),
+    };
+    const summary = await pushImage(source, client, dest.tag, options, reporter, {
+      state: new UploadStateFile(),
+      chunkSize,
+      mountFrom: options.mountFrom,
+      retries: options.retries,
+    });
     reporter.finish(summaryLines(summary), summary);
   } finally {
     await source.close();
@@ -103,7 +132,10 @@ async function runPull(refText: string, destText: string, values: Values, report
   if (archive) await pullToArchive(source, plan, dest, jobs, reporter);
   else await pullToLayout(source, plan, dest, ref.tag, jobs, reporter);
   const digest = plan.target.desc.digest;
-  reporter.finish([digest, `pulled ${refText} into ${destText} (${plan.manifests.length} manifests, ${plan.blobs.length} blobs)`], { digest, dest: destText });
+  reporter.finish(
+    [digest, `pulled ${refText} into ${destText} (${plan.manifests.length} manifests, ${plan.blobs.length} blobs)`],
+    { digest, dest: destText },
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -115,7 +147,11 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const positionals = parsed.positionals;
-  const values = { ...parsed.values, "mount-from": parsed.values["mount-from"] ?? [], platform: parsed.values.platform ?? [] } as Values;
+  const values = {
+    ...parsed.values,
+    "mount-from": parsed.values["mount-from"] ?? [],
+    platform: parsed.values.platform ?? [],
+  } as Values;
   const [command, first, second] = positionals;
   if (values.help || !command || !first || !second || positionals.length > 3) {
     // Asked-for help is the output (stdout); usage after a mistake is an error (stderr).
@@ -126,7 +162,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (command === "push") await runPush(first, second, values, reporter);
     // copy is a push whose source is a registry: blobs stream from ranged GETs into PATCHes.
-    else if (command === "copy") await runPush(/^(https?|docker):\/\//.test(first) ? first : `docker://${first}`, second, values, reporter);
+    else if (command === "copy")
+      await runPush(/^(https?|docker):\/\//.test(first) ? first : `docker://${first}`, second, values, reporter);
     else if (command === "pull") await runPull(first, second, values, reporter);
     else throw new UsageError(`unknown command ${command}\n${USAGE}`);
     return 0;

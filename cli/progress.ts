@@ -43,7 +43,9 @@ class LineReporter implements Reporter {
   blobFinished(desc: Descriptor, result: BlobResult) {
     if (this.quiet) return;
     const seconds = (Date.now() - (this.started.get(desc.digest) ?? Date.now())) / 1000;
-    console.error(`${short(desc.digest)}: ${OUTCOME[result.outcome]} ${formatBytes(desc.size)} (sent ${formatBytes(result.sent)}) in ${seconds.toFixed(1)} s`);
+    console.error(
+      `${short(desc.digest)}: ${OUTCOME[result.outcome]} ${formatBytes(desc.size)} (sent ${formatBytes(result.sent)}) in ${seconds.toFixed(1)} s`,
+    );
   }
   finish(lines: string[]) {
     if (this.quiet) console.log(lines[0]);
@@ -118,7 +120,12 @@ class BarReporter implements Reporter {
   private payload(label: string, state: BarState, value: number) {
     const elapsed = (Date.now() - state.since) / 1000;
     const speed = elapsed > 0.5 ? `${formatBytes((value - state.base) / elapsed)}/s` : "…";
-    return { label: label.padEnd(14), done: formatBytes(value).padStart(10), total_h: formatBytes(state.size), speed: speed.padStart(11) };
+    return {
+      label: label.padEnd(14),
+      done: formatBytes(value).padStart(10),
+      total_h: formatBytes(state.size),
+      speed: speed.padStart(11),
+    };
   }
   private makeBar(label: string, size: number, start: number): BarState {
     const state: BarState = { bar: null!, size, offset: start, base: start, since: Date.now() };
@@ -127,7 +134,11 @@ class BarReporter implements Reporter {
   }
   /** Every bar exists from the start: bars added after a log line leave stale copies. */
   planned(blobs: Descriptor[]) {
-    this.total = this.makeBar("total", blobs.reduce((s, b) => s + b.size, 0), 0);
+    this.total = this.makeBar(
+      "total",
+      blobs.reduce((s, b) => s + b.size, 0),
+      0,
+    );
     for (const blob of blobs) this.bars.set(blob.digest, this.makeBar(short(blob.digest), blob.size, 0));
   }
   blobStarted(desc: Descriptor) {
@@ -152,7 +163,11 @@ class BarReporter implements Reporter {
     this.offsets.delete(desc.digest);
     this.totalDone += desc.size;
     const state = this.bars.get(desc.digest);
-    if (state) state.bar.update(desc.size, { ...this.payload(short(desc.digest), state, desc.size), speed: OUTCOME[result.outcome].padStart(11) });
+    if (state)
+      state.bar.update(desc.size, {
+        ...this.payload(short(desc.digest), state, desc.size),
+        speed: OUTCOME[result.outcome].padStart(11),
+      });
     if (this.total) this.total.bar.update(this.totalDone, this.payload("total", this.total, this.totalDone));
   }
   finish(lines: string[]) {

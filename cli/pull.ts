@@ -2,7 +2,18 @@
 // directory, or into a docker archive that `docker load` reads (OCI layout plus docker's
 // manifest.json, as docker 25 writes). Every blob's digest is checked while it is written.
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Transform } from "node:stream";
@@ -40,12 +51,20 @@ async function fetchBlob(source: RegistrySource, dir: string, desc: Descriptor, 
   const temp = `${path}.partial`;
   await pipeline(await source.openBlob(desc, 0, Math.max(0, desc.size - 1)), meter, createWriteStream(temp));
   const actual = `sha256:${hash.digest("hex")}`;
-  if (actual !== desc.digest || received !== desc.size) throw new CliError(`blob ${desc.digest} arrived as ${actual} (${received} bytes)`);
+  if (actual !== desc.digest || received !== desc.size)
+    throw new CliError(`blob ${desc.digest} arrived as ${actual} (${received} bytes)`);
   renameSync(temp, path);
 }
 
 /** Writes the plan into an OCI layout and names the target in index.json. */
-export async function pullToLayout(source: RegistrySource, plan: ImagePlan, dir: string, tag: string | null, jobs: number, reporter: Reporter): Promise<void> {
+export async function pullToLayout(
+  source: RegistrySource,
+  plan: ImagePlan,
+  dir: string,
+  tag: string | null,
+  jobs: number,
+  reporter: Reporter,
+): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
   reporter.planned(plan.blobs);
@@ -59,11 +78,23 @@ export async function pullToLayout(source: RegistrySource, plan: ImagePlan, dir:
     writeFileSync(blobFile(dir, item.desc.digest), item.bytes);
   }
   const indexPath = join(dir, "index.json");
-  const index = existsSync(indexPath) ? (JSON.parse(readFileSync(indexPath, "utf8")) as { manifests: Descriptor[] }) : { manifests: [] };
+  const index = existsSync(indexPath)
+    ? (JSON.parse(readFileSync(indexPath, "utf8")) as { manifests: Descriptor[] })
+    : { manifests: [] };
   const { mediaType, digest, size } = plan.target.desc;
   const entry: Descriptor = { mediaType, digest, size, ...(tag ? { annotations: { [REF_NAME]: tag } } : {}) };
-  index.manifests = [...index.manifests.filter((m) => !(tag && m.annotations?.[REF_NAME] === tag) && m.digest !== digest), entry];
-  writeFileSync(indexPath, JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: index.manifests }));
+  index.manifests = [
+    ...index.manifests.filter((m) => !(tag && m.annotations?.[REF_NAME] === tag) && m.digest !== digest),
+    entry,
+  ];
+  writeFileSync(
+    indexPath,
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: index.manifests,
+    }),
+  );
 }
 
 /** Adds the files of a directory tree to a tar stream, one at a time. */
@@ -79,16 +110,34 @@ async function packDirectory(pack: tar.Pack, root: string, names: string[]): Pro
 }
 
 /** A docker archive: OCI layout files plus manifest.json for one platform's manifest. */
-export async function pullToArchive(source: RegistrySource, plan: ImagePlan, file: string, jobs: number, reporter: Reporter): Promise<void> {
+export async function pullToArchive(
+  source: RegistrySource,
+  plan: ImagePlan,
+  file: string,
+  jobs: number,
+  reporter: Reporter,
+): Promise<void> {
   const parsed = parseManifest(plan.target.bytes, plan.target.desc.mediaType);
-  if (!parsed.config) throw new CliError("a docker archive holds one platform, and this reference is an index", "add --platform os/arch (e.g. --platform linux/amd64)");
+  if (!parsed.config)
+    throw new CliError(
+      "a docker archive holds one platform, and this reference is an index",
+      "add --platform os/arch (e.g. --platform linux/amd64)",
+    );
   const dir = mkdtempSync(join(tmpdir(), "r2-registry-pull-"));
   try {
     const tag = formatRegistryRef(sourceRefForArchive(source));
     await pullToLayout(source, plan, dir, tag, jobs, reporter);
-    const legacy = [{ Config: `blobs/sha256/${parsed.config.digest.split(":")[1]}`, RepoTags: [tag], Layers: (parsed.layers ?? []).map((l) => `blobs/sha256/${l.digest.split(":")[1]}`) }];
+    const legacy = [
+      {
+        Config: `blobs/sha256/${parsed.config.digest.split(":")[1]}`,
+        RepoTags: [tag],
+        Layers: (parsed.layers ?? []).map((l) => `blobs/sha256/${l.digest.split(":")[1]}`),
+      },
+    ];
     writeFileSync(join(dir, "manifest.json"), JSON.stringify(legacy));
-    const blobs = [...plan.manifests.map((m) => m.desc), ...plan.blobs].map((d) => `blobs/${d.digest.replace(":", "/")}`);
+    const blobs = [...plan.manifests.map((m) => m.desc), ...plan.blobs].map(
+      (d) => `blobs/${d.digest.replace(":", "/")}`,
+    );
     const pack = tar.pack();
     const written = pipeline(pack, createWriteStream(file));
     await packDirectory(pack, dir, ["oci-layout", "index.json", "manifest.json", ...new Set(blobs)]);

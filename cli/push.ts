@@ -53,7 +53,12 @@ export async function runPool<T, R>(items: T[], jobs: number, work: (item: T) =>
 }
 
 /** PUT of a manifest is idempotent, so 5xx answers and resets are retried with backoff. */
-export async function putManifest(client: RegistryClient, item: ManifestItem, reference: string, retries = 5): Promise<string> {
+export async function putManifest(
+  client: RegistryClient,
+  item: ManifestItem,
+  reference: string,
+  retries = 5,
+): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await putManifestOnce(client, item, reference);
@@ -71,12 +76,20 @@ async function putManifestOnce(client: RegistryClient, item: ManifestItem, refer
     headers: { "Content-Type": item.desc.mediaType },
     body: () => item.bytes,
   });
-  if (response.status !== 201 && response.status !== 200) throw await client.failure(response, `PUT manifest ${reference}`);
+  if (response.status !== 201 && response.status !== 200)
+    throw await client.failure(response, `PUT manifest ${reference}`);
   await response.drain();
   return response.header("docker-content-digest") ?? item.desc.digest;
 }
 
-export async function pushImage(source: ImageSource, client: RegistryClient, tag: string | null, options: PushOptions, reporter: Reporter, context: Omit<UploadContext, "client" | "progress">): Promise<PushSummary> {
+export async function pushImage(
+  source: ImageSource,
+  client: RegistryClient,
+  tag: string | null,
+  options: PushOptions,
+  reporter: Reporter,
+  context: Omit<UploadContext, "client" | "progress">,
+): Promise<PushSummary> {
   const started = Date.now();
   const plan = await planImage(source, options.platforms);
   reporter.planned(plan.blobs);
@@ -104,6 +117,8 @@ export async function pushImage(source: ImageSource, client: RegistryClient, tag
     existed: results.filter((r) => r.outcome === "existed").length,
     mounted: results.filter((r) => r.outcome === "mounted").length,
     seconds: (Date.now() - started) / 1000,
-    note: plan.rewritten ? `--platform made a new index ${plan.target.desc.digest}; the source's index was not pushed` : undefined,
+    note: plan.rewritten
+      ? `--platform made a new index ${plan.target.desc.digest}; the source's index was not pushed`
+      : undefined,
   };
 }

@@ -58,7 +58,8 @@ export function parseRegistryRef(text: string, plainHttp = false): RegistryRef {
   }
   const slash = rest.indexOf("/");
   const host = slash > 0 ? rest.slice(0, slash) : "";
-  if (!host || !looksLikeHost(host)) throw new UsageError(`reference needs a registry host, e.g. 127.0.0.1:8787/repo:tag (got ${text})`);
+  if (!host || !looksLikeHost(host))
+    throw new UsageError(`reference needs a registry host, e.g. 127.0.0.1:8787/repo:tag (got ${text})`);
   let path = rest.slice(slash + 1);
   let tag: string | null = null;
   const colon = path.lastIndexOf(":");

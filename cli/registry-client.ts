@@ -21,10 +21,20 @@ export interface ClientOptions {
  *  `docker login` may store, an OAuth2 POST (grant_type=refresh_token). */
 function tokenRequest(challenge: Challenge, scopes: string[], creds: Credentials | null): HttpRequest {
   if (creds?.identityToken) {
-    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: creds.identityToken, client_id: "r2-registry", service: challenge.params.service ?? "" });
+    const form = new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: creds.identityToken,
+      client_id: "r2-registry",
+      service: challenge.params.service ?? "",
+    });
     form.set("scope", scopes.join(" "));
     const body = Buffer.from(form.toString());
-    return { method: "POST", url: challenge.params.realm!, headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: () => body };
+    return {
+      method: "POST",
+      url: challenge.params.realm!,
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: () => body,
+    };
   }
   const headers: Record<string, string> = {};
   if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
@@ -35,7 +45,10 @@ export class RegistryClient {
   private authorization: string | null = null;
   readonly base: string;
 
-  constructor(readonly ref: Pick<RegistryRef, "host" | "scheme" | "repo">, private readonly options: ClientOptions) {
+  constructor(
+    readonly ref: Pick<RegistryRef, "host" | "scheme" | "repo">,
+    private readonly options: ClientOptions,
+  ) {
     this.base = `${ref.scheme}://${ref.host}`;
   }
 
@@ -72,9 +85,19 @@ export class RegistryClient {
   private refused(): CliError {
     const creds = this.options.credentials;
     if (!creds) {
-      return new CliError(`${this.ref.host} requires authentication`, "pass --username/--password, set R2_REGISTRY_USERNAME/R2_REGISTRY_PASSWORD, or run `docker login " + this.ref.host + "`", 401);
+      return new CliError(
+        `${this.ref.host} requires authentication`,
+        "pass --username/--password, set R2_REGISTRY_USERNAME/R2_REGISTRY_PASSWORD, or run `docker login " +
+          this.ref.host +
+          "`",
+        401,
+      );
     }
-    return new CliError(`${this.ref.host} refused the credentials of ${creds.username} (from ${creds.origin})`, `check the password, or that ${creds.username} may ${this.options.actions.join(" and ")} ${this.repo}`, 401);
+    return new CliError(
+      `${this.ref.host} refused the credentials of ${creds.username} (from ${creds.origin})`,
+      `check the password, or that ${creds.username} may ${this.options.actions.join(" and ")} ${this.repo}`,
+      401,
+    );
   }
 
   private async answerChallenge(header: string | null, hadAuth: boolean): Promise<void> {
@@ -97,7 +120,10 @@ export class RegistryClient {
   /** Docker's token flow: GET realm?service=&scope=, with Basic credentials when we have them. */
   private async fetchToken(challenge: Challenge): Promise<string> {
     const creds = this.options.credentials;
-    const needed = [`repository:${this.repo}:${this.options.actions.join(",")}`, ...(this.options.pullFrom ?? []).map((r) => `repository:${r}:pull`)];
+    const needed = [
+      `repository:${this.repo}:${this.options.actions.join(",")}`,
+      ...(this.options.pullFrom ?? []).map((r) => `repository:${r}:pull`),
+    ];
     const scopes = mergeScopes(challenge.params.scope, needed);
     const response = await sendRequest(tokenRequest(challenge, scopes, creds), { insecure: this.options.insecure });
     if (response.status === 401 || response.status === 403) {
@@ -105,7 +131,10 @@ export class RegistryClient {
       throw this.refused();
     }
     const url = challenge.params.realm!;
-    if (response.status !== 200) throw new CliError(`token endpoint ${new URL(url).origin} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
+    if (response.status !== 200)
+      throw new CliError(
+        `token endpoint ${new URL(url).origin} answered ${response.status}: ${(await response.text()).slice(0, 200)}`,
+      );
     const body = JSON.parse(await response.text()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw new CliError(`token endpoint ${new URL(url).origin} returned no token`);
@@ -122,9 +151,19 @@ export class RegistryClient {
     } catch {}
     const status = response.status;
     const message = `${what} failed: ${status} ${detail}`.trim();
-    if (status === 413) return new CliError(message, "the registry (or the edge in front of it) refused the request body as too large: retry with a smaller --chunk-size, e.g. --chunk-size 50MB", 413);
+    if (status === 413)
+      return new CliError(
+        message,
+        "the registry (or the edge in front of it) refused the request body as too large: retry with a smaller --chunk-size, e.g. --chunk-size 50MB",
+        413,
+      );
     if (status === 401) return this.refused();
-    if (status === 403) return new CliError(message, `the credentials were accepted but may not ${this.options.actions.join("/")} ${this.repo}`, 403);
+    if (status === 403)
+      return new CliError(
+        message,
+        `the credentials were accepted but may not ${this.options.actions.join("/")} ${this.repo}`,
+        403,
+      );
     return new CliError(message, null, status, status >= 500 || status === 408 || status === 429);
   }
 

@@ -33,9 +33,16 @@ function sessionFrom(client: RegistryClient, response: HttpResponse, fallback?: 
 }
 
 /** Mounts `digest` from `from` when it can; otherwise the registry opens a session. */
-export async function openSession(client: RegistryClient, mount?: { digest: string; from: string }): Promise<Session | "mounted"> {
+export async function openSession(
+  client: RegistryClient,
+  mount?: { digest: string; from: string },
+): Promise<Session | "mounted"> {
   const query = mount ? `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}` : "";
-  const response = await client.request({ method: "POST", url: `/v2/${client.repo}/blobs/uploads/${query}`, headers: { "Content-Length": "0" } });
+  const response = await client.request({
+    method: "POST",
+    url: `/v2/${client.repo}/blobs/uploads/${query}`,
+    headers: { "Content-Length": "0" },
+  });
   if (response.status === 201) {
     await response.drain();
     return "mounted";
@@ -50,7 +57,8 @@ export async function sessionStatus(client: RegistryClient, location: string): P
   const response = await client.request({ method: "GET", url: location });
   await response.drain();
   if (response.status === 404 || response.status === 400 || response.status === 410) return null;
-  if (response.status !== 204 && response.status !== 200) throw await client.failure(response, "reading the upload status");
+  if (response.status !== 204 && response.status !== 200)
+    throw await client.failure(response, "reading the upload status");
   return sessionFrom(client, response, { location, offset: 0, chunkMax: null, chunkMin: null });
 }
 
@@ -61,11 +69,22 @@ export class RangeMismatch extends CliError {
 }
 
 /** PATCH bytes [start, end] of the blob; `body` opens exactly those bytes. */
-export async function appendChunk(client: RegistryClient, session: Session, start: number, end: number, body: () => Readable, onBytes: (n: number) => void): Promise<Session> {
+export async function appendChunk(
+  client: RegistryClient,
+  session: Session,
+  start: number,
+  end: number,
+  body: () => Readable,
+  onBytes: (n: number) => void,
+): Promise<Session> {
   const response = await client.request({
     method: "PATCH",
     url: session.location,
-    headers: { "Content-Type": "application/octet-stream", "Content-Range": `${start}-${end}`, "Content-Length": String(end - start + 1) },
+    headers: {
+      "Content-Type": "application/octet-stream",
+      "Content-Range": `${start}-${end}`,
+      "Content-Length": String(end - start + 1),
+    },
     body,
     onBodyBytes: onBytes,
   });
@@ -73,7 +92,8 @@ export async function appendChunk(client: RegistryClient, session: Session, star
     await response.drain();
     throw new RangeMismatch(parseUploadRange(response.header("range")));
   }
-  if (response.status !== 202 && response.status !== 204) throw await client.failure(response, `PATCH bytes ${start}-${end}`);
+  if (response.status !== 202 && response.status !== 204)
+    throw await client.failure(response, `PATCH bytes ${start}-${end}`);
   await response.drain();
   return sessionFrom(client, response, { ...session, offset: end + 1 });
 }
@@ -83,6 +103,7 @@ export async function closeSession(client: RegistryClient, session: Session, dig
   const url = new URL(session.location);
   url.searchParams.set("digest", digest);
   const response = await client.request({ method: "PUT", url: url.toString(), headers: { "Content-Length": "0" } });
-  if (response.status !== 201 && response.status !== 204) throw await client.failure(response, `closing the upload of ${digest}`);
+  if (response.status !== 201 && response.status !== 204)
+    throw await client.failure(response, `closing the upload of ${digest}`);
   await response.drain();
 }

@@ -36,8 +36,10 @@ export function expectStatus(reply: Reply, ...statuses: number[]): void {
 export function expectHeader(reply: Reply, name: string, expected?: string | RegExp): string {
   const value = reply.headers.get(name);
   if (value === null) fail(`missing ${name} header: ${describe(reply)}`);
-  if (typeof expected === "string" && value !== expected) fail(`${name} is "${value}", expected "${expected}": ${describe(reply)}`);
-  if (expected instanceof RegExp && !expected.test(value)) fail(`${name} "${value}" does not match ${expected}: ${describe(reply)}`);
+  if (typeof expected === "string" && value !== expected)
+    fail(`${name} is "${value}", expected "${expected}": ${describe(reply)}`);
+  if (expected instanceof RegExp && !expected.test(value))
+    fail(`${name} "${value}" does not match ${expected}: ${describe(reply)}`);
   return value;
 }
 
@@ -54,7 +56,9 @@ export function expectEqual<T>(actual: T, expected: T, what: string): void {
 
 export function expectBytes(reply: Reply, expected: Uint8Array): void {
   if (Buffer.compare(Buffer.from(reply.body), Buffer.from(expected)) !== 0) {
-    fail(`body differs: got ${reply.body.length} bytes, expected ${expected.length}: ${reply.method} ${reply.url.pathname}`);
+    fail(
+      `body differs: got ${reply.body.length} bytes, expected ${expected.length}: ${reply.method} ${reply.url.pathname}`,
+    );
   }
 }
 
@@ -67,9 +71,11 @@ export function errorBodyProblem(reply: Reply): string | null {
     return "error body is not JSON";
   }
   const errors = (body as { errors?: unknown }).errors;
-  if (!Array.isArray(errors) || errors.length === 0) return `error body has no errors array: ${reply.text().slice(0, 200)}`;
+  if (!Array.isArray(errors) || errors.length === 0)
+    return `error body has no errors array: ${reply.text().slice(0, 200)}`;
   for (const entry of errors as Record<string, unknown>[]) {
-    if (typeof entry?.code !== "string" || !/^[A-Z_]+$/.test(entry.code)) return `error code ${JSON.stringify(entry?.code)} is not uppercase letters and underscores`;
+    if (typeof entry?.code !== "string" || !/^[A-Z_]+$/.test(entry.code))
+      return `error code ${JSON.stringify(entry?.code)} is not uppercase letters and underscores`;
     if (!SPEC_ERROR_CODES.has(entry.code)) return `error code ${entry.code} is not one of the spec's codes`;
     if (entry.message !== undefined && typeof entry.message !== "string") return `error message is not a string`;
   }
@@ -83,5 +89,6 @@ export function expectError(reply: Reply, status: number | number[], ...codes: s
   const problem = errorBodyProblem(reply);
   if (problem) fail(`${problem}: ${describe(reply)}`);
   const got = ((reply.json() as { errors: { code: string }[] }).errors ?? []).map((e) => e.code);
-  if (codes.length > 0 && !got.some((c) => codes.includes(c))) fail(`expected error code ${codes.join(" or ")}, got ${got.join(", ")}: ${describe(reply)}`);
+  if (codes.length > 0 && !got.some((c) => codes.includes(c)))
+    fail(`expected error code ${codes.join(" or ")}, got ${got.join(", ")}: ${describe(reply)}`);
 }

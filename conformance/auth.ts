@@ -20,7 +20,8 @@ export function parseChallenge(header: string | null): Challenge | null {
   const params: Record<string, string> = {};
   // key=value or key="quoted, value" pairs separated by commas.
   const pair = /([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
-  for (const m of match[2]!.matchAll(pair)) params[m[1]!.toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : m[3]!;
+  for (const m of match[2]!.matchAll(pair))
+    params[m[1]!.toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : m[3]!;
   return { scheme: match[1]!.toLowerCase(), params };
 }
 
@@ -57,7 +58,13 @@ export class Authenticator {
   }
 
   /** Learns from a 401 and returns the header to retry with, or null when a retry is pointless. */
-  async answer(challengeHeader: string | null, method: string, url: URL, sent: string | null, extraScopes: string[] = []): Promise<string | null> {
+  async answer(
+    challengeHeader: string | null,
+    method: string,
+    url: URL,
+    sent: string | null,
+    extraScopes: string[] = [],
+  ): Promise<string | null> {
     const challenge = parseChallenge(challengeHeader);
     if (!challenge) return null;
     if (challenge.scheme === "basic") {
@@ -90,7 +97,8 @@ export class Authenticator {
     if (basic) headers.Authorization = basic;
     const response = await fetch(realm, { headers });
     const text = await response.text();
-    if (response.status !== 200) throw new Error(`token endpoint ${realm} answered ${response.status}: ${text.slice(0, 300)}`);
+    if (response.status !== 200)
+      throw new Error(`token endpoint ${realm} answered ${response.status}: ${text.slice(0, 300)}`);
     const body = JSON.parse(text) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw new Error(`token endpoint ${realm} returned no token`);

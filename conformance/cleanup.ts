@@ -28,7 +28,9 @@ function stored(log: Reply[], method: string, path: RegExp, namespace: string): 
 
 function unique(pairs: [string, string][]): [string, string][] {
   const seen = new Set<string>();
-  return pairs.filter(([repo, digest]) => !seen.has(`${repo}@${digest}`) && seen.add(`${repo}@${digest}`) !== undefined);
+  return pairs.filter(
+    ([repo, digest]) => !seen.has(`${repo}@${digest}`) && seen.add(`${repo}@${digest}`) !== undefined,
+  );
 }
 
 export async function cleanUp(client: RegistryClient, namespace: string): Promise<Cleanup> {
@@ -36,7 +38,12 @@ export async function cleanUp(client: RegistryClient, namespace: string): Promis
   // Newest first: an index goes before the manifests it lists, a referrer before its subject.
   const manifests = unique(stored(log, "PUT", MANIFEST_PUT, namespace)).reverse();
   const blobs = unique([...stored(log, "PUT", BLOB_STORED, namespace), ...stored(log, "POST", BLOB_STORED, namespace)]);
-  const result: Cleanup = { repositories: [...new Set([...manifests, ...blobs].map(([repo]) => repo))].sort(), manifests: 0, blobs: 0, refused: [] };
+  const result: Cleanup = {
+    repositories: [...new Set([...manifests, ...blobs].map(([repo]) => repo))].sort(),
+    manifests: 0,
+    blobs: 0,
+    refused: [],
+  };
   const remove = async (kind: "manifests" | "blobs", [repo, digest]: [string, string]) => {
     const path = `/v2/${repo}/${kind}/${digest}`;
     const reply = await client.request("DELETE", path);

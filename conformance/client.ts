@@ -43,7 +43,13 @@ export class RegistryClient {
     const sent = await this.auth.headerFor(method, url, options.extraScopes);
     let reply = await this.send(method, url, options, sent);
     if (reply.status === 401) {
-      const retry = await this.auth.answer(reply.headers.get("WWW-Authenticate"), method, url, sent, options.extraScopes);
+      const retry = await this.auth.answer(
+        reply.headers.get("WWW-Authenticate"),
+        method,
+        url,
+        sent,
+        options.extraScopes,
+      );
       if (retry) reply = await this.send(method, url, options, retry);
     }
     this.log.push(reply);

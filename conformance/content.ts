@@ -64,12 +64,21 @@ export function imageManifest(parts: ImageParts): Uint8Array {
   });
 }
 
-export function indexManifest(manifests: Descriptor[], mediaType: string = MEDIA.ociIndex, extra: Record<string, unknown> = {}): Uint8Array {
+export function indexManifest(
+  manifests: Descriptor[],
+  mediaType: string = MEDIA.ociIndex,
+  extra: Record<string, unknown> = {},
+): Uint8Array {
   return encode({ schemaVersion: 2, mediaType, manifests, ...extra });
 }
 
 /** Pushes a blob (POST ?digest=, or POST then PUT when the registry answers 202). */
-export async function pushBlob(client: RegistryClient, repo: string, bytes: Uint8Array, algorithm: "sha256" | "sha512" = "sha256"): Promise<string> {
+export async function pushBlob(
+  client: RegistryClient,
+  repo: string,
+  bytes: Uint8Array,
+  algorithm: "sha256" | "sha512" = "sha256",
+): Promise<string> {
   const digest = digestOf(bytes, algorithm);
   const headers = { "Content-Type": "application/octet-stream" };
   const post = await client.request("POST", `/v2/${repo}/blobs/uploads/?digest=${digest}`, { headers, body: bytes });
@@ -82,8 +91,17 @@ export async function pushBlob(client: RegistryClient, repo: string, bytes: Uint
   return digest;
 }
 
-export async function pushManifest(client: RegistryClient, repo: string, reference: string, bytes: Uint8Array, contentType: string = MEDIA.ociManifest) {
-  return client.request("PUT", `/v2/${repo}/manifests/${reference}`, { headers: { "Content-Type": contentType }, body: bytes });
+export async function pushManifest(
+  client: RegistryClient,
+  repo: string,
+  reference: string,
+  bytes: Uint8Array,
+  contentType: string = MEDIA.ociManifest,
+) {
+  return client.request("PUT", `/v2/${repo}/manifests/${reference}`, {
+    headers: { "Content-Type": contentType },
+    body: bytes,
+  });
 }
 
 export interface PushedImage {
@@ -95,14 +113,30 @@ export interface PushedImage {
 }
 
 /** Pushes config and layer blobs and an image manifest (tagged when `tag` is given). */
-export async function pushImage(client: RegistryClient, repo: string, seed: number, tag?: string, extra: Partial<ImageParts> = {}): Promise<PushedImage> {
+export async function pushImage(
+  client: RegistryClient,
+  repo: string,
+  seed: number,
+  tag?: string,
+  extra: Partial<ImageParts> = {},
+): Promise<PushedImage> {
   const config = encode({ architecture: "amd64", os: "linux", seed, rootfs: { type: "layers", diff_ids: [] } });
   const layer = seededBytes(1000 + seed, seed);
   await pushBlob(client, repo, config);
   await pushBlob(client, repo, layer);
-  const manifest = imageManifest({ config: descriptor(MEDIA.ociConfig, config), layers: [descriptor(MEDIA.ociLayer, layer)], ...extra });
+  const manifest = imageManifest({
+    config: descriptor(MEDIA.ociConfig, config),
+    layers: [descriptor(MEDIA.ociLayer, layer)],
+    ...extra,
+  });
   const digest = digestOf(manifest);
-  const reply = await pushManifest(client, repo, tag ?? digest, manifest, (extra.mediaType as string | undefined) ?? MEDIA.ociManifest);
+  const reply = await pushManifest(
+    client,
+    repo,
+    tag ?? digest,
+    manifest,
+    (extra.mediaType as string | undefined) ?? MEDIA.ociManifest,
+  );
   expectStatus(reply, 201);
   return { manifest, digest, config, layer, descriptor: descriptor(MEDIA.ociManifest, manifest) };
 }

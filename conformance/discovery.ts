@@ -8,7 +8,8 @@ import type { RunContext } from "./context";
 /** Pushed one by one in this scrambled order; the list must come back sorted. */
 const TAGS = ["v10", "latest", "Alpha", "v2", "beta_1", "v1.0", "0day", "zeta-x", "MAIN", "v1.10"];
 const ascii = (list: string[]) => [...list].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-const folded = (list: string[]) => [...list].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()) || (a < b ? -1 : 1));
+const folded = (list: string[]) =>
+  [...list].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()) || (a < b ? -1 : 1));
 
 /** The target of a `Link: <url>; rel="next"` header, or null. */
 export function nextLink(header: string | null): string | null {
@@ -19,10 +20,15 @@ export function nextLink(header: string | null): string | null {
 
 function expectSorted(list: string[], what: string): void {
   const a = JSON.stringify(list);
-  if (a !== JSON.stringify(ascii(list)) && a !== JSON.stringify(folded(list))) fail(`${what} is not in lexical order: ${list.join(", ")}`);
+  if (a !== JSON.stringify(ascii(list)) && a !== JSON.stringify(folded(list)))
+    fail(`${what} is not in lexical order: ${list.join(", ")}`);
 }
 
-async function getList(client: RegistryClient, path: string, key: "tags" | "repositories"): Promise<{ list: string[]; next: string | null }> {
+async function getList(
+  client: RegistryClient,
+  path: string,
+  key: "tags" | "repositories",
+): Promise<{ list: string[]; next: string | null }> {
   const reply = await client.request("GET", path);
   expectStatus(reply, 200);
   const body = reply.json() as Record<string, unknown>;
@@ -42,7 +48,14 @@ async function checkTags(ctx: RunContext): Promise<void> {
   const path = `/v2/${repo}/tags/list`;
   const ready = await group.check("setup: push one image under ten tags", async () => {
     const image = await pushImage(client, repo, 111, TAGS[0]);
-    for (const tag of TAGS.slice(1)) expectStatus(await client.request("PUT", `/v2/${repo}/manifests/${tag}`, { headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" }, body: image.manifest }), 201);
+    for (const tag of TAGS.slice(1))
+      expectStatus(
+        await client.request("PUT", `/v2/${repo}/manifests/${tag}`, {
+          headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+          body: image.manifest,
+        }),
+        201,
+      );
   });
   let all: string[] = [];
   await group.check("GET tags/list answers 200 with the name and every tag in lexical order", async () => {
@@ -55,7 +68,7 @@ async function checkTags(ctx: RunContext): Promise<void> {
     expectEqual([...all].sort(), [...TAGS].sort(), "tags");
     expectSorted(all, "tags");
   });
-  await group.check("n=3 pages through every tag by Link rel=\"next\", three at a time", async () => {
+  await group.check('n=3 pages through every tag by Link rel="next", three at a time', async () => {
     if (all.length === 0) fail("no full list to compare with");
     const seen: string[] = [];
     let next: string | null = `${path}?n=3`;
@@ -72,7 +85,11 @@ async function checkTags(ctx: RunContext): Promise<void> {
   await group.check("last=<tag> returns the tags after it; with n=2, only two", async () => {
     if (all.length === 0) fail("no full list to compare with");
     expectEqual((await getList(client, `${path}?last=${all[3]}`, "tags")).list, all.slice(4), "tags after last");
-    expectEqual((await getList(client, `${path}?n=2&last=${all[3]}`, "tags")).list, all.slice(4, 6), "two tags after last");
+    expectEqual(
+      (await getList(client, `${path}?n=2&last=${all[3]}`, "tags")).list,
+      all.slice(4, 6),
+      "two tags after last",
+    );
   });
   await group.check("n=0 answers an empty list and no Link", async () => {
     const reply = await client.request("GET", `${path}?n=0`);
@@ -91,7 +108,7 @@ async function checkCatalog(ctx: RunContext): Promise<void> {
   const ready = await group.check("setup: push three repositories for the catalog", async () => {
     for (const [i, name] of names.entries()) await pushImage(client, name, 120 + i, "latest");
   });
-  await group.check("GET /v2/_catalog?n=2&last= pages in lexical order with Link rel=\"next\"", async () => {
+  await group.check('GET /v2/_catalog?n=2&last= pages in lexical order with Link rel="next"', async () => {
     if (!ready) fail("setup failed");
     const first = await getList(client, `/v2/_catalog?n=2&last=${ctx.repo("catalog")}`, "repositories");
     expectEqual(first.list, names.slice(0, 2), "first page");

@@ -3,7 +3,18 @@
 // another repository that holds the same blob, and 404s for what is not there.
 import { expectBytes, expectError, expectStatus, fail } from "./assert";
 import type { RegistryClient } from "./client";
-import { MEDIA, descriptor, digestOf, encode, imageManifest, pushBlob, pushImage, pushManifest, seededBytes, type PushedImage } from "./content";
+import {
+  MEDIA,
+  descriptor,
+  digestOf,
+  encode,
+  imageManifest,
+  pushBlob,
+  pushImage,
+  pushManifest,
+  seededBytes,
+  type PushedImage,
+} from "./content";
 import type { RunContext } from "./context";
 import { ACCEPT_MANIFESTS } from "./pull";
 import { getReferrers } from "./referrers";
@@ -35,17 +46,35 @@ async function checkManifestDeletes(ctx: RunContext): Promise<void> {
   await group.check("DELETE of a tag answers 202; the tag is gone, the manifest and other tags stay", async () => {
     const { digest } = pushed();
     expectStatus(await client.request("DELETE", `/v2/${repo}/manifests/gone`), 202);
-    expectError(await client.request("GET", `/v2/${repo}/manifests/gone`, { headers: { Accept: ACCEPT_MANIFESTS } }), 404, "MANIFEST_UNKNOWN");
-    expectStatus(await client.request("GET", `/v2/${repo}/manifests/keep`, { headers: { Accept: ACCEPT_MANIFESTS } }), 200);
-    expectStatus(await client.request("GET", `/v2/${repo}/manifests/${digest}`, { headers: { Accept: ACCEPT_MANIFESTS } }), 200);
+    expectError(
+      await client.request("GET", `/v2/${repo}/manifests/gone`, { headers: { Accept: ACCEPT_MANIFESTS } }),
+      404,
+      "MANIFEST_UNKNOWN",
+    );
+    expectStatus(
+      await client.request("GET", `/v2/${repo}/manifests/keep`, { headers: { Accept: ACCEPT_MANIFESTS } }),
+      200,
+    );
+    expectStatus(
+      await client.request("GET", `/v2/${repo}/manifests/${digest}`, { headers: { Accept: ACCEPT_MANIFESTS } }),
+      200,
+    );
     const tags = await tagList(client, repo);
     if (tags.includes("gone") || !tags.includes("keep")) fail(`tags after deleting one: ${tags.join(", ")}`);
   });
   await group.check("DELETE of a manifest by digest answers 202 and removes every tag pointing at it", async () => {
     const { digest } = pushed();
     expectStatus(await client.request("DELETE", `/v2/${repo}/manifests/${digest}`), 202);
-    expectError(await client.request("GET", `/v2/${repo}/manifests/${digest}`, { headers: { Accept: ACCEPT_MANIFESTS } }), 404, "MANIFEST_UNKNOWN");
-    expectError(await client.request("GET", `/v2/${repo}/manifests/keep`, { headers: { Accept: ACCEPT_MANIFESTS } }), 404, "MANIFEST_UNKNOWN");
+    expectError(
+      await client.request("GET", `/v2/${repo}/manifests/${digest}`, { headers: { Accept: ACCEPT_MANIFESTS } }),
+      404,
+      "MANIFEST_UNKNOWN",
+    );
+    expectError(
+      await client.request("GET", `/v2/${repo}/manifests/keep`, { headers: { Accept: ACCEPT_MANIFESTS } }),
+      404,
+      "MANIFEST_UNKNOWN",
+    );
     const tags = await tagList(client, repo);
     if (tags.includes("keep")) fail(`tag keep still listed: ${tags.join(", ")}`);
   });
@@ -62,9 +91,15 @@ async function checkReferrerDelete(ctx: RunContext): Promise<void> {
     const subject = await pushImage(client, repo, 142, "subject");
     const empty = encode({});
     await pushBlob(client, repo, empty);
-    const bytes = imageManifest({ artifactType: "application/vnd.example.note.v1", config: descriptor(MEDIA.ociEmpty, empty), layers: [], subject: subject.descriptor });
+    const bytes = imageManifest({
+      artifactType: "application/vnd.example.note.v1",
+      config: descriptor(MEDIA.ociEmpty, empty),
+      layers: [],
+      subject: subject.descriptor,
+    });
     expectStatus(await pushManifest(client, repo, digestOf(bytes), bytes), 201);
-    if ((await getReferrers(client, repo, subject.digest)).manifests.length !== 1) fail("the referrer was not listed before the delete");
+    if ((await getReferrers(client, repo, subject.digest)).manifests.length !== 1)
+      fail("the referrer was not listed before the delete");
     expectStatus(await client.request("DELETE", `/v2/${repo}/manifests/${digestOf(bytes)}`), 202);
     const after = (await getReferrers(client, repo, subject.digest)).manifests;
     if (after.length !== 0) fail(`still listed after delete: ${JSON.stringify(after)}`);

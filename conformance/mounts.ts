@@ -12,7 +12,10 @@ export async function runMounts(ctx: RunContext): Promise<void> {
   const source = ctx.repo("mount-source");
   const bytes = seededBytes(5003, 101);
   const digest = digestOf(bytes);
-  const ready = await group.check("setup: push a blob to the mount source", async () => void (await pushBlob(client, source, bytes)));
+  const ready = await group.check(
+    "setup: push a blob to the mount source",
+    async () => void (await pushBlob(client, source, bytes)),
+  );
   const need = () => (ready ? undefined : fail("setup failed"));
   await group.check("mount with from answers 201 with the blob's Location and Docker-Content-Digest", async () => {
     need();
@@ -27,10 +30,16 @@ export async function runMounts(ctx: RunContext): Promise<void> {
   await group.check("mount from a repository that lacks the blob falls back to 202 with a usable session", async () => {
     need();
     const target = ctx.repo("mount-fallback");
-    const reply = await client.request("POST", `/v2/${target}/blobs/uploads/?mount=${digest}&from=${ctx.repo("mount-empty")}`);
+    const reply = await client.request(
+      "POST",
+      `/v2/${target}/blobs/uploads/?mount=${digest}&from=${ctx.repo("mount-empty")}`,
+    );
     expectStatus(reply, 202);
     expectError(await client.request("GET", `/v2/${target}/blobs/${digest}`), 404, "BLOB_UNKNOWN");
-    const put = await client.request("PUT", withDigest(client, locationOf(reply), digest), { headers: { "Content-Type": "application/octet-stream" }, body: bytes });
+    const put = await client.request("PUT", withDigest(client, locationOf(reply), digest), {
+      headers: { "Content-Type": "application/octet-stream" },
+      body: bytes,
+    });
     expectStatus(put, 201);
     await expectBlob(client, target, bytes);
   });
@@ -46,16 +55,25 @@ export async function runMounts(ctx: RunContext): Promise<void> {
     need();
     const target = ctx.repo("mount-auto");
     // With tokens, the caller may pull only what its token names, so it asks for the source.
-    const reply = await client.request("POST", `/v2/${target}/blobs/uploads/?mount=${digest}`, { extraScopes: [`repository:${source}:pull`] });
+    const reply = await client.request("POST", `/v2/${target}/blobs/uploads/?mount=${digest}`, {
+      extraScopes: [`repository:${source}:pull`],
+    });
     expectStatus(reply, 201);
     await expectBlob(client, target, bytes);
   });
   await group.check("mount without from of an unknown digest answers 202", async () => {
-    const reply = await client.request("POST", `/v2/${ctx.repo("mount-auto")}/blobs/uploads/?mount=${digestOf(seededBytes(64, 103))}`);
+    const reply = await client.request(
+      "POST",
+      `/v2/${ctx.repo("mount-auto")}/blobs/uploads/?mount=${digestOf(seededBytes(64, 103))}`,
+    );
     expectStatus(reply, 202);
     locationOf(reply);
   });
   await group.check("mount with a malformed digest answers 400 DIGEST_INVALID", async () => {
-    expectError(await client.request("POST", `/v2/${ctx.repo("mount-target")}/blobs/uploads/?mount=sha256:nope&from=${source}`), 400, "DIGEST_INVALID");
+    expectError(
+      await client.request("POST", `/v2/${ctx.repo("mount-target")}/blobs/uploads/?mount=sha256:nope&from=${source}`),
+      400,
+      "DIGEST_INVALID",
+    );
   });
 }

@@ -15,11 +15,14 @@ export async function runPull(ctx: RunContext): Promise<void> {
     expectHeader(reply, "Docker-Distribution-API-Version", "registry/2.0");
   });
   if (ctx.authenticated) {
-    await group.check("GET /v2/ without credentials answers 401 UNAUTHORIZED with a WWW-Authenticate challenge", async () => {
-      const reply = await client.anonymous("GET", "/v2/");
-      expectError(reply, 401, "UNAUTHORIZED");
-      expectHeader(reply, "WWW-Authenticate", /^(Basic|Bearer) /i);
-    });
+    await group.check(
+      "GET /v2/ without credentials answers 401 UNAUTHORIZED with a WWW-Authenticate challenge",
+      async () => {
+        const reply = await client.anonymous("GET", "/v2/");
+        expectError(reply, 401, "UNAUTHORIZED");
+        expectHeader(reply, "WWW-Authenticate", /^(Basic|Bearer) /i);
+      },
+    );
   }
   const repo = ctx.repo("pull");
   let image: PushedImage | undefined;
@@ -36,17 +39,24 @@ export async function runPull(ctx: RunContext): Promise<void> {
 async function checkManifestPulls(ctx: RunContext, repo: string, pushed: () => PushedImage): Promise<void> {
   const { client, group } = ctx;
   for (const by of ["tag", "digest"] as const) {
-    await group.check(`GET manifest by ${by}: 200, the exact bytes, Content-Type and Docker-Content-Digest`, async () => {
-      const image = pushed();
-      const reply = await client.request("GET", `/v2/${repo}/manifests/${by === "tag" ? "pull-tag" : image.digest}`, { headers: { Accept: ACCEPT_MANIFESTS } });
-      expectStatus(reply, 200);
-      expectBytes(reply, image.manifest);
-      expectHeader(reply, "Content-Type", MEDIA.ociManifest);
-      expectHeader(reply, "Docker-Content-Digest", image.digest);
-    });
+    await group.check(
+      `GET manifest by ${by}: 200, the exact bytes, Content-Type and Docker-Content-Digest`,
+      async () => {
+        const image = pushed();
+        const reply = await client.request("GET", `/v2/${repo}/manifests/${by === "tag" ? "pull-tag" : image.digest}`, {
+          headers: { Accept: ACCEPT_MANIFESTS },
+        });
+        expectStatus(reply, 200);
+        expectBytes(reply, image.manifest);
+        expectHeader(reply, "Content-Type", MEDIA.ociManifest);
+        expectHeader(reply, "Docker-Content-Digest", image.digest);
+      },
+    );
     await group.check(`HEAD manifest by ${by}: 200, Content-Length and Docker-Content-Digest, no body`, async () => {
       const image = pushed();
-      const reply = await client.request("HEAD", `/v2/${repo}/manifests/${by === "tag" ? "pull-tag" : image.digest}`, { headers: { Accept: ACCEPT_MANIFESTS } });
+      const reply = await client.request("HEAD", `/v2/${repo}/manifests/${by === "tag" ? "pull-tag" : image.digest}`, {
+        headers: { Accept: ACCEPT_MANIFESTS },
+      });
       expectStatus(reply, 200);
       expectHeader(reply, "Content-Length", String(image.manifest.length));
       expectHeader(reply, "Docker-Content-Digest", image.digest);
@@ -87,7 +97,9 @@ async function checkRanges(ctx: RunContext, repo: string, pushed: () => PushedIm
       const { layer } = pushed();
       const start = c.start < 0 ? layer.length + c.start : c.start;
       const end = c.end < 0 ? layer.length - 1 : c.end;
-      const reply = await client.request("GET", `/v2/${repo}/blobs/${digestOf(layer)}`, { headers: { Range: c.range } });
+      const reply = await client.request("GET", `/v2/${repo}/blobs/${digestOf(layer)}`, {
+        headers: { Range: c.range },
+      });
       expectStatus(reply, 206);
       expectHeader(reply, "Content-Range", `bytes ${start}-${end}/${layer.length}`);
       expectHeader(reply, "Docker-Content-Digest", digestOf(layer));
@@ -96,7 +108,9 @@ async function checkRanges(ctx: RunContext, repo: string, pushed: () => PushedIm
   }
   await group.check("GET blob with a Range past its end answers 416", async () => {
     const { layer } = pushed();
-    const reply = await client.request("GET", `/v2/${repo}/blobs/${digestOf(layer)}`, { headers: { Range: `bytes=${layer.length + 10}-` } });
+    const reply = await client.request("GET", `/v2/${repo}/blobs/${digestOf(layer)}`, {
+      headers: { Range: `bytes=${layer.length + 10}-` },
+    });
     expectStatus(reply, 416);
     expectHeader(reply, "Content-Range", `bytes */${layer.length}`);
   });
@@ -105,7 +119,11 @@ async function checkRanges(ctx: RunContext, repo: string, pushed: () => PushedIm
 async function checkMissing(ctx: RunContext, repo: string, pushed: () => PushedImage): Promise<void> {
   const { client, group } = ctx;
   await group.check("GET manifest of an unknown tag answers 404 MANIFEST_UNKNOWN", async () => {
-    expectError(await client.request("GET", `/v2/${repo}/manifests/no-such-tag`, { headers: { Accept: ACCEPT_MANIFESTS } }), 404, "MANIFEST_UNKNOWN");
+    expectError(
+      await client.request("GET", `/v2/${repo}/manifests/no-such-tag`, { headers: { Accept: ACCEPT_MANIFESTS } }),
+      404,
+      "MANIFEST_UNKNOWN",
+    );
   });
   await group.check("GET and HEAD manifest of an unknown digest answer 404 MANIFEST_UNKNOWN", async () => {
     expectError(await client.request("GET", `/v2/${repo}/manifests/${ZERO_DIGEST}`), 404, "MANIFEST_UNKNOWN");
@@ -117,10 +135,19 @@ async function checkMissing(ctx: RunContext, repo: string, pushed: () => PushedI
   });
   await group.check("a blob of one repository is 404 BLOB_UNKNOWN in another", async () => {
     const { layer } = pushed();
-    expectError(await client.request("GET", `/v2/${ctx.repo("pull-elsewhere")}/blobs/${digestOf(layer)}`), 404, "BLOB_UNKNOWN");
+    expectError(
+      await client.request("GET", `/v2/${ctx.repo("pull-elsewhere")}/blobs/${digestOf(layer)}`),
+      404,
+      "BLOB_UNKNOWN",
+    );
   });
   await group.check("pulling from a repository that does not exist answers 404", async () => {
-    expectError(await client.request("GET", `/v2/${ctx.repo("never-pushed")}/manifests/latest`), 404, "NAME_UNKNOWN", "MANIFEST_UNKNOWN");
+    expectError(
+      await client.request("GET", `/v2/${ctx.repo("never-pushed")}/manifests/latest`),
+      404,
+      "NAME_UNKNOWN",
+      "MANIFEST_UNKNOWN",
+    );
   });
   await group.check("an invalid repository name answers 400 NAME_INVALID", async () => {
     expectError(await client.request("GET", `/v2/${ctx.namespace}/Upper-Case/manifests/latest`), 400, "NAME_INVALID");
@@ -128,14 +155,26 @@ async function checkMissing(ctx: RunContext, repo: string, pushed: () => PushedI
   await group.check("an invalid blob digest answers 400 DIGEST_INVALID", async () => {
     expectError(await client.request("GET", `/v2/${repo}/blobs/sha256:not-hex`), 400, "DIGEST_INVALID");
   });
-  await group.check("a manifest reference that is neither tag nor digest answers 404 MANIFEST_UNKNOWN on GET and HEAD", async () => {
-    // The official v1.1.1 suite asks for ".INVALID_MANIFEST_NAME" and requires 404.
-    for (const method of ["GET", "HEAD"]) {
-      expectError(await client.request(method, `/v2/${repo}/manifests/.INVALID_MANIFEST_NAME`), 404, "MANIFEST_UNKNOWN");
-      expectError(await client.request(method, `/v2/${repo}/manifests/-bad-tag`), 404, "MANIFEST_UNKNOWN");
-    }
-  });
+  await group.check(
+    "a manifest reference that is neither tag nor digest answers 404 MANIFEST_UNKNOWN on GET and HEAD",
+    async () => {
+      // The official v1.1.1 suite asks for ".INVALID_MANIFEST_NAME" and requires 404.
+      for (const method of ["GET", "HEAD"]) {
+        expectError(
+          await client.request(method, `/v2/${repo}/manifests/.INVALID_MANIFEST_NAME`),
+          404,
+          "MANIFEST_UNKNOWN",
+        );
+        expectError(await client.request(method, `/v2/${repo}/manifests/-bad-tag`), 404, "MANIFEST_UNKNOWN");
+      }
+    },
+  );
   await group.check("a malformed manifest digest answers 400 DIGEST_INVALID or 404", async () => {
-    expectError(await client.request("GET", `/v2/${repo}/manifests/sha256:totallywrong`), [400, 404], "DIGEST_INVALID", "MANIFEST_UNKNOWN");
+    expectError(
+      await client.request("GET", `/v2/${repo}/manifests/sha256:totallywrong`),
+      [400, 404],
+      "DIGEST_INVALID",
+      "MANIFEST_UNKNOWN",
+    );
   });
 }

@@ -3,7 +3,19 @@
 // ?artifactType= with OCI-Filters-Applied, and an empty index for an unknown subject.
 import { expectEqual, expectError, expectHeader, expectStatus, fail } from "./assert";
 import type { RegistryClient } from "./client";
-import { MEDIA, descriptor, digestOf, encode, imageManifest, indexManifest, pushBlob, pushImage, pushManifest, seededBytes, type Descriptor } from "./content";
+import {
+  MEDIA,
+  descriptor,
+  digestOf,
+  encode,
+  imageManifest,
+  indexManifest,
+  pushBlob,
+  pushImage,
+  pushManifest,
+  seededBytes,
+  type Descriptor,
+} from "./content";
 import type { RunContext } from "./context";
 
 const SBOM = "application/vnd.example.sbom.v1";
@@ -24,14 +36,37 @@ async function buildReferrers(client: RegistryClient, repo: string, subject: Des
   const payload = seededBytes(321, 131);
   const sigConfig = encode({ signature: true });
   for (const blob of [empty, payload, sigConfig]) await pushBlob(client, repo, blob);
-  const sbom = imageManifest({ artifactType: SBOM, config: descriptor(MEDIA.ociEmpty, empty), layers: [descriptor("application/json", payload)], subject, annotations: { "org.example.kind": "sbom" } });
-  const signature = imageManifest({ config: descriptor(SIGNATURE_CONFIG, sigConfig), layers: [descriptor("application/octet-stream", payload)], subject });
-  const bundle = indexManifest([], MEDIA.ociIndex, { artifactType: BUNDLE, subject, annotations: { "org.example.kind": "bundle" } });
+  const sbom = imageManifest({
+    artifactType: SBOM,
+    config: descriptor(MEDIA.ociEmpty, empty),
+    layers: [descriptor("application/json", payload)],
+    subject,
+    annotations: { "org.example.kind": "sbom" },
+  });
+  const signature = imageManifest({
+    config: descriptor(SIGNATURE_CONFIG, sigConfig),
+    layers: [descriptor("application/octet-stream", payload)],
+    subject,
+  });
+  const bundle = indexManifest([], MEDIA.ociIndex, {
+    artifactType: BUNDLE,
+    subject,
+    annotations: { "org.example.kind": "bundle" },
+  });
   const plainIndex = indexManifest([], MEDIA.ociIndex, { subject });
-  const entry = (bytes: Uint8Array, mediaType: string, artifactType?: string, annotations?: Record<string, string>): Referrer => ({
+  const entry = (
+    bytes: Uint8Array,
+    mediaType: string,
+    artifactType?: string,
+    annotations?: Record<string, string>,
+  ): Referrer => ({
     bytes,
     mediaType,
-    expected: { ...descriptor(mediaType, bytes), ...(artifactType ? { artifactType } : {}), ...(annotations ? { annotations } : {}) },
+    expected: {
+      ...descriptor(mediaType, bytes),
+      ...(artifactType ? { artifactType } : {}),
+      ...(annotations ? { annotations } : {}),
+    },
   });
   return [
     entry(sbom, MEDIA.ociManifest, SBOM, { "org.example.kind": "sbom" }),
@@ -49,7 +84,12 @@ function normalize(list: Descriptor[]): unknown[] {
 }
 
 /** GET referrers: 200, an OCI index; returns its manifests. */
-export async function getReferrers(client: RegistryClient, repo: string, subject: string, query = ""): Promise<{ manifests: Descriptor[]; filters: string | null }> {
+export async function getReferrers(
+  client: RegistryClient,
+  repo: string,
+  subject: string,
+  query = "",
+): Promise<{ manifests: Descriptor[]; filters: string | null }> {
   const reply = await client.request("GET", `/v2/${repo}/referrers/${subject}${query}`);
   expectStatus(reply, 200);
   expectHeader(reply, "Content-Type", MEDIA.ociIndex);
@@ -83,7 +123,12 @@ export async function runReferrers(ctx: RunContext): Promise<void> {
   });
   await group.check("?artifactType= filters and answers OCI-Filters-Applied: artifactType", async () => {
     need();
-    const { manifests, filters } = await getReferrers(client, repo, subject, `?artifactType=${encodeURIComponent(SBOM)}`);
+    const { manifests, filters } = await getReferrers(
+      client,
+      repo,
+      subject,
+      `?artifactType=${encodeURIComponent(SBOM)}`,
+    );
     expectEqual(filters, "artifactType", "OCI-Filters-Applied");
     expectEqual(normalize(manifests), normalize([referrers[0]!.expected]), "filtered referrers");
   });
@@ -98,11 +143,20 @@ export async function runReferrers(ctx: RunContext): Promise<void> {
     const early = encode({ early: true });
     await pushBlob(client, repo, early);
     const absent = { mediaType: MEDIA.ociManifest, digest: digestOf(seededBytes(50, 133)), size: 50 };
-    const bytes = imageManifest({ artifactType: SBOM, config: descriptor(MEDIA.ociEmpty, early), layers: [], subject: absent });
+    const bytes = imageManifest({
+      artifactType: SBOM,
+      config: descriptor(MEDIA.ociEmpty, early),
+      layers: [],
+      subject: absent,
+    });
     const reply = await pushManifest(client, repo, digestOf(bytes), bytes);
     expectStatus(reply, 201);
     expectHeader(reply, "OCI-Subject", absent.digest);
     const { manifests } = await getReferrers(client, repo, absent.digest);
-    expectEqual(normalize(manifests), normalize([{ ...descriptor(MEDIA.ociManifest, bytes), artifactType: SBOM }]), "referrers of the absent subject");
+    expectEqual(
+      normalize(manifests),
+      normalize([{ ...descriptor(MEDIA.ociManifest, bytes), artifactType: SBOM }]),
+      "referrers of the absent subject",
+    );
   });
 }

@@ -23,7 +23,9 @@ export class Reporter {
 
   record(result: CheckResult): void {
     this.results.push(result);
-    this.print(`${result.ok ? "  ok  " : "  FAIL"} ${result.name}${result.ok ? "" : `\n         ${result.detail ?? ""}`}`);
+    this.print(
+      `${result.ok ? "  ok  " : "  FAIL"} ${result.name}${result.ok ? "" : `\n         ${result.detail ?? ""}`}`,
+    );
   }
 
   failures(): CheckResult[] {
@@ -31,7 +33,10 @@ export class Reporter {
   }
 
   summary(): Record<GroupName, { passed: number; failed: number }> {
-    const out = Object.fromEntries(GROUPS.map((g) => [g, { passed: 0, failed: 0 }])) as Record<GroupName, { passed: number; failed: number }>;
+    const out = Object.fromEntries(GROUPS.map((g) => [g, { passed: 0, failed: 0 }])) as Record<
+      GroupName,
+      { passed: number; failed: number }
+    >;
     for (const r of this.results) out[r.group][r.ok ? "passed" : "failed"]++;
     return out;
   }
@@ -39,7 +44,9 @@ export class Reporter {
   printSummary(): void {
     this.print("\n== summary");
     for (const [group, counts] of Object.entries(this.summary())) {
-      this.print(`  ${group.padEnd(20)} ${String(counts.passed).padStart(3)} passed  ${String(counts.failed).padStart(3)} failed`);
+      this.print(
+        `  ${group.padEnd(20)} ${String(counts.passed).padStart(3)} passed  ${String(counts.failed).padStart(3)} failed`,
+      );
     }
   }
 }

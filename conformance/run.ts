@@ -49,5 +49,12 @@ for (const g of groups) if (!GROUPS.includes(g)) usage(`unknown group ${g}; grou
 // Self-signed certificates (wrangler dev --local-protocol https) are accepted only on request.
 if (values.insecure) process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 
-const reporter = await runConformance({ url: values.url, username: values.user, password: values.password, namespace: values.namespace, groups, keep: values.keep });
+const reporter = await runConformance({
+  url: values.url,
+  username: values.user,
+  password: values.password,
+  namespace: values.namespace,
+  groups,
+  keep: values.keep,
+});
 process.exit(reporter.failures().length > 0 ? 1 : 0);

@@ -48,13 +48,22 @@ async function checkEveryResponse(group: Group, client: RegistryClient, replies:
     if (problems.length > 0) fail(`${problems.length} of ${own.length} responses: ${problems.slice(0, 5).join("; ")}`);
   };
   await group.check("every response carries Docker-Distribution-API-Version: registry/2.0", () =>
-    report(firstProblems(own, (r) => (r.headers.get("Docker-Distribution-API-Version") === "registry/2.0" ? null : describe(r)))),
+    report(
+      firstProblems(own, (r) =>
+        r.headers.get("Docker-Distribution-API-Version") === "registry/2.0" ? null : describe(r),
+      ),
+    ),
   );
   await group.check("every successful manifest and blob GET or HEAD carries Docker-Content-Digest", () =>
     report(
       firstProblems(own, (r) => {
-        const read = (r.method === "GET" || r.method === "HEAD") && /\/(manifests|blobs)\/[^/]+$/.test(r.url.pathname) && !r.url.pathname.includes("/blobs/uploads/");
-        return read && (r.status === 200 || r.status === 206) && !r.headers.get("Docker-Content-Digest") ? describe(r) : null;
+        const read =
+          (r.method === "GET" || r.method === "HEAD") &&
+          /\/(manifests|blobs)\/[^/]+$/.test(r.url.pathname) &&
+          !r.url.pathname.includes("/blobs/uploads/");
+        return read && (r.status === 200 || r.status === 206) && !r.headers.get("Docker-Content-Digest")
+          ? describe(r)
+          : null;
       }),
     ),
   );
@@ -72,7 +81,9 @@ async function checkEveryResponse(group: Group, client: RegistryClient, replies:
 async function reportCleanup(client: RegistryClient, namespace: string, print: (line: string) => void): Promise<void> {
   try {
     const done = await cleanUp(client, namespace);
-    print(`cleanup: deleted ${done.manifests} manifests and ${done.blobs} blob links in ${done.repositories.length} repositories under ${namespace} (--keep keeps them)`);
+    print(
+      `cleanup: deleted ${done.manifests} manifests and ${done.blobs} blob links in ${done.repositories.length} repositories under ${namespace} (--keep keeps them)`,
+    );
     for (const refused of done.refused) print(`cleanup: ${refused}`);
   } catch (error) {
     print(`cleanup failed: ${(error as Error).message}`);
@@ -82,7 +93,8 @@ async function reportCleanup(client: RegistryClient, namespace: string, print: (
 export async function runConformance(options: RunOptions): Promise<Reporter> {
   const reporter = new Reporter(options.print);
   const client = new RegistryClient(options.url, { username: options.username, password: options.password });
-  const namespace = options.namespace ?? `conformance/run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const namespace =
+    options.namespace ?? `conformance/run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   (options.print ?? console.log)(`registry ${client.base.origin}, namespace ${namespace}`);
   for (const name of options.groups ?? GROUPS) {
     const group = reporter.group(name);

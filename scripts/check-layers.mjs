@@ -30,10 +30,13 @@ const LAYERS = [
 ];
 /** Routes render what the core returns: they never call storage, the cache or the collector. */
 const ROUTES_MAY_NOT_IMPORT = ["storage/", "proxy/", "gc/"];
-const STORAGE_ONLY = /\b(R2Bucket|KVNamespace|R2Object|R2ObjectBody|R2MultipartUpload|R2UploadedPart)\b|\.(bucket|kv)\.\w+\(|\benv\.(REGISTRY|UPLOADS)\b/;
+const STORAGE_ONLY =
+  /\b(R2Bucket|KVNamespace|R2Object|R2ObjectBody|R2MultipartUpload|R2UploadedPart)\b|\.(bucket|kv)\.\w+\(|\benv\.(REGISTRY|UPLOADS)\b/;
 
 function files(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [join(dir, e.name)] : [],
+  );
 }
 
 function layerOf(file) {
@@ -66,13 +69,18 @@ for (const [file, targets] of graph) {
     const to = relative(SRC, target);
     if (!graph.has(target)) problems.push(`${rel}: imports ${to}, which does not exist`);
     const targetLayer = layerOf(target);
-    if (layer !== null && targetLayer !== null && targetLayer > layer) problems.push(`${rel} → ${to}: runs up the layers`);
-    if (rel.startsWith("routes/") && ROUTES_MAY_NOT_IMPORT.some((p) => to.startsWith(p))) problems.push(`${rel} → ${to}: routes call the core, not ${to.split("/")[0]}/`);
+    if (layer !== null && targetLayer !== null && targetLayer > layer)
+      problems.push(`${rel} → ${to}: runs up the layers`);
+    if (rel.startsWith("routes/") && ROUTES_MAY_NOT_IMPORT.some((p) => to.startsWith(p)))
+      problems.push(`${rel} → ${to}: routes call the core, not ${to.split("/")[0]}/`);
   }
   if (!rel.startsWith("storage/")) {
-    readFileSync(file, "utf8").split("\n").forEach((line, i) => {
-      if (!line.trim().startsWith("//") && STORAGE_ONLY.test(line)) problems.push(`${rel}:${i + 1}: R2/KV outside src/storage/: ${line.trim()}`);
-    });
+    readFileSync(file, "utf8")
+      .split("\n")
+      .forEach((line, i) => {
+        if (!line.trim().startsWith("//") && STORAGE_ONLY.test(line))
+          problems.push(`${rel}:${i + 1}: R2/KV outside src/storage/: ${line.trim()}`);
+      });
   }
 }
 
@@ -82,7 +90,8 @@ function visit(file, stack) {
   state.set(file, "open");
   stack.push(file);
   for (const next of graph.get(file) ?? []) {
-    if (state.get(next) === "open") problems.push(`cycle: ${[...stack.slice(stack.indexOf(next)), next].map((f) => relative(SRC, f)).join(" → ")}`);
+    if (state.get(next) === "open")
+      problems.push(`cycle: ${[...stack.slice(stack.indexOf(next)), next].map((f) => relative(SRC, f)).join(" → ")}`);
     else if (!state.has(next) && graph.has(next)) visit(next, stack);
   }
   stack.pop();
@@ -95,4 +104,6 @@ if (problems.length > 0) {
   console.error(`${problems.length} layering problem(s)`);
   process.exit(1);
 }
-console.log(`layers: ${graph.size} files, ${[...graph.values()].reduce((n, t) => n + t.length, 0)} imports, no upward edge, no cycle, R2/KV only in src/storage/`);
+console.log(
+  `layers: ${graph.size} files, ${[...graph.values()].reduce((n, t) => n + t.length, 0)} imports, no upward edge, no cycle, R2/KV only in src/storage/`,
+);

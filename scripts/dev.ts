@@ -84,7 +84,14 @@ async function main(): Promise<void> {
     inspectorPort: values["inspector-port"] ? Number(values["inspector-port"]) : undefined,
   });
   if (values.json) {
-    console.log(JSON.stringify({ url: runtime.url, port: runtime.port, stateDir: runtime.stateDir, inspectorPort: runtime.inspectorPort }));
+    console.log(
+      JSON.stringify({
+        url: runtime.url,
+        port: runtime.port,
+        stateDir: runtime.stateDir,
+        inspectorPort: runtime.inspectorPort,
+      }),
+    );
   } else {
     const near = relative(process.cwd(), runtime.stateDir);
     const shown = near.startsWith("..") ? runtime.stateDir : near || ".";
@@ -109,7 +116,9 @@ main().catch((error: unknown) => {
     process.exit(2);
   }
   if (code === "EADDRINUSE") {
-    process.stderr.write(`${(error as Error).message}: another process uses that port; pick one with --port or PORT=.\n`);
+    process.stderr.write(
+      `${(error as Error).message}: another process uses that port; pick one with --port or PORT=.\n`,
+    );
     process.exit(1);
   }
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

@@ -23,7 +23,8 @@ export default {
     if (request.body === null) return env.REGISTRY.fetch(request);
     const length = request.headers.get("content-length");
     // A known length stays known (R2 needs it to store a body in one put).
-    const { readable, writable } = length !== null ? new FixedLengthStream(Number(length)) : new IdentityTransformStream();
+    const { readable, writable } =
+      length !== null ? new FixedLengthStream(Number(length)) : new IdentityTransformStream();
     const writer = writable.getWriter();
     const read = bodyReader(request.body);
     let answered = false;

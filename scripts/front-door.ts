@@ -14,7 +14,16 @@ const TLS_HANDSHAKE = 0x16;
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus Expect:
  *  Node's server answers 100-continue itself before the body is forwarded. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "expect"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "expect",
+]);
 
 function endToEnd(raw: string[]): string[] {
   const kept: string[] = [];
@@ -27,7 +36,14 @@ function endToEnd(raw: string[]): string[] {
 function forward(upstreamPort: number, upstreamHost: string, req: IncomingMessage, res: ServerResponse): void {
   let answered = false;
   const upstream = request(
-    { host: upstreamHost, port: upstreamPort, method: req.method, path: req.url, headers: endToEnd(req.rawHeaders), agent: false },
+    {
+      host: upstreamHost,
+      port: upstreamPort,
+      method: req.method,
+      path: req.url,
+      headers: endToEnd(req.rawHeaders),
+      agent: false,
+    },
     (answer) => {
       answered = true;
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders));
@@ -68,4 +84,3 @@ export function frontDoor(upstreamPort: number, upstreamHost: string, open: Set<
     });
   });
 }
-

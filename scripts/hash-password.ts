@@ -28,7 +28,10 @@ hash for AUTH_USERS_JSON. --iterations: 10000 to ${PBKDF2_MAX_ITERATIONS} (defau
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { iterations: { type: "string", default: String(PBKDF2_MAX_ITERATIONS) }, help: { type: "boolean", short: "h" } },
+    options: {
+      iterations: { type: "string", default: String(PBKDF2_MAX_ITERATIONS) },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help) return void process.stdout.write(USAGE);
   const iterations = Number(values.iterations);

@@ -78,10 +78,19 @@ async function bundle(config: string, main: string): Promise<string> {
   const building = mkdtempSync(join(cacheDir, "building-"));
   const wrangler = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
   try {
-    await promisify(execFile)(process.execPath, [wrangler, "deploy", "--dry-run", "--config", config, "--outdir", building], {
-      cwd: ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_SEND_ERROR_REPORTS: "false", WRANGLER_HIDE_BANNER: "true" },
-    });
+    await promisify(execFile)(
+      process.execPath,
+      [wrangler, "deploy", "--dry-run", "--config", config, "--outdir", building],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          WRANGLER_SEND_METRICS: "false",
+          WRANGLER_SEND_ERROR_REPORTS: "false",
+          WRANGLER_HIDE_BANNER: "true",
+        },
+      },
+    );
   } catch (error) {
     rmSync(building, { recursive: true, force: true });
     const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
@@ -136,7 +145,8 @@ interface WranglerConfig {
  *  costs seconds per start, so the few settings the Worker uses are mapped here. */
 function workerOptions(parsed: WranglerConfig, vars: Record<string, string>) {
   const plainVars: Record<string, string> = {};
-  for (const [key, value] of Object.entries(parsed.vars ?? {})) plainVars[key] = typeof value === "string" ? value : JSON.stringify(value);
+  for (const [key, value] of Object.entries(parsed.vars ?? {}))
+    plainVars[key] = typeof value === "string" ? value : JSON.stringify(value);
   return {
     compatibilityDate: parsed.compatibility_date,
     compatibilityFlags: parsed.compatibility_flags ?? [],
@@ -167,7 +177,8 @@ async function untilAnswering(url: string): Promise<void> {
       await reply.arrayBuffer();
       if (reply.status < 500) return;
     } catch {}
-    if (Date.now() > deadline) throw new Error(`the Worker did not answer ${url}/v2/ within ${READY_TIMEOUT_MS / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`the Worker did not answer ${url}/v2/ within ${READY_TIMEOUT_MS / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -209,7 +220,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     cf: false,
     host,
     // With https workerd listens on the public port itself; otherwise on a free internal one.
-    port: options.https ? options.port ?? 0 : 0,
+    port: options.https ? (options.port ?? 0) : 0,
     https: options.https ?? false,
     inspectorPort: options.inspectorPort,
     handleRuntimeStdio(stdout, stderr) {
@@ -229,7 +240,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const inner = await mf.ready;
     await untilAnswering(inner.origin);
     if (options.https) {
-      return { url: inner.origin, host, port: Number(inner.port), stateDir, inspectorPort: options.inspectorPort ?? null, stop };
+      return {
+        url: inner.origin,
+        host,
+        port: Number(inner.port),
+        stateDir,
+        inspectorPort: options.inspectorPort ?? null,
+        stop,
+      };
     }
     door = frontDoor(Number(inner.port), inner.hostname, open);
     const port = await listen(door, options.port ?? 0, host);

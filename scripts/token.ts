@@ -38,7 +38,9 @@ function committable(path: string): string | null {
   const inside = spawnSync("git", ["rev-parse", "--is-inside-work-tree"], { cwd: dir, encoding: "utf8" });
   if (inside.status !== 0 || inside.stdout.trim() !== "true") return null;
   const ignored = spawnSync("git", ["check-ignore", "-q", resolve(path)], { cwd: dir });
-  return ignored.status === 0 ? null : `${path} is inside a git work tree and not ignored, so \`git add .\` would commit the private key; use --out with a path outside the repository or one .gitignore covers`;
+  return ignored.status === 0
+    ? null
+    : `${path} is inside a git work tree and not ignored, so \`git add .\` would commit the private key; use --out with a path outside the repository or one .gitignore covers`;
 }
 
 async function keygen(alg: string, out: string): Promise<void> {
@@ -53,9 +55,19 @@ async function keygen(alg: string, out: string): Promise<void> {
   console.log(Buffer.from(JSON.stringify(publicJwk)).toString("base64"));
 }
 
-async function sign(options: { user?: string; caps?: string; ttl?: string; key?: string; aud?: string; iss?: string }): Promise<void> {
+async function sign(options: {
+  user?: string;
+  caps?: string;
+  ttl?: string;
+  key?: string;
+  aud?: string;
+  iss?: string;
+}): Promise<void> {
   if (!options.user) usage("--user is required");
-  const caps = (options.caps ?? "pull").split(",").map((c) => c.trim()).filter(Boolean);
+  const caps = (options.caps ?? "pull")
+    .split(",")
+    .map((c) => c.trim())
+    .filter(Boolean);
   if (caps.length === 0 || caps.some((c) => c !== "pull" && c !== "push")) usage("--caps takes pull and/or push");
   const jwk = JSON.parse(readFileSync(options.key ?? DEFAULT_KEY_FILE, "utf8")) as JWK;
   if (!jwk.alg || !jwk.d) usage("the key file must hold a private JWK with alg (made by keygen)");

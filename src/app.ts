@@ -55,7 +55,13 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     // One line per request with what it cost in storage calls (never the query: upload
     // URLs carry a state token there).
     const usage = storage.meter.usage();
-    const line = { method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status, ms: Date.now() - started, ...usage };
+    const line = {
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      status: c.res.status,
+      ms: Date.now() - started,
+      ...usage,
+    };
     console.log("request", JSON.stringify(line));
     options.onUsage?.(usage, c.req.raw);
   };
@@ -80,7 +86,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.notFound((c) => {
     const allowed = allowedMethods(new URL(c.req.url).pathname);
     if (allowed && !allowed.includes(c.req.method)) {
-      return errorResponse(new RegistryError("METHOD_UNKNOWN", `${c.req.method} is not allowed here`, { Allow: allowed.join(", ") }));
+      return errorResponse(
+        new RegistryError("METHOD_UNKNOWN", `${c.req.method} is not allowed here`, { Allow: allowed.join(", ") }),
+      );
     }
     return errorResponse(new RegistryError("NOT_FOUND", "no such endpoint"));
   });
@@ -88,10 +96,11 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.onError((error, c) => {
     if (error instanceof RegistryError) {
       // Server-side failures are logged (never credentials: only the path and our message).
-      if (error.status >= 500) console.error(`${c.req.method} ${new URL(c.req.url).pathname}: ${error.code} ${error.message}`);
+      if (error.status >= 500)
+        console.error(`${c.req.method} ${new URL(c.req.url).pathname}: ${error.code} ${error.message}`);
       return errorResponse(error);
     }
-    console.error("unhandled error", error instanceof Error ? error.stack ?? error.message : String(error));
+    console.error("unhandled error", error instanceof Error ? (error.stack ?? error.message) : String(error));
     return errorResponse(new RegistryError("UNKNOWN", "internal error"));
   });
   return app;

@@ -79,9 +79,13 @@ function readPublicUrl(raw: string | undefined): string | null {
   } catch {
     url = null;
   }
-  const bare = url && url.pathname === "/" && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
+  const bare =
+    url && url.pathname === "/" && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
   if (!url || !bare || (url.protocol !== "https:" && url.protocol !== "http:")) {
-    throw new RegistryError("UNKNOWN", "configuration: PUBLIC_URL must be an http or https origin such as https://registry.example.com");
+    throw new RegistryError(
+      "UNKNOWN",
+      "configuration: PUBLIC_URL must be an http or https origin such as https://registry.example.com",
+    );
   }
   return url.origin;
 }
@@ -104,7 +108,11 @@ export function parseConfig(env: Env): Config {
     maxManifestBytes: 4 * MiB,
     chunkMinLength: readInt(env, "UPLOAD_CHUNK_MIN_BYTES", MiB, 1, 5 * 1024 * MiB),
     maxPageSize: readInt(env, "CATALOG_MAX_PAGE", 1000, 1, 10000),
-    proxy: parseProxyConfig(env.REGISTRIES_JSON, readInt(env, "PROXY_TAG_TTL_SECONDS", 300, 0, 365 * 24 * 3600), env as unknown as Record<string, unknown>),
+    proxy: parseProxyConfig(
+      env.REGISTRIES_JSON,
+      readInt(env, "PROXY_TAG_TTL_SECONDS", 300, 0, 365 * 24 * 3600),
+      env as unknown as Record<string, unknown>,
+    ),
     auth: parseAuthConfig(env),
     gc: {
       graceSeconds: readInt(env, "GC_GRACE_SECONDS", 3600, 0, 365 * 24 * 3600),

@@ -17,7 +17,10 @@ export function checkBodyLimit(c: Context<AppEnv>): void {
   const limit = c.get("config").maxRequestBodyBytes;
   const length = contentLength(c);
   if (limit !== null && length !== null && length > limit) {
-    throw new RegistryError("PAYLOAD_TOO_LARGE", `request body of ${length} bytes exceeds the limit of ${limit}; send smaller chunks`);
+    throw new RegistryError(
+      "PAYLOAD_TOO_LARGE",
+      `request body of ${length} bytes exceeds the limit of ${limit}; send smaller chunks`,
+    );
   }
 }
 

@@ -25,7 +25,11 @@ describe("identity namespaces", () => {
     expect(start.status).toBe(202);
     const location = start.headers.get("Location")!;
     const intruder = basic("tester", "team-tester-pw");
-    const patch = await fetch(location, { method: "PATCH", body: seededBytes(50, 1), headers: { Authorization: intruder, "Content-Type": "application/octet-stream" } });
+    const patch = await fetch(location, {
+      method: "PATCH",
+      body: seededBytes(50, 1),
+      headers: { Authorization: intruder, "Content-Type": "application/octet-stream" },
+    });
     expect(patch.status).toBe(404);
     const status = await fetch(location, { headers: { Authorization: AUTH } });
     expect(status.status).toBe(204);
@@ -35,19 +39,38 @@ describe("identity namespaces", () => {
 
 describe("refresh tokens bound to their credential", () => {
   const post = (f: Fetch, form: Record<string, string>) =>
-    f("/v2/token", { method: "POST", body: new URLSearchParams({ client_id: "test", ...form }).toString(), headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    f("/v2/token", {
+      method: "POST",
+      body: new URLSearchParams({ client_id: "test", ...form }).toString(),
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
 
   async function refreshToken(f: Fetch, username: string, password: string): Promise<string> {
-    const response = await post(f, { grant_type: "password", username, password, access_type: "offline", scope: "repository:bound/app:pull" });
+    const response = await post(f, {
+      grant_type: "password",
+      username,
+      password,
+      access_type: "offline",
+      scope: "repository:bound/app:pull",
+    });
     expect(response.status).toBe(200);
     return ((await response.json()) as { refresh_token: string }).refresh_token;
   }
 
-  const refresh = (f: Fetch, token: string) => post(f, { grant_type: "refresh_token", refresh_token: token, scope: "repository:bound/app:pull,push,delete registry:catalog:*" });
+  const refresh = (f: Fetch, token: string) =>
+    post(f, {
+      grant_type: "refresh_token",
+      refresh_token: token,
+      scope: "repository:bound/app:pull,push,delete registry:catalog:*",
+    });
 
   it("revokes a JWT password's refresh tokens when JWT_REGISTRY_TOKENS_PUBLIC_KEY rotates", async () => {
     const [key1, key2] = [await makeKeyPair(), await makeKeyPair()];
-    const jwt = await key1.sign({ username: "ci", capabilities: ["pull", "push"], exp: Math.floor(Date.now() / 1000) + 3600 });
+    const jwt = await key1.sign({
+      username: "ci",
+      capabilities: ["pull", "push"],
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    });
     const before = fetcher({ JWT_REGISTRY_TOKENS_PUBLIC_KEY: key1.publicJwkBase64 });
     const token = await refreshToken(before, "ci", jwt);
     expect((await refresh(before, token)).status).toBe(200);
@@ -57,7 +80,14 @@ describe("refresh tokens bound to their credential", () => {
     expect(refused.status).toBe(401);
     expect(await errorCode(refused)).toBe("UNAUTHORIZED");
     expect((await refresh(fetcher({ JWT_REGISTRY_TOKENS_PUBLIC_KEY: undefined }), token)).status).toBe(401);
-    expect((await refresh(fetcher({ JWT_REGISTRY_TOKENS_PUBLIC_KEY: key1.publicJwkBase64, JWT_REGISTRY_TOKENS_AUDIENCE: "other" }), token)).status).toBe(401);
+    expect(
+      (
+        await refresh(
+          fetcher({ JWT_REGISTRY_TOKENS_PUBLIC_KEY: key1.publicJwkBase64, JWT_REGISTRY_TOKENS_AUDIENCE: "other" }),
+          token,
+        )
+      ).status,
+    ).toBe(401);
   });
 
   it("revokes a team user's refresh tokens when the user's password or rights change", async () => {
@@ -72,7 +102,9 @@ describe("refresh tokens bound to their credential", () => {
     expect((await refresh(config({ "bound/*": ["pull", "push", "delete"] }), token)).status).toBe(401);
     expect((await refresh(config({ "bound/*": ["pull", "push"] }, { catalog: true }), token)).status).toBe(401);
     expect((await refresh(config({ "bound/*": ["pull", "push"] }, { admin: true }), token)).status).toBe(401);
-    const rehashed = JSON.stringify({ dana: { password: await hashPassword("dana-pw", 10_000), access: { "bound/*": ["pull", "push"] } } });
+    const rehashed = JSON.stringify({
+      dana: { password: await hashPassword("dana-pw", 10_000), access: { "bound/*": ["pull", "push"] } },
+    });
     expect((await refresh(fetcher({ AUTH_USERS_JSON: rehashed }), token)).status).toBe(401);
   });
 });
@@ -82,20 +114,40 @@ describe("PUBLIC_URL", () => {
     const fetch = fetcher({ PUBLIC_URL: "https://registry.example.com" });
     const challenge = await fetch("http://evil.example/v2/");
     expect(challenge.status).toBe(401);
-    expect(challenge.headers.get("WWW-Authenticate")).toBe('Bearer realm="https://registry.example.com/v2/token",service="registry.example.com"');
-    const start = await fetch("http://evil.example/v2/pinned/app/blobs/uploads/", { method: "POST", headers: { Authorization: AUTH } });
+    expect(challenge.headers.get("WWW-Authenticate")).toBe(
+      'Bearer realm="https://registry.example.com/v2/token",service="registry.example.com"',
+    );
+    const start = await fetch("http://evil.example/v2/pinned/app/blobs/uploads/", {
+      method: "POST",
+      headers: { Authorization: AUTH },
+    });
     expect(start.status).toBe(202);
-    expect(start.headers.get("Location")).toMatch(/^https:\/\/registry\.example\.com\/v2\/pinned\/app\/blobs\/uploads\/[^?]+\?_state=/);
+    expect(start.headers.get("Location")).toMatch(
+      /^https:\/\/registry\.example\.com\/v2\/pinned\/app\/blobs\/uploads\/[^?]+\?_state=/,
+    );
     // Tokens name the pinned service, whatever Host the token request came with.
-    const token = await fetch("http://evil.example/v2/token?service=registry.example.com&scope=repository:pinned/app:pull", { headers: { Authorization: AUTH } });
-    const claims = JSON.parse(atob(((await token.json()) as { token: string }).token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")));
+    const token = await fetch(
+      "http://evil.example/v2/token?service=registry.example.com&scope=repository:pinned/app:pull",
+      { headers: { Authorization: AUTH } },
+    );
+    const claims = JSON.parse(
+      atob(((await token.json()) as { token: string }).token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")),
+    );
     expect(claims.aud).toBe("registry.example.com");
   });
 
   it("reflects nothing of Host without PUBLIC_URL into Location, and refuses a PUBLIC_URL with a path", async () => {
-    const start = await fetcher({})("http://other.example/v2/pinned/app/blobs/uploads/", { method: "POST", headers: { Authorization: AUTH } });
+    const start = await fetcher({})("http://other.example/v2/pinned/app/blobs/uploads/", {
+      method: "POST",
+      headers: { Authorization: AUTH },
+    });
     expect(start.headers.get("Location")).toMatch(/^\/v2\/pinned\/app\/blobs\/uploads\//);
-    for (const bad of ["registry.example.com", "https://registry.example.com/sub", "ftp://registry.example.com", "https://u:p@registry.example.com"]) {
+    for (const bad of [
+      "registry.example.com",
+      "https://registry.example.com/sub",
+      "ftp://registry.example.com",
+      "https://u:p@registry.example.com",
+    ]) {
       expect((await fetcher({ PUBLIC_URL: bad })("/v2/")).status, bad).toBe(503);
     }
   });
@@ -104,17 +156,33 @@ describe("PUBLIC_URL", () => {
 describe("token size", () => {
   const longName = (i: number) => `${String(i).padStart(3, "0")}/${"n".repeat(251)}`;
   const post = (f: Fetch, scopes: string[]) =>
-    f("/v2/token", { method: "POST", body: new URLSearchParams({ grant_type: "password", username: "tester", password: "test-password", client_id: "t", scope: scopes.join(" ") }).toString(), headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    f("/v2/token", {
+      method: "POST",
+      body: new URLSearchParams({
+        grant_type: "password",
+        username: "tester",
+        password: "test-password",
+        client_id: "t",
+        scope: scopes.join(" "),
+      }).toString(),
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
 
   it("issues only tokens its verifier accepts: the worst request within the cap is usable, one more scope is 400", async () => {
     const fetch = fetcher({});
     expect(longName(7)).toHaveLength(255);
-    const worst = [...Array.from({ length: MAX_SCOPES - 2 }, (_, i) => `repository:${longName(i)}:pull,push,delete`), "registry:catalog:*", "registry:admin:*"];
+    const worst = [
+      ...Array.from({ length: MAX_SCOPES - 2 }, (_, i) => `repository:${longName(i)}:pull,push,delete`),
+      "registry:catalog:*",
+      "registry:admin:*",
+    ];
     const response = await post(fetch, worst);
     expect(response.status).toBe(200);
     const { access_token: token } = (await response.json()) as { access_token: string };
     expect(token.length).toBeLessThanOrEqual(MAX_BEARER_TOKEN_LENGTH);
-    const tags = await fetch(`/v2/${longName(MAX_SCOPES - 3)}/tags/list`, { headers: { Authorization: `Bearer ${token}` } });
+    const tags = await fetch(`/v2/${longName(MAX_SCOPES - 3)}/tags/list`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
     expect(tags.status).toBe(404);
     expect(await errorCode(tags)).toBe("NAME_UNKNOWN");
     expect((await fetch("/v2/_gc/reports?n=1", { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
@@ -130,7 +198,8 @@ describe("failed-login throttle ([[ratelimits]] in wrangler.toml, simulated by M
   it("answers 429 TOOMANYREQUESTS with Retry-After once a user name has had 10 attempts a minute, the right password included", async () => {
     const fetch = fetcher({ AUTH_USERS_JSON: users });
     const statuses: number[] = [];
-    for (let i = 0; i < 12; i++) statuses.push((await fetch("/v2/", from(`198.51.100.${i}`, basic("victim", `guess-${i}`)))).status);
+    for (let i = 0; i < 12; i++)
+      statuses.push((await fetch("/v2/", from(`198.51.100.${i}`, basic("victim", `guess-${i}`)))).status);
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
     expect(statuses.slice(10)).toEqual([429, 429]);
     const limited = await fetch("/v2/token?service=registry.test", from("198.51.100.99", basic("victim", "guess-x")));
@@ -144,7 +213,8 @@ describe("failed-login throttle ([[ratelimits]] in wrangler.toml, simulated by M
   it("limits one client to 60 attempts a minute across user names", async () => {
     const fetch = fetcher({});
     const statuses: number[] = [];
-    for (let i = 0; i < 62; i++) statuses.push((await fetch("/v2/", from("203.0.113.7", basic(`name-${i}`, "wrong")))).status);
+    for (let i = 0; i < 62; i++)
+      statuses.push((await fetch("/v2/", from("203.0.113.7", basic(`name-${i}`, "wrong")))).status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(60);
     expect(statuses.slice(60)).toEqual([429, 429]);
     expect((await fetch("/v2/", from("203.0.113.8", basic("name-x", "wrong")))).status).toBe(401);
@@ -154,7 +224,10 @@ describe("failed-login throttle ([[ratelimits]] in wrangler.toml, simulated by M
     const heavy = JSON.stringify({ known: { password: await hashPassword("known-pw", 20_000), access: {} } });
     const fetch = fetcher({ AUTH_USERS_JSON: heavy });
     const derive = vi.spyOn(crypto.subtle, "deriveBits");
-    const pbkdf2 = () => derive.mock.calls.filter(([params]) => (params as { name: string }).name === "PBKDF2").map(([params]) => (params as { iterations: number }).iterations);
+    const pbkdf2 = () =>
+      derive.mock.calls
+        .filter(([params]) => (params as { name: string }).name === "PBKDF2")
+        .map(([params]) => (params as { iterations: number }).iterations);
     expect((await fetch("/v2/", from("192.0.2.1", basic("known", "wrong")))).status).toBe(401);
     const known = pbkdf2();
     derive.mockClear();
@@ -174,7 +247,8 @@ describe("failed-login throttle ([[ratelimits]] in wrangler.toml, simulated by M
 
 describe("throttle client keys", () => {
   it("counts an IPv6 client by its /64, however the address is written", () => {
-    for (const ip of ["2001:db8:1:2::1", "2001:0db8:0001:0002:ffff:0:0:9", "2001:DB8:1:2:a:b:c:d"]) expect(clientKey(ip), ip).toBe("2001:db8:1:2::/64");
+    for (const ip of ["2001:db8:1:2::1", "2001:0db8:0001:0002:ffff:0:0:9", "2001:DB8:1:2:a:b:c:d"])
+      expect(clientKey(ip), ip).toBe("2001:db8:1:2::/64");
     expect(clientKey("::1")).toBe("0:0:0:0::/64");
     expect(clientKey("2001:db8::")).toBe("2001:db8:0:0::/64");
     expect(clientKey("203.0.113.7")).toBe("203.0.113.7");

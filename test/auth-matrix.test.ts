@@ -4,7 +4,17 @@
 // (403 DENIED for signed-in Basic callers, 401 with a scoped challenge for anonymous callers
 // and for tokens lacking the scope).
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { basic, claimsOf, fetcher, getToken, makeKeyPair, PASSWORDS, tokenFor, usersJson, type Fetch } from "./auth-setup";
+import {
+  basic,
+  claimsOf,
+  fetcher,
+  getToken,
+  makeKeyPair,
+  PASSWORDS,
+  tokenFor,
+  usersJson,
+  type Fetch,
+} from "./auth-setup";
 import { AUTH, pushImage, sha256 } from "./helpers";
 
 type Action = "pull" | "push" | "delete";
@@ -13,7 +23,8 @@ type Kind = "basic" | "anonymous" | "token";
 
 const REPOS = ["team-a/app", "team-b/app", "public/app", "shared/lib"];
 const ANON: Model = (repo, action) => action === "pull" && repo.startsWith("public/");
-const ALICE: Model = (repo, action) => repo.startsWith("team-a/") || (action === "pull" && repo.startsWith("shared/")) || ANON(repo, action);
+const ALICE: Model = (repo, action) =>
+  repo.startsWith("team-a/") || (action === "pull" && repo.startsWith("shared/")) || ANON(repo, action);
 const BOB: Model = (repo, action) => (repo.startsWith("team-b/") && action !== "delete") || ANON(repo, action);
 const ALL: Model = () => true;
 const PULL: Model = (_repo, action) => action === "pull";
@@ -35,23 +46,70 @@ interface Endpoint {
 }
 
 const layers = new Map<string, string>();
-const headers = (auth: string | null, extra: Record<string, string> = {}) => (auth ? { ...extra, Authorization: auth } : extra);
+const headers = (auth: string | null, extra: Record<string, string> = {}) =>
+  auth ? { ...extra, Authorization: auth } : extra;
 
 const ENDPOINTS: Endpoint[] = [
-  { name: "GET manifest", action: "pull", granted: 200, request: (f, r, a) => f(`/v2/${r}/manifests/latest`, { headers: headers(a) }) },
-  { name: "HEAD manifest", action: "pull", granted: 200, request: (f, r, a) => f(`/v2/${r}/manifests/latest`, { method: "HEAD", headers: headers(a) }) },
-  { name: "GET blob", action: "pull", granted: 200, request: (f, r, a) => f(`/v2/${r}/blobs/${layers.get(r)}`, { headers: headers(a) }) },
-  { name: "GET tags", action: "pull", granted: 200, request: (f, r, a) => f(`/v2/${r}/tags/list`, { headers: headers(a) }) },
-  { name: "GET referrers", action: "pull", granted: 200, request: (f, r, a) => f(`/v2/${r}/referrers/${layers.get(r)}`, { headers: headers(a) }) },
-  { name: "POST upload", action: "push", granted: 202, request: (f, r, a) => f(`/v2/${r}/blobs/uploads/`, { method: "POST", headers: headers(a) }) },
+  {
+    name: "GET manifest",
+    action: "pull",
+    granted: 200,
+    request: (f, r, a) => f(`/v2/${r}/manifests/latest`, { headers: headers(a) }),
+  },
+  {
+    name: "HEAD manifest",
+    action: "pull",
+    granted: 200,
+    request: (f, r, a) => f(`/v2/${r}/manifests/latest`, { method: "HEAD", headers: headers(a) }),
+  },
+  {
+    name: "GET blob",
+    action: "pull",
+    granted: 200,
+    request: (f, r, a) => f(`/v2/${r}/blobs/${layers.get(r)}`, { headers: headers(a) }),
+  },
+  {
+    name: "GET tags",
+    action: "pull",
+    granted: 200,
+    request: (f, r, a) => f(`/v2/${r}/tags/list`, { headers: headers(a) }),
+  },
+  {
+    name: "GET referrers",
+    action: "pull",
+    granted: 200,
+    request: (f, r, a) => f(`/v2/${r}/referrers/${layers.get(r)}`, { headers: headers(a) }),
+  },
+  {
+    name: "POST upload",
+    action: "push",
+    granted: 202,
+    request: (f, r, a) => f(`/v2/${r}/blobs/uploads/`, { method: "POST", headers: headers(a) }),
+  },
   {
     name: "PUT manifest",
     action: "push",
     granted: 400,
-    request: (f, r, a) => f(`/v2/${r}/manifests/bad`, { method: "PUT", body: "{}", headers: headers(a, { "Content-Type": "application/vnd.oci.image.manifest.v1+json" }) }),
+    request: (f, r, a) =>
+      f(`/v2/${r}/manifests/bad`, {
+        method: "PUT",
+        body: "{}",
+        headers: headers(a, { "Content-Type": "application/vnd.oci.image.manifest.v1+json" }),
+      }),
   },
-  { name: "DELETE manifest", action: "delete", granted: 404, request: (f, r, a) => f(`/v2/${r}/manifests/no-such-tag`, { method: "DELETE", headers: headers(a) }) },
-  { name: "DELETE blob", action: "delete", granted: 404, request: async (f, r, a) => f(`/v2/${r}/blobs/${await sha256(`absent ${r}`)}`, { method: "DELETE", headers: headers(a) }) },
+  {
+    name: "DELETE manifest",
+    action: "delete",
+    granted: 404,
+    request: (f, r, a) => f(`/v2/${r}/manifests/no-such-tag`, { method: "DELETE", headers: headers(a) }),
+  },
+  {
+    name: "DELETE blob",
+    action: "delete",
+    granted: 404,
+    request: async (f, r, a) =>
+      f(`/v2/${r}/blobs/${await sha256(`absent ${r}`)}`, { method: "DELETE", headers: headers(a) }),
+  },
 ];
 
 const ALL_SCOPES = [...REPOS.map((r) => `repository:${r}:pull,push,delete`), "registry:catalog:*"];
@@ -69,21 +127,49 @@ const PRINCIPALS: Principal[] = [
   { name: "READONLY", kind: "basic", model: PULL, catalog: true, auth: fixed(() => reader) },
   { name: "users: alice", kind: "basic", model: ALICE, catalog: true, auth: fixed(() => alice) },
   { name: "users: bob", kind: "basic", model: BOB, catalog: false, auth: fixed(() => bob) },
-  { name: "JWT password, pull", kind: "basic", model: PULL, catalog: true, auth: fixed(() => basic("ci", creds.jwtPull)) },
-  { name: "JWT password, push", kind: "basic", model: ALL, catalog: true, auth: fixed(() => basic("ci", creds.jwtPush)) },
-  { name: "JWT as Bearer, pull", kind: "basic", model: PULL, catalog: true, auth: fixed(() => `Bearer ${creds.jwtPull}`) },
+  {
+    name: "JWT password, pull",
+    kind: "basic",
+    model: PULL,
+    catalog: true,
+    auth: fixed(() => basic("ci", creds.jwtPull)),
+  },
+  {
+    name: "JWT password, push",
+    kind: "basic",
+    model: ALL,
+    catalog: true,
+    auth: fixed(() => basic("ci", creds.jwtPush)),
+  },
+  {
+    name: "JWT as Bearer, pull",
+    kind: "basic",
+    model: PULL,
+    catalog: true,
+    auth: fixed(() => `Bearer ${creds.jwtPull}`),
+  },
   { name: "anonymous", kind: "anonymous", model: ANON, catalog: false, auth: fixed(() => null) },
   { name: "token: USERNAME", kind: "token", model: ALL, catalog: true, auth: bearer(() => AUTH) },
   { name: "token: READONLY", kind: "token", model: PULL, catalog: true, auth: bearer(() => reader) },
   { name: "token: alice", kind: "token", model: ALICE, catalog: true, auth: bearer(() => alice) },
   { name: "token: bob", kind: "token", model: BOB, catalog: false, auth: bearer(() => bob) },
-  { name: "token: JWT password", kind: "token", model: PULL, catalog: true, auth: bearer(() => basic("ci", creds.jwtPull)) },
+  {
+    name: "token: JWT password",
+    kind: "token",
+    model: PULL,
+    catalog: true,
+    auth: bearer(() => basic("ci", creds.jwtPull)),
+  },
   { name: "token: anonymous", kind: "token", model: ANON, catalog: false, auth: bearer(() => null) },
 ];
 
 beforeAll(async () => {
   const keys = await makeKeyPair();
-  fetch = fetcher({ AUTH_USERS_JSON: await usersJson(), ANONYMOUS_PULL: "public/*", JWT_REGISTRY_TOKENS_PUBLIC_KEY: keys.publicJwkBase64 });
+  fetch = fetcher({
+    AUTH_USERS_JSON: await usersJson(),
+    ANONYMOUS_PULL: "public/*",
+    JWT_REGISTRY_TOKENS_PUBLIC_KEY: keys.publicJwkBase64,
+  });
   for (const [i, repo] of REPOS.entries()) layers.set(repo, (await pushImage(repo, "latest", 40 + i)).layerDigest);
   const exp = Math.floor(Date.now() / 1000) + 3600;
   creds.jwtPull = await keys.sign({ capabilities: ["pull"], username: "ci", exp });
@@ -93,7 +179,7 @@ beforeAll(async () => {
 async function expectRefused(response: Response, principal: Principal, scope: string): Promise<void> {
   // HEAD answers carry no body; every other refusal must name its OCI code.
   const text = await response.text();
-  const code = text === "" ? null : ((JSON.parse(text) as { errors: { code: string }[] }).errors[0]!.code);
+  const code = text === "" ? null : (JSON.parse(text) as { errors: { code: string }[] }).errors[0]!.code;
   if (principal.kind === "basic") {
     expect(response.status).toBe(403);
     if (code !== null) expect(code).toBe("DENIED");
@@ -135,14 +221,20 @@ describe("every principal on every endpoint and repository", () => {
     expect(base.status, principal.name).toBe(principal.kind === "anonymous" ? 401 : 200);
   });
 
-  it.each(PRINCIPALS.filter((p) => p.kind === "token"))("$name: the token holds exactly the intersection of asked and allowed", async (principal) => {
-    const token = (await principal.auth())!.slice("Bearer ".length);
-    const access = claimsOf(token).access as { type: string; name: string; actions: string[] }[];
-    const expected: { type: string; name: string; actions: string[] }[] = REPOS.map((name) => ({ type: "repository", name, actions: (["pull", "push", "delete"] as Action[]).filter((a) => principal.model(name, a)) }))
-      .filter((e) => e.actions.length > 0);
-    if (principal.catalog) expected.push({ type: "registry", name: "catalog", actions: ["*"] });
-    expect(access).toEqual(expected);
-  });
+  it.each(PRINCIPALS.filter((p) => p.kind === "token"))(
+    "$name: the token holds exactly the intersection of asked and allowed",
+    async (principal) => {
+      const token = (await principal.auth())!.slice("Bearer ".length);
+      const access = claimsOf(token).access as { type: string; name: string; actions: string[] }[];
+      const expected: { type: string; name: string; actions: string[] }[] = REPOS.map((name) => ({
+        type: "repository",
+        name,
+        actions: (["pull", "push", "delete"] as Action[]).filter((a) => principal.model(name, a)),
+      })).filter((e) => e.actions.length > 0);
+      if (principal.catalog) expected.push({ type: "registry", name: "catalog", actions: ["*"] });
+      expect(access).toEqual(expected);
+    },
+  );
 });
 
 describe("deployments with few or no credentials", () => {
@@ -151,7 +243,13 @@ describe("deployments with few or no credentials", () => {
   it("refuses every request when nothing is configured, and logs why once", async () => {
     const spy = vi.spyOn(console, "error").mockImplementation(() => {});
     const f = fetcher(NONE);
-    for (const [path, init] of [["/v2/", {}], ["/v2/public/app/manifests/latest", {}], ["/v2/_catalog", {}], ["/v2/token", { headers: { Authorization: AUTH } }], ["/v2/public/app/blobs/uploads/", { method: "POST", headers: { Authorization: AUTH } }]] as const) {
+    for (const [path, init] of [
+      ["/v2/", {}],
+      ["/v2/public/app/manifests/latest", {}],
+      ["/v2/_catalog", {}],
+      ["/v2/token", { headers: { Authorization: AUTH } }],
+      ["/v2/public/app/blobs/uploads/", { method: "POST", headers: { Authorization: AUTH } }],
+    ] as const) {
       const response = await f(path, init);
       expect(response.status, path).toBe(401);
     }
@@ -177,7 +275,8 @@ describe("mounts and upload sessions under each credential kind", () => {
   it("mounts only from repositories the caller may pull, else falls back to 202", async () => {
     const digest = layers.get("shared/lib")!;
     const teamB = layers.get("team-b/app")!;
-    const post = (auth: string, query: string) => fetch(`/v2/team-a/mounted/blobs/uploads/?${query}`, { method: "POST", headers: { Authorization: auth } });
+    const post = (auth: string, query: string) =>
+      fetch(`/v2/team-a/mounted/blobs/uploads/?${query}`, { method: "POST", headers: { Authorization: auth } });
     expect((await post(alice, `mount=${teamB}&from=team-b/app`)).status).toBe(202);
     expect((await post(alice, `mount=${digest}&from=shared/lib`)).status).toBe(201);
     const narrow = `Bearer ${await tokenFor(fetch, alice, ["repository:team-a/mounted:pull,push"])}`;
@@ -190,7 +289,12 @@ describe("mounts and upload sessions under each credential kind", () => {
     const start = await fetch("/v2/team-a/bound/blobs/uploads/", { method: "POST", headers: { Authorization: alice } });
     expect(start.status).toBe(202);
     const location = start.headers.get("Location")!;
-    const patch = (auth: string) => fetch(location, { method: "PATCH", body: new Uint8Array(10), headers: { Authorization: auth, "Content-Type": "application/octet-stream" } });
+    const patch = (auth: string) =>
+      fetch(location, {
+        method: "PATCH",
+        body: new Uint8Array(10),
+        headers: { Authorization: auth, "Content-Type": "application/octet-stream" },
+      });
     const token = `Bearer ${await tokenFor(fetch, alice, ["repository:team-a/bound:pull,push"])}`;
     expect((await patch(token)).status).toBe(202);
     const stranger = await patch(AUTH);

@@ -15,7 +15,8 @@ export type Fetch = (path: string, init?: RequestInit) => Promise<Response>;
 
 export function fetcher(overrides: Partial<Record<keyof Env, string | undefined>>): Fetch {
   const variant = { ...BASE_ENV, ...overrides } as Env;
-  return async (path, init = {}) => app.fetch(new Request(path.startsWith("http") ? path : BASE + path, init), variant, createExecutionContext());
+  return async (path, init = {}) =>
+    app.fetch(new Request(path.startsWith("http") ? path : BASE + path, init), variant, createExecutionContext());
 }
 
 export function basic(username: string, password: string): string {

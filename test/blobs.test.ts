@@ -67,7 +67,9 @@ describe("blob DELETE and mounts", () => {
     const digest = await pushBlob("mount/src", seededBytes(100, 3));
     const anywhere = await request(`/v2/mount/dst/blobs/uploads/?mount=${digest}`, { method: "POST" });
     expect(anywhere.status).toBe(201);
-    const unknown = await request(`/v2/mount/dst/blobs/uploads/?mount=${await sha256("absent")}&from=mount/src`, { method: "POST" });
+    const unknown = await request(`/v2/mount/dst/blobs/uploads/?mount=${await sha256("absent")}&from=mount/src`, {
+      method: "POST",
+    });
     expect(unknown.status).toBe(202);
     expect(unknown.headers.get("Location")).toMatch(/^\/v2\/mount\/dst\/blobs\/uploads\//);
   });

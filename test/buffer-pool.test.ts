@@ -67,25 +67,31 @@ describe("buffer pool", () => {
 
   it("never holds more than its cap under any interleaving of sizes (property)", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 40 }), async (steps) => {
-        const pool = new BufferPool("test", 10);
-        const held: Promise<Uint8Array>[] = [];
-        for (const [size, hold] of steps) {
-          held.push(
-            pool.acquire(size).then(async (buffer) => {
-              expect(buffer.byteLength).toBe(size);
-              for (let i = 0; i < hold; i++) await tick();
-              pool.release(buffer, size);
-              return buffer;
-            }),
-          );
-          expect(pool.stats().allocatedBytes).toBeLessThanOrEqual(10);
-        }
-        await Promise.all(held);
-        expect(pool.stats().highWaterBytes).toBeLessThanOrEqual(10);
-        expect(pool.stats().waiting).toBe(0);
-        expect(pool.stats().leasedBytes).toBe(0);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 })), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        async (steps) => {
+          const pool = new BufferPool("test", 10);
+          const held: Promise<Uint8Array>[] = [];
+          for (const [size, hold] of steps) {
+            held.push(
+              pool.acquire(size).then(async (buffer) => {
+                expect(buffer.byteLength).toBe(size);
+                for (let i = 0; i < hold; i++) await tick();
+                pool.release(buffer, size);
+                return buffer;
+              }),
+            );
+            expect(pool.stats().allocatedBytes).toBeLessThanOrEqual(10);
+          }
+          await Promise.all(held);
+          expect(pool.stats().highWaterBytes).toBeLessThanOrEqual(10);
+          expect(pool.stats().waiting).toBe(0);
+          expect(pool.stats().leasedBytes).toBe(0);
+        },
+      ),
       { seed: 14, numRuns: 100 },
     );
   });

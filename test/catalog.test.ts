@@ -116,12 +116,24 @@ describe("catalog filtered by pull rights", () => {
     const token = await tokenFor(fetch, basic("carol", "carol-pw"), ["registry:catalog:*"]);
     const response = await fetch("/v2/_catalog?n=100", { headers: { Authorization: `Bearer ${token}` } });
     expect(response.status).toBe(200);
-    expect(((await response.json()) as { repositories: string[] }).repositories).toEqual([...visible, PREFIX + "a.b"].sort());
+    expect(((await response.json()) as { repositories: string[] }).repositories).toEqual(
+      [...visible, PREFIX + "a.b"].sort(),
+    );
   });
 
   it("resumes a scan that ran out of budget with a cursor that names no hidden repository", async () => {
-    const identity = patternIdentity("user:carol", [{ pattern: "catalog-test/z", actions: new Set(["pull"] as const) }], { catalog: true });
-    const query = { limit: 10, last: PREFIX.slice(0, -1), secret: "catalog-test-secret", scanPageSize: 2, maxScanPages: 2 };
+    const identity = patternIdentity(
+      "user:carol",
+      [{ pattern: "catalog-test/z", actions: new Set(["pull"] as const) }],
+      { catalog: true },
+    );
+    const query = {
+      limit: 10,
+      last: PREFIX.slice(0, -1),
+      secret: "catalog-test-secret",
+      scanPageSize: 2,
+      maxScanPages: 2,
+    };
     const first = await listPullableRepositories(storage, identity, query);
     expect(first.names).toEqual([]);
     expect(first.next).toMatch(/^_scan\.[A-Za-z0-9_-]+$/);
@@ -134,6 +146,8 @@ describe("catalog filtered by pull rights", () => {
       next = page.next;
     }
     expect(seen).toEqual([PREFIX + "z"]);
-    await expect(listPullableRepositories(storage, identity, { ...query, last: "_scan.AAAA" })).rejects.toThrow(/cursor/);
+    await expect(listPullableRepositories(storage, identity, { ...query, last: "_scan.AAAA" })).rejects.toThrow(
+      /cursor/,
+    );
   });
 });

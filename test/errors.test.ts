@@ -19,14 +19,27 @@ type ErrorBody = { errors: { code: string; message: string; detail?: unknown }[]
 
 // distribution-spec "Error Codes": a 4xx answer's code MUST be one of these.
 const SPEC_CODES = [
-  "BLOB_UNKNOWN", "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN", "DIGEST_INVALID", "MANIFEST_BLOB_UNKNOWN",
-  "MANIFEST_INVALID", "MANIFEST_UNKNOWN", "NAME_INVALID", "NAME_UNKNOWN", "SIZE_INVALID", "UNAUTHORIZED",
-  "DENIED", "UNSUPPORTED", "TOOMANYREQUESTS",
+  "BLOB_UNKNOWN",
+  "BLOB_UPLOAD_INVALID",
+  "BLOB_UPLOAD_UNKNOWN",
+  "DIGEST_INVALID",
+  "MANIFEST_BLOB_UNKNOWN",
+  "MANIFEST_INVALID",
+  "MANIFEST_UNKNOWN",
+  "NAME_INVALID",
+  "NAME_UNKNOWN",
+  "SIZE_INVALID",
+  "UNAUTHORIZED",
+  "DENIED",
+  "UNSUPPORTED",
+  "TOOMANYREQUESTS",
 ];
 
 /** Statuses the table allows for a code as sent on the wire (internal names map onto it). */
 function statusesOf(wire: string): number[] {
-  return (Object.keys(ERROR_TABLE) as ErrorCode[]).filter((c) => wireCode(c) === wire).map((c) => ERROR_TABLE[c].status);
+  return (Object.keys(ERROR_TABLE) as ErrorCode[])
+    .filter((c) => wireCode(c) === wire)
+    .map((c) => ERROR_TABLE[c].status);
 }
 
 /** Asserts the OCI error shape and returns the one error's code as sent. */
@@ -37,7 +50,8 @@ async function ociError(response: Response, label = ""): Promise<string> {
   const body = (await response.json()) as ErrorBody;
   expect(body.errors, label).toHaveLength(1);
   const [error] = body.errors;
-  if (response.status < 500 && response.url.includes("/v2/") && !response.url.includes("/v2/token")) expect(SPEC_CODES, label).toContain(error!.code);
+  if (response.status < 500 && response.url.includes("/v2/") && !response.url.includes("/v2/token"))
+    expect(SPEC_CODES, label).toContain(error!.code);
   expect(statusesOf(error!.code), `${label} status of ${error!.code}`).toContain(response.status);
   expect(typeof error!.message, label).toBe("string");
   return error!.code;
@@ -62,7 +76,11 @@ describe("the error table", () => {
       if (entry.status < 500) expect(SPEC_CODES, code).toContain(wireCode(code));
       expect(await ociError(plain, code)).toBe(wireCode(code));
       const detailed = errorResponse(new RegistryError(code, { why: code }, { "X-Extra": "1" }));
-      expect(((await detailed.clone().json()) as ErrorBody).errors[0]).toEqual({ code: wireCode(code), message: entry.message, detail: { why: code } });
+      expect(((await detailed.clone().json()) as ErrorBody).errors[0]).toEqual({
+        code: wireCode(code),
+        message: entry.message,
+        detail: { why: code },
+      });
       expect(detailed.headers.get("X-Extra")).toBe("1");
     }
   });
@@ -102,9 +120,19 @@ describe("malformed requests", () => {
     ["GET", "/v2/err/nothing-here", {}, "UNSUPPORTED"],
     ["GET", "/v3/", {}, "UNSUPPORTED"],
     // Bodies and query parameters.
-    ["PUT", "/v2/err/manifests/t", { body: "{not json", headers: { "Content-Type": OCI_MANIFEST } }, "MANIFEST_INVALID"],
+    [
+      "PUT",
+      "/v2/err/manifests/t",
+      { body: "{not json", headers: { "Content-Type": OCI_MANIFEST } },
+      "MANIFEST_INVALID",
+    ],
     ["PUT", "/v2/err/manifests/t", { body: "[]", headers: { "Content-Type": OCI_MANIFEST } }, "MANIFEST_INVALID"],
-    ["PUT", "/v2/err/manifests/t?tag=a:b", { body: "{}", headers: { "Content-Type": OCI_MANIFEST } }, "MANIFEST_INVALID"],
+    [
+      "PUT",
+      "/v2/err/manifests/t?tag=a:b",
+      { body: "{}", headers: { "Content-Type": OCI_MANIFEST } },
+      "MANIFEST_INVALID",
+    ],
     ["GET", "/v2/err/tags/list?n=many", {}, "UNSUPPORTED"],
     ["GET", "/v2/_catalog?n=-5", {}, "UNSUPPORTED"],
   ];
@@ -134,14 +162,24 @@ describe("malformed requests", () => {
 
   it("routes every method the endpoint table allows to a handler", async () => {
     const digest = `sha256:${"b".repeat(64)}`;
-    for (const path of ["/v2/", "/v2/_catalog", "/v2/_gc/reports", "/v2/err/blobs/uploads/", "/v2/err/blobs/uploads/some-session",
-      `/v2/err/blobs/${digest}`, "/v2/err/manifests/latest", "/v2/err/tags/list", `/v2/err/referrers/${digest}`]) {
+    for (const path of [
+      "/v2/",
+      "/v2/_catalog",
+      "/v2/_gc/reports",
+      "/v2/err/blobs/uploads/",
+      "/v2/err/blobs/uploads/some-session",
+      `/v2/err/blobs/${digest}`,
+      "/v2/err/manifests/latest",
+      "/v2/err/tags/list",
+      `/v2/err/referrers/${digest}`,
+    ]) {
       for (const method of allowedMethods(path) ?? []) {
         const response = await request(path, { method, headers: { "Content-Length": "0" } });
         const label = `${method} ${path}`;
         expect(response.status, label).not.toBe(405);
         // The fallback's 404 is UNSUPPORTED; a handler's 404 names what it did not find.
-        if (response.status === 404 && method !== "HEAD") expect(await ociError(response, label), label).not.toBe("UNSUPPORTED");
+        if (response.status === 404 && method !== "HEAD")
+          expect(await ociError(response, label), label).not.toBe("UNSUPPORTED");
       }
     }
   });
@@ -169,7 +207,24 @@ describe("malformed requests", () => {
   });
 
   it("never answers a 500 to any path, method and body under /v2/", async () => {
-    const segment = fc.constantFrom("fz", "a", "A", "_x", "..", "manifests", "blobs", "uploads", "tags", "list", "referrers", "latest", "sha256:12", `sha256:${"b".repeat(64)}`, "%2F", "");
+    const segment = fc.constantFrom(
+      "fz",
+      "a",
+      "A",
+      "_x",
+      "..",
+      "manifests",
+      "blobs",
+      "uploads",
+      "tags",
+      "list",
+      "referrers",
+      "latest",
+      "sha256:12",
+      `sha256:${"b".repeat(64)}`,
+      "%2F",
+      "",
+    );
     const path = fc.array(segment, { minLength: 1, maxLength: 6 }).map((parts) => `/v2/fz/${parts.join("/")}`);
     const query = fc.constantFrom("", "?n=1", "?n=x", "?last=%00", "?digest=sha256:1", "?mount=x&from=Y", "?tag=-");
     const method = fc.constantFrom("GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS");
@@ -204,7 +259,9 @@ describe("Docker-Distribution-API-Version", () => {
       await request("/nowhere"),
     ];
     for (const response of responses) {
-      expect(response.headers.get("Docker-Distribution-API-Version"), `${response.status} ${response.url}`).toBe(API_VERSION);
+      expect(response.headers.get("Docker-Distribution-API-Version"), `${response.status} ${response.url}`).toBe(
+        API_VERSION,
+      );
       await response.body?.cancel();
     }
   });
@@ -219,7 +276,8 @@ describe("storage failures", () => {
         const value = Reflect.get(target, prop) as unknown;
         if (typeof value !== "function") return value;
         return (...args: unknown[]) => {
-          if (prop === "put" && typeof args[0] === "string" && fail(args[0])) throw new Error(`injected R2 failure on ${args[0]}`);
+          if (prop === "put" && typeof args[0] === "string" && fail(args[0]))
+            throw new Error(`injected R2 failure on ${args[0]}`);
           return (value as (...a: unknown[]) => unknown).apply(target, args);
         };
       },
@@ -227,12 +285,20 @@ describe("storage failures", () => {
     return { ...(env as unknown as Env), REGISTRY: wrapped };
   }
   const put = (e: Env, path: string, body: string) =>
-    app.fetch(new Request(BASE + path, { method: "PUT", body, headers: { Authorization: AUTH, "Content-Type": OCI_MANIFEST } }), e, createExecutionContext());
+    app.fetch(
+      new Request(BASE + path, { method: "PUT", body, headers: { Authorization: AUTH, "Content-Type": OCI_MANIFEST } }),
+      e,
+      createExecutionContext(),
+    );
 
   it("answers a failed manifest write with a 5xx OCI error and nothing readable", async () => {
     const image = await pushImage("err/storage", "base", 4);
     const body = image.body.replace("{", '{"annotations":{"v":"2"},');
-    const response = await put(failingEnv((key) => key.includes("/_manifests/")), "/v2/err/storage/manifests/next", body);
+    const response = await put(
+      failingEnv((key) => key.includes("/_manifests/")),
+      "/v2/err/storage/manifests/next",
+      body,
+    );
     expect(response.status).toBeGreaterThanOrEqual(500);
     await ociError(response);
     expect((await request("/v2/err/storage/manifests/next")).status).toBe(404);
@@ -256,7 +322,11 @@ describe("storage failures", () => {
     // The same bytes pushed again under a new tag: a failure must not delete what "base"
     // already points to.
     const image = await pushImage("err/retag", "base", 6);
-    const response = await put(failingEnv((key) => key.endsWith("/_tags/second")), "/v2/err/retag/manifests/second", image.body);
+    const response = await put(
+      failingEnv((key) => key.endsWith("/_tags/second")),
+      "/v2/err/retag/manifests/second",
+      image.body,
+    );
     expect(response.status).toBeGreaterThanOrEqual(500);
     await ociError(response);
     const base = await request("/v2/err/retag/manifests/base");
@@ -280,7 +350,8 @@ describe("configuration errors", () => {
       expect(response.status, variable).toBe(503);
       const text = await response.clone().text();
       expect(await ociError(response, variable)).toBe("UNAVAILABLE");
-      for (const secret of [variable, "alice", "plaintext", "configuration"]) expect(text, variable).not.toContain(secret);
+      for (const secret of [variable, "alice", "plaintext", "configuration"])
+        expect(text, variable).not.toContain(secret);
       expect(log.mock.calls.flat().join("\n"), variable).toContain(variable);
       log.mockRestore();
     }

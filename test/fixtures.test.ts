@@ -8,7 +8,10 @@ import { pushBlob, request, sha256 } from "./helpers";
 
 const REPO = "fixtures/regclient-testrepo";
 const REF_NAME = "org.opencontainers.image.ref.name";
-const INDEX_TYPES = new Set(["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"]);
+const INDEX_TYPES = new Set([
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+]);
 const MANIFEST_TYPES = new Set([
   ...INDEX_TYPES,
   "application/vnd.oci.image.manifest.v1+json",
@@ -143,7 +146,8 @@ describe.runIf(fixture !== null)("regclient-testrepo layout", () => {
       const index = (await response.json()) as { manifests: Descriptor[] };
       const expected = artifacts.map((a) => {
         // image-spec: artifactType, else the config's mediaType for an image manifest.
-        const artifactType = a.json.artifactType ?? (INDEX_TYPES.has(a.mediaType) ? undefined : a.json.config?.mediaType);
+        const artifactType =
+          a.json.artifactType ?? (INDEX_TYPES.has(a.mediaType) ? undefined : a.json.config?.mediaType);
         return {
           mediaType: a.mediaType,
           digest: a.digest,

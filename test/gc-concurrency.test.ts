@@ -4,7 +4,16 @@
 // registry acknowledged must stay whole, during the race and after a later quiet cycle.
 import { reset } from "cloudflare:test";
 import { beforeAll, expect, it } from "vitest";
-import { buildImage, checkImage, deleteManifest, dockerPush, gcEnv, runGc, type Image, collectorStep } from "./gc-helpers";
+import {
+  buildImage,
+  checkImage,
+  deleteManifest,
+  dockerPush,
+  gcEnv,
+  runGc,
+  type Image,
+  collectorStep,
+} from "./gc-helpers";
 
 const GARBAGE = 8;
 // A short grace period: with 0, a blob uploaded but not yet named by its manifest is garbage
@@ -57,12 +66,18 @@ it("keeps every acknowledged image whole while the collector runs", { timeout: 6
   const failed: string[] = [];
   const log: string[] = [];
   const pushing = { done: false };
-  const pushes = Promise.all([pushAll("reuse", acked, failed), pushAll("mount", acked, failed), pushAll("fresh", acked, failed)]).finally(() => {
+  const pushes = Promise.all([
+    pushAll("reuse", acked, failed),
+    pushAll("mount", acked, failed),
+    pushAll("fresh", acked, failed),
+  ]).finally(() => {
     pushing.done = true;
   });
   await Promise.all([collect(2, pushing, log), pushes]);
   const freed = log.filter((l) => !l.endsWith('"bytesFreed":0}')).length;
-  console.log(`acknowledged ${acked.length}, failed ${failed.length}, collector steps ${log.length}, steps that freed something ${freed}`);
+  console.log(
+    `acknowledged ${acked.length}, failed ${failed.length}, collector steps ${log.length}, steps that freed something ${freed}`,
+  );
   expect(acked.length).toBeGreaterThan(GARBAGE);
   const during = (await Promise.all(acked.map(checkImage))).flat();
   expect(during).toEqual([]);

@@ -23,7 +23,10 @@ export function gcEnv(overrides: Record<string, string> = {}): Env {
 }
 
 /** Runs steps until a cycle finishes; returns the last report (cycle totals included). */
-export async function runGc(target: Env = gcEnv(), options: { dryRun?: boolean; aheadMs?: number; maxSteps?: number } = {}): Promise<StepReport & { steps: number }> {
+export async function runGc(
+  target: Env = gcEnv(),
+  options: { dryRun?: boolean; aheadMs?: number; maxSteps?: number } = {},
+): Promise<StepReport & { steps: number }> {
   const now = () => Date.now() + (options.aheadMs ?? 1000);
   for (let steps = 1; steps <= (options.maxSteps ?? 200); steps++) {
     const report = await collectorStep(target, { trigger: "manual", dryRun: options.dryRun, now });
@@ -46,7 +49,12 @@ export interface Image {
 
 /** An image whose layer is `seededBytes(600 + layerSeed, layerSeed)`, so images built with the
  *  same layerSeed share the layer. */
-export async function buildImage(repo: string, tag: string, seed: number, layerSeed = seed): Promise<Omit<Image, "digest">> {
+export async function buildImage(
+  repo: string,
+  tag: string,
+  seed: number,
+  layerSeed = seed,
+): Promise<Omit<Image, "digest">> {
   const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", seed }));
   const layer = seededBytes(600 + layerSeed, layerSeed);
   const [configDigest, layerDigest] = await Promise.all([sha256(config), sha256(layer)]);
@@ -56,13 +64,25 @@ export async function buildImage(repo: string, tag: string, seed: number, layerS
     config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
     layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layer.length }],
   });
-  return { repo, tag, body, blobs: [{ digest: configDigest, bytes: config }, { digest: layerDigest, bytes: layer }] };
+  return {
+    repo,
+    tag,
+    body,
+    blobs: [
+      { digest: configDigest, bytes: config },
+      { digest: layerDigest, bytes: layer },
+    ],
+  };
 }
 
 /** Pushes like docker: HEAD each blob, upload only the missing ones, PUT the manifest; on
  *  MANIFEST_BLOB_UNKNOWN (a blob was collected meanwhile) upload again and retry. Returns
  *  the image once acknowledged, or null if every attempt failed. */
-export async function dockerPush(image: Omit<Image, "digest">, attempts = 4, mountFrom?: string): Promise<Image | null> {
+export async function dockerPush(
+  image: Omit<Image, "digest">,
+  attempts = 4,
+  mountFrom?: string,
+): Promise<Image | null> {
   for (let i = 0; i < attempts; i++) {
     for (const blob of image.blobs) {
       const head = await request(`/v2/${image.repo}/blobs/${blob.digest}`, { method: "HEAD" });
@@ -86,7 +106,8 @@ export async function checkImage(image: Image): Promise<string[]> {
   for (const blob of image.blobs) {
     const response = await request(`/v2/${image.repo}/blobs/${blob.digest}`);
     const bytes = response.status === 200 ? new Uint8Array(await response.arrayBuffer()) : null;
-    if (!bytes || (await sha256(bytes)) !== blob.digest) problems.push(`${image.repo}:${image.tag} blob ${blob.digest} ${response.status}`);
+    if (!bytes || (await sha256(bytes)) !== blob.digest)
+      problems.push(`${image.repo}:${image.tag} blob ${blob.digest} ${response.status}`);
   }
   return problems;
 }

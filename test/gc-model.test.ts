@@ -46,7 +46,9 @@ async function apply(model: Map<string, Image>, a: Action): Promise<void> {
   else model.delete(key);
 }
 
-it("keeps everything reachable from acknowledged tags readable under random interleavings", { timeout: 900_000 }, async () => {
+it("keeps everything reachable from acknowledged tags readable under random interleavings", {
+  timeout: 900_000,
+}, async () => {
   let rounds = 0;
   await fc.assert(
     fc.asyncProperty(fc.array(round, { minLength: 4, maxLength: 12 }), async (plan) => {

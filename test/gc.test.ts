@@ -6,7 +6,18 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { bucket, buildImage, checkImage, deleteManifest, dockerPush, gcEnv, runGc, type Image } from "./gc-helpers";
 import { basic, fetcher } from "./auth-setup";
 import { hashPassword } from "../src/auth/password-hash";
-import { AUTH, BASE, errorCode, OCI_MANIFEST, pushBlob, pushManifest, READONLY_AUTH, request, seededBytes, sha256 } from "./helpers";
+import {
+  AUTH,
+  BASE,
+  errorCode,
+  OCI_MANIFEST,
+  pushBlob,
+  pushManifest,
+  READONLY_AUTH,
+  request,
+  seededBytes,
+  sha256,
+} from "./helpers";
 
 beforeEach(async () => {
   await reset();
@@ -100,7 +111,9 @@ describe("mark and sweep", () => {
     expect(put.status).toBe(201);
     expect((await runGc()).cycleTotals.manifests).toBe(0);
     expect((await runGc(gcEnv({ GC_ORPHAN_REFERRERS: "true" }))).cycleTotals.manifests).toBe(1);
-    const referrers = (await (await request(`/v2/gc/ref/referrers/${missingSubject}`)).json()) as { manifests: unknown[] };
+    const referrers = (await (await request(`/v2/gc/ref/referrers/${missingSubject}`)).json()) as {
+      manifests: unknown[];
+    };
     expect(referrers.manifests).toEqual([]);
   });
 
@@ -140,9 +153,17 @@ describe("on-demand trigger and reports", () => {
     const image = await push("gc/dry", "x", 60);
     await deleteManifest("gc/dry", image.digest);
     // Grace 0 needs its own env; the worker's default (one hour) would judge nothing yet.
-    const dry = await app.fetch(new Request(`${BASE}/v2/_gc?dry_run=1`, { method: "POST", headers: { Authorization: AUTH } }), dryEnv, createExecutionContext());
+    const dry = await app.fetch(
+      new Request(`${BASE}/v2/_gc?dry_run=1`, { method: "POST", headers: { Authorization: AUTH } }),
+      dryEnv,
+      createExecutionContext(),
+    );
     expect(dry.status).toBe(200);
-    const report = (await dry.json()) as { dryRun: boolean; freed: { blobs: number; bytesFreed: number }; items: string[] };
+    const report = (await dry.json()) as {
+      dryRun: boolean;
+      freed: { blobs: number; bytesFreed: number };
+      items: string[];
+    };
     expect(report.dryRun).toBe(true);
     expect(report.freed.blobs).toBe(2);
     expect(report.freed.bytesFreed).toBe(image.blobs.reduce((n, b) => n + b.bytes.length, 0));
@@ -152,7 +173,7 @@ describe("on-demand trigger and reports", () => {
     expect(listed.reports[0]!.dryRun).toBe(true);
   });
 
-  it("needs the admin right: patterns that match \"_gc\" give none, reports show what the caller may pull", async () => {
+  it('needs the admin right: patterns that match "_gc" give none, reports show what the caller may pull', async () => {
     const hash = (p: string) => hashPassword(p, 10_000);
     const users = JSON.stringify({
       // The review's finding: "*c" matched the pseudo-repository "_gc".
@@ -163,9 +184,14 @@ describe("on-demand trigger and reports", () => {
     const mine = await push("gc/mine", "x", 70);
     const theirs = await push("gc/theirs", "x", 71);
     // Untagged, so a dry run lists the manifests (GC_UNTAGGED) by repository.
-    for (const image of [mine, theirs]) expect((await request(`/v2/${image.repo}/manifests/x`, { method: "DELETE" })).status).toBe(202);
+    for (const image of [mine, theirs])
+      expect((await request(`/v2/${image.repo}/manifests/x`, { method: "DELETE" })).status).toBe(202);
     const star = basic("star", "star-pw");
-    for (const [method, path] of [["POST", "/v2/_gc"], ["POST", "/v2/_gc?dry_run=1"], ["GET", "/v2/_gc/reports"]]) {
+    for (const [method, path] of [
+      ["POST", "/v2/_gc"],
+      ["POST", "/v2/_gc?dry_run=1"],
+      ["GET", "/v2/_gc/reports"],
+    ]) {
       const response = await fetch(path!, { method, headers: { Authorization: star } });
       expect(response.status, `${method} ${path}`).toBe(403);
       expect(await errorCode(response)).toBe("DENIED");
@@ -175,11 +201,15 @@ describe("on-demand trigger and reports", () => {
     expect(dry.status).toBe(200);
     const report = (await dry.json()) as { items: string[]; freed: { manifests: number } };
     expect(report.freed.manifests).toBe(2);
-    expect(report.items.filter((i) => i.startsWith("manifests "))).toEqual([`manifests gc/mine@${mine.digest} (${mine.body.length} bytes)`]);
+    expect(report.items.filter((i) => i.startsWith("manifests "))).toEqual([
+      `manifests gc/mine@${mine.digest} (${mine.body.length} bytes)`,
+    ]);
     expect(report.items.join("\n")).not.toContain("gc/theirs");
     const listed = await fetch("/v2/_gc/reports?n=1", { headers: ops });
     expect(JSON.stringify(await listed.json())).not.toContain("gc/theirs");
-    const admin = (await (await fetch("/v2/_gc/reports?n=1", { headers: { Authorization: AUTH } })).json()) as { reports: { items: string[] }[] };
+    const admin = (await (await fetch("/v2/_gc/reports?n=1", { headers: { Authorization: AUTH } })).json()) as {
+      reports: { items: string[] }[];
+    };
     expect(admin.reports[0]!.items.join("\n")).toContain("gc/theirs");
   });
 

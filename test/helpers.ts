@@ -83,7 +83,12 @@ export async function pushBlob(repo: string, bytes: Uint8Array): Promise<string>
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 
-export async function pushManifest(repo: string, reference: string, manifest: unknown, contentType = OCI_MANIFEST): Promise<Response> {
+export async function pushManifest(
+  repo: string,
+  reference: string,
+  manifest: unknown,
+  contentType = OCI_MANIFEST,
+): Promise<Response> {
   return request(`/v2/${repo}/manifests/${reference}`, {
     method: "PUT",
     body: typeof manifest === "string" ? manifest : JSON.stringify(manifest),

@@ -13,7 +13,18 @@ import { keys } from "../src/storage/keys";
 import { openStorage, type StorageBindings } from "../src/storage/storage";
 import { parseDigest } from "../src/oci/digest";
 import { putTag } from "../src/storage/manifests";
-import { OCI_MANIFEST, READONLY_AUTH, meteredRequest, pushBlob, pushImage, pushManifest, request, seededBytes, sha256, startUpload } from "./helpers";
+import {
+  OCI_MANIFEST,
+  READONLY_AUTH,
+  meteredRequest,
+  pushBlob,
+  pushImage,
+  pushManifest,
+  request,
+  seededBytes,
+  sha256,
+  startUpload,
+} from "./helpers";
 
 const FREE_SUBREQUESTS = 1000;
 const MiB = 1024 * 1024;
@@ -21,7 +32,12 @@ const bucket = (env as unknown as StorageBindings).REGISTRY;
 const rows: { endpoint: string; input: string; usage: Usage }[] = [];
 
 /** Sends the request through the meter, records its row, asserts the Free plan's bound. */
-async function measure(endpoint: string, input: string, path: string, init: RequestInit & { auth?: string | null } = {}) {
+async function measure(
+  endpoint: string,
+  input: string,
+  path: string,
+  init: RequestInit & { auth?: string | null } = {},
+) {
   const { response, usage } = await meteredRequest(path, init);
   await response.clone().arrayBuffer(); // a streamed body's reads happen before the count is used
   rows.push({ endpoint, input, usage });
@@ -30,15 +46,21 @@ async function measure(endpoint: string, input: string, path: string, init: Requ
 }
 
 afterAll(() => {
-  const lines = ["| Endpoint | Worst legal input | R2 A | R2 B | R2 free | KV r | KV w | Total |", "|---|---|---|---|---|---|---|---|"];
+  const lines = [
+    "| Endpoint | Worst legal input | R2 A | R2 B | R2 free | KV r | KV w | Total |",
+    "|---|---|---|---|---|---|---|---|",
+  ];
   for (const { endpoint, input, usage: u } of rows) {
-    lines.push(`| ${endpoint} | ${input} | ${u.r2ClassA} | ${u.r2ClassB} | ${u.r2Free} | ${u.kvReads} | ${u.kvWrites} | ${subrequests(u)} |`);
+    lines.push(
+      `| ${endpoint} | ${input} | ${u.r2ClassA} | ${u.r2ClassB} | ${u.r2Free} | ${u.kvReads} | ${u.kvWrites} | ${subrequests(u)} |`,
+    );
   }
   console.log(lines.join("\n"));
 });
 
 async function putMany(count: number, put: (i: number) => Promise<unknown>) {
-  for (let i = 0; i < count; i += 100) await Promise.all(Array.from({ length: Math.min(100, count - i) }, (_, j) => put(i + j)));
+  for (let i = 0; i < count; i += 100)
+    await Promise.all(Array.from({ length: Math.min(100, count - i) }, (_, j) => put(i + j)));
 }
 
 describe("reads", () => {
@@ -50,7 +72,9 @@ describe("reads", () => {
     await putMany(2000, (i) => bucket.put(keys.catalogEntry(`cat-many/r${String(i).padStart(4, "0")}`), null));
     const full = await measure("GET /v2/_catalog", "n=1000 (max), 2,000+ repositories", "/v2/_catalog?n=1000");
     expect(((await full.json()) as { repositories: string[] }).repositories).toHaveLength(1000);
-    const few = await measure("GET /v2/_catalog", "n=1000, reader who may pull none of 2,000+", "/v2/_catalog?n=1000", { auth: READONLY_AUTH });
+    const few = await measure("GET /v2/_catalog", "n=1000, reader who may pull none of 2,000+", "/v2/_catalog?n=1000", {
+      auth: READONLY_AUTH,
+    });
     expect(few.status).toBe(200);
   });
 
@@ -58,11 +82,22 @@ describe("reads", () => {
     // 2,000 names scanned 10 at a time stands in for 50,000+ scanned 1,000 at a time: the
     // bound is the number of listing calls (maxScanPages = 50), not the names they return.
     const store = openStorage(env as unknown as StorageBindings);
-    const identity = patternIdentity("user:nobody", [{ pattern: "nothing/*", actions: new Set(["pull"] as const) }], { catalog: true });
-    const page = await listPullableRepositories(store, identity, { limit: 1000, last: null, secret: "s", scanPageSize: 10 });
+    const identity = patternIdentity("user:nobody", [{ pattern: "nothing/*", actions: new Set(["pull"] as const) }], {
+      catalog: true,
+    });
+    const page = await listPullableRepositories(store, identity, {
+      limit: 1000,
+      last: null,
+      secret: "s",
+      scanPageSize: 10,
+    });
     expect(page.names).toEqual([]);
     expect(page.next).not.toBeNull();
-    rows.push({ endpoint: "GET /v2/_catalog (core)", input: "sees none of 50 × scan page", usage: store.meter.usage() });
+    rows.push({
+      endpoint: "GET /v2/_catalog (core)",
+      input: "sees none of 50 × scan page",
+      usage: store.meter.usage(),
+    });
     expect(store.meter.usage()).toMatchObject({ r2ClassA: 50, r2ClassB: 0 });
   });
 
@@ -78,16 +113,40 @@ describe("reads", () => {
   it("referrers: 400 small referrers, with and without an artifactType filter that matches none", async () => {
     const repo = "lim-ep/ref";
     const image = await pushImage(repo, "subject", 2);
-    const subject = { mediaType: OCI_MANIFEST, digest: image.digest, size: new TextEncoder().encode(image.body).length };
-    const config = { mediaType: "application/vnd.oci.empty.v1+json", digest: await pushBlob(repo, new TextEncoder().encode("{}")), size: 2 };
+    const subject = {
+      mediaType: OCI_MANIFEST,
+      digest: image.digest,
+      size: new TextEncoder().encode(image.body).length,
+    };
+    const config = {
+      mediaType: "application/vnd.oci.empty.v1+json",
+      digest: await pushBlob(repo, new TextEncoder().encode("{}")),
+      size: 2,
+    };
     await putMany(400, async (i) => {
-      const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: "application/x.a", config, layers: [], subject, annotations: { i: String(i) } });
+      const body = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: "application/x.a",
+        config,
+        layers: [],
+        subject,
+        annotations: { i: String(i) },
+      });
       const put = await pushManifest(repo, await sha256(body), body);
       if (put.status !== 201) throw new Error(`referrer ${i}: ${put.status}`);
     });
-    const all = await measure("GET referrers", "400 referrers, no filter, n at its max", `/v2/${repo}/referrers/${image.digest}`);
+    const all = await measure(
+      "GET referrers",
+      "400 referrers, no filter, n at its max",
+      `/v2/${repo}/referrers/${image.digest}`,
+    );
     expect(((await all.json()) as { manifests: unknown[] }).manifests.length).toBeGreaterThan(0);
-    const none = await measure("GET referrers", "400 referrers, artifactType matching none", `/v2/${repo}/referrers/${image.digest}?artifactType=application/x.none`);
+    const none = await measure(
+      "GET referrers",
+      "400 referrers, artifactType matching none",
+      `/v2/${repo}/referrers/${image.digest}?artifactType=application/x.none`,
+    );
     expect(((await none.json()) as { manifests: unknown[] }).manifests).toEqual([]);
   });
 
@@ -95,8 +154,12 @@ describe("reads", () => {
     const bytes = seededBytes(6 * MiB, 3);
     const digest = await pushBlob("lim-ep/blob", bytes);
     expect((await measure("GET blob", "6 MiB local blob", `/v2/lim-ep/blob/blobs/${digest}`)).status).toBe(200);
-    expect((await measure("HEAD blob", "local blob", `/v2/lim-ep/blob/blobs/${digest}`, { method: "HEAD" })).status).toBe(200);
-    const range = await measure("GET blob (Range)", "bytes=5000000-5099999", `/v2/lim-ep/blob/blobs/${digest}`, { headers: { Range: "bytes=5000000-5099999" } });
+    expect(
+      (await measure("HEAD blob", "local blob", `/v2/lim-ep/blob/blobs/${digest}`, { method: "HEAD" })).status,
+    ).toBe(200);
+    const range = await measure("GET blob (Range)", "bytes=5000000-5099999", `/v2/lim-ep/blob/blobs/${digest}`, {
+      headers: { Range: "bytes=5000000-5099999" },
+    });
     expect(range.status).toBe(206);
   });
 
@@ -104,8 +167,13 @@ describe("reads", () => {
     const image = await pushImage("lim-ep/man", "v1", 4);
     for (const round of ["first read after push", "repeated (warm isolate)"]) {
       for (const method of ["GET", "HEAD"]) {
-        for (const [by, ref] of [["tag", "v1"], ["digest", image.digest]]) {
-          const response = await measure(`${method} manifest by ${by}`, round, `/v2/lim-ep/man/manifests/${ref}`, { method });
+        for (const [by, ref] of [
+          ["tag", "v1"],
+          ["digest", image.digest],
+        ]) {
+          const response = await measure(`${method} manifest by ${by}`, round, `/v2/lim-ep/man/manifests/${ref}`, {
+            method,
+          });
           expect(response.status).toBe(200);
         }
       }
@@ -114,23 +182,44 @@ describe("reads", () => {
 });
 
 const octet = (length: number, range?: [number, number]) => {
-  const headers: Record<string, string> = { "Content-Type": "application/octet-stream", "Content-Length": String(length) };
+  const headers: Record<string, string> = {
+    "Content-Type": "application/octet-stream",
+    "Content-Length": String(length),
+  };
   if (range) headers["Content-Range"] = `${range[0]}-${range[1]}`;
   return headers;
 };
-const withDigest = (location: string, digest: string) => `${location}${location.includes("?") ? "&" : "?"}digest=${digest}`;
+const withDigest = (location: string, digest: string) =>
+  `${location}${location.includes("?") ? "&" : "?"}digest=${digest}`;
 
 describe("writes", () => {
   it("upload POST: monolithic with digest, mount with and without from", async () => {
     const bytes = seededBytes(6 * MiB, 5);
     const digest = await sha256(bytes);
-    const post = await measure("POST upload", "monolithic ?digest=, 6 MiB", `/v2/lim-ep/up/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: octet(bytes.length) });
+    const post = await measure(
+      "POST upload",
+      "monolithic ?digest=, 6 MiB",
+      `/v2/lim-ep/up/blobs/uploads/?digest=${digest}`,
+      { method: "POST", body: bytes, headers: octet(bytes.length) },
+    );
     expect(post.status).toBe(201);
-    const from = await measure("POST upload (mount)", "?mount=&from=", `/v2/lim-ep/up2/blobs/uploads/?mount=${digest}&from=lim-ep/up`, { method: "POST" });
+    const from = await measure(
+      "POST upload (mount)",
+      "?mount=&from=",
+      `/v2/lim-ep/up2/blobs/uploads/?mount=${digest}&from=lim-ep/up`,
+      { method: "POST" },
+    );
     expect(from.status).toBe(201);
     // Without from: the blob's reverse links are listed (one call for up to 1,000 repositories).
-    await putMany(900, (i) => bucket.put(`${keys.blobRepos(parseDigest(digest))}lim-ep/x${String(i).padStart(3, "0")}`, null));
-    const any = await measure("POST upload (mount)", "?mount= without from, 900 stale reverse links", `/v2/lim-ep/up3/blobs/uploads/?mount=${digest}`, { method: "POST" });
+    await putMany(900, (i) =>
+      bucket.put(`${keys.blobRepos(parseDigest(digest))}lim-ep/x${String(i).padStart(3, "0")}`, null),
+    );
+    const any = await measure(
+      "POST upload (mount)",
+      "?mount= without from, 900 stale reverse links",
+      `/v2/lim-ep/up3/blobs/uploads/?mount=${digest}`,
+      { method: "POST" },
+    );
     expect([201, 202]).toContain(any.status);
   });
 
@@ -139,20 +228,37 @@ describe("writes", () => {
     const bytes = seededBytes(2 * part + part - 1, 6);
     const location = await startUpload("lim-ep/chunk");
     const first = bytes.subarray(0, part - 1); // stays stored as the session's tail
-    const p1 = await measure("PATCH upload", "first chunk, 5 MiB − 1 (stored as tail)", location, { method: "PATCH", body: first, headers: octet(first.length, [0, first.length - 1]) });
+    const p1 = await measure("PATCH upload", "first chunk, 5 MiB − 1 (stored as tail)", location, {
+      method: "PATCH",
+      body: first,
+      headers: octet(first.length, [0, first.length - 1]),
+    });
     expect(p1.status).toBe(202);
     const second = bytes.subarray(part - 1); // joins the tail: 2 parts out, a tail of part − 1 stays
-    const p2 = await measure("PATCH upload", "10 MiB chunk after a stored tail", p1.headers.get("Location")!, { method: "PATCH", body: second, headers: octet(second.length, [part - 1, bytes.length - 1]) });
+    const p2 = await measure("PATCH upload", "10 MiB chunk after a stored tail", p1.headers.get("Location")!, {
+      method: "PATCH",
+      body: second,
+      headers: octet(second.length, [part - 1, bytes.length - 1]),
+    });
     expect(p2.status).toBe(202);
-    const put = await measure("PUT upload (close)", "stored tail 5 MiB − 1, 2 parts stored", withDigest(p2.headers.get("Location")!, await sha256(bytes)), { method: "PUT", headers: octet(0) });
+    const put = await measure(
+      "PUT upload (close)",
+      "stored tail 5 MiB − 1, 2 parts stored",
+      withDigest(p2.headers.get("Location")!, await sha256(bytes)),
+      { method: "PUT", headers: octet(0) },
+    );
     expect(put.status, await put.clone().text()).toBe(201);
   });
 
   it("DELETE of a blob and of a tag", async () => {
     const digest = await pushBlob("lim-ep/del", seededBytes(1000, 7));
-    expect((await measure("DELETE blob", "linked blob", `/v2/lim-ep/del/blobs/${digest}`, { method: "DELETE" })).status).toBe(202);
+    expect(
+      (await measure("DELETE blob", "linked blob", `/v2/lim-ep/del/blobs/${digest}`, { method: "DELETE" })).status,
+    ).toBe(202);
     await pushImage("lim-ep/del", "gone", 8);
-    expect((await measure("DELETE manifest by tag", "tag", "/v2/lim-ep/del/manifests/gone", { method: "DELETE" })).status).toBe(202);
+    expect(
+      (await measure("DELETE manifest by tag", "tag", "/v2/lim-ep/del/manifests/gone", { method: "DELETE" })).status,
+    ).toBe(202);
   });
 });
 
@@ -162,7 +268,9 @@ describe("collector", () => {
       const image = await pushImage(`lim-ep/gc${i}`, "v1", 20 + i);
       await request(`/v2/lim-ep/gc${i}/manifests/${image.digest}`, { method: "DELETE" });
     }
-    const step = await measure("POST /v2/_gc", "one collector step (GC_MAX_OPERATIONS=800 default)", "/v2/_gc", { method: "POST" });
+    const step = await measure("POST /v2/_gc", "one collector step (GC_MAX_OPERATIONS=800 default)", "/v2/_gc", {
+      method: "POST",
+    });
     expect(step.status, await step.clone().text()).toBe(200);
     const report = (await step.json()) as { operations: number };
     expect(report.operations).toBeLessThanOrEqual(800);

@@ -13,7 +13,11 @@ import { OCI_MANIFEST, errorCode, meteredRequest, pushBlob, pushImage, pushManif
 const FREE_SUBREQUESTS = 1000;
 
 function putManifestMetered(repo: string, reference: string, body: string, query = "") {
-  return meteredRequest(`/v2/${repo}/manifests/${reference}${query}`, { method: "PUT", body, headers: { "Content-Type": OCI_MANIFEST } });
+  return meteredRequest(`/v2/${repo}/manifests/${reference}${query}`, {
+    method: "PUT",
+    body,
+    headers: { "Content-Type": OCI_MANIFEST },
+  });
 }
 
 const LAYER = "application/vnd.oci.image.layer.v1.tar";
@@ -27,7 +31,11 @@ function fakeDigest(i: number): string {
 
 async function configOf(repo: string, seed: number) {
   const config = enc(JSON.stringify({ seed }));
-  return { mediaType: "application/vnd.oci.image.config.v1+json", digest: await pushBlob(repo, config), size: config.length };
+  return {
+    mediaType: "application/vnd.oci.image.config.v1+json",
+    digest: await pushBlob(repo, config),
+    size: config.length,
+  };
 }
 
 describe("descriptors per manifest", () => {
@@ -35,7 +43,11 @@ describe("descriptors per manifest", () => {
     const repo = "lim/identical";
     const layer = enc("one layer, named 20,000 times");
     const layerDigest = await pushBlob(repo, layer);
-    const layers = Array.from({ length: 20_000 }, () => ({ mediaType: LAYER, digest: layerDigest, size: layer.length }));
+    const layers = Array.from({ length: 20_000 }, () => ({
+      mediaType: LAYER,
+      digest: layerDigest,
+      size: layer.length,
+    }));
     const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: await configOf(repo, 1), layers });
     const { response: put, usage } = await putManifestMetered(repo, "many", body);
     expect(put.status, await put.clone().text()).toBe(201);
@@ -77,7 +89,12 @@ describe("descriptors per manifest", () => {
     const { response: put, usage } = await putManifestMetered(repo, "cap", atCap, `?${tags}`);
     expect(put.status, await put.clone().text()).toBe(201);
     expect(usage.subrequests).toBeLessThan(FREE_SUBREQUESTS);
-    const over = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [...layers, { mediaType: LAYER, digest: fakeDigest(1), size: 1 }] });
+    const over = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config,
+      layers: [...layers, { mediaType: LAYER, digest: fakeDigest(1), size: 1 }],
+    });
     const refused = await pushManifest(repo, "over", over);
     expect(refused.status).toBe(400);
     expect(await errorCode(refused)).toBe("MANIFEST_INVALID");
@@ -101,7 +118,11 @@ describe("tags per request", () => {
     const repo = "lim/tags-cap";
     const image = await pushImage(repo, "t0", 5);
     const query = Array.from({ length: MAX_TAGS_PER_PUT - 1 }, (_, i) => `tag=t${i + 1}`).join("&");
-    const put = await request(`/v2/${repo}/manifests/t0?${query}`, { method: "PUT", body: image.body, headers: { "Content-Type": OCI_MANIFEST } });
+    const put = await request(`/v2/${repo}/manifests/t0?${query}`, {
+      method: "PUT",
+      body: image.body,
+      headers: { "Content-Type": OCI_MANIFEST },
+    });
     expect(put.status, await put.clone().text()).toBe(201);
     expect(put.headers.get("OCI-Tag")!.split(", ")).toHaveLength(MAX_TAGS_PER_PUT);
   });
@@ -111,7 +132,9 @@ describe("tags per request", () => {
     const image = await pushImage(repo, "keep-not", 6);
     const digest = parseDigest(image.digest);
     for (let i = 0; i < 3000; i += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, j) => putTag(storage(), repo, `t${String(i + j).padStart(4, "0")}`, digest)));
+      await Promise.all(
+        Array.from({ length: 100 }, (_, j) => putTag(storage(), repo, `t${String(i + j).padStart(4, "0")}`, digest)),
+      );
     }
     const other = await pushImage(repo, "other", 7);
     // The largest tag page lists 1,000 of them in a couple of calls, with a Link onwards.
@@ -119,7 +142,9 @@ describe("tags per request", () => {
     expect(((await list.json()) as { tags: string[] }).tags).toHaveLength(1000);
     expect(list.headers.get("Link")).not.toBeNull();
     expect(listUsage.subrequests).toBeLessThan(10);
-    const { response: del, usage } = await meteredRequest(`/v2/${repo}/manifests/${formatDigest(digest)}`, { method: "DELETE" });
+    const { response: del, usage } = await meteredRequest(`/v2/${repo}/manifests/${formatDigest(digest)}`, {
+      method: "DELETE",
+    });
     expect(del.status).toBe(202);
     expect(usage.subrequests).toBeLessThan(FREE_SUBREQUESTS);
 

@@ -22,7 +22,12 @@ function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
 
 async function streamedPush(repo: string, bytes: Uint8Array, digest: string): Promise<Response> {
   const location = await startUpload(repo);
-  const patched = await request(location, { method: "PATCH", body: streamOf(bytes), headers: { "Content-Type": "application/octet-stream" }, duplex: "half" } as RequestInit);
+  const patched = await request(location, {
+    method: "PATCH",
+    body: streamOf(bytes),
+    headers: { "Content-Type": "application/octet-stream" },
+    duplex: "half",
+  } as RequestInit);
   if (patched.status !== 202) return patched;
   const close = patched.headers.get("Location")!;
   return request(`${close}${close.includes("?") ? "&" : "?"}digest=${digest}`, { method: "PUT" });
@@ -62,7 +67,12 @@ describe("upload buffers per isolate", () => {
         sent += MiB;
       },
     });
-    await request(location, { method: "PATCH", body: breaking, headers: { "Content-Type": "application/octet-stream" }, duplex: "half" } as RequestInit).catch(() => null);
+    await request(location, {
+      method: "PATCH",
+      body: breaking,
+      headers: { "Content-Type": "application/octet-stream" },
+      duplex: "half",
+    } as RequestInit).catch(() => null);
     expect((await request(location, { method: "DELETE" })).status).toBe(204);
     expect(partBuffers.stats().leasedBytes).toBe(0);
     expect(readBuffers.stats().leasedBytes).toBe(0);

@@ -6,20 +6,44 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import type { Env } from "../src/config";
-import { AUTH, BASE, OCI_INDEX, OCI_MANIFEST, errorCode, pushBlob, pushImage, pushManifest, request, seededBytes, sha256, sha512 } from "./helpers";
+import {
+  AUTH,
+  BASE,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  errorCode,
+  pushBlob,
+  pushImage,
+  pushManifest,
+  request,
+  seededBytes,
+  sha256,
+  sha512,
+} from "./helpers";
 
 const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
 const enc = (s: string) => new TextEncoder().encode(s);
 
 /** A manifest naming blobs that exist in `repo`, as bytes with a stable spelling. */
-async function imageBody(repo: string, seed: number, extra: Record<string, unknown> = {}, mediaType = OCI_MANIFEST): Promise<string> {
+async function imageBody(
+  repo: string,
+  seed: number,
+  extra: Record<string, unknown> = {},
+  mediaType = OCI_MANIFEST,
+): Promise<string> {
   const config = enc(JSON.stringify({ seed }));
   const layer = seededBytes(200 + seed, seed);
   return JSON.stringify({
     schemaVersion: 2,
     mediaType,
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: await pushBlob(repo, config), size: config.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: await pushBlob(repo, layer), size: layer.length }],
+    config: {
+      mediaType: "application/vnd.oci.image.config.v1+json",
+      digest: await pushBlob(repo, config),
+      size: config.length,
+    },
+    layers: [
+      { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: await pushBlob(repo, layer), size: layer.length },
+    ],
     ...extra,
   });
 }
@@ -104,7 +128,14 @@ describe("repository names", () => {
     // The name parameter is greedy: "<name>/manifests/<ref>" must split at the last match.
     const longest = `${"n".repeat(120)}/${"m".repeat(134)}`;
     expect(longest.length).toBe(255);
-    for (const [i, repo] of ["names/manifests", "names/blobs/uploads", "names/tags/list", "names/referrers", "v2", longest].entries()) {
+    for (const [i, repo] of [
+      "names/manifests",
+      "names/blobs/uploads",
+      "names/tags/list",
+      "names/referrers",
+      "v2",
+      longest,
+    ].entries()) {
       const image = await pushImage(repo, "latest", 40 + i);
       const manifest = await request(`/v2/${repo}/manifests/latest`);
       expect(manifest.status, repo).toBe(200);
@@ -171,8 +202,15 @@ describe("what a manifest refers to", () => {
     const body = await imageBody("m/differential", 13);
     const hidden = body.slice(0, -1) + ',"layers":[]}';
     const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(body)]);
-    for (const [name, bytes] of [["duplicate", hidden], ["bom", bom]] as const) {
-      const put = await request(`/v2/m/differential/manifests/${name}`, { method: "PUT", body: bytes, headers: { "Content-Type": OCI_MANIFEST } });
+    for (const [name, bytes] of [
+      ["duplicate", hidden],
+      ["bom", bom],
+    ] as const) {
+      const put = await request(`/v2/m/differential/manifests/${name}`, {
+        method: "PUT",
+        body: bytes,
+        headers: { "Content-Type": OCI_MANIFEST },
+      });
       expect(put.status, name).toBe(400);
       expect(await errorCode(put), name).toBe("MANIFEST_INVALID");
       expect((await request(`/v2/m/differential/manifests/${name}`)).status, name).toBe(404);
@@ -222,7 +260,11 @@ describe("manifest size", () => {
         controller.close();
       },
     });
-    const chunked = await request("/v2/m/size/manifests/big", { method: "PUT", body: stream, headers: { "Content-Type": OCI_MANIFEST } });
+    const chunked = await request("/v2/m/size/manifests/big", {
+      method: "PUT",
+      body: stream,
+      headers: { "Content-Type": OCI_MANIFEST },
+    });
     expect(chunked.status).toBe(413);
     expect((await request("/v2/m/size/manifests/big")).status).toBe(404);
   });
@@ -261,7 +303,15 @@ describe("multi-tag PUT", () => {
 describe("manifest DELETE", () => {
   it("by digest removes the manifest and every tag on it", async () => {
     const image = await pushImage("m/del", "one", 16);
-    expect((await request(`/v2/m/del/manifests/${image.digest}?tag=two`, { method: "PUT", body: image.body, headers: { "Content-Type": OCI_MANIFEST } })).status).toBe(201);
+    expect(
+      (
+        await request(`/v2/m/del/manifests/${image.digest}?tag=two`, {
+          method: "PUT",
+          body: image.body,
+          headers: { "Content-Type": OCI_MANIFEST },
+        })
+      ).status,
+    ).toBe(201);
     const other = await pushImage("m/del", "keep", 17);
     const del = await request(`/v2/m/del/manifests/${image.digest}`, { method: "DELETE" });
     expect(del.status).toBe(202);
@@ -294,8 +344,16 @@ describe("manifest DELETE", () => {
     const image = await pushImage("m/no-del", "t", 19);
     const noDeletes = { ...(env as unknown as Env), DELETES_ENABLED: "false" };
     const call = (path: string) =>
-      app.fetch(new Request(BASE + path, { method: "DELETE", headers: { Authorization: AUTH } }), noDeletes, createExecutionContext());
-    for (const path of [`/v2/m/no-del/manifests/${image.digest}`, "/v2/m/no-del/manifests/t", `/v2/m/no-del/blobs/${image.layerDigest}`]) {
+      app.fetch(
+        new Request(BASE + path, { method: "DELETE", headers: { Authorization: AUTH } }),
+        noDeletes,
+        createExecutionContext(),
+      );
+    for (const path of [
+      `/v2/m/no-del/manifests/${image.digest}`,
+      "/v2/m/no-del/manifests/t",
+      `/v2/m/no-del/blobs/${image.layerDigest}`,
+    ]) {
       const del = await call(path);
       expect(del.status, path).toBe(405);
       expect(await errorCode(del)).toBe("UNSUPPORTED");

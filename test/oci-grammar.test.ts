@@ -18,7 +18,8 @@ const SPEC_NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a
 const SPEC_TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 const SPEC_DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
-const hex = (length: number) => fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: length, maxLength: length });
+const hex = (length: number) =>
+  fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: length, maxLength: length });
 const algorithm = fc.constantFrom("sha256" as const, "sha512" as const);
 const validDigest = algorithm.chain((alg) => hex(alg === "sha256" ? 64 : 128).map((h) => `${alg}:${h}`));
 /** Strings over the characters that matter to the grammars, so near misses are common. */
@@ -52,9 +53,11 @@ describe("digest", () => {
       validDigest.map((d) => d.slice(0, -1)),
       validDigest.map((d) => d + "0"),
     );
-    fc.assert(fc.property(candidate, (s) => {
-      expect(tryParseDigest(s) !== null).toBe(SPEC_DIGEST.test(s));
-    }));
+    fc.assert(
+      fc.property(candidate, (s) => {
+        expect(tryParseDigest(s) !== null).toBe(SPEC_DIGEST.test(s));
+      }),
+    );
   });
 
   it("refuses near misses with DIGEST_INVALID", () => {
@@ -104,7 +107,24 @@ describe("repository name", () => {
     expect(isValidName("a".repeat(255))).toBe(true);
     expect(isValidName("a".repeat(256))).toBe(false);
     expect(isValidName(`${"a/".repeat(127)}a`)).toBe(true); // 255 characters of components
-    for (const bad of ["", "A", "a/", "/a", "a//b", "a..b", "a._b", "_a", "a/_b", "a___b", "a-", "-a", "a:b", "a b", "ä", "a/b/"]) {
+    for (const bad of [
+      "",
+      "A",
+      "a/",
+      "/a",
+      "a//b",
+      "a..b",
+      "a._b",
+      "_a",
+      "a/_b",
+      "a___b",
+      "a-",
+      "-a",
+      "a:b",
+      "a b",
+      "ä",
+      "a/b/",
+    ]) {
       expect(isValidName(bad), bad).toBe(false);
     }
     for (const good of ["a", "a/b", "a.b", "a_b", "a__b", "a---b", "0/1/2", "library/ubuntu"]) {
@@ -115,22 +135,28 @@ describe("repository name", () => {
 
 describe("tag and reference", () => {
   it("accepts exactly the spec's tags", () => {
-    fc.assert(fc.property(fc.stringMatching(SPEC_TAG), (tag) => {
-      expect(isValidTag(tag)).toBe(true);
-    }));
-    fc.assert(fc.property(grammarish("aZ09._-:/@ ", 140), (s) => {
-      expect(isValidTag(s)).toBe(SPEC_TAG.test(s));
-    }));
+    fc.assert(
+      fc.property(fc.stringMatching(SPEC_TAG), (tag) => {
+        expect(isValidTag(tag)).toBe(true);
+      }),
+    );
+    fc.assert(
+      fc.property(grammarish("aZ09._-:/@ ", 140), (s) => {
+        expect(isValidTag(s)).toBe(SPEC_TAG.test(s));
+      }),
+    );
     expect(isValidTag("a".repeat(128))).toBe(true);
     expect(isValidTag("a".repeat(129))).toBe(false);
     for (const bad of ["", ".a", "-a", "a/b", "a:b", "a b", "a+b"]) expect(isValidTag(bad), bad).toBe(false);
   });
 
   it("reads tags as tags and digests as digests", () => {
-    fc.assert(fc.property(fc.stringMatching(SPEC_TAG), (tag) => {
-      expect(parseReference(tag, "read")).toEqual({ kind: "tag", tag });
-      expect(parseReference(tag, "write")).toEqual({ kind: "tag", tag });
-    }));
+    fc.assert(
+      fc.property(fc.stringMatching(SPEC_TAG), (tag) => {
+        expect(parseReference(tag, "read")).toEqual({ kind: "tag", tag });
+        expect(parseReference(tag, "write")).toEqual({ kind: "tag", tag });
+      }),
+    );
     fc.assert(
       fc.property(validDigest, (d) => {
         const ref = parseReference(d, "read");
@@ -146,7 +172,9 @@ describe("tag and reference", () => {
       fc.property(grammarish("sha256:abcXYZ09._-/ ", 80), (s) => {
         fc.pre(!SPEC_TAG.test(s) && !SPEC_DIGEST.test(s));
         // Reading a name that cannot exist finds nothing (404); writing one is a bad tag (400).
-        expect(registryCode(() => parseReference(s, "read"))).toBe(s.includes(":") ? "DIGEST_INVALID" : "MANIFEST_UNKNOWN");
+        expect(registryCode(() => parseReference(s, "read"))).toBe(
+          s.includes(":") ? "DIGEST_INVALID" : "MANIFEST_UNKNOWN",
+        );
         expect(registryCode(() => parseReference(s, "write"))).toBe(s.includes(":") ? "DIGEST_INVALID" : "TAG_INVALID");
       }),
     );
@@ -154,9 +182,11 @@ describe("tag and reference", () => {
 });
 
 describe("Range header (blob GET)", () => {
-  const sized = fc.integer({ min: 1, max: 1e12 }).chain((size) =>
-    fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }), fc.integer({ min: 0, max: size - 1 })),
-  );
+  const sized = fc
+    .integer({ min: 1, max: 1e12 })
+    .chain((size) =>
+      fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }), fc.integer({ min: 0, max: size - 1 })),
+    );
 
   it("round-trips a satisfiable first-last range through Content-Range", () => {
     fc.assert(
@@ -172,7 +202,10 @@ describe("Range header (blob GET)", () => {
   it("clamps a last position past the end, and serves open ranges to the end", () => {
     fc.assert(
       fc.property(sized, fc.nat(1e6), ([size, start], beyond) => {
-        expect(parseRangeHeader(`bytes=${start}-${size - 1 + beyond}`, size)).toEqual({ kind: "range", range: { start, end: size - 1 } });
+        expect(parseRangeHeader(`bytes=${start}-${size - 1 + beyond}`, size)).toEqual({
+          kind: "range",
+          range: { start, end: size - 1 },
+        });
         expect(parseRangeHeader(`bytes=${start}-`, size)).toEqual({ kind: "range", range: { start, end: size - 1 } });
       }),
     );
@@ -181,7 +214,10 @@ describe("Range header (blob GET)", () => {
   it("serves suffix ranges as the last n bytes", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 1, max: 2e9 }), (size, n) => {
-        expect(parseRangeHeader(`bytes=-${n}`, size)).toEqual({ kind: "range", range: { start: Math.max(0, size - n), end: size - 1 } });
+        expect(parseRangeHeader(`bytes=-${n}`, size)).toEqual({
+          kind: "range",
+          range: { start: Math.max(0, size - n), end: size - 1 },
+        });
       }),
     );
     expect(parseRangeHeader("bytes=-0", 10).kind).toBe("unsatisfiable");
@@ -197,7 +233,18 @@ describe("Range header (blob GET)", () => {
   });
 
   it("refuses malformed byte ranges, and ignores what it may ignore", () => {
-    for (const bad of ["bytes=", "bytes=a-b", "bytes=5", "bytes=5-3", "bytes=--1", "bytes=1-2-3", "bytes=0x1-2", "bytes=+1-2", "bytes", "bytes 1-2"]) {
+    for (const bad of [
+      "bytes=",
+      "bytes=a-b",
+      "bytes=5",
+      "bytes=5-3",
+      "bytes=--1",
+      "bytes=1-2-3",
+      "bytes=0x1-2",
+      "bytes=+1-2",
+      "bytes",
+      "bytes 1-2",
+    ]) {
       expect(parseRangeHeader(bad, 100).kind, bad).toBe("malformed");
     }
     expect(parseRangeHeader(null, 100).kind).toBe("none");
@@ -225,21 +272,30 @@ describe("Range header (blob GET)", () => {
 });
 
 describe("Content-Range of an upload chunk", () => {
-  const span = fc.tuple(fc.nat(1e13), fc.nat(1e13)).map(([a, b]) => (a <= b ? { start: a, end: b } : { start: b, end: a }));
+  const span = fc
+    .tuple(fc.nat(1e13), fc.nat(1e13))
+    .map(([a, b]) => (a <= b ? { start: a, end: b } : { start: b, end: a }));
 
   it("round-trips start-end in every spelling clients send", () => {
     fc.assert(
-      fc.property(span, fc.constantFrom("", "bytes ", "bytes=", "BYTES "), fc.constantFrom("", "/*", "/123"), (r, prefix, suffix) => {
-        expect(parseChunkRange(`${prefix}${r.start}-${r.end}${suffix}`)).toEqual(r);
-      }),
+      fc.property(
+        span,
+        fc.constantFrom("", "bytes ", "bytes=", "BYTES "),
+        fc.constantFrom("", "/*", "/123"),
+        (r, prefix, suffix) => {
+          expect(parseChunkRange(`${prefix}${r.start}-${r.end}${suffix}`)).toEqual(r);
+        },
+      ),
     );
   });
 
   it("reads back the status Range it reports", () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 1e13 }), (length) => {
-      expect(formatUploadRange(length)).toBe(`0-${length - 1}`);
-      expect(parseChunkRange(formatUploadRange(length))).toEqual({ start: 0, end: length - 1 });
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e13 }), (length) => {
+        expect(formatUploadRange(length)).toBe(`0-${length - 1}`);
+        expect(parseChunkRange(formatUploadRange(length))).toEqual({ start: 0, end: length - 1 });
+      }),
+    );
     expect(formatUploadRange(0)).toBe("0-0");
   });
 
@@ -250,7 +306,22 @@ describe("Content-Range of an upload chunk", () => {
         expect(parseChunkRange(`${r.end}-${r.start}`)).toBeNull();
       }),
     );
-    for (const bad of ["", "-", "1-", "-1", "a-b", "1-2-3", "1--2", "-1-2", "1-2/", "1-2/x", "1 2", "0x1-2", "1-2,3-4", "1234567890123456-1234567890123457"]) {
+    for (const bad of [
+      "",
+      "-",
+      "1-",
+      "-1",
+      "a-b",
+      "1-2-3",
+      "1--2",
+      "-1-2",
+      "1-2/",
+      "1-2/x",
+      "1 2",
+      "0x1-2",
+      "1-2,3-4",
+      "1234567890123456-1234567890123457",
+    ]) {
       expect(parseChunkRange(bad), bad).toBeNull();
     }
   });
@@ -278,7 +349,10 @@ describe("paging", () => {
     expect(parsePageRequest(undefined, undefined, 100)).toEqual({ limit: null, last: null });
     expect(parsePageRequest("", "", 100)).toEqual({ limit: null, last: null });
     for (const bad of ["-1", "abc", "1.5", "1e3", " 1", "0x10", "9999999999", "+1"]) {
-      expect(registryCode(() => parsePageRequest(bad, undefined, 100)), bad).toBe("PAGINATION_NUMBER_INVALID");
+      expect(
+        registryCode(() => parsePageRequest(bad, undefined, 100)),
+        bad,
+      ).toBe("PAGINATION_NUMBER_INVALID");
     }
   });
 

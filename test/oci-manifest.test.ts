@@ -43,7 +43,10 @@ describe("accepted manifests", () => {
   });
 
   it("reads an OCI index: entries are child manifests, not blobs", () => {
-    const parsed = parseManifest(enc({ ...ociIndex, artifactType: "application/x.t", subject: D(4, MEDIA_TYPES.ociManifest) }), MEDIA_TYPES.ociIndex);
+    const parsed = parseManifest(
+      enc({ ...ociIndex, artifactType: "application/x.t", subject: D(4, MEDIA_TYPES.ociManifest) }),
+      MEDIA_TYPES.ociIndex,
+    );
     expect(parsed.kind).toBe("index");
     expect(parsed.blobs).toEqual([]);
     expect(parsed.manifests).toHaveLength(1);
@@ -52,9 +55,17 @@ describe("accepted manifests", () => {
   });
 
   it("reads Docker schema 2 manifests and manifest lists", () => {
-    const docker = { ...ociImage, mediaType: MEDIA_TYPES.dockerManifest, config: { ...CONFIG, mediaType: "application/vnd.docker.container.image.v1+json" } };
+    const docker = {
+      ...ociImage,
+      mediaType: MEDIA_TYPES.dockerManifest,
+      config: { ...CONFIG, mediaType: "application/vnd.docker.container.image.v1+json" },
+    };
     expect(parseManifest(enc(docker), MEDIA_TYPES.dockerManifest).kind).toBe("image");
-    const list = { schemaVersion: 2, mediaType: MEDIA_TYPES.dockerManifestList, manifests: [D(5, MEDIA_TYPES.dockerManifest)] };
+    const list = {
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.dockerManifestList,
+      manifests: [D(5, MEDIA_TYPES.dockerManifest)],
+    };
     expect(parseManifest(enc(list), MEDIA_TYPES.dockerManifestList).kind).toBe("index");
   });
 
@@ -62,7 +73,9 @@ describe("accepted manifests", () => {
     const { mediaType: _, ...umoci } = ociImage;
     expect(parseManifest(enc(umoci), MEDIA_TYPES.ociManifest).mediaType).toBe(MEDIA_TYPES.ociManifest);
     // Parameters and case in the Content-Type do not matter.
-    expect(parseManifest(enc(umoci), "Application/VND.oci.image.manifest.v1+json; charset=utf-8").mediaType).toBe(MEDIA_TYPES.ociManifest);
+    expect(parseManifest(enc(umoci), "Application/VND.oci.image.manifest.v1+json; charset=utf-8").mediaType).toBe(
+      MEDIA_TYPES.ociManifest,
+    );
     // With neither, the shape decides.
     expect(parseManifest(enc(umoci), null).mediaType).toBe(MEDIA_TYPES.ociManifest);
     const { mediaType: __, ...bareIndex } = ociIndex;
@@ -86,7 +99,9 @@ describe("refused manifests", () => {
 
   it("refuses Docker schema 1 by media type or schemaVersion", () => {
     const schema1 = { schemaVersion: 1, name: "a", tag: "b", fsLayers: [], history: [] };
-    expect(invalidDetail(enc(schema1), "application/vnd.docker.distribution.manifest.v1+prettyjws")).toMatch(/schema 1/);
+    expect(invalidDetail(enc(schema1), "application/vnd.docker.distribution.manifest.v1+prettyjws")).toMatch(
+      /schema 1/,
+    );
     expect(invalidDetail(enc(schema1), "application/vnd.docker.distribution.manifest.v1+json")).toMatch(/schema 1/);
     expect(invalidDetail(enc(schema1), null)).toMatch(/schema 1/);
   });
@@ -126,10 +141,16 @@ describe("refused manifests", () => {
     ];
     for (const descriptor of bad) {
       const label = JSON.stringify(descriptor);
-      expect(invalidDetail(enc({ ...ociImage, layers: [descriptor] }), MEDIA_TYPES.ociManifest), label).toMatch(/layers\[0\]/);
+      expect(invalidDetail(enc({ ...ociImage, layers: [descriptor] }), MEDIA_TYPES.ociManifest), label).toMatch(
+        /layers\[0\]/,
+      );
       expect(invalidDetail(enc({ ...ociImage, config: descriptor }), MEDIA_TYPES.ociManifest), label).toMatch(/config/);
-      expect(invalidDetail(enc({ ...ociIndex, manifests: [descriptor] }), MEDIA_TYPES.ociIndex), label).toMatch(/manifests\[0\]/);
-      expect(invalidDetail(enc({ ...ociImage, subject: descriptor }), MEDIA_TYPES.ociManifest), label).toMatch(/subject/);
+      expect(invalidDetail(enc({ ...ociIndex, manifests: [descriptor] }), MEDIA_TYPES.ociIndex), label).toMatch(
+        /manifests\[0\]/,
+      );
+      expect(invalidDetail(enc({ ...ociImage, subject: descriptor }), MEDIA_TYPES.ociManifest), label).toMatch(
+        /subject/,
+      );
     }
   });
 });
@@ -138,12 +159,16 @@ describe("parser differentials (oci/strict-json.ts)", () => {
   const fixed = { seed: 0x15_0008, numRuns: 300 };
 
   it("refuses a repeated key at any depth, escaped spellings and Go's case folding included", () => {
-    const withLayers = (second: string) => `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociManifest}","config":${JSON.stringify(CONFIG)},"layers":${JSON.stringify([LAYER])},${second}}`;
+    const withLayers = (second: string) =>
+      `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociManifest}","config":${JSON.stringify(CONFIG)},"layers":${JSON.stringify([LAYER])},${second}}`;
     // The review's case: a second, empty "layers" hides the first from the blob check and GC.
     expect(invalidDetail(enc(withLayers('"layers":[]')), null)).toMatch(/repeats the key "layers"/);
     expect(invalidDetail(enc(withLayers('"\\u006cayers":[]')), null)).toMatch(/repeats/);
     expect(invalidDetail(enc(withLayers('"Layers":[]')), null)).toMatch(/repeats/);
-    const nested = JSON.stringify({ ...ociImage, layers: [{ ...LAYER, annotations: { a: "1" } }] }).replace('"a":"1"', '"a":"1","a":"2"');
+    const nested = JSON.stringify({ ...ociImage, layers: [{ ...LAYER, annotations: { a: "1" } }] }).replace(
+      '"a":"1"',
+      '"a":"1","a":"2"',
+    );
     expect(invalidDetail(enc(nested), null)).toMatch(/repeats the key "a"/);
     expect(foldKey("\u212aind")).toBe(foldKey("kind"));
     expect(foldKey("\u017fize")).toBe(foldKey("size"));
@@ -163,22 +188,42 @@ describe("parser differentials (oci/strict-json.ts)", () => {
       const folded = Object.keys(value).map(foldKey);
       return new Set(folded).size !== folded.length || Object.values(value).some(collides);
     };
-    fc.assert(fc.property(fc.jsonValue(), (value) => {
-      expect(findDuplicateKey(JSON.stringify(value)) !== null).toBe(collides(value));
-    }), fixed);
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(findDuplicateKey(JSON.stringify(value)) !== null).toBe(collides(value));
+      }),
+      fixed,
+    );
   });
 
   it("finds a key repeated in any object, however deep and however the repeat is escaped", () => {
     const key = fc.string({ minLength: 1, maxLength: 8 });
-    const wrapper = fc.constantFrom((t: string) => `[1,${t}]`, (t: string) => `{"w":${t}}`, (t: string) => `{"x":[],"y":{"z":${t}}}`);
-    fc.assert(fc.property(key, fc.jsonValue(), fc.jsonValue(), fc.array(wrapper, { maxLength: 6 }), fc.nat(), (k, a, b, wrappers, at) => {
-      // The second spelling escapes one character as \uXXXX: the same key to every parser.
-      const i = at % k.length;
-      const escaped = JSON.stringify(k.slice(0, i)).slice(0, -1) + `\\u${k.charCodeAt(i).toString(16).padStart(4, "0")}` + JSON.stringify(k.slice(i + 1)).slice(1);
-      let text = `{${JSON.stringify(k)}:${JSON.stringify(a)},"~other":0,${escaped}:${JSON.stringify(b)}}`;
-      for (const wrap of wrappers) text = wrap(text);
-      expect(JSON.parse(text)).toBeDefined();
-      expect(findDuplicateKey(text)).toBe(k);
-    }), fixed);
+    const wrapper = fc.constantFrom(
+      (t: string) => `[1,${t}]`,
+      (t: string) => `{"w":${t}}`,
+      (t: string) => `{"x":[],"y":{"z":${t}}}`,
+    );
+    fc.assert(
+      fc.property(
+        key,
+        fc.jsonValue(),
+        fc.jsonValue(),
+        fc.array(wrapper, { maxLength: 6 }),
+        fc.nat(),
+        (k, a, b, wrappers, at) => {
+          // The second spelling escapes one character as \uXXXX: the same key to every parser.
+          const i = at % k.length;
+          const escaped =
+            JSON.stringify(k.slice(0, i)).slice(0, -1) +
+            `\\u${k.charCodeAt(i).toString(16).padStart(4, "0")}` +
+            JSON.stringify(k.slice(i + 1)).slice(1);
+          let text = `{${JSON.stringify(k)}:${JSON.stringify(a)},"~other":0,${escaped}:${JSON.stringify(b)}}`;
+          for (const wrap of wrappers) text = wrap(text);
+          expect(JSON.parse(text)).toBeDefined();
+          expect(findDuplicateKey(text)).toBe(k);
+        },
+      ),
+      fixed,
+    );
   });
 });

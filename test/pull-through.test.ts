@@ -29,14 +29,28 @@ const path = (digest: string) => digest.replace(":", "/");
 /** A request to the registry configured as a mirror; waits for its cache fill too. */
 async function pull(target: string, method = "GET"): Promise<Response> {
   const ctx = createExecutionContext();
-  const response = await app.fetch(new Request(BASE + target, { method, headers: { Authorization: AUTH } }), mirrorEnv, ctx);
+  const response = await app.fetch(
+    new Request(BASE + target, { method, headers: { Authorization: AUTH } }),
+    mirrorEnv,
+    ctx,
+  );
   const body = await response.arrayBuffer();
   await waitOnExecutionContext(ctx);
   return new Response(body, { status: response.status, headers: response.headers });
 }
 
-async function upstreamPut(name: string, kind: "manifests" | "blobs", reference: string, bytes: Uint8Array | string, type: string): Promise<void> {
-  const response = await fetch(`${upstream}/_content/${name}/${kind}/${reference}`, { method: "PUT", body: bytes, headers: { "Content-Type": type } });
+async function upstreamPut(
+  name: string,
+  kind: "manifests" | "blobs",
+  reference: string,
+  bytes: Uint8Array | string,
+  type: string,
+): Promise<void> {
+  const response = await fetch(`${upstream}/_content/${name}/${kind}/${reference}`, {
+    method: "PUT",
+    body: bytes,
+    headers: { "Content-Type": type },
+  });
   expect(response.status).toBe(201);
 }
 

@@ -22,7 +22,11 @@ async function subjectOf(repo: string, seed = 1): Promise<Descriptor> {
 
 /** Pushes an artifact manifest naming `subject`; returns the descriptor a referrers list must
  *  carry for it. `artifactType` undefined leaves the field out of the manifest. */
-async function pushArtifact(repo: string, subject: Descriptor, opts: { artifactType?: string; configType?: string; note?: string }): Promise<Descriptor> {
+async function pushArtifact(
+  repo: string,
+  subject: Descriptor,
+  opts: { artifactType?: string; configType?: string; note?: string },
+): Promise<Descriptor> {
   const configType = opts.configType ?? EMPTY;
   const config = enc("{}");
   const layer = enc(`artifact ${opts.note ?? ""}`);
@@ -72,9 +76,20 @@ describe("referrers list", () => {
     ];
     // An index with artifactType and one without: the latter has no artifactType at all.
     for (const artifactType of ["application/x.bundle", undefined]) {
-      const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, ...(artifactType ? { artifactType } : {}), manifests: [], subject });
+      const body = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        ...(artifactType ? { artifactType } : {}),
+        manifests: [],
+        subject,
+      });
       expect((await pushManifest(repo, await sha256(body), body, OCI_INDEX)).status).toBe(201);
-      expected.push({ mediaType: OCI_INDEX, digest: await sha256(body), size: enc(body).length, ...(artifactType ? { artifactType } : {}) });
+      expected.push({
+        mediaType: OCI_INDEX,
+        digest: await sha256(body),
+        size: enc(body).length,
+        ...(artifactType ? { artifactType } : {}),
+      });
     }
     const { response, manifests } = await referrers(repo, subject.digest);
     expect(response.headers.get("OCI-Filters-Applied")).toBeNull();
@@ -101,7 +116,13 @@ describe("referrers list", () => {
     const repo = "ref/paged";
     const subject = await subjectOf(repo);
     const all: Descriptor[] = [];
-    for (let i = 0; i < 7; i++) all.push(await pushArtifact(repo, subject, { artifactType: i < 5 ? "application/x.a" : "application/x.b", note: String(i) }));
+    for (let i = 0; i < 7; i++)
+      all.push(
+        await pushArtifact(repo, subject, {
+          artifactType: i < 5 ? "application/x.a" : "application/x.b",
+          note: String(i),
+        }),
+      );
     for (const [query, want] of [
       ["?n=2", all],
       ["?n=2&artifactType=application/x.a", all.filter((d) => d.artifactType === "application/x.a")],
@@ -117,7 +138,8 @@ describe("referrers list", () => {
         seen.push(...page);
         const link = response.headers.get("Link");
         path = link === null ? null : /^<([^>]+)>; rel="next"$/.exec(link)![1]!;
-        if (path && query.includes("artifactType")) expect(new URL(path, "http://x").searchParams.get("artifactType")).toBe("application/x.a");
+        if (path && query.includes("artifactType"))
+          expect(new URL(path, "http://x").searchParams.get("artifactType")).toBe("application/x.a");
       }
       expect([...seen].sort(byDigest), query).toEqual([...want].sort(byDigest));
       expect(new Set(seen.map((d) => d.digest)).size).toBe(seen.length);
@@ -134,8 +156,13 @@ describe("referrers list", () => {
     const artifact = await pushArtifact(repo, subject, { artifactType: "application/x.large", note: "n".repeat(4000) });
     expect((await referrers(repo, subject.digest)).manifests).toEqual([artifact]);
     // Few characters, many bytes: the inline limit must count UTF-8 bytes, not characters.
-    const wide = await pushArtifact(repo, subject, { artifactType: "application/x.wide", note: "\u00e9\u4e2d".repeat(450) });
-    expect([...(await referrers(repo, subject.digest)).manifests].sort(byDigest)).toEqual([artifact, wide].sort(byDigest));
+    const wide = await pushArtifact(repo, subject, {
+      artifactType: "application/x.wide",
+      note: "\u00e9\u4e2d".repeat(450),
+    });
+    expect([...(await referrers(repo, subject.digest)).manifests].sort(byDigest)).toEqual(
+      [artifact, wide].sort(byDigest),
+    );
   });
 
   it("answers an unknown subject with an empty index, never 404", async () => {

@@ -29,7 +29,10 @@ describe("per request", () => {
   it("a one-request upload counts its data put, record and links as class A", async () => {
     const bytes = seededBytes(4096, 3);
     const digest = await sha256(bytes);
-    const { response, usage } = await meteredRequest(`/v2/meter/c/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes });
+    const { response, usage } = await meteredRequest(`/v2/meter/c/blobs/uploads/?digest=${digest}`, {
+      method: "POST",
+      body: bytes,
+    });
     expect(response.status).toBe(201);
     // A body without Content-Length is buffered: dedupe head; data put; record head and put;
     // link head, reverse link and link puts; record re-read.
@@ -43,7 +46,13 @@ describe("per request", () => {
       await (await meteredRequest(`/v2/meter/log/blobs/${image.layerDigest}?_state=secret`)).response.arrayBuffer();
       const lines = log.mock.calls.filter((call) => call[0] === "request").map((call) => JSON.parse(String(call[1])));
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatchObject({ method: "GET", path: `/v2/meter/log/blobs/${image.layerDigest}`, status: 200, r2ClassB: 2, r2ClassA: 0 });
+      expect(lines[0]).toMatchObject({
+        method: "GET",
+        path: `/v2/meter/log/blobs/${image.layerDigest}`,
+        status: 200,
+        r2ClassB: 2,
+        r2ClassA: 0,
+      });
       expect(JSON.stringify(lines[0])).not.toContain("secret");
     } finally {
       log.mockRestore();

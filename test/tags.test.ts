@@ -9,7 +9,9 @@ const TAGS = ["v10", "A-upper", "v2", "latest", "1.0", "_under", "v1", "v1.1", "
 
 async function seedRepo(repo: string): Promise<string[]> {
   const image = await pushImage(repo, TAGS[0]!, 1);
-  const rest = TAGS.slice(1).map((t) => `tag=${encodeURIComponent(t)}`).join("&");
+  const rest = TAGS.slice(1)
+    .map((t) => `tag=${encodeURIComponent(t)}`)
+    .join("&");
   const put = await request(`/v2/${repo}/manifests/${image.digest}?${rest}`, {
     method: "PUT",
     body: image.body,
@@ -82,22 +84,33 @@ describe("tags list", () => {
     const tag = fc.stringMatching(/^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,15}$/);
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(tag, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 7 }), async (tags, n) => {
-        const repo = `tags/prop-${run++}`;
-        const image = await pushImage(repo, tags[0]!, 2);
-        const query = tags.slice(1).map((t) => `tag=${encodeURIComponent(t)}`).join("&");
-        const put = await request(`/v2/${repo}/manifests/${image.digest}?${query}`, { method: "PUT", body: image.body, headers: { "Content-Type": OCI_MANIFEST } });
-        expect(put.status).toBe(201);
-        const seen: string[] = [];
-        for (let path: string | null = `/v2/${repo}/tags/list?n=${n}`; path !== null; ) {
-          const { response, body }: Awaited<ReturnType<typeof list>> = await list(path);
-          expect(body.tags!.length).toBeLessThanOrEqual(n);
-          seen.push(...body.tags!);
-          path = nextLink(response);
-          expect(seen.length).toBeLessThanOrEqual(tags.length);
-        }
-        expect(seen).toEqual([...tags].sort());
-      }),
+      fc.asyncProperty(
+        fc.uniqueArray(tag, { minLength: 1, maxLength: 25 }),
+        fc.integer({ min: 1, max: 7 }),
+        async (tags, n) => {
+          const repo = `tags/prop-${run++}`;
+          const image = await pushImage(repo, tags[0]!, 2);
+          const query = tags
+            .slice(1)
+            .map((t) => `tag=${encodeURIComponent(t)}`)
+            .join("&");
+          const put = await request(`/v2/${repo}/manifests/${image.digest}?${query}`, {
+            method: "PUT",
+            body: image.body,
+            headers: { "Content-Type": OCI_MANIFEST },
+          });
+          expect(put.status).toBe(201);
+          const seen: string[] = [];
+          for (let path: string | null = `/v2/${repo}/tags/list?n=${n}`; path !== null; ) {
+            const { response, body }: Awaited<ReturnType<typeof list>> = await list(path);
+            expect(body.tags!.length).toBeLessThanOrEqual(n);
+            seen.push(...body.tags!);
+            path = nextLink(response);
+            expect(seen.length).toBeLessThanOrEqual(tags.length);
+          }
+          expect(seen).toEqual([...tags].sort());
+        },
+      ),
       { seed: 0x7a65, numRuns: 8 },
     );
   }, 120_000);

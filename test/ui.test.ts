@@ -22,18 +22,27 @@ const BASE_ENV = env as unknown as Env;
  *  `counter.calls()` is the subrequests made since the last reset. */
 function client(overrides: Partial<Env> = {}) {
   let calls = 0;
-  const counter = { calls: () => calls, reset: () => {
+  const counter = {
+    calls: () => calls,
+    reset: () => {
       calls = 0;
-    } };
-  const app = createApp({ onUsage: (usage) => {
+    },
+  };
+  const app = createApp({
+    onUsage: (usage) => {
       calls += subrequests(usage);
-    } });
+    },
+  });
   const variant = { ...BASE_ENV, ...overrides } as Env;
   let cookies = new Map<string, string>();
   async function fetchPage(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (cookies.size > 0) headers.set("Cookie", [...cookies].map(([k, v]) => `${k}=${v}`).join("; "));
-    const response = await app.fetch(new Request(BASE + path, { ...init, headers, redirect: "manual" }), variant, createExecutionContext());
+    const response = await app.fetch(
+      new Request(BASE + path, { ...init, headers, redirect: "manual" }),
+      variant,
+      createExecutionContext(),
+    );
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(";");
       const [name, value] = pair!.split("=") as [string, string];
@@ -50,7 +59,11 @@ function client(overrides: Partial<Env> = {}) {
       cookies = new Map(next);
     },
     async post(path: string, form: Record<string, string>, origin: string | null = BASE) {
-      return fetchPage(path, { method: "POST", body: new URLSearchParams(form), headers: { "Content-Type": "application/x-www-form-urlencoded", ...(origin ? { Origin: origin } : {}) } });
+      return fetchPage(path, {
+        method: "POST",
+        body: new URLSearchParams(form),
+        headers: { "Content-Type": "application/x-www-form-urlencoded", ...(origin ? { Origin: origin } : {}) },
+      });
     },
     async signIn(username: string, password: string): Promise<Response> {
       const page = await (await fetchPage("/-/login")).text();
@@ -84,7 +97,15 @@ describe("sessions", () => {
     const c = client();
     const page = await (await c.fetchPage("/-/login")).text();
     expect((await c.post("/-/login", { username: "tester", password: "test-password" })).status).toBe(403);
-    expect((await c.post("/-/login", { _csrf: csrfIn(page), username: "tester", password: "test-password" }, "http://evil.test")).status).toBe(403);
+    expect(
+      (
+        await c.post(
+          "/-/login",
+          { _csrf: csrfIn(page), username: "tester", password: "test-password" },
+          "http://evil.test",
+        )
+      ).status,
+    ).toBe(403);
     expect(c.cookies().has("registry_session")).toBe(false);
   });
 
@@ -108,7 +129,10 @@ describe("sessions", () => {
     const jwt = cookies.get("registry_session")!;
     const [h, p, s] = jwt.split(".");
     const claims = JSON.parse(atob(p!.replace(/-/g, "+").replace(/_/g, "/")));
-    const forged = btoa(JSON.stringify({ ...claims, sub: "user:someone-else" })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    const forged = btoa(JSON.stringify({ ...claims, sub: "user:someone-else" }))
+      .replace(/=+$/, "")
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_");
     c.setCookies(new Map([["registry_session", `${h}.${forged}.${s}`]]));
     expect((await c.fetchPage("/-/storage")).status).toBe(303);
   });
@@ -182,7 +206,15 @@ describe("bounded storage cost", () => {
     // test the push path, not the page.
     const names = Array.from({ length: TAGS }, (_, i) => `t${String(i).padStart(5, "0")}`);
     for (let i = 0; i < names.length; i += 250) {
-      await Promise.all(names.slice(i, i + 250).map((t) => BASE_ENV.REGISTRY.put(keys.tag(REPO, t), null, { customMetadata: { digest: image.digest, taggedAt: String(Date.now()) } })));
+      await Promise.all(
+        names
+          .slice(i, i + 250)
+          .map((t) =>
+            BASE_ENV.REGISTRY.put(keys.tag(REPO, t), null, {
+              customMetadata: { digest: image.digest, taggedAt: String(Date.now()) },
+            }),
+          ),
+      );
     }
   }, 300_000);
 
@@ -219,7 +251,9 @@ describe("bounded storage cost", () => {
     const c = client();
     await c.signIn("tester", "test-password");
     const gcEnv = { ...BASE_ENV, GC_MAX_OPERATIONS: "100000" } as Env;
-    expect(await runCollectorStep(openStorage(gcEnv), parseConfig(gcEnv), { trigger: "manual", dryRun: true })).not.toBeNull();
+    expect(
+      await runCollectorStep(openStorage(gcEnv), parseConfig(gcEnv), { trigger: "manual", dryRun: true }),
+    ).not.toBeNull();
     c.counter.reset();
     const html = await (await c.fetchPage("/-/storage")).text();
     expect(html).toMatch(/in \d+ blobs, as of/);

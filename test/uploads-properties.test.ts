@@ -33,7 +33,12 @@ async function uploadedLength(location: string): Promise<{ length: number; locat
   return { length: offset, location: location2 };
 }
 
-type Step = { kind: "chunk"; size: number } | { kind: "retry" } | { kind: "status" } | { kind: "gap" } | { kind: "overlap" };
+type Step =
+  | { kind: "chunk"; size: number }
+  | { kind: "retry" }
+  | { kind: "status" }
+  | { kind: "gap" }
+  | { kind: "overlap" };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 1, max: PART + 4096 }).map((size) => ({ kind: "chunk" as const, size })) },
@@ -46,45 +51,58 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 describe("random chunk sequences", () => {
   it("reassemble byte for byte with the right digest; out-of-order chunks are refused", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 2 * PART + 3000 }), fc.integer(), fc.array(stepArb, { minLength: 1, maxLength: 12 }), async (size, seed, steps) => {
-        const bytes = seededBytes(size, seed);
-        let location = await startUpload("prop/chunks");
-        let offset = 0;
-        let lastChunk: { start: number; length: number } | null = null;
-        for (const step of steps) {
-          if (offset >= size) break;
-          if (step.kind === "chunk") {
-            const chunk = bytes.subarray(offset, Math.min(size, offset + step.size));
-            const response = await patchRange(location, chunk, offset);
-            expect(response.status).toBe(202);
-            lastChunk = { start: offset, length: chunk.length };
-            offset += chunk.length;
-            location = response.headers.get("Location")!;
-          } else if (step.kind === "retry" && lastChunk) {
-            const again = await patchRange(location, bytes.subarray(lastChunk.start, lastChunk.start + lastChunk.length), lastChunk.start);
-            expect(again.status).toBe(416);
-            expect(again.headers.get("Range")).toBe(`0-${offset - 1}`);
-          } else if (step.kind === "status") {
-            const status = await uploadedLength(location);
-            expect(status.length).toBe(offset);
-            location = status.location;
-          } else if (step.kind === "gap" || step.kind === "overlap") {
-            const start = step.kind === "gap" ? offset + 1 : Math.max(0, offset - 1);
-            if (step.kind === "overlap" && offset === 0) continue;
-            const refused = await patchRange(location, bytes.subarray(start, Math.min(size, start + 10)), start);
-            if (start + 1 > size && step.kind === "gap") continue;
-            expect(refused.status).toBe(416);
-            expect(await errorCode(refused)).toBe("BLOB_UPLOAD_INVALID");
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 2 * PART + 3000 }),
+        fc.integer(),
+        fc.array(stepArb, { minLength: 1, maxLength: 12 }),
+        async (size, seed, steps) => {
+          const bytes = seededBytes(size, seed);
+          let location = await startUpload("prop/chunks");
+          let offset = 0;
+          let lastChunk: { start: number; length: number } | null = null;
+          for (const step of steps) {
+            if (offset >= size) break;
+            if (step.kind === "chunk") {
+              const chunk = bytes.subarray(offset, Math.min(size, offset + step.size));
+              const response = await patchRange(location, chunk, offset);
+              expect(response.status).toBe(202);
+              lastChunk = { start: offset, length: chunk.length };
+              offset += chunk.length;
+              location = response.headers.get("Location")!;
+            } else if (step.kind === "retry" && lastChunk) {
+              const again = await patchRange(
+                location,
+                bytes.subarray(lastChunk.start, lastChunk.start + lastChunk.length),
+                lastChunk.start,
+              );
+              expect(again.status).toBe(416);
+              expect(again.headers.get("Range")).toBe(`0-${offset - 1}`);
+            } else if (step.kind === "status") {
+              const status = await uploadedLength(location);
+              expect(status.length).toBe(offset);
+              location = status.location;
+            } else if (step.kind === "gap" || step.kind === "overlap") {
+              const start = step.kind === "gap" ? offset + 1 : Math.max(0, offset - 1);
+              if (step.kind === "overlap" && offset === 0) continue;
+              const refused = await patchRange(location, bytes.subarray(start, Math.min(size, start + 10)), start);
+              if (start + 1 > size && step.kind === "gap") continue;
+              expect(refused.status).toBe(416);
+              expect(await errorCode(refused)).toBe("BLOB_UPLOAD_INVALID");
+            }
           }
-        }
-        const rest = bytes.subarray(offset);
-        const digest = await sha256(bytes);
-        const put = await request(`${location}&digest=${digest}`, { method: "PUT", body: rest, headers: { "Content-Length": String(rest.length) } });
-        expect(put.status).toBe(201);
-        const read = new Uint8Array(await (await request(`/v2/prop/chunks/blobs/${digest}`)).arrayBuffer());
-        expect(read.length).toBe(size);
-        expect(await sha256(read)).toBe(digest);
-      }),
+          const rest = bytes.subarray(offset);
+          const digest = await sha256(bytes);
+          const put = await request(`${location}&digest=${digest}`, {
+            method: "PUT",
+            body: rest,
+            headers: { "Content-Length": String(rest.length) },
+          });
+          expect(put.status).toBe(201);
+          const read = new Uint8Array(await (await request(`/v2/prop/chunks/blobs/${digest}`)).arrayBuffer());
+          expect(read.length).toBe(size);
+          expect(await sha256(read)).toBe(digest);
+        },
+      ),
       { numRuns: 6, seed: 20261127 },
     );
   });

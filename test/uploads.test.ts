@@ -42,7 +42,12 @@ async function patch(location: string, body: Uint8Array | ReadableStream<Uint8Ar
   const headers: Record<string, string> = { "Content-Type": "application/octet-stream" };
   if (range) headers["Content-Range"] = `${range[0]}-${range[1]}`;
   if (body instanceof Uint8Array) headers["Content-Length"] = String(body.length);
-  return request(location, { method: "PATCH", body, headers, ...(body instanceof Uint8Array ? {} : { duplex: "half" }) } as RequestInit);
+  return request(location, {
+    method: "PATCH",
+    body,
+    headers,
+    ...(body instanceof Uint8Array ? {} : { duplex: "half" }),
+  } as RequestInit);
 }
 
 function closeUrl(location: string, digest: string): string {
@@ -114,7 +119,11 @@ describe("every way clients upload", () => {
       const digest = await hash(bytes);
       const known = { "Content-Length": String(bytes.length) };
       const before = await dataKeys();
-      const posted = await request(`/v2/up/whole/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: known });
+      const posted = await request(`/v2/up/whole/blobs/uploads/?digest=${digest}`, {
+        method: "POST",
+        body: bytes,
+        headers: known,
+      });
       expect(posted.status).toBe(201);
       const added = (await dataKeys()).filter((key) => !before.includes(key));
       expect(added.length).toBe(1);
@@ -127,7 +136,11 @@ describe("every way clients upload", () => {
       const other = seededBytes(PART + 3, 50 + i);
       const otherDigest = await hash(other);
       const location = await startUpload("up/whole");
-      const put = await request(closeUrl(location, otherDigest), { method: "PUT", body: other, headers: { "Content-Length": String(other.length) } });
+      const put = await request(closeUrl(location, otherDigest), {
+        method: "PUT",
+        body: other,
+        headers: { "Content-Length": String(other.length) },
+      });
       expect(put.status).toBe(201);
       expectSameBytes(await readBlob("up/whole", otherDigest), other);
     }
@@ -138,7 +151,10 @@ describe("every way clients upload", () => {
     const digest = await sha512(bytes);
     const location = await startUpload("up/sha512");
     const first = await patch(location, bytes.slice(0, PART + 1), [0, PART]);
-    const put = await request(closeUrl(first.headers.get("Location")!, digest), { method: "PUT", body: bytes.slice(PART + 1) });
+    const put = await request(closeUrl(first.headers.get("Location")!, digest), {
+      method: "PUT",
+      body: bytes.slice(PART + 1),
+    });
     expect(put.status).toBe(201);
     expectSameBytes(await readBlob("up/sha512", digest), bytes);
   });
@@ -166,7 +182,11 @@ describe("verification", () => {
       const wrong = await hash(seededBytes(PART + 77, 88));
       const known = { "Content-Length": String(bytes.length) };
       const before = await dataCount();
-      const posted = await request(`/v2/up/whole-wrong/blobs/uploads/?digest=${wrong}`, { method: "POST", body: bytes, headers: known });
+      const posted = await request(`/v2/up/whole-wrong/blobs/uploads/?digest=${wrong}`, {
+        method: "POST",
+        body: bytes,
+        headers: known,
+      });
       expect(posted.status).toBe(400);
       expect(await errorCode(posted)).toBe("DIGEST_INVALID");
       const location = await startUpload("up/whole-wrong");
@@ -185,9 +205,15 @@ describe("verification", () => {
     const bytes = seededBytes(PART + 5, 9);
     const digest = await sha256(bytes);
     const known = { "Content-Length": String(bytes.length) };
-    expect((await request(`/v2/up/whole-a/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: known })).status).toBe(201);
+    expect(
+      (await request(`/v2/up/whole-a/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: known }))
+        .status,
+    ).toBe(201);
     const before = await env.REGISTRY.list({ prefix: "_data/" });
-    expect((await request(`/v2/up/whole-b/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: known })).status).toBe(201);
+    expect(
+      (await request(`/v2/up/whole-b/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: known }))
+        .status,
+    ).toBe(201);
     const after = await env.REGISTRY.list({ prefix: "_data/" });
     expect(after.objects.length).toBe(before.objects.length);
     expectSameBytes(await readBlob("up/whole-b", digest), bytes);
@@ -226,7 +252,10 @@ describe("sessions", () => {
 
   it("refuses a tampered token, a token for another repository, and another identity", async () => {
     const location = await startUpload("up/token");
-    const tampered = location.replace(/_state=([^.]+)\.([^.]+)\.(.)/, (_m, a, b, c) => `_state=${a}.${b}.${c === "A" ? "B" : "A"}`);
+    const tampered = location.replace(
+      /_state=([^.]+)\.([^.]+)\.(.)/,
+      (_m, a, b, c) => `_state=${a}.${b}.${c === "A" ? "B" : "A"}`,
+    );
     expect(await errorCode(await request(tampered))).toBe("BLOB_UPLOAD_UNKNOWN");
     const otherRepo = location.replace("/v2/up/token/", "/v2/up/other/");
     expect(await errorCode(await request(otherRepo))).toBe("BLOB_UPLOAD_UNKNOWN");
@@ -325,7 +354,12 @@ describe("sessions", () => {
         },
       });
     const send = (path: string, method: string) =>
-      request(path, { method, body: cutShort(), duplex: "half", headers: { "Content-Type": "application/octet-stream", "Content-Length": "100" } } as RequestInit);
+      request(path, {
+        method,
+        body: cutShort(),
+        duplex: "half",
+        headers: { "Content-Type": "application/octet-stream", "Content-Length": "100" },
+      } as RequestInit);
     const codes = ["SIZE_INVALID", "BLOB_UPLOAD_INVALID"];
     const post = await send(`/v2/up/cut/blobs/uploads/?digest=${digest}`, "POST");
     expect(post.status).toBe(400);

@@ -33,7 +33,10 @@ export async function openDockerArchive(path: string, tag: string | null): Promi
 function pickEntry(entries: LegacyEntry[], tag: string | null, path: string): LegacyEntry {
   if (!tag) {
     if (entries.length === 1) return entries[0]!;
-    throw new CliError(`${path} holds ${entries.length} images`, `add :TAG, one of: ${entries.flatMap((e) => e.RepoTags ?? []).join(", ")}`);
+    throw new CliError(
+      `${path} holds ${entries.length} images`,
+      `add :TAG, one of: ${entries.flatMap((e) => e.RepoTags ?? []).join(", ")}`,
+    );
   }
   const found = entries.find((e) => (e.RepoTags ?? []).some((t) => t === tag || t.endsWith(`:${tag}`)));
   if (!found) throw new CliError(`${path} has no image tagged ${tag}`);
@@ -54,7 +57,11 @@ class LegacyArchiveSource implements ImageSource {
     private readonly paths: Map<string, string>,
   ) {}
 
-  static async open(path: string, files: FileSet & { close(): void }, tag: string | null): Promise<LegacyArchiveSource> {
+  static async open(
+    path: string,
+    files: FileSet & { close(): void },
+    tag: string | null,
+  ): Promise<LegacyArchiveSource> {
     const entry = pickEntry(JSON.parse(files.read("manifest.json").toString("utf8")) as LegacyEntry[], tag, path);
     const paths = new Map<string, string>();
     const describe = async (name: string, mediaType: string): Promise<Descriptor> => {
@@ -71,7 +78,12 @@ class LegacyArchiveSource implements ImageSource {
       layers.push(await describe(layer, gzip ? LAYER_GZIP : LAYER_TAR));
     }
     const manifest = { schemaVersion: 2, mediaType: DOCKER_MANIFEST, config, layers };
-    return new LegacyArchiveSource(`docker-archive:${path}`, files, Buffer.from(JSON.stringify(manifest, null, 3)), paths);
+    return new LegacyArchiveSource(
+      `docker-archive:${path}`,
+      files,
+      Buffer.from(JSON.stringify(manifest, null, 3)),
+      paths,
+    );
   }
 
   async root(): Promise<Descriptor> {
@@ -106,6 +118,7 @@ class LegacyArchiveSource implements ImageSource {
 /** Legacy layers are plain tars, but LayerSources (foreign layers) may be gzip. */
 async function isGzip(files: FileSet, name: string): Promise<boolean> {
   if ((files.size(name) ?? 0) < 2) return false;
-  for await (const piece of files.open(name, 0, 1)) return (piece as Buffer)[0] === 0x1f && (piece as Buffer)[1] === 0x8b;
+  for await (const piece of files.open(name, 0, 1))
+    return (piece as Buffer)[0] === 0x1f && (piece as Buffer)[1] === 0x8b;
   return false;
 }

@@ -16,27 +16,41 @@ export function engineSocket(env = process.env): string | null {
   const host = env.DOCKER_HOST;
   if (host?.startsWith("unix://")) return host.slice("unix://".length);
   if (host) return null;
-  const candidates = ["/var/run/docker.sock", `/run/user/${process.getuid?.() ?? 0}/podman/podman.sock`, "/run/podman/podman.sock"];
+  const candidates = [
+    "/var/run/docker.sock",
+    `/run/user/${process.getuid?.() ?? 0}/podman/podman.sock`,
+    "/run/podman/podman.sock",
+  ];
   return candidates.find((path) => existsSync(path)) ?? null;
 }
 
 async function exportThroughSocket(socketPath: string, image: string, file: string): Promise<void> {
   const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = http.request({ socketPath, path: `/images/get?names=${encodeURIComponent(image)}`, method: "GET" }, resolve);
+    const req = http.request(
+      { socketPath, path: `/images/get?names=${encodeURIComponent(image)}`, method: "GET" },
+      resolve,
+    );
     req.on("error", reject);
     req.end();
   });
   if (response.statusCode !== 200) {
     let text = "";
     for await (const piece of response) text += piece;
-    throw new CliError(`the engine at ${socketPath} could not export ${image}: ${response.statusCode} ${text.trim().slice(0, 300)}`, `check the name with \`docker images\``);
+    throw new CliError(
+      `the engine at ${socketPath} could not export ${image}: ${response.statusCode} ${text.trim().slice(0, 300)}`,
+      `check the name with \`docker images\``,
+    );
   }
   await pipeline(response, createWriteStream(file));
 }
 
 function exportWithCli(image: string, file: string): void {
   const result = spawnSync("docker", ["save", "-o", file, image], { encoding: "utf8" });
-  if (result.error) throw new CliError(`no engine socket found and \`docker save\` could not run: ${result.error.message}`, "set DOCKER_HOST=unix:///path/to/docker.sock, or pass a docker save archive or oci:DIR");
+  if (result.error)
+    throw new CliError(
+      `no engine socket found and \`docker save\` could not run: ${result.error.message}`,
+      "set DOCKER_HOST=unix:///path/to/docker.sock, or pass a docker save archive or oci:DIR",
+    );
   if (result.status !== 0) throw new CliError(`docker save ${image} failed: ${result.stderr.trim()}`);
 }
 

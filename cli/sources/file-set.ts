@@ -80,7 +80,12 @@ export function indexTar(fd: number): Map<string, TarEntry> {
     }
     const prefix = field(block, 345, 155);
     const name = longName ?? (prefix ? `${prefix}/${field(block, 0, 100)}` : field(block, 0, 100));
-    entries.set(posix.normalize(name).replace(/^\.\//, ""), { offset: dataAt, size, type, link: longLink ?? field(block, 157, 100) });
+    entries.set(posix.normalize(name).replace(/^\.\//, ""), {
+      offset: dataAt,
+      size,
+      type,
+      link: longLink ?? field(block, 157, 100),
+    });
     longName = longLink = null;
   }
   return entries;

@@ -24,12 +24,21 @@ function entryTag(entry: Descriptor): string | null {
 /** Picks the index.json entry for `tag`, or the only entry when no tag is given. */
 export function selectEntry(entries: Descriptor[], tag: string | null, where: string): Descriptor {
   if (tag) {
-    const found = entries.find((e) => entryTag(e) === tag || e.annotations?.[REF_NAME] === tag || e.annotations?.[CONTAINERD_NAME] === tag);
-    if (!found) throw new CliError(`${where} has no image tagged ${tag}`, `tags there: ${entries.map(entryTag).filter(Boolean).join(", ") || "(none)"}`);
+    const found = entries.find(
+      (e) => entryTag(e) === tag || e.annotations?.[REF_NAME] === tag || e.annotations?.[CONTAINERD_NAME] === tag,
+    );
+    if (!found)
+      throw new CliError(
+        `${where} has no image tagged ${tag}`,
+        `tags there: ${entries.map(entryTag).filter(Boolean).join(", ") || "(none)"}`,
+      );
     return found;
   }
   if (entries.length === 1) return entries[0]!;
-  throw new CliError(`${where} holds ${entries.length} images; say which one`, `add :TAG, one of: ${entries.map(entryTag).filter(Boolean).join(", ")}`);
+  throw new CliError(
+    `${where} holds ${entries.length} images; say which one`,
+    `add :TAG, one of: ${entries.map(entryTag).filter(Boolean).join(", ")}`,
+  );
 }
 
 export class OciLayoutSource implements ImageSource {

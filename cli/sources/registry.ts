@@ -10,17 +10,25 @@ export class RegistrySource implements ImageSource {
   readonly name: string;
   private readonly manifests = new Map<string, Buffer>();
 
-  constructor(private readonly client: RegistryClient, readonly ref: RegistryRef) {
+  constructor(
+    private readonly client: RegistryClient,
+    readonly ref: RegistryRef,
+  ) {
     this.name = formatRegistryRef(ref);
   }
 
   /** GET a manifest by tag or digest, checking its digest, and remember its bytes. */
   async fetchManifest(reference: string): Promise<{ desc: Descriptor; bytes: Buffer }> {
-    const response = await this.client.request({ method: "GET", url: this.client.manifestUrl(reference), headers: { Accept: MANIFEST_ACCEPT } });
+    const response = await this.client.request({
+      method: "GET",
+      url: this.client.manifestUrl(reference),
+      headers: { Accept: MANIFEST_ACCEPT },
+    });
     if (response.status !== 200) throw await this.client.failure(response, `GET manifest ${reference}`);
     const bytes = await response.buffer();
     const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-    if (reference.startsWith("sha256:") && reference !== digest) throw new CliError(`manifest ${reference} arrived with digest ${digest}`);
+    if (reference.startsWith("sha256:") && reference !== digest)
+      throw new CliError(`manifest ${reference} arrived with digest ${digest}`);
     const mediaType = (response.header("content-type") ?? "").split(";")[0]!.trim();
     this.manifests.set(digest, bytes);
     return { desc: { mediaType, digest, size: bytes.length }, bytes };
@@ -33,7 +41,8 @@ export class RegistrySource implements ImageSource {
   async readBytes(desc: Descriptor): Promise<Buffer> {
     const known = this.manifests.get(desc.digest);
     if (known) return known;
-    if (desc.mediaType.includes("manifest") || desc.mediaType.includes("index")) return (await this.fetchManifest(desc.digest)).bytes;
+    if (desc.mediaType.includes("manifest") || desc.mediaType.includes("index"))
+      return (await this.fetchManifest(desc.digest)).bytes;
     const parts: Buffer[] = [];
     for await (const piece of await this.client.openBlob(desc.digest)) parts.push(piece as Buffer);
     return Buffer.concat(parts);
@@ -45,7 +54,11 @@ export class RegistrySource implements ImageSource {
 
   async has(desc: Descriptor): Promise<boolean> {
     if (this.manifests.has(desc.digest)) return true;
-    const response = await this.client.request({ method: "HEAD", url: this.client.manifestUrl(desc.digest), headers: { Accept: MANIFEST_ACCEPT } });
+    const response = await this.client.request({
+      method: "HEAD",
+      url: this.client.manifestUrl(desc.digest),
+      headers: { Accept: MANIFEST_ACCEPT },
+    });
     await response.drain();
     return response.status === 200;
   }

@@ -23,8 +23,15 @@ function deriveKey(secret: string, label: string): Promise<Uint8Array> {
   let key = keys.get(id);
   if (!key) {
     key = (async () => {
-      const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), "HKDF", false, ["deriveBits"]);
-      const params = { name: "HKDF", hash: "SHA-256", salt: new TextEncoder().encode(TOKEN_ISSUER), info: new TextEncoder().encode(label) };
+      const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), "HKDF", false, [
+        "deriveBits",
+      ]);
+      const params = {
+        name: "HKDF",
+        hash: "SHA-256",
+        salt: new TextEncoder().encode(TOKEN_ISSUER),
+        info: new TextEncoder().encode(label),
+      };
       return new Uint8Array(await crypto.subtle.deriveBits(params, base, 256));
     })();
     keys.set(id, key);
@@ -42,7 +49,13 @@ function randomId(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(12)));
 }
 
-export async function issueAccessToken(secret: string, subject: string, service: string, access: AccessEntry[], ttlSeconds: number): Promise<IssuedToken> {
+export async function issueAccessToken(
+  secret: string,
+  subject: string,
+  service: string,
+  access: AccessEntry[],
+  ttlSeconds: number,
+): Promise<IssuedToken> {
   const now = Math.floor(Date.now() / 1000);
   const token = await new SignJWT({ access })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
@@ -77,7 +90,11 @@ async function verify(secret: string, label: string, token: string, service: str
 }
 
 /** Checks signature, iss, aud, exp and nbf; null for any token that fails. */
-export async function verifyAccessToken(secret: string, token: string, service: string): Promise<VerifiedAccess | null> {
+export async function verifyAccessToken(
+  secret: string,
+  token: string,
+  service: string,
+): Promise<VerifiedAccess | null> {
   const payload = await verify(secret, ACCESS_LABEL, token, service);
   if (!payload || typeof payload.sub !== "string" || payload.sub === "") return null;
   return { subject: payload.sub, access: readAccessClaim(payload.access) };
@@ -94,12 +111,23 @@ export interface RefreshClaims {
 /** HMAC of the account's secret under the refresh key: changes when the password (or its
  *  hash) changes, and reveals nothing about it. */
 export async function fingerprint(secret: string, subject: string, credential: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", await deriveKey(secret, REFRESH_LABEL), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    await deriveKey(secret, REFRESH_LABEL),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${subject}\u0000${credential}`));
   return toBase64Url(new Uint8Array(mac).slice(0, 18));
 }
 
-export async function issueRefreshToken(secret: string, service: string, claims: RefreshClaims, expiresAt: number): Promise<string> {
+export async function issueRefreshToken(
+  secret: string,
+  service: string,
+  claims: RefreshClaims,
+  expiresAt: number,
+): Promise<string> {
   const body: JWTPayload = {};
   if (claims.fingerprint) body.fp = claims.fingerprint;
   if (claims.actions) body.actions = claims.actions;
@@ -114,11 +142,16 @@ export async function issueRefreshToken(secret: string, service: string, claims:
     .sign(await deriveKey(secret, REFRESH_LABEL));
 }
 
-export async function verifyRefreshToken(secret: string, token: string, service: string): Promise<RefreshClaims | null> {
+export async function verifyRefreshToken(
+  secret: string,
+  token: string,
+  service: string,
+): Promise<RefreshClaims | null> {
   const payload = await verify(secret, REFRESH_LABEL, token, service);
   if (!payload || typeof payload.sub !== "string" || payload.sub === "") return null;
   const claims: RefreshClaims = { subject: payload.sub };
   if (typeof payload.fp === "string") claims.fingerprint = payload.fp;
-  if (Array.isArray(payload.actions)) claims.actions = payload.actions.filter((a): a is string => typeof a === "string");
+  if (Array.isArray(payload.actions))
+    claims.actions = payload.actions.filter((a): a is string => typeof a === "string");
   return claims;
 }

@@ -55,10 +55,12 @@ function fail(message: string): never {
 
 function parseRules(user: string, access: unknown): RepositoryRule[] {
   if (access === undefined) return [];
-  if (typeof access !== "object" || access === null || Array.isArray(access)) fail(`AUTH_USERS_JSON: "access" of ${user} must map patterns to action lists`);
+  if (typeof access !== "object" || access === null || Array.isArray(access))
+    fail(`AUTH_USERS_JSON: "access" of ${user} must map patterns to action lists`);
   return Object.entries(access).map(([pattern, actions]) => {
     if (!isValidPattern(pattern)) fail(`AUTH_USERS_JSON: invalid repository pattern for ${user}`);
-    if (!Array.isArray(actions) || actions.some((a) => !ACTIONS.includes(a))) fail(`AUTH_USERS_JSON: actions of ${user} must be pull, push or delete`);
+    if (!Array.isArray(actions) || actions.some((a) => !ACTIONS.includes(a)))
+      fail(`AUTH_USERS_JSON: actions of ${user} must be pull, push or delete`);
     return { pattern, actions: new Set(actions as Action[]) };
   });
 }
@@ -69,9 +71,18 @@ function parseUser(name: string, entry: unknown): ConfiguredUser {
   const { password, access, catalog, admin } = entry as Record<string, unknown>;
   const hash = typeof password === "string" ? parsePasswordHash(password) : null;
   if (!hash) fail(`AUTH_USERS_JSON: password of ${name} must be a pbkdf2-sha256 hash (npm run hash-password)`);
-  if (catalog !== undefined && typeof catalog !== "boolean") fail(`AUTH_USERS_JSON: catalog of ${name} must be true or false`);
-  if (admin !== undefined && typeof admin !== "boolean") fail(`AUTH_USERS_JSON: admin of ${name} must be true or false`);
-  return { name, hashText: password as string, hash, rules: parseRules(name, access), catalog: catalog === true, admin: admin === true };
+  if (catalog !== undefined && typeof catalog !== "boolean")
+    fail(`AUTH_USERS_JSON: catalog of ${name} must be true or false`);
+  if (admin !== undefined && typeof admin !== "boolean")
+    fail(`AUTH_USERS_JSON: admin of ${name} must be true or false`);
+  return {
+    name,
+    hashText: password as string,
+    hash,
+    rules: parseRules(name, access),
+    catalog: catalog === true,
+    admin: admin === true,
+  };
 }
 
 export function parseUsers(raw: string | undefined): Map<string, ConfiguredUser> {
@@ -83,16 +94,24 @@ export function parseUsers(raw: string | undefined): Map<string, ConfiguredUser>
   } catch {
     fail("AUTH_USERS_JSON is not valid JSON");
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) fail("AUTH_USERS_JSON must be an object keyed by user name");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    fail("AUTH_USERS_JSON must be an object keyed by user name");
   for (const [name, entry] of Object.entries(parsed)) users.set(name, parseUser(name, entry));
   return users;
 }
 
-function readSeconds(env: Env, name: "AUTH_TOKEN_TTL_SECONDS" | "AUTH_REFRESH_TOKEN_TTL_SECONDS", fallback: number, min: number, max: number): number {
+function readSeconds(
+  env: Env,
+  name: "AUTH_TOKEN_TTL_SECONDS" | "AUTH_REFRESH_TOKEN_TTL_SECONDS",
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min || value > max) fail(`${name} must be an integer between ${min} and ${max}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    fail(`${name} must be an integer between ${min} and ${max}`);
   return value;
 }
 
@@ -108,7 +127,8 @@ export function parseAuthConfig(env: Env): AuthConfig {
   const readonly = login(env.READONLY_USERNAME, env.READONLY_PASSWORD);
   const publicKey = env.JWT_REGISTRY_TOKENS_PUBLIC_KEY || null;
   const challenge = env.AUTH_CHALLENGE === "basic" ? "basic" : "bearer";
-  if (env.AUTH_CHALLENGE && env.AUTH_CHALLENGE !== "basic" && env.AUTH_CHALLENGE !== "bearer") fail("AUTH_CHALLENGE must be bearer or basic");
+  if (env.AUTH_CHALLENGE && env.AUTH_CHALLENGE !== "basic" && env.AUTH_CHALLENGE !== "bearer")
+    fail("AUTH_CHALLENGE must be bearer or basic");
   return {
     full,
     readonly,

@@ -7,9 +7,21 @@ import type { AppEnv } from "../app-env";
 import type { Config } from "../config";
 
 const EXPOSED = [
-  "Docker-Content-Digest", "Docker-Upload-UUID", "Docker-Distribution-API-Version", "Location", "Range",
-  "Content-Range", "Content-Length", "ETag", "Link", "WWW-Authenticate", "OCI-Chunk-Min-Length",
-  "OCI-Chunk-Max-Length", "OCI-Subject", "OCI-Filters-Applied", "OCI-Tag",
+  "Docker-Content-Digest",
+  "Docker-Upload-UUID",
+  "Docker-Distribution-API-Version",
+  "Location",
+  "Range",
+  "Content-Range",
+  "Content-Length",
+  "ETag",
+  "Link",
+  "WWW-Authenticate",
+  "OCI-Chunk-Min-Length",
+  "OCI-Chunk-Max-Length",
+  "OCI-Subject",
+  "OCI-Filters-Applied",
+  "OCI-Tag",
 ];
 const ALLOWED_HEADERS = ["Authorization", "Accept", "Content-Type", "Content-Range", "Range", "Content-Length"];
 

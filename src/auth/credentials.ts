@@ -5,7 +5,14 @@
 // account behind a refresh token, with the binding that token must still match.
 import type { AuthConfig, ConfiguredUser, SharedSecretLogin } from "./auth-config";
 import { secretsEqual } from "./constant-time";
-import { globalIdentity, patternIdentity, SUBJECT_PREFIX, withAnonymousPull, type Action, type Identity } from "./identity";
+import {
+  globalIdentity,
+  patternIdentity,
+  SUBJECT_PREFIX,
+  withAnonymousPull,
+  type Action,
+  type Identity,
+} from "./identity";
 import type { LoginThrottle } from "./login-throttle";
 import { verifyPassword, type PasswordHash } from "./password-hash";
 import { signedTokenIdentity, signingKeyThumbprint, verifySignedToken } from "./signed-password";
@@ -25,7 +32,11 @@ export interface Account {
 
 const FULL: Action[] = ["pull", "push", "delete"];
 
-async function sharedLoginMatches(login: SharedSecretLogin | null, username: string, password: string): Promise<boolean> {
+async function sharedLoginMatches(
+  login: SharedSecretLogin | null,
+  username: string,
+  password: string,
+): Promise<boolean> {
   if (!login) return false;
   const [u, p] = await Promise.all([secretsEqual(username, login.username), secretsEqual(password, login.password)]);
   return u && p;
@@ -69,7 +80,11 @@ function dummyHash(auth: AuthConfig): PasswordHash | null {
   let dummy = dummies.get(auth);
   if (!dummy) {
     const iterations = Math.max(...[...auth.users.values()].map((u) => u.hash.iterations));
-    dummy = { iterations, salt: crypto.getRandomValues(new Uint8Array(16)), hash: crypto.getRandomValues(new Uint8Array(32)) };
+    dummy = {
+      iterations,
+      salt: crypto.getRandomValues(new Uint8Array(16)),
+      hash: crypto.getRandomValues(new Uint8Array(32)),
+    };
     dummies.set(auth, dummy);
   }
   return dummy;
@@ -82,8 +97,14 @@ function userRights(user: ConfiguredUser): string {
 }
 
 export function userAccount(auth: AuthConfig, user: ConfiguredUser): Account {
-  const identity = patternIdentity(SUBJECT_PREFIX.user + user.name, user.rules, { catalog: user.catalog, admin: user.admin });
-  return { identity: withAnonymousPull(identity, auth.anonymousPull), binding: `user\u0000${user.hashText}\u0000${userRights(user)}` };
+  const identity = patternIdentity(SUBJECT_PREFIX.user + user.name, user.rules, {
+    catalog: user.catalog,
+    admin: user.admin,
+  });
+  return {
+    identity: withAnonymousPull(identity, auth.anonymousPull),
+    binding: `user\u0000${user.hashText}\u0000${userRights(user)}`,
+  };
 }
 
 function adminAccount(auth: AuthConfig, login: SharedSecretLogin): Account {
@@ -131,7 +152,12 @@ async function signedPasswordAccount(auth: AuthConfig, username: string, passwor
  *  spends a login attempt (`throttle` throws 429 when over the limit), whether it turns out
  *  right or wrong: otherwise a guesser held back by 429s would still get in on the right
  *  guess. */
-export async function authenticatePassword(auth: AuthConfig, username: string, password: string, throttle: LoginThrottle): Promise<Account | null> {
+export async function authenticatePassword(
+  auth: AuthConfig,
+  username: string,
+  password: string,
+  throttle: LoginThrottle,
+): Promise<Account | null> {
   const pair = await sha256Hex(`${username}\u0000${password}`);
   if (!signedIn.has(pair)) await throttle(username);
   const account = await checkPassword(auth, username, password);
@@ -142,9 +168,14 @@ export async function authenticatePassword(auth: AuthConfig, username: string, p
 /** The account behind a refresh token's subject, as configured now, with its current
  *  binding; null once the account is gone. `actions` are those a JWT password's refresh
  *  token carries. */
-export async function accountForSubject(auth: AuthConfig, subject: string, actions: readonly string[] | undefined): Promise<Account | null> {
+export async function accountForSubject(
+  auth: AuthConfig,
+  subject: string,
+  actions: readonly string[] | undefined,
+): Promise<Account | null> {
   if (auth.full && subject === SUBJECT_PREFIX.admin + auth.full.username) return adminAccount(auth, auth.full);
-  if (auth.readonly && subject === SUBJECT_PREFIX.readonly + auth.readonly.username) return readonlyAccount(auth, auth.readonly);
+  if (auth.readonly && subject === SUBJECT_PREFIX.readonly + auth.readonly.username)
+    return readonlyAccount(auth, auth.readonly);
   if (subject.startsWith(SUBJECT_PREFIX.user)) {
     const user = auth.users.get(subject.slice(SUBJECT_PREFIX.user.length));
     return user ? userAccount(auth, user) : null;
@@ -153,7 +184,10 @@ export async function accountForSubject(auth: AuthConfig, subject: string, actio
     const granted = FULL.filter((a) => actions.includes(a));
     const binding = await jwtBinding(auth, granted);
     if (binding === null || granted.length === 0) return null;
-    const identity = withAnonymousPull(signedTokenIdentity({ subject, actions: granted, expiresAt: undefined }), auth.anonymousPull);
+    const identity = withAnonymousPull(
+      signedTokenIdentity({ subject, actions: granted, expiresAt: undefined }),
+      auth.anonymousPull,
+    );
     return { identity, binding, actions: granted };
   }
   return null;

@@ -57,11 +57,21 @@ export function mayList(identity: Identity, repo: string): boolean {
 /** An identity with the same actions on every repository. */
 export function globalIdentity(subject: string, actions: readonly Action[], privileges: Privileges): Identity {
   const granted = new Set(actions);
-  return { subject, anonymous: false, catalog: privileges.catalog, admin: privileges.admin === true, allows: (_repo, action) => granted.has(action) };
+  return {
+    subject,
+    anonymous: false,
+    catalog: privileges.catalog,
+    admin: privileges.admin === true,
+    allows: (_repo, action) => granted.has(action),
+  };
 }
 
 /** An identity whose rights come from repository patterns (the users configuration). */
-export function patternIdentity(subject: string, rules: readonly { pattern: string; actions: ReadonlySet<Action> }[], privileges: Privileges): Identity {
+export function patternIdentity(
+  subject: string,
+  rules: readonly { pattern: string; actions: ReadonlySet<Action> }[],
+  privileges: Privileges,
+): Identity {
   return {
     subject,
     anonymous: false,
@@ -74,7 +84,10 @@ export function patternIdentity(subject: string, rules: readonly { pattern: stri
 /** Adds anonymous pull on matching repositories: whatever anybody may pull, everyone may. */
 export function withAnonymousPull(identity: Identity, patterns: readonly string[]): Identity {
   if (patterns.length === 0) return identity;
-  return { ...identity, allows: (repo, action) => identity.allows(repo, action) || (action === "pull" && matchesAny(patterns, repo)) };
+  return {
+    ...identity,
+    allows: (repo, action) => identity.allows(repo, action) || (action === "pull" && matchesAny(patterns, repo)),
+  };
 }
 
 export const NOBODY: Identity = { subject: "", anonymous: true, catalog: false, admin: false, allows: () => false };

@@ -26,8 +26,13 @@ export function clientKey(ip: string | undefined): string {
   const [head = "", tail = ""] = ip.toLowerCase().split("::");
   const left = head === "" ? [] : head.split(":");
   const right = ip.includes("::") && tail !== "" ? tail.split(":") : [];
-  const groups = ip.includes("::") ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`.slice(0, MAX_KEY_LENGTH);
+  const groups = ip.includes("::")
+    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`.slice(0, MAX_KEY_LENGTH);
 }
 
 export function loginThrottle(c: Context<AppEnv>): LoginThrottle {
@@ -40,7 +45,9 @@ export function loginThrottle(c: Context<AppEnv>): LoginThrottle {
       perUser?.limit({ key: `user:${username.slice(0, MAX_KEY_LENGTH)}` }),
     ]);
     if (byClient?.success === false || byUser?.success === false) {
-      throw new RegistryError("TOOMANYREQUESTS", "too many sign-in attempts; try again later", { "Retry-After": String(LOGIN_THROTTLE_PERIOD_SECONDS) });
+      throw new RegistryError("TOOMANYREQUESTS", "too many sign-in attempts; try again later", {
+        "Retry-After": String(LOGIN_THROTTLE_PERIOD_SECONDS),
+      });
     }
   };
 }

@@ -15,7 +15,11 @@ import { ADMIN_SCOPE, CATALOG_SCOPE, formatScope, repositoryScope } from "./scop
 
 let warnedUnconfigured = false;
 
-export function unauthorized(c: Context<AppEnv>, detail = "authentication required", options: ChallengeOptions = {}): RegistryError {
+export function unauthorized(
+  c: Context<AppEnv>,
+  detail = "authentication required",
+  options: ChallengeOptions = {},
+): RegistryError {
   return new RegistryError("UNAUTHORIZED", detail, { "WWW-Authenticate": challengeHeader(c, options) });
 }
 

@@ -77,7 +77,9 @@ export function repositoryScope(repo: string, action: Action): string {
 
 function grantRepository(identity: Identity, entry: AccessEntry): AccessEntry | null {
   if (!isValidName(entry.name)) return null;
-  const wanted = entry.actions.includes("*") ? REPOSITORY_ACTIONS : REPOSITORY_ACTIONS.filter((a) => entry.actions.includes(a));
+  const wanted = entry.actions.includes("*")
+    ? REPOSITORY_ACTIONS
+    : REPOSITORY_ACTIONS.filter((a) => entry.actions.includes(a));
   const actions = wanted.filter((a) => identity.allows(entry.name, a));
   return actions.length > 0 ? { type: "repository", name: entry.name, actions } : null;
 }

@@ -70,7 +70,11 @@ export interface SignedTokenClaims {
 }
 
 /** Verifies a JWT signed by the configured key; `username` (may be "") must match its claim. */
-export async function verifySignedToken(auth: AuthConfig, username: string, token: string): Promise<SignedTokenClaims | null> {
+export async function verifySignedToken(
+  auth: AuthConfig,
+  username: string,
+  token: string,
+): Promise<SignedTokenClaims | null> {
   if (!auth.publicKey) return null;
   const key = await publicKey(auth.publicKey);
   if (!key) return null;
@@ -101,7 +105,11 @@ export function signedTokenIdentity(claims: SignedTokenClaims): Identity {
   return { ...globalIdentity(claims.subject, claims.actions, { catalog: true }), expiresAt: claims.expiresAt };
 }
 
-export async function identityFromSignedToken(auth: AuthConfig, username: string, token: string): Promise<Identity | null> {
+export async function identityFromSignedToken(
+  auth: AuthConfig,
+  username: string,
+  token: string,
+): Promise<Identity | null> {
   const claims = await verifySignedToken(auth, username, token);
   return claims ? signedTokenIdentity(claims) : null;
 }

@@ -20,13 +20,16 @@ import { countScopes, formatScope, grantScopes, MAX_BEARER_TOKEN_LENGTH, MAX_SCO
 export const tokenRoutes = new Hono<AppEnv>();
 
 function badCredentials(c: Context<AppEnv>, detail: string): RegistryError {
-  return new RegistryError("UNAUTHORIZED", detail, { "WWW-Authenticate": `Basic realm="${serviceName(c)}", charset="UTF-8"` });
+  return new RegistryError("UNAUTHORIZED", detail, {
+    "WWW-Authenticate": `Basic realm="${serviceName(c)}", charset="UTF-8"`,
+  });
 }
 
 function tokenSecret(c: Context<AppEnv>): string {
   const auth = c.get("config").auth;
   if (!auth.configured) throw refuseUnconfigured(c);
-  if (!auth.tokenSecret) throw new RegistryError("UNAVAILABLE", "token authentication is off: JWT_STATE_SECRET is not set");
+  if (!auth.tokenSecret)
+    throw new RegistryError("UNAVAILABLE", "token authentication is off: JWT_STATE_SECRET is not set");
   return auth.tokenSecret;
 }
 
@@ -41,12 +44,17 @@ async function getCaller(c: Context<AppEnv>): Promise<Account> {
   const credentials = parseAuthorization(c.req.header("Authorization"));
   if (credentials.kind === "basic") {
     const account = c.req.query("account");
-    if (account !== undefined && account !== "" && account !== credentials.username) throw badCredentials(c, "account does not match the credentials");
+    if (account !== undefined && account !== "" && account !== credentials.username)
+      throw badCredentials(c, "account does not match the credentials");
     return passwordAccount(c, credentials.username, credentials.password);
   }
   const anonymousPull = c.get("config").auth.anonymousPull;
-  if (credentials.kind === "none" && anonymousPull.length > 0) return { identity: anonymousIdentity(anonymousPull), binding: null };
-  throw badCredentials(c, credentials.kind === "none" ? "authentication required" : "token requests take Basic credentials");
+  if (credentials.kind === "none" && anonymousPull.length > 0)
+    return { identity: anonymousIdentity(anonymousPull), binding: null };
+  throw badCredentials(
+    c,
+    credentials.kind === "none" ? "authentication required" : "token requests take Basic credentials",
+  );
 }
 
 /** A refresh token for `account`, bound to it, or undefined when refresh tokens are off or
@@ -58,7 +66,12 @@ async function refreshTokenFor(c: Context<AppEnv>, secret: string, account: Acco
   let expiresAt = Math.floor(Date.now() / 1000) + ttl;
   if (identity.expiresAt !== undefined) expiresAt = Math.min(expiresAt, identity.expiresAt);
   const fp = await fingerprint(secret, identity.subject, account.binding);
-  return issueRefreshToken(secret, serviceName(c), { subject: identity.subject, fingerprint: fp, actions: account.actions }, expiresAt);
+  return issueRefreshToken(
+    secret,
+    serviceName(c),
+    { subject: identity.subject, fingerprint: fp, actions: account.actions },
+    expiresAt,
+  );
 }
 
 /** The account a refresh token stands for, checked against the credential and rights it was
@@ -75,12 +88,14 @@ async function refreshAccount(c: Context<AppEnv>, secret: string, token: string)
 }
 
 async function grantFor(c: Context<AppEnv>, secret: string, account: Account, scopes: string[]) {
-  if (countScopes(scopes) > MAX_SCOPES) throw new RegistryError("TOKEN_REQUEST_INVALID", `at most ${MAX_SCOPES} scopes per token request`);
+  if (countScopes(scopes) > MAX_SCOPES)
+    throw new RegistryError("TOKEN_REQUEST_INVALID", `at most ${MAX_SCOPES} scopes per token request`);
   const access = grantScopes(account.identity, parseScopes(scopes));
   const auth = c.get("config").auth;
   const issued = await issueAccessToken(secret, account.identity.subject, serviceName(c), access, auth.tokenTtlSeconds);
   // The scope cap keeps tokens far below this; a very long subject or service could not.
-  if (issued.token.length > MAX_BEARER_TOKEN_LENGTH) throw new RegistryError("TOKEN_REQUEST_INVALID", "the token would be too large: ask for fewer scopes");
+  if (issued.token.length > MAX_BEARER_TOKEN_LENGTH)
+    throw new RegistryError("TOKEN_REQUEST_INVALID", "the token would be too large: ask for fewer scopes");
   return { access, issued };
 }
 
@@ -90,7 +105,13 @@ tokenRoutes.get(TOKEN_PATH, async (c) => {
   const { issued } = await grantFor(c, secret, account, c.req.queries("scope") ?? []);
   const refresh = c.req.query("offline_token") === "true" ? await refreshTokenFor(c, secret, account) : undefined;
   c.header("Cache-Control", "no-store");
-  return c.json({ token: issued.token, access_token: issued.token, expires_in: issued.expiresIn, issued_at: issued.issuedAt, ...(refresh ? { refresh_token: refresh } : {}) });
+  return c.json({
+    token: issued.token,
+    access_token: issued.token,
+    expires_in: issued.expiresIn,
+    issued_at: issued.issuedAt,
+    ...(refresh ? { refresh_token: refresh } : {}),
+  });
 });
 
 function requireField(form: URLSearchParams, name: string): string {
@@ -105,8 +126,10 @@ tokenRoutes.post(TOKEN_PATH, async (c) => {
   const grantType = requireField(form, "grant_type");
   requireField(form, "client_id");
   let account: Account;
-  if (grantType === "password") account = await passwordAccount(c, requireField(form, "username"), requireField(form, "password"));
-  else if (grantType === "refresh_token") account = await refreshAccount(c, secret, requireField(form, "refresh_token"));
+  if (grantType === "password")
+    account = await passwordAccount(c, requireField(form, "username"), requireField(form, "password"));
+  else if (grantType === "refresh_token")
+    account = await refreshAccount(c, secret, requireField(form, "refresh_token"));
   else throw new RegistryError("TOKEN_REQUEST_INVALID", "grant_type must be password or refresh_token");
   const { access, issued } = await grantFor(c, secret, account, form.getAll("scope"));
   const offline = grantType === "password" && form.get("access_type") === "offline";

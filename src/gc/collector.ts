@@ -12,7 +12,18 @@ import { sweepData, sweepRecords } from "./record-sweep";
 import { saveReport, type StepReport } from "./reports";
 import { sweepRepository } from "./repository-sweep";
 import { recordBucketUsage, recordRepositoryUsage } from "./usage";
-import { acquireLease, emptyCounts, loadFilter, loadState, newState, releaseLease, saveFilter, saveState, type Counts, type GcState } from "./state";
+import {
+  acquireLease,
+  emptyCounts,
+  loadFilter,
+  loadState,
+  newState,
+  releaseLease,
+  saveFilter,
+  saveState,
+  type Counts,
+  type GcState,
+} from "./state";
 
 /** Calls a step makes after its last phase: save the state and the filter, store the report
  *  and trim old ones (put, list, delete), release the lease (get, delete). */
@@ -69,7 +80,11 @@ function addCounts(into: Counts, more: Counts): void {
 
 /** Runs one step on `store`, whose meter is the step's own: its count is the step's budget.
  *  Returns null when another step holds the lease. */
-export async function runCollectorStep(store: Storage, registryConfig: Config, options: StepOptions): Promise<StepReport | null> {
+export async function runCollectorStep(
+  store: Storage,
+  registryConfig: Config,
+  options: StepOptions,
+): Promise<StepReport | null> {
   const config = registryConfig.gc;
   // The closing calls (cursor, filter, report, lease) come out of the same allowance.
   const budget = new Budget(store.meter, config.maxOperations - CLOSING_OPERATIONS);
@@ -82,23 +97,37 @@ export async function runCollectorStep(store: Storage, registryConfig: Config, o
     const loaded = await loadState(store, dryRun);
     const state: GcState = loaded && loaded.phase !== "done" ? loaded : newState(startedAt, dryRun);
     const ctx: GcContext = {
-      store, config, dryRun, now, state, items: [],
+      store,
+      config,
+      dryRun,
+      now,
+      state,
+      items: [],
       cutoff: startedAt - config.graceSeconds * 1000,
       budget,
       counts: emptyCounts(),
     };
     let filter: DataKeyFilter | null = null;
-    const getFilter = async () => (filter ??= state.recordsScanStartedAt === null ? new DataKeyFilter() : await loadFilter(store, dryRun));
+    const getFilter = async () =>
+      (filter ??= state.recordsScanStartedAt === null ? new DataKeyFilter() : await loadFilter(store, dryRun));
     await advance(ctx, getFilter);
     addCounts(state.totals, ctx.counts);
     await saveState(store, dryRun, state);
     if (filter) await saveFilter(store, dryRun, filter);
     const report: StepReport = {
-      id: crypto.randomUUID(), cycle: state.cycle, trigger: options.trigger, dryRun,
-      startedAt: new Date(startedAt).toISOString(), durationMs: now() - startedAt,
+      id: crypto.randomUUID(),
+      cycle: state.cycle,
+      trigger: options.trigger,
+      dryRun,
+      startedAt: new Date(startedAt).toISOString(),
+      durationMs: now() - startedAt,
       phase: state.repository ? `repositories:${state.repository.name}:${state.repository.stage}` : state.phase,
-      cycleFinished: state.phase === "done", operations: budget.used, usage: store.meter.usage(),
-      freed: ctx.counts, cycleTotals: state.totals, ...(dryRun ? { items: ctx.items } : {}),
+      cycleFinished: state.phase === "done",
+      operations: budget.used,
+      usage: store.meter.usage(),
+      freed: ctx.counts,
+      cycleTotals: state.totals,
+      ...(dryRun ? { items: ctx.items } : {}),
     };
     console.log("gc step", JSON.stringify({ ...report, items: report.items?.length }));
     await saveReport(store, report, startedAt);

@@ -9,7 +9,11 @@ import type { ManifestNode, TagNode } from "./state";
 
 /** Reads what a stored manifest refers to. One that no longer parses keeps everything its
  *  repository links (`opaque`), since the collector cannot tell what it needs. */
-export function manifestNode(bytes: Uint8Array, contentType: string | undefined, at: number): ManifestNode & { opaque?: true } {
+export function manifestNode(
+  bytes: Uint8Array,
+  contentType: string | undefined,
+  at: number,
+): ManifestNode & { opaque?: true } {
   try {
     const parsed = parseManifest(bytes, contentType ?? null);
     return {
@@ -28,7 +32,11 @@ export function isOrphanReferrer(manifests: Record<string, ManifestNode>, node: 
   return node.subject !== null && manifests[node.subject] === undefined;
 }
 
-export function reachableManifests(manifests: Record<string, ManifestNode>, tags: readonly TagNode[], orphanReferrersAreGarbage: boolean): Set<string> {
+export function reachableManifests(
+  manifests: Record<string, ManifestNode>,
+  tags: readonly TagNode[],
+  orphanReferrersAreGarbage: boolean,
+): Set<string> {
   const referrersOf = new Map<string, string[]>();
   const pending: string[] = tags.map((t) => t.digest);
   for (const [digest, node] of Object.entries(manifests)) {

@@ -28,7 +28,12 @@ export const IN_FLIGHT_MS = 15 * 60 * 1000;
 
 /** A repository that never got a manifest is not in the catalog, so no repository walk saw
  *  its links: they are unreferenced by definition, and go once past the grace period. */
-async function freeStrayLink(ctx: GcContext, repo: string, digest: Digest, catalog: Map<string, boolean>): Promise<boolean> {
+async function freeStrayLink(
+  ctx: GcContext,
+  repo: string,
+  digest: Digest,
+  catalog: Map<string, boolean>,
+): Promise<boolean> {
   if (!catalog.has(repo)) {
     catalog.set(repo, await repositoryExists(ctx.store, repo));
   }
@@ -72,7 +77,8 @@ async function freeRecord(ctx: GcContext, record: StoredObject, digest: Digest):
   const at = ctx.now();
   const condemned = await condemn(ctx.store, record, null, at);
   if (!condemned) return;
-  if ((await blobHasLinks(ctx.store, digest)) || !stillMayDelete(at, ctx.now())) return pardon(ctx.store, condemned, null);
+  if ((await blobHasLinks(ctx.store, digest)) || !stillMayDelete(at, ctx.now()))
+    return pardon(ctx.store, condemned, null);
   await deleteRecordWithData(ctx.store, record);
   ctx.state.storedBytes = (ctx.state.storedBytes ?? 0) - bytes;
   ctx.state.storedBlobs = (ctx.state.storedBlobs ?? 0) - 1;

@@ -16,7 +16,11 @@ export async function readTags(ctx: GcContext, repo: string): Promise<TagNode[]>
   do {
     const page = await listTagObjects(ctx.store, repo, cursor);
     for (const o of page.objects) {
-      tags.push({ tag: o.key.slice(page.prefix.length), digest: o.customMetadata?.digest ?? "", taggedAt: writtenAt(o, "taggedAt") });
+      tags.push({
+        tag: o.key.slice(page.prefix.length),
+        digest: o.customMetadata?.digest ?? "",
+        taggedAt: writtenAt(o, "taggedAt"),
+      });
     }
     cursor = page.cursor;
   } while (cursor);

@@ -42,7 +42,12 @@ async function expireTags(ctx: GcContext, work: RepositoryWork, rule: RetentionR
   return true;
 }
 
-function collectable(ctx: GcContext, rule: RetentionRule | null, manifests: Record<string, ManifestNode>, node: ManifestNode): boolean {
+function collectable(
+  ctx: GcContext,
+  rule: RetentionRule | null,
+  manifests: Record<string, ManifestNode>,
+  node: ManifestNode,
+): boolean {
   if (node.at >= ctx.cutoff) return false;
   if (ctx.config.orphanReferrers && isOrphanReferrer(manifests, node)) return true;
   if (rule?.untaggedAfterSeconds != null) return node.at < ctx.now() - rule.untaggedAfterSeconds * 1000;
@@ -66,7 +71,12 @@ async function deleteManifest(ctx: GcContext, work: RepositoryWork, digest: stri
 }
 
 /** Condemns a batch of manifests, re-reads tags and manifests, deletes what stays unreached. */
-async function freeManifestBatch(ctx: GcContext, work: RepositoryWork, rule: RetentionRule | null, batch: string[]): Promise<void> {
+async function freeManifestBatch(
+  ctx: GcContext,
+  work: RepositoryWork,
+  rule: RetentionRule | null,
+  batch: string[],
+): Promise<void> {
   const condemned: { digest: string; object: StoredObject; bytes: Uint8Array; at: number }[] = [];
   for (const digest of batch) {
     const read = await readManifestObject(ctx.store, work.name, tryParseDigest(digest)!);
@@ -92,7 +102,8 @@ async function freeManifests(ctx: GcContext, work: RepositoryWork): Promise<bool
     const candidates = unreachable(ctx, work, rule).filter((d) => !tried.has(d));
     if (candidates.length === 0) return true;
     if (ctx.dryRun) {
-      for (const digest of candidates) noteFreed(ctx, "manifests", `${work.name}@${digest}`, work.manifests[digest]!.size);
+      for (const digest of candidates)
+        noteFreed(ctx, "manifests", `${work.name}@${digest}`, work.manifests[digest]!.size);
       for (const digest of candidates) delete work.manifests[digest];
       continue;
     }

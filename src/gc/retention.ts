@@ -21,14 +21,16 @@ function fail(detail: string): never {
 
 function optionalCount(value: unknown, where: string): number | null {
   if (value === undefined) return null;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) fail(`${where} must be a non-negative integer`);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)
+    fail(`${where} must be a non-negative integer`);
   return value;
 }
 
 function parseRule(value: unknown, i: number): RetentionRule {
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail(`[${i}] must be an object`);
   const raw = value as Record<string, unknown>;
-  if (typeof raw.repository !== "string" || !isValidPattern(raw.repository)) fail(`[${i}].repository must be a repository pattern`);
+  if (typeof raw.repository !== "string" || !isValidPattern(raw.repository))
+    fail(`[${i}].repository must be a repository pattern`);
   if (raw.tags !== undefined && typeof raw.tags !== "string") fail(`[${i}].tags must be a regular expression`);
   let tags: RegExp | null = null;
   try {

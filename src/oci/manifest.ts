@@ -50,14 +50,17 @@ function invalid(detail: string): never {
 }
 
 function parseDescriptor(value: unknown, where: string): Descriptor & { parsedDigest: Digest } {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) invalid(`${where}: descriptor must be an object`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    invalid(`${where}: descriptor must be an object`);
   const d = value as Record<string, unknown>;
   if (typeof d.mediaType !== "string" || d.mediaType === "") invalid(`${where}: mediaType must be a non-empty string`);
   if (typeof d.digest !== "string") invalid(`${where}: digest must be a string`);
   const parsedDigest = tryParseDigest(d.digest);
   if (!parsedDigest) invalid(`${where}: invalid digest ${d.digest.slice(0, 200)}`);
-  if (typeof d.size !== "number" || !Number.isSafeInteger(d.size) || d.size < 0) invalid(`${where}: size must be a non-negative integer`);
-  if (d.annotations !== undefined && !isStringMap(d.annotations)) invalid(`${where}: annotations must map strings to strings`);
+  if (typeof d.size !== "number" || !Number.isSafeInteger(d.size) || d.size < 0)
+    invalid(`${where}: size must be a non-negative integer`);
+  if (d.annotations !== undefined && !isStringMap(d.annotations))
+    invalid(`${where}: annotations must map strings to strings`);
   return {
     mediaType: d.mediaType,
     digest: d.digest,
@@ -95,7 +98,11 @@ export function normalizeContentType(contentType: string | null | undefined): st
 function resolveMediaType(contentType: string | null, json: Record<string, unknown>): string {
   const declared = json.mediaType;
   if (declared !== undefined && typeof declared !== "string") invalid("mediaType must be a string");
-  if (json.schemaVersion === 1 || (contentType && SCHEMA1_TYPES.has(contentType)) || (declared && SCHEMA1_TYPES.has(declared))) {
+  if (
+    json.schemaVersion === 1 ||
+    (contentType && SCHEMA1_TYPES.has(contentType)) ||
+    (declared && SCHEMA1_TYPES.has(declared))
+  ) {
     invalid("Docker schema 1 manifests are not supported; push with a client that writes schema 2 or OCI manifests");
   }
   if (contentType && declared && contentType !== declared) {
@@ -140,13 +147,23 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null | un
   if (INDEX_TYPES.has(mediaType)) {
     if (!Array.isArray(m.manifests)) invalid("an index needs a manifests array");
     const manifests = uniqueDigests(m.manifests.map((d, i) => parseDescriptor(d, `manifests[${i}]`).parsedDigest));
-    return { mediaType, kind: "index", blobs: [], manifests, subject, artifactType: m.artifactType as string | undefined, annotations };
+    return {
+      mediaType,
+      kind: "index",
+      blobs: [],
+      manifests,
+      subject,
+      artifactType: m.artifactType as string | undefined,
+      annotations,
+    };
   }
   if (IMAGE_TYPES.has(mediaType)) {
     const config = parseDescriptor(m.config, "config");
     if (!Array.isArray(m.layers)) invalid("an image manifest needs a layers array");
     const layers = m.layers.map((d, i) => parseDescriptor(d, `layers[${i}]`));
-    const blobs = uniqueDigests([config, ...layers.filter((l) => !NON_DISTRIBUTABLE.test(l.mediaType))].map((d) => d.parsedDigest));
+    const blobs = uniqueDigests(
+      [config, ...layers.filter((l) => !NON_DISTRIBUTABLE.test(l.mediaType))].map((d) => d.parsedDigest),
+    );
     const artifactType = (m.artifactType as string | undefined) ?? config.mediaType;
     return { mediaType, kind: "image", blobs, manifests: [], subject, artifactType, annotations };
   }

@@ -19,7 +19,12 @@ export function parsePageRequest(n: string | undefined, last: string | undefined
 }
 
 /** `Link: </v2/...?n=..&last=..>; rel="next"` for the page after `lastEntry`. */
-export function nextPageLink(path: string, limit: number | null, lastEntry: string, extra: Record<string, string> = {}): string {
+export function nextPageLink(
+  path: string,
+  limit: number | null,
+  lastEntry: string,
+  extra: Record<string, string> = {},
+): string {
   const params = new URLSearchParams(extra);
   if (limit !== null) params.set("n", String(limit));
   params.set("last", lastEntry);

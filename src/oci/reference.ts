@@ -43,7 +43,8 @@ export function parseReference(reference: string, use: "read" | "write"): Refere
     return { kind: "digest", digest };
   }
   if (!isValidTag(reference)) {
-    if (use === "read") throw new RegistryError("MANIFEST_UNKNOWN", `no manifest can be named ${reference.slice(0, 200)}`);
+    if (use === "read")
+      throw new RegistryError("MANIFEST_UNKNOWN", `no manifest can be named ${reference.slice(0, 200)}`);
     throw new RegistryError("TAG_INVALID", `invalid tag reference: ${reference.slice(0, 200)}`);
   }
   return { kind: "tag", tag: reference };

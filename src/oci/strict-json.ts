@@ -13,7 +13,10 @@
 /** Go's encoding/json folds case with Unicode simple folding; of the non-ASCII letters, only
  *  the Kelvin sign and the long s fold onto ASCII ones. */
 export function foldKey(key: string): string {
-  return key.replace(/\u212a/g, "k").replace(/\u017f/g, "s").toLowerCase();
+  return key
+    .replace(/\u212a/g, "k")
+    .replace(/\u017f/g, "s")
+    .toLowerCase();
 }
 
 /** Index of the closing quote of the string that opens at `start`. */

@@ -23,7 +23,11 @@ const WAIT_LIMIT_MS = 5 * 60_000;
 
 function blobHeaders(digest: Digest, length: number | null): Headers {
   const text = formatDigest(digest);
-  const headers = new Headers({ "Content-Type": "application/octet-stream", "Docker-Content-Digest": text, ETag: `"${text}"` });
+  const headers = new Headers({
+    "Content-Type": "application/octet-stream",
+    "Docker-Content-Digest": text,
+    ETag: `"${text}"`,
+  });
   if (length !== null) headers.set("Content-Length", String(length));
   return headers;
 }
@@ -37,7 +41,15 @@ function declaredLength(response: Response): number | null {
 /** Copies upstream bytes to R2 and to the client; verifies, then publishes. Each chunk goes
  *  to the writer while the one before goes to the client, and the last one is held back
  *  until the digest checks out, so a corrupt upstream never hands a client a whole body. */
-async function pump(deps: ProxyDeps, repo: string, digest: Digest, source: ReadableStream<Uint8Array>, writer: BlobDataWriter, client: WritableStreamDefaultWriter<Uint8Array>, owner: string): Promise<void> {
+async function pump(
+  deps: ProxyDeps,
+  repo: string,
+  digest: Digest,
+  source: ReadableStream<Uint8Array>,
+  writer: BlobDataWriter,
+  client: WritableStreamDefaultWriter<Uint8Array>,
+  owner: string,
+): Promise<void> {
   let clientOpen = true;
   const toClient = async (chunk: Uint8Array) => {
     // A client that went away does not stop the cache from filling.
@@ -57,13 +69,17 @@ async function pump(deps: ProxyDeps, repo: string, digest: Digest, source: Reada
     }
     await writer.finish();
     const hex = await writer.hexDigest();
-    if (hex !== digest.hex) throw new UpstreamCorrupt(`blob hashes to ${digest.algorithm}:${hex}, expected ${formatDigest(digest)}`);
+    if (hex !== digest.hex)
+      throw new UpstreamCorrupt(`blob hashes to ${digest.algorithm}:${hex}, expected ${formatDigest(digest)}`);
     // The core's publication: record (or someone else's), then a verified link.
     await publishStoredBlob(deps.store, repo, digest, { dataKey: writer.dataKey, size: writer.size });
     if (held) await toClient(held);
     if (clientOpen) await client.close().catch(() => {});
   } catch (error) {
-    console.error(`pull-through: ${formatDigest(digest)} not cached:`, error instanceof Error ? error.message : String(error));
+    console.error(
+      `pull-through: ${formatDigest(digest)} not cached:`,
+      error instanceof Error ? error.message : String(error),
+    );
     // Bytes a record already names stay (the record won); anything else goes.
     const record = await getBlobRecord(deps.store, digest).catch(() => null);
     if (record?.dataKey !== writer.dataKey) await writer.abort();
@@ -74,7 +90,13 @@ async function pump(deps: ProxyDeps, repo: string, digest: Digest, source: Reada
 }
 
 /** Fetches the blob upstream (we hold the claim) and answers with the streaming copy. */
-async function fetchAndCache(deps: ProxyDeps, repo: string, routes: UpstreamRoute[], digest: Digest, owner: string): Promise<Response> {
+async function fetchAndCache(
+  deps: ProxyDeps,
+  repo: string,
+  routes: UpstreamRoute[],
+  digest: Digest,
+  owner: string,
+): Promise<Response> {
   let response: Response;
   try {
     response = await firstUpstream(deps, routes, `blobs/${formatDigest(digest)}`, {}, async (r) => r, "BLOB_UNKNOWN");
@@ -113,12 +135,24 @@ async function waitForFetch(deps: ProxyDeps, digest: Digest, deadline: number): 
 }
 
 /** Streams straight from upstream with nothing cached: HEAD, Range, or a waiter out of time. */
-async function passThrough(deps: ProxyDeps, routes: UpstreamRoute[], digest: Digest, request: Request): Promise<Response> {
+async function passThrough(
+  deps: ProxyDeps,
+  routes: UpstreamRoute[],
+  digest: Digest,
+  request: Request,
+): Promise<Response> {
   const headers: Record<string, string> = {};
   const range = request.headers.get("Range");
   if (range) headers.Range = range;
   const init = { method: request.method === "HEAD" ? "HEAD" : "GET", headers };
-  const response = await firstUpstream(deps, routes, `blobs/${formatDigest(digest)}`, init, async (r) => r, "BLOB_UNKNOWN");
+  const response = await firstUpstream(
+    deps,
+    routes,
+    `blobs/${formatDigest(digest)}`,
+    init,
+    async (r) => r,
+    "BLOB_UNKNOWN",
+  );
   const out = blobHeaders(digest, declaredLength(response));
   for (const name of ["Content-Range", "Accept-Ranges"]) {
     const value = response.headers.get(name);
@@ -134,7 +168,12 @@ const upstream = (response: Response): BlobSource => ({ kind: "upstream", respon
  * already holds is linked (returned, for the caller to serve); otherwise the upstream's
  * bytes are served and cached. Null when the repository is not mirrored.
  */
-export async function pullThroughBlob(deps: ProxyDeps, repo: string, digest: Digest, request: Request): Promise<BlobSource | null> {
+export async function pullThroughBlob(
+  deps: ProxyDeps,
+  repo: string,
+  digest: Digest,
+  request: Request,
+): Promise<BlobSource | null> {
   const routes = routesFor(deps.config.proxy, repo);
   if (routes.length === 0) return null;
   try {
@@ -144,9 +183,11 @@ export async function pullThroughBlob(deps: ProxyDeps, repo: string, digest: Dig
       // A record the collector deletes while it is linked leaves no link: fetch it again.
       const linked = record ? await linkBlobVerified(deps.store, repo, digest, record) : null;
       if (linked) return { kind: "stored", link: linked };
-      if (request.method === "HEAD" || request.headers.has("Range")) return upstream(await passThrough(deps, routes, digest, request));
+      if (request.method === "HEAD" || request.headers.has("Range"))
+        return upstream(await passThrough(deps, routes, digest, request));
       const owner = crypto.randomUUID();
-      if (await claimBlobFetch(deps.store, digest, owner)) return upstream(await fetchAndCache(deps, repo, routes, digest, owner));
+      if (await claimBlobFetch(deps.store, digest, owner))
+        return upstream(await fetchAndCache(deps, repo, routes, digest, owner));
       const waited = await waitForFetch(deps, digest, deadline);
       if (waited === "timeout") return upstream(await passThrough(deps, routes, digest, request));
     }

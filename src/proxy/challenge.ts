@@ -11,7 +11,7 @@ function parseParams(text: string): Map<string, string> {
   const params = new Map<string, string>();
   const pair = /([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g;
   for (let match = pair.exec(text); match; match = pair.exec(text)) {
-    const value = match[2] !== undefined ? match[2].replace(/\\(.)/g, "$1") : match[3] ?? "";
+    const value = match[2] !== undefined ? match[2].replace(/\\(.)/g, "$1") : (match[3] ?? "");
     params.set(match[1]!.toLowerCase(), value);
   }
   return params;
@@ -43,7 +43,8 @@ const DEFAULT_EXPIRES_IN = 60;
 export function parseTokenResponse(body: unknown, now: number): TokenGrant | null {
   if (typeof body !== "object" || body === null) return null;
   const b = body as Record<string, unknown>;
-  const token = typeof b.token === "string" && b.token !== "" ? b.token : typeof b.access_token === "string" ? b.access_token : "";
+  const token =
+    typeof b.token === "string" && b.token !== "" ? b.token : typeof b.access_token === "string" ? b.access_token : "";
   if (token === "") return null;
   const expiresIn = typeof b.expires_in === "number" && b.expires_in > 0 ? b.expires_in : DEFAULT_EXPIRES_IN;
   const issued = typeof b.issued_at === "string" ? Date.parse(b.issued_at) : NaN;

@@ -65,7 +65,8 @@ function parseEntry(raw: RawEntry, index: number, secrets: Record<string, unknow
   let password: string | null = null;
   if (passwordEnv !== null) {
     const secret = secrets[passwordEnv];
-    if (typeof secret !== "string" || secret === "") fail(`entry ${index}: secret ${passwordEnv} (password_env) is not set`);
+    if (typeof secret !== "string" || secret === "")
+      fail(`entry ${index}: secret ${passwordEnv} (password_env) is not set`);
     password = secret;
   }
   const isDockerHub = url.endsWith("//registry-1.docker.io") || prefix === "docker.io";

@@ -14,7 +14,12 @@ const MAX_LISTING_BYTES = 4 * 1024 * 1024;
 
 /** The upstreams' answer, or null when none could give one: unreachable, broken, not there,
  *  or an answer that is not the document asked for. */
-async function tryUpstreams<T>(deps: ProxyDeps, routes: UpstreamRoute[], path: string, accept: (r: Response, route: UpstreamRoute) => Promise<T>): Promise<T | null> {
+async function tryUpstreams<T>(
+  deps: ProxyDeps,
+  routes: UpstreamRoute[],
+  path: string,
+  accept: (r: Response, route: UpstreamRoute) => Promise<T>,
+): Promise<T | null> {
   try {
     return await firstUpstream(deps, routes, path, {}, accept, "NOT_FOUND");
   } catch (error) {
@@ -53,7 +58,11 @@ export interface UpstreamTags {
 
 /** The upstream's tag list for a mirrored repository; null when it is not mirrored or no
  *  upstream answers. */
-export async function pullThroughTagList(deps: ProxyDeps, repo: string, query: URLSearchParams): Promise<UpstreamTags | null> {
+export async function pullThroughTagList(
+  deps: ProxyDeps,
+  repo: string,
+  query: URLSearchParams,
+): Promise<UpstreamTags | null> {
   const routes = routesFor(deps.config.proxy, repo);
   if (routes.length === 0) return null;
   const search = query.toString();
@@ -72,7 +81,12 @@ export interface UpstreamReferrers {
 
 /** The upstream's referrers index; null when the repository is not mirrored, no upstream
  *  answers, or the upstream has no referrers API. */
-export async function pullThroughReferrers(deps: ProxyDeps, repo: string, subject: Digest, artifactType: string | undefined): Promise<UpstreamReferrers | null> {
+export async function pullThroughReferrers(
+  deps: ProxyDeps,
+  repo: string,
+  subject: Digest,
+  artifactType: string | undefined,
+): Promise<UpstreamReferrers | null> {
   const routes = routesFor(deps.config.proxy, repo);
   if (routes.length === 0) return null;
   const query = artifactType === undefined ? "" : `?${new URLSearchParams({ artifactType })}`;
@@ -80,7 +94,8 @@ export async function pullThroughReferrers(deps: ProxyDeps, repo: string, subjec
     const type = normalizeContentType(response.headers.get("Content-Type"));
     const index = await readLimited(response.body, MAX_LISTING_BYTES);
     // Only a real image index counts; anything else means "no referrers API here".
-    if (type !== MEDIA_TYPES.ociIndex || !Array.isArray(parseUpstreamJson(index).manifests)) throw new UpstreamCorrupt("not a referrers index");
+    if (type !== MEDIA_TYPES.ociIndex || !Array.isArray(parseUpstreamJson(index).manifests))
+      throw new UpstreamCorrupt("not a referrers index");
     return { index, filtersApplied: response.headers.get("OCI-Filters-Applied") };
   });
 }

@@ -4,10 +4,24 @@
 // Nothing is cached before its digest has been checked.
 import { RegistryError } from "../errors";
 import { digestBytes, formatDigest, tryParseDigest, type Digest } from "../oci/digest";
-import { isManifestMediaType, MEDIA_TYPES, normalizeContentType, parseManifest, type Descriptor } from "../oci/manifest";
+import {
+  isManifestMediaType,
+  MEDIA_TYPES,
+  normalizeContentType,
+  parseManifest,
+  type Descriptor,
+} from "../oci/manifest";
 import type { Reference } from "../oci/reference";
 import { keepManifest } from "../registry/manifest-guard";
-import { addToCatalog, getManifest, getTagRecord, putManifest, putReferrer, putTag, type StoredManifest } from "../storage/manifests";
+import {
+  addToCatalog,
+  getManifest,
+  getTagRecord,
+  putManifest,
+  putReferrer,
+  putTag,
+  type StoredManifest,
+} from "../storage/manifests";
 import { routesFor, type UpstreamRoute } from "./config";
 import { UpstreamUnavailable } from "./upstream-client";
 import { asRegistryError, firstUpstream, readLimited, UpstreamCorrupt, type ProxyDeps } from "./upstreams";
@@ -17,7 +31,12 @@ export interface ProxiedManifest extends StoredManifest {
   warning?: string;
 }
 
-const ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifestList, MEDIA_TYPES.dockerManifest].join(", ");
+const ACCEPT = [
+  MEDIA_TYPES.ociIndex,
+  MEDIA_TYPES.ociManifest,
+  MEDIA_TYPES.dockerManifestList,
+  MEDIA_TYPES.dockerManifest,
+].join(", ");
 const STALE_WARNING = '110 - "Response is Stale: the upstream registry could not revalidate it"';
 
 interface FetchedManifest {
@@ -47,7 +66,12 @@ async function verifyManifest(response: Response, expected: Digest | null, maxBy
   }
 }
 
-function fetchUpstreamManifest(deps: ProxyDeps, routes: UpstreamRoute[], reference: string, expected: Digest | null): Promise<FetchedManifest> {
+function fetchUpstreamManifest(
+  deps: ProxyDeps,
+  routes: UpstreamRoute[],
+  reference: string,
+  expected: Digest | null,
+): Promise<FetchedManifest> {
   const init = { headers: { Accept: ACCEPT } };
   const accept = (response: Response) => verifyManifest(response, expected, deps.config.maxManifestBytes);
   return firstUpstream(deps, routes, `manifests/${reference}`, init, accept, "MANIFEST_UNKNOWN");
@@ -57,7 +81,11 @@ async function cacheManifest(deps: ProxyDeps, repo: string, fetched: FetchedMani
   await putManifest(deps.store, repo, fetched.digest, fetched.bytes, fetched.contentType);
   const parsed = parseManifest(fetched.bytes, fetched.contentType);
   if (parsed.subject) {
-    const descriptor: Descriptor = { mediaType: parsed.mediaType, digest: formatDigest(fetched.digest), size: fetched.bytes.length };
+    const descriptor: Descriptor = {
+      mediaType: parsed.mediaType,
+      digest: formatDigest(fetched.digest),
+      size: fetched.bytes.length,
+    };
     if (parsed.artifactType !== undefined) descriptor.artifactType = parsed.artifactType;
     if (parsed.annotations !== undefined) descriptor.annotations = parsed.annotations;
     await putReferrer(deps.store, repo, parsed.subject, descriptor);
@@ -75,7 +103,8 @@ async function tagCached(deps: ProxyDeps, repo: string, tag: string, fetched: Fe
     return [];
   };
   const missing = await keepManifest(deps.store, repo, fetched.digest, rewrite);
-  if (missing.length > 0) throw new RegistryError("UNAVAILABLE", "the manifest was garbage-collected while it was cached; pull it again");
+  if (missing.length > 0)
+    throw new RegistryError("UNAVAILABLE", "the manifest was garbage-collected while it was cached; pull it again");
 }
 
 function served(fetched: FetchedManifest, withBody: boolean): ProxiedManifest {
@@ -91,10 +120,23 @@ function served(fetched: FetchedManifest, withBody: boolean): ProxiedManifest {
 /** The digest the upstream's tag points at now, from a HEAD; null when it does not say. */
 async function headUpstreamTag(deps: ProxyDeps, routes: UpstreamRoute[], tag: string): Promise<Digest | null> {
   const init = { method: "HEAD", headers: { Accept: ACCEPT } };
-  return firstUpstream(deps, routes, `manifests/${tag}`, init, async (r) => tryParseDigest(r.headers.get("Docker-Content-Digest") ?? ""), "MANIFEST_UNKNOWN");
+  return firstUpstream(
+    deps,
+    routes,
+    `manifests/${tag}`,
+    init,
+    async (r) => tryParseDigest(r.headers.get("Docker-Content-Digest") ?? ""),
+    "MANIFEST_UNKNOWN",
+  );
 }
 
-async function fetchTag(deps: ProxyDeps, repo: string, routes: UpstreamRoute[], tag: string, withBody: boolean): Promise<ProxiedManifest> {
+async function fetchTag(
+  deps: ProxyDeps,
+  repo: string,
+  routes: UpstreamRoute[],
+  tag: string,
+  withBody: boolean,
+): Promise<ProxiedManifest> {
   const fetched = await fetchUpstreamManifest(deps, routes, tag, null);
   await cacheManifest(deps, repo, fetched);
   await tagCached(deps, repo, tag, fetched);
@@ -103,7 +145,14 @@ async function fetchTag(deps: ProxyDeps, repo: string, routes: UpstreamRoute[], 
 
 /** A cached tag past its TTL: keep it if the upstream still points there, follow it if it
  *  moved, and serve it stale (with a Warning) if the upstream cannot say. */
-async function revalidateTag(deps: ProxyDeps, repo: string, routes: UpstreamRoute[], tag: string, cached: Digest, withBody: boolean): Promise<ProxiedManifest | null> {
+async function revalidateTag(
+  deps: ProxyDeps,
+  repo: string,
+  routes: UpstreamRoute[],
+  tag: string,
+  cached: Digest,
+  withBody: boolean,
+): Promise<ProxiedManifest | null> {
   try {
     const current = await headUpstreamTag(deps, routes, tag);
     if (current && current.algorithm === cached.algorithm && current.hex === cached.hex) {
@@ -112,7 +161,8 @@ async function revalidateTag(deps: ProxyDeps, repo: string, routes: UpstreamRout
     }
     return await fetchTag(deps, repo, routes, tag, withBody);
   } catch (error) {
-    const unreachable = error instanceof UpstreamUnavailable || (error instanceof RegistryError && error.code === "MANIFEST_UNKNOWN");
+    const unreachable =
+      error instanceof UpstreamUnavailable || (error instanceof RegistryError && error.code === "MANIFEST_UNKNOWN");
     if (!unreachable) throw error;
     console.error(`pull-through: serving stale ${repo}:${tag}:`, error.message);
     const stale = await getManifest(deps.store, repo, cached, withBody);
@@ -120,11 +170,18 @@ async function revalidateTag(deps: ProxyDeps, repo: string, routes: UpstreamRout
   }
 }
 
-async function manifestByTag(deps: ProxyDeps, repo: string, routes: UpstreamRoute[], tag: string, withBody: boolean): Promise<ProxiedManifest> {
+async function manifestByTag(
+  deps: ProxyDeps,
+  repo: string,
+  routes: UpstreamRoute[],
+  tag: string,
+  withBody: boolean,
+): Promise<ProxiedManifest> {
   const cached = await getTagRecord(deps.store, repo, tag);
   if (cached) {
     // A tag pushed here (no confirmation time) belongs to this registry, not the upstream.
-    const fresh = cached.confirmedAt === null || Date.now() - cached.confirmedAt < deps.config.proxy.tagTtlSeconds * 1000;
+    const fresh =
+      cached.confirmedAt === null || Date.now() - cached.confirmedAt < deps.config.proxy.tagTtlSeconds * 1000;
     const manifest = fresh
       ? await getManifest(deps.store, repo, cached.digest, withBody)
       : await revalidateTag(deps, repo, routes, tag, cached.digest, withBody);
@@ -137,7 +194,12 @@ async function manifestByTag(deps: ProxyDeps, repo: string, routes: UpstreamRout
  * Serves a manifest of a mirrored repository from the cache or its upstreams; null when the
  * repository is not mirrored (the caller then reads local storage as usual).
  */
-export async function pullThroughManifest(deps: ProxyDeps, repo: string, reference: Reference, withBody: boolean): Promise<ProxiedManifest | null> {
+export async function pullThroughManifest(
+  deps: ProxyDeps,
+  repo: string,
+  reference: Reference,
+  withBody: boolean,
+): Promise<ProxiedManifest | null> {
   const routes = routesFor(deps.config.proxy, repo);
   if (routes.length === 0) return null;
   try {

@@ -22,7 +22,10 @@ function basicHeader(upstream: Upstream): string | null {
 }
 
 async function tokenCacheKey(upstream: Upstream, scope: string): Promise<string> {
-  const digest = await digestBytes("sha256", new TextEncoder().encode(`${upstream.url}\n${upstream.username ?? ""}\n${scope}`));
+  const digest = await digestBytes(
+    "sha256",
+    new TextEncoder().encode(`${upstream.url}\n${upstream.username ?? ""}\n${scope}`),
+  );
   return digest.hex;
 }
 
@@ -44,7 +47,11 @@ async function storeToken(store: Storage, key: string, grant: TokenGrant, now: n
 }
 
 /** Asks the challenge's realm for a token; anonymous unless the upstream has credentials. */
-async function fetchToken(upstream: Upstream, challenge: Extract<Challenge, { scheme: "bearer" }>, scope: string): Promise<TokenGrant | null> {
+async function fetchToken(
+  upstream: Upstream,
+  challenge: Extract<Challenge, { scheme: "bearer" }>,
+  scope: string,
+): Promise<TokenGrant | null> {
   const url = new URL(challenge.realm);
   if (challenge.service) url.searchParams.set("service", challenge.service);
   url.searchParams.set("scope", scope);
@@ -73,7 +80,12 @@ async function send(url: string, init: RequestInit, auth: string | null): Promis
  * Sends a request for `path` (under /v2/<remote name>/) to the route's upstream, answering
  * its auth challenge once. Throws UpstreamUnavailable when the upstream cannot be reached.
  */
-export async function upstreamFetch(store: Storage, route: UpstreamRoute, path: string, init: RequestInit = {}): Promise<Response> {
+export async function upstreamFetch(
+  store: Storage,
+  route: UpstreamRoute,
+  path: string,
+  init: RequestInit = {},
+): Promise<Response> {
   const { upstream, remoteName } = route;
   const url = `${upstream.url}/v2/${remoteName}/${path}`;
   const scope = `repository:${remoteName}:pull`;

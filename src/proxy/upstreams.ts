@@ -32,7 +32,8 @@ export async function firstUpstream<T>(
       if (response.ok) return await accept(response, route);
       await response.body?.cancel();
       // 404 and auth refusals mean "not here"; anything else is a broken upstream.
-      if (![401, 403, 404].includes(response.status)) failure = new UpstreamUnavailable(`${route.upstream.url} answered ${response.status}`);
+      if (![401, 403, 404].includes(response.status))
+        failure = new UpstreamUnavailable(`${route.upstream.url} answered ${response.status}`);
     } catch (error) {
       if (!(error instanceof UpstreamUnavailable)) throw error;
       console.error("pull-through:", error.message);

@@ -12,7 +12,12 @@ import type { Storage } from "../storage/storage";
  * Links the blob and checks that its record still holds the same bytes. Returns the record
  * linked, or null (with the link removed again) when the collector deleted the record.
  */
-export async function linkBlobVerified(store: Storage, repo: string, digest: Digest, record: BlobRecord): Promise<BlobRecord | null> {
+export async function linkBlobVerified(
+  store: Storage,
+  repo: string,
+  digest: Digest,
+  record: BlobRecord,
+): Promise<BlobRecord | null> {
   let linking = record;
   for (let attempt = 0; attempt < 3; attempt++) {
     await linkBlob(store, repo, digest, linking);
@@ -28,9 +33,15 @@ export async function linkBlobVerified(store: Storage, repo: string, digest: Dig
 
 /** linkBlobVerified, or 503 when the collector deleted the record meanwhile (the client
  *  pushes again). */
-export async function linkOrFail(store: Storage, repo: string, digest: Digest, record: BlobRecord): Promise<BlobRecord> {
+export async function linkOrFail(
+  store: Storage,
+  repo: string,
+  digest: Digest,
+  record: BlobRecord,
+): Promise<BlobRecord> {
   const linked = await linkBlobVerified(store, repo, digest, record);
-  if (!linked) throw new RegistryError("UNAVAILABLE", "the blob was garbage-collected while it was linked; push it again");
+  if (!linked)
+    throw new RegistryError("UNAVAILABLE", "the blob was garbage-collected while it was linked; push it again");
   return linked;
 }
 
@@ -40,7 +51,12 @@ export async function linkOrFail(store: Storage, repo: string, digest: Digest, r
  * are dropped), then links it under the protocol above. Uploads and the pull-through cache
  * both publish this way.
  */
-export async function publishStoredBlob(store: Storage, repo: string, digest: Digest, stored: BlobRecord): Promise<BlobRecord> {
+export async function publishStoredBlob(
+  store: Storage,
+  repo: string,
+  digest: Digest,
+  stored: BlobRecord,
+): Promise<BlobRecord> {
   const record = await createBlobRecord(store, digest, stored);
   if (record.dataKey !== stored.dataKey) await deleteBlobData(store, stored.dataKey);
   return linkOrFail(store, repo, digest, record);

@@ -8,7 +8,12 @@ import { getBlobLink, unlinkBlob, type BlobRecord } from "../storage/blobs";
 import { refuseMirrorWrite, type BlobSource, type RegistryDeps } from "./deps";
 
 /** The blob as the repository serves it; BLOB_UNKNOWN when neither it nor an upstream has it. */
-export async function findBlob(deps: RegistryDeps, repo: string, digest: Digest, request: Request): Promise<BlobSource> {
+export async function findBlob(
+  deps: RegistryDeps,
+  repo: string,
+  digest: Digest,
+  request: Request,
+): Promise<BlobSource> {
   const link = await getBlobLink(deps.store, repo, digest);
   if (link) return { kind: "stored", link };
   const proxied = await pullThroughBlob(deps, repo, digest, request);
@@ -17,7 +22,12 @@ export async function findBlob(deps: RegistryDeps, repo: string, digest: Digest,
 }
 
 /** The stored bytes behind a link, whole or a range. */
-export async function readBlob(deps: RegistryDeps, link: BlobRecord, digest: Digest, range?: { offset: number; length: number }): Promise<ReadableStream> {
+export async function readBlob(
+  deps: RegistryDeps,
+  link: BlobRecord,
+  digest: Digest,
+  range?: { offset: number; length: number },
+): Promise<ReadableStream> {
   const body = await readBlobData(deps.store, link.dataKey, range);
   if (!body) throw new RegistryError("BLOB_UNKNOWN", `blob data missing: ${formatDigest(digest)}`);
   return body;
@@ -28,6 +38,7 @@ export async function readBlob(deps: RegistryDeps, link: BlobRecord, digest: Dig
 export async function deleteBlob(deps: RegistryDeps, repo: string, digest: Digest): Promise<void> {
   refuseMirrorWrite(deps.config, repo);
   if (!deps.config.deletesEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
-  if (!(await getBlobLink(deps.store, repo, digest))) throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);
+  if (!(await getBlobLink(deps.store, repo, digest)))
+    throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);
   await unlinkBlob(deps.store, repo, digest);
 }

@@ -30,7 +30,11 @@ export interface CatalogPage {
 
 const SEALED = "_scan.";
 
-export async function listPullableRepositories(store: Storage, identity: Identity, query: CatalogQuery): Promise<CatalogPage> {
+export async function listPullableRepositories(
+  store: Storage,
+  identity: Identity,
+  query: CatalogQuery,
+): Promise<CatalogPage> {
   if (query.limit === 0) return { names: [], next: null };
   const pageSize = query.scanPageSize ?? 1000;
   let after = query.last?.startsWith(SEALED) ? await unseal(query.secret, query.last) : query.last;
@@ -55,17 +59,27 @@ const encoder = new TextEncoder();
 
 async function cursorKey(secret: string): Promise<CryptoKey> {
   const base = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
-  const params = { name: "HKDF", hash: "SHA-256", salt: encoder.encode("r2-oci-registry"), info: encoder.encode("catalog cursor v1") };
+  const params = {
+    name: "HKDF",
+    hash: "SHA-256",
+    salt: encoder.encode("r2-oci-registry"),
+    info: encoder.encode("catalog cursor v1"),
+  };
   return crypto.subtle.deriveKey(params, base, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
 }
 
 function base64Url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 async function seal(secret: string, position: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await cursorKey(secret), encoder.encode(position)));
+  const sealed = new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await cursorKey(secret), encoder.encode(position)),
+  );
   const out = new Uint8Array(iv.length + sealed.length);
   out.set(iv);
   out.set(sealed, iv.length);
@@ -78,7 +92,11 @@ async function unseal(secret: string | null, cursor: string): Promise<string> {
   if (secret === null || !/^[A-Za-z0-9_-]{1,2000}$/.test(text)) throw invalid;
   try {
     const bytes = Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.slice(0, 12) }, await cursorKey(secret), bytes.slice(12));
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: bytes.slice(0, 12) },
+      await cursorKey(secret),
+      bytes.slice(12),
+    );
     return new TextDecoder().decode(plain);
   } catch {
     throw invalid;

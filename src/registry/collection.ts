@@ -17,7 +17,8 @@ export async function collectOnce(deps: RegistryDeps, identity: Identity, dryRun
   // bytes under grace 0 (docs/gc.md).
   if (!dryRun && deps.config.gc.graceSeconds === 0) await expireUploads(deps.store, deps.config, Date.now(), 0);
   const report = await runCollectorStep(deps.store.child(), deps.config, { trigger: "manual", dryRun });
-  if (!report) throw new RegistryError("TOOMANYREQUESTS", "a garbage collection step is already running; try again shortly");
+  if (!report)
+    throw new RegistryError("TOOMANYREQUESTS", "a garbage collection step is already running; try again shortly");
   return reportFor(report, (repo) => identity.allows(repo, "pull"));
 }
 

@@ -86,7 +86,11 @@ async function readBody(body: ReadableStream<Uint8Array>): Promise<BodyReader> {
   };
 }
 
-export async function ingest(state: UploadState, body: ReadableStream<Uint8Array> | null, options: IngestOptions): Promise<IngestResult> {
+export async function ingest(
+  state: UploadState,
+  body: ReadableStream<Uint8Array> | null,
+  options: IngestOptions,
+): Promise<IngestResult> {
   // The read buffer before any part buffer (see the top of this file).
   const reader = body ? await readBody(body) : null;
   try {
@@ -96,7 +100,11 @@ export async function ingest(state: UploadState, body: ReadableStream<Uint8Array
   }
 }
 
-async function ingestWith(reader: BodyReader | null, state: UploadState, options: IngestOptions): Promise<IngestResult> {
+async function ingestWith(
+  reader: BodyReader | null,
+  state: UploadState,
+  options: IngestOptions,
+): Promise<IngestResult> {
   const tail = await readTail(options.store, state);
   const writer = await BlobDataWriter.open(options.store, keys.blobData(state.id), {
     partSize: state.partSize,
@@ -118,7 +126,10 @@ async function ingestWith(reader: BodyReader | null, state: UploadState, options
   const received = writer.size;
   const streamedSha256 = state.offset === 0 && !interrupted ? await writer.hexDigest() : null;
   if (!interrupted && options.expectedLength !== null && received !== options.expectedLength) {
-    throw new RegistryError("SIZE_INVALID", `received ${received} bytes, the request declared ${options.expectedLength}`);
+    throw new RegistryError(
+      "SIZE_INVALID",
+      `received ${received} bytes, the request declared ${options.expectedLength}`,
+    );
   }
   const next: UploadState = { ...state, multipartId: settled.multipartId, parts: settled.parts };
   return { state: next, trailing: settled.trailing, received, streamedSha256, interrupted };
@@ -138,7 +149,10 @@ async function pump(reader: BodyReader, writer: BlobDataWriter, options: IngestO
     if (value === null) return null;
     if (options.maxBytes !== null && writer.size + value.length > options.maxBytes) {
       reader.cancel();
-      throw new RegistryError("PAYLOAD_TOO_LARGE", `request body exceeds ${options.maxBytes} bytes; send smaller chunks`);
+      throw new RegistryError(
+        "PAYLOAD_TOO_LARGE",
+        `request body exceeds ${options.maxBytes} bytes; send smaller chunks`,
+      );
     }
     if (options.onProgress) await options.onProgress();
     await writer.write(value);

@@ -35,14 +35,26 @@ export async function resolveReference(store: Storage, repo: string, reference: 
  * A manifest by tag or digest. By tag, the tag is read every time; its bytes may then come
  * from the isolate's cache (registry/manifest-cache.ts): one storage call when warm.
  */
-export async function fetchManifest(store: Storage, repo: string, reference: Reference, withBody: boolean): Promise<StoredManifest> {
+export async function fetchManifest(
+  store: Storage,
+  repo: string,
+  reference: Reference,
+  withBody: boolean,
+): Promise<StoredManifest> {
   let digest: Digest;
   if (reference.kind === "tag") {
     const target = await getTagTarget(store, repo, reference.tag);
     if (!target) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}:${reference.tag}`);
     digest = target.digest;
     const cached = target.manifest ? cachedManifest(repo, formatDigest(digest), target.manifest.mediaType) : null;
-    if (cached) return { digest, contentType: target.manifest!.mediaType, size: cached.length, body: withBody ? new Response(cached).body : null, uploadedAt: 0 };
+    if (cached)
+      return {
+        digest,
+        contentType: target.manifest!.mediaType,
+        size: cached.length,
+        body: withBody ? new Response(cached).body : null,
+        uploadedAt: 0,
+      };
   } else {
     digest = reference.digest;
   }
@@ -105,7 +117,10 @@ function checkPutBounds(parsed: ParsedManifest, tags: string[]): void {
     );
   }
   if (tags.length > MAX_TAGS_PER_PUT) {
-    throw new RegistryError("TAG_INVALID", `${tags.length} tags in one PUT; this registry accepts at most ${MAX_TAGS_PER_PUT} (push again for more)`);
+    throw new RegistryError(
+      "TAG_INVALID",
+      `${tags.length} tags in one PUT; this registry accepts at most ${MAX_TAGS_PER_PUT} (push again for more)`,
+    );
   }
 }
 
@@ -128,7 +143,10 @@ export async function storeManifest(store: Storage, input: PutManifestInput): Pr
   const algorithm = input.reference.kind === "digest" ? input.reference.digest.algorithm : "sha256";
   const digest = await digestBytes(algorithm, input.bytes);
   if (input.reference.kind === "digest" && input.reference.digest.hex !== digest.hex) {
-    throw new RegistryError("DIGEST_INVALID", `manifest digest is ${formatDigest(digest)}, not ${formatDigest(input.reference.digest)}`);
+    throw new RegistryError(
+      "DIGEST_INVALID",
+      `manifest digest is ${formatDigest(digest)}, not ${formatDigest(input.reference.digest)}`,
+    );
   }
   const tags = [...new Set([...(input.reference.kind === "tag" ? [input.reference.tag] : []), ...input.extraTags])];
   checkPutBounds(parsed, tags);
@@ -146,7 +164,8 @@ export async function storeManifest(store: Storage, input: PutManifestInput): Pr
   let missing = await write();
   try {
     if (missing.length === 0) {
-      if (parsed.subject) await putReferrer(store, input.repo, parsed.subject, referrerDescriptor(parsed, digest, input.bytes.length));
+      if (parsed.subject)
+        await putReferrer(store, input.repo, parsed.subject, referrerDescriptor(parsed, digest, input.bytes.length));
       await putTags(store, input.repo, tags, digest, { mediaType: parsed.mediaType, size: input.bytes.length });
       await addToCatalog(store, input.repo);
       missing = await keepManifest(store, input.repo, digest, write);
@@ -157,14 +176,23 @@ export async function storeManifest(store: Storage, input: PutManifestInput): Pr
   }
   if (missing.length > 0) {
     await undoManifestPut(store, input.repo, digest, parsed.subject, before).catch(() => {});
-    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", { missing: missing.slice(0, 20), reason: "garbage-collected during the push" });
+    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", {
+      missing: missing.slice(0, 20),
+      reason: "garbage-collected during the push",
+    });
   }
   return { digest, tags, subject: parsed.subject };
 }
 
 /** Writes every tag and lets every write settle before reporting a failure, so the undo
  *  never races a write still in flight. */
-async function putTags(store: Storage, repo: string, tags: string[], digest: Digest, manifest: { mediaType: string; size: number }): Promise<void> {
+async function putTags(
+  store: Storage,
+  repo: string,
+  tags: string[],
+  digest: Digest,
+  manifest: { mediaType: string; size: number },
+): Promise<void> {
   const results = await Promise.allSettled(tags.map((tag) => putTag(store, repo, tag, digest, null, manifest)));
   const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failure) throw failure.reason;
@@ -178,8 +206,16 @@ interface PriorState {
 /** Leaves nothing half-written that a later read could see, and takes nothing away that was
  *  there before: tags go back to their old targets, and a manifest (with its referrer entry)
  *  that already existed stays, because other tags and indexes may point to it. */
-async function undoManifestPut(store: Storage, repo: string, digest: Digest, subject: Digest | null, before: PriorState): Promise<void> {
-  await Promise.all(before.tags.map((t) => (t.digest ? putTag(store, repo, t.tag, t.digest) : deleteTag(store, repo, t.tag))));
+async function undoManifestPut(
+  store: Storage,
+  repo: string,
+  digest: Digest,
+  subject: Digest | null,
+  before: PriorState,
+): Promise<void> {
+  await Promise.all(
+    before.tags.map((t) => (t.digest ? putTag(store, repo, t.tag, t.digest) : deleteTag(store, repo, t.tag))),
+  );
   if (before.manifestExisted) return;
   if (subject) await deleteReferrer(store, repo, subject, digest);
   await deleteManifestObject(store, repo, digest);
@@ -200,7 +236,11 @@ export async function deleteManifestByDigest(store: Storage, repo: string, diges
   const target = formatDigest(digest);
   const tags = (await listTagTargets(store, repo)).filter((t) => t.digest === target);
   // One call per 1,000 tags, not two per tag: a manifest may carry thousands.
-  await deleteTags(store, repo, tags.map((t) => t.tag));
+  await deleteTags(
+    store,
+    repo,
+    tags.map((t) => t.tag),
+  );
   let subject: Digest | null = null;
   try {
     subject = parseManifest(bytes, stored.contentType).subject;

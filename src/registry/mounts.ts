@@ -7,7 +7,13 @@ import { getBlobLink, listBlobRepositories } from "../storage/blobs";
 import { linkBlobVerified } from "./blob-links";
 import type { Storage } from "../storage/storage";
 
-export async function mountBlob(store: Storage, identity: Identity, repo: string, digest: Digest, from: string | null): Promise<boolean> {
+export async function mountBlob(
+  store: Storage,
+  identity: Identity,
+  repo: string,
+  digest: Digest,
+  from: string | null,
+): Promise<boolean> {
   const sources = from !== null ? [from] : await listBlobRepositories(store, digest);
   for (const source of sources) {
     if (!identity.allows(source, "pull")) continue;

@@ -16,8 +16,16 @@ import { fetchManifest } from "./manifests";
 /** A manifest as served: stored here, or from an upstream (then perhaps with a Warning). */
 export type ServedManifest = ProxiedManifest;
 
-export async function findManifest(deps: RegistryDeps, repo: string, reference: Reference, withBody: boolean): Promise<ServedManifest> {
-  return (await pullThroughManifest(deps, repo, reference, withBody)) ?? (await fetchManifest(deps.store, repo, reference, withBody));
+export async function findManifest(
+  deps: RegistryDeps,
+  repo: string,
+  reference: Reference,
+  withBody: boolean,
+): Promise<ServedManifest> {
+  return (
+    (await pullThroughManifest(deps, repo, reference, withBody)) ??
+    (await fetchManifest(deps.store, repo, reference, withBody))
+  );
 }
 
 export interface TagPage {
@@ -35,8 +43,10 @@ export async function listRepositoryTags(deps: RegistryDeps, repo: string, query
   const max = deps.config.maxPageSize;
   const page = parsePageRequest(query.get("n") ?? undefined, query.get("last") ?? undefined, max);
   const { tags, more } = await listTags(deps.store, repo, page.limit ?? max, page.last);
-  if (tags.length === 0 && !(await repositoryExists(deps.store, repo))) throw new RegistryError("NAME_UNKNOWN", `repository unknown: ${repo}`);
-  const link = more && tags.length > 0 ? nextPageLink(`/v2/${repo}/tags/list`, page.limit, tags[tags.length - 1]!) : null;
+  if (tags.length === 0 && !(await repositoryExists(deps.store, repo)))
+    throw new RegistryError("NAME_UNKNOWN", `repository unknown: ${repo}`);
+  const link =
+    more && tags.length > 0 ? nextPageLink(`/v2/${repo}/tags/list`, page.limit, tags[tags.length - 1]!) : null;
   return { tags, link };
 }
 
@@ -55,10 +65,20 @@ export const REFERRERS_PAGE_BYTES = 256 * 1024;
 
 /** The referrers of `subject` as an image index, filtered by artifactType, paged in digest
  *  order ("Listing Referrers"), cut by count and by bytes, with a Link to the next page. */
-export async function listRepositoryReferrers(deps: RegistryDeps, repo: string, subject: Digest, query: URLSearchParams): Promise<ReferrersPage> {
+export async function listRepositoryReferrers(
+  deps: RegistryDeps,
+  repo: string,
+  subject: Digest,
+  query: URLSearchParams,
+): Promise<ReferrersPage> {
   const artifactType = query.get("artifactType") ?? undefined;
   const upstream = await pullThroughReferrers(deps, repo, subject, artifactType);
-  if (upstream) return { index: new TextDecoder().decode(upstream.index), filtersApplied: upstream.filtersApplied !== null, link: null };
+  if (upstream)
+    return {
+      index: new TextDecoder().decode(upstream.index),
+      filtersApplied: upstream.filtersApplied !== null,
+      link: null,
+    };
   const max = deps.config.maxPageSize;
   const page = parsePageRequest(query.get("n") ?? undefined, query.get("last") ?? undefined, max);
   const after = page.last === null ? null : parseDigest(page.last);

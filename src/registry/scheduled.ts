@@ -23,7 +23,12 @@ function idle(state: UploadState | undefined, now: number, maxIdleMs: number): b
   return now - state.updatedAt > maxIdleMs;
 }
 
-export async function expireUploads(store: Storage, config: Config, now = Date.now(), maxIdleMs = config.uploadMaxAgeSeconds * 1000): Promise<ExpiryReport> {
+export async function expireUploads(
+  store: Storage,
+  config: Config,
+  now = Date.now(),
+  maxIdleMs = config.uploadMaxAgeSeconds * 1000,
+): Promise<ExpiryReport> {
   const deps = { store, config };
   const page = await listUploadSessions(store, SESSIONS_PER_RUN);
   let expired = 0;

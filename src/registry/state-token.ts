@@ -23,7 +23,11 @@ export async function signStateToken(secret: string | null, who: SessionIdentity
 }
 
 /** Checks that the token names exactly this session, repository and caller. */
-export async function verifyStateToken(secret: string | null, token: string | undefined, who: SessionIdentity): Promise<void> {
+export async function verifyStateToken(
+  secret: string | null,
+  token: string | undefined,
+  who: SessionIdentity,
+): Promise<void> {
   const key = secretKey(secret);
   const unknown = new RegistryError("BLOB_UPLOAD_UNKNOWN", "upload session unknown");
   if (!token) throw unknown;

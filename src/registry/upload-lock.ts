@@ -19,17 +19,25 @@ export interface SessionIdentity {
 }
 
 export function rangeConflict(state: UploadState, detail: string): RegistryError {
-  return new RegistryError("RANGE_INVALID", detail, { Range: formatUploadRange(state.offset), "Docker-Upload-UUID": state.id });
+  return new RegistryError("RANGE_INVALID", detail, {
+    Range: formatUploadRange(state.offset),
+    "Docker-Upload-UUID": state.id,
+  });
 }
 
 /** Reads a session the caller may use, or throws BLOB_UPLOAD_UNKNOWN. */
-export async function readOwnedSession(store: Storage, who: SessionIdentity, maxAgeSeconds: number): Promise<VersionedState> {
+export async function readOwnedSession(
+  store: Storage,
+  who: SessionIdentity,
+  maxAgeSeconds: number,
+): Promise<VersionedState> {
   const versioned = await readUploadState(store, who.id);
   const state = versioned?.state;
   if (!versioned || !state || state.repo !== who.repo || state.owner !== who.owner) {
     throw new RegistryError("BLOB_UPLOAD_UNKNOWN", "upload session unknown");
   }
-  if (Date.now() - state.updatedAt > maxAgeSeconds * 1000) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", "upload session expired");
+  if (Date.now() - state.updatedAt > maxAgeSeconds * 1000)
+    throw new RegistryError("BLOB_UPLOAD_UNKNOWN", "upload session expired");
   return versioned;
 }
 
@@ -43,7 +51,8 @@ export class SessionLock {
   static async acquire(store: Storage, who: SessionIdentity, maxAgeSeconds: number): Promise<SessionLock> {
     const { state, etag } = await readOwnedSession(store, who, maxAgeSeconds);
     const now = Date.now();
-    if (state.lock && now - state.lock.at < LOCK_LEASE_MS) throw rangeConflict(state, "another request is writing to this upload");
+    if (state.lock && now - state.lock.at < LOCK_LEASE_MS)
+      throw rangeConflict(state, "another request is writing to this upload");
     const locked: UploadState = { ...state, lock: { id: crypto.randomUUID(), at: now } };
     const newEtag = await writeUploadState(store, locked, etag);
     if (!newEtag) {

@@ -7,17 +7,18 @@ import type { Config } from "../config";
 import { RegistryError } from "../errors";
 import { digestBytes, formatDigest, type Digest } from "../oci/digest";
 import type { ByteRange } from "../oci/range";
-import { abortBlobData, completeBlobData, deleteBlobData, hashBlobData, MAX_SINGLE_PUT_BYTES, putWholeBlobData } from "../storage/blob-data";
+import {
+  abortBlobData,
+  completeBlobData,
+  deleteBlobData,
+  hashBlobData,
+  MAX_SINGLE_PUT_BYTES,
+  putWholeBlobData,
+} from "../storage/blob-data";
 import { getBlobRecord, type BlobRecord } from "../storage/blobs";
 import { linkOrFail, publishStoredBlob } from "./blob-links";
 import { keys } from "../storage/keys";
-import {
-  deleteTail,
-  deleteUploadObjects,
-  writeTail,
-  writeUploadState,
-  type UploadState,
-} from "../storage/uploads";
+import { deleteTail, deleteUploadObjects, writeTail, writeUploadState, type UploadState } from "../storage/uploads";
 import { ingest, type IngestResult } from "./ingest";
 import { rangeConflict, readOwnedSession, SessionLock, type SessionIdentity } from "./upload-lock";
 import type { Storage } from "../storage/storage";
@@ -89,7 +90,11 @@ function ingestOptions(deps: UploadDeps, expectedLength: number | null, lock?: S
 }
 
 /** Runs `work` under the session lock, releasing it on any failure. */
-async function withLock<T>(deps: UploadDeps, who: SessionIdentity, work: (lock: SessionLock) => Promise<T>): Promise<T> {
+async function withLock<T>(
+  deps: UploadDeps,
+  who: SessionIdentity,
+  work: (lock: SessionLock) => Promise<T>,
+): Promise<T> {
   const lock = await SessionLock.acquire(deps.store, who, deps.config.uploadMaxAgeSeconds);
   try {
     return await work(lock);
@@ -100,7 +105,12 @@ async function withLock<T>(deps: UploadDeps, who: SessionIdentity, work: (lock: 
 }
 
 /** Stores what a request brought as the session's new parts and tail. */
-async function commitIngest(deps: UploadDeps, lock: SessionLock, before: UploadState, result: IngestResult): Promise<UploadState> {
+async function commitIngest(
+  deps: UploadDeps,
+  lock: SessionLock,
+  before: UploadState,
+  result: IngestResult,
+): Promise<UploadState> {
   const { state } = result;
   const offset = state.parts.length * state.partSize + result.trailing.length;
   const generation = before.tailGeneration + 1;
@@ -133,7 +143,12 @@ export async function appendChunk(deps: UploadDeps, who: SessionIdentity, chunk:
 }
 
 /** PUT ?digest=: appends the optional last chunk, verifies the digest and publishes the blob. */
-export async function finishUpload(deps: UploadDeps, who: SessionIdentity, digest: Digest, chunk: Chunk): Promise<BlobRecord> {
+export async function finishUpload(
+  deps: UploadDeps,
+  who: SessionIdentity,
+  digest: Digest,
+  chunk: Chunk,
+): Promise<BlobRecord> {
   return withLock(deps, who, async (lock) => {
     const before = lock.state;
     const expected = expectedChunkLength(before, chunk);
@@ -150,7 +165,8 @@ export async function finishUpload(deps: UploadDeps, who: SessionIdentity, diges
       throw bodyBrokeOff(committed.offset);
     }
     const state = { ...result.state, offset: before.offset + result.received };
-    const streamed = before.offset === 0 ? result.streamedSha256 : before.offset === state.offset ? before.streamedSha256 : null;
+    const streamed =
+      before.offset === 0 ? result.streamedSha256 : before.offset === state.offset ? before.streamedSha256 : null;
     try {
       return await publishBlob(deps, state, result.trailing, streamed, digest);
     } finally {
@@ -160,9 +176,16 @@ export async function finishUpload(deps: UploadDeps, who: SessionIdentity, diges
 }
 
 /** POST ?digest= with the whole blob: a session that lives only for this request. */
-export async function monolithicUpload(deps: UploadDeps, repo: string, owner: string, digest: Digest, chunk: Chunk): Promise<BlobRecord> {
+export async function monolithicUpload(
+  deps: UploadDeps,
+  repo: string,
+  owner: string,
+  digest: Digest,
+  chunk: Chunk,
+): Promise<BlobRecord> {
   const state = newState(repo, owner, deps.config.partSize);
-  if (chunk.body && fitsOnePut(chunk.contentLength)) return storeWholeBlob(deps, state, digest, chunk.body, chunk.contentLength);
+  if (chunk.body && fitsOnePut(chunk.contentLength))
+    return storeWholeBlob(deps, state, digest, chunk.body, chunk.contentLength);
   const result = await ingest(state, chunk.body, ingestOptions(deps, chunk.contentLength));
   if (result.interrupted) {
     await abortMultipart(deps.store, result.state);
@@ -194,7 +217,10 @@ export async function closeSession(deps: UploadDeps, state: UploadState): Promis
 }
 
 function digestMismatch(digest: Digest, actual: string): RegistryError {
-  return new RegistryError("DIGEST_INVALID", `content digest is ${digest.algorithm}:${actual}, not ${formatDigest(digest)}`);
+  return new RegistryError(
+    "DIGEST_INVALID",
+    `content digest is ${digest.algorithm}:${actual}, not ${formatDigest(digest)}`,
+  );
 }
 
 /**
@@ -202,11 +228,22 @@ function digestMismatch(digest: Digest, actual: string): RegistryError {
  * in place (no copy), records the blob once per bucket and links it into the repository.
  * When the bucket already holds the content, the new bytes are dropped (dedupe).
  */
-async function publishBlob(deps: UploadDeps, state: UploadState, trailing: Uint8Array, streamedSha256: string | null, digest: Digest): Promise<BlobRecord> {
+async function publishBlob(
+  deps: UploadDeps,
+  state: UploadState,
+  trailing: Uint8Array,
+  streamedSha256: string | null,
+  digest: Digest,
+): Promise<BlobRecord> {
   const { store } = deps;
   const dataKey = keys.blobData(state.id);
   // Known before anything is stored: all bytes in hand, or hashed while they streamed.
-  const known = state.parts.length === 0 ? (await digestBytes(digest.algorithm, trailing)).hex : digest.algorithm === "sha256" ? streamedSha256 : null;
+  const known =
+    state.parts.length === 0
+      ? (await digestBytes(digest.algorithm, trailing)).hex
+      : digest.algorithm === "sha256"
+        ? streamedSha256
+        : null;
   if (known !== null && known !== digest.hex) throw digestMismatch(digest, known);
   if (known !== null) {
     const existing = await getBlobRecord(store, digest);
@@ -233,11 +270,18 @@ function fitsOnePut(length: number | null): length is number {
  * checks the digest itself before the object exists, so the isolate neither buffers nor
  * hashes a byte, and a wrong digest stores nothing.
  */
-async function storeWholeBlob(deps: UploadDeps, state: UploadState, digest: Digest, body: ReadableStream<Uint8Array>, length: number): Promise<BlobRecord> {
+async function storeWholeBlob(
+  deps: UploadDeps,
+  state: UploadState,
+  digest: Digest,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+): Promise<BlobRecord> {
   const dataKey = keys.blobData(state.id);
   const failure = await putWholeBlobData(deps.store, dataKey, body, length, digest);
   if (failure === "digest") throw new RegistryError("DIGEST_INVALID", `content does not match ${formatDigest(digest)}`);
-  if (failure === "length") throw new RegistryError("SIZE_INVALID", `the body is not the ${length} bytes its Content-Length declared`);
+  if (failure === "length")
+    throw new RegistryError("SIZE_INVALID", `the body is not the ${length} bytes its Content-Length declared`);
   if (failure === "body") throw bodyBrokeOff(null);
   try {
     return await publishStoredBlob(deps.store, state.repo, digest, { dataKey, size: length });

@@ -18,7 +18,11 @@ baseRoutes.get("/v2/_catalog", async (c) => {
   const config = c.get("config");
   const page = parsePageRequest(c.req.query("n"), c.req.query("last"), config.maxPageSize);
   const limit = page.limit ?? config.maxPageSize;
-  const { names, next } = await listPullableRepositories(c.get("storage"), identity, { limit, last: page.last, secret: config.stateSecret });
+  const { names, next } = await listPullableRepositories(c.get("storage"), identity, {
+    limit,
+    last: page.last,
+    secret: config.stateSecret,
+  });
   if (next !== null) c.header("Link", nextPageLink("/v2/_catalog", page.limit, next));
   return c.json({ repositories: names });
 });

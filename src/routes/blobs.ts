@@ -34,7 +34,9 @@ blobRoutes.get(PATH, async (c) => {
   };
   const range = parseRangeHeader(c.req.header("Range"), link.size);
   if (range.kind === "malformed" || range.kind === "unsatisfiable") {
-    throw new RegistryError("RANGE_NOT_SATISFIABLE", `cannot serve range ${c.req.header("Range")}`, { "Content-Range": `bytes */${link.size}` });
+    throw new RegistryError("RANGE_NOT_SATISFIABLE", `cannot serve range ${c.req.header("Range")}`, {
+      "Content-Range": `bytes */${link.size}`,
+    });
   }
   const isHead = c.req.method === "HEAD";
   if (range.kind === "range") {
@@ -42,7 +44,10 @@ blobRoutes.get(PATH, async (c) => {
     headers["Content-Range"] = formatContentRange(range.range, link.size);
     headers["Content-Length"] = String(end - start + 1);
     if (isHead) return new Response(null, { status: 206, headers });
-    return new Response(await readBlob(deps(c), link, digest, { offset: start, length: end - start + 1 }), { status: 206, headers });
+    return new Response(await readBlob(deps(c), link, digest, { offset: start, length: end - start + 1 }), {
+      status: 206,
+      headers,
+    });
   }
   headers["Content-Length"] = String(link.size);
   if (isHead) return new Response(null, { status: 200, headers });

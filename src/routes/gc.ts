@@ -28,6 +28,7 @@ gcRoutes.post("/v2/_gc", async (c) => {
 gcRoutes.get("/v2/_gc/reports", async (c) => {
   const identity = requireAdmin(c);
   const n = Number(c.req.query("n") ?? "20");
-  if (!Number.isSafeInteger(n) || n < 1 || n > 200) throw new RegistryError("PAGINATION_NUMBER_INVALID", "n must be between 1 and 200");
+  if (!Number.isSafeInteger(n) || n < 1 || n > 200)
+    throw new RegistryError("PAGINATION_NUMBER_INVALID", "n must be between 1 and 200");
   return c.json({ reports: await collectionReports(deps(c), identity, n) });
 });

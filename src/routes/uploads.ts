@@ -12,7 +12,16 @@ import { mountBlob } from "../registry/mounts";
 import { signStateToken, verifyStateToken } from "../registry/state-token";
 import type { SessionIdentity } from "../registry/upload-lock";
 import { refuseMirrorWrite } from "../registry/deps";
-import { appendChunk, cancelUpload, finishUpload, getUploadStatus, monolithicUpload, startUpload, type Chunk, type UploadState } from "../registry/uploads";
+import {
+  appendChunk,
+  cancelUpload,
+  finishUpload,
+  getUploadStatus,
+  monolithicUpload,
+  startUpload,
+  type Chunk,
+  type UploadState,
+} from "../registry/uploads";
 import { checkBodyLimit, contentLength } from "../request-body";
 import { deps, location, repository } from "./params";
 
@@ -39,7 +48,11 @@ async function sessionHeaders(c: Context<AppEnv>, state: UploadState): Promise<R
 function blobCreated(c: Context<AppEnv>, repo: string, digest: string): Response {
   return new Response(null, {
     status: 201,
-    headers: { Location: location(c, `/v2/${repo}/blobs/${digest}`), "Docker-Content-Digest": digest, "Content-Length": "0" },
+    headers: {
+      Location: location(c, `/v2/${repo}/blobs/${digest}`),
+      "Docker-Content-Digest": digest,
+      "Content-Length": "0",
+    },
   });
 }
 
@@ -47,7 +60,8 @@ function readChunk(c: Context<AppEnv>): Chunk {
   checkBodyLimit(c);
   const rangeHeader = c.req.header("Content-Range");
   const range = rangeHeader === undefined ? null : parseChunkRange(rangeHeader);
-  if (rangeHeader !== undefined && !range) throw new RegistryError("RANGE_INVALID", `malformed Content-Range: ${rangeHeader.slice(0, 100)}`);
+  if (rangeHeader !== undefined && !range)
+    throw new RegistryError("RANGE_INVALID", `malformed Content-Range: ${rangeHeader.slice(0, 100)}`);
   return { body: c.req.raw.body, range, contentLength: contentLength(c) };
 }
 

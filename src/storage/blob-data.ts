@@ -108,7 +108,10 @@ export class BlobDataWriter {
     first: Uint8Array,
   ) {
     const length = options.length ?? null;
-    this.streamed = length !== null && length <= MAX_SINGLE_PUT_BYTES && !options.resume ? new StreamedPut(store, dataKey, length) : null;
+    this.streamed =
+      length !== null && length <= MAX_SINGLE_PUT_BYTES && !options.resume
+        ? new StreamedPut(store, dataKey, length)
+        : null;
     this.batchSize = this.streamed ? STREAM_BATCH_BYTES : options.partSize;
     this.buffers = options.buffers ?? isolatePartBuffers;
     this.partsInFlight = options.partsInFlight ?? 2;
@@ -247,7 +250,12 @@ export class BlobDataWriter {
 
 /** Makes the object whole: one put when no part was stored, else the last part and the
  *  multipart completion. No byte is copied inside R2. */
-export async function completeBlobData(store: Storage, dataKey: string, progress: MultipartProgress, trailing: Uint8Array): Promise<void> {
+export async function completeBlobData(
+  store: Storage,
+  dataKey: string,
+  progress: MultipartProgress,
+  trailing: Uint8Array,
+): Promise<void> {
   if (progress.parts.length === 0 || progress.multipartId === null) {
     await store.bucket.put(dataKey, trailing, OBJECT_META);
     return;
@@ -268,7 +276,13 @@ export type WholePutFailure = "digest" | "length" | "body";
  * sha256/sha512 option) before the object exists; FixedLengthStream fails a body that ends
  * early or runs long. Returns the failure kind, or null when stored.
  */
-export async function putWholeBlobData(store: Storage, dataKey: string, body: ReadableStream<Uint8Array>, length: number, digest: Digest): Promise<WholePutFailure | null> {
+export async function putWholeBlobData(
+  store: Storage,
+  dataKey: string,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  digest: Digest,
+): Promise<WholePutFailure | null> {
   const sized = new FixedLengthStream(length);
   const piped = body.pipeTo(sized.writable).catch(() => {});
   try {
@@ -300,7 +314,11 @@ async function streamErrored(body: ReadableStream<Uint8Array>): Promise<boolean>
 /** Hashes a stored object by streaming it through the runtime's native DigestStream: for an
  *  upload that arrived in several requests, which no single request saw whole. Null when
  *  the object is missing. */
-export async function hashBlobData(store: Storage, dataKey: string, algorithm: DigestAlgorithm): Promise<string | null> {
+export async function hashBlobData(
+  store: Storage,
+  dataKey: string,
+  algorithm: DigestAlgorithm,
+): Promise<string | null> {
   const object = await store.bucket.get(dataKey);
   if (!object) return null;
   const hasher = new crypto.DigestStream(webCryptoName(algorithm));
@@ -309,7 +327,11 @@ export async function hashBlobData(store: Storage, dataKey: string, algorithm: D
 }
 
 /** A blob's bytes, whole or a range; null when the object is missing. */
-export async function readBlobData(store: Storage, dataKey: string, range?: { offset: number; length: number }): Promise<ReadableStream | null> {
+export async function readBlobData(
+  store: Storage,
+  dataKey: string,
+  range?: { offset: number; length: number },
+): Promise<ReadableStream | null> {
   const object = await store.bucket.get(dataKey, range ? { range } : undefined);
   return object ? object.body : null;
 }
@@ -318,7 +340,10 @@ export async function readBlobData(store: Storage, dataKey: string, range?: { of
  *  uploads itself after 7 days. */
 export async function abortBlobData(store: Storage, dataKey: string, multipartId: string | null): Promise<void> {
   if (!multipartId) return;
-  await store.bucket.resumeMultipartUpload(dataKey, multipartId).abort().catch(() => {});
+  await store.bucket
+    .resumeMultipartUpload(dataKey, multipartId)
+    .abort()
+    .catch(() => {});
 }
 
 export async function deleteBlobData(store: Storage, dataKey: string): Promise<void> {

@@ -54,10 +54,16 @@ export async function deleteBlobRecord(store: Storage, digest: Digest, record: B
 }
 
 /** The repository's link to a blob, carrying the record so a read needs no second lookup. */
-export async function getBlobLink(store: Storage, repo: string, digest: Digest): Promise<(BlobRecord & { linkedAt: number }) | null> {
+export async function getBlobLink(
+  store: Storage,
+  repo: string,
+  digest: Digest,
+): Promise<(BlobRecord & { linkedAt: number }) | null> {
   const head = await store.bucket.head(keys.blobLink(repo, digest));
   const record = recordFromMetadata(head?.customMetadata);
-  return record && head ? { ...record, linkedAt: Number(head.customMetadata?.linkedAt ?? head.uploaded.getTime()) } : null;
+  return record && head
+    ? { ...record, linkedAt: Number(head.customMetadata?.linkedAt ?? head.uploaded.getTime()) }
+    : null;
 }
 
 /**

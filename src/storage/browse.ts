@@ -9,7 +9,13 @@ import type { UploadState } from "./uploads";
  *  page, so a page's cost never depends on the repository's size. */
 const MAX_LIST_CALLS = 3;
 
-async function listWindow(store: Storage, prefix: string, after: string | null, limit: number, include?: R2ListOptions["include"]) {
+async function listWindow(
+  store: Storage,
+  prefix: string,
+  after: string | null,
+  limit: number,
+  include?: R2ListOptions["include"],
+) {
   const objects: R2Object[] = [];
   let cursor: string | undefined;
   let truncated = false;
@@ -31,7 +37,12 @@ export interface TagEntry {
 }
 
 /** One page of tags in lexical order after `after`, with the digest each points to. */
-export async function listTagEntries(store: Storage, repo: string, after: string | null, limit: number): Promise<{ tags: TagEntry[]; more: boolean }> {
+export async function listTagEntries(
+  store: Storage,
+  repo: string,
+  after: string | null,
+  limit: number,
+): Promise<{ tags: TagEntry[]; more: boolean }> {
   const { names, more } = await listWindow(store, keys.tagPrefix(repo), after, limit, ["customMetadata"]);
   const tags = names.map(({ name, object }) => ({
     tag: name,
@@ -44,14 +55,20 @@ export async function listTagEntries(store: Storage, repo: string, after: string
 /** A repository's tag count and newest tag time from one list call: exact below 1000 tags
  *  (R2's page), else a floor (`more`). Without customMetadata, which would shrink R2's page;
  *  a tag object is written when the tag is, so its upload time is the tag's time. */
-export async function countTags(store: Storage, repo: string): Promise<{ count: number; more: boolean; lastTaggedAt: number }> {
+export async function countTags(
+  store: Storage,
+  repo: string,
+): Promise<{ count: number; more: boolean; lastTaggedAt: number }> {
   const page = await listPage(store, { prefix: keys.tagPrefix(repo), limit: 1000 });
   const lastTaggedAt = page.objects.reduce((max, o) => Math.max(max, o.uploaded.getTime()), 0);
   return { count: page.objects.length, more: page.cursor !== null, lastTaggedAt };
 }
 
 /** Upload sessions in progress, newest first among the first `limit` found. */
-export async function listUploadSessions(store: Storage, limit: number): Promise<{ sessions: UploadState[]; more: boolean }> {
+export async function listUploadSessions(
+  store: Storage,
+  limit: number,
+): Promise<{ sessions: UploadState[]; more: boolean }> {
   const page = await store.bucket.list({ prefix: keys.uploadsPrefix(), delimiter: "/", limit: Math.min(1000, limit) });
   const prefixes = page.delimitedPrefixes;
   const states = await Promise.all(

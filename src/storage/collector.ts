@@ -29,34 +29,65 @@ export async function nextCatalogEntry(store: Storage, after: string | null): Pr
 }
 
 /** A page of the repository's tags with their metadata (digest, taggedAt). */
-export async function listTagObjects(store: Storage, repo: string, cursor: string | null): Promise<ObjectPage & { prefix: string }> {
+export async function listTagObjects(
+  store: Storage,
+  repo: string,
+  cursor: string | null,
+): Promise<ObjectPage & { prefix: string }> {
   const prefix = keys.tagPrefix(repo);
   return { prefix, ...(await page(store, { prefix, cursor: cursor ?? undefined, include: ["customMetadata"] })) };
 }
 
 /** A page of the repository's manifest keys. */
-export async function listManifestKeys(store: Storage, repo: string, cursor: string | null, limit?: number): Promise<ObjectPage> {
+export async function listManifestKeys(
+  store: Storage,
+  repo: string,
+  cursor: string | null,
+  limit?: number,
+): Promise<ObjectPage> {
   return page(store, { prefix: keys.manifestPrefix(repo), cursor: cursor ?? undefined, limit });
 }
 
 /** A stored manifest object with its bytes, by the key a listing gave. */
-export async function readManifestAt(store: Storage, key: string): Promise<{ object: StoredObject; bytes: Uint8Array } | null> {
+export async function readManifestAt(
+  store: Storage,
+  key: string,
+): Promise<{ object: StoredObject; bytes: Uint8Array } | null> {
   const object = await store.bucket.get(key);
   return object ? { object, bytes: new Uint8Array(await object.arrayBuffer()) } : null;
 }
 
-export function readManifestObject(store: Storage, repo: string, digest: Digest): Promise<{ object: StoredObject; bytes: Uint8Array } | null> {
+export function readManifestObject(
+  store: Storage,
+  repo: string,
+  digest: Digest,
+): Promise<{ object: StoredObject; bytes: Uint8Array } | null> {
   return readManifestAt(store, keys.manifest(repo, digest));
 }
 
 /** A page of the repository's blob links with their metadata (data key, size, linkedAt). */
-export function listBlobLinkObjects(store: Storage, repo: string, cursor: string | null, limit: number): Promise<ObjectPage> {
-  return page(store, { prefix: keys.blobLinkPrefix(repo), cursor: cursor ?? undefined, limit, include: ["customMetadata"] });
+export function listBlobLinkObjects(
+  store: Storage,
+  repo: string,
+  cursor: string | null,
+  limit: number,
+): Promise<ObjectPage> {
+  return page(store, {
+    prefix: keys.blobLinkPrefix(repo),
+    cursor: cursor ?? undefined,
+    limit,
+    include: ["customMetadata"],
+  });
 }
 
 /** A page of the bucket's blob records with their metadata. */
 export function listBlobRecordObjects(store: Storage, cursor: string | null, limit: number): Promise<ObjectPage> {
-  return page(store, { prefix: keys.blobRecordPrefix(), cursor: cursor ?? undefined, limit, include: ["customMetadata"] });
+  return page(store, {
+    prefix: keys.blobRecordPrefix(),
+    cursor: cursor ?? undefined,
+    limit,
+    include: ["customMetadata"],
+  });
 }
 
 /** A page of the bucket's data objects (blob bytes). */
@@ -100,7 +131,12 @@ export async function deleteJudged(store: Storage, object: StoredObject): Promis
 }
 
 /** Deletes a manifest and its entry in the subject's referrers, in one call. */
-export async function deleteManifestWithReferrer(store: Storage, repo: string, digest: Digest, subject: Digest | null): Promise<void> {
+export async function deleteManifestWithReferrer(
+  store: Storage,
+  repo: string,
+  digest: Digest,
+  subject: Digest | null,
+): Promise<void> {
   await store.bucket.delete([keys.manifest(repo, digest), ...(subject ? [keys.referrer(repo, subject, digest)] : [])]);
 }
 

@@ -47,7 +47,11 @@ export async function condemn(store: Storage, judged: R2Object, body: Body, at =
 /** Lifts a condemnation the re-check overturned, unless the object changed meanwhile. */
 export async function pardon(store: Storage, condemned: R2Object, body: Body): Promise<void> {
   const { condemnedAt: _dropped, ...customMetadata } = condemned.customMetadata ?? {};
-  await store.bucket.put(condemned.key, body, { httpMetadata: condemned.httpMetadata, customMetadata, onlyIf: { etagMatches: condemned.etag } });
+  await store.bucket.put(condemned.key, body, {
+    httpMetadata: condemned.httpMetadata,
+    customMetadata,
+    onlyIf: { etagMatches: condemned.etag },
+  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -65,7 +69,12 @@ export async function headSettled(store: Storage, key: string): Promise<R2Object
  * A writer's put: creates or replaces the object, but never a condemned one. Conditional on
  * what it saw, so a condemnation landing between the head and the put makes it look again.
  */
-export async function putUnlessCondemned(store: Storage, key: string, value: Body, options: Omit<R2PutOptions, "onlyIf">): Promise<R2Object> {
+export async function putUnlessCondemned(
+  store: Storage,
+  key: string,
+  value: Body,
+  options: Omit<R2PutOptions, "onlyIf">,
+): Promise<R2Object> {
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const seen = await headSettled(store, key);
     const onlyIf = seen ? { etagMatches: seen.etag } : new Headers({ "If-None-Match": "*" });

@@ -86,4 +86,3 @@ export function digestFromKeySuffix(key: string): string {
   const parts = key.split("/");
   return `${parts[parts.length - 2]}:${parts[parts.length - 1]}`;
 }
-

@@ -14,8 +14,15 @@ export interface StoredManifest {
   uploadedAt: number;
 }
 
-export async function getManifest(store: Storage, repo: string, digest: Digest, withBody: boolean): Promise<StoredManifest | null> {
-  const object = withBody ? await store.bucket.get(keys.manifest(repo, digest)) : await store.bucket.head(keys.manifest(repo, digest));
+export async function getManifest(
+  store: Storage,
+  repo: string,
+  digest: Digest,
+  withBody: boolean,
+): Promise<StoredManifest | null> {
+  const object = withBody
+    ? await store.bucket.get(keys.manifest(repo, digest))
+    : await store.bucket.head(keys.manifest(repo, digest));
   if (!object) return null;
   return {
     digest,
@@ -26,7 +33,13 @@ export async function getManifest(store: Storage, repo: string, digest: Digest, 
   };
 }
 
-export async function putManifest(store: Storage, repo: string, digest: Digest, bytes: Uint8Array, contentType: string): Promise<void> {
+export async function putManifest(
+  store: Storage,
+  repo: string,
+  digest: Digest,
+  bytes: Uint8Array,
+  contentType: string,
+): Promise<void> {
   // Never over a manifest the collector condemned: see storage/condemn.ts.
   await putUnlessCondemned(store, keys.manifest(repo, digest), bytes, {
     httpMetadata: { contentType },
@@ -115,7 +128,12 @@ export async function deleteTags(store: Storage, repo: string, tags: string[]): 
 }
 
 /** One page of tags in lexical order, starting after `last`. */
-export async function listTags(store: Storage, repo: string, limit: number, last: string | null): Promise<{ tags: string[]; more: boolean }> {
+export async function listTags(
+  store: Storage,
+  repo: string,
+  limit: number,
+  last: string | null,
+): Promise<{ tags: string[]; more: boolean }> {
   const prefix = keys.tagPrefix(repo);
   if (limit === 0) return { tags: [], more: false };
   const objects = await listAll(store, { prefix, startAfter: last ? prefix + last : undefined }, limit + 1);
@@ -125,7 +143,11 @@ export async function listTags(store: Storage, repo: string, limit: number, last
 
 /** Every tag of the repository with the digest it points to. Bounded by the repository's
  *  own tags, never the bucket. */
-export async function listTagTargets(store: Storage, repo: string, max = 100_000): Promise<{ tag: string; digest: string }[]> {
+export async function listTagTargets(
+  store: Storage,
+  repo: string,
+  max = 100_000,
+): Promise<{ tag: string; digest: string }[]> {
   const prefix = keys.tagPrefix(repo);
   const objects = await listAll(store, { prefix, include: ["customMetadata"] }, max);
   return objects.map((o) => ({ tag: o.key.slice(prefix.length), digest: o.customMetadata?.digest ?? "" }));
@@ -136,7 +158,12 @@ export async function listTagTargets(store: Storage, repo: string, max = 100_000
  *  back only when a page includes them. */
 const INLINE_DESCRIPTOR_LIMIT = 1500;
 
-export async function putReferrer(store: Storage, repo: string, subject: Digest, descriptor: Descriptor): Promise<void> {
+export async function putReferrer(
+  store: Storage,
+  repo: string,
+  subject: Digest,
+  descriptor: Descriptor,
+): Promise<void> {
   const referrer = tryParseDigest(descriptor.digest)!;
   const json = JSON.stringify(descriptor);
   // The limit is on bytes: annotations in other scripts take up to 3 bytes a character.
@@ -152,7 +179,11 @@ export async function deleteReferrer(store: Storage, repo: string, subject: Dige
 
 /** What a listing entry says before any read: its descriptor when inline, its size in a
  *  response, and its artifactType when known ("" for none, undefined when not recorded). */
-function peekReferrer(object: R2Object): { inline: Descriptor | null; bytes: number; artifactType: string | undefined } {
+function peekReferrer(object: R2Object): {
+  inline: Descriptor | null;
+  bytes: number;
+  artifactType: string | undefined;
+} {
   const inline = object.customMetadata?.descriptor;
   if (inline) {
     const descriptor = JSON.parse(inline) as Descriptor;
@@ -200,13 +231,16 @@ export async function listReferrersPage(
   let last: string | null = null;
   let cursor: string | undefined;
   let more = false;
-  const wanted = (type: string | undefined) => options.artifactType === undefined || type === undefined || type === options.artifactType;
+  const wanted = (type: string | undefined) =>
+    options.artifactType === undefined || type === undefined || type === options.artifactType;
   scan: for (let calls = 0; ; calls++) {
     if (calls === MAX_LIST_CALLS) {
       more = true;
       break;
     }
-    const position = cursor ? { cursor } : { startAfter: options.after ? keys.referrer(repo, subject, options.after) : undefined };
+    const position = cursor
+      ? { cursor }
+      : { startAfter: options.after ? keys.referrer(repo, subject, options.after) : undefined };
     const page = await listPage(store, { prefix, ...position, include: ["customMetadata"], limit: 1000 });
     for (const object of page.objects) {
       const peek = peekReferrer(object);
@@ -224,7 +258,10 @@ export async function listReferrersPage(
     if (!cursor) break;
   }
   const read = await Promise.all(picked.map((p) => p.inline ?? readReferrer(store, p.object)));
-  const descriptors = read.filter((d): d is Descriptor => d !== null && (options.artifactType === undefined || d.artifactType === options.artifactType));
+  const descriptors = read.filter(
+    (d): d is Descriptor =>
+      d !== null && (options.artifactType === undefined || d.artifactType === options.artifactType),
+  );
   return { descriptors, more, last };
 }
 
@@ -232,4 +269,3 @@ export async function addToCatalog(store: Storage, repo: string): Promise<void> 
   const key = keys.catalogEntry(repo);
   if (!(await store.bucket.head(key))) await store.bucket.put(key, null);
 }
-

@@ -15,7 +15,10 @@ export class MeteredMultipart {
     return this.upload.uploadId;
   }
 
-  uploadPart(partNumber: number, value: ArrayBuffer | ArrayBufferView | string | ReadableStream | Blob): Promise<R2UploadedPart> {
+  uploadPart(
+    partNumber: number,
+    value: ArrayBuffer | ArrayBufferView | string | ReadableStream | Blob,
+  ): Promise<R2UploadedPart> {
     this.meter.count("r2ClassA");
     return this.upload.uploadPart(partNumber, value);
   }

@@ -10,7 +10,11 @@ export async function repositoryExists(store: Storage, repo: string): Promise<bo
 
 /** Up to `limit` (≤ 1000) repository names after `after`, in lexical order, from one R2 list
  *  call; `done` when none follow. */
-export async function catalogNamesAfter(store: Storage, after: string | null, limit: number): Promise<{ names: string[]; done: boolean }> {
+export async function catalogNamesAfter(
+  store: Storage,
+  after: string | null,
+  limit: number,
+): Promise<{ names: string[]; done: boolean }> {
   const prefix = keys.catalogPrefix();
   const page = await listPage(store, { prefix, startAfter: after === null ? undefined : prefix + after, limit });
   return { names: page.objects.map((o) => o.key.slice(prefix.length)), done: page.cursor === null };

@@ -16,7 +16,12 @@ export interface SessionRecord {
   expiresAt: number;
 }
 
-export async function saveSession(store: Storage, id: string, record: SessionRecord, ttlSeconds: number): Promise<void> {
+export async function saveSession(
+  store: Storage,
+  id: string,
+  record: SessionRecord,
+  ttlSeconds: number,
+): Promise<void> {
   await store.kv.put(keys.uiSessionKv(id), JSON.stringify(record), { expirationTtl: Math.max(60, ttlSeconds) });
 }
 

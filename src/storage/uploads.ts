@@ -45,7 +45,11 @@ export async function readUploadState(store: Storage, id: string): Promise<Versi
  * Writes the state only if it is still at `expectedEtag` (or absent, when null). Returns the
  * new etag, or null when another request changed it first.
  */
-export async function writeUploadState(store: Storage, state: UploadState, expectedEtag: string | null): Promise<string | null> {
+export async function writeUploadState(
+  store: Storage,
+  state: UploadState,
+  expectedEtag: string | null,
+): Promise<string | null> {
   const onlyIf = expectedEtag === null ? new Headers({ "If-None-Match": "*" }) : { etagMatches: expectedEtag };
   const written = await store.bucket.put(keys.uploadState(state.id), JSON.stringify(state), {
     onlyIf,
@@ -59,7 +63,11 @@ export async function readTail(store: Storage, state: UploadState): Promise<Uint
   const object = await store.bucket.get(keys.uploadTail(state.id, state.tailGeneration));
   if (!object) throw new RegistryError("UNKNOWN", `upload ${state.id}: tail ${state.tailGeneration} is missing`);
   const bytes = new Uint8Array(await object.arrayBuffer());
-  if (bytes.length !== state.tailLength) throw new RegistryError("UNKNOWN", `upload ${state.id}: tail has ${bytes.length} bytes, expected ${state.tailLength}`);
+  if (bytes.length !== state.tailLength)
+    throw new RegistryError(
+      "UNKNOWN",
+      `upload ${state.id}: tail has ${bytes.length} bytes, expected ${state.tailLength}`,
+    );
   return bytes;
 }
 
@@ -80,7 +88,10 @@ export async function deleteUploadObjects(store: Storage, id: string): Promise<v
 /** One page of upload sessions (ids, whether their state object exists or not), from where
  *  the last page stopped: the cursor is kept in R2 so the cron covers every session over
  *  several runs. Call saveSessionCursor with `next` once the page is handled. */
-export async function listUploadSessions(store: Storage, limit: number): Promise<{ ids: string[]; next: string | null }> {
+export async function listUploadSessions(
+  store: Storage,
+  limit: number,
+): Promise<{ ids: string[]; next: string | null }> {
   const cursorObject = await store.bucket.get(keys.uploadExpiryCursor());
   const cursor = cursorObject ? await cursorObject.text() : undefined;
   const prefix = keys.uploadsPrefix();

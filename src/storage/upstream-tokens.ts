@@ -20,7 +20,12 @@ export async function getUpstreamToken(store: Storage, cacheKey: string): Promis
 
 /** Caches the token for `ttlSeconds` (at least KV_MIN_TTL_SECONDS, else nothing is stored);
  *  a failed write only loses the cache entry. */
-export async function putUpstreamToken(store: Storage, cacheKey: string, token: CachedUpstreamToken, ttlSeconds: number): Promise<void> {
+export async function putUpstreamToken(
+  store: Storage,
+  cacheKey: string,
+  token: CachedUpstreamToken,
+  ttlSeconds: number,
+): Promise<void> {
   if (ttlSeconds < KV_MIN_TTL_SECONDS) return;
   await store.kv.put(keys.proxyTokenKv(cacheKey), JSON.stringify(token), { expirationTtl: ttlSeconds }).catch(() => {});
 }

@@ -37,13 +37,28 @@ export async function saveRepositoryUsage(store: Storage, repo: string, usage: R
 function usageFromMetadata(meta: Record<string, string> | undefined): RepositoryUsage | null {
   if (!meta || meta.measuredAt === undefined) return null;
   const num = (f: (typeof FIELDS)[number]) => Number(meta[f] ?? 0);
-  return { tags: num("tags"), manifests: num("manifests"), bytes: meta.bytes ? num("bytes") : null, lastPushAt: num("lastPushAt"), measuredAt: num("measuredAt") };
+  return {
+    tags: num("tags"),
+    manifests: num("manifests"),
+    bytes: meta.bytes ? num("bytes") : null,
+    lastPushAt: num("lastPushAt"),
+    measuredAt: num("measuredAt"),
+  };
 }
 
 /** Usage of the repositories in (after, upTo], in name order: one list of at most 1000. */
-export async function listRepositoryUsage(store: Storage, after: string | null, limit: number): Promise<Map<string, RepositoryUsage>> {
+export async function listRepositoryUsage(
+  store: Storage,
+  after: string | null,
+  limit: number,
+): Promise<Map<string, RepositoryUsage>> {
   const prefix = keys.repoUsagePrefix();
-  const page = await listPage(store, { prefix, startAfter: after === null ? undefined : prefix + after, limit: Math.min(1000, limit), include: ["customMetadata"] });
+  const page = await listPage(store, {
+    prefix,
+    startAfter: after === null ? undefined : prefix + after,
+    limit: Math.min(1000, limit),
+    include: ["customMetadata"],
+  });
   const out = new Map<string, RepositoryUsage>();
   for (const o of page.objects) {
     const usage = usageFromMetadata(o.customMetadata);
@@ -57,7 +72,9 @@ export async function getRepositoryUsage(store: Storage, repo: string): Promise<
 }
 
 export async function saveBucketUsage(store: Storage, usage: BucketUsage): Promise<void> {
-  await store.bucket.put(keys.bucketUsage(), JSON.stringify(usage), { httpMetadata: { contentType: "application/json" } });
+  await store.bucket.put(keys.bucketUsage(), JSON.stringify(usage), {
+    httpMetadata: { contentType: "application/json" },
+  });
 }
 
 export async function getBucketUsage(store: Storage): Promise<BucketUsage | null> {

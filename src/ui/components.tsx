@@ -28,22 +28,36 @@ export function Layout({ title, crumbs, user, children }: LayoutProps) {
         <script src="/-/static/ui.js" defer></script>
       </head>
       <body>
-        <a class="skip" href="#main">Skip to content</a>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
         <header class="top">
-          <a class="brand" href="/">Registry</a>
+          <a class="brand" href="/">
+            Registry
+          </a>
           <nav aria-label="Main">
             <ul>
-              <li><a href="/">Repositories</a></li>
-              {user ? <li><a href="/-/storage">Storage</a></li> : null}
+              <li>
+                <a href="/">Repositories</a>
+              </li>
+              {user ? (
+                <li>
+                  <a href="/-/storage">Storage</a>
+                </li>
+              ) : null}
             </ul>
           </nav>
           <div class="who">
             {user ? (
               <>
-                <span>Signed in as <strong>{user.name}</strong></span>
+                <span>
+                  Signed in as <strong>{user.name}</strong>
+                </span>
                 <form class="inline" method="post" action="/-/logout">
                   <CsrfField token={user.csrf} />
-                  <button type="submit" class="secondary">Sign out</button>
+                  <button type="submit" class="secondary">
+                    Sign out
+                  </button>
                 </form>
               </>
             ) : (
@@ -65,7 +79,9 @@ export function Breadcrumbs({ crumbs }: { crumbs: [string, string | null][] }) {
     <nav class="crumbs" aria-label="Breadcrumb">
       <ol>
         {crumbs.map(([label, href], i) => (
-          <li>{href && i < crumbs.length - 1 ? <a href={href}>{label}</a> : <span aria-current="page">{label}</span>}</li>
+          <li>
+            {href && i < crumbs.length - 1 ? <a href={href}>{label}</a> : <span aria-current="page">{label}</span>}
+          </li>
         ))}
       </ol>
     </nav>
@@ -75,14 +91,22 @@ export function Breadcrumbs({ crumbs }: { crumbs: [string, string | null][] }) {
 /** A human size with the exact byte count on hover. */
 export function Size({ bytes }: { bytes: number | null | undefined }) {
   if (bytes === null || bytes === undefined) return <span class="muted">—</span>;
-  return <data value={String(bytes)} title={`${groupDigits(bytes)} bytes`}>{humanBytes(bytes)}</data>;
+  return (
+    <data value={String(bytes)} title={`${groupDigits(bytes)} bytes`}>
+      {humanBytes(bytes)}
+    </data>
+  );
 }
 
 /** A relative time with the absolute time on hover. */
 export function Time({ at, now }: { at: number | null | undefined; now: number }) {
   if (!at) return <span class="muted">—</span>;
   const iso = new Date(at).toISOString();
-  return <time datetime={iso} title={absoluteTime(at)}>{relativeTime(at, now)}</time>;
+  return (
+    <time datetime={iso} title={absoluteTime(at)}>
+      {relativeTime(at, now)}
+    </time>
+  );
 }
 
 export function ShortDigest({ digest }: { digest: string }) {
@@ -114,7 +138,11 @@ export function Pager({ first, next, label }: { first: string | null; next: stri
 }
 
 export function Notice({ kind, children }: { kind: "ok" | "error" | "info"; children?: Child }) {
-  return <div class={`notice ${kind}`} role={kind === "error" ? "alert" : "status"}>{children}</div>;
+  return (
+    <div class={`notice ${kind}`} role={kind === "error" ? "alert" : "status"}>
+      {children}
+    </div>
+  );
 }
 
 export function Facts({ rows }: { rows: [string, Child][] }) {

@@ -14,10 +14,22 @@ import { countTags, listTagEntries, listUploadSessions, type TagEntry } from "..
 import { getManifest, getTag, listReferrersPage } from "../storage/manifests";
 import { repositoryExists } from "../storage/repositories";
 import type { UploadState } from "../storage/uploads";
-import { getBucketUsage, getRepositoryUsage, listRepositoryUsage, type BucketUsage, type RepositoryUsage } from "../storage/usage";
+import {
+  getBucketUsage,
+  getRepositoryUsage,
+  listRepositoryUsage,
+  type BucketUsage,
+  type RepositoryUsage,
+} from "../storage/usage";
 import { readBounded } from "../util/read-bounded";
 import { mayPull } from "./access";
-import { describeConfig, describeManifest, type ConfigView, type DescriptorView, type ManifestView } from "./manifest-view";
+import {
+  describeConfig,
+  describeManifest,
+  type ConfigView,
+  type DescriptorView,
+  type ManifestView,
+} from "./manifest-view";
 
 export const LIMITS = {
   /** Repositories per page; each costs a tag count and a usage read. */
@@ -47,9 +59,23 @@ export interface RepositoryRow {
 /** One page of the repositories the caller may pull whose names contain `query`, through
  *  the catalog the API serves (registry/catalog.ts): its cursor past a scan that found too
  *  few is sealed, so the next-page link names no repository the caller may not see. */
-export async function loadRepositories(store: Storage, identity: Identity, query: string, after: string | null, secret: string | null) {
-  const matching: Identity = { ...identity, allows: (repo, action) => repo.includes(query) && identity.allows(repo, action) };
-  const page = await listPullableRepositories(store, matching, { limit: LIMITS.repositories, last: after, secret, maxScanPages: LIMITS.catalogScanCalls });
+export async function loadRepositories(
+  store: Storage,
+  identity: Identity,
+  query: string,
+  after: string | null,
+  secret: string | null,
+) {
+  const matching: Identity = {
+    ...identity,
+    allows: (repo, action) => repo.includes(query) && identity.allows(repo, action),
+  };
+  const page = await listPullableRepositories(store, matching, {
+    limit: LIMITS.repositories,
+    last: after,
+    secret,
+    maxScanPages: LIMITS.catalogScanCalls,
+  });
   const visible = page.names;
   const rows = await Promise.all(
     visible.map(async (name): Promise<RepositoryRow> => {
@@ -71,12 +97,17 @@ export interface TagRow extends TagEntry {
 /** One page of a repository's tags, each with what its manifest says. */
 export async function loadRepository(store: Storage, repo: string, after: string | null) {
   if (!(await repositoryExists(store, repo))) throw new RegistryError("NAME_UNKNOWN", `repository unknown: ${repo}`);
-  const [page, usage] = await Promise.all([listTagEntries(store, repo, after, LIMITS.tags), getRepositoryUsage(store, repo)]);
+  const [page, usage] = await Promise.all([
+    listTagEntries(store, repo, after, LIMITS.tags),
+    getRepositoryUsage(store, repo),
+  ]);
   const digests = [...new Set(page.tags.map((t) => t.digest))];
   const views = new Map<string, ManifestView | null>();
   await Promise.all(
     digests.map(async (d) => {
-      const manifest = await fetchManifest(store, repo, { kind: "digest", digest: parseDigest(d) }, true).catch(() => null);
+      const manifest = await fetchManifest(store, repo, { kind: "digest", digest: parseDigest(d) }, true).catch(
+        () => null,
+      );
       const bytes = manifest ? await readDocument(manifest.body) : null;
       views.set(d, manifest && bytes ? describeManifest(bytes, manifest.contentType) : null);
     }),
@@ -85,7 +116,11 @@ export async function loadRepository(store: Storage, repo: string, after: string
   return { tags, next: page.more && tags.length > 0 ? tags[tags.length - 1]!.tag : null, usage };
 }
 
-async function loadConfig(store: Storage, repo: string, config: DescriptorView | undefined): Promise<ConfigView | null> {
+async function loadConfig(
+  store: Storage,
+  repo: string,
+  config: DescriptorView | undefined,
+): Promise<ConfigView | null> {
   if (!config || config.size > LIMITS.documentBytes) return null;
   const digest = parseDigest(config.digest);
   const link = await getBlobLink(store, repo, digest);
@@ -116,7 +151,12 @@ export async function loadManifest(store: Storage, repo: string, digest: Digest,
         return { descriptor, view: child && childBytes ? describeManifest(childBytes, child.contentType) : null };
       }),
     ),
-    listReferrersPage(store, repo, digest, { after: null, limit: LIMITS.referrers, maxBytes: LIMITS.referrerBytes, artifactType: undefined }),
+    listReferrersPage(store, repo, digest, {
+      after: null,
+      limit: LIMITS.referrers,
+      maxBytes: LIMITS.referrerBytes,
+      artifactType: undefined,
+    }),
     tag ? getTag(store, repo, tag) : Promise.resolve(null),
   ]);
   return {

@@ -51,7 +51,10 @@ export function relativeTime(at: number, now: number): string {
 
 /** "2026-12-01 00:50:43 UTC" */
 export function absoluteTime(at: number): string {
-  return new Date(at).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  return new Date(at)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, " UTC");
 }
 
 export interface Platform {

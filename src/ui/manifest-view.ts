@@ -42,11 +42,14 @@ type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-const strings = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : undefined);
+const strings = (v: unknown): string[] | undefined =>
+  Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : undefined;
 
 function stringPairs(v: unknown): [string, string][] {
   if (!isObject(v)) return [];
-  return Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string").sort(([a], [b]) => a.localeCompare(b));
+  return Object.entries(v)
+    .filter((e): e is [string, string] => typeof e[1] === "string")
+    .sort(([a], [b]) => a.localeCompare(b));
 }
 
 function descriptor(v: unknown): DescriptorView | null {
@@ -85,7 +88,14 @@ export function describeManifest(bytes: Uint8Array, contentType: string): Manife
   return {
     kind,
     mediaType,
-    artifactType: str(m.artifactType) ?? (kind === "image" && config && !config.mediaType.includes("image.config") && !config.mediaType.includes("container.image") ? config.mediaType : undefined),
+    artifactType:
+      str(m.artifactType) ??
+      (kind === "image" &&
+      config &&
+      !config.mediaType.includes("image.config") &&
+      !config.mediaType.includes("container.image")
+        ? config.mediaType
+        : undefined),
     config,
     layers,
     children,
@@ -109,7 +119,12 @@ export function describeConfig(bytes: Uint8Array): ConfigView | null {
     user: str(inner.User) || undefined,
     env: strings(inner.Env) ?? [],
     labels: stringPairs(inner.Labels),
-    history: history.map((h) => ({ created: str(h.created), createdBy: str(h.created_by), emptyLayer: h.empty_layer === true, comment: str(h.comment) })),
+    history: history.map((h) => ({
+      created: str(h.created),
+      createdBy: str(h.created_by),
+      emptyLayer: h.empty_layer === true,
+      comment: str(h.comment),
+    })),
   };
 }
 

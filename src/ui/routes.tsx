@@ -33,7 +33,8 @@ type C = Context<UiEnv>;
 
 /** Pages only ever embed their own stylesheet and script. */
 const SECURITY_HEADERS: Record<string, string> = {
-  "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "Content-Security-Policy":
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "same-origin",
 };
@@ -43,7 +44,10 @@ async function uiContext(c: C, next: () => Promise<void>) {
   c.set("config", config);
   const session = await loadSession(c);
   c.set("session", session);
-  c.set("identity", session?.identity ?? (config.auth.configured ? anonymousIdentity(config.auth.anonymousPull) : NOBODY));
+  c.set(
+    "identity",
+    session?.identity ?? (config.auth.configured ? anonymousIdentity(config.auth.anonymousPull) : NOBODY),
+  );
   await next();
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
   if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "no-store");
@@ -52,17 +56,29 @@ async function uiContext(c: C, next: () => Promise<void>) {
 export const UI_PATHS = ["/", "/-/*", "/r/*"] as const;
 for (const path of UI_PATHS) uiRoutes.use(path, uiContext);
 
-uiRoutes.get("/-/static/ui.css", (c) => c.body(CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=300" }));
-uiRoutes.get("/-/static/ui.js", (c) => c.body(SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=300" }));
+uiRoutes.get("/-/static/ui.css", (c) =>
+  c.body(CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=300" }),
+);
+uiRoutes.get("/-/static/ui.js", (c) =>
+  c.body(SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=300" }),
+);
 
 function registryDeps(c: C): RegistryDeps {
-  return { store: c.get("storage"), config: c.get("config"), waitUntil: (promise) => c.executionCtx.waitUntil(promise) };
+  return {
+    store: c.get("storage"),
+    config: c.get("config"),
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+  };
 }
 
 function pageUser(c: C): PageUser | null {
   const session = c.get("session");
   if (!session) return null;
-  return { name: session.subject.replace(/^(admin|readonly|user|jwt):/, ""), csrf: session.csrf, admin: isAdmin(session.identity) };
+  return {
+    name: session.subject.replace(/^(admin|readonly|user|jwt):/, ""),
+    csrf: session.csrf,
+    admin: isAdmin(session.identity),
+  };
 }
 
 /** Forms are small: a bounded read, refused beyond 16 KiB. */
@@ -79,7 +95,15 @@ function sameOrigin(c: C): boolean {
 }
 
 function refuseForm(c: C) {
-  return c.html(<ErrorPage user={pageUser(c)} status={403} title="Form refused" detail="The form carried no valid token for your session (it may have expired, or come from another site). Reload the page and try again." />, 403);
+  return c.html(
+    <ErrorPage
+      user={pageUser(c)}
+      status={403}
+      title="Form refused"
+      detail="The form carried no valid token for your session (it may have expired, or come from another site). Reload the page and try again."
+    />,
+    403,
+  );
 }
 
 /** Only local paths, so a crafted link cannot send a signed-in user elsewhere. */
@@ -90,18 +114,34 @@ function safeNext(value: string | null | undefined): string {
 /** Anonymous callers go to sign in; signed-in callers without the right see "not found",
  *  as they would for a repository that does not exist. */
 function denyPull(c: C) {
-  if (!c.get("session")) return c.redirect(`/-/login?next=${encodeURIComponent(new URL(c.req.url).pathname + new URL(c.req.url).search)}`, 303);
+  if (!c.get("session"))
+    return c.redirect(
+      `/-/login?next=${encodeURIComponent(new URL(c.req.url).pathname + new URL(c.req.url).search)}`,
+      303,
+    );
   return notFound(c);
 }
 
 function notFound(c: C) {
-  return c.html(<ErrorPage user={pageUser(c)} status={404} title="Not found" detail="There is no such repository or manifest, or you may not pull it." />, 404);
+  return c.html(
+    <ErrorPage
+      user={pageUser(c)}
+      status={404}
+      title="Not found"
+      detail="There is no such repository or manifest, or you may not pull it."
+    />,
+    404,
+  );
 }
 
 uiRoutes.get("/-/login", (c) => {
   if (c.get("session")) return c.redirect(safeNext(c.req.query("next")), 303);
-  const unavailable = c.get("config").stateSecret ? null : "Sign-in is unavailable: the registry has no JWT_STATE_SECRET to sign sessions with.";
-  return c.html(<LoginPage csrf={loginCsrf(c)} error={null} next={safeNext(c.req.query("next"))} unavailable={unavailable} />);
+  const unavailable = c.get("config").stateSecret
+    ? null
+    : "Sign-in is unavailable: the registry has no JWT_STATE_SECRET to sign sessions with.";
+  return c.html(
+    <LoginPage csrf={loginCsrf(c)} error={null} next={safeNext(c.req.query("next"))} unavailable={unavailable} />,
+  );
 });
 
 uiRoutes.post("/-/login", async (c) => {
@@ -110,11 +150,24 @@ uiRoutes.post("/-/login", async (c) => {
   const config = c.get("config");
   const next = safeNext(form.get("next"));
   const secret = config.stateSecret;
-  const account = secret && config.auth.configured ? await authenticatePassword(config.auth, form.get("username") ?? "", form.get("password") ?? "", loginThrottle(c as unknown as Context<AppEnv>)) : null;
+  const account =
+    secret && config.auth.configured
+      ? await authenticatePassword(
+          config.auth,
+          form.get("username") ?? "",
+          form.get("password") ?? "",
+          loginThrottle(c as unknown as Context<AppEnv>),
+        )
+      : null;
   if (!secret || !account) {
     const error = secret ? "Wrong username or password." : null;
-    const unavailable = secret ? null : "Sign-in is unavailable: the registry has no JWT_STATE_SECRET to sign sessions with.";
-    return c.html(<LoginPage csrf={loginCsrf(c)} error={error} next={next} unavailable={unavailable} />, secret ? 401 : 503);
+    const unavailable = secret
+      ? null
+      : "Sign-in is unavailable: the registry has no JWT_STATE_SECRET to sign sessions with.";
+    return c.html(
+      <LoginPage csrf={loginCsrf(c)} error={error} next={next} unavailable={unavailable} />,
+      secret ? 401 : 503,
+    );
   }
   await startSession(c, secret, account);
   return c.redirect(next, 303);
@@ -131,9 +184,24 @@ uiRoutes.post("/-/logout", async (c) => {
 uiRoutes.get("/", async (c) => {
   const query = (c.req.query("q") ?? "").trim().toLowerCase().slice(0, 255);
   const after = c.req.query("after") || null;
-  const { rows, next } = await loadRepositories(c.get("storage"), c.get("identity"), query, after, c.get("config").stateSecret);
+  const { rows, next } = await loadRepositories(
+    c.get("storage"),
+    c.get("identity"),
+    query,
+    after,
+    c.get("config").stateSecret,
+  );
   if (!c.get("session") && rows.length === 0 && !after && !query) return c.redirect("/-/login", 303);
-  return c.html(<RepositoriesPage user={pageUser(c)} query={query} rows={rows} next={next} paged={after !== null} now={Date.now()} />);
+  return c.html(
+    <RepositoriesPage
+      user={pageUser(c)}
+      query={query}
+      rows={rows}
+      next={next}
+      paged={after !== null}
+      now={Date.now()}
+    />,
+  );
 });
 
 uiRoutes.get("/-/storage", async (c) => {
@@ -142,9 +210,14 @@ uiRoutes.get("/-/storage", async (c) => {
   const data = await loadStorage(c.get("storage"), c.get("identity"), user.admin);
   const gc = c.req.query("gc");
   const message =
-    gc === "busy" ? { kind: "error" as const, text: "A collector step is already running; try again shortly." }
-    : gc === "dry-run" || gc === "run" ? { kind: "ok" as const, text: `The collector ran one ${gc === "run" ? "" : "dry-run "}step; its report is below.` }
-    : null;
+    gc === "busy"
+      ? { kind: "error" as const, text: "A collector step is already running; try again shortly." }
+      : gc === "dry-run" || gc === "run"
+        ? {
+            kind: "ok" as const,
+            text: `The collector ran one ${gc === "run" ? "" : "dry-run "}step; its report is below.`,
+          }
+        : null;
   return c.html(<StoragePage {...data} user={user} message={message} now={Date.now()} />);
 });
 
@@ -152,11 +225,21 @@ uiRoutes.post("/-/storage/gc", async (c) => {
   const form = await readForm(c);
   const session = c.get("session");
   if (!sameOrigin(c) || !(await sessionCsrfValid(session, form.get("_csrf")))) return refuseForm(c);
-  if (!isAdmin(c.get("identity"))) return c.html(<ErrorPage user={pageUser(c)} status={403} title="Not allowed" detail="Only administrators run the garbage collector." />, 403);
+  if (!isAdmin(c.get("identity")))
+    return c.html(
+      <ErrorPage
+        user={pageUser(c)}
+        status={403}
+        title="Not allowed"
+        detail="Only administrators run the garbage collector."
+      />,
+      403,
+    );
   const dryRun = form.get("mode") !== "run";
   const ran = await collectOnce(registryDeps(c), c.get("identity"), dryRun).then(
     () => true,
-    (error: unknown) => (error instanceof RegistryError && error.code === "TOOMANYREQUESTS" ? false : Promise.reject(error)),
+    (error: unknown) =>
+      error instanceof RegistryError && error.code === "TOOMANYREQUESTS" ? false : Promise.reject(error),
   );
   return c.redirect(`/-/storage?gc=${ran ? (dryRun ? "dry-run" : "run") : "busy"}`, 303);
 });
@@ -169,10 +252,22 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
   const rawTag = c.req.query("tag");
   const data = await loadManifest(c.get("storage"), repo, digest, rawTag && isValidTag(rawTag) ? rawTag : null);
   const canDelete = mayDelete(identity, repo, c.get("config").deletesEnabled);
-  return c.html(<ManifestPage {...data} user={pageUser(c)} repo={repo} digest={formatDigest(digest)} host={new URL(c.req.url).host} canDelete={canDelete} now={Date.now()} />);
+  return c.html(
+    <ManifestPage
+      {...data}
+      user={pageUser(c)}
+      repo={repo}
+      digest={formatDigest(digest)}
+      host={new URL(c.req.url).host}
+      canDelete={canDelete}
+      now={Date.now()}
+    />,
+  );
 });
 
-function deleteTarget(params: { get(name: string): string | null | undefined }): { tag: string } | { digest: string } | null {
+function deleteTarget(params: {
+  get(name: string): string | null | undefined;
+}): { tag: string } | { digest: string } | null {
   const tag = params.get("tag");
   const digest = params.get("digest");
   if (tag && isValidTag(tag)) return { tag };
@@ -194,12 +289,16 @@ uiRoutes.post("/r/:name{.+}/-/delete", async (c) => {
   if (!sameOrigin(c) || !(await sessionCsrfValid(c.get("session"), form.get("_csrf")))) return refuseForm(c);
   const target = deleteTarget(form);
   if (!target || !mayDelete(c.get("identity"), repo, c.get("config").deletesEnabled)) {
-    return c.html(<ErrorPage user={pageUser(c)} status={403} title="Not allowed" detail={`You may not delete in ${repo}.`} />, 403);
+    return c.html(
+      <ErrorPage user={pageUser(c)} status={403} title="Not allowed" detail={`You may not delete in ${repo}.`} />,
+      403,
+    );
   }
   refuseMirrorWrite(c.get("config"), repo);
   if ("tag" in target) await deleteTagOnly(c.get("storage"), repo, target.tag);
   else await deleteManifestByDigest(c.get("storage"), repo, parseDigest(target.digest));
-  const done = "tag" in target ? `tag=${encodeURIComponent(target.tag)}` : `digest=${encodeURIComponent(target.digest)}`;
+  const done =
+    "tag" in target ? `tag=${encodeURIComponent(target.tag)}` : `digest=${encodeURIComponent(target.digest)}`;
   return c.redirect(`/r/${repo}?deleted_${done}`, 303);
 });
 
@@ -212,9 +311,25 @@ uiRoutes.get("/r/:name{.+}", async (c) => {
   const data = await loadRepository(c.get("storage"), repo, after);
   const deletedTag = c.req.query("deleted_tag");
   const deletedDigest = c.req.query("deleted_digest");
-  const deleted = deletedTag && isValidTag(deletedTag) ? `tag ${deletedTag}` : deletedDigest ? `manifest ${formatDigest(parseDigest(deletedDigest))}` : null;
+  const deleted =
+    deletedTag && isValidTag(deletedTag)
+      ? `tag ${deletedTag}`
+      : deletedDigest
+        ? `manifest ${formatDigest(parseDigest(deletedDigest))}`
+        : null;
   const canDelete = mayDelete(identity, repo, c.get("config").deletesEnabled);
-  return c.html(<RepositoryPage {...data} user={pageUser(c)} repo={repo} host={new URL(c.req.url).host} paged={after !== null} canDelete={canDelete} deleted={deleted} now={Date.now()} />);
+  return c.html(
+    <RepositoryPage
+      {...data}
+      user={pageUser(c)}
+      repo={repo}
+      host={new URL(c.req.url).host}
+      paged={after !== null}
+      canDelete={canDelete}
+      deleted={deleted}
+      now={Date.now()}
+    />,
+  );
 });
 
 const UI_ERRORS: Record<string, [number, string]> = {
@@ -231,8 +346,11 @@ const UI_ERRORS: Record<string, [number, string]> = {
 
 uiRoutes.onError((error, c) => {
   const known = error instanceof RegistryError ? UI_ERRORS[error.code] : undefined;
-  if (!known) console.error("ui error", error instanceof Error ? error.stack ?? error.message : String(error));
+  if (!known) console.error("ui error", error instanceof Error ? (error.stack ?? error.message) : String(error));
   const [status, title] = known ?? [500, "Something went wrong"];
   const detail = known ? error.message : "The registry could not render this page; the log says why.";
-  return c.html(<ErrorPage user={c.get("session") ? pageUser(c) : null} status={status} title={title} detail={detail} />, status as 404);
+  return c.html(
+    <ErrorPage user={c.get("session") ? pageUser(c) : null} status={status} title={title} detail={detail} />,
+    status as 404,
+  );
 });

@@ -28,8 +28,15 @@ function sessionKey(secret: string): Promise<Uint8Array> {
   let key = keyCache.get(secret);
   if (!key) {
     key = (async () => {
-      const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), "HKDF", false, ["deriveBits"]);
-      const params = { name: "HKDF", hash: "SHA-256", salt: new TextEncoder().encode(ISSUER), info: new TextEncoder().encode(LABEL) };
+      const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), "HKDF", false, [
+        "deriveBits",
+      ]);
+      const params = {
+        name: "HKDF",
+        hash: "SHA-256",
+        salt: new TextEncoder().encode(ISSUER),
+        info: new TextEncoder().encode(LABEL),
+      };
       return new Uint8Array(await crypto.subtle.deriveBits(params, base, 256));
     })();
     keyCache.set(secret, key);
@@ -39,7 +46,10 @@ function sessionKey(secret: string): Promise<Uint8Array> {
 
 export function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 async function fingerprint(secret: string | null): Promise<string> {
@@ -63,7 +73,17 @@ export async function startSession(c: Context<UiEnv>, secret: string, account: A
   const csrf = randomToken();
   const now = Math.floor(Date.now() / 1000);
   const expiresAt = Math.min(now + SESSION_TTL_SECONDS, account.identity.expiresAt ?? Number.POSITIVE_INFINITY);
-  await saveSession(c.get("storage"), id, { subject: account.identity.subject, fingerprint: await fingerprint(account.binding), actions: account.actions, expiresAt }, expiresAt - now);
+  await saveSession(
+    c.get("storage"),
+    id,
+    {
+      subject: account.identity.subject,
+      fingerprint: await fingerprint(account.binding),
+      actions: account.actions,
+      expiresAt,
+    },
+    expiresAt - now,
+  );
   const jwt = await new SignJWT({ sid: id, csrf })
     .setProtectedHeader({ alg: "HS256" })
     .setIssuer(ISSUER)
@@ -77,7 +97,11 @@ export async function startSession(c: Context<UiEnv>, secret: string, account: A
 
 /** The identity behind a session record as configured now; null once the account is gone
  *  or what its rights rest on changed (a password, a user's rules, the JWT key). */
-async function identityFor(auth: AuthConfig, subject: string, record: { fingerprint: string; actions?: string[] }): Promise<Identity | null> {
+async function identityFor(
+  auth: AuthConfig,
+  subject: string,
+  record: { fingerprint: string; actions?: string[] },
+): Promise<Identity | null> {
   const account = await accountForSubject(auth, subject, record.actions);
   if (!account || !(await secretsEqual(await fingerprint(account.binding), record.fingerprint))) return null;
   return account.identity;
@@ -91,7 +115,13 @@ export async function loadSession(c: Context<UiEnv>): Promise<UiSession | null> 
   if (!cookie || !secret) return null;
   let claims: { sid?: unknown; csrf?: unknown; sub?: string };
   try {
-    claims = (await jwtVerify(cookie, await sessionKey(secret), { algorithms: ["HS256"], issuer: ISSUER, requiredClaims: ["exp", "sub"] })).payload;
+    claims = (
+      await jwtVerify(cookie, await sessionKey(secret), {
+        algorithms: ["HS256"],
+        issuer: ISSUER,
+        requiredClaims: ["exp", "sub"],
+      })
+    ).payload;
   } catch {
     return null;
   }

@@ -46,7 +46,8 @@ export class BufferPool {
 
   /** A buffer of exactly `size` bytes (its contents are whatever the last user left). */
   async acquire(size: number): Promise<Uint8Array> {
-    if (size > this.capBytes) throw new Error(`${this.name}: a ${size}-byte buffer exceeds the pool's cap of ${this.capBytes}`);
+    if (size > this.capBytes)
+      throw new Error(`${this.name}: a ${size}-byte buffer exceeds the pool's cap of ${this.capBytes}`);
     // Behind anyone already waiting: a stream of small requests cannot starve a waiter.
     const ready = this.waiters.length === 0 ? this.take(size) : null;
     if (ready) return ready;
@@ -55,7 +56,8 @@ export class BufferPool {
     for (;;) {
       await sleep(POLL_MS);
       me.polledAt = Date.now();
-      while (this.waiters.length > 0 && this.waiters[0] !== me && me.polledAt - this.waiters[0]!.polledAt > STALE_MS) this.waiters.shift();
+      while (this.waiters.length > 0 && this.waiters[0] !== me && me.polledAt - this.waiters[0]!.polledAt > STALE_MS)
+        this.waiters.shift();
       if (!this.waiters.includes(me)) this.waiters.push(me); // dropped while this request was slow
       if (this.waiters[0] !== me) continue;
       const buffer = this.take(size);
@@ -84,7 +86,12 @@ export class BufferPool {
   }
 
   stats(): PoolStats {
-    return { allocatedBytes: this.allocated, leasedBytes: this.leased, highWaterBytes: this.highWater, waiting: this.waiters.length };
+    return {
+      allocatedBytes: this.allocated,
+      leasedBytes: this.leased,
+      highWaterBytes: this.highWater,
+      waiting: this.waiters.length,
+    };
   }
 
   /** A free buffer of the size, else a new one within the cap (dropping free buffers of

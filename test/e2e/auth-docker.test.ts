@@ -33,8 +33,20 @@ async function startOwnDockerd(): Promise<string | null> {
   const dir = join(work, "docker");
   mkdirSync(dir, { recursive: true });
   const host = `unix://${dir}/docker.sock`;
-  const args = ["--host", host, "--data-root", `${dir}/data`, "--exec-root", `${dir}/exec`, "--pidfile", `${dir}/dockerd.pid`,
-    "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs"];
+  const args = [
+    "--host",
+    host,
+    "--data-root",
+    `${dir}/data`,
+    "--exec-root",
+    `${dir}/exec`,
+    "--pidfile",
+    `${dir}/dockerd.pid`,
+    "--iptables=false",
+    "--ip6tables=false",
+    "--bridge=none",
+    "--storage-driver=vfs",
+  ];
   const child = spawn("dockerd", args, { detached: true, stdio: ["ignore", "ignore", "ignore"] });
   child.unref();
   ownDaemon = child.pid ?? null;
@@ -62,7 +74,11 @@ async function makeBaseImage(config: string): Promise<void> {
 beforeAll(async () => {
   if (!dockerHost && !existsSync("/var/run/docker.sock")) skipReason = await startOwnDockerd();
   else if (!dockerHost) dockerHost = "unix:///var/run/docker.sock";
-  if (!skipReason && (await run("docker", ["version"], { env: { DOCKER_HOST: dockerHost } }).catch(() => ({ code: 1 }))).code !== 0) skipReason = "docker CLI cannot reach an engine";
+  if (
+    !skipReason &&
+    (await run("docker", ["version"], { env: { DOCKER_HOST: dockerHost } }).catch(() => ({ code: 1 }))).code !== 0
+  )
+    skipReason = "docker CLI cannot reach an engine";
   if (skipReason) {
     if (requireAll()) throw new Error(`E2E_REQUIRE_ALL=1 but ${skipReason}`);
     console.warn(`[e2e skip] docker unavailable: ${skipReason}`);
@@ -71,8 +87,13 @@ beforeAll(async () => {
   await makeBaseImage(join(work, "cfg-base"));
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const publicJwk = Buffer.from(JSON.stringify({ ...(await exportJWK(publicKey)), alg: "ES256" })).toString("base64");
-  jwtPassword = await new SignJWT({ capabilities: ["pull", "push"], username: "ci" }).setProtectedHeader({ alg: "ES256" }).setExpirationTime("1h").sign(privateKey);
-  const users = { alice: { password: await hashPassword(ALICE.password, 20_000), access: { "team-a/*": ["pull", "push", "delete"] } } };
+  jwtPassword = await new SignJWT({ capabilities: ["pull", "push"], username: "ci" })
+    .setProtectedHeader({ alg: "ES256" })
+    .setExpirationTime("1h")
+    .sign(privateKey);
+  const users = {
+    alice: { password: await hashPassword(ALICE.password, 20_000), access: { "team-a/*": ["pull", "push", "delete"] } },
+  };
   server = await startRegistry({
     runtime: "wrangler",
     protocol: "https",
@@ -113,7 +134,12 @@ async function login(config: string, username: string, password: string): Promis
 /** Tags the base image as repo:tag, pushes it, removes it locally and pulls it back. */
 async function pushAndPull(config: string, repo: string): Promise<void> {
   const ref = `${server.host}/${repo}:v1`;
-  for (const args of [["tag", "auth-e2e-base:1", ref], ["push", ref], ["rmi", ref], ["pull", ref]]) {
+  for (const args of [
+    ["tag", "auth-e2e-base:1", ref],
+    ["push", ref],
+    ["rmi", ref],
+    ["pull", ref],
+  ]) {
     const result = await docker(args, config);
     expect(result.code, `docker ${args.join(" ")}: ${result.stderr}\n${server.log().slice(-2000)}`).toBe(0);
   }
@@ -134,9 +160,13 @@ describe("docker login, push and pull with each credential kind", () => {
     const result = await login(config, username, password);
     expect(result.code, result.stderr).toBe(0);
     // docker asked for offline access at login and keeps the refresh token, not the password.
-    const stored = JSON.parse(readFileSync(join(config, "config.json"), "utf8")) as { auths: Record<string, { identitytoken?: string }> };
+    const stored = JSON.parse(readFileSync(join(config, "config.json"), "utf8")) as {
+      auths: Record<string, { identitytoken?: string }>;
+    };
     expect(stored.auths[server.host]?.identitytoken).toBeTruthy();
-    expect(readFileSync(join(config, "config.json"), "utf8")).not.toContain(Buffer.from(`${username}:${password}`).toString("base64"));
+    expect(readFileSync(join(config, "config.json"), "utf8")).not.toContain(
+      Buffer.from(`${username}:${password}`).toString("base64"),
+    );
     await pushAndPull(config, repo);
   });
 

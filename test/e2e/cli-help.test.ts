@@ -24,6 +24,9 @@ for (const [name, args] of Object.entries(COMMANDS)) {
 }
 
 it("npm run conformance -- --help names --keep (the run deletes what it pushed otherwise)", () => {
-  const result = spawnSync(process.execPath, [...COMMANDS["npm run conformance"]!, "--help"], { cwd: ROOT, encoding: "utf8" });
+  const result = spawnSync(process.execPath, [...COMMANDS["npm run conformance"]!, "--help"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   expect(result.stdout).toContain("--keep");
 });

@@ -8,7 +8,15 @@ import { needClients } from "./clients/availability";
 import { execInImage } from "./clients/container";
 import { buildBase, buildDerived, rootfsTarball, type BuiltImage } from "./clients/images";
 import { CREDENTIAL_KINDS } from "./clients/credentials";
-import { getManifest, logMark, logTail, requestsSince, startClientRegistry, stateBytes, workDir } from "./clients/registry";
+import {
+  getManifest,
+  logMark,
+  logTail,
+  requestsSince,
+  startClientRegistry,
+  stateBytes,
+  workDir,
+} from "./clients/registry";
 import { sha256OfFile, slowestCommands } from "./clients/run";
 import { DockerCli } from "./clients/tools";
 import { E2E_CREDENTIALS, type RegistryServer } from "./registry-server";
@@ -71,7 +79,11 @@ function pushedDigest(output: string): string {
   return match[1];
 }
 
-const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+const slug = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
 
 describe("docker login with each credential kind", () => {
   const probe = () => `${server.host}/e2e/auth-probe:v1`;
@@ -132,7 +144,10 @@ describe("docker push, pull and run of a 150 MiB layer", () => {
 
   it("pushes, pulls back the same digest, and the container sees the payload", async (context) => {
     await needClients(context, "docker", "umoci", "busybox");
-    const { image, tarball } = await buildTarball("big", { "payload/hello.txt": HELLO, "payload/big.bin": BIG_PAYLOAD });
+    const { image, tarball } = await buildTarball("big", {
+      "payload/hello.txt": HELLO,
+      "payload/big.bin": BIG_PAYLOAD,
+    });
     const diffId = await importImage(tarball, name());
     expect(diffId).toBe(await sha256OfFile(tarball));
     expect((await docker.login(server.host, E2E_CREDENTIALS.username, E2E_CREDENTIALS.password)).code).toBe(0);
@@ -151,7 +166,10 @@ describe("docker push, pull and run of a 150 MiB layer", () => {
     expect(JSON.parse(pulledLayers.stdout)).toEqual([diffId]);
 
     const payloadDigest = await sha256OfFile(join(image.bundle, "rootfs/payload/big.bin"));
-    const [hello, sum] = await execInImage(name(), [["cat", "/payload/hello.txt"], ["sha256sum", "/payload/big.bin"]]);
+    const [hello, sum] = await execInImage(name(), [
+      ["cat", "/payload/hello.txt"],
+      ["sha256sum", "/payload/big.bin"],
+    ]);
     expect(hello).toEqual({ exitCode: 0, output: HELLO });
     expect(sum!.output.split(/\s+/)[0]).toBe(payloadDigest.slice("sha256:".length));
   });

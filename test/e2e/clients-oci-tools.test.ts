@@ -48,7 +48,10 @@ function testImages(): Promise<TestImages> {
     const layout = join(work, "layout");
     const base = await buildBase(layout, work);
     const forArch = (arch: string) =>
-      buildDerived(base, arch, work, { architecture: arch, files: { "payload/arch.txt": `${arch}\n`, "payload/data.bin": { size: 2 << 20, seed: arch.length } } });
+      buildDerived(base, arch, work, {
+        architecture: arch,
+        files: { "payload/arch.txt": `${arch}\n`, "payload/data.bin": { size: 2 << 20, seed: arch.length } },
+      });
     return { base, amd64: await forArch("amd64"), arm64: await forArch("arm64") };
   })();
   return imagesPending;
@@ -67,19 +70,35 @@ describe("buildah manifest push --all, then podman pulls each platform", () => {
 
     const index = await getManifest(server, "e2e/multi", "v1");
     expect(index.status).toBe(200);
-    const entries = JSON.parse(index.body.toString("utf8")).manifests as { digest: string; platform: { architecture: string } }[];
+    const entries = JSON.parse(index.body.toString("utf8")).manifests as {
+      digest: string;
+      platform: { architecture: string };
+    }[];
     expect(entries.map((e) => e.platform.architecture).sort()).toEqual(["amd64", "arm64"]);
 
     for (const image of [images.amd64, images.arm64]) {
       const arch = image.tag;
       const entry = entries.find((e) => e.platform.architecture === arch)!;
-      await tools.podman(["pull", "--tls-verify=false", "--creds", CREDS, "--platform", `linux/${arch}`, `${server.host}/e2e/multi:v1`]);
+      await tools.podman([
+        "pull",
+        "--tls-verify=false",
+        "--creds",
+        CREDS,
+        "--platform",
+        `linux/${arch}`,
+        `${server.host}/e2e/multi:v1`,
+      ]);
       const format = "{{.Architecture}} {{json .RepoDigests}} {{json .RootFS.Layers}}";
       const inspect = await tools.podman(["image", "inspect", "--format", format, `${server.host}/e2e/multi:v1`]);
       const [architecture, repoDigests, layers] = inspect.stdout.trim().split(" ");
       expect(architecture).toBe(arch);
       // podman records both the index it resolved and the platform's manifest it pulled.
-      expect(JSON.parse(repoDigests!)).toEqual(expect.arrayContaining([`${server.host}/e2e/multi@${entry.digest}`, `${server.host}/e2e/multi@${index.digest}`]));
+      expect(JSON.parse(repoDigests!)).toEqual(
+        expect.arrayContaining([
+          `${server.host}/e2e/multi@${entry.digest}`,
+          `${server.host}/e2e/multi@${index.digest}`,
+        ]),
+      );
       // diff ids are digests of the uncompressed layers: the bytes umoci built, unchanged.
       expect(JSON.parse(layers!)).toEqual(image.diffIds);
     }
@@ -93,7 +112,8 @@ describe("skopeo list-tags, delete and copy", () => {
     await needClients(context, "skopeo", "umoci", "busybox");
     const images = await tagged();
     for (const [tag, image] of Object.entries(images)) await pushImage(tools, image.ref, ref(`e2e/tags:${tag}`));
-    const listTags = async () => JSON.parse((await tools.skopeo(["list-tags", ...skopeoFlags(), ref("e2e/tags")])).stdout).Tags.sort();
+    const listTags = async () =>
+      JSON.parse((await tools.skopeo(["list-tags", ...skopeoFlags(), ref("e2e/tags")])).stdout).Tags.sort();
     expect(await listTags()).toEqual(["one", "three", "two"]);
 
     const deleted = (await getManifest(server, "e2e/tags", "two")).digest!;
@@ -132,7 +152,19 @@ describe("containerd ctr images pull", () => {
     const ctr = new Ctr(join(work, "ctr"), server.host, `e2e-${process.pid}`);
     const name = `${server.host}/e2e/ctr:v1`;
     try {
-      await ctr.run(["images", "pull", "--hosts-dir", ctr.hostsDir, "--user", CREDS, "--platform", "linux/arm64", "--snapshotter", "native", name]);
+      await ctr.run([
+        "images",
+        "pull",
+        "--hosts-dir",
+        ctr.hostsDir,
+        "--user",
+        CREDS,
+        "--platform",
+        "linux/arm64",
+        "--snapshotter",
+        "native",
+        name,
+      ]);
       const listed = (await ctr.run(["images", "ls"])).stdout.split("\n").find((line) => line.startsWith(name + " "));
       expect(listed?.split(/\s+/)[2]).toBe(arm64.manifestDigest);
       const content = (await ctr.run(["content", "ls"])).stdout;
@@ -153,16 +185,27 @@ describe("referrers", () => {
 
     const artifactType = "application/vnd.example.e2e.sbom.v1+json";
     const config = await pushBlob(server, "e2e/referred", Buffer.from("{}"), "application/vnd.oci.empty.v1+json");
-    const sbom = await pushBlob(server, "e2e/referred", Buffer.from(JSON.stringify({ sbom: "e2e", seed: 7 })), "application/json");
-    const artifact = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      artifactType,
-      config,
-      layers: [sbom],
-      subject: { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: base.manifestDigest, size: subject.body.length },
-      annotations: { "org.example.e2e": "referrer" },
-    }));
+    const sbom = await pushBlob(
+      server,
+      "e2e/referred",
+      Buffer.from(JSON.stringify({ sbom: "e2e", seed: 7 })),
+      "application/json",
+    );
+    const artifact = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        artifactType,
+        config,
+        layers: [sbom],
+        subject: {
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          digest: base.manifestDigest,
+          size: subject.body.length,
+        },
+        annotations: { "org.example.e2e": "referrer" },
+      }),
+    );
     const artifactDigest = "sha256:" + sha256Hex(artifact);
     const put = await api(server, `/v2/e2e/referred/manifests/${artifactDigest}`, {
       method: "PUT",
@@ -176,9 +219,17 @@ describe("referrers", () => {
     expect(listed.status).toBe(200);
     const referrers = (await listed.json()) as { manifests: Record<string, unknown>[] };
     expect(referrers.manifests).toEqual([
-      expect.objectContaining({ digest: artifactDigest, size: artifact.length, artifactType, annotations: { "org.example.e2e": "referrer" } }),
+      expect.objectContaining({
+        digest: artifactDigest,
+        size: artifact.length,
+        artifactType,
+        annotations: { "org.example.e2e": "referrer" },
+      }),
     ]);
-    const filtered = await api(server, `/v2/e2e/referred/referrers/${base.manifestDigest}?artifactType=application%2Fother`);
+    const filtered = await api(
+      server,
+      `/v2/e2e/referred/referrers/${base.manifestDigest}?artifactType=application%2Fother`,
+    );
     expect(((await filtered.json()) as { manifests: unknown[] }).manifests).toEqual([]);
     expect((await getManifest(server, "e2e/referred", artifactDigest)).body.equals(artifact)).toBe(true);
   });

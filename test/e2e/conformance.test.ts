@@ -13,7 +13,9 @@ async function tagsUnder(url: string, namespace: string): Promise<Record<string,
   const client = new RegistryClient(url, E2E_CREDENTIALS);
   const catalog = await client.request("GET", `/v2/_catalog?n=1000&last=${encodeURIComponent(namespace)}`);
   expect(catalog.status).toBe(200);
-  const names = ((catalog.json() as { repositories: string[] }).repositories ?? []).filter((n) => n.startsWith(`${namespace}/`));
+  const names = ((catalog.json() as { repositories: string[] }).repositories ?? []).filter((n) =>
+    n.startsWith(`${namespace}/`),
+  );
   const out: Record<string, string[]> = {};
   for (const name of names) {
     const reply = await client.request("GET", `/v2/${name}/tags/list`);
@@ -45,7 +47,8 @@ describe.each(["bearer", "basic"] as const)("with AUTH_CHALLENGE=%s", (challenge
     });
     const summary = reporter.summary();
     const failures = reporter.failures().map((f) => `[${f.group}] ${f.name}\n    ${f.detail ?? ""}`);
-    if (failures.length > 0) console.error(`conformance failures (${challenge}):\n${failures.join("\n")}\n\nfull run:\n${lines.join("\n")}`);
+    if (failures.length > 0)
+      console.error(`conformance failures (${challenge}):\n${failures.join("\n")}\n\nfull run:\n${lines.join("\n")}`);
     for (const group of GROUPS) {
       expect(summary[group].passed, `${group}: checks passed`).toBeGreaterThan(5);
     }
@@ -53,15 +56,31 @@ describe.each(["bearer", "basic"] as const)("with AUTH_CHALLENGE=%s", (challenge
     // Cleaned up: every repository the run made is left without tags (its manifests are gone).
     const left = await tagsUnder(server.url, namespace);
     expect(Object.keys(left).length, lines.join("\n")).toBeGreaterThan(3);
-    expect(Object.entries(left).filter(([, tags]) => tags.length > 0), lines.join("\n")).toEqual([]);
-    expect(lines.some((l) => /^cleanup: deleted [1-9]\d* manifests and [1-9]\d* blob links/.test(l)), lines.join("\n")).toBe(true);
+    expect(
+      Object.entries(left).filter(([, tags]) => tags.length > 0),
+      lines.join("\n"),
+    ).toEqual([]);
+    expect(
+      lines.some((l) => /^cleanup: deleted [1-9]\d* manifests and [1-9]\d* blob links/.test(l)),
+      lines.join("\n"),
+    ).toBe(true);
   });
 
   it("keeps what it pushed with keep (--keep)", async () => {
     const namespace = `conformance/e2e-keep-${challenge}`;
-    const reporter = await runConformance({ namespace, url: server.url, ...E2E_CREDENTIALS, groups: ["content discovery"], keep: true, print: () => {} });
+    const reporter = await runConformance({
+      namespace,
+      url: server.url,
+      ...E2E_CREDENTIALS,
+      groups: ["content discovery"],
+      keep: true,
+      print: () => {},
+    });
     expect(reporter.failures()).toEqual([]);
     const left = await tagsUnder(server.url, namespace);
-    expect(Object.values(left).some((tags) => tags.length > 0), JSON.stringify(left)).toBe(true);
+    expect(
+      Object.values(left).some((tags) => tags.length > 0),
+      JSON.stringify(left),
+    ).toBe(true);
   });
 });

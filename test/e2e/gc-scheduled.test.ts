@@ -16,12 +16,19 @@ afterAll(async () => {
 });
 
 async function call(path: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(server.url + path, { ...init, headers: { Authorization: auth, ...(init.headers as Record<string, string>) } });
+  return fetch(server.url + path, {
+    ...init,
+    headers: { Authorization: auth, ...(init.headers as Record<string, string>) },
+  });
 }
 
 async function pushBlob(repo: string, bytes: Uint8Array): Promise<string> {
   const digest = digestOf(bytes);
-  const response = await call(`/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: { "Content-Type": "application/octet-stream" } });
+  const response = await call(`/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+    method: "POST",
+    body: bytes,
+    headers: { "Content-Type": "application/octet-stream" },
+  });
   expect(response.status).toBe(201);
   return digest;
 }
@@ -32,22 +39,42 @@ it("frees a deleted image's layers when the cron fires", async () => {
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: await pushBlob("e2e/gc", config), size: config.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await pushBlob("e2e/gc", layer), size: layer.length }],
+    config: {
+      mediaType: "application/vnd.oci.image.config.v1+json",
+      digest: await pushBlob("e2e/gc", config),
+      size: config.length,
+    },
+    layers: [
+      {
+        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+        digest: await pushBlob("e2e/gc", layer),
+        size: layer.length,
+      },
+    ],
   });
-  const put = await call("/v2/e2e/gc/manifests/v1", { method: "PUT", body: manifest, headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" } });
+  const put = await call("/v2/e2e/gc/manifests/v1", {
+    method: "PUT",
+    body: manifest,
+    headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+  });
   expect(put.status).toBe(201);
   expect((await call(`/v2/e2e/gc/manifests/${digestOf(manifest)}`, { method: "DELETE" })).status).toBe(202);
   await new Promise((r) => setTimeout(r, 1100));
 
   const fired = await fetch(`${server.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("*/30 * * * *")}`);
   expect(fired.status).toBe(200);
-  let report: { trigger: string; cycleFinished: boolean; cycleTotals: { blobs: number; bytesFreed: number } } | undefined;
+  let report:
+    | { trigger: string; cycleFinished: boolean; cycleTotals: { blobs: number; bytesFreed: number } }
+    | undefined;
   for (let i = 0; i < 40 && !report?.cycleFinished; i++) {
     await new Promise((r) => setTimeout(r, 250));
     const listed = (await (await call("/v2/_gc/reports?n=1")).json()) as { reports: (typeof report)[] };
     report = listed.reports[0];
   }
-  expect(report).toMatchObject({ trigger: "cron", cycleFinished: true, cycleTotals: { blobs: 2, bytesFreed: config.length + layer.length } });
+  expect(report).toMatchObject({
+    trigger: "cron",
+    cycleFinished: true,
+    cycleTotals: { blobs: 2, bytesFreed: config.length + layer.length },
+  });
   expect((await call(`/v2/e2e/gc/blobs/${digestOf(layer)}`, { method: "HEAD" })).status).toBe(404);
 });

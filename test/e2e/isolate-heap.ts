@@ -27,8 +27,14 @@ export async function sampleIsolateHeap(inspectorPort: number, target: string, e
   let peak = 0;
   let id = 0;
   socket.on("message", (data) => {
-    const reply = JSON.parse(String(data)) as { result?: { usedSize: number; embedderHeapUsedSize: number; backingStorageSize: number } };
-    if (reply.result) peak = Math.max(peak, reply.result.usedSize + reply.result.embedderHeapUsedSize + reply.result.backingStorageSize);
+    const reply = JSON.parse(String(data)) as {
+      result?: { usedSize: number; embedderHeapUsedSize: number; backingStorageSize: number };
+    };
+    if (reply.result)
+      peak = Math.max(
+        peak,
+        reply.result.usedSize + reply.result.embedderHeapUsedSize + reply.result.backingStorageSize,
+      );
   });
   const ask = () => socket.send(JSON.stringify({ id: ++id, method: "Runtime.getHeapUsage" }));
   ask();

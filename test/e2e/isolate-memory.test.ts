@@ -18,7 +18,11 @@ let server: RegistryServer;
 const connections = new Agent({ keepAlive: true, maxSockets: 16 });
 
 beforeAll(async () => {
-  server = await startRegistry({ protocol: "http", vars: { USERNAME: "mem", PASSWORD: "mem-password" }, inspectorPort: await freePort() });
+  server = await startRegistry({
+    protocol: "http",
+    vars: { USERNAME: "mem", PASSWORD: "mem-password" },
+    inspectorPort: await freePort(),
+  });
 });
 
 afterAll(async () => {
@@ -29,9 +33,21 @@ afterAll(async () => {
  *  own connection, as parallel layer pushes are. */
 async function pushStreamed(repo: string, size: number, digest: string): Promise<void> {
   const opts = { agent: connections };
-  const post = await send(`${server.url}/v2/${repo}/blobs/uploads/`, "POST", { ...AUTH, "Content-Length": "0" }, null, opts);
+  const post = await send(
+    `${server.url}/v2/${repo}/blobs/uploads/`,
+    "POST",
+    { ...AUTH, "Content-Length": "0" },
+    null,
+    opts,
+  );
   expect(post.status, post.body).toBe(202);
-  const patch = await send(absolute(server.url, String(post.headers.location)), "PATCH", { ...AUTH, "Content-Type": "application/octet-stream" }, payload(size), opts);
+  const patch = await send(
+    absolute(server.url, String(post.headers.location)),
+    "PATCH",
+    { ...AUTH, "Content-Type": "application/octet-stream" },
+    payload(size),
+    opts,
+  );
   expect(patch.status, `${patch.body}\n${server.log().slice(-4000)}`).toBe(202);
   const close = new URL(absolute(server.url, String(patch.headers.location)));
   close.searchParams.set("digest", digest);
@@ -40,7 +56,10 @@ async function pushStreamed(repo: string, size: number, digest: string): Promise
 }
 
 async function pullDigest(repo: string, digest: string): Promise<string | null> {
-  const reply = await send(`${server.url}/v2/${repo}/blobs/${digest}`, "GET", AUTH, null, { hash: true, agent: connections });
+  const reply = await send(`${server.url}/v2/${repo}/blobs/${digest}`, "GET", AUTH, null, {
+    hash: true,
+    agent: connections,
+  });
   expect(reply.status).toBe(200);
   return reply.sha256;
 }
@@ -58,7 +77,8 @@ describe("isolate memory under hostile load", () => {
       peak = await sampler.stop();
     }
     console.log(`8 × 200 MiB streamed uploads: isolate peak ${(peak / MiB).toFixed(1)} MiB`);
-    for (const [i, digest] of digests.entries()) expect(await pullDigest(`mem/up${i}`, digest), `upload ${i}`).toBe(digest);
+    for (const [i, digest] of digests.entries())
+      expect(await pullDigest(`mem/up${i}`, digest), `upload ${i}`).toBe(digest);
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThanOrEqual(LIMIT);
   });
@@ -73,14 +93,18 @@ describe("isolate memory under hostile load", () => {
     let peak = 0;
     let pulled: string | null = null;
     try {
-      [pulled] = await Promise.all([pullDigest("mem/big", bigDigest), ...sizes.map((size, i) => pushStreamed(`mem/side${i}`, size, digests[i]!))]);
+      [pulled] = await Promise.all([
+        pullDigest("mem/big", bigDigest),
+        ...sizes.map((size, i) => pushStreamed(`mem/side${i}`, size, digests[i]!)),
+      ]);
     } finally {
       peak = await sampler.stop();
     }
     console.log(`1 GiB pull with 5 × 200 MiB uploads: isolate peak ${(peak / MiB).toFixed(1)} MiB`);
     expect(pulled).toBe(bigDigest);
     expect(peak).toBeGreaterThan(0);
-    for (const [i, digest] of digests.entries()) expect(await pullDigest(`mem/side${i}`, digest), `upload ${i}`).toBe(digest);
+    for (const [i, digest] of digests.entries())
+      expect(await pullDigest(`mem/side${i}`, digest), `upload ${i}`).toBe(digest);
     expect(peak).toBeLessThanOrEqual(LIMIT);
   });
 });

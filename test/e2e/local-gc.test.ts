@@ -36,9 +36,19 @@ async function collect(): Promise<Report> {
 }
 
 async function upload(repo: string): Promise<string> {
-  const opened = await send(`${server.url}/v2/${repo}/blobs/uploads/`, "POST", { Authorization: AUTH, "Content-Length": "0" }, null);
+  const opened = await send(
+    `${server.url}/v2/${repo}/blobs/uploads/`,
+    "POST",
+    { Authorization: AUTH, "Content-Length": "0" },
+    null,
+  );
   expect(opened.status).toBe(202);
-  const patched = await send(absolute(server.url, String(opened.headers.location)), "PATCH", { Authorization: AUTH }, payload(SIZE));
+  const patched = await send(
+    absolute(server.url, String(opened.headers.location)),
+    "PATCH",
+    { Authorization: AUTH },
+    payload(SIZE),
+  );
   expect(patched.status).toBe(202);
   return absolute(server.url, String(patched.headers.location));
 }
@@ -60,28 +70,50 @@ it("frees an abandoned upload's bytes at the next collector run", async () => {
 });
 
 /** A PATCH whose body is sent in two halves, with `between` run while the request is open. */
-function patchInTwoHalves(url: string, first: Buffer, second: Buffer, between: () => Promise<void>): Promise<{ status: number; location: string }> {
+function patchInTwoHalves(
+  url: string,
+  first: Buffer,
+  second: Buffer,
+  between: () => Promise<void>,
+): Promise<{ status: number; location: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "PATCH", headers: { Authorization: AUTH, "Content-Type": "application/octet-stream" } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, location: String(res.headers.location) }));
-    });
+    const req = request(
+      url,
+      { method: "PATCH", headers: { Authorization: AUTH, "Content-Type": "application/octet-stream" } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, location: String(res.headers.location) }));
+      },
+    );
     req.on("error", reject);
     req.write(first);
-    between().then(() => req.end(second), (error: unknown) => req.destroy(error as Error));
+    between().then(
+      () => req.end(second),
+      (error: unknown) => req.destroy(error as Error),
+    );
   });
 }
 
 it("keeps an upload that a request is writing while the collector runs", async () => {
-  const opened = await send(`${server.url}/v2/e2e/live/blobs/uploads/`, "POST", { Authorization: AUTH, "Content-Length": "0" }, null);
+  const opened = await send(
+    `${server.url}/v2/e2e/live/blobs/uploads/`,
+    "POST",
+    { Authorization: AUTH, "Content-Length": "0" },
+    null,
+  );
   expect(opened.status).toBe(202);
   const bytes = Buffer.concat([...payload(SIZE)]);
   const half = SIZE / 2;
-  const patched = await patchInTwoHalves(absolute(server.url, String(opened.headers.location)), bytes.subarray(0, half), bytes.subarray(half), async () => {
-    // The PATCH holds the session's lock once its first bytes are stored.
-    await new Promise((r) => setTimeout(r, 3000));
-    await collect();
-  });
+  const patched = await patchInTwoHalves(
+    absolute(server.url, String(opened.headers.location)),
+    bytes.subarray(0, half),
+    bytes.subarray(half),
+    async () => {
+      // The PATCH holds the session's lock once its first bytes are stored.
+      await new Promise((r) => setTimeout(r, 3000));
+      await collect();
+    },
+  );
   expect(patched.status).toBe(202);
   const closing = new URL(absolute(server.url, patched.location));
   closing.searchParams.set("digest", `sha256:${createHash("sha256").update(bytes).digest("hex")}`);

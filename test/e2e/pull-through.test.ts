@@ -4,7 +4,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
 import { get as httpGet, type ServerResponse } from "node:http";
-import { basic, makeImage, pushImage, sha256, startDistribution, startScriptedUpstream, UPSTREAM_USER, type TestImage, type Upstream } from "./upstreams";
+import {
+  basic,
+  makeImage,
+  pushImage,
+  sha256,
+  startDistribution,
+  startScriptedUpstream,
+  UPSTREAM_USER,
+  type TestImage,
+  type Upstream,
+} from "./upstreams";
 
 const MIRROR_AUTH = basic(E2E_CREDENTIALS);
 const ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
@@ -12,7 +22,10 @@ const ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.
 const TTL_SECONDS = 5;
 
 function get(mirror: RegistryServer, path: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${mirror.url}/v2/${path}`, { ...init, headers: { Authorization: MIRROR_AUTH, Accept: ACCEPT, ...init.headers } });
+  return fetch(`${mirror.url}/v2/${path}`, {
+    ...init,
+    headers: { Authorization: MIRROR_AUTH, Accept: ACCEPT, ...init.headers },
+  });
 }
 
 /** Pulls manifest and blobs through the mirror; every digest must come back unchanged. */
@@ -41,7 +54,10 @@ describe("open distribution upstream", () => {
   beforeAll(async () => {
     upstream = await startDistribution();
     mirror = await startRegistry({
-      vars: { REGISTRIES_JSON: JSON.stringify([{ registry: upstream.url }]), PROXY_TAG_TTL_SECONDS: String(TTL_SECONDS) },
+      vars: {
+        REGISTRIES_JSON: JSON.stringify([{ registry: upstream.url }]),
+        PROXY_TAG_TTL_SECONDS: String(TTL_SECONDS),
+      },
     });
   });
   afterAll(async () => {
@@ -104,10 +120,20 @@ describe("htpasswd distribution and a second registry, by prefix", () => {
     second = await startRegistry();
     const upstreams = [
       { registry: private_.url, prefix: "private", username: UPSTREAM_USER.username, password_env: "PRIVATE_PASSWORD" },
-      { registry: second.url, prefix: "hub", library_prefix: true, username: E2E_CREDENTIALS.username, password_env: "HUB_PASSWORD" },
+      {
+        registry: second.url,
+        prefix: "hub",
+        library_prefix: true,
+        username: E2E_CREDENTIALS.username,
+        password_env: "HUB_PASSWORD",
+      },
     ];
     mirror = await startRegistry({
-      vars: { REGISTRIES_JSON: JSON.stringify(upstreams), PRIVATE_PASSWORD: UPSTREAM_USER.password, HUB_PASSWORD: E2E_CREDENTIALS.password },
+      vars: {
+        REGISTRIES_JSON: JSON.stringify(upstreams),
+        PRIVATE_PASSWORD: UPSTREAM_USER.password,
+        HUB_PASSWORD: E2E_CREDENTIALS.password,
+      },
     });
     await pushImage(private_.url, "team/app", "1.0", image, basic(UPSTREAM_USER));
     await pushImage(second.url, "library/busybox", "stable", hub, basic(E2E_CREDENTIALS));
@@ -133,17 +159,28 @@ describe("htpasswd distribution and a second registry, by prefix", () => {
       }),
     );
     expect(bodies).toEqual(Array(6).fill(copy.layer));
-    const fetches = private_.log().split("\n").filter((l) => l.includes(`"GET /v2/team/copy/blobs/${copy.layer}`) && l.includes(" 200 "));
+    const fetches = private_
+      .log()
+      .split("\n")
+      .filter((l) => l.includes(`"GET /v2/team/copy/blobs/${copy.layer}`) && l.includes(" 200 "));
     expect(fetches.length).toBeLessThanOrEqual(2);
   });
 
   it("maps single-segment names to library/ and uses the second registry's Bearer tokens", async () => {
     await pullImage(mirror, "hub/busybox", "stable", hub);
-    const tokens = second.log().split("\n").filter((l) => /GET \/v2\/token/.test(l)).length;
+    const tokens = second
+      .log()
+      .split("\n")
+      .filter((l) => /GET \/v2\/token/.test(l)).length;
     expect(tokens).toBeGreaterThan(0);
     await pullImage(mirror, "hub/busybox", hub.digest, hub);
     // Tokens are cached: the repeat pull asks for none.
-    expect(second.log().split("\n").filter((l) => /GET \/v2\/token/.test(l)).length).toBe(tokens);
+    expect(
+      second
+        .log()
+        .split("\n")
+        .filter((l) => /GET \/v2\/token/.test(l)).length,
+    ).toBe(tokens);
   });
 
   it("leaves names outside every prefix to local storage", async () => {
@@ -173,9 +210,17 @@ describe("an upstream that serves corrupt bytes", () => {
     upstream = await startScriptedUpstream((req, res) => {
       const head = req.method === "HEAD";
       const path = req.url ?? "";
-      const manifestHeaders = { "Content-Type": "application/vnd.oci.image.manifest.v1+json", "Docker-Content-Digest": image.digest };
+      const manifestHeaders = {
+        "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+        "Docker-Content-Digest": image.digest,
+      };
       if (path === "/v2/shop/app/manifests/lying") {
-        return send(res, image.manifest, { ...manifestHeaders, "Docker-Content-Digest": sha256("something else") }, head);
+        return send(
+          res,
+          image.manifest,
+          { ...manifestHeaders, "Docker-Content-Digest": sha256("something else") },
+          head,
+        );
       }
       if (path === `/v2/shop/app/manifests/${image.digest}`) {
         return send(res, corrupt ? image.manifest + " " : image.manifest, manifestHeaders, head);
@@ -226,7 +271,8 @@ describe("an upstream that serves corrupt bytes", () => {
     for (const digest of [image.layer, config]) {
       const first = await readBlob(digest);
       // The client sees an error or a broken transfer, never a whole wrong body.
-      const whole = first.status === 200 && first.bytes !== null && first.bytes.length === image.blobs.get(digest)!.length;
+      const whole =
+        first.status === 200 && first.bytes !== null && first.bytes.length === image.blobs.get(digest)!.length;
       expect(whole, `${digest} arrived whole`).toBe(false);
       const before = asked(digest);
       // The aborted fetch cleans up (drops its bytes, frees its claim) after the response.

@@ -20,7 +20,10 @@ let env: Record<string, string>;
 const available = !!process.env.DOCKER_HOST && spawnSync("docker", ["info"]).status === 0;
 
 function docker(...args: string[]) {
-  return spawnSync("docker", args, { encoding: "utf8", env: { ...process.env, DOCKER_CONFIG: join(work, "docker-config") } });
+  return spawnSync("docker", args, {
+    encoding: "utf8",
+    env: { ...process.env, DOCKER_CONFIG: join(work, "docker-config") },
+  });
 }
 
 beforeAll(async () => {
@@ -35,7 +38,11 @@ beforeAll(async () => {
   ]);
   // The client reads the credentials docker login stores (an identity token with Bearer auth).
   env = { R2_REGISTRY_STATE: join(work, "uploads.json"), DOCKER_CONFIG: join(work, "docker-config") };
-  const login = spawnSync("docker", ["login", "-u", E2E_CREDENTIALS.username, "--password-stdin", server.host], { input: E2E_CREDENTIALS.password, encoding: "utf8", env: { ...process.env, ...env } });
+  const login = spawnSync("docker", ["login", "-u", E2E_CREDENTIALS.username, "--password-stdin", server.host], {
+    input: E2E_CREDENTIALS.password,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
   expect(login.status, login.stderr).toBe(0);
 });
 afterAll(async () => {
@@ -44,37 +51,46 @@ afterAll(async () => {
 });
 
 const cli = (...args: string[]) => runCli([...args, "--json"], env);
-const summaryOf = (run: Awaited<ReturnType<typeof runCli>>) => run.events.find((e) => e.event === "summary") as Record<string, unknown>;
+const summaryOf = (run: Awaited<ReturnType<typeof runCli>>) =>
+  run.events.find((e) => e.event === "summary") as Record<string, unknown>;
 
-it.skipIf(!available && !requireAll())("docker push of a layer above the limit fails; the client pushes it and docker pulls it back", async () => {
-  const pushed = await cli("push", `oci:${image.dir}:d1`, `${server.host}/multi:d1`);
-  expect(pushed.code, pushed.stdout + pushed.stderr).toBe(0);
-  // An amd64 docker archive from the registry, loaded into the engine: docker never pulled
-  // these layers, so its push must upload them (gzipped by docker itself).
-  const archive = join(work, "amd64.tar");
-  const pulled = await cli("pull", `${server.host}/multi:d1`, archive, "--platform", "linux/amd64");
-  expect(pulled.code, pulled.stdout).toBe(0);
-  const load = docker("load", "-i", archive);
-  expect(load.status, load.stderr).toBe(0);
-  const imageId = docker("image", "inspect", "--format", "{{.Id}}", `${server.host}/multi:d1`).stdout.trim();
-  expect(docker("tag", `${server.host}/multi:d1`, `${server.host}/bydocker:big`).status).toBe(0);
-  const dockerPush = docker("push", `${server.host}/bydocker:big`);
-  expect(dockerPush.status).not.toBe(0);
-  console.log(`docker push: ${(dockerPush.stdout + dockerPush.stderr).trim().split("\n").at(-1)}`);
+it.skipIf(!available && !requireAll())(
+  "docker push of a layer above the limit fails; the client pushes it and docker pulls it back",
+  async () => {
+    const pushed = await cli("push", `oci:${image.dir}:d1`, `${server.host}/multi:d1`);
+    expect(pushed.code, pushed.stdout + pushed.stderr).toBe(0);
+    // An amd64 docker archive from the registry, loaded into the engine: docker never pulled
+    // these layers, so its push must upload them (gzipped by docker itself).
+    const archive = join(work, "amd64.tar");
+    const pulled = await cli("pull", `${server.host}/multi:d1`, archive, "--platform", "linux/amd64");
+    expect(pulled.code, pulled.stdout).toBe(0);
+    const load = docker("load", "-i", archive);
+    expect(load.status, load.stderr).toBe(0);
+    const imageId = docker("image", "inspect", "--format", "{{.Id}}", `${server.host}/multi:d1`).stdout.trim();
+    expect(docker("tag", `${server.host}/multi:d1`, `${server.host}/bydocker:big`).status).toBe(0);
+    const dockerPush = docker("push", `${server.host}/bydocker:big`);
+    expect(dockerPush.status).not.toBe(0);
+    console.log(`docker push: ${(dockerPush.stdout + dockerPush.stderr).trim().split("\n").at(-1)}`);
 
-  const fromEngine = await cli("push", `${server.host}/bydocker:big`, `${server.host}/fromengine:big`);
-  expect(fromEngine.code, fromEngine.stdout + fromEngine.stderr).toBe(0);
-  expect(docker("rmi", `${server.host}/multi:d1`, `${server.host}/bydocker:big`).status).toBe(0);
-  const pullBack = docker("pull", `${server.host}/fromengine:big`);
-  expect(pullBack.status, pullBack.stderr).toBe(0);
-  // The config digest (the image ID) and the layers' diff IDs survive the round trip.
-  expect(docker("image", "inspect", "--format", "{{.Id}}", `${server.host}/fromengine:big`).stdout.trim()).toBe(imageId);
-});
+    const fromEngine = await cli("push", `${server.host}/bydocker:big`, `${server.host}/fromengine:big`);
+    expect(fromEngine.code, fromEngine.stdout + fromEngine.stderr).toBe(0);
+    expect(docker("rmi", `${server.host}/multi:d1`, `${server.host}/bydocker:big`).status).toBe(0);
+    const pullBack = docker("pull", `${server.host}/fromengine:big`);
+    expect(pullBack.status, pullBack.stderr).toBe(0);
+    // The config digest (the image ID) and the layers' diff IDs survive the round trip.
+    expect(docker("image", "inspect", "--format", "{{.Id}}", `${server.host}/fromengine:big`).stdout.trim()).toBe(
+      imageId,
+    );
+  },
+);
 
-it.skipIf(!available && !requireAll())("docker pulls the multi-arch image with the index digest the client pushed", async () => {
-  const pull = docker("pull", `${server.host}/multi:d1`);
-  expect(pull.status, pull.stderr).toBe(0);
-  expect(pull.stdout).toContain(`Digest: ${image.indexDigest}`);
-  const digests = docker("image", "inspect", "--format", "{{json .RepoDigests}}", `${server.host}/multi:d1`).stdout;
-  expect(digests).toContain(`${server.host}/multi@${image.indexDigest}`);
-});
+it.skipIf(!available && !requireAll())(
+  "docker pulls the multi-arch image with the index digest the client pushed",
+  async () => {
+    const pull = docker("pull", `${server.host}/multi:d1`);
+    expect(pull.status, pull.stderr).toBe(0);
+    expect(pull.stdout).toContain(`Digest: ${image.indexDigest}`);
+    const digests = docker("image", "inspect", "--format", "{{json .RepoDigests}}", `${server.host}/multi:d1`).stdout;
+    expect(digests).toContain(`${server.host}/multi@${image.indexDigest}`);
+  },
+);

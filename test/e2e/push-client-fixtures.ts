@@ -27,10 +27,12 @@ export function seededBytes(seed: number) {
 }
 
 function hashing(hash: ReturnType<typeof createHash>) {
-  return new Transform({ transform: (piece: Buffer, _e, done) => {
+  return new Transform({
+    transform: (piece: Buffer, _e, done) => {
       hash.update(piece);
       done(null, piece);
-    } });
+    },
+  });
 }
 
 function storeBlob(dir: string, bytes: Buffer): { digest: string; size: number } {
@@ -47,11 +49,20 @@ async function writeLayer(dir: string, seed: number, size: number) {
   const compressed = createHash("sha256");
   const temp = join(dir, `layer-${seed}.tmp`);
   let written = 0;
-  const counter = new Transform({ transform: (p: Buffer, _e, done) => {
+  const counter = new Transform({
+    transform: (p: Buffer, _e, done) => {
       written += p.length;
       done(null, p);
-    } });
-  const done = pipeline(pack, hashing(diff), createGzip({ level: 1 }), hashing(compressed), counter, createWriteStream(temp));
+    },
+  });
+  const done = pipeline(
+    pack,
+    hashing(diff),
+    createGzip({ level: 1 }),
+    hashing(compressed),
+    counter,
+    createWriteStream(temp),
+  );
   const entry = pack.entry({ name: `data-${seed}.bin`, size }) as unknown as Writable;
   // Refills by seed, 4 MiB at a time, without holding the whole layer in memory.
   for (let left = size; left > 0; left -= 4 << 20) {
@@ -62,7 +73,10 @@ async function writeLayer(dir: string, seed: number, size: number) {
   await done;
   const digest = `sha256:${compressed.digest("hex")}`;
   renameSync(temp, join(dir, "blobs/sha256", digest.slice(7)));
-  return { desc: { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: written }, diffId: `sha256:${diff.digest("hex")}` };
+  return {
+    desc: { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: written },
+    diffId: `sha256:${diff.digest("hex")}`,
+  };
 }
 
 export interface BuiltImage {
@@ -85,18 +99,45 @@ export async function buildMultiArchLayout(dir: string, bigBytes: number, tag = 
     const layers = [await writeLayer(dir, 100 + i, 256 * 1024)];
     if (i === 0) layers.push(await writeLayer(dir, 7, bigBytes));
     if (i === 0) bigLayer = layers[1]!.desc;
-    const config = storeBlob(dir, Buffer.from(JSON.stringify({ architecture, os: "linux", config: {}, rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) } })));
-    const manifest = Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config }, layers: layers.map((l) => l.desc),
-    }));
+    const config = storeBlob(
+      dir,
+      Buffer.from(
+        JSON.stringify({
+          architecture,
+          os: "linux",
+          config: {},
+          rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
+        }),
+      ),
+    );
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+        layers: layers.map((l) => l.desc),
+      }),
+    );
     const stored = storeBlob(dir, manifest);
     digests.push(config.digest, stored.digest, ...layers.map((l) => l.desc.digest));
-    children.push({ mediaType: "application/vnd.oci.image.manifest.v1+json", ...stored, platform: { os: "linux", architecture } });
+    children.push({
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      ...stored,
+      platform: { os: "linux", architecture },
+    });
   }
-  const index = storeBlob(dir, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: children })));
+  const index = storeBlob(
+    dir,
+    Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: children }),
+    ),
+  );
   digests.push(index.digest);
-  const entry = { mediaType: "application/vnd.oci.image.index.v1+json", ...index, annotations: { "org.opencontainers.image.ref.name": tag } };
+  const entry = {
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    ...index,
+    annotations: { "org.opencontainers.image.ref.name": tag },
+  };
   writeFileSync(join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [entry] }));
   return { dir, tag, indexDigest: index.digest, digests, bigLayer };
 }
@@ -110,8 +151,15 @@ export interface CliRun {
 }
 
 /** Runs the CLI; `onEvent` may kill the child (returns true) to simulate a crash mid-push. */
-export function runCli(args: string[], env: Record<string, string> = {}, onEvent?: (event: Record<string, unknown>) => boolean): Promise<CliRun> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  onEvent?: (event: Record<string, unknown>) => boolean,
+): Promise<CliRun> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   let pending = "";

@@ -20,8 +20,14 @@ describe("parseRegistryRef", () => {
     ["localhost:5000/repo", { host: "localhost:5000", scheme: "http", repo: "repo", tag: null, digest: null }],
     ["https://127.0.0.1:8787/repo", { host: "127.0.0.1:8787", scheme: "https", repo: "repo", tag: null, digest: null }],
     ["http://localhost/a/b/c", { host: "localhost", scheme: "http", repo: "a/b/c", tag: null, digest: null }],
-    ["docker://reg.example.com/x:1.0@sha256:abcd", { host: "reg.example.com", scheme: "https", repo: "x", tag: "1.0", digest: "sha256:abcd" }],
-    ["reg.io:5000/ns/img@sha256:00ff", { host: "reg.io:5000", scheme: "https", repo: "ns/img", tag: null, digest: "sha256:00ff" }],
+    [
+      "docker://reg.example.com/x:1.0@sha256:abcd",
+      { host: "reg.example.com", scheme: "https", repo: "x", tag: "1.0", digest: "sha256:abcd" },
+    ],
+    [
+      "reg.io:5000/ns/img@sha256:00ff",
+      { host: "reg.io:5000", scheme: "https", repo: "ns/img", tag: null, digest: "sha256:00ff" },
+    ],
   ])("%s", (text, expected) => {
     expect(parseRegistryRef(text)).toEqual(expected);
   });
@@ -30,10 +36,17 @@ describe("parseRegistryRef", () => {
     expect(parseRegistryRef("127.0.0.1:1/r", true).scheme).toBe("http");
   });
 
-  it.each(["repo:tag", "library/busybox", "127.0.0.1:1/UPPER:tag", "127.0.0.1:1/r:bad/tag", "127.0.0.1:1/r:-x", "127.0.0.1:1/r@nodigest", "127.0.0.1:1/"])(
-    "refuses %s", (text) => {
-      expect(() => parseRegistryRef(text)).toThrow(UsageError);
-    });
+  it.each([
+    "repo:tag",
+    "library/busybox",
+    "127.0.0.1:1/UPPER:tag",
+    "127.0.0.1:1/r:bad/tag",
+    "127.0.0.1:1/r:-x",
+    "127.0.0.1:1/r@nodigest",
+    "127.0.0.1:1/",
+  ])("refuses %s", (text) => {
+    expect(() => parseRegistryRef(text)).toThrow(UsageError);
+  });
 });
 
 describe("parseSource", () => {
@@ -41,10 +54,17 @@ describe("parseSource", () => {
   it("reads the source kinds", () => {
     expect(parseSource("oci:/tmp/layout:v1", noFiles)).toEqual({ kind: "oci", dir: "/tmp/layout", tag: "v1" });
     expect(parseSource("oci:./layout", noFiles)).toEqual({ kind: "oci", dir: "./layout", tag: null });
-    expect(parseSource("docker-archive:img.tar:app", noFiles)).toEqual({ kind: "archive", path: "img.tar", tag: "app" });
+    expect(parseSource("docker-archive:img.tar:app", noFiles)).toEqual({
+      kind: "archive",
+      path: "img.tar",
+      tag: "app",
+    });
     expect(parseSource("img.tar", () => true)).toEqual({ kind: "archive", path: "img.tar", tag: null });
     expect(parseSource("busybox:latest", noFiles)).toEqual({ kind: "engine", image: "busybox:latest" });
-    expect(parseSource("docker://127.0.0.1:1/r:t", noFiles)).toMatchObject({ kind: "registry", ref: { repo: "r", tag: "t" } });
+    expect(parseSource("docker://127.0.0.1:1/r:t", noFiles)).toMatchObject({
+      kind: "registry",
+      ref: { repo: "r", tag: "t" },
+    });
   });
 });
 
@@ -59,9 +79,18 @@ describe("chunk planning", () => {
 
   it("covers [offset, size) with chunks no larger than the chunk size", () => {
     const chunks = planChunks(10, 100, 40);
-    expect(chunks).toEqual([{ start: 10, end: 49 }, { start: 50, end: 89 }, { start: 90, end: 99 }]);
+    expect(chunks).toEqual([
+      { start: 10, end: 49 },
+      { start: 50, end: 89 },
+      { start: 90, end: 99 },
+    ]);
     expect(planChunks(100, 100, 40)).toEqual([]);
-    for (const [offset, size, chunk] of [[0, 1, 1], [0, 1000, 7], [999, 1000, 1000], [3, 300 << 20, 50 << 20]] as const) {
+    for (const [offset, size, chunk] of [
+      [0, 1, 1],
+      [0, 1000, 7],
+      [999, 1000, 1000],
+      [3, 300 << 20, 50 << 20],
+    ] as const) {
       const plan = planChunks(offset, size, chunk);
       expect(plan[0]?.start ?? size).toBe(offset);
       expect(plan.at(-1)?.end ?? size - 1).toBe(size - 1);
@@ -99,12 +128,19 @@ describe("chunk planning", () => {
 
 describe("WWW-Authenticate", () => {
   it("parses a Bearer challenge with a comma inside the quoted scope", () => {
-    const [c] = parseChallenges('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"');
-    expect(c).toEqual({ scheme: "bearer", params: { realm: "https://auth.example/token", service: "registry.example", scope: "repository:a/b:pull,push" } });
+    const [c] = parseChallenges(
+      'Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"',
+    );
+    expect(c).toEqual({
+      scheme: "bearer",
+      params: { realm: "https://auth.example/token", service: "registry.example", scope: "repository:a/b:pull,push" },
+    });
   });
 
   it("parses several challenges, unquoted values and escapes", () => {
-    const all = parseChallenges('Basic realm="x \\"y\\"", charset="UTF-8", Bearer realm=https://t/token,error=invalid_token');
+    const all = parseChallenges(
+      'Basic realm="x \\"y\\"", charset="UTF-8", Bearer realm=https://t/token,error=invalid_token',
+    );
     expect(all.map((c) => c.scheme)).toEqual(["basic", "bearer"]);
     expect(all[0]!.params).toEqual({ realm: 'x "y"', charset: "UTF-8" });
     expect(all[1]!.params).toEqual({ realm: "https://t/token", error: "invalid_token" });
@@ -112,10 +148,19 @@ describe("WWW-Authenticate", () => {
   });
 
   it("builds the token URL as docker does", () => {
-    const challenge = { scheme: "bearer", params: { realm: "https://r/v2/token", service: "svc", scope: "repository:a:pull" } };
-    const url = new URL(tokenUrl(challenge, mergeScopes(challenge.params.scope, ["repository:a:pull,push", "repository:b:pull"]), "me"));
+    const challenge = {
+      scheme: "bearer",
+      params: { realm: "https://r/v2/token", service: "svc", scope: "repository:a:pull" },
+    };
+    const url = new URL(
+      tokenUrl(challenge, mergeScopes(challenge.params.scope, ["repository:a:pull,push", "repository:b:pull"]), "me"),
+    );
     expect(url.searchParams.get("service")).toBe("svc");
-    expect(url.searchParams.getAll("scope")).toEqual(["repository:a:pull", "repository:a:pull,push", "repository:b:pull"]);
+    expect(url.searchParams.getAll("scope")).toEqual([
+      "repository:a:pull",
+      "repository:a:pull,push",
+      "repository:b:pull",
+    ]);
     expect(url.searchParams.get("account")).toBe("me");
   });
 });
@@ -153,7 +198,10 @@ describe("a registry that refuses TLS", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as AddressInfo).port;
     const started = Date.now();
-    const error = await sendRequest({ method: "GET", url: `https://127.0.0.1:${port}/v2/`, headers: {} }, { insecure: true }).catch((e: unknown) => e);
+    const error = await sendRequest(
+      { method: "GET", url: `https://127.0.0.1:${port}/v2/`, headers: {} },
+      { insecure: true },
+    ).catch((e: unknown) => e);
     server.close();
     expect(error).toBeInstanceOf(CliError);
     expect((error as CliError).hint).toMatch(/--plain-http/);

@@ -28,18 +28,33 @@ beforeAll(async () => {
     startRegistry({ vars: { MAX_REQUEST_BODY_BYTES: String(LIMIT) } }),
     buildMultiArchLayout(join(work, "layout"), BIG),
   ]);
-  env = { R2_REGISTRY_STATE: join(work, "uploads.json"), R2_REGISTRY_USERNAME: E2E_CREDENTIALS.username, R2_REGISTRY_PASSWORD: E2E_CREDENTIALS.password };
+  env = {
+    R2_REGISTRY_STATE: join(work, "uploads.json"),
+    R2_REGISTRY_USERNAME: E2E_CREDENTIALS.username,
+    R2_REGISTRY_PASSWORD: E2E_CREDENTIALS.password,
+  };
 });
 afterAll(async () => {
   await server?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-const basic = () => `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
-const summaryOf = (run: { events: { event: string }[] }) => run.events.find((e) => e.event === "summary") as unknown as Record<string, number | string>;
+const basic = () =>
+  `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
+const summaryOf = (run: { events: { event: string }[] }) =>
+  run.events.find((e) => e.event === "summary") as unknown as Record<string, number | string>;
 
-async function push(repo: string, extra: string[] = [], extraEnv: Record<string, string> = {}, onEvent?: (e: Record<string, unknown>) => boolean) {
-  return runCli(["push", `oci:${image.dir}:${image.tag}`, `${server.host}/${repo}:${image.tag}`, "--json", ...extra], { ...env, ...extraEnv }, onEvent);
+async function push(
+  repo: string,
+  extra: string[] = [],
+  extraEnv: Record<string, string> = {},
+  onEvent?: (e: Record<string, unknown>) => boolean,
+) {
+  return runCli(
+    ["push", `oci:${image.dir}:${image.tag}`, `${server.host}/${repo}:${image.tag}`, "--json", ...extra],
+    { ...env, ...extraEnv },
+    onEvent,
+  );
 }
 
 async function fileDigest(path: string): Promise<string> {
@@ -58,16 +73,28 @@ async function expectSameBlobs(dir: string) {
 }
 
 it("refuses a single-request upload of the big layer with 413", async () => {
-  const open = await sendRequest({ method: "POST", url: `${server.url}/v2/plain/blobs/uploads/`, headers: { Authorization: basic() } }, { insecure: true });
+  const open = await sendRequest(
+    { method: "POST", url: `${server.url}/v2/plain/blobs/uploads/`, headers: { Authorization: basic() } },
+    { insecure: true },
+  );
   expect(open.status).toBe(202);
   expect(Number(open.header("oci-chunk-max-length"))).toBe(LIMIT);
   await open.drain();
   const location = new URL(open.header("location")!, server.url).toString();
   const path = join(image.dir, "blobs/sha256", image.bigLayer.digest.slice(7));
-  const whole = await sendRequest({
-    method: "PATCH", url: location, headers: { Authorization: basic(), "Content-Length": String(image.bigLayer.size), "Content-Range": `0-${image.bigLayer.size - 1}` },
-    body: () => createReadStream(path),
-  }, { insecure: true }).catch((error: Error) => ({ status: `network error: ${error.message}` }));
+  const whole = await sendRequest(
+    {
+      method: "PATCH",
+      url: location,
+      headers: {
+        Authorization: basic(),
+        "Content-Length": String(image.bigLayer.size),
+        "Content-Range": `0-${image.bigLayer.size - 1}`,
+      },
+      body: () => createReadStream(path),
+    },
+    { insecure: true },
+  ).catch((error: Error) => ({ status: `network error: ${error.message}` }));
   expect(whole.status).toBe(413);
 });
 
@@ -98,8 +125,19 @@ describe("push, then pull back", () => {
       return console.warn("skip: skopeo not installed");
     }
     const dest = join(work, "skopeo");
-    const copy = spawnSync("skopeo", ["copy", "--all", "--src-tls-verify=false", "--src-creds", `${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`,
-      `docker://${server.host}/multi:${image.tag}`, `oci:${dest}:${image.tag}`], { encoding: "utf8" });
+    const copy = spawnSync(
+      "skopeo",
+      [
+        "copy",
+        "--all",
+        "--src-tls-verify=false",
+        "--src-creds",
+        `${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`,
+        `docker://${server.host}/multi:${image.tag}`,
+        `oci:${dest}:${image.tag}`,
+      ],
+      { encoding: "utf8" },
+    );
     expect(copy.status, copy.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(dest, "index.json"), "utf8")).manifests[0].digest).toBe(image.indexDigest);
     await expectSameBlobs(dest);
@@ -111,7 +149,8 @@ describe("resuming", () => {
     const chunk = 16 * MiB;
     let killedAt = 0;
     const first = await push("resume", ["--chunk-size", "16MiB", "--jobs", "1"], {}, (e) => {
-      if (e.event !== "progress" || e.digest !== image.bigLayer.digest || (e.offset as number) < 2.5 * chunk) return false;
+      if (e.event !== "progress" || e.digest !== image.bigLayer.digest || (e.offset as number) < 2.5 * chunk)
+        return false;
       killedAt = e.offset as number;
       return true;
     });
@@ -125,16 +164,23 @@ describe("resuming", () => {
     expect(second.code, second.stderr).toBe(0);
     const summary = summaryOf(second);
     const resumed = second.events.find((e) => e.event === "blob" && e.digest === image.bigLayer.digest)!;
-    console.log(`killed at ${killedAt} of ${image.bigLayer.size}; re-run sent ${resumed.sent}, skipped ${resumed.skipped}`);
+    console.log(
+      `killed at ${killedAt} of ${image.bigLayer.size}; re-run sent ${resumed.sent}, skipped ${resumed.skipped}`,
+    );
     expect(summary.digest).toBe(image.indexDigest);
     expect(resumed.skipped).toBeGreaterThanOrEqual(entry.offset);
     expect(resumed.sent).toBe(image.bigLayer.size - (resumed.skipped as number));
     expect(summary.bytesSent).toBeLessThan(summary.bytesTotal as number);
-    expect(existsSync(env.R2_REGISTRY_STATE!) && JSON.parse(readFileSync(env.R2_REGISTRY_STATE!, "utf8"))[`${server.host}/resume@${image.bigLayer.digest}`]).toBeFalsy();
+    expect(
+      existsSync(env.R2_REGISTRY_STATE!) &&
+        JSON.parse(readFileSync(env.R2_REGISTRY_STATE!, "utf8"))[`${server.host}/resume@${image.bigLayer.digest}`],
+    ).toBeFalsy();
   });
 
   it("retries a broken connection from the offset the registry reports", async () => {
-    const run = await push("retry", ["--chunk-size", "16MiB", "--jobs", "1"], { R2_REGISTRY_FAULT_AFTER_BYTES: String(20 * MiB) });
+    const run = await push("retry", ["--chunk-size", "16MiB", "--jobs", "1"], {
+      R2_REGISTRY_FAULT_AFTER_BYTES: String(20 * MiB),
+    });
     expect(run.code, run.stderr).toBe(0);
     expect(run.events.some((e) => e.event === "note" && String(e.message).includes("retrying"))).toBe(true);
     const summary = summaryOf(run);

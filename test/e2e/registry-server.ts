@@ -74,9 +74,26 @@ function emptyEnvFile(dir: string): string {
 
 /** The command and arguments that start the chosen runtime. Neither reads the user's .dev.vars:
  *  scripts/dev.ts is told not to, and wrangler dev runs with an empty env file list below. */
-function command(options: StartOptions, port: number, stateDir: string, vars: Record<string, string>, protocol: string, inspectorPort: number) {
+function command(
+  options: StartOptions,
+  port: number,
+  stateDir: string,
+  vars: Record<string, string>,
+  protocol: string,
+  inspectorPort: number,
+) {
   if ((options.runtime ?? "local") === "local") {
-    const args = ["--import", "tsx", join(ROOT, "scripts/dev.ts"), "--json", "--no-dev-vars", "--port", String(port), "--state", stateDir];
+    const args = [
+      "--import",
+      "tsx",
+      join(ROOT, "scripts/dev.ts"),
+      "--json",
+      "--no-dev-vars",
+      "--port",
+      String(port),
+      "--state",
+      stateDir,
+    ];
     if (protocol === "https") args.push("--https");
     if (options.config) args.push("--config", options.config);
     if (options.inspectorPort) args.push("--inspector-port", String(options.inspectorPort));
@@ -84,9 +101,21 @@ function command(options: StartOptions, port: number, stateDir: string, vars: Re
     return { file: process.execPath, args };
   }
   const args = [
-    "wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir,
-    "--local-protocol", protocol, "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false",
-    "--env-file", emptyEnvFile(stateDir),
+    "wrangler",
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--persist-to",
+    stateDir,
+    "--local-protocol",
+    protocol,
+    "--inspector-port",
+    String(inspectorPort),
+    "--show-interactive-dev-session=false",
+    "--env-file",
+    emptyEnvFile(stateDir),
   ];
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
   if (options.config) args.push("--config", options.config);

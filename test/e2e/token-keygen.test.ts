@@ -11,7 +11,11 @@ spawnSync("git", ["init", "-q", repo]);
 afterAll(() => rmSync(repo, { recursive: true, force: true }));
 
 function keygen(...args: string[]) {
-  return spawnSync(process.execPath, ["--import", join(ROOT, "node_modules/tsx/dist/esm/index.mjs"), join(ROOT, "scripts/token.ts"), "keygen", ...args], { cwd: repo, encoding: "utf8" });
+  return spawnSync(
+    process.execPath,
+    ["--import", join(ROOT, "node_modules/tsx/dist/esm/index.mjs"), join(ROOT, "scripts/token.ts"), "keygen", ...args],
+    { cwd: repo, encoding: "utf8" },
+  );
 }
 
 it("refuses to write the key into a git work tree where it is not ignored", () => {

@@ -23,7 +23,11 @@ let outDir: string;
 
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), "registry-cut-"));
-  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", join(outDir, "dist")], { cwd: ROOT, env: { ...process.env, ...OFFLINE_ENV }, stdio: "ignore" });
+  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", join(outDir, "dist")], {
+    cwd: ROOT,
+    env: { ...process.env, ...OFFLINE_ENV },
+    stdio: "ignore",
+  });
   const port = await freePort();
   mf = new Miniflare({
     modules: true,
@@ -61,13 +65,26 @@ function cutShort(method: string, path: string): Promise<number | null> {
       socket.destroy();
       reject(new Error("no answer and no close within 30 s"));
     });
-    const head = [`${method} ${path} HTTP/1.1`, `Host: ${server.host}`, `Authorization: ${auth}`, "Content-Type: application/octet-stream", "Content-Length: 100", "Connection: close", "", ""];
+    const head = [
+      `${method} ${path} HTTP/1.1`,
+      `Host: ${server.host}`,
+      `Authorization: ${auth}`,
+      "Content-Type: application/octet-stream",
+      "Content-Length: 100",
+      "Connection: close",
+      "",
+      "",
+    ];
     socket.write(head.join("\r\n"));
     socket.write(bytes.subarray(0, 50), () => socket.end());
   });
 }
 
-const call = (path: string, init: RequestInit = {}) => fetch(`${server.url}${path}`, { ...init, headers: { Authorization: auth, ...(init.headers as Record<string, string>) } });
+const call = (path: string, init: RequestInit = {}) =>
+  fetch(`${server.url}${path}`, {
+    ...init,
+    headers: { Authorization: auth, ...(init.headers as Record<string, string>) },
+  });
 
 it("answers a cut-short one-request upload with 400 or nothing, and stores nothing", async () => {
   const status = await cutShort("POST", `/v2/cut/app/blobs/uploads/?digest=${digest}`);

@@ -22,13 +22,24 @@ export function chromiumInstalled(): boolean {
 export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
 }
 
 /** A fresh browser profile. bypassCSP only lets the test inject axe-core; the pages' own
  *  Content-Security-Policy is checked separately. */
-export async function newContext(browser: Browser, options: { javaScript?: boolean; dark?: boolean; phone?: boolean } = {}): Promise<BrowserContext> {
+export async function newContext(
+  browser: Browser,
+  options: { javaScript?: boolean; dark?: boolean; phone?: boolean } = {},
+): Promise<BrowserContext> {
   return browser.newContext({
     viewport: options.phone ? VIEWPORTS.phone : VIEWPORTS.desktop,
     javaScriptEnabled: options.javaScript ?? true,
@@ -56,7 +67,9 @@ export interface AxeViolation {
 /** axe-core's violations of impact "serious" or "critical" on the current page. */
 export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
   await page.addScriptTag({ path: AXE_PATH });
-  const result = (await page.evaluate(() => (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run())) as { violations: AxeViolation[] };
+  const result = (await page.evaluate(() =>
+    (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run(),
+  )) as { violations: AxeViolation[] };
   return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
 }
 

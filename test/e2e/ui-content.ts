@@ -18,26 +18,41 @@ const sha256 = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(byte
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 async function call(p: Pusher, path: string, init: RequestInit): Promise<Response> {
-  const response = await fetch(p.url + path, { ...init, headers: { Authorization: p.auth, ...(init.headers as Record<string, string>) } });
+  const response = await fetch(p.url + path, {
+    ...init,
+    headers: { Authorization: p.auth, ...(init.headers as Record<string, string>) },
+  });
   if (response.status >= 300) throw new Error(`${init.method} ${path}: ${response.status} ${await response.text()}`);
   return response;
 }
 
 export async function pushBlob(p: Pusher, repo: string, bytes: Uint8Array): Promise<{ digest: string; size: number }> {
   const digest = sha256(bytes);
-  await call(p, `/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: { "Content-Type": "application/octet-stream" } });
+  await call(p, `/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+    method: "POST",
+    body: bytes,
+    headers: { "Content-Type": "application/octet-stream" },
+  });
   return { digest, size: bytes.length };
 }
 
 export async function pushManifest(p: Pusher, repo: string, reference: string, manifest: unknown, mediaType: string) {
   const bytes = json(manifest);
-  await call(p, `/v2/${repo}/manifests/${reference}`, { method: "PUT", body: bytes, headers: { "Content-Type": mediaType } });
+  await call(p, `/v2/${repo}/manifests/${reference}`, {
+    method: "PUT",
+    body: bytes,
+    headers: { "Content-Type": mediaType },
+  });
   return { mediaType, digest: sha256(bytes), size: bytes.length };
 }
 
 async function pushImage(p: Pusher, repo: string, arch: string, seed: number) {
-    const layers = [];
-  for (const size of [2048 + seed, 40_000 + seed]) layers.push({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...(await pushBlob(p, repo, seededBytes(size, seed * 7 + size))) });
+  const layers = [];
+  for (const size of [2048 + seed, 40_000 + seed])
+    layers.push({
+      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+      ...(await pushBlob(p, repo, seededBytes(size, seed * 7 + size))),
+    });
   const config = {
     created: "2026-11-30T12:00:00Z",
     architecture: arch,
@@ -46,7 +61,10 @@ async function pushImage(p: Pusher, repo: string, arch: string, seed: number) {
       Entrypoint: ["/bin/server"],
       Cmd: ["--port", "8080"],
       Env: ["PATH=/usr/local/bin:/usr/bin:/bin", `ARCH=${arch}`],
-      Labels: { "org.opencontainers.image.source": "https://example.test/app", "org.opencontainers.image.version": "1.2.3" },
+      Labels: {
+        "org.opencontainers.image.source": "https://example.test/app",
+        "org.opencontainers.image.version": "1.2.3",
+      },
       WorkingDir: "/srv",
     },
     rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) },
@@ -57,11 +75,25 @@ async function pushImage(p: Pusher, repo: string, arch: string, seed: number) {
     ],
   };
   const configBlob = await pushBlob(p, repo, json(config));
-  const manifest = { schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: "application/vnd.oci.image.config.v1+json", ...configBlob }, layers };
-  return { ...(await pushManifest(p, repo, sha256(json(manifest)), manifest, OCI_MANIFEST)), platform: { architecture: arch, os: "linux" } };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", ...configBlob },
+    layers,
+  };
+  return {
+    ...(await pushManifest(p, repo, sha256(json(manifest)), manifest, OCI_MANIFEST)),
+    platform: { architecture: arch, os: "linux" },
+  };
 }
 
-async function pushReferrer(p: Pusher, repo: string, subject: { mediaType: string; digest: string; size: number }, artifactType: string, seed: number) {
+async function pushReferrer(
+  p: Pusher,
+  repo: string,
+  subject: { mediaType: string; digest: string; size: number },
+  artifactType: string,
+  seed: number,
+) {
   const empty = await pushBlob(p, repo, new TextEncoder().encode("{}"));
   const payload = await pushBlob(p, repo, seededBytes(300, seed));
   const manifest = {
@@ -96,9 +128,15 @@ export async function pushMultiArch(p: Pusher, repo: string, tag: string) {
 /** A single-platform image under each of `tags`. */
 export async function pushSimple(p: Pusher, repo: string, tags: string[], seed: number) {
   const image = await pushImage(p, repo, "amd64", seed);
-  const manifestBody = await (await call(p, `/v2/${repo}/manifests/${image.digest}`, { method: "GET", headers: { Accept: OCI_MANIFEST } })).arrayBuffer();
+  const manifestBody = await (
+    await call(p, `/v2/${repo}/manifests/${image.digest}`, { method: "GET", headers: { Accept: OCI_MANIFEST } })
+  ).arrayBuffer();
   for (const tag of tags) {
-    await call(p, `/v2/${repo}/manifests/${tag}`, { method: "PUT", body: manifestBody, headers: { "Content-Type": OCI_MANIFEST } });
+    await call(p, `/v2/${repo}/manifests/${tag}`, {
+      method: "PUT",
+      body: manifestBody,
+      headers: { "Content-Type": OCI_MANIFEST },
+    });
   }
   return image;
 }

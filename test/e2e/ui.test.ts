@@ -6,7 +6,15 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/auth/password-hash";
 import { E2E_CREDENTIALS, requireAll, startRegistry, type RegistryServer } from "./registry-server";
-import { chromiumInstalled, CHROMIUM, launchChromium, newContext, screenshotBoth, seriousViolations, signIn } from "./ui-browser";
+import {
+  chromiumInstalled,
+  CHROMIUM,
+  launchChromium,
+  newContext,
+  screenshotBoth,
+  seriousViolations,
+  signIn,
+} from "./ui-browser";
 import { pushMultiArch, pushSimple, SIGNATURE_TYPE, type Pusher } from "./ui-content";
 
 const READER = { username: "reader", password: "reader-password" };
@@ -14,7 +22,8 @@ const ALICE = { username: "alice", password: "alice-password" };
 const ADMIN = E2E_CREDENTIALS;
 
 const available = chromiumInstalled();
-if (!available && requireAll()) throw new Error(`E2E_REQUIRE_ALL=1 but ${CHROMIUM} is missing (apt-get install chromium)`);
+if (!available && requireAll())
+  throw new Error(`E2E_REQUIRE_ALL=1 but ${CHROMIUM} is missing (apt-get install chromium)`);
 if (!available) console.warn(`skipping the browser tests: ${CHROMIUM} is not installed (apt-get install chromium)`);
 
 describe.runIf(available)("web UI in chromium", () => {
@@ -25,9 +34,19 @@ describe.runIf(available)("web UI in chromium", () => {
   let app: Awaited<ReturnType<typeof pushMultiArch>>;
 
   beforeAll(async () => {
-    const users = { alice: { password: await hashPassword(ALICE.password, 10_000), access: { "team-a/*": ["pull", "push", "delete"] } } };
+    const users = {
+      alice: {
+        password: await hashPassword(ALICE.password, 10_000),
+        access: { "team-a/*": ["pull", "push", "delete"] },
+      },
+    };
     server = await startRegistry({
-      vars: { READONLY_USERNAME: READER.username, READONLY_PASSWORD: READER.password, AUTH_USERS_JSON: JSON.stringify(users), ANONYMOUS_PULL: "public/*" },
+      vars: {
+        READONLY_USERNAME: READER.username,
+        READONLY_PASSWORD: READER.password,
+        AUTH_USERS_JSON: JSON.stringify(users),
+        ANONYMOUS_PULL: "public/*",
+      },
     });
     base = server.url;
     pusher = { url: base, auth: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString("base64")}` };
@@ -82,7 +101,10 @@ describe.runIf(available)("web UI in chromium", () => {
     await screenshotBoth(page, "repository");
     await page.getByRole("link", { name: "1.0", exact: true }).click();
     expect(await page.title()).toBe("demo/app:1.0 · Registry");
-    for (const [platform, image] of [["linux/amd64", app.amd64], ["linux/arm64", app.arm64]] as const) {
+    for (const [platform, image] of [
+      ["linux/amd64", app.amd64],
+      ["linux/arm64", app.arm64],
+    ] as const) {
       const section = page.getByRole("region", { name: platform });
       expect(await section.getByRole("link", { name: platform }).count(), platform).toBe(1);
       const rows = section.getByRole("row");
@@ -90,11 +112,21 @@ describe.runIf(available)("web UI in chromium", () => {
       expect(await section.textContent()).toContain(image.digest.slice(0, 19));
     }
     const pull = await page.locator("[data-copy]").allTextContents();
-    expect(pull).toEqual([`docker pull ${server.host}/demo/app@${app.index.digest}`, `docker pull ${server.host}/demo/app:1.0`]);
+    expect(pull).toEqual([
+      `docker pull ${server.host}/demo/app@${app.index.digest}`,
+      `docker pull ${server.host}/demo/app:1.0`,
+    ]);
     await screenshotBoth(page, "index");
     await page.getByRole("region", { name: "linux/arm64" }).getByRole("link", { name: "linux/arm64" }).click();
     const text = (await page.locator("main").textContent()) ?? "";
-    for (const expected of ['["/bin/server"]', '["--port","8080"]', "ARCH=arm64", "org.opencontainers.image.version", "COPY server /bin/server # buildkit", "linux/arm64"]) {
+    for (const expected of [
+      '["/bin/server"]',
+      '["--port","8080"]',
+      "ARCH=arm64",
+      "org.opencontainers.image.version",
+      "COPY server /bin/server # buildkit",
+      "linux/arm64",
+    ]) {
       expect(text, expected).toContain(expected);
     }
     await screenshotBoth(page, "image");
@@ -132,7 +164,13 @@ describe.runIf(available)("web UI in chromium", () => {
     const page = await adminPage();
     await page.goto(`${base}/r/demo/tools`);
     const statuses = await page.evaluate(async () => {
-      const post = (body: string) => fetch("/r/demo/tools/-/delete", { method: "POST", body, headers: { "Content-Type": "application/x-www-form-urlencoded" }, redirect: "manual" });
+      const post = (body: string) =>
+        fetch("/r/demo/tools/-/delete", {
+          method: "POST",
+          body,
+          headers: { "Content-Type": "application/x-www-form-urlencoded" },
+          redirect: "manual",
+        });
       return [(await post("tag=v2")).status, (await post("tag=v2&_csrf=forged-token")).status];
     });
     expect(statuses).toEqual([403, 403]);
@@ -209,7 +247,14 @@ describe.runIf(available)("web UI in chromium", () => {
   });
 
   it("passes axe-core without serious violations, light and dark", async () => {
-    const pages = ["/", "/r/demo/app", `/r/demo/app/-/manifest/${app.index.digest}`, `/r/demo/app/-/manifest/${app.amd64.digest}`, "/-/storage", "/r/demo/tools/-/delete?tag=v2"];
+    const pages = [
+      "/",
+      "/r/demo/app",
+      `/r/demo/app/-/manifest/${app.index.digest}`,
+      `/r/demo/app/-/manifest/${app.amd64.digest}`,
+      "/-/storage",
+      "/r/demo/tools/-/delete?tag=v2",
+    ];
     for (const dark of [false, true]) {
       const page = await adminPage({ dark });
       for (const path of pages) {
@@ -232,9 +277,21 @@ describe.runIf(available)("web UI in chromium", () => {
     const page = await adminPage();
     await page.goto(`${base}/`);
     await page.keyboard.press("Tab");
-    expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent)).toBe("Skip to content");
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document
+            .activeElement?.textContent,
+      ),
+    ).toBe("Skip to content");
     await page.keyboard.press("Tab");
-    expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent)).toBe("Registry");
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document
+            .activeElement?.textContent,
+      ),
+    ).toBe("Registry");
     await page.locator("#q").focus();
     await page.keyboard.type("tools");
     await page.keyboard.press("Enter");

@@ -20,7 +20,11 @@ async function patch(url: string, body: Buffer, start: number): Promise<Response
   return fetch(url, {
     method: "PATCH",
     body,
-    headers: { Authorization: AUTH, "Content-Range": `${start}-${start + body.length - 1}`, "Content-Type": "application/octet-stream" },
+    headers: {
+      Authorization: AUTH,
+      "Content-Range": `${start}-${start + body.length - 1}`,
+      "Content-Type": "application/octet-stream",
+    },
   });
 }
 
@@ -31,7 +35,10 @@ it("continues an upload after the registry restarts mid-upload", async () => {
 
   server = await startRegistry({ stateDir });
   const port = server.port;
-  const opened = await fetch(`${server.url}/v2/restart/blob/blobs/uploads/`, { method: "POST", headers: { Authorization: AUTH } });
+  const opened = await fetch(`${server.url}/v2/restart/blob/blobs/uploads/`, {
+    method: "POST",
+    headers: { Authorization: AUTH },
+  });
   expect(opened.status).toBe(202);
   const first = await patch(new URL(opened.headers.get("Location")!, server.url).toString(), blob.subarray(0, cut), 0);
   expect(first.status).toBe(202);
@@ -48,7 +55,11 @@ it("continues an upload after the registry restarts mid-upload", async () => {
   close.searchParams.set("digest", digest);
   const put = await fetch(close, { method: "PUT", headers: { Authorization: AUTH } });
   expect(put.status).toBe(201);
-  const pulled = Buffer.from(await (await fetch(`${server.url}/v2/restart/blob/blobs/${digest}`, { headers: { Authorization: AUTH } })).arrayBuffer());
+  const pulled = Buffer.from(
+    await (
+      await fetch(`${server.url}/v2/restart/blob/blobs/${digest}`, { headers: { Authorization: AUTH } })
+    ).arrayBuffer(),
+  );
   expect(pulled.length).toBe(blob.length);
   expect(pulled.equals(blob)).toBe(true);
 });

@@ -25,16 +25,17 @@ export interface Upstream {
 export async function startDistribution(options: { htpasswd?: boolean } = {}): Promise<Upstream> {
   const dir = mkdtempSync(join(tmpdir(), "pt-distribution-"));
   const port = await freePort();
-  const auth = options.htpasswd
-    ? `auth:\n  htpasswd:\n    realm: upstream\n    path: ${dir}/htpasswd\n`
-    : "";
+  const auth = options.htpasswd ? `auth:\n  htpasswd:\n    realm: upstream\n    path: ${dir}/htpasswd\n` : "";
   writeFileSync(join(dir, "htpasswd"), `${UPSTREAM_USER.username}:${UPSTREAM_BCRYPT}\n`);
   writeFileSync(
     join(dir, "config.yml"),
     `version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n` +
       `http:\n  addr: 127.0.0.1:${port}\n  secret: pull-through-test\n${auth}`,
   );
-  const child = spawn("docker-registry", ["serve", join(dir, "config.yml")], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("docker-registry", ["serve", join(dir, "config.yml")], {
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout?.on("data", (d) => (output += d.toString()));
   child.stderr?.on("data", (d) => (output += d.toString()));
@@ -51,7 +52,10 @@ export async function startDistribution(options: { htpasswd?: boolean } = {}): P
   };
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited:\n${output}`);
-    const ok = await fetch(`${url}/v2/`).then((r) => r.status === 200 || r.status === 401, () => false);
+    const ok = await fetch(`${url}/v2/`).then(
+      (r) => r.status === 200 || r.status === 401,
+      () => false,
+    );
     if (ok) return { url, log: () => output, stop };
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -86,7 +90,6 @@ export function basic(user: { username: string; password: string }): string {
   return `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`;
 }
 
-
 export interface TestImage {
   manifest: string;
   digest: string;
@@ -98,7 +101,10 @@ export interface TestImage {
 export function makeImage(seed: number, layerBytes: number): TestImage {
   const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", seed }));
   const layer = seededBytes(layerBytes, seed);
-  const blobs = new Map([[sha256(config), config], [sha256(layer), layer]]);
+  const blobs = new Map([
+    [sha256(config), config],
+    [sha256(layer), layer],
+  ]);
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
@@ -109,14 +115,24 @@ export function makeImage(seed: number, layerBytes: number): TestImage {
 }
 
 /** Pushes an image with monolithic uploads (POST, then PUT ?digest=) and a manifest PUT. */
-export async function pushImage(base: string, repo: string, tag: string, image: TestImage, auth?: string): Promise<void> {
+export async function pushImage(
+  base: string,
+  repo: string,
+  tag: string,
+  image: TestImage,
+  auth?: string,
+): Promise<void> {
   const headers: Record<string, string> = auth ? { Authorization: auth } : {};
   for (const [digest, bytes] of image.blobs) {
     const started = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: "POST", headers });
     if (started.status !== 202) throw new Error(`POST upload: ${started.status} ${await started.text()}`);
     const location = new URL(started.headers.get("Location")!, base);
     location.searchParams.set("digest", digest);
-    const put = await fetch(location, { method: "PUT", headers: { ...headers, "Content-Type": "application/octet-stream" }, body: bytes });
+    const put = await fetch(location, {
+      method: "PUT",
+      headers: { ...headers, "Content-Type": "application/octet-stream" },
+      body: bytes,
+    });
     if (put.status !== 201) throw new Error(`PUT blob: ${put.status} ${await put.text()}`);
   }
   const put = await fetch(`${base}/v2/${repo}/manifests/${tag}`, {

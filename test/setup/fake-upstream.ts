@@ -33,7 +33,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const stored = /^\/_content\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
     if (request.method === "PUT" && stored) {
       const bytes = await readBody(request);
-      content.set(`${stored[1]}/${stored[2]}/${stored[3]}`, { bytes, contentType: request.headers["content-type"] ?? "application/octet-stream" });
+      content.set(`${stored[1]}/${stored[2]}/${stored[3]}`, {
+        bytes,
+        contentType: request.headers["content-type"] ?? "application/octet-stream",
+      });
       response.writeHead(201).end();
       return;
     }
@@ -44,7 +47,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
       return;
     }
     const digest = `sha256:${createHash("sha256").update(entry.bytes).digest("hex")}`;
-    response.writeHead(200, { "Content-Type": entry.contentType, "Content-Length": String(entry.bytes.length), "Docker-Content-Digest": digest });
+    response.writeHead(200, {
+      "Content-Type": entry.contentType,
+      "Content-Length": String(entry.bytes.length),
+      "Docker-Content-Digest": digest,
+    });
     response.end(request.method === "HEAD" ? undefined : entry.bytes);
   });
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));

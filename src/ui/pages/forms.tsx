@@ -1,12 +1,31 @@
 // The pages around forms: sign-in, the confirmation before a delete, and errors.
 import { CsrfField, Layout, manifestHref, Notice, repoHref, type PageUser } from "../components";
 
-export function LoginPage({ csrf, error, next, unavailable }: { csrf: string; error: string | null; next: string; unavailable: string | null }) {
+export function LoginPage({
+  csrf,
+  error,
+  next,
+  unavailable,
+}: {
+  csrf: string;
+  error: string | null;
+  next: string;
+  unavailable: string | null;
+}) {
   return (
-    <Layout title="Sign in" user={null} crumbs={[["Repositories", "/"], ["Sign in", null]]}>
+    <Layout
+      title="Sign in"
+      user={null}
+      crumbs={[
+        ["Repositories", "/"],
+        ["Sign in", null],
+      ]}
+    >
       <form class="login" method="post" action="/-/login">
         <h1>Sign in</h1>
-        <p class="muted">Use the same username and password as <code>docker login</code>.</p>
+        <p class="muted">
+          Use the same username and password as <code>docker login</code>.
+        </p>
         {error ? <Notice kind="error">{error}</Notice> : null}
         {unavailable ? <Notice kind="error">{unavailable}</Notice> : null}
         <CsrfField token={csrf} />
@@ -36,7 +55,15 @@ export function ConfirmDeletePage({ user, repo, target }: ConfirmProps) {
   const what = isTag ? `tag ${target.tag}` : `manifest ${target.digest}`;
   const back = isTag ? repoHref(repo) : manifestHref(repo, target.digest);
   return (
-    <Layout title={`Delete ${what}`} user={user} crumbs={[["Repositories", "/"], [repo, repoHref(repo)], ["Delete", null]]}>
+    <Layout
+      title={`Delete ${what}`}
+      user={user}
+      crumbs={[
+        ["Repositories", "/"],
+        [repo, repoHref(repo)],
+        ["Delete", null],
+      ]}
+    >
       <h1>Delete {isTag ? "tag" : "manifest"}?</h1>
       <p>
         {isTag
@@ -45,17 +72,42 @@ export function ConfirmDeletePage({ user, repo, target }: ConfirmProps) {
       </p>
       <form method="post" action={`${repoHref(repo)}/-/delete`} class="actions">
         <CsrfField token={user.csrf} />
-        {isTag ? <input type="hidden" name="tag" value={target.tag} /> : <input type="hidden" name="digest" value={target.digest} />}
-        <button type="submit" class="danger">Delete {what}</button>
-        <a class="button secondary" href={back}>Cancel</a>
+        {isTag ? (
+          <input type="hidden" name="tag" value={target.tag} />
+        ) : (
+          <input type="hidden" name="digest" value={target.digest} />
+        )}
+        <button type="submit" class="danger">
+          Delete {what}
+        </button>
+        <a class="button secondary" href={back}>
+          Cancel
+        </a>
       </form>
     </Layout>
   );
 }
 
-export function ErrorPage({ user, status, title, detail }: { user: PageUser | null; status: number; title: string; detail: string }) {
+export function ErrorPage({
+  user,
+  status,
+  title,
+  detail,
+}: {
+  user: PageUser | null;
+  status: number;
+  title: string;
+  detail: string;
+}) {
   return (
-    <Layout title={title} user={user} crumbs={[["Repositories", "/"], [title, null]]}>
+    <Layout
+      title={title}
+      user={user}
+      crumbs={[
+        ["Repositories", "/"],
+        [title, null],
+      ]}
+    >
       <h1>{title}</h1>
       <p>{detail}</p>
       <p class="muted">HTTP {status}</p>

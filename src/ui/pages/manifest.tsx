@@ -3,7 +3,13 @@ import type { Child } from "hono/jsx";
 import { CopyLine, Facts, Layout, manifestHref, repoHref, ShortDigest, Size, Time, type PageUser } from "../components";
 import type { ChildView } from "../data";
 import { mediaTypeLabel } from "../format";
-import { artifactLabel, groupByArtifactType, type ConfigView, type DescriptorView, type ManifestView } from "../manifest-view";
+import {
+  artifactLabel,
+  groupByArtifactType,
+  type ConfigView,
+  type DescriptorView,
+  type ManifestView,
+} from "../manifest-view";
 import type { Descriptor } from "../../oci/manifest";
 
 export interface ManifestProps {
@@ -29,8 +35,22 @@ function Pairs({ caption, pairs }: { caption: string; pairs: [string, string][] 
     <div class="table-wrap">
       <table>
         <caption class="skip">{caption}</caption>
-        <thead><tr><th scope="col">Key</th><th scope="col">Value</th></tr></thead>
-        <tbody>{pairs.map(([k, v]) => <tr><td><code>{k}</code></td><td>{v}</td></tr>)}</tbody>
+        <thead>
+          <tr>
+            <th scope="col">Key</th>
+            <th scope="col">Value</th>
+          </tr>
+        </thead>
+        <tbody>
+          {pairs.map(([k, v]) => (
+            <tr>
+              <td>
+                <code>{k}</code>
+              </td>
+              <td>{v}</td>
+            </tr>
+          ))}
+        </tbody>
       </table>
     </div>
   );
@@ -42,10 +62,32 @@ function Layers({ caption, layers }: { caption: string; layers: DescriptorView[]
     <div class="table-wrap">
       <table>
         <caption class="skip">{caption}</caption>
-        <thead><tr><th scope="col" class="num">#</th><th scope="col">Digest</th><th scope="col">Media type</th><th scope="col" class="num">Size</th></tr></thead>
+        <thead>
+          <tr>
+            <th scope="col" class="num">
+              #
+            </th>
+            <th scope="col">Digest</th>
+            <th scope="col">Media type</th>
+            <th scope="col" class="num">
+              Size
+            </th>
+          </tr>
+        </thead>
         <tbody>
           {layers.map((l, i) => (
-            <tr><td class="num">{i + 1}</td><td><ShortDigest digest={l.digest} /></td><td><code>{l.mediaType}</code></td><td class="num"><Size bytes={l.size} /></td></tr>
+            <tr>
+              <td class="num">{i + 1}</td>
+              <td>
+                <ShortDigest digest={l.digest} />
+              </td>
+              <td>
+                <code>{l.mediaType}</code>
+              </td>
+              <td class="num">
+                <Size bytes={l.size} />
+              </td>
+            </tr>
           ))}
         </tbody>
       </table>
@@ -53,7 +95,8 @@ function Layers({ caption, layers }: { caption: string; layers: DescriptorView[]
   );
 }
 
-const command = (parts: string[] | undefined): Child => (parts && parts.length > 0 ? <code>{JSON.stringify(parts)}</code> : <span class="muted">—</span>);
+const command = (parts: string[] | undefined): Child =>
+  parts && parts.length > 0 ? <code>{JSON.stringify(parts)}</code> : <span class="muted">—</span>;
 
 function ConfigSection({ config }: { config: ConfigView }) {
   return (
@@ -61,7 +104,10 @@ function ConfigSection({ config }: { config: ConfigView }) {
       <h2 id="config">Config</h2>
       <Facts
         rows={[
-          ["Created", config.created ? <time datetime={config.created}>{config.created}</time> : <span class="muted">—</span>],
+          [
+            "Created",
+            config.created ? <time datetime={config.created}>{config.created}</time> : <span class="muted">—</span>,
+          ],
           ["Platform", config.platform],
           ["Entrypoint", command(config.entrypoint)],
           ["Cmd", command(config.cmd)],
@@ -80,12 +126,20 @@ function ConfigSection({ config }: { config: ConfigView }) {
         <div class="table-wrap">
           <table>
             <caption class="skip">History</caption>
-            <thead><tr><th scope="col">Created</th><th scope="col">Created by</th><th scope="col">Layer</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Created</th>
+                <th scope="col">Created by</th>
+                <th scope="col">Layer</th>
+              </tr>
+            </thead>
             <tbody>
               {config.history.map((h) => (
                 <tr>
                   <td class="mono">{h.created ?? "—"}</td>
-                  <td><code>{h.createdBy ?? h.comment ?? ""}</code></td>
+                  <td>
+                    <code>{h.createdBy ?? h.comment ?? ""}</code>
+                  </td>
                   <td>{h.emptyLayer ? <span class="muted">empty</span> : "yes"}</td>
                 </tr>
               ))}
@@ -105,7 +159,8 @@ function Platforms({ repo, children, total }: { repo: string; children: ChildVie
         <section aria-label={c.descriptor.platform ?? c.descriptor.digest}>
           <h3>
             <a href={manifestHref(repo, c.descriptor.digest)}>{c.descriptor.platform ?? "unknown platform"}</a>{" "}
-            <ShortDigest digest={c.descriptor.digest} /> <span class="badge">{mediaTypeLabel(c.descriptor.mediaType)}</span>
+            <ShortDigest digest={c.descriptor.digest} />{" "}
+            <span class="badge">{mediaTypeLabel(c.descriptor.mediaType)}</span>
           </h3>
           {c.view?.kind === "image" ? (
             <Layers caption={`Layers of ${c.descriptor.platform ?? c.descriptor.digest}`} layers={c.view.layers} />
@@ -114,26 +169,47 @@ function Platforms({ repo, children, total }: { repo: string; children: ChildVie
           )}
         </section>
       ))}
-      {total > children.length ? <p class="muted">{total - children.length} more entries; open the index's JSON with the API to see them.</p> : null}
+      {total > children.length ? (
+        <p class="muted">{total - children.length} more entries; open the index's JSON with the API to see them.</p>
+      ) : null}
     </section>
   );
 }
 
-function Referrers({ repo, referrers, more, now }: { repo: string; referrers: Descriptor[]; more: boolean; now: number }) {
+function Referrers({
+  repo,
+  referrers,
+  more,
+  now,
+}: {
+  repo: string;
+  referrers: Descriptor[];
+  more: boolean;
+  now: number;
+}) {
   return (
     <section aria-labelledby="referrers">
       <h2 id="referrers">Referrers</h2>
-      {referrers.length === 0 ? <p class="muted">No signatures, SBOMs or attestations refer to this manifest.</p> : null}
+      {referrers.length === 0 ? (
+        <p class="muted">No signatures, SBOMs or attestations refer to this manifest.</p>
+      ) : null}
       {groupByArtifactType(referrers).map(([type, items]) => (
         <>
-          <h3>{artifactLabel(type)} <span class="badge">{type}</span></h3>
+          <h3>
+            {artifactLabel(type)} <span class="badge">{type}</span>
+          </h3>
           <ul>
             {items.map((d) => {
               const created = d.annotations?.["org.opencontainers.image.created"];
               return (
                 <li>
                   <a href={manifestHref(repo, d.digest)}>{d.digest.slice(0, 19)}</a> · <Size bytes={d.size} />
-                  {created && !Number.isNaN(Date.parse(created)) ? <> · <Time at={Date.parse(created)} now={now} /></> : null}
+                  {created && !Number.isNaN(Date.parse(created)) ? (
+                    <>
+                      {" "}
+                      · <Time at={Date.parse(created)} now={now} />
+                    </>
+                  ) : null}
                 </li>
               );
             })}
@@ -149,16 +225,40 @@ export function ManifestPage(p: ManifestProps) {
   const title = p.tag ? `${p.repo}:${p.tag}` : `${p.repo}@${p.digest.slice(0, 19)}`;
   const v = p.view;
   return (
-    <Layout title={title} user={p.user} crumbs={[["Repositories", "/"], [p.repo, repoHref(p.repo)], [p.tag ?? p.digest.slice(0, 19), null]]}>
+    <Layout
+      title={title}
+      user={p.user}
+      crumbs={[
+        ["Repositories", "/"],
+        [p.repo, repoHref(p.repo)],
+        [p.tag ?? p.digest.slice(0, 19), null],
+      ]}
+    >
       <h1>{title}</h1>
       <Facts
         rows={[
           ["Digest", <code>{p.digest}</code>],
           ["Media type", <code>{v.mediaType}</code>],
           ...(v.artifactType ? [["Artifact type", <code>{v.artifactType}</code>] as [string, Child]] : []),
-          ["Size", v.kind === "image" ? <span><Size bytes={v.totalSize} /> <span class="muted">(manifest, config and layers)</span></span> : <Size bytes={p.size} />],
+          [
+            "Size",
+            v.kind === "image" ? (
+              <span>
+                <Size bytes={v.totalSize} /> <span class="muted">(manifest, config and layers)</span>
+              </span>
+            ) : (
+              <Size bytes={p.size} />
+            ),
+          ],
           ["Pushed", <Time at={p.uploadedAt} now={p.now} />],
-          ...(v.subject ? [["Refers to", <a href={manifestHref(p.repo, v.subject.digest)}>{v.subject.digest}</a>] as [string, Child]] : []),
+          ...(v.subject
+            ? [
+                ["Refers to", <a href={manifestHref(p.repo, v.subject.digest)}>{v.subject.digest}</a>] as [
+                  string,
+                  Child,
+                ],
+              ]
+            : []),
         ]}
       />
       <h2>Pull</h2>
@@ -177,7 +277,9 @@ export function ManifestPage(p: ManifestProps) {
       <Referrers repo={p.repo} referrers={p.referrers} more={p.moreReferrers} now={p.now} />
       {p.canDelete ? (
         <div class="actions">
-          <a class="button danger" href={`${repoHref(p.repo)}/-/delete?digest=${encodeURIComponent(p.digest)}`}>Delete this manifest…</a>
+          <a class="button danger" href={`${repoHref(p.repo)}/-/delete?digest=${encodeURIComponent(p.digest)}`}>
+            Delete this manifest…
+          </a>
         </div>
       ) : null}
     </Layout>

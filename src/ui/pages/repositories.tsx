@@ -33,7 +33,13 @@ export function RepositoriesPage({ user, query, rows, next, paged, now }: Reposi
         </form>
       </search>
       {rows.length === 0 ? (
-        <p>{query ? `No repository you may pull has "${query}" in its name on this page.` : user ? "No repositories you may pull yet." : "No public repositories. Sign in to see yours."}</p>
+        <p>
+          {query
+            ? `No repository you may pull has "${query}" in its name on this page.`
+            : user
+              ? "No repositories you may pull yet."
+              : "No public repositories. Sign in to see yours."}
+        </p>
       ) : (
         <div class="table-wrap">
           <table>
@@ -41,24 +47,37 @@ export function RepositoriesPage({ user, query, rows, next, paged, now }: Reposi
             <thead>
               <tr>
                 <th scope="col">Name</th>
-                <th scope="col" class="num">Tags</th>
+                <th scope="col" class="num">
+                  Tags
+                </th>
                 <th scope="col">Last push</th>
-                <th scope="col" class="num">Size</th>
+                <th scope="col" class="num">
+                  Size
+                </th>
               </tr>
             </thead>
             <tbody>
               {rows.map((r) => (
                 <tr>
-                  <td><a href={repoHref(r.name)}>{r.name}</a></td>
-                  <td class="num">{r.tags.count}{r.tags.more ? "+" : ""}</td>
-                  <td><Time at={r.lastPushAt} now={now} /></td>
+                  <td>
+                    <a href={repoHref(r.name)}>{r.name}</a>
+                  </td>
+                  <td class="num">
+                    {r.tags.count}
+                    {r.tags.more ? "+" : ""}
+                  </td>
+                  <td>
+                    <Time at={r.lastPushAt} now={now} />
+                  </td>
                   <td class="num">
                     {r.usage ? (
                       <span title={`measured by the garbage collector ${new Date(r.usage.measuredAt).toISOString()}`}>
                         <Size bytes={r.usage.bytes} />
                       </span>
                     ) : (
-                      <span class="muted" title="not measured yet: the garbage collector measures sizes as it runs">not measured</span>
+                      <span class="muted" title="not measured yet: the garbage collector measures sizes as it runs">
+                        not measured
+                      </span>
                     )}
                   </td>
                 </tr>
@@ -67,8 +86,15 @@ export function RepositoriesPage({ user, query, rows, next, paged, now }: Reposi
           </table>
         </div>
       )}
-      <p class="muted">Sizes are the bytes of the blobs each repository links, as the garbage collector last measured them (see Storage).</p>
-      <Pager label="Repository pages" first={paged ? pageHref(query, null) : null} next={next ? pageHref(query, next) : null} />
+      <p class="muted">
+        Sizes are the bytes of the blobs each repository links, as the garbage collector last measured them (see
+        Storage).
+      </p>
+      <Pager
+        label="Repository pages"
+        first={paged ? pageHref(query, null) : null}
+        next={next ? pageHref(query, next) : null}
+      />
     </Layout>
   );
 }

@@ -1,5 +1,16 @@
 // A repository's page: its tags, a page at a time, with what each points to.
-import { Facts, Layout, manifestHref, Notice, Pager, repoHref, ShortDigest, Size, Time, type PageUser } from "../components";
+import {
+  Facts,
+  Layout,
+  manifestHref,
+  Notice,
+  Pager,
+  repoHref,
+  ShortDigest,
+  Size,
+  Time,
+  type PageUser,
+} from "../components";
 import type { TagRow } from "../data";
 import { mediaTypeLabel } from "../format";
 import type { RepositoryUsage } from "../../storage/usage";
@@ -29,13 +40,32 @@ function platformsOf(row: TagRow): string {
 export function RepositoryPage(p: RepositoryProps) {
   const base = repoHref(p.repo);
   return (
-    <Layout title={p.repo} user={p.user} crumbs={[["Repositories", "/"], [p.repo, null]]}>
+    <Layout
+      title={p.repo}
+      user={p.user}
+      crumbs={[
+        ["Repositories", "/"],
+        [p.repo, null],
+      ]}
+    >
       <h1>{p.repo}</h1>
       {p.deleted ? <Notice kind="ok">Deleted {p.deleted}.</Notice> : null}
       <Facts
         rows={[
           ["Pull", <code>{`docker pull ${p.host}/${p.repo}:<tag>`}</code>],
-          ["Size", p.usage ? <span><Size bytes={p.usage.bytes} /> <span class="muted">(measured <Time at={p.usage.measuredAt} now={p.now} />)</span></span> : <span class="muted">not measured yet</span>],
+          [
+            "Size",
+            p.usage ? (
+              <span>
+                <Size bytes={p.usage.bytes} />{" "}
+                <span class="muted">
+                  (measured <Time at={p.usage.measuredAt} now={p.now} />)
+                </span>
+              </span>
+            ) : (
+              <span class="muted">not measured yet</span>
+            ),
+          ],
         ]}
       />
       <h2>Tags</h2>
@@ -49,24 +79,52 @@ export function RepositoryPage(p: RepositoryProps) {
               <tr>
                 <th scope="col">Tag</th>
                 <th scope="col">Digest</th>
-                <th scope="col" class="hide-narrow">Type</th>
+                <th scope="col" class="hide-narrow">
+                  Type
+                </th>
                 <th scope="col">Platforms</th>
-                <th scope="col" class="num">Size</th>
+                <th scope="col" class="num">
+                  Size
+                </th>
                 <th scope="col">Pushed</th>
-                {p.canDelete ? <th scope="col"><span class="skip">Actions</span></th> : null}
+                {p.canDelete ? (
+                  <th scope="col">
+                    <span class="skip">Actions</span>
+                  </th>
+                ) : null}
               </tr>
             </thead>
             <tbody>
               {p.tags.map((t) => (
                 <tr>
-                  <td><a href={manifestHref(p.repo, t.digest, t.tag)}>{t.tag}</a></td>
-                  <td><ShortDigest digest={t.digest} /></td>
-                  <td class="hide-narrow">{t.view ? mediaTypeLabel(t.view.mediaType) : <span class="muted">unreadable</span>}</td>
+                  <td>
+                    <a href={manifestHref(p.repo, t.digest, t.tag)}>{t.tag}</a>
+                  </td>
+                  <td>
+                    <ShortDigest digest={t.digest} />
+                  </td>
+                  <td class="hide-narrow">
+                    {t.view ? mediaTypeLabel(t.view.mediaType) : <span class="muted">unreadable</span>}
+                  </td>
                   <td>{t.view?.kind === "image" ? <span class="muted">single</span> : platformsOf(t)}</td>
-                  <td class="num">{t.view?.kind === "image" ? <Size bytes={t.view.totalSize} /> : <span class="muted" title="an index: see each platform">—</span>}</td>
-                  <td><Time at={t.taggedAt} now={p.now} /></td>
+                  <td class="num">
+                    {t.view?.kind === "image" ? (
+                      <Size bytes={t.view.totalSize} />
+                    ) : (
+                      <span class="muted" title="an index: see each platform">
+                        —
+                      </span>
+                    )}
+                  </td>
+                  <td>
+                    <Time at={t.taggedAt} now={p.now} />
+                  </td>
                   {p.canDelete ? (
-                    <td><a href={`${base}/-/delete?tag=${encodeURIComponent(t.tag)}`} aria-label={`Delete tag ${t.tag}`}>Delete…</a></td>
+                    <td>
+                      <a href={`${base}/-/delete?tag=${encodeURIComponent(t.tag)}`} aria-label={`Delete tag ${t.tag}`}>
+                        Delete…
+                      </a>
+                    </td>
                   ) : null}
                 </tr>
               ))}
@@ -74,7 +132,11 @@ export function RepositoryPage(p: RepositoryProps) {
           </table>
         </div>
       )}
-      <Pager label="Tag pages" first={p.paged ? base : null} next={p.next ? `${base}?after=${encodeURIComponent(p.next)}` : null} />
+      <Pager
+        label="Tag pages"
+        first={p.paged ? base : null}
+        next={p.next ? `${base}?after=${encodeURIComponent(p.next)}` : null}
+      />
     </Layout>
   );
 }

@@ -16,12 +16,18 @@ function Usage({ data, now }: { data: StorageProps; now: number }) {
       <h2 id="usage">Bytes stored</h2>
       {b ? (
         <p>
-          <strong><Size bytes={b.bytes} /></strong> in {b.blobs} blobs, as of <Time at={b.measuredAt} now={now} />. The garbage collector
-          measured this while it walked every blob record (from <Time at={b.startedAt} now={now} />); each blob counts once, however many
-          repositories link it. Uploads in progress are not included.
+          <strong>
+            <Size bytes={b.bytes} />
+          </strong>{" "}
+          in {b.blobs} blobs, as of <Time at={b.measuredAt} now={now} />. The garbage collector measured this while it
+          walked every blob record (from <Time at={b.startedAt} now={now} />
+          ); each blob counts once, however many repositories link it. Uploads in progress are not included.
         </p>
       ) : (
-        <p>Not measured yet. The garbage collector measures storage as it runs (on its schedule, or with the buttons below); this page never walks the bucket itself.</p>
+        <p>
+          Not measured yet. The garbage collector measures storage as it runs (on its schedule, or with the buttons
+          below); this page never walks the bucket itself.
+        </p>
       )}
       <h3>By repository</h3>
       {data.repositories.length === 0 ? (
@@ -30,22 +36,46 @@ function Usage({ data, now }: { data: StorageProps; now: number }) {
         <div class="table-wrap">
           <table>
             <caption class="skip">Bytes by repository</caption>
-            <thead><tr><th scope="col">Repository</th><th scope="col" class="num">Size</th><th scope="col" class="num">Tags</th><th scope="col" class="num">Manifests</th><th scope="col">Measured</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Repository</th>
+                <th scope="col" class="num">
+                  Size
+                </th>
+                <th scope="col" class="num">
+                  Tags
+                </th>
+                <th scope="col" class="num">
+                  Manifests
+                </th>
+                <th scope="col">Measured</th>
+              </tr>
+            </thead>
             <tbody>
               {data.repositories.map((r) => (
                 <tr>
-                  <td><a href={repoHref(r.name)}>{r.name}</a></td>
-                  <td class="num"><Size bytes={r.usage.bytes} /></td>
+                  <td>
+                    <a href={repoHref(r.name)}>{r.name}</a>
+                  </td>
+                  <td class="num">
+                    <Size bytes={r.usage.bytes} />
+                  </td>
                   <td class="num">{r.usage.tags}</td>
                   <td class="num">{r.usage.manifests}</td>
-                  <td><Time at={r.usage.measuredAt} now={now} /></td>
+                  <td>
+                    <Time at={r.usage.measuredAt} now={now} />
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
       )}
-      <p class="muted">A repository's size is the bytes of the blobs it links plus its manifests, measured at the end of the collector's pass over it; blobs shared by repositories count in each.{data.moreRepositories ? " Only the first 1,000 repositories by name are listed." : ""}</p>
+      <p class="muted">
+        A repository's size is the bytes of the blobs it links plus its manifests, measured at the end of the
+        collector's pass over it; blobs shared by repositories count in each.
+        {data.moreRepositories ? " Only the first 1,000 repositories by name are listed." : ""}
+      </p>
     </section>
   );
 }
@@ -59,12 +89,16 @@ function Collector({ data, now }: { data: StorageProps; now: number }) {
         <form method="post" action="/-/storage/gc">
           <CsrfField token={data.user.csrf} />
           <input type="hidden" name="mode" value="dry-run" />
-          <button type="submit" class="secondary">Dry run (frees nothing)</button>
+          <button type="submit" class="secondary">
+            Dry run (frees nothing)
+          </button>
         </form>
         <form method="post" action="/-/storage/gc">
           <CsrfField token={data.user.csrf} />
           <input type="hidden" name="mode" value="run" />
-          <button type="submit" class="danger">Run collector step</button>
+          <button type="submit" class="danger">
+            Run collector step
+          </button>
         </form>
       </div>
       <p class="muted">Each press runs one bounded step; a large bucket takes several steps to finish a cycle.</p>
@@ -75,14 +109,35 @@ function Collector({ data, now }: { data: StorageProps; now: number }) {
         <div class="table-wrap">
           <table>
             <caption class="skip">Recent collector steps</caption>
-            <thead><tr><th scope="col">Started</th><th scope="col">Kind</th><th scope="col">Phase</th><th scope="col" class="num">Freed</th><th scope="col" class="num">Operations</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Started</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Phase</th>
+                <th scope="col" class="num">
+                  Freed
+                </th>
+                <th scope="col" class="num">
+                  Operations
+                </th>
+              </tr>
+            </thead>
             <tbody>
               {data.reports.map((r) => (
                 <tr>
-                  <td><Time at={Date.parse(r.startedAt)} now={now} /></td>
-                  <td>{r.dryRun ? "dry run" : "run"} · {r.trigger}</td>
+                  <td>
+                    <Time at={Date.parse(r.startedAt)} now={now} />
+                  </td>
+                  <td>
+                    {r.dryRun ? "dry run" : "run"} · {r.trigger}
+                  </td>
                   <td>{r.cycleFinished ? "cycle finished" : r.phase}</td>
-                  <td class="num"><Size bytes={r.freed.bytesFreed} /> <span class="muted">({r.freed.manifests} manifests, {r.freed.blobs} blobs)</span></td>
+                  <td class="num">
+                    <Size bytes={r.freed.bytesFreed} />{" "}
+                    <span class="muted">
+                      ({r.freed.manifests} manifests, {r.freed.blobs} blobs)
+                    </span>
+                  </td>
                   <td class="num">{r.operations}</td>
                 </tr>
               ))}
@@ -104,14 +159,29 @@ function Uploads({ data, now }: { data: StorageProps; now: number }) {
         <div class="table-wrap">
           <table>
             <caption class="skip">Uploads in progress</caption>
-            <thead><tr><th scope="col">Repository</th><th scope="col" class="num">Received</th><th scope="col">Started</th><th scope="col">Last data</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Repository</th>
+                <th scope="col" class="num">
+                  Received
+                </th>
+                <th scope="col">Started</th>
+                <th scope="col">Last data</th>
+              </tr>
+            </thead>
             <tbody>
               {data.uploads.map((u) => (
                 <tr>
                   <td>{u.repo}</td>
-                  <td class="num"><Size bytes={u.offset} /></td>
-                  <td><Time at={u.createdAt} now={now} /></td>
-                  <td><Time at={u.updatedAt} now={now} /></td>
+                  <td class="num">
+                    <Size bytes={u.offset} />
+                  </td>
+                  <td>
+                    <Time at={u.createdAt} now={now} />
+                  </td>
+                  <td>
+                    <Time at={u.updatedAt} now={now} />
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -125,7 +195,14 @@ function Uploads({ data, now }: { data: StorageProps; now: number }) {
 
 export function StoragePage(p: StorageProps) {
   return (
-    <Layout title="Storage" user={p.user} crumbs={[["Repositories", "/"], ["Storage", null]]}>
+    <Layout
+      title="Storage"
+      user={p.user}
+      crumbs={[
+        ["Repositories", "/"],
+        ["Storage", null],
+      ]}
+    >
       <h1>Storage</h1>
       {p.message ? <Notice kind={p.message.kind}>{p.message.text}</Notice> : null}
       <Usage data={p} now={p.now} />

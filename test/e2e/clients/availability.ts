@@ -32,11 +32,13 @@ async function probe(command: string, args: string[]): Promise<string | null> {
 async function checkClient(client: Client): Promise<string | null> {
   switch (client) {
     case "docker":
-      if (!process.env.DOCKER_HOST && !existsSync("/var/run/docker.sock")) return "no docker engine: DOCKER_HOST is unset";
+      if (!process.env.DOCKER_HOST && !existsSync("/var/run/docker.sock"))
+        return "no docker engine: DOCKER_HOST is unset";
       return probe("docker", ["info", "--format", "{{.ServerVersion}}"]);
     case "ctr": {
       const address = containerdAddress();
-      if (!address || !existsSync(address)) return `no containerd socket (set CONTAINERD_ADDRESS; looked at ${address ?? "nothing"})`;
+      if (!address || !existsSync(address))
+        return `no containerd socket (set CONTAINERD_ADDRESS; looked at ${address ?? "nothing"})`;
       return probe("ctr", ["--address", address, "version"]);
     }
     case "busybox":

@@ -21,7 +21,9 @@ export const READONLY_CREDENTIALS: Credentials = { username: "e2e-reader", passw
 // The deployment's key pair for JWT-as-password: the registry gets the public JWK, the test
 // signs passwords with the private key, as the operator's own tooling would.
 const keys = await generateKeyPair("ES256", { extractable: true });
-const publicJwk = Buffer.from(JSON.stringify({ ...(await exportJWK(keys.publicKey)), alg: "ES256" })).toString("base64");
+const publicJwk = Buffer.from(JSON.stringify({ ...(await exportJWK(keys.publicKey)), alg: "ES256" })).toString(
+  "base64",
+);
 
 async function signedPassword(username: string, capabilities: string[]): Promise<Credentials> {
   const password = await new SignJWT({ capabilities, username })

@@ -2,7 +2,16 @@
 // busybox-static rootfs, with seeded payload files and every timestamp pinned to the epoch,
 // so the same build gives the same digests on every machine.
 import { createCipheriv } from "node:crypto";
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from "node:fs";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  copyFileSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { once } from "node:events";
 import { runOk } from "./run";
@@ -54,11 +63,21 @@ export function readBlob(layout: string, digest: string): Buffer {
 
 function describeImage(layout: string, tag: string, bundle: string): BuiltImage {
   const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
-  const entry = index.manifests.find((m: { annotations?: Record<string, string> }) => m.annotations?.["org.opencontainers.image.ref.name"] === tag);
+  const entry = index.manifests.find(
+    (m: { annotations?: Record<string, string> }) => m.annotations?.["org.opencontainers.image.ref.name"] === tag,
+  );
   if (!entry) throw new Error(`tag ${tag} not in ${layout}/index.json`);
   const manifest = JSON.parse(readBlob(layout, entry.digest).toString("utf8"));
   const config = JSON.parse(readBlob(layout, manifest.config.digest).toString("utf8"));
-  return { layout, tag, ref: `oci:${layout}:${tag}`, manifestDigest: entry.digest, manifest, diffIds: config.rootfs.diff_ids, bundle };
+  return {
+    layout,
+    tag,
+    ref: `oci:${layout}:${tag}`,
+    manifestDigest: entry.digest,
+    manifest,
+    diffIds: config.rootfs.diff_ids,
+    bundle,
+  };
 }
 
 /** Pins every mtime in the bundle's rootfs so repack writes the same tar each time. */
@@ -70,7 +89,16 @@ async function pinTimes(rootfs: string): Promise<void> {
 export async function buildBase(layout: string, work: string): Promise<BuiltImage> {
   if (!existsSync(join(layout, "index.json"))) await runOk("umoci", ["init", "--layout", layout]);
   await runOk("umoci", ["new", "--image", `${layout}:base`]);
-  await runOk("umoci", ["config", "--image", `${layout}:base`, "--created", EPOCH, "--config.cmd", "/bin/sh", "--no-history"]);
+  await runOk("umoci", [
+    "config",
+    "--image",
+    `${layout}:base`,
+    "--created",
+    EPOCH,
+    "--config.cmd",
+    "/bin/sh",
+    "--no-history",
+  ]);
   const bundle = join(work, "bundle-base");
   rmSync(bundle, { recursive: true, force: true });
   await runOk("umoci", ["unpack", "--rootless", "--image", `${layout}:base`, bundle]);
@@ -89,7 +117,12 @@ export interface DerivedOptions {
 }
 
 /** A new tag on top of `base` with one more layer holding `files` (paths inside rootfs). */
-export async function buildDerived(base: BuiltImage, tag: string, work: string, options: DerivedOptions): Promise<BuiltImage> {
+export async function buildDerived(
+  base: BuiltImage,
+  tag: string,
+  work: string,
+  options: DerivedOptions,
+): Promise<BuiltImage> {
   const bundle = join(work, `bundle-${tag}`);
   rmSync(bundle, { recursive: true, force: true });
   await runOk("umoci", ["unpack", "--rootless", "--image", `${base.layout}:${base.tag}`, bundle]);
@@ -102,7 +135,14 @@ export async function buildDerived(base: BuiltImage, tag: string, work: string, 
   await pinTimes(join(bundle, "rootfs"));
   await runOk("umoci", ["repack", "--image", `${base.layout}:${tag}`, "--history.created", EPOCH, bundle]);
   if (options.architecture) {
-    await runOk("umoci", ["config", "--image", `${base.layout}:${tag}`, "--architecture", options.architecture, "--no-history"]);
+    await runOk("umoci", [
+      "config",
+      "--image",
+      `${base.layout}:${tag}`,
+      "--architecture",
+      options.architecture,
+      "--no-history",
+    ]);
   }
   return describeImage(base.layout, tag, bundle);
 }

@@ -46,7 +46,12 @@ export async function getManifest(server: RegistryServer, repo: string, referenc
   ].join(", ");
   const response = await api(server, `/v2/${repo}/manifests/${reference}`, { headers: { Accept: accept } });
   const body = Buffer.from(await response.arrayBuffer());
-  return { status: response.status, digest: response.headers.get("Docker-Content-Digest"), contentType: response.headers.get("Content-Type"), body };
+  return {
+    status: response.status,
+    digest: response.headers.get("Docker-Content-Digest"),
+    contentType: response.headers.get("Content-Type"),
+    body,
+  };
 }
 
 /** Pushes one blob in a single POST ?digest= and returns its descriptor. */
@@ -57,7 +62,8 @@ export async function pushBlob(server: RegistryServer, repo: string, bytes: Buff
     body: bytes,
     headers: { "Content-Type": "application/octet-stream" },
   });
-  if (response.status !== 201) throw new Error(`blob push to ${repo} answered ${response.status}: ${await response.text()}`);
+  if (response.status !== 201)
+    throw new Error(`blob push to ${repo} answered ${response.status}: ${await response.text()}`);
   return { mediaType, digest, size: bytes.length };
 }
 

@@ -24,7 +24,12 @@ export interface PulledImage {
 }
 
 /** Copies `source` into a fresh OCI layout at `dir` and checks each blob hashes to its name. */
-export async function pullToLayout(tools: ContainersTools, source: string, dir: string, extra: string[] = []): Promise<PulledImage> {
+export async function pullToLayout(
+  tools: ContainersTools,
+  source: string,
+  dir: string,
+  extra: string[] = [],
+): Promise<PulledImage> {
   await tools.skopeo(["copy", "--src-tls-verify=false", "--src-creds", CREDS, ...extra, source, `oci:${dir}:pulled`]);
   const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8"));
   const manifestDigest: string = index.manifests[0].digest;

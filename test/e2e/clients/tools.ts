@@ -67,7 +67,11 @@ export class DockerCli {
 export class Ctr {
   readonly hostsDir: string;
 
-  constructor(work: string, host: string, readonly namespace: string) {
+  constructor(
+    work: string,
+    host: string,
+    readonly namespace: string,
+  ) {
     this.hostsDir = join(work, "hosts.d");
     mkdirSync(join(this.hostsDir, host), { recursive: true });
     const toml = `server = "http://${host}"\n\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`;
