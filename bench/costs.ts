@@ -10,7 +10,7 @@ import { absolute, send } from "./http";
 import { MiB, payload, payloadDigest } from "./data";
 import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, pushWhole, type Target } from "./scenarios";
 
-const AUTH = "Basic " + Buffer.from("bench:bench-password").toString("base64");
+const AUTH = `Basic ${Buffer.from("bench:bench-password").toString("base64")}`;
 const VARS = { USERNAME: "bench", PASSWORD: "bench-password" };
 const COUNTERS = ["r2ClassA", "r2ClassB", "r2Free", "kvReads", "kvWrites"] as const;
 type Counts = Record<(typeof COUNTERS)[number], number> & { requests: number };

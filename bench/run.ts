@@ -22,7 +22,7 @@ const RUNS = Math.max(1, Number(process.argv.find((a) => a.startsWith("--runs=")
 const SIZES = quick ? [200 * MiB] : [200 * MiB, 1024 * MiB];
 const HUGE = 5 * 1024 * MiB + 300 * MiB;
 const CHUNK = 64 * MiB;
-const AUTH = "Basic " + Buffer.from("bench:bench-password").toString("base64");
+const AUTH = `Basic ${Buffer.from("bench:bench-password").toString("base64")}`;
 
 /** Where the generated part of docs/benchmarks.md ends and the notes on it begin. */
 const NOTES_MARKER = "<!-- notes: kept by npm run bench -->";
@@ -63,7 +63,7 @@ async function measure(server: RegistryServer, scenario: string, size: number, f
   const row = { scenario, size, seconds, peakRss: server ? workerdPeakRss(server.pgid) : null };
   rows.push(row);
   console.log(
-    `${scenario.padEnd(40)} ${(size / MiB).toFixed(0).padStart(6)} MiB ${(size / MiB / seconds).toFixed(1).padStart(7)} MiB/s  peak RSS ${row.peakRss ? (row.peakRss / MiB).toFixed(0) + " MiB" : "-"}`,
+    `${scenario.padEnd(40)} ${(size / MiB).toFixed(0).padStart(6)} MiB ${(size / MiB / seconds).toFixed(1).padStart(7)} MiB/s  peak RSS ${row.peakRss ? `${(row.peakRss / MiB).toFixed(0)} MiB` : "-"}`,
   );
 }
 

@@ -6,7 +6,7 @@ import { startRegistry } from "../test/e2e/registry-server";
 import { pushImage } from "./costs";
 import { peerAvailable, startPeer } from "./peer";
 
-const AUTH = "Basic " + Buffer.from("bench:bench-password").toString("base64");
+const AUTH = `Basic ${Buffer.from("bench:bench-password").toString("base64")}`;
 /** Each target is measured this many times, interleaved. */
 const ROUNDS = 3;
 const ACCEPT = "application/vnd.oci.image.manifest.v1+json";

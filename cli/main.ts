@@ -4,7 +4,6 @@ import { existsSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { formatBytes, parseByteSize } from "./chunk-plan";
 import { findCredentials } from "./credentials";
-import { CliError } from "./errors";
 import type { ImageSource } from "./image-source";
 import { createReporter, type OutputMode, type Reporter } from "./progress";
 import { planPull, pullToArchive, pullToLayout } from "./pull";

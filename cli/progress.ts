@@ -61,7 +61,7 @@ class LineReporter implements Reporter {
 class JsonReporter implements Reporter {
   private lastEmit = new Map<string, number>();
   private emit(event: string, data: object) {
-    process.stdout.write(JSON.stringify({ event, ...data }) + "\n");
+    process.stdout.write(`${JSON.stringify({ event, ...data })}\n`);
   }
   planned(blobs: Descriptor[]) {
     this.emit("plan", { blobs: blobs.map(({ digest, size, mediaType }) => ({ digest, size, mediaType })) });

@@ -68,7 +68,7 @@ export function parseRegistryRef(text: string, plainHttp = false): RegistryRef {
     path = path.slice(0, colon);
     if (!TAG.test(tag)) throw new UsageError(`invalid tag in reference: ${text}`);
   }
-  if (!path || !path.split("/").every((part) => REPO_PART.test(part))) {
+  if (!path?.split("/").every((part) => REPO_PART.test(part))) {
     throw new UsageError(`invalid repository name in reference: ${text}`);
   }
   // As docker does, a registry on this machine is talked to over plain HTTP unless https://

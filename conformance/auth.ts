@@ -39,7 +39,7 @@ export function scopesFor(method: string, url: URL, extra: string[] = []): strin
 
 function basicHeader(credentials: Credentials): string | null {
   if (credentials.username === undefined || credentials.password === undefined) return null;
-  return "Basic " + Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64");
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
 }
 
 /** Chooses the Authorization header for each request and learns from 401 challenges. */

@@ -52,7 +52,7 @@ function importsOf(file) {
   const out = [];
   for (const m of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.{1,2}\/[^"]+)"/gms)) {
     const base = resolve(dirname(file), m[1]);
-    out.push(existsSync(base + ".tsx") ? base + ".tsx" : base + ".ts");
+    out.push(existsSync(`${base}.tsx`) ? `${base}.tsx` : `${base}.ts`);
   }
   return out;
 }

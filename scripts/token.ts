@@ -48,7 +48,7 @@ async function keygen(alg: string, out: string): Promise<void> {
   if (refused) usage(refused);
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
   const privateJwk = { ...(await exportJWK(privateKey)), alg };
-  writeFileSync(out, JSON.stringify(privateJwk, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+  writeFileSync(out, `${JSON.stringify(privateJwk, null, 2)}\n`, { mode: 0o600, flag: "wx" });
   const publicJwk = { ...(await exportJWK(publicKey)), alg };
   console.error(`private key saved to ${out} (keep it secret; it is not needed by the registry)`);
   console.error("set this as the JWT_REGISTRY_TOKENS_PUBLIC_KEY secret:");

@@ -108,7 +108,7 @@ describe("catalog filtered by pull rights", () => {
   }
 
   it("lists only what the caller may pull (its patterns and anonymous pull), paged exactly", async () => {
-    const expected = [...visible, PREFIX + "a.b"].sort();
+    const expected = [...visible, `${PREFIX}a.b`].sort();
     for (const n of [1, 2, 5, 100]) expect(await walk(n), `n=${n}`).toEqual(expected);
   });
 
@@ -117,7 +117,7 @@ describe("catalog filtered by pull rights", () => {
     const response = await fetch("/v2/_catalog?n=100", { headers: { Authorization: `Bearer ${token}` } });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { repositories: string[] }).repositories).toEqual(
-      [...visible, PREFIX + "a.b"].sort(),
+      [...visible, `${PREFIX}a.b`].sort(),
     );
   });
 
@@ -145,7 +145,7 @@ describe("catalog filtered by pull rights", () => {
       seen.push(...page.names);
       next = page.next;
     }
-    expect(seen).toEqual([PREFIX + "z"]);
+    expect(seen).toEqual([`${PREFIX}z`]);
     await expect(listPullableRepositories(storage, identity, { ...query, last: "_scan.AAAA" })).rejects.toThrow(
       /cursor/,
     );

@@ -87,7 +87,7 @@ describe("the error table", () => {
 });
 
 describe("malformed requests", () => {
-  const digest = "sha256:" + "a".repeat(64);
+  const digest = `sha256:${"a".repeat(64)}`;
   const cases: [string, string, RequestInit, string][] = [
     // Names.
     ["GET", "/v2/UPPER/tags/list", {}, "NAME_INVALID"],

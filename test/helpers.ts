@@ -49,12 +49,12 @@ export async function meteredRequest(
 export async function sha256(bytes: Uint8Array | string): Promise<string> {
   const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
   const hash = await crypto.subtle.digest("SHA-256", data);
-  return "sha256:" + [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `sha256:${[...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 export async function sha512(bytes: Uint8Array): Promise<string> {
   const hash = await crypto.subtle.digest("SHA-512", bytes);
-  return "sha512:" + [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `sha512:${[...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 export async function errorCode(response: Response): Promise<string | undefined> {

@@ -51,7 +51,7 @@ async function imageBody(
 describe("manifest PUT, GET and HEAD", () => {
   it("serves the exact bytes and Content-Type by tag and by digest", async () => {
     // Odd spacing and key order: the registry must not re-serialize.
-    const body = (await imageBody("m/exact", 1)).replace("{", "{  ") + "\n";
+    const body = `${(await imageBody("m/exact", 1)).replace("{", "{  ")}\n`;
     const digest = await sha256(body);
     const put = await pushManifest("m/exact", "v1", body);
     expect(put.status).toBe(201);
@@ -97,7 +97,7 @@ describe("manifest PUT, GET and HEAD", () => {
 
   it("refuses a digest reference that is not the content's digest, and stores nothing", async () => {
     const body = await imageBody("m/mismatch", 5);
-    for (const wrong of [await sha256(body + " "), await sha512(enc(body + " "))]) {
+    for (const wrong of [await sha256(`${body} `), await sha512(enc(`${body} `))]) {
       const put = await pushManifest("m/mismatch", wrong, body);
       expect(put.status).toBe(400);
       expect(await errorCode(put)).toBe("DIGEST_INVALID");
@@ -200,7 +200,7 @@ describe("what a manifest refers to", () => {
 
   it("refuses bytes other parsers read differently (duplicate keys, a BOM) and stores nothing", async () => {
     const body = await imageBody("m/differential", 13);
-    const hidden = body.slice(0, -1) + ',"layers":[]}';
+    const hidden = `${body.slice(0, -1)},"layers":[]}`;
     const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(body)]);
     for (const [name, bytes] of [
       ["duplicate", hidden],

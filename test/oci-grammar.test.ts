@@ -51,7 +51,7 @@ describe("digest", () => {
     const candidate = fc.oneof(
       grammarish("sha256512:0123456789abcdefABCDEF+._-= ", 140),
       validDigest.map((d) => d.slice(0, -1)),
-      validDigest.map((d) => d + "0"),
+      validDigest.map((d) => `${d}0`),
     );
     fc.assert(
       fc.property(candidate, (s) => {
@@ -63,7 +63,7 @@ describe("digest", () => {
   it("refuses near misses with DIGEST_INVALID", () => {
     const nearMiss = fc.oneof(
       validDigest.map((d) => d.slice(0, -1)), // one hex digit short
-      validDigest.map((d) => d + "a"), // one too many
+      validDigest.map((d) => `${d}a`), // one too many
       validDigest.map((d) => d.toUpperCase()), // uppercase hex and algorithm
       validDigest.map((d) => d.replace(/[a-f]/, "A")), // one uppercase hex digit
       validDigest.map((d) => d.replace(/^sha(256|512)/, "md5")), // unknown algorithm

@@ -60,7 +60,7 @@ describe("per request", () => {
   });
 
   it("a request that is refused before storage costs nothing", async () => {
-    const { response, usage } = await meteredRequest("/v2/meter/d/blobs/sha256:" + "0".repeat(64), { auth: null });
+    const { response, usage } = await meteredRequest(`/v2/meter/d/blobs/sha256:${"0".repeat(64)}`, { auth: null });
     expect(response.status).toBe(401);
     expect(usage.subrequests).toBe(0);
   });

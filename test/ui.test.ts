@@ -207,13 +207,11 @@ describe("bounded storage cost", () => {
     const names = Array.from({ length: TAGS }, (_, i) => `t${String(i).padStart(5, "0")}`);
     for (let i = 0; i < names.length; i += 250) {
       await Promise.all(
-        names
-          .slice(i, i + 250)
-          .map((t) =>
-            BASE_ENV.REGISTRY.put(keys.tag(REPO, t), null, {
-              customMetadata: { digest: image.digest, taggedAt: String(Date.now()) },
-            }),
-          ),
+        names.slice(i, i + 250).map((t) =>
+          BASE_ENV.REGISTRY.put(keys.tag(REPO, t), null, {
+            customMetadata: { digest: image.digest, taggedAt: String(Date.now()) },
+          }),
+        ),
       );
     }
   }, 300_000);

@@ -108,7 +108,7 @@ function refuseForm(c: C) {
 
 /** Only local paths, so a crafted link cannot send a signed-in user elsewhere. */
 function safeNext(value: string | null | undefined): string {
-  return value && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\") ? value : "/";
+  return value?.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\") ? value : "/";
 }
 
 /** Anonymous callers go to sign in; signed-in callers without the right see "not found",

@@ -16,7 +16,7 @@ import { runCli } from "./push-client-fixtures";
 import { E2E_CREDENTIALS } from "./registry-server";
 import { slowestCommands } from "./clients/run";
 import { ContainersTools } from "./clients/tools";
-import { type RegistryServer } from "./registry-server";
+import type { RegistryServer } from "./registry-server";
 
 const GiB = 1024 * 1024 * 1024;
 

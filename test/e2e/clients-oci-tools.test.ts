@@ -9,7 +9,7 @@ import { buildBase, buildDerived, type BuiltImage } from "./clients/images";
 import { api, CREDS, getManifest, logTail, pushBlob, startClientRegistry, workDir } from "./clients/registry";
 import { sha256Hex, slowestCommands } from "./clients/run";
 import { ContainersTools, Ctr } from "./clients/tools";
-import { type RegistryServer } from "./registry-server";
+import type { RegistryServer } from "./registry-server";
 import { pullToLayout, pushImage, skopeoFlags } from "./clients/skopeo";
 
 let server: RegistryServer;
@@ -165,7 +165,7 @@ describe("containerd ctr images pull", () => {
         "native",
         name,
       ]);
-      const listed = (await ctr.run(["images", "ls"])).stdout.split("\n").find((line) => line.startsWith(name + " "));
+      const listed = (await ctr.run(["images", "ls"])).stdout.split("\n").find((line) => line.startsWith(`${name} `));
       expect(listed?.split(/\s+/)[2]).toBe(arm64.manifestDigest);
       const content = (await ctr.run(["content", "ls"])).stdout;
       for (const layer of arm64.manifest.layers) expect(content).toContain(layer.digest);
@@ -206,7 +206,7 @@ describe("referrers", () => {
         annotations: { "org.example.e2e": "referrer" },
       }),
     );
-    const artifactDigest = "sha256:" + sha256Hex(artifact);
+    const artifactDigest = `sha256:${sha256Hex(artifact)}`;
     const put = await api(server, `/v2/e2e/referred/manifests/${artifactDigest}`, {
       method: "PUT",
       body: artifact,

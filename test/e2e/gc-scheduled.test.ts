@@ -5,8 +5,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
 
 let server: RegistryServer;
-const auth = "Basic " + Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64");
-const digestOf = (bytes: Uint8Array | string) => "sha256:" + createHash("sha256").update(bytes).digest("hex");
+const auth = `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
+const digestOf = (bytes: Uint8Array | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
 beforeAll(async () => {
   server = await startRegistry({ vars: { GC_GRACE_SECONDS: "0" } });

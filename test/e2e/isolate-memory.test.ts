@@ -9,7 +9,7 @@ import { absolute, send } from "../../bench/http";
 import { sampleIsolateHeap } from "./isolate-heap";
 import { freePort, startRegistry, type RegistryServer } from "./registry-server";
 
-const AUTH = { Authorization: "Basic " + Buffer.from("mem:mem-password").toString("base64") };
+const AUTH = { Authorization: `Basic ${Buffer.from("mem:mem-password").toString("base64")}` };
 const LIMIT = 96 * MiB;
 const TARGET = "core:user:registry";
 

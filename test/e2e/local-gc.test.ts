@@ -9,7 +9,7 @@ import { MiB, payload } from "../../bench/data";
 import { stateBytes } from "./clients/registry";
 import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
 
-const AUTH = "Basic " + Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64");
+const AUTH = `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
 const SIZE = 24 * MiB;
 let server: RegistryServer;
 

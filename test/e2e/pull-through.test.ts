@@ -223,7 +223,7 @@ describe("an upstream that serves corrupt bytes", () => {
         );
       }
       if (path === `/v2/shop/app/manifests/${image.digest}`) {
-        return send(res, corrupt ? image.manifest + " " : image.manifest, manifestHeaders, head);
+        return send(res, corrupt ? `${image.manifest} ` : image.manifest, manifestHeaders, head);
       }
       if (path === `/v2/shop/app/blobs/${image.layer}`) {
         const bytes = image.blobs.get(image.layer)!;

@@ -51,9 +51,6 @@ afterAll(async () => {
 });
 
 const cli = (...args: string[]) => runCli([...args, "--json"], env);
-const summaryOf = (run: Awaited<ReturnType<typeof runCli>>) =>
-  run.events.find((e) => e.event === "summary") as Record<string, unknown>;
-
 it.skipIf(!available && !requireAll())(
   "docker push of a layer above the limit fails; the client pushes it and docker pulls it back",
   async () => {

@@ -10,7 +10,7 @@ import { absolute, send } from "../../bench/http";
 import { MiB, payload, payloadDigest } from "../../bench/data";
 import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
 
-const AUTH = "Basic " + Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64");
+const AUTH = `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
 const UPLOADS = 10;
 const GETS = 50;
 const REPO = "e2e/load";
@@ -73,7 +73,7 @@ async function upload(index: number): Promise<number> {
 
 async function pushManifest(): Promise<string> {
   const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
-  const digest = "sha256:" + createHash("sha256").update(config).digest("hex");
+  const digest = `sha256:${createHash("sha256").update(config).digest("hex")}`;
   const blob = await send(
     `${server.url}/v2/${REPO}/blobs/uploads/?digest=${digest}`,
     "POST",

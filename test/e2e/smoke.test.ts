@@ -38,7 +38,7 @@ it("answers /v2/ with 401 without credentials and 200 with them", async () => {
   const anonymous = await fetch(`${server.url}/v2/`);
   expect(anonymous.status).toBe(401);
   expect(anonymous.headers.get("Docker-Distribution-API-Version")).toBe("registry/2.0");
-  const auth = "Basic " + Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64");
+  const auth = `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
   const signedIn = await fetch(`${server.url}/v2/`, { headers: { Authorization: auth } });
   expect(signedIn.status).toBe(200);
 });

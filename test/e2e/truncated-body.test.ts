@@ -14,9 +14,9 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort, OFFLINE_ENV, ROOT } from "./registry-server";
 
-const auth = "Basic " + Buffer.from("cut-user:cut-password").toString("base64");
+const auth = `Basic ${Buffer.from("cut-user:cut-password").toString("base64")}`;
 const bytes = Buffer.alloc(100, 7);
-const digest = "sha256:" + createHash("sha256").update(bytes).digest("hex");
+const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 let mf: Miniflare;
 let server: { port: number; host: string; url: string };
 let outDir: string;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
 
-const AUTH = "Basic " + Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64");
+const AUTH = `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
 const stateDir = mkdtempSync(join(tmpdir(), "registry-restart-"));
 let server: RegistryServer | null = null;
 
@@ -30,7 +30,7 @@ async function patch(url: string, body: Buffer, start: number): Promise<Response
 
 it("continues an upload after the registry restarts mid-upload", async () => {
   const blob = randomBytes(12 * 1024 * 1024 + 321);
-  const digest = "sha256:" + createHash("sha256").update(blob).digest("hex");
+  const digest = `sha256:${createHash("sha256").update(blob).digest("hex")}`;
   const cut = 7 * 1024 * 1024 + 5;
 
   server = await startRegistry({ stateDir });

@@ -21,7 +21,7 @@ export function workDir(name: string): string {
 }
 
 function basic(credentials: { username: string; password: string }): string {
-  return "Basic " + Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64");
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
 }
 
 export function api(server: RegistryServer, path: string, init: RequestInit = {}): Promise<Response> {
@@ -56,7 +56,7 @@ export async function getManifest(server: RegistryServer, repo: string, referenc
 
 /** Pushes one blob in a single POST ?digest= and returns its descriptor. */
 export async function pushBlob(server: RegistryServer, repo: string, bytes: Buffer, mediaType: string) {
-  const digest = "sha256:" + sha256Hex(bytes);
+  const digest = `sha256:${sha256Hex(bytes)}`;
   const response = await api(server, `/v2/${repo}/blobs/uploads/?digest=${digest}`, {
     method: "POST",
     body: bytes,
