@@ -9,6 +9,7 @@
 // symmetric key is enough; verification pins HS256, which refuses alg "none" and any
 // asymmetric algorithm.
 import { jwtVerify, SignJWT, type JWTPayload } from "jose";
+import { deriveSecretKey } from "./derived-key";
 import { toBase64Url } from "./password-hash";
 import { readAccessClaim, type AccessEntry } from "./scope";
 
@@ -16,27 +17,8 @@ export const TOKEN_ISSUER = "r2-oci-registry";
 const ACCESS_LABEL = "registry access token v1";
 const REFRESH_LABEL = "registry refresh token v1";
 
-const keys = new Map<string, Promise<Uint8Array>>();
-
 function deriveKey(secret: string, label: string): Promise<Uint8Array> {
-  const id = `${label}\u0000${secret}`;
-  let key = keys.get(id);
-  if (!key) {
-    key = (async () => {
-      const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), "HKDF", false, [
-        "deriveBits",
-      ]);
-      const params = {
-        name: "HKDF",
-        hash: "SHA-256",
-        salt: new TextEncoder().encode(TOKEN_ISSUER),
-        info: new TextEncoder().encode(label),
-      };
-      return new Uint8Array(await crypto.subtle.deriveBits(params, base, 256));
-    })();
-    keys.set(id, key);
-  }
-  return key;
+  return deriveSecretKey(secret, TOKEN_ISSUER, label);
 }
 
 export interface IssuedToken {

@@ -7,7 +7,9 @@
 // caller who sees few repositories exhausts that before its page fills, the page ends early
 // and the next-page cursor is the scan position, sealed (AES-GCM under a key derived from
 // JWT_STATE_SECRET) so that it names no repository the caller may not see.
+import { deriveSecretKey } from "../auth/derived-key";
 import { mayList, type Identity } from "../auth/identity";
+import { fromBase64Url, toBase64Url } from "../auth/password-hash";
 import { RegistryError } from "../errors";
 import { catalogNamesAfter } from "../storage/repositories";
 import type { Storage } from "../storage/storage";
@@ -58,21 +60,8 @@ export async function listPullableRepositories(
 const encoder = new TextEncoder();
 
 async function cursorKey(secret: string): Promise<CryptoKey> {
-  const base = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
-  const params = {
-    name: "HKDF",
-    hash: "SHA-256",
-    salt: encoder.encode("r2-oci-registry"),
-    info: encoder.encode("catalog cursor v1"),
-  };
-  return crypto.subtle.deriveKey(params, base, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
-}
-
-function base64Url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
+  const material = await deriveSecretKey(secret, "r2-oci-registry", "catalog cursor v1");
+  return crypto.subtle.importKey("raw", material, "AES-GCM", false, ["encrypt", "decrypt"]);
 }
 
 async function seal(secret: string, position: string): Promise<string> {
@@ -83,7 +72,7 @@ async function seal(secret: string, position: string): Promise<string> {
   const out = new Uint8Array(iv.length + sealed.length);
   out.set(iv);
   out.set(sealed, iv.length);
-  return SEALED + base64Url(out);
+  return SEALED + toBase64Url(out);
 }
 
 async function unseal(secret: string | null, cursor: string): Promise<string> {
@@ -91,7 +80,8 @@ async function unseal(secret: string | null, cursor: string): Promise<string> {
   const text = cursor.slice(SEALED.length);
   if (secret === null || !/^[A-Za-z0-9_-]{1,2000}$/.test(text)) throw invalid;
   try {
-    const bytes = Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
+    const bytes = fromBase64Url(text);
+    if (bytes === null) throw invalid;
     const plain = await crypto.subtle.decrypt(
       { name: "AES-GCM", iv: bytes.slice(0, 12) },
       await cursorKey(secret),

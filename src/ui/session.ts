@@ -12,7 +12,9 @@ import type { UiEnv, UiSession } from "./ui-env";
 import type { AuthConfig } from "../auth/auth-config";
 import { secretsEqual } from "../auth/constant-time";
 import { accountForSubject, type Account } from "../auth/credentials";
+import { deriveSecretKey } from "../auth/derived-key";
 import type { Identity } from "../auth/identity";
+import { toBase64Url } from "../auth/password-hash";
 import { deleteSession, readSession, saveSession } from "../storage/sessions";
 
 export const SESSION_COOKIE = "registry_session";
@@ -22,34 +24,13 @@ export const SESSION_TTL_SECONDS = 8 * 3600;
 const LABEL = "registry ui session v1";
 const ISSUER = "r2-oci-registry-ui";
 
-const keyCache = new Map<string, Promise<Uint8Array>>();
-
 function sessionKey(secret: string): Promise<Uint8Array> {
-  let key = keyCache.get(secret);
-  if (!key) {
-    key = (async () => {
-      const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), "HKDF", false, [
-        "deriveBits",
-      ]);
-      const params = {
-        name: "HKDF",
-        hash: "SHA-256",
-        salt: new TextEncoder().encode(ISSUER),
-        info: new TextEncoder().encode(LABEL),
-      };
-      return new Uint8Array(await crypto.subtle.deriveBits(params, base, 256));
-    })();
-    keyCache.set(secret, key);
-  }
-  return key;
+  return deriveSecretKey(secret, ISSUER, LABEL);
 }
 
 export function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
+  return toBase64Url(bytes);
 }
 
 async function fingerprint(secret: string | null): Promise<string> {
