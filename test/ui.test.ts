@@ -109,6 +109,58 @@ describe("sessions", () => {
     expect(c.cookies().has("registry_session")).toBe(false);
   });
 
+  it("sends a signed-in user only to paths on this origin, however `next` is spelled", async () => {
+    const c = client();
+    await c.signIn("tester", "test-password");
+    // Browsers drop tabs and newlines from a Location and read "\\" as "/": each of these
+    // would become "//evil.example", another site.
+    for (const next of [
+      "//evil.example",
+      "/\\evil.example",
+      "/\t/evil.example",
+      "/\n/evil.example",
+      "http://evil.example/",
+    ]) {
+      const response = await c.fetchPage(`/-/login?next=${encodeURIComponent(next)}`);
+      expect(response.status, next).toBe(303);
+      expect(response.headers.get("Location"), next).toBe("/");
+    }
+    const local = await c.fetchPage(`/-/login?next=${encodeURIComponent("/r/some/repo?page=2")}`);
+    expect(local.headers.get("Location")).toBe("/r/some/repo?page=2");
+  });
+
+  it("accepts forms from PUBLIC_URL's origin behind a proxy, and names that host in pull lines", async () => {
+    const c = client({ PUBLIC_URL: "https://registry.example.com" } as Partial<Env>);
+    const page = await (await c.fetchPage("/-/login")).text();
+    const ok = await c.post(
+      "/-/login",
+      { _csrf: csrfIn(page), username: "tester", password: "test-password", next: "/" },
+      "https://registry.example.com",
+    );
+    expect(ok.status).toBe(303);
+    const image = await pushImage("ui/behind-proxy", "v1");
+    const page2 = await (await c.fetchPage(`/r/ui/behind-proxy/-/manifest/${image.digest}?tag=v1`)).text();
+    expect(page2).toContain(`docker pull registry.example.com/ui/behind-proxy@${image.digest}`);
+  });
+
+  it("keeps no unkeyed digest of a password in the session record", async () => {
+    const fingerprints: string[] = [];
+    for (const secret of ["first-state-secret-0123456789abcdef", "other-state-secret-0123456789abcdef"]) {
+      const c = client({ JWT_STATE_SECRET: secret } as Partial<Env>);
+      const sessionKeys = async () =>
+        (await env.UPLOADS.list({ prefix: keys.uiSessionKv("") })).keys.map((k) => k.name);
+      const before = new Set(await sessionKeys());
+      await c.signIn("tester", "test-password");
+      const added = (await sessionKeys()).filter((name) => !before.has(name));
+      expect(added).toHaveLength(1);
+      const record = (await env.UPLOADS.get(added[0]!, "json")) as { fingerprint: string };
+      fingerprints.push(record.fingerprint);
+    }
+    // The same login under two state secrets: a keyed digest differs, a plain hash would not.
+    expect(fingerprints).toHaveLength(2);
+    expect(fingerprints[0]).not.toBe(fingerprints[1]);
+  });
+
   it("logout deletes the session record, so a copied cookie stops working", async () => {
     const c = client();
     await c.signIn("tester", "test-password");

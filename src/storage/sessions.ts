@@ -8,8 +8,8 @@ import type { Storage } from "./storage";
 
 export interface SessionRecord {
   subject: string;
-  /** SHA-256 of what the account's rights rest on (credentials.ts `binding`): a changed
-   *  password, rule set or JWT key ends the session. */
+  /** HMAC, under the session key, of what the account's rights rest on (credentials.ts
+   *  `binding`): a changed password, rule set or JWT key ends the session. */
   fingerprint: string;
   /** For JWT-password logins, the actions the JWT granted (accountForSubject needs them). */
   actions?: string[];

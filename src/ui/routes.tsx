@@ -91,7 +91,12 @@ async function readForm(c: C): Promise<URLSearchParams> {
 /** Browsers send Origin with every POST; one from elsewhere is refused outright. */
 function sameOrigin(c: C): boolean {
   const origin = c.req.header("Origin");
-  return origin === undefined || origin === new URL(c.req.url).origin;
+  return origin === undefined || origin === new URL(c.req.url).origin || origin === c.get("config").publicUrl;
+}
+
+/** The registry's host as clients name it: PUBLIC_URL's, else the request's. */
+function registryHost(c: C): string {
+  return new URL(c.get("config").publicUrl ?? c.req.url).host;
 }
 
 function refuseForm(c: C) {
@@ -106,9 +111,18 @@ function refuseForm(c: C) {
   );
 }
 
-/** Only local paths, so a crafted link cannot send a signed-in user elsewhere. */
+/** Only local paths, so a crafted link cannot send a signed-in user elsewhere. The value is
+ *  read the way a browser reads a Location (which drops tabs and newlines, and takes "\\"
+ *  for "/"), and kept only when that stays on this origin. */
 function safeNext(value: string | null | undefined): string {
-  return value?.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\") ? value : "/";
+  const here = "http://registry.invalid";
+  if (!value?.startsWith("/")) return "/";
+  try {
+    const url = new URL(value, here);
+    return url.origin === here ? url.pathname + url.search : "/";
+  } catch {
+    return "/";
+  }
 }
 
 /** Anonymous callers go to sign in; signed-in callers without the right see "not found",
@@ -258,7 +272,7 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
       user={pageUser(c)}
       repo={repo}
       digest={formatDigest(digest)}
-      host={new URL(c.req.url).host}
+      host={registryHost(c)}
       canDelete={canDelete}
       now={Date.now()}
     />,
@@ -323,7 +337,7 @@ uiRoutes.get("/r/:name{.+}", async (c) => {
       {...data}
       user={pageUser(c)}
       repo={repo}
-      host={new URL(c.req.url).host}
+      host={registryHost(c)}
       paged={after !== null}
       canDelete={canDelete}
       deleted={deleted}

@@ -33,10 +33,15 @@ export function randomToken(): string {
   return toBase64Url(bytes);
 }
 
-async function fingerprint(secret: string | null): Promise<string> {
-  if (secret === null) return "";
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+/** HMAC, under the session key, of what the account's rights rest on (its password or hash,
+ *  its rules, the JWT key): it changes when they change, and someone who can read the KV
+ *  record learns nothing to guess a password against offline. */
+async function fingerprint(secret: string, binding: string | null): Promise<string> {
+  if (binding === null) return "";
+  const key = await crypto.subtle.importKey("raw", await sessionKey(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(binding))));
 }
 
 function isLoopback(c: Context<UiEnv>): boolean {
@@ -59,7 +64,7 @@ export async function startSession(c: Context<UiEnv>, secret: string, account: A
     id,
     {
       subject: account.identity.subject,
-      fingerprint: await fingerprint(account.binding),
+      fingerprint: await fingerprint(secret, account.binding),
       actions: account.actions,
       expiresAt,
     },
@@ -80,11 +85,12 @@ export async function startSession(c: Context<UiEnv>, secret: string, account: A
  *  or what its rights rest on changed (a password, a user's rules, the JWT key). */
 async function identityFor(
   auth: AuthConfig,
+  secret: string,
   subject: string,
   record: { fingerprint: string; actions?: string[] },
 ): Promise<Identity | null> {
   const account = await accountForSubject(auth, subject, record.actions);
-  if (!account || !(await secretsEqual(await fingerprint(account.binding), record.fingerprint))) return null;
+  if (!account || !(await secretsEqual(await fingerprint(secret, account.binding), record.fingerprint))) return null;
   return account.identity;
 }
 
@@ -109,7 +115,7 @@ export async function loadSession(c: Context<UiEnv>): Promise<UiSession | null> 
   if (typeof claims.sid !== "string" || typeof claims.csrf !== "string" || !claims.sub) return null;
   const record = await readSession(c.get("storage"), claims.sid);
   if (!record || record.subject !== claims.sub || record.expiresAt * 1000 <= Date.now()) return null;
-  const identity = await identityFor(c.get("config").auth, claims.sub, record);
+  const identity = await identityFor(c.get("config").auth, secret, claims.sub, record);
   return identity ? { id: claims.sid, subject: claims.sub, csrf: claims.csrf, identity } : null;
 }
 
