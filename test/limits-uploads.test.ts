@@ -53,6 +53,49 @@ describe("upload buffers per isolate", () => {
     }
   });
 
+  it("a client that stops sending holds one part buffer and one spare, not every buffer it used", async () => {
+    const part = 5 * MiB; // UPLOAD_PART_SIZE in the test bindings
+    const bytes = seededBytes(4 * part + MiB, 31);
+    const location = await startUpload("lim/slow");
+    let sent = 0;
+    let resume = () => {};
+    const paused = new Promise<void>((r) => {
+      resume = r;
+    });
+    const slow = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        // Three full parts and a little more, then nothing until the test says so.
+        if (sent === 3 * part + MiB) await paused;
+        if (sent >= bytes.length) return controller.close();
+        controller.enqueue(bytes.subarray(sent, sent + MiB));
+        sent += MiB;
+      },
+    });
+    const patched = request(location, {
+      method: "PATCH",
+      body: slow,
+      headers: { "Content-Type": "application/octet-stream" },
+      duplex: "half",
+    } as RequestInit);
+    // Once its three parts are stored, the writer needs the buffer it fills and at most one
+    // spare; the third goes back to the pool for other uploads.
+    let leased = Number.POSITIVE_INFINITY;
+    for (let tries = 0; tries < 100 && leased > 2 * part; tries++) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (sent === 3 * part + MiB) leased = partBuffers.stats().leasedBytes;
+    }
+    resume();
+    expect(leased).toBeLessThanOrEqual(2 * part);
+    const response = await patched;
+    expect(response.status).toBe(202);
+    const close = response.headers.get("Location")!;
+    const put = await request(`${close}${close.includes("?") ? "&" : "?"}digest=${await sha256(bytes)}`, {
+      method: "PUT",
+    });
+    expect(put.status).toBe(201);
+    expect(partBuffers.stats().leasedBytes).toBe(0);
+  });
+
   it("gives every buffer back when uploads fail: wrong digest, body cut off, cancelled session", async () => {
     const bytes = seededBytes(12 * MiB, 7);
     const wrong = await streamedPush("lim/fail", bytes, await sha256(bytes.subarray(1)));

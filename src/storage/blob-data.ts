@@ -168,13 +168,20 @@ export class BlobDataWriter {
           this.failure ??= { error };
         },
       )
-      .finally(() => this.spare.push(full));
+      .finally(() => this.keepOrGive(full));
     this.inFlight.push(sent);
     if (this.partsInFlight === 0) await this.inFlight.shift();
     // The part is on its way before this waits for a buffer, and while it waits the writer
     // holds no buffer of its own (`full` is the upload's now).
     this.buffer = new Uint8Array(0);
     this.buffer = await this.nextBuffer();
+  }
+
+  /** A stored part's buffer stays as this writer's one spare, else goes back to the pool at
+   *  once: a writer whose client sends slowly holds no more buffers than it is using. */
+  private keepOrGive(buffer: Uint8Array): void {
+    if (this.spare.length === 0) this.spare.push(buffer);
+    else this.buffers.give(buffer, this.batchSize);
   }
 
   /**
