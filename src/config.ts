@@ -2,7 +2,7 @@
 // configuration table lists exactly these.
 import { parseAuthConfig, type AuthConfig } from "./auth/auth-config";
 import { RegistryError } from "./errors";
-import { MAX_PART_SIZE } from "./util/memory-budget";
+import { MAX_PART_SIZE, MIN_PART_SIZE } from "./util/memory-budget";
 import { parseRetention, type RetentionRule } from "./gc/retention";
 import { parseProxyConfig, type ProxyConfig } from "./proxy/config";
 
@@ -101,7 +101,7 @@ export function parseConfig(env: Env): Config {
     publicUrl: readPublicUrl(env.PUBLIC_URL),
     deletesEnabled: readBool(env, "DELETES_ENABLED", true),
     // The isolate's part-buffer pool is sized for eight uploads of at most MAX_PART_SIZE.
-    partSize: readInt(env, "UPLOAD_PART_SIZE", MAX_PART_SIZE, 1024, MAX_PART_SIZE),
+    partSize: readInt(env, "UPLOAD_PART_SIZE", MAX_PART_SIZE, MIN_PART_SIZE, MAX_PART_SIZE),
     uploadMaxAgeSeconds: readInt(env, "UPLOAD_MAX_AGE_SECONDS", 3 * 24 * 3600, 60, 7 * 24 * 3600),
     maxRequestBodyBytes,
     advertisedMaxChunkBytes: maxRequestBodyBytes ?? FREE_PLAN_BODY_LIMIT,

@@ -342,6 +342,8 @@ describe("configuration errors", () => {
       ["AUTH_USERS_JSON", { AUTH_USERS_JSON: JSON.stringify({ alice: { password: "plaintext-secret" } }) }],
       ["CATALOG_MAX_PAGE", { CATALOG_MAX_PAGE: "lots" }],
       ["REGISTRIES_JSON", { REGISTRIES_JSON: "[{" }],
+      // Below R2's 5 MiB minimum part: every multipart completion would fail in production.
+      ["UPLOAD_PART_SIZE", { UPLOAD_PART_SIZE: String(1024 * 1024) }],
     ];
     for (const [variable, overrides] of broken) {
       const log = vi.spyOn(console, "error").mockImplementation(() => {});

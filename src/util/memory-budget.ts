@@ -17,6 +17,9 @@ const MiB = 1024 * 1024;
 export const CONCURRENT_UPLOADS = 8;
 /** The largest part size the pool can give eight uploads at once. */
 export const MAX_PART_SIZE = 8 * MiB;
+/** R2's smallest multipart part (all but the last): a smaller UPLOAD_PART_SIZE would fail every
+ *  multipart completion in production. */
+export const MIN_PART_SIZE = 5 * MiB;
 export const PART_POOL_BYTES = CONCURRENT_UPLOADS * MAX_PART_SIZE;
 /** Bytes per read from a request body: big enough that JavaScript runs a few times per
  *  megabyte instead of once per network chunk. */
