@@ -46,7 +46,7 @@ if (!values.url) usage("missing --url (or REGISTRY_URL)");
 if ((values.user === undefined) !== (values.password === undefined)) usage("--user and --password go together");
 const groups = (values.group ?? [...GROUPS]) as GroupName[];
 for (const g of groups) if (!GROUPS.includes(g)) usage(`unknown group ${g}; groups: ${GROUPS.join(", ")}`);
-// Self-signed certificates (wrangler dev --local-protocol https) are accepted only on request.
+// Self-signed certificates are accepted only on request.
 if (values.insecure) process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 
 const reporter = await runConformance({

@@ -1,4 +1,4 @@
-// The registry the client suites share: one `wrangler dev --local-protocol https` per test
+// The registry the client suites share: one local runtime (plain HTTP, as `npm start`) per test
 // file, the credential kinds it accepts, and small authenticated API calls that check what
 // the clients left in it.
 import { mkdtempSync, readdirSync, statSync } from "node:fs";
