@@ -6,18 +6,21 @@
 // from it, never from the request's Host header.
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
+import type { Config } from "../config";
 
 export const TOKEN_PATH = "/v2/token";
 
-/** The registry's public origin: PUBLIC_URL when set, else the origin the request came to
- *  (its Host header, which a client or a misconfigured proxy controls). */
-export function publicOrigin(c: Context<AppEnv>): string {
-  return c.get("config").publicUrl ?? new URL(c.req.url).origin;
+/** The registry's public origin: PUBLIC_URL when set, else the origin of `requestUrl` (its
+ *  Host header, which a client or a misconfigured proxy controls). Takes the config, not a
+ *  hono Context, so the API and the web UI (whose Context types differ) share it. */
+export function publicOrigin(config: Pick<Config, "publicUrl">, requestUrl: string): string {
+  return config.publicUrl ?? new URL(requestUrl).origin;
 }
 
-/** The service name tokens are issued for and checked against: the host clients address. */
-export function serviceName(c: Context<AppEnv>): string {
-  return new URL(publicOrigin(c)).host;
+/** The service name tokens are issued for and checked against: the host clients address
+ *  (PUBLIC_URL's host, else the request's). */
+export function serviceName(config: Pick<Config, "publicUrl">, requestUrl: string): string {
+  return new URL(publicOrigin(config, requestUrl)).host;
 }
 
 export function tokenAuthEnabled(c: Context<AppEnv>): boolean {
@@ -37,8 +40,10 @@ export interface ChallengeOptions {
 }
 
 export function challengeHeader(c: Context<AppEnv>, options: ChallengeOptions = {}): string {
-  if (!tokenAuthEnabled(c)) return `Basic realm=${quote(serviceName(c))}, charset="UTF-8"`;
-  const params = [`realm=${quote(`${publicOrigin(c)}${TOKEN_PATH}`)}`, `service=${quote(serviceName(c))}`];
+  const config = c.get("config");
+  const service = serviceName(config, c.req.url);
+  if (!tokenAuthEnabled(c)) return `Basic realm=${quote(service)}, charset="UTF-8"`;
+  const params = [`realm=${quote(`${publicOrigin(config, c.req.url)}${TOKEN_PATH}`)}`, `service=${quote(service)}`];
   if (options.scope) params.push(`scope=${quote(options.scope)}`);
   if (options.error) params.push(`error=${quote(options.error)}`);
   return `Bearer ${params.join(",")}`;

@@ -46,7 +46,7 @@ export async function identify(c: Context<AppEnv>): Promise<Identity> {
     throw unauthorized(c, "invalid username or password");
   }
   if (credentials.kind === "bearer") {
-    const identity = await identityFromBearer(auth, credentials.token, serviceName(c));
+    const identity = await identityFromBearer(auth, credentials.token, serviceName(c.get("config"), c.req.url));
     if (identity) return identity;
     throw unauthorized(c, "invalid or expired token", { error: "invalid_token" });
   }

@@ -21,7 +21,7 @@ export const tokenRoutes = new Hono<AppEnv>();
 
 function badCredentials(c: Context<AppEnv>, detail: string): RegistryError {
   return new RegistryError("UNAUTHORIZED", detail, {
-    "WWW-Authenticate": `Basic realm="${serviceName(c)}", charset="UTF-8"`,
+    "WWW-Authenticate": `Basic realm="${serviceName(c.get("config"), c.req.url)}", charset="UTF-8"`,
   });
 }
 
@@ -68,7 +68,7 @@ async function refreshTokenFor(c: Context<AppEnv>, secret: string, account: Acco
   const fp = await fingerprint(secret, identity.subject, account.binding);
   return issueRefreshToken(
     secret,
-    serviceName(c),
+    serviceName(c.get("config"), c.req.url),
     { subject: identity.subject, fingerprint: fp, actions: account.actions },
     expiresAt,
   );
@@ -78,7 +78,7 @@ async function refreshTokenFor(c: Context<AppEnv>, secret: string, account: Acco
  *  issued for: a changed password, hash, rights or JWT key refuses it. */
 async function refreshAccount(c: Context<AppEnv>, secret: string, token: string): Promise<Account> {
   const refused = () => badCredentials(c, "invalid or expired refresh token");
-  const claims = await verifyRefreshToken(secret, token, serviceName(c));
+  const claims = await verifyRefreshToken(secret, token, serviceName(c.get("config"), c.req.url));
   if (!claims?.fingerprint) throw refused();
   const account = await accountForSubject(c.get("config").auth, claims.subject, claims.actions);
   if (!account?.binding) throw refused();
@@ -92,7 +92,13 @@ async function grantFor(c: Context<AppEnv>, secret: string, account: Account, sc
     throw new RegistryError("TOKEN_REQUEST_INVALID", `at most ${MAX_SCOPES} scopes per token request`);
   const access = grantScopes(account.identity, parseScopes(scopes));
   const auth = c.get("config").auth;
-  const issued = await issueAccessToken(secret, account.identity.subject, serviceName(c), access, auth.tokenTtlSeconds);
+  const issued = await issueAccessToken(
+    secret,
+    account.identity.subject,
+    serviceName(c.get("config"), c.req.url),
+    access,
+    auth.tokenTtlSeconds,
+  );
   // The scope cap keeps tokens far below this; a very long subject or service could not.
   if (issued.token.length > MAX_BEARER_TOKEN_LENGTH)
     throw new RegistryError("TOKEN_REQUEST_INVALID", "the token would be too large: ask for fewer scopes");

@@ -5,6 +5,7 @@
 // cannot be read as a longer name.
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../app-env";
+import { serviceName } from "../auth/challenge";
 import { authenticatePassword } from "../auth/credentials";
 import { loginThrottle } from "../auth/login-throttle";
 import { anonymousIdentity, NOBODY } from "../auth/identity";
@@ -92,11 +93,6 @@ async function readForm(c: C): Promise<URLSearchParams> {
 function sameOrigin(c: C): boolean {
   const origin = c.req.header("Origin");
   return origin === undefined || origin === new URL(c.req.url).origin || origin === c.get("config").publicUrl;
-}
-
-/** The registry's host as clients name it: PUBLIC_URL's, else the request's. */
-function registryHost(c: C): string {
-  return new URL(c.get("config").publicUrl ?? c.req.url).host;
 }
 
 function refuseForm(c: C) {
@@ -272,7 +268,7 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
       user={pageUser(c)}
       repo={repo}
       digest={formatDigest(digest)}
-      host={registryHost(c)}
+      host={serviceName(c.get("config"), c.req.url)}
       canDelete={canDelete}
       now={Date.now()}
     />,
@@ -337,7 +333,7 @@ uiRoutes.get("/r/:name{.+}", async (c) => {
       {...data}
       user={pageUser(c)}
       repo={repo}
-      host={registryHost(c)}
+      host={serviceName(c.get("config"), c.req.url)}
       paged={after !== null}
       canDelete={canDelete}
       deleted={deleted}
