@@ -3,14 +3,16 @@
 // Writes docs/benchmarks.md. Flags: --quick (200 MiB only, no 5 GiB blob), --runs=N (repeat
 // each scenario N times and report the median; single runs on a shared machine swing ±30%),
 // --costs (only storage operations per client operation and workerd CPU per MiB; see costs.ts),
-// --wrk (manifest GET with auth under wrk -c50 over TLS beside docker-registry; see wrk.ts).
+// --wrk (manifest GET with auth under wrk -c50 over TLS beside docker-registry; see wrk.ts),
+// --mixed (only the mixed load of bench/mixed.ts: GET latency while ten uploads stream).
 import { execSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, startRegistry, type RegistryServer } from "../test/e2e/registry-server";
+import { ROOT, startRegistry, type RegistryServer, type StartOptions } from "../test/e2e/registry-server";
 import { MiB, payloadDigest } from "./data";
 import { workerdPeakRss } from "./memory";
+import { mixedLoad, type MixedResult } from "./mixed";
 import { peerAvailable, startPeer } from "./peer";
 import { benchWrk, wrkTable } from "./wrk";
 import { benchCosts, benchCpu, costTable, cpuTable } from "./costs";
@@ -45,8 +47,10 @@ async function timed(fn: () => Promise<void>): Promise<number> {
 async function onFreshServer(
   kind: "registry" | "bare",
   work: (server: RegistryServer) => Promise<void>,
+  options: StartOptions = {},
 ): Promise<void> {
   const server = await startRegistry({
+    ...options,
     protocol: "http",
     vars: kind === "registry" ? { USERNAME: "bench", PASSWORD: "bench-password" } : {},
     config: kind === "bare" ? join(ROOT, "bench/wrangler.bare.toml") : undefined,
@@ -114,6 +118,66 @@ async function benchPeer(size: number, digest: string): Promise<void> {
   }
 }
 
+interface MixedRow {
+  setup: string;
+  result: MixedResult;
+}
+
+const mixedRows: MixedRow[] = [];
+
+/** The mixed load on the local runtime as shipped, on its front door with neither rule of
+ *  scripts/body-lanes.ts (every request relayed as it comes, as before), and on docker-registry. */
+async function benchMixed(): Promise<void> {
+  const setups: { setup: string; options: StartOptions }[] = [
+    { setup: "local runtime (2 body lanes, answers first)", options: {} },
+    { setup: "local runtime, every request relayed as it comes", options: { bodyStreams: 0 } },
+  ];
+  for (const { setup, options } of setups) {
+    await onFreshServer(
+      "registry",
+      async (server) => {
+        const result = await mixedLoad({ url: server.url, auth: AUTH });
+        mixedRows.push({ setup, result });
+        console.log(`${setup.padEnd(52)} ${mixedCells(result).join("  ")}`);
+      },
+      options,
+    );
+  }
+  if (!peerAvailable()) return;
+  const peer = await startPeer();
+  try {
+    const result = await mixedLoad({ url: peer.url, auth: null });
+    mixedRows.push({ setup: "docker-registry 2.8", result });
+  } finally {
+    await peer.stop();
+  }
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+function mixedCells(result: MixedResult): string[] {
+  const ms = (value: number) => `${value} ms`;
+  return [
+    ms(percentile(result.getMs, 50)),
+    ms(percentile(result.getMs, 95)),
+    ms(Math.max(...result.getMs)),
+    `${result.uploadsSeconds.toFixed(1)} s`,
+    String(result.failures.length),
+  ];
+}
+
+function mixedTable(): string {
+  const lines = [
+    "| setup | GET p50 | GET p95 | slowest GET | 10 uploads done after | 5xx or unanswered |",
+    "|---|---|---|---|---|---|",
+  ];
+  for (const { setup, result } of mixedRows) lines.push(`| ${setup} | ${mixedCells(result).join(" | ")} |`);
+  return lines.join("\n");
+}
+
 /** The scenario's median time over its runs, with the highest peak RSS of any run. */
 function find(scenario: string, size: number): Row | undefined {
   const runs = rows.filter((r) => r.scenario === scenario && r.size === size).sort((a, b) => a.seconds - b.seconds);
@@ -178,6 +242,10 @@ async function costsOnly(): Promise<void> {
 async function main(): Promise<void> {
   if (process.argv.includes("--costs")) return costsOnly();
   if (process.argv.includes("--wrk")) return void console.log(`\n${wrkTable(await benchWrk(quick ? 10 : 30))}`);
+  if (process.argv.includes("--mixed")) {
+    for (let run = 0; run < RUNS; run++) await benchMixed();
+    return void console.log(`\n${mixedTable()}`);
+  }
   for (let run = 0; run < RUNS; run++) {
     for (const size of SIZES) {
       const digest = payloadDigest(size);
@@ -186,6 +254,7 @@ async function main(): Promise<void> {
       await benchPeer(size, digest);
     }
   }
+  for (let run = 0; run < RUNS; run++) await benchMixed();
   if (!quick) {
     const digest = payloadDigest(HUGE);
     await onFreshServer("registry", async (server) => {
@@ -205,6 +274,10 @@ async function main(): Promise<void> {
     "Nothing is retried: a failed request fails the run.",
     "",
     table(),
+    "",
+    "Mixed load (bench/mixed.ts): a manifest GET every 200 ms, 50 in all, while 10 docker-style uploads of 24-33 MiB stream (one PATCH with no length, then the closing PUT); each row is one run on a fresh server.",
+    "",
+    mixedTable(),
     "",
   ].join("\n");
   const out = process.env.BENCH_OUT ?? join(ROOT, "docs/benchmarks.md");

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { directorySize, ROOT, startRuntime } from "./runtime";
+import { DEFAULT_BODY_STREAMS, directorySize, ROOT, startRuntime } from "./runtime";
 
 const USAGE = `usage: npm start [-- options]
   --port N            public port (default: $PORT or 8787; 0 picks a free one)
@@ -16,6 +16,8 @@ const USAGE = `usage: npm start [-- options]
   --config FILE       another wrangler config (default: wrangler.toml)
   --https             serve https with a self-signed certificate instead of plain http
   --inspector-port N  open the Worker's inspector (Chrome DevTools protocol) on port N
+  --body-streams N    request bodies streamed into the Worker at once; more wait their turn
+                      (default ${DEFAULT_BODY_STREAMS}; 0: no limit, every request relayed as it comes)
   --json              print one JSON line when ready (for scripts), instead of the banner
   --help              this text
 `;
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
       config: { type: "string" },
       https: { type: "boolean" },
       "inspector-port": { type: "string" },
+      "body-streams": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -74,6 +77,9 @@ async function main(): Promise<void> {
     if (at < 1) throw new UsageError(`--var takes NAME=VALUE, got ${pair}`);
     vars[pair.slice(0, at)] = pair.slice(at + 1);
   }
+  const bodyStreams = values["body-streams"] === undefined ? undefined : Number(values["body-streams"]);
+  if (bodyStreams !== undefined && !(Number.isInteger(bodyStreams) && bodyStreams >= 0))
+    throw new UsageError(`--body-streams takes a whole number, got ${values["body-streams"]}`);
   const stateDir = values.state ?? join(ROOT, ".wrangler/state");
   const runtime = await startRuntime({
     port: Number(values.port ?? process.env.PORT ?? 8787),
@@ -82,6 +88,7 @@ async function main(): Promise<void> {
     config: values.config,
     https: values.https,
     inspectorPort: values["inspector-port"] ? Number(values["inspector-port"]) : undefined,
+    bodyStreams: bodyStreams === 0 ? Number.POSITIVE_INFINITY : bodyStreams,
   });
   if (values.json) {
     console.log(
@@ -95,7 +102,8 @@ async function main(): Promise<void> {
   } else {
     const near = relative(process.cwd(), runtime.stateDir);
     const shown = near.startsWith("..") ? runtime.stateDir : near || ".";
-    console.log(`Registry: ${runtime.url}  (docker login ${runtime.host}:${runtime.port}; credentials in .dev.vars)`);
+    const credentials = values["no-dev-vars"] ? "credentials from --var" : "credentials in .dev.vars";
+    console.log(`Registry: ${runtime.url}  (docker login ${runtime.host}:${runtime.port}; ${credentials})`);
     console.log(`State: ${shown} (${mebibytes(directorySize(runtime.stateDir))}); stop and delete it to start empty.`);
   }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

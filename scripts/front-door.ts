@@ -7,10 +7,21 @@
 //   close`; a client that sends its next request on it gets a reset (measured: 10 of 10
 //   closing PUTs after concurrent chunked PATCHes, none with a fresh connection per request;
 //   docs/local-runtime.md). Clients keep their own keep-alive connections to this server.
-import { createServer as createHttpServer, request, type IncomingMessage, type ServerResponse } from "node:http";
+// - Only a few request bodies stream into workerd at once (scripts/body-lanes.ts); the others
+//   wait here, unread, so requests without a body are never stuck behind ten uploads.
+import {
+  type ClientRequest,
+  createServer as createHttpServer,
+  type IncomingMessage,
+  request,
+  type ServerResponse,
+} from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
+import { BodyLanes, type Lane } from "./body-lanes";
 
 const TLS_HANDSHAKE = 0x16;
+/** A body this small (a manifest, a config blob) goes straight in: it takes workerd no time. */
+const SMALL_BODY_BYTES = 1024 * 1024;
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus Expect:
  *  Node's server answers 100-continue itself before the body is forwarded. */
@@ -33,12 +44,51 @@ function endToEnd(raw: string[]): string[] {
   return kept;
 }
 
-function forward(upstreamPort: number, upstreamHost: string, req: IncomingMessage, res: ServerResponse): void {
+interface Upstream {
+  port: number;
+  host: string;
+}
+
+/** A body of unknown length (chunked) or one over SMALL_BODY_BYTES streams through a lane. */
+function streamsABody(req: IncomingMessage): boolean {
+  if (req.headers["transfer-encoding"] !== undefined) return true;
+  const length = Number(req.headers["content-length"] ?? 0);
+  return !(length <= SMALL_BODY_BYTES);
+}
+
+function forward(upstream: Upstream, lanes: BodyLanes | null, req: IncomingMessage, res: ServerResponse): void {
+  if (lanes === null || !streamsABody(req)) {
+    relay(upstream, lanes, req, res, null);
+    return;
+  }
+  const { admitted, cancel } = lanes.enter();
+  let gone = false;
+  const onClose = () => {
+    gone = true;
+    cancel();
+  };
+  res.once("close", onClose);
+  void admitted.then((lane) => {
+    res.off("close", onClose);
+    if (gone) return lane.leave();
+    relay(upstream, lanes, req, res, lane);
+  });
+}
+
+function relay(
+  target: Upstream,
+  lanes: BodyLanes | null,
+  req: IncomingMessage,
+  res: ServerResponse,
+  lane: Lane | null,
+): void {
   let answered = false;
+  // A request without a body holds streaming bodies back until its answer starts.
+  const answerStarted = lane ? null : (lanes?.awaitAnswer() ?? null);
   const upstream = request(
     {
-      host: upstreamHost,
-      port: upstreamPort,
+      host: target.host,
+      port: target.port,
       method: req.method,
       path: req.url,
       headers: endToEnd(req.rawHeaders),
@@ -46,30 +96,63 @@ function forward(upstreamPort: number, upstreamHost: string, req: IncomingMessag
     },
     (answer) => {
       answered = true;
+      answerStarted?.();
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders));
       answer.pipe(res);
       answer.on("error", () => res.destroy());
     },
   );
   upstream.on("error", (error) => {
-    if (answered) return;
+    lane?.leave();
+    answerStarted?.();
+    if (answered || res.headersSent) return;
     // workerd is local: this means it is gone (stopping or crashed).
     res.writeHead(502, { "Content-Type": "text/plain" }).end(`local runtime unreachable: ${error.message}\n`);
   });
   // A client that gives up mid-upload aborts the Worker's request too.
   req.on("error", () => upstream.destroy());
   res.on("close", () => {
+    lane?.leave();
+    answerStarted?.();
     if (!res.writableFinished) upstream.destroy();
   });
-  req.pipe(upstream);
+  if (lane) relayThroughLane(req, upstream, lane);
+  else req.pipe(upstream);
 }
 
-/** The front door's TCP server; `open` tracks client connections so stop() can close them. */
-export function frontDoor(upstreamPort: number, upstreamHost: string, open: Set<Socket>): Server {
+/** Relays a body chunk by chunk, each after its lane's turn, with the client paused meanwhile
+ *  and while workerd's side is full. */
+function relayThroughLane(req: IncomingMessage, upstream: ClientRequest, lane: Lane): void {
+  // Each chunk is written after the one before; "end" may come while the last one is held.
+  let written = Promise.resolve();
+  req.on("data", (chunk: Buffer) => {
+    req.pause();
+    written = written
+      .then(() => lane.turn())
+      .then(() => {
+        if (upstream.destroyed) return;
+        if (upstream.write(chunk)) req.resume();
+        else upstream.once("drain", () => req.resume());
+      });
+  });
+  req.once("end", () => {
+    void written.then(() => {
+      lane.leave();
+      if (!upstream.destroyed) upstream.end();
+    });
+  });
+  req.once("close", lane.leave);
+}
+
+/** The front door's TCP server; `open` tracks client connections so stop() can close them.
+ *  `bodyStreams`: how many request bodies may stream into workerd at once. Infinity relays
+ *  every request as it comes, with neither rule of body-lanes.ts (the benchmark's baseline). */
+export function frontDoor(upstream: Upstream, open: Set<Socket>, bodyStreams: number): Server {
+  const lanes = Number.isFinite(bodyStreams) ? new BodyLanes(bodyStreams) : null;
   const http = createHttpServer(
     // Uploads of several GiB take minutes; Node's default 300 s request timeout would cut them.
     { requestTimeout: 0, keepAliveTimeout: 30_000 },
-    (req, res) => forward(upstreamPort, upstreamHost, req, res),
+    (req, res) => forward(upstream, lanes, req, res),
   );
   return createServer((client: Socket) => {
     open.add(client);

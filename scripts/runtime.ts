@@ -12,6 +12,8 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 import type { Server, Socket } from "node:net";
 import { frontDoor } from "./front-door";
 import { dirname, join, resolve } from "node:path";
@@ -21,6 +23,8 @@ import { parse as parseToml } from "smol-toml";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 const READY_TIMEOUT_MS = 60_000;
+/** Measured with 10 uploads beside 50 manifest GETs (docs/local-runtime.md). */
+export const DEFAULT_BODY_STREAMS = 2;
 
 export interface RuntimeOptions {
   /** wrangler config whose bindings and vars are used (default: the project's wrangler.toml). */
@@ -36,6 +40,9 @@ export interface RuntimeOptions {
   https?: boolean;
   /** Miniflare's inspector (Chrome DevTools protocol), e.g. to read the isolate's heap. */
   inspectorPort?: number;
+  /** How many request bodies stream into workerd at once (scripts/body-lanes.ts); default
+   *  DEFAULT_BODY_STREAMS, Infinity for no limit. */
+  bodyStreams?: number;
   /** Worker logs and runtime output; default: this process's stdout and stderr. */
   log?: (line: string) => void;
 }
@@ -168,14 +175,24 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/** The status of GET `url`; an https origin's self-signed certificate is accepted (it is our own). */
+function statusOf(url: string): Promise<number> {
+  return new Promise((resolveStatus, reject) => {
+    const get = url.startsWith("https:") ? httpsGet : httpGet;
+    const req = get(url, { rejectUnauthorized: false, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolveStatus(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+  });
+}
+
 /** Waits until the Worker answers GET /v2/ (any status below 500) through `url`. */
 async function untilAnswering(url: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     try {
-      const reply = await fetch(`${url}/v2/`);
-      await reply.arrayBuffer();
-      if (reply.status < 500) return;
+      if ((await statusOf(`${url}/v2/`)) < 500) return;
     } catch {}
     if (Date.now() > deadline)
       throw new Error(`the Worker did not answer ${url}/v2/ within ${READY_TIMEOUT_MS / 1000} s`);
@@ -249,7 +266,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         stop,
       };
     }
-    door = frontDoor(Number(inner.port), inner.hostname, open);
+    door = frontDoor(
+      { port: Number(inner.port), host: inner.hostname },
+      open,
+      options.bodyStreams ?? DEFAULT_BODY_STREAMS,
+    );
     const port = await listen(door, options.port ?? 0, host);
     return { url: `http://${host}:${port}`, host, port, stateDir, inspectorPort: options.inspectorPort ?? null, stop };
   } catch (error) {

@@ -41,6 +41,9 @@ export interface StartOptions {
   runtime?: "local" | "wrangler";
   /** Open Miniflare's inspector on this port (local runtime only). */
   inspectorPort?: number;
+  /** Request bodies streamed into workerd at once, 0 for no limit (local runtime only;
+   *  default: the runtime's own). */
+  bodyStreams?: number;
   /** Extra wrangler dev flags, e.g. --test-scheduled (wrangler runtime only). */
   extraArgs?: string[];
 }
@@ -97,6 +100,7 @@ function command(
     if (protocol === "https") args.push("--https");
     if (options.config) args.push("--config", options.config);
     if (options.inspectorPort) args.push("--inspector-port", String(options.inspectorPort));
+    if (options.bodyStreams !== undefined) args.push("--body-streams", String(options.bodyStreams));
     for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}=${value}`);
     return { file: process.execPath, args };
   }
