@@ -38,12 +38,17 @@ async function pushManifest(target: Target, repo: string): Promise<string> {
   const auth: Record<string, string> = target.auth ? { Authorization: target.auth } : {};
   const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
   const digest = `sha256:${createHash("sha256").update(config).digest("hex")}`;
-  const blob = await send(
-    `${target.url}/v2/${repo}/blobs/uploads/?digest=${digest}`,
+  // POST, then PUT ?digest= with the body: the monolithic upload every registry takes.
+  const opened = await send(
+    `${target.url}/v2/${repo}/blobs/uploads/`,
     "POST",
-    { ...auth, "Content-Length": String(config.length) },
-    [config],
+    { ...auth, "Content-Length": "0" },
+    null,
   );
+  if (opened.status !== 202) throw new Error(`config blob upload: ${opened.status} ${opened.body}`);
+  const closing = new URL(absolute(target.url, String(opened.headers.location)));
+  closing.searchParams.set("digest", digest);
+  const blob = await send(closing.toString(), "PUT", { ...auth, "Content-Length": String(config.length) }, [config]);
   if (blob.status !== 201) throw new Error(`config blob: ${blob.status} ${blob.body}`);
   const manifest = JSON.stringify({
     schemaVersion: 2,
