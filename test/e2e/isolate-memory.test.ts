@@ -22,6 +22,9 @@ beforeAll(async () => {
     protocol: "http",
     vars: { USERNAME: "mem", PASSWORD: "mem-password" },
     inspectorPort: await freePort(),
+    // Every upload streams into the isolate at once, as in production, where no front door
+    // admits two bodies at a time (scripts/body-lanes.ts).
+    bodyStreams: 0,
   });
 });
 
