@@ -12,9 +12,7 @@ export function skopeoFlags(): string[] {
 }
 
 export async function pushImage(tools: ContainersTools, source: string, destination: string): Promise<void> {
-  // wrangler dev's local proxy sometimes answers the request after a long streamed PATCH with
-  // 503 "Your worker restarted mid-request" without reaching the worker (docs/e2e.md); skopeo
-  // retries the copy, as a user would.
+  // No --retry-times: a failed request fails the test, as it would fail a user's copy.
   await tools.skopeo(["copy", "--dest-tls-verify=false", "--dest-creds", CREDS, source, destination]);
 }
 

@@ -1,6 +1,6 @@
-// Wrappers that give each client the flags this machine needs (PLATFORM.md): TLS checks off
-// for the self-signed wrangler certificate, private auth and storage directories so runs do
-// not share state with the user's, and vfs storage.
+// Wrappers that give each client the flags this machine needs: TLS checks off (the local
+// runtime speaks plain HTTP), private auth and storage directories so runs do not share state
+// with the user's, and vfs storage.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { containerdAddress } from "./availability";
