@@ -143,6 +143,39 @@ describe("expiry", () => {
     expect(await errorCode(gone)).toBe("BLOB_UPLOAD_UNKNOWN");
   });
 
+  it("never closes a session a PATCH locked after the expiry read it", async () => {
+    const location = await startUpload("expiry/race");
+    const first = await patchRange(location, seededBytes(PART + 10, 4), 0);
+    expect(first.status).toBe(202);
+    const id = first.headers.get("Docker-Upload-UUID")!;
+    const stateKey = `_uploads/${id}/state`;
+    // Right after the expiry reads the session's state, a PATCH takes its lock (as
+    // SessionLock.acquire writes it), before the expiry acts on what it read.
+    let raced = false;
+    const racing = new Proxy(env.REGISTRY, {
+      get(target, property) {
+        if (property === "get")
+          return async (key: string, options?: R2GetOptions) => {
+            const object = await target.get(key, options);
+            if (key === stateKey && object && !raced) {
+              raced = true;
+              const state = (await (await target.get(key))!.json()) as Record<string, unknown>;
+              await target.put(key, JSON.stringify({ ...state, lock: { id: "patch", at: Date.now() } }));
+            }
+            return object;
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const later = Date.now() + 8 * 24 * 3600 * 1000;
+    await expireUploads(openStorage({ ...env, REGISTRY: racing }), parseConfig(env), later, 0);
+    expect(raced).toBe(true);
+    const left = (await env.REGISTRY.list({ prefix: `_uploads/${id}/` })).objects.map((o) => o.key);
+    expect(left, "the locked session keeps its state and parts").toContain(stateKey);
+    expect(left.length).toBeGreaterThan(1);
+  });
+
   it("leaves live sessions alone", async () => {
     const location = await startUpload("expiry/live");
     await expireUploads(openStorage(env), parseConfig(env));

@@ -4,7 +4,13 @@
 import type { Config } from "../config";
 import { runCollectorStep } from "../gc/collector";
 import type { Storage } from "../storage/storage";
-import { deleteUploadObjects, listUploadSessions, readUploadState, saveSessionCursor } from "../storage/uploads";
+import {
+  deleteUploadObjects,
+  listUploadSessions,
+  readUploadState,
+  saveSessionCursor,
+  writeUploadState,
+} from "../storage/uploads";
 import { LOCK_LEASE_MS } from "./upload-lock";
 import { closeSession, type UploadState } from "./uploads";
 
@@ -34,12 +40,19 @@ export async function expireUploads(
   let expired = 0;
   for (const id of page.ids) {
     const versioned = await readUploadState(store, id);
-    if (idle(versioned?.state, now, maxIdleMs)) {
+    if (!idle(versioned?.state, now, maxIdleMs)) continue;
+    if (versioned) {
+      // Claim the session with the lock a PATCH would take, conditional on the state just read:
+      // a request that locked it since that read wins, and keeps its session. Once claimed, a
+      // PATCH finds the lock held and gets 416, never a session closed under it.
+      const claimed = { ...versioned.state, lock: { id: `expiry-${crypto.randomUUID()}`, at: Date.now() } };
+      if (!(await writeUploadState(store, claimed, versioned.etag))) continue;
+      await closeSession(deps, claimed);
+    } else {
       // A session without its state object is leftover tails: they go too.
-      if (versioned) await closeSession(deps, versioned.state);
-      else await deleteUploadObjects(store, id);
-      expired++;
+      await deleteUploadObjects(store, id);
     }
+    expired++;
   }
   await saveSessionCursor(store, page.next);
   const report = { scanned: page.ids.length, expired, finished: page.next === null };
