@@ -1,6 +1,6 @@
 // Two projects: "workers" runs unit and integration tests inside workerd against real local
-// R2 and KV; "e2e" runs in Node and drives `wrangler dev` with real clients and the
-// conformance runner.
+// R2 and KV; "e2e" runs in Node and drives the local runtime (`npm start`'s, and `wrangler dev`
+// for one docker scenario) with real clients and the conformance runner.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
@@ -36,7 +36,7 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
-          // wrangler dev serves https with a self-signed certificate (see PLATFORM.md).
+          // The https runs (wrangler dev in auth-docker, `--https`) use self-signed certificates.
           env: { NODE_TLS_REJECT_UNAUTHORIZED: "0" },
           testTimeout: 15 * 60_000,
           hookTimeout: 5 * 60_000,

@@ -4,7 +4,7 @@
 // JWT signed by the deployment's key (JWT_REGISTRY_TOKENS_PUBLIC_KEY), READONLY, and
 // anonymous pull. docker follows the Bearer challenge to /v2/token, stores the refresh token
 // it gets at login, and trades it for access tokens on push and pull.
-// Uses DOCKER_HOST when set; otherwise starts its own dockerd under /tmp (PLATFORM.md) and
+// Uses DOCKER_HOST when set; otherwise starts its own dockerd under /tmp (as .ci/run does) and
 // stops it by process group. Without docker it skips, unless E2E_REQUIRE_ALL=1.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -1,7 +1,7 @@
 // docker against the push client, with the edge's body limit emulated at 50 MiB: `docker push`
 // of an image with a layer above the limit fails, this client pushes the same image from the
 // engine, and docker pulls both that and a multi-arch image with identical digests.
-// Needs DOCKER_HOST (a dockerd, see PLATFORM.md); skips locally without one, fails in CI.
+// Needs DOCKER_HOST (a dockerd, as .ci/run starts); skips locally without one, fails in CI.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
