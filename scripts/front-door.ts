@@ -44,9 +44,31 @@ function endToEnd(raw: string[]): string[] {
   return kept;
 }
 
+/** The request's end-to-end headers, with CF-Connecting-IP set to the client's address as
+ *  Cloudflare's edge sets it (login throttling keys on it); a value the client sent is dropped. */
+function requestHeaders(req: IncomingMessage): string[] {
+  const headers = endToEnd(req.rawHeaders);
+  const kept: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2)
+    if (headers[i]!.toLowerCase() !== "cf-connecting-ip") kept.push(headers[i]!, headers[i + 1]!);
+  kept.push("CF-Connecting-IP", (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, ""));
+  return kept;
+}
+
 interface Upstream {
   port: number;
   host: string;
+}
+
+/** Where requests go in workerd: Miniflare's own entry, which hands them to the registry, or
+ *  the drain worker's socket for requests with a body (runtime.ts says why). */
+export interface Upstreams {
+  withoutBody: Upstream;
+  withBody: Upstream;
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
 }
 
 /** A body of unknown length (chunked) or one over SMALL_BODY_BYTES streams through a lane. */
@@ -56,7 +78,8 @@ function streamsABody(req: IncomingMessage): boolean {
   return !(length <= SMALL_BODY_BYTES);
 }
 
-function forward(upstream: Upstream, lanes: BodyLanes | null, req: IncomingMessage, res: ServerResponse): void {
+function forward(upstreams: Upstreams, lanes: BodyLanes | null, req: IncomingMessage, res: ServerResponse): void {
+  const upstream = hasBody(req) ? upstreams.withBody : upstreams.withoutBody;
   if (lanes === null || !streamsABody(req)) {
     relay(upstream, lanes, req, res, null);
     return;
@@ -91,7 +114,7 @@ function relay(
       port: target.port,
       method: req.method,
       path: req.url,
-      headers: endToEnd(req.rawHeaders),
+      headers: requestHeaders(req),
       agent: false,
     },
     (answer) => {
@@ -147,12 +170,12 @@ function relayThroughLane(req: IncomingMessage, upstream: ClientRequest, lane: L
 /** The front door's TCP server; `open` tracks client connections so stop() can close them.
  *  `bodyStreams`: how many request bodies may stream into workerd at once. Infinity relays
  *  every request as it comes, with neither rule of body-lanes.ts (the benchmark's baseline). */
-export function frontDoor(upstream: Upstream, open: Set<Socket>, bodyStreams: number): Server {
+export function frontDoor(upstreams: Upstreams, open: Set<Socket>, bodyStreams: number): Server {
   const lanes = Number.isFinite(bodyStreams) ? new BodyLanes(bodyStreams) : null;
   const http = createHttpServer(
     // Uploads of several GiB take minutes; Node's default 300 s request timeout would cut them.
     { requestTimeout: 0, keepAliveTimeout: 30_000 },
-    (req, res) => forward(upstream, lanes, req, res),
+    (req, res) => forward(upstreams, lanes, req, res),
   );
   return createServer((client: Socket) => {
     open.add(client);

@@ -216,18 +216,25 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     modulesRoot: dirname(scriptPath),
     ...workerOptions(parsed, options.vars ?? {}),
   };
-  // Receives every request first and hands it to the registry (see entry-worker.js for why).
-  const entryWorker = {
-    name: "entry",
+  // Hands requests with a body to the registry and reads each body to its end before the
+  // answer goes out (see drain-worker.js for why). Behind the front door it has a socket of its
+  // own, and only requests with a body go there: a response passing through one more worker
+  // costs the pull of a 1 GiB multipart blob 0.35 GiB more workerd memory (600 against 237 MiB
+  // peak, two runs each). With https there is no front door, so it takes every request.
+  const drainWorker = {
+    name: "drain",
     modules: true,
-    scriptPath: join(ROOT, "scripts/entry-worker.js"),
+    scriptPath: join(ROOT, "scripts/drain-worker.js"),
     compatibilityDate: registryWorker.compatibilityDate,
     serviceBindings: { REGISTRY: "registry" },
   };
+  const workers = options.https
+    ? [drainWorker, registryWorker]
+    : [registryWorker, { ...drainWorker, unsafeDirectSockets: [{ host, port: 0 }] }];
   const mf = new Miniflare({
     // One line per request, e.g. "[registry:inf] PUT /v2/a/manifests/1 201 Created (12ms)".
     log: new LineLog(log),
-    workers: [entryWorker, registryWorker],
+    workers,
     defaultPersistRoot: join(stateDir, "v3"),
     r2Persist: true,
     kvPersist: true,
@@ -266,8 +273,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         stop,
       };
     }
+    const drain = await mf.unsafeGetDirectURL("drain");
     door = frontDoor(
-      { port: Number(inner.port), host: inner.hostname },
+      {
+        withoutBody: { port: Number(inner.port), host: inner.hostname },
+        withBody: { port: Number(drain.port), host: drain.hostname },
+      },
       open,
       options.bodyStreams ?? DEFAULT_BODY_STREAMS,
     );

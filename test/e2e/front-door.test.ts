@@ -22,6 +22,8 @@ interface Stand {
   arrivals: Map<string, number>;
   /** When each answer to a request without a body went out, by path. */
   answered: Map<string, number>;
+  /** Each request's method, path and CF-Connecting-IP, in arrival order. */
+  seen: string[];
   server: Server;
 }
 
@@ -34,11 +36,13 @@ async function standIn(): Promise<Stand> {
     chunks: [],
     arrivals: new Map(),
     answered: new Map(),
+    seen: [],
     server: createServer(),
   };
   let bodies = 0;
   stand.server.on("request", (req: IncomingMessage, res) => {
     const url = new URL(req.url ?? "/", "http://stand-in");
+    stand.seen.push(`${req.method} ${url.pathname} ${req.headers["cf-connecting-ip"]}`);
     if (req.method === "GET") {
       stand.arrivals.set(url.pathname, Date.now());
       setTimeout(
@@ -70,9 +74,18 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
 });
 
-async function door(stand: Stand, bodyStreams: number): Promise<number> {
+/** A front door whose requests all go to `stand`, or those with a body to `withBody`. */
+async function door(stand: Stand, bodyStreams: number, withBody = stand): Promise<number> {
   servers.push(stand.server);
-  const server = frontDoor({ port: stand.port, host: "127.0.0.1" }, sockets, bodyStreams);
+  if (withBody !== stand) servers.push(withBody.server);
+  const server = frontDoor(
+    {
+      withoutBody: { port: stand.port, host: "127.0.0.1" },
+      withBody: { port: withBody.port, host: "127.0.0.1" },
+    },
+    sockets,
+    bodyStreams,
+  );
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return (server.address() as AddressInfo).port;
@@ -114,6 +127,27 @@ function steady(count: number, size: number, every: number) {
 }
 
 describe("front door", () => {
+  it("sends requests with a body to the drain worker and sets CF-Connecting-IP from the connection", async () => {
+    const plain = await standIn();
+    const drain = await standIn();
+    const port = await door(plain, 2, drain);
+    const spoofed = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port, path: "/v2/", headers: { "CF-Connecting-IP": "203.0.113.9" }, agent: false },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(spoofed).toBe(200);
+    expect(await upload(port, "/upload/small", steady(1, 10, 0))).toBe(200);
+    expect(plain.seen).toEqual(["GET /v2/ 127.0.0.1"]);
+    expect(drain.seen).toEqual(["PATCH /upload/small 127.0.0.1"]);
+  });
+
   it("lets at most two bodies stream into workerd at once, and answers all of them", async () => {
     const stand = await standIn();
     const port = await door(stand, 2);

@@ -1,6 +1,6 @@
-// The local runtime's entry worker (scripts/runtime.ts): it passes each request to the
-// registry Worker through a service binding and reads the client's body to its end before
-// answering. workerd resets a connection whose request body was not read when the answer
+// The local runtime's drain worker (scripts/runtime.ts): the front door sends it every request
+// with a body; it passes each to the registry Worker through a service binding and reads the
+// client's body to its end before answering. workerd resets a connection whose request body was not read when the answer
 // went out, and a reset loses the answer: a 413 or 401 sent before a big body was read
 // reached the client in only 7 of 20 tries. Production's edge has no such reset.
 // (A native pipeTo cannot be stopped and drained reliably once the registry has answered,
