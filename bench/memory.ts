@@ -23,6 +23,15 @@ function statusField(pid: string, field: string): number {
 
 /** Largest VmHWM among workerd processes of group `pgid`, in bytes. */
 export function workerdPeakRss(pgid: number): number {
+  return largestAmongWorkerd(pgid, "VmHWM");
+}
+
+/** Largest resident memory now (VmRSS) among workerd processes of group `pgid`, in bytes. */
+export function workerdRss(pgid: number): number {
+  return largestAmongWorkerd(pgid, "VmRSS");
+}
+
+function largestAmongWorkerd(pgid: number, field: "VmHWM" | "VmRSS"): number {
   let peak = 0;
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     if (processGroup(pid) !== pgid) continue;
@@ -32,7 +41,7 @@ export function workerdPeakRss(pgid: number): number {
     } catch {
       continue;
     }
-    if (comm === "workerd") peak = Math.max(peak, statusField(pid, "VmHWM"));
+    if (comm === "workerd") peak = Math.max(peak, statusField(pid, field));
   }
   return peak;
 }
