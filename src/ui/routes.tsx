@@ -95,15 +95,20 @@ function sameOrigin(c: C): boolean {
   return origin === undefined || origin === new URL(c.req.url).origin || origin === c.get("config").publicUrl;
 }
 
+/** The statuses the UI's error pages are sent with. */
+type ErrorStatus = 403 | 404 | 405 | 413 | 429 | 500;
+
+/** An error page with its status, for whoever is signed in (or nobody). */
+function errorPage(c: C, status: ErrorStatus, title: string, detail: string) {
+  return c.html(<ErrorPage user={pageUser(c)} status={status} title={title} detail={detail} />, status);
+}
+
 function refuseForm(c: C) {
-  return c.html(
-    <ErrorPage
-      user={pageUser(c)}
-      status={403}
-      title="Form refused"
-      detail="The form carried no valid token for your session (it may have expired, or come from another site). Reload the page and try again."
-    />,
+  return errorPage(
+    c,
     403,
+    "Form refused",
+    "The form carried no valid token for your session (it may have expired, or come from another site). Reload the page and try again.",
   );
 }
 
@@ -133,15 +138,7 @@ function denyPull(c: C) {
 }
 
 function notFound(c: C) {
-  return c.html(
-    <ErrorPage
-      user={pageUser(c)}
-      status={404}
-      title="Not found"
-      detail="There is no such repository or manifest, or you may not pull it."
-    />,
-    404,
-  );
+  return errorPage(c, 404, "Not found", "There is no such repository or manifest, or you may not pull it.");
 }
 
 uiRoutes.get("/-/login", (c) => {
@@ -236,15 +233,7 @@ uiRoutes.post("/-/storage/gc", async (c) => {
   const session = c.get("session");
   if (!sameOrigin(c) || !(await sessionCsrfValid(session, form.get("_csrf")))) return refuseForm(c);
   if (!isAdmin(c.get("identity")))
-    return c.html(
-      <ErrorPage
-        user={pageUser(c)}
-        status={403}
-        title="Not allowed"
-        detail="Only administrators run the garbage collector."
-      />,
-      403,
-    );
+    return errorPage(c, 403, "Not allowed", "Only administrators run the garbage collector.");
   const dryRun = form.get("mode") !== "run";
   const ran = await collectOnce(registryDeps(c), c.get("identity"), dryRun).then(
     () => true,
@@ -299,10 +288,7 @@ uiRoutes.post("/r/:name{.+}/-/delete", async (c) => {
   if (!sameOrigin(c) || !(await sessionCsrfValid(c.get("session"), form.get("_csrf")))) return refuseForm(c);
   const target = deleteTarget(form);
   if (!target || !mayDelete(c.get("identity"), repo, c.get("config").deletesEnabled)) {
-    return c.html(
-      <ErrorPage user={pageUser(c)} status={403} title="Not allowed" detail={`You may not delete in ${repo}.`} />,
-      403,
-    );
+    return errorPage(c, 403, "Not allowed", `You may not delete in ${repo}.`);
   }
   refuseMirrorWrite(c.get("config"), repo);
   if ("tag" in target) await deleteTagOnly(c.get("storage"), repo, target.tag);
@@ -342,7 +328,7 @@ uiRoutes.get("/r/:name{.+}", async (c) => {
   );
 });
 
-const UI_ERRORS: Record<string, [number, string]> = {
+const UI_ERRORS: Record<string, [ErrorStatus, string]> = {
   NAME_INVALID: [404, "Not found"],
   NAME_UNKNOWN: [404, "Not found"],
   MANIFEST_UNKNOWN: [404, "Not found"],
@@ -359,8 +345,5 @@ uiRoutes.onError((error, c) => {
   if (!known) console.error("ui error", error instanceof Error ? (error.stack ?? error.message) : String(error));
   const [status, title] = known ?? [500, "Something went wrong"];
   const detail = known ? error.message : "The registry could not render this page; the log says why.";
-  return c.html(
-    <ErrorPage user={c.get("session") ? pageUser(c) : null} status={status} title={title} detail={detail} />,
-    status as 404,
-  );
+  return errorPage(c, status, title, detail);
 });
