@@ -36,10 +36,12 @@ const HOP_BY_HOP = new Set([
   "expect",
 ]);
 
-function endToEnd(raw: string[]): string[] {
+/** The headers of `raw` (name, value, name, value…) that are not hop-by-hop, nor named in `drop`. */
+function endToEnd(raw: string[], drop?: string): string[] {
   const kept: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) kept.push(raw[i]!, raw[i + 1]!);
+    const name = raw[i]!.toLowerCase();
+    if (!HOP_BY_HOP.has(name) && name !== drop) kept.push(raw[i]!, raw[i + 1]!);
   }
   return kept;
 }
@@ -47,12 +49,8 @@ function endToEnd(raw: string[]): string[] {
 /** The request's end-to-end headers, with CF-Connecting-IP set to the client's address as
  *  Cloudflare's edge sets it (login throttling keys on it); a value the client sent is dropped. */
 function requestHeaders(req: IncomingMessage): string[] {
-  const headers = endToEnd(req.rawHeaders);
-  const kept: string[] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2)
-    if (headers[i]!.toLowerCase() !== "cf-connecting-ip") kept.push(headers[i]!, headers[i + 1]!);
-  kept.push("CF-Connecting-IP", (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, ""));
-  return kept;
+  const client = (req.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
+  return [...endToEnd(req.rawHeaders, "cf-connecting-ip"), "CF-Connecting-IP", client];
 }
 
 interface Upstream {
