@@ -1,6 +1,7 @@
 // Blob reads: GET/HEAD with Range, digests, headers, deletes, and mounts.
 import { describe, expect, it } from "vitest";
-import { errorCode, pushBlob, request, seededBytes, sha256 } from "./helpers";
+import { MAX_READ_WINDOWS, READ_WINDOW_BYTES, readWindows } from "../src/storage/blob-data";
+import { errorCode, meteredRequest, pushBlob, request, seededBytes, sha256 } from "./helpers";
 
 describe("blob GET and HEAD", () => {
   it("serves the bytes with digest, length, type and immutable caching", async () => {
@@ -45,6 +46,65 @@ describe("blob GET and HEAD", () => {
     const badName = await request(`/v2/Bad_Name/blobs/${await sha256("x")}`);
     expect(badName.status).toBe(400);
     expect(await errorCode(badName)).toBe("NAME_INVALID");
+  });
+});
+
+describe("blob reads in windows", () => {
+  const W = READ_WINDOW_BYTES;
+  it.each([
+    ["empty", 0, 0, []],
+    ["one byte", 5, 1, [[5, 1]]],
+    ["exactly one window", 0, W, [[0, W]]],
+    [
+      "one byte over",
+      0,
+      W + 1,
+      [
+        [0, W],
+        [W, 1],
+      ],
+    ],
+    ["a range across a boundary", W - 10, 20, [[W - 10, 20]]],
+    [
+      "three windows from an offset",
+      7,
+      2 * W + 3,
+      [
+        [7, W],
+        [W + 7, W],
+        [2 * W + 7, 3],
+      ],
+    ],
+  ])("%s", (_name, offset, length, expected) => {
+    expect(readWindows(offset, length).map((w) => [w.offset, w.length])).toEqual(expected);
+  });
+
+  it("never makes more than MAX_READ_WINDOWS gets, however big the blob", () => {
+    for (const length of [W * MAX_READ_WINDOWS, W * MAX_READ_WINDOWS + 1, 100 * 1024 ** 3, 10_000 * 5 * 1024 ** 3]) {
+      const windows = readWindows(0, length);
+      expect(windows.length).toBeLessThanOrEqual(MAX_READ_WINDOWS);
+      expect(windows.reduce((sum, w) => sum + w.length, 0)).toBe(length);
+    }
+  });
+
+  it("serves a blob over one window whole and in ranges, byte for byte and with its length", async () => {
+    const size = 2 * W + 4096;
+    const bytes = seededBytes(size, 21);
+    const digest = await pushBlob("blobs/windows", bytes);
+    const whole = await meteredRequest(`/v2/blobs/windows/blobs/${digest}`);
+    expect(whole.response.status).toBe(200);
+    expect(whole.response.headers.get("Content-Length")).toBe(String(size));
+    // Compared by digest: a deep equality over 64 MiB of elements would take the test minutes.
+    expect(await sha256(new Uint8Array(await whole.response.arrayBuffer()))).toBe(digest);
+    // Counted when the response is ready: the link's read and the first window's get; the
+    // other windows' gets are made as the body streams.
+    expect(whole.usage.r2ClassB).toBe(2);
+    const from = W - 100;
+    const to = 2 * W + 50;
+    const ranged = await request(`/v2/blobs/windows/blobs/${digest}`, { headers: { Range: `bytes=${from}-${to}` } });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get("Content-Length")).toBe(String(to - from + 1));
+    expect(await sha256(new Uint8Array(await ranged.arrayBuffer()))).toBe(await sha256(bytes.slice(from, to + 1)));
   });
 });
 

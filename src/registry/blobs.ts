@@ -28,7 +28,7 @@ export async function readBlob(
   digest: Digest,
   range?: { offset: number; length: number },
 ): Promise<ReadableStream> {
-  const body = await readBlobData(deps.store, link.dataKey, range);
+  const body = await readBlobData(deps.store, link, range);
   if (!body) throw new RegistryError("BLOB_UNKNOWN", `blob data missing: ${formatDigest(digest)}`);
   return body;
 }

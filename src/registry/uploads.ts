@@ -251,7 +251,7 @@ async function publishBlob(
   }
   await completeBlobData(store, dataKey, { multipartId: state.multipartId, parts: state.parts }, trailing);
   if (known === null) {
-    const actual = await hashBlobData(store, dataKey, digest.algorithm);
+    const actual = await hashBlobData(store, { dataKey, size: state.offset }, digest.algorithm);
     if (actual !== digest.hex) {
       await deleteBlobData(store, dataKey);
       throw digestMismatch(digest, actual ?? "(missing)");

@@ -323,24 +323,87 @@ async function streamErrored(body: ReadableStream<Uint8Array>): Promise<boolean>
  *  the object is missing. */
 export async function hashBlobData(
   store: Storage,
-  dataKey: string,
+  data: StoredData,
   algorithm: DigestAlgorithm,
 ): Promise<string | null> {
-  const object = await store.bucket.get(dataKey);
-  if (!object) return null;
+  const body = await readBlobData(store, data);
+  if (!body) return null;
   const hasher = new crypto.DigestStream(webCryptoName(algorithm));
-  await object.body.pipeTo(hasher);
+  await body.pipeTo(hasher);
   return toHex(await hasher.digest);
 }
 
-/** A blob's bytes, whole or a range; null when the object is missing. */
+/** Where a blob's bytes are and how many there are (the blob record says both). */
+export interface StoredData {
+  dataKey: string;
+  size: number;
+}
+
+/** The most bytes one R2 get of a read asks for. A read of more is a sequence of ranged gets,
+ *  each streamed to its end before the next is made. Why: local R2 (Miniflare) assembles a
+ *  multipart object by piping each part through a JavaScript stream into a native one that
+ *  takes every chunk at once, so a single get of a 1 GiB multipart object queued up to the
+ *  whole object in its isolate when the client read slower than the disk (1.1 GiB measured,
+ *  docs/local-runtime.md). A window bounds that queue to this many bytes. Production R2 streams
+ *  any get with backpressure; there a window costs one more class B operation and one more
+ *  subrequest per 32 MiB served (32 for a 1 GiB pull instead of 1). */
+export const READ_WINDOW_BYTES = 32 * 1024 * 1024;
+/** Gets one read may make: well under the 1,000 subrequests a Free-plan request may send to
+ *  Cloudflare services. Blobs over 16 GiB read in proportionally larger windows. */
+export const MAX_READ_WINDOWS = 500;
+
+/** The windows [offset, offset + length) is read in, in order. */
+export function readWindows(offset: number, length: number): { offset: number; length: number }[] {
+  const size = Math.max(READ_WINDOW_BYTES, Math.ceil(length / MAX_READ_WINDOWS));
+  const windows: { offset: number; length: number }[] = [];
+  for (let at = offset; at < offset + length; at += size)
+    windows.push({ offset: at, length: Math.min(size, offset + length - at) });
+  return windows;
+}
+
+/** A blob's bytes, whole or a range; null when the object is missing. Up to one window comes
+ *  from a single get (the common case: one R2 call, as before). A longer read streams its
+ *  windows one after the other into one FixedLengthStream: the runtime pipes each get's body
+ *  natively (no JavaScript touches a chunk), and the response keeps its known length. A
+ *  window that fails (the object deleted mid-read) errors the stream, so the client sees a
+ *  cut body, never a short one that looks whole. */
 export async function readBlobData(
   store: Storage,
-  dataKey: string,
+  data: StoredData,
   range?: { offset: number; length: number },
 ): Promise<ReadableStream | null> {
-  const object = await store.bucket.get(dataKey, range ? { range } : undefined);
-  return object ? object.body : null;
+  const wanted = range ?? { offset: 0, length: data.size };
+  const windows = readWindows(wanted.offset, wanted.length);
+  if (windows.length <= 1) {
+    const object = await store.bucket.get(data.dataKey, range ? { range } : undefined);
+    return object ? object.body : null;
+  }
+  const first = await store.bucket.get(data.dataKey, { range: windows[0]! });
+  if (!first) return null;
+  const joined = new FixedLengthStream(wanted.length);
+  void pipeWindows(store, data.dataKey, first.body, windows.slice(1), joined.writable);
+  return joined.readable;
+}
+
+async function pipeWindows(
+  store: Storage,
+  dataKey: string,
+  firstBody: ReadableStream,
+  rest: { offset: number; length: number }[],
+  into: WritableStream,
+): Promise<void> {
+  try {
+    await firstBody.pipeTo(into, { preventClose: true });
+    for (const window of rest) {
+      const object = await store.bucket.get(dataKey, { range: window });
+      if (!object) throw new Error(`blob data ${dataKey} vanished during a read`);
+      await object.body.pipeTo(into, { preventClose: true });
+    }
+    await into.close();
+  } catch (error) {
+    // The reader went away (a client that hung up) or R2 failed: end the stream either way.
+    await into.abort(error).catch(() => {});
+  }
 }
 
 /** Aborts a multipart upload that was never completed. Best effort: R2 aborts abandoned

@@ -125,7 +125,7 @@ async function loadConfig(
   const digest = parseDigest(config.digest);
   const link = await getBlobLink(store, repo, digest);
   if (!link) return null;
-  const body = await readBlobData(store, link.dataKey);
+  const body = await readBlobData(store, link);
   const bytes = body ? await readDocument(body) : null;
   return bytes ? describeConfig(bytes) : null;
 }
