@@ -214,6 +214,35 @@ describe("blobs a mirrored repository does not link", () => {
     expect(new Uint8Array(await again.arrayBuffer())).toEqual(blob.bytes);
   });
 
+  it("answers a proxied copy with the stored blob's headers, private unless anyone may pull", async () => {
+    const target = await privateEnv([
+      { registry: upstream, prefix: "up" },
+      { registry: upstream, prefix: "closed" },
+    ]);
+    const bytes = seededBytes(1500, 25);
+    const digest = await sha256(bytes);
+    await upstreamPut("hdr", "blobs", digest, bytes, "application/octet-stream");
+    const names = ["Content-Type", "Docker-Content-Digest", "ETag", "Cache-Control", "Content-Length"];
+    const picked = (r: Response) => Object.fromEntries(names.map((n) => [n, r.headers.get(n)]));
+    for (const [repo, auth, cache] of [
+      ["up/hdr", null, "public"],
+      ["closed/hdr", AUTH, "private"],
+    ] as const) {
+      const head = await read(target, `/v2/${repo}/blobs/${digest}`, "HEAD", auth);
+      const fill = await read(target, `/v2/${repo}/blobs/${digest}`, "GET", auth);
+      const stored = await read(target, `/v2/${repo}/blobs/${digest}`, "GET", auth);
+      expect(picked(stored)).toEqual({
+        "Content-Type": "application/octet-stream",
+        "Docker-Content-Digest": digest,
+        ETag: `"${digest}"`,
+        "Cache-Control": `${cache}, max-age=31536000, immutable`,
+        "Content-Length": String(bytes.length),
+      });
+      expect(picked(head), `${repo} HEAD passed through`).toEqual(picked(stored));
+      expect(picked(fill), `${repo} GET streamed from upstream`).toEqual(picked(stored));
+    }
+  });
+
   it("links nothing when the upstream serves other bytes under the digest", async () => {
     const target = await privateEnv([{ registry: upstream, prefix: "up" }]);
     const blob = await privateBlob(target, 24);

@@ -8,7 +8,7 @@
 import { RegistryError } from "../errors";
 import { formatDigest, type Digest } from "../oci/digest";
 import { publishStoredBlob } from "../registry/blob-links";
-import type { BlobSource } from "../registry/deps";
+import type { BlobSource, UpstreamBlob } from "../registry/deps";
 import { BlobDataWriter } from "../storage/blob-data";
 import { getBlobLink, getBlobRecord } from "../storage/blobs";
 import { keys } from "../storage/keys";
@@ -22,17 +22,6 @@ const HEARTBEAT_MS = 15_000;
 const WAIT_POLL_MS = 250;
 /** Past this, a waiter stops waiting and streams from upstream without caching. */
 const WAIT_LIMIT_MS = 5 * 60_000;
-
-function blobHeaders(digest: Digest, length: number | null): Headers {
-  const text = formatDigest(digest);
-  const headers = new Headers({
-    "Content-Type": "application/octet-stream",
-    "Docker-Content-Digest": text,
-    ETag: `"${text}"`,
-  });
-  if (length !== null) headers.set("Content-Length", String(length));
-  return headers;
-}
 
 function declaredLength(response: Response): number | null {
   const raw = response.headers.get("Content-Length");
@@ -98,7 +87,7 @@ async function fetchAndCache(
   routes: UpstreamRoute[],
   digest: Digest,
   owner: string,
-): Promise<Response> {
+): Promise<UpstreamBlob> {
   let response: Response;
   try {
     response = await firstUpstream(deps, routes, `blobs/${formatDigest(digest)}`, {}, async (r) => r, "BLOB_UNKNOWN");
@@ -117,7 +106,7 @@ async function fetchAndCache(
   });
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   deps.waitUntil(pump(deps, repo, digest, response.body!, writer, writable.getWriter(), owner));
-  return new Response(readable, { status: 200, headers: blobHeaders(digest, length) });
+  return { status: 200, body: readable, length, contentRange: null, acceptRanges: null };
 }
 
 /** Someone else is fetching the digest: wait until this repository links it ("ready": their
@@ -149,11 +138,12 @@ async function passThrough(
   routes: UpstreamRoute[],
   digest: Digest,
   request: Request,
-): Promise<Response> {
+): Promise<UpstreamBlob> {
   const headers: Record<string, string> = {};
   const range = request.headers.get("Range");
   if (range) headers.Range = range;
-  const init = { method: request.method === "HEAD" ? "HEAD" : "GET", headers };
+  const isHead = request.method === "HEAD";
+  const init = { method: isHead ? "HEAD" : "GET", headers };
   const response = await firstUpstream(
     deps,
     routes,
@@ -162,15 +152,17 @@ async function passThrough(
     async (r) => r,
     "BLOB_UNKNOWN",
   );
-  const out = blobHeaders(digest, declaredLength(response));
-  for (const name of ["Content-Range", "Accept-Ranges"]) {
-    const value = response.headers.get(name);
-    if (value) out.set(name, value);
-  }
-  return new Response(request.method === "HEAD" ? null : response.body, { status: response.status, headers: out });
+  if (isHead) await response.body?.cancel();
+  return {
+    status: response.status,
+    body: isHead ? null : response.body,
+    length: declaredLength(response),
+    contentRange: response.headers.get("Content-Range"),
+    acceptRanges: response.headers.get("Accept-Ranges"),
+  };
 }
 
-const upstream = (response: Response): BlobSource => ({ kind: "upstream", response });
+const upstream = (blob: UpstreamBlob): BlobSource => ({ kind: "upstream", blob });
 
 /**
  * A blob the repository does not link. For a mirrored repository the upstream is asked, and
