@@ -253,3 +253,29 @@ describe("blobs a mirrored repository does not link", () => {
     expect(await getBlobLink(storage, "up/liar", digestOf(blob.digest))).toBeNull();
   });
 });
+
+describe("upstream failures", () => {
+  // Port 1 refuses at once; the address stands for an internal host a client must not learn.
+  const downEnv: Env = {
+    ...mirrorEnv,
+    REGISTRIES_JSON: JSON.stringify([{ registry: "http://127.0.0.1:1", prefix: "down" }]),
+    ANONYMOUS_PULL: "down/*",
+  };
+
+  it("name the upstream by its prefix, never its address", async () => {
+    const digest = await sha256("absent");
+    for (const [method, target] of [
+      ["GET", "/v2/down/app/manifests/v1"],
+      ["GET", `/v2/down/app/manifests/${digest}`],
+      ["GET", `/v2/down/app/blobs/${digest}`],
+    ] as const) {
+      const response = await app.fetch(new Request(BASE + target, { method }), downEnv, createExecutionContext());
+      expect(response.status, target).toBe(503);
+      const body = await response.text();
+      expect(body, target).not.toContain("127.0.0.1");
+      const [error] = JSON.parse(body).errors;
+      expect(error.code).toBe("UNAVAILABLE");
+      expect(error.message, target).toContain('upstream "down"');
+    }
+  });
+});
