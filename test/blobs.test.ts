@@ -1,7 +1,8 @@
 // Blob reads: GET/HEAD with Range, digests, headers, deletes, and mounts.
 import { describe, expect, it } from "vitest";
 import { MAX_READ_WINDOWS, READ_WINDOW_BYTES, readWindows } from "../src/storage/blob-data";
-import { errorCode, meteredRequest, pushBlob, request, seededBytes, sha256 } from "./helpers";
+import { fetcher } from "./auth-setup";
+import { AUTH, errorCode, meteredRequest, pushBlob, request, seededBytes, sha256 } from "./helpers";
 
 describe("blob GET and HEAD", () => {
   it("serves the bytes with digest, length, type and immutable caching", async () => {
@@ -105,6 +106,29 @@ describe("blob reads in windows", () => {
     expect(ranged.status).toBe(206);
     expect(ranged.headers.get("Content-Length")).toBe(String(to - from + 1));
     expect(await sha256(new Uint8Array(await ranged.arrayBuffer()))).toBe(await sha256(bytes.slice(from, to + 1)));
+  });
+});
+
+describe("blob caching", () => {
+  // RFC 9111 §5.2.2.7: "public" lets a shared cache keep an answer to a request that carried
+  // Authorization, and serve it to anyone.
+  it("is private for a repository only signed-in callers may pull, and public when anyone may", async () => {
+    const bytes = seededBytes(800, 13);
+    const privateDigest = await pushBlob("cache/private", bytes);
+    for (const init of [{}, { method: "HEAD" }, { headers: { Range: "bytes=0-9" } }]) {
+      const response = await request(`/v2/cache/private/blobs/${privateDigest}`, init);
+      expect(response.status).toBeLessThan(300);
+      expect(response.headers.get("Cache-Control"), JSON.stringify(init)).toBe("private, max-age=31536000, immutable");
+    }
+    const open = fetcher({ ANONYMOUS_PULL: "cache/open" });
+    const openDigest = await pushBlob("cache/open", bytes);
+    for (const headers of [{}, { Authorization: AUTH }] as Record<string, string>[]) {
+      const response = await open(`/v2/cache/open/blobs/${openDigest}`, { headers });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+    }
+    const signedIn = await open(`/v2/cache/private/blobs/${privateDigest}`, { headers: { Authorization: AUTH } });
+    expect(signedIn.headers.get("Cache-Control")).toBe("private, max-age=31536000, immutable");
   });
 });
 

@@ -213,6 +213,27 @@ describe("on-demand trigger and reports", () => {
     expect(admin.reports[0]!.items.join("\n")).toContain("gc/theirs");
   });
 
+  it("shows bucket-wide items (blob records) only to a caller with rights on every repository", async () => {
+    const users = JSON.stringify({
+      ops: { password: await hashPassword("ops-pw", 10_000), access: { "gc/mine": ["pull"] }, admin: true },
+    });
+    const fetch = fetcher({ AUTH_USERS_JSON: users, GC_GRACE_SECONDS: "0" });
+    // A blob no manifest names: its record is what a dry run would free, named by digest only.
+    const orphan = await pushBlob("gc/private", seededBytes(700, 72));
+    expect((await request(`/v2/gc/private/blobs/${orphan}`, { method: "DELETE" })).status).toBe(202);
+    const dry = (await (
+      await fetch("/v2/_gc?dry_run=1", { method: "POST", headers: { Authorization: basic("ops", "ops-pw") } })
+    ).json()) as { items: string[]; freed: { blobs: number } };
+    expect(dry.freed.blobs).toBe(1);
+    expect(dry.items.join("\n")).not.toContain(orphan);
+    const listed = await fetch("/v2/_gc/reports?n=1", { headers: { Authorization: basic("ops", "ops-pw") } });
+    expect(JSON.stringify(await listed.json())).not.toContain(orphan);
+    const admin = (await (await fetch("/v2/_gc/reports?n=1", { headers: { Authorization: AUTH } })).json()) as {
+      reports: { items: string[] }[];
+    };
+    expect(admin.reports[0]!.items.join("\n")).toContain(`blobs ${orphan}`);
+  });
+
   it("needs delete rights on every repository", async () => {
     const denied = await request("/v2/_gc", { method: "POST", auth: READONLY_AUTH });
     expect([401, 403]).toContain(denied.status);

@@ -7,9 +7,12 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import { app } from "../src/app";
 import type { Env } from "../src/config";
+import { parseDigest } from "../src/oci/digest";
+import { getBlobLink, getBlobRecord, listBlobRepositories } from "../src/storage/blobs";
 import { condemn } from "../src/storage/condemn";
+import { basic, PASSWORDS, usersJson } from "./auth-setup";
 import { bucket, storage } from "./gc-helpers";
-import { AUTH, BASE, OCI_MANIFEST, pushBlob, request, seededBytes, sha256 } from "./helpers";
+import { AUTH, BASE, errorCode, OCI_MANIFEST, pushBlob, request, seededBytes, sha256 } from "./helpers";
 
 const upstream = inject("upstreamUrl");
 const mirrorEnv: Env = {
@@ -125,5 +128,154 @@ describe("pull-through under the collector's protocol", () => {
     const current = await bucket.head(recordKey);
     expect(current?.customMetadata?.data).toBe(link!.customMetadata!.data);
     expect(await bucket.head(current!.customMetadata!.data!)).not.toBeNull();
+  });
+});
+
+describe("blobs a mirrored repository does not link", () => {
+  // alice pushes to team-a/*, bob to team-b/*; anyone may pull up/*. The catch-all entry
+  // (no prefix, pushes allowed) makes every other name a mirror too, team-b/* included.
+  const privateEnv = async (registries: unknown[]): Promise<Env> => ({
+    ...mirrorEnv,
+    REGISTRIES_JSON: JSON.stringify(registries),
+    AUTH_USERS_JSON: await usersJson(),
+    ANONYMOUS_PULL: "up/*",
+  });
+  const digestOf = (text: string) => parseDigest(text);
+
+  /** A blob alice pushed to her private repository (not a mirror under this env). */
+  async function privateBlob(target: Env, seed: number): Promise<{ digest: string; bytes: Uint8Array }> {
+    const bytes = seededBytes(2000 + seed, seed);
+    const digest = await sha256(bytes);
+    const response = await app.fetch(
+      new Request(`${BASE}/v2/team-a/secret/blobs/uploads/?digest=${digest}`, {
+        method: "POST",
+        body: bytes,
+        headers: { Authorization: basic("alice", PASSWORDS.alice), "Content-Type": "application/octet-stream" },
+      }),
+      target,
+      createExecutionContext(),
+    );
+    expect(response.status).toBe(201);
+    return { digest, bytes };
+  }
+
+  async function read(target: Env, path: string, method: string, auth: string | null): Promise<Response> {
+    const ctx = createExecutionContext();
+    const headers: Record<string, string> = auth ? { Authorization: auth } : {};
+    const response = await app.fetch(new Request(BASE + path, { method, headers }), target, ctx);
+    const body = await response.arrayBuffer();
+    await waitOnExecutionContext(ctx);
+    return new Response(body, { status: response.status, headers: response.headers });
+  }
+
+  it("answers BLOB_UNKNOWN, and links nothing, when the upstream does not serve it", async () => {
+    const target = await privateEnv([{ registry: upstream, prefix: "up" }]);
+    const blob = await privateBlob(target, 21);
+    for (const method of ["HEAD", "GET"]) {
+      const response = await read(target, `/v2/up/anything/blobs/${blob.digest}`, method, null);
+      expect(response.status, `anonymous ${method}`).toBe(404);
+      if (method === "GET") expect(await errorCode(response)).toBe("BLOB_UNKNOWN");
+    }
+    expect(await getBlobLink(storage, "up/anything", digestOf(blob.digest))).toBeNull();
+    // Nothing was linked, so nothing can be mounted from there either.
+    expect(await listBlobRepositories(storage, digestOf(blob.digest))).toEqual(["team-a/secret"]);
+  });
+
+  it("gives another team nothing through a catch-all upstream", async () => {
+    const target = await privateEnv([{ registry: upstream, allow_push: true }]);
+    const blob = await privateBlob(target, 22);
+    const bob = basic("bob", PASSWORDS.bob);
+    for (const method of ["HEAD", "GET"]) {
+      const response = await read(target, `/v2/team-b/probe/blobs/${blob.digest}`, method, bob);
+      expect(response.status, `bob ${method}`).toBe(404);
+      if (method === "GET") expect(await errorCode(response)).toBe("BLOB_UNKNOWN");
+    }
+    expect(await getBlobLink(storage, "team-b/probe", digestOf(blob.digest))).toBeNull();
+  });
+
+  it("links the bucket's record only once the upstream has served the same bytes", async () => {
+    const target = await privateEnv([{ registry: upstream, prefix: "up" }]);
+    const blob = await privateBlob(target, 23);
+    await upstreamPut("served", "blobs", blob.digest, blob.bytes, "application/octet-stream");
+    // A HEAD is the upstream's word, not its bytes: it is answered, and links nothing.
+    const head = await read(target, `/v2/up/served/blobs/${blob.digest}`, "HEAD", null);
+    expect(head.status).toBe(200);
+    expect(head.headers.get("Content-Length")).toBe(String(blob.bytes.length));
+    expect(await getBlobLink(storage, "up/served", digestOf(blob.digest))).toBeNull();
+    const get = await read(target, `/v2/up/served/blobs/${blob.digest}`, "GET", null);
+    expect(get.status).toBe(200);
+    expect(new Uint8Array(await get.arrayBuffer())).toEqual(blob.bytes);
+    // The bytes were verified against the digest; the record already held them, so the link
+    // names that record.
+    const record = await getBlobRecord(storage, digestOf(blob.digest));
+    const link = await getBlobLink(storage, "up/served", digestOf(blob.digest));
+    expect(link?.dataKey).toBe(record!.dataKey);
+    const again = await read(target, `/v2/up/served/blobs/${blob.digest}`, "GET", null);
+    expect(new Uint8Array(await again.arrayBuffer())).toEqual(blob.bytes);
+  });
+
+  it("answers a proxied copy with the stored blob's headers, private unless anyone may pull", async () => {
+    const target = await privateEnv([
+      { registry: upstream, prefix: "up" },
+      { registry: upstream, prefix: "closed" },
+    ]);
+    const bytes = seededBytes(1500, 25);
+    const digest = await sha256(bytes);
+    await upstreamPut("hdr", "blobs", digest, bytes, "application/octet-stream");
+    const names = ["Content-Type", "Docker-Content-Digest", "ETag", "Cache-Control", "Content-Length"];
+    const picked = (r: Response) => Object.fromEntries(names.map((n) => [n, r.headers.get(n)]));
+    for (const [repo, auth, cache] of [
+      ["up/hdr", null, "public"],
+      ["closed/hdr", AUTH, "private"],
+    ] as const) {
+      const head = await read(target, `/v2/${repo}/blobs/${digest}`, "HEAD", auth);
+      const fill = await read(target, `/v2/${repo}/blobs/${digest}`, "GET", auth);
+      const stored = await read(target, `/v2/${repo}/blobs/${digest}`, "GET", auth);
+      expect(picked(stored)).toEqual({
+        "Content-Type": "application/octet-stream",
+        "Docker-Content-Digest": digest,
+        ETag: `"${digest}"`,
+        "Cache-Control": `${cache}, max-age=31536000, immutable`,
+        "Content-Length": String(bytes.length),
+      });
+      expect(picked(head), `${repo} HEAD passed through`).toEqual(picked(stored));
+      expect(picked(fill), `${repo} GET streamed from upstream`).toEqual(picked(stored));
+    }
+  });
+
+  it("links nothing when the upstream serves other bytes under the digest", async () => {
+    const target = await privateEnv([{ registry: upstream, prefix: "up" }]);
+    const blob = await privateBlob(target, 24);
+    await upstreamPut("liar", "blobs", blob.digest, seededBytes(500, 99), "application/octet-stream");
+    const get = read(target, `/v2/up/liar/blobs/${blob.digest}`, "GET", null);
+    // The body is cut before its last chunk: the client never receives a whole wrong blob.
+    await expect(get).rejects.toThrow();
+    expect(await getBlobLink(storage, "up/liar", digestOf(blob.digest))).toBeNull();
+  });
+});
+
+describe("upstream failures", () => {
+  // Port 1 refuses at once; the address stands for an internal host a client must not learn.
+  const downEnv: Env = {
+    ...mirrorEnv,
+    REGISTRIES_JSON: JSON.stringify([{ registry: "http://127.0.0.1:1", prefix: "down" }]),
+    ANONYMOUS_PULL: "down/*",
+  };
+
+  it("name the upstream by its prefix, never its address", async () => {
+    const digest = await sha256("absent");
+    for (const [method, target] of [
+      ["GET", "/v2/down/app/manifests/v1"],
+      ["GET", `/v2/down/app/manifests/${digest}`],
+      ["GET", `/v2/down/app/blobs/${digest}`],
+    ] as const) {
+      const response = await app.fetch(new Request(BASE + target, { method }), downEnv, createExecutionContext());
+      expect(response.status, target).toBe(503);
+      const body = await response.text();
+      expect(body, target).not.toContain("127.0.0.1");
+      const [error] = JSON.parse(body).errors;
+      expect(error.code).toBe("UNAVAILABLE");
+      expect(error.message, target).toContain('upstream "down"');
+    }
   });
 });

@@ -37,6 +37,9 @@ export interface Identity {
    *  reports. Held by the shared USERNAME login and by team users marked `"admin": true`;
    *  never derived from repository patterns. */
   admin: boolean;
+  /** Its rights are the same on every repository (the shared logins, JWT passwords), so it
+   *  may see what names no repository: the collector's bucket-wide report items. */
+  everyRepository?: boolean;
   /** Rights come from a bearer token's scopes: a missing right is an insufficient scope
    *  (401, so the client fetches a wider token), not a final 403. */
   viaToken?: boolean;
@@ -62,6 +65,7 @@ export function globalIdentity(subject: string, actions: readonly Action[], priv
     anonymous: false,
     catalog: privileges.catalog,
     admin: privileges.admin === true,
+    everyRepository: true,
     allows: (_repo, action) => granted.has(action),
   };
 }

@@ -52,12 +52,26 @@ export function itemRepository(item: string): string | null {
   return null;
 }
 
+/** Who reads a report (an auth Identity fits): the repositories it may pull, and whether its
+ *  rights are the same on every repository. */
+export interface ReportReader {
+  allows(repo: string, action: "pull"): boolean;
+  everyRepository?: boolean;
+}
+
 /** The report as a caller may see it: dry-run items and the phase name only for the
- *  repositories it may pull. Counts stay: they are totals and name nothing. */
-export function reportFor(report: StepReport, mayPull: (repo: string) => boolean): StepReport {
-  const visible = (repo: string | null) => repo === null || mayPull(repo);
+ *  repositories it may pull. Items that name no repository (blob records, data objects) are
+ *  bucket-wide: only a caller that may pull every repository sees them, since a digest is
+ *  all a private blob's reader needs to ask for it. Counts stay: they are totals and name
+ *  nothing. */
+export function reportFor(report: StepReport, reader: ReportReader): StepReport {
+  const visible = (repo: string | null) =>
+    repo === null ? reader.everyRepository === true : reader.allows(repo, "pull");
   const phaseRepo = report.phase.startsWith("repositories:") ? report.phase.split(":")[1]! : null;
-  const out: StepReport = { ...report, phase: visible(phaseRepo) ? report.phase : "repositories" };
+  const out: StepReport = {
+    ...report,
+    phase: phaseRepo === null || visible(phaseRepo) ? report.phase : "repositories",
+  };
   if (report.items) out.items = report.items.filter((item) => visible(itemRepository(item)));
   return out;
 }

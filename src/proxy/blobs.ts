@@ -1,14 +1,16 @@
 // Pull-through blobs. A miss streams the upstream's bytes to the client while they are
 // written to R2; the blob becomes visible (record + link) only after its digest checks out.
-// The client's last chunk is held back until then, so a corrupt upstream never hands a client
-// a complete body either. One fetch per blob at a time: a short-lived R2 marker, claimed with
-// If-None-Match, makes concurrent pulls wait for the first instead of fetching again.
+// That holds when the bucket already has the blob for another repository too: the upstream's
+// bytes, not the bucket's record, are what entitle this repository to it. The client's last
+// chunk is held back until then, so a corrupt upstream never hands a client a complete body
+// either. One fetch per blob at a time: a short-lived R2 marker, claimed with If-None-Match,
+// makes concurrent pulls of the repository wait for the first instead of fetching again.
 import { RegistryError } from "../errors";
 import { formatDigest, type Digest } from "../oci/digest";
-import { linkBlobVerified, publishStoredBlob } from "../registry/blob-links";
-import type { BlobSource } from "../registry/deps";
+import { publishStoredBlob } from "../registry/blob-links";
+import type { BlobSource, UpstreamBlob } from "../registry/deps";
 import { BlobDataWriter } from "../storage/blob-data";
-import { getBlobRecord } from "../storage/blobs";
+import { getBlobLink, getBlobRecord } from "../storage/blobs";
 import { keys } from "../storage/keys";
 import { claimBlobFetch, getBlobFetch, refreshBlobFetch, releaseBlobFetch } from "../storage/proxy-fetch";
 import { routesFor, type UpstreamRoute } from "./config";
@@ -20,17 +22,6 @@ const HEARTBEAT_MS = 15_000;
 const WAIT_POLL_MS = 250;
 /** Past this, a waiter stops waiting and streams from upstream without caching. */
 const WAIT_LIMIT_MS = 5 * 60_000;
-
-function blobHeaders(digest: Digest, length: number | null): Headers {
-  const text = formatDigest(digest);
-  const headers = new Headers({
-    "Content-Type": "application/octet-stream",
-    "Docker-Content-Digest": text,
-    ETag: `"${text}"`,
-  });
-  if (length !== null) headers.set("Content-Length", String(length));
-  return headers;
-}
 
 function declaredLength(response: Response): number | null {
   const raw = response.headers.get("Content-Length");
@@ -96,7 +87,7 @@ async function fetchAndCache(
   routes: UpstreamRoute[],
   digest: Digest,
   owner: string,
-): Promise<Response> {
+): Promise<UpstreamBlob> {
   let response: Response;
   try {
     response = await firstUpstream(deps, routes, `blobs/${formatDigest(digest)}`, {}, async (r) => r, "BLOB_UNKNOWN");
@@ -115,14 +106,21 @@ async function fetchAndCache(
   });
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   deps.waitUntil(pump(deps, repo, digest, response.body!, writer, writable.getWriter(), owner));
-  return new Response(readable, { status: 200, headers: blobHeaders(digest, length) });
+  return { status: 200, body: readable, length, contentRange: null, acceptRanges: null };
 }
 
-/** Someone else is fetching: wait until their record exists ("ready") or their claim was
- *  given up ("retry": the caller tries to claim it), at most until `deadline`. */
-async function waitForFetch(deps: ProxyDeps, digest: Digest, deadline: number): Promise<"ready" | "retry" | "timeout"> {
+/** Someone else is fetching the digest: wait until this repository links it ("ready": their
+ *  fetch was for this repository, and verified) or their claim was given up or finished for
+ *  another repository ("retry": the caller claims it and asks the upstream itself), at most
+ *  until `deadline`. A record the bucket holds is no answer: only the upstream's bytes are. */
+async function waitForFetch(
+  deps: ProxyDeps,
+  repo: string,
+  digest: Digest,
+  deadline: number,
+): Promise<"ready" | "retry" | "timeout"> {
   for (;;) {
-    if (await getBlobRecord(deps.store, digest)) return "ready";
+    if (await getBlobLink(deps.store, repo, digest)) return "ready";
     const marker = await getBlobFetch(deps.store, digest);
     if (!marker) return "retry";
     if (Date.now() - marker.heartbeatAt > CLAIM_STALE_MS) {
@@ -140,11 +138,12 @@ async function passThrough(
   routes: UpstreamRoute[],
   digest: Digest,
   request: Request,
-): Promise<Response> {
+): Promise<UpstreamBlob> {
   const headers: Record<string, string> = {};
   const range = request.headers.get("Range");
   if (range) headers.Range = range;
-  const init = { method: request.method === "HEAD" ? "HEAD" : "GET", headers };
+  const isHead = request.method === "HEAD";
+  const init = { method: isHead ? "HEAD" : "GET", headers };
   const response = await firstUpstream(
     deps,
     routes,
@@ -153,20 +152,25 @@ async function passThrough(
     async (r) => r,
     "BLOB_UNKNOWN",
   );
-  const out = blobHeaders(digest, declaredLength(response));
-  for (const name of ["Content-Range", "Accept-Ranges"]) {
-    const value = response.headers.get(name);
-    if (value) out.set(name, value);
-  }
-  return new Response(request.method === "HEAD" ? null : response.body, { status: response.status, headers: out });
+  if (isHead) await response.body?.cancel();
+  return {
+    status: response.status,
+    body: isHead ? null : response.body,
+    length: declaredLength(response),
+    contentRange: response.headers.get("Content-Range"),
+    acceptRanges: response.headers.get("Accept-Ranges"),
+  };
 }
 
-const upstream = (response: Response): BlobSource => ({ kind: "upstream", response });
+const upstream = (blob: UpstreamBlob): BlobSource => ({ kind: "upstream", blob });
 
 /**
- * A blob the repository does not link. For a mirrored repository: a record the bucket
- * already holds is linked (returned, for the caller to serve); otherwise the upstream's
- * bytes are served and cached. Null when the repository is not mirrored.
+ * A blob the repository does not link. For a mirrored repository the upstream is asked, and
+ * only its bytes, verified against the digest, make a link (publishStoredBlob): a record the
+ * bucket already holds for another repository is never linked on its own say, or any caller
+ * who may pull a mirror name would read every private blob whose digest they know. HEAD and
+ * Range are the upstream's answer passed through, and link nothing. Null when the repository
+ * is not mirrored.
  */
 export async function pullThroughBlob(
   deps: ProxyDeps,
@@ -177,19 +181,17 @@ export async function pullThroughBlob(
   const routes = routesFor(deps.config.proxy, repo);
   if (routes.length === 0) return null;
   try {
+    if (request.method === "HEAD" || request.headers.has("Range"))
+      return upstream(await passThrough(deps, routes, digest, request));
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (;;) {
-      const record = await getBlobRecord(deps.store, digest);
-      // A record the collector deletes while it is linked leaves no link: fetch it again.
-      const linked = record ? await linkBlobVerified(deps.store, repo, digest, record) : null;
-      if (linked) return { kind: "stored", link: linked };
-      if (request.method === "HEAD" || request.headers.has("Range"))
-        return upstream(await passThrough(deps, routes, digest, request));
       const owner = crypto.randomUUID();
       if (await claimBlobFetch(deps.store, digest, owner))
         return upstream(await fetchAndCache(deps, repo, routes, digest, owner));
-      const waited = await waitForFetch(deps, digest, deadline);
+      const waited = await waitForFetch(deps, repo, digest, deadline);
       if (waited === "timeout") return upstream(await passThrough(deps, routes, digest, request));
+      const link = waited === "ready" ? await getBlobLink(deps.store, repo, digest) : null;
+      if (link) return { kind: "stored", link };
     }
   } catch (error) {
     if (error instanceof RegistryError) throw error;

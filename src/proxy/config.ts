@@ -113,6 +113,12 @@ export function routesFor(config: ProxyConfig, repo: string): UpstreamRoute[] {
   });
 }
 
+/** An upstream as clients see it named: by its prefix, never its address, which may be an
+ *  internal host. The log keeps the address. */
+export function upstreamName(upstream: Upstream): string {
+  return upstream.prefix === null ? "for every name" : `"${upstream.prefix}"`;
+}
+
 /** Mirrored repositories are read-only unless every upstream that serves them allows push. */
 export function isReadOnlyMirror(config: ProxyConfig, repo: string): boolean {
   const routes = routesFor(config, repo);

@@ -13,7 +13,19 @@ const tokenMemory = new Map<string, TokenGrant>();
 /** Upstreams that answered with a Basic challenge: later requests send Basic at once. */
 const basicUpstreams = new Set<string>();
 
-export class UpstreamUnavailable extends Error {}
+/** An upstream that could not be asked, or answered with an error. `message` is for the log
+ *  and may hold the upstream's address; a client sees only `reason`, with the upstream named
+ *  by its prefix (upstreams.ts, asRegistryError). */
+export class UpstreamUnavailable extends Error {
+  /** Set by firstUpstream: the failing upstream as clients may see it named. */
+  upstream: string | null = null;
+  constructor(
+    message: string,
+    readonly reason = "could not be reached",
+  ) {
+    super(message);
+  }
+}
 
 function basicHeader(upstream: Upstream): string | null {
   if (upstream.username === null) return null;

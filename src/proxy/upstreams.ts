@@ -3,7 +3,7 @@
 // content, the answer is "unknown" unless one of them could not be asked at all.
 import { RegistryError, type ErrorCode } from "../errors";
 import type { RegistryDeps } from "../registry/deps";
-import type { UpstreamRoute } from "./config";
+import { upstreamName, type UpstreamRoute } from "./config";
 import { upstreamFetch, UpstreamUnavailable } from "./upstream-client";
 import { readBounded } from "../util/read-bounded";
 
@@ -11,7 +11,11 @@ import { readBounded } from "../util/read-bounded";
 export type ProxyDeps = RegistryDeps;
 
 /** Thrown when an upstream answered with content that fails verification. */
-export class UpstreamCorrupt extends UpstreamUnavailable {}
+export class UpstreamCorrupt extends UpstreamUnavailable {
+  constructor(message: string) {
+    super(message, "sent content that failed verification");
+  }
+}
 
 /**
  * Sends the request to each route until one answers 2xx; `accept` may still refuse that
@@ -32,11 +36,18 @@ export async function firstUpstream<T>(
       if (response.ok) return await accept(response, route);
       await response.body?.cancel();
       // 404 and auth refusals mean "not here"; anything else is a broken upstream.
-      if (![401, 403, 404].includes(response.status))
-        failure = new UpstreamUnavailable(`${route.upstream.url} answered ${response.status}`);
+      if (![401, 403, 404].includes(response.status)) {
+        failure = new UpstreamUnavailable(
+          `${route.upstream.url} answered ${response.status}`,
+          `answered ${response.status}`,
+        );
+        failure.upstream = upstreamName(route.upstream);
+        console.error("pull-through:", failure.message);
+      }
     } catch (error) {
       if (!(error instanceof UpstreamUnavailable)) throw error;
       console.error("pull-through:", error.message);
+      error.upstream ??= upstreamName(route.upstream);
       failure = error;
     }
   }
@@ -44,9 +55,11 @@ export async function firstUpstream<T>(
   throw new RegistryError(unknown, `not found upstream: ${path}`);
 }
 
-/** Turns an upstream failure into the client's error; other errors pass unchanged. */
+/** Turns an upstream failure into the client's error, which names the upstream by its prefix
+ *  and says what went wrong, never where it lives; other errors pass unchanged. */
 export function asRegistryError(error: unknown): unknown {
-  if (error instanceof UpstreamUnavailable) return new RegistryError("UNAVAILABLE", `upstream: ${error.message}`);
+  if (error instanceof UpstreamUnavailable)
+    return new RegistryError("UNAVAILABLE", `upstream ${error.upstream ?? "registry"} ${error.reason}`);
   return error;
 }
 

@@ -45,11 +45,16 @@ export async function linkOrFail(
   return linked;
 }
 
+/** Another record can win and then be collected before it is linked; past this many rounds
+ *  the client is told to try again rather than looping on a collector that keeps winning. */
+const PUBLISH_ROUNDS = 2;
+
 /**
  * Makes freshly stored, verified bytes the blob `digest` and links it into the repository:
- * creates the bucket-wide record unless one exists (then those bytes are the blob, and ours
- * are dropped), then links it under the protocol above. Uploads and the pull-through cache
- * both publish this way.
+ * creates the bucket-wide record unless one exists (then those bytes are the blob), then
+ * links it under the protocol above. Ours are dropped only once the other record is linked:
+ * if the collector deleted it meanwhile, ours are still here and become the record. Uploads
+ * and the pull-through cache both publish this way.
  */
 export async function publishStoredBlob(
   store: Storage,
@@ -57,7 +62,16 @@ export async function publishStoredBlob(
   digest: Digest,
   stored: BlobRecord,
 ): Promise<BlobRecord> {
-  const record = await createBlobRecord(store, digest, stored);
-  if (record.dataKey !== stored.dataKey) await deleteBlobData(store, stored.dataKey);
-  return linkOrFail(store, repo, digest, record);
+  for (let round = 0; round < PUBLISH_ROUNDS; round++) {
+    const record = await createBlobRecord(store, digest, stored);
+    // Our own record: if the collector deletes it, it deletes our bytes with it.
+    if (record.dataKey === stored.dataKey) return linkOrFail(store, repo, digest, record);
+    const linked = await linkBlobVerified(store, repo, digest, record);
+    if (linked) {
+      await deleteBlobData(store, stored.dataKey);
+      return linked;
+    }
+  }
+  await deleteBlobData(store, stored.dataKey);
+  throw new RegistryError("UNAVAILABLE", "the blob was garbage-collected while it was linked; push it again");
 }

@@ -19,11 +19,11 @@ export async function collectOnce(deps: RegistryDeps, identity: Identity, dryRun
   const report = await runCollectorStep(deps.store.child(), deps.config, { trigger: "manual", dryRun });
   if (!report)
     throw new RegistryError("TOOMANYREQUESTS", "a garbage collection step is already running; try again shortly");
-  return reportFor(report, (repo) => identity.allows(repo, "pull"));
+  return reportFor(report, identity);
 }
 
 /** The newest `n` step reports, newest first, as the caller may see them. */
 export async function collectionReports(deps: RegistryDeps, identity: Identity, n: number): Promise<StepReport[]> {
   const reports = await listReports(deps.store, n);
-  return reports.map((r) => reportFor(r, (repo) => identity.allows(repo, "pull")));
+  return reports.map((r) => reportFor(r, identity));
 }

@@ -14,9 +14,21 @@ export interface RegistryDeps {
   waitUntil(promise: Promise<unknown>): void;
 }
 
+/** An upstream's blob answer as the pull-through cache passes it on. The route gives it the
+ *  headers every blob answer has, so a proxied copy looks like a stored one. */
+export interface UpstreamBlob {
+  status: number;
+  /** Null for HEAD. */
+  body: ReadableStream | null;
+  /** The length the upstream declared; null when it did not (or compressed the body). */
+  length: number | null;
+  contentRange: string | null;
+  acceptRanges: string | null;
+}
+
 /** Where a blob GET's bytes come from: this bucket (through the repository's link), or an
- *  upstream response the pull-through cache is streaming (and caching) as it goes. */
-export type BlobSource = { kind: "stored"; link: BlobRecord } | { kind: "upstream"; response: Response };
+ *  upstream answer the pull-through cache is streaming (and caching) as it goes. */
+export type BlobSource = { kind: "stored"; link: BlobRecord } | { kind: "upstream"; blob: UpstreamBlob };
 
 /** Pushes and deletes would make a mirrored repository differ from its upstream: refused
  *  unless the upstream's entry sets "allow_push". */

@@ -198,7 +198,7 @@ export async function loadStorage(store: Storage, identity: Identity, admin: boo
     bucket: usage,
     repositories,
     moreRepositories: repos.size >= 1000,
-    reports: reports?.map((r) => reportFor(r, (repo) => mayPull(identity, repo))) ?? null,
+    reports: reports?.map((r) => reportFor(r, identity)) ?? null,
     uploads: uploads.sessions.filter((s) => mayPull(identity, s.repo)),
     moreUploads: uploads.more,
   };
