@@ -28,7 +28,7 @@ export function send(
   method: string,
   headers: Record<string, string>,
   body: Iterable<Buffer> | null,
-  options: { hash?: boolean; agent?: Agent } = {},
+  options: { hash?: boolean; agent?: Agent; bytesPerSecond?: number } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const tls = url.startsWith("https:");
@@ -37,8 +37,18 @@ export function send(
       const hash = options.hash ? createHash("sha256") : null;
       let bytes = 0;
       let text = "";
+      const started = performance.now();
       res.on("data", (chunk: Buffer) => {
         bytes += chunk.length;
+        // A slow reader (a laptop on Wi-Fi, a client that unpacks as it pulls): pause while
+        // ahead of the rate, so the server sees the backpressure such a client gives.
+        if (options.bytesPerSecond) {
+          const ahead = (bytes / options.bytesPerSecond) * 1000 - (performance.now() - started);
+          if (ahead > 1) {
+            res.pause();
+            setTimeout(() => res.resume(), ahead);
+          }
+        }
         hash?.update(chunk);
         if (text.length < 2000) text += chunk.toString("utf8", 0, Math.min(chunk.length, 2000));
       });

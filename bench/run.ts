@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, startRegistry, type RegistryServer, type StartOptions } from "../test/e2e/registry-server";
 import { MiB, payloadDigest } from "./data";
-import { workerdPeakRss } from "./memory";
+import { workerdPeakRss, workerdRss } from "./memory";
 import { mixedLoad, type MixedResult } from "./mixed";
 import { peerAvailable, startPeer } from "./peer";
 import { benchWrk, wrkTable } from "./wrk";
@@ -34,6 +34,8 @@ interface Row {
   size: number;
   seconds: number;
   peakRss: number | null;
+  /** How far workerd's resident memory rose above its level at the start (pulls only). */
+  growth: number | null;
 }
 
 const rows: Row[] = [];
@@ -62,12 +64,34 @@ async function onFreshServer(
   }
 }
 
-async function measure(server: RegistryServer, scenario: string, size: number, fn: () => Promise<void>): Promise<void> {
-  const seconds = await timed(fn);
-  const row = { scenario, size, seconds, peakRss: server ? workerdPeakRss(server.pgid) : null };
+async function measure(
+  server: RegistryServer,
+  scenario: string,
+  size: number,
+  fn: () => Promise<void>,
+  { growth = false } = {},
+): Promise<void> {
+  // The high-water mark of the whole server includes the push before; a pull's own cost is
+  // how far resident memory rises above where it started, sampled as the isolate-memory test does.
+  const before = growth ? workerdRss(server.pgid) : 0;
+  let highest = before;
+  const sampler = growth ? setInterval(() => (highest = Math.max(highest, workerdRss(server.pgid))), 200) : null;
+  let seconds: number;
+  try {
+    seconds = await timed(fn);
+  } finally {
+    if (sampler) clearInterval(sampler);
+  }
+  const row: Row = {
+    scenario,
+    size,
+    seconds,
+    peakRss: server ? workerdPeakRss(server.pgid) : null,
+    growth: growth ? Math.max(highest, workerdRss(server.pgid)) - before : null,
+  };
   rows.push(row);
   console.log(
-    `${scenario.padEnd(40)} ${(size / MiB).toFixed(0).padStart(6)} MiB ${(size / MiB / seconds).toFixed(1).padStart(7)} MiB/s  peak RSS ${row.peakRss ? `${(row.peakRss / MiB).toFixed(0)} MiB` : "-"}`,
+    `${scenario.padEnd(40)} ${(size / MiB).toFixed(0).padStart(6)} MiB ${(size / MiB / seconds).toFixed(1).padStart(7)} MiB/s  peak RSS ${row.peakRss ? `${(row.peakRss / MiB).toFixed(0)} MiB` : "-"}${row.growth !== null ? `, +${(row.growth / MiB).toFixed(0)} MiB during it` : ""}`,
   );
 }
 
@@ -77,7 +101,7 @@ async function benchRegistry(size: number, digest: string): Promise<void> {
     await measure(server, "registry push, streamed (docker)", size, () =>
       pushStreamed(target, "bench/streamed", size, digest),
     );
-    await measure(server, "registry pull", size, () => pullBlob(target, "bench/streamed", digest));
+    await measure(server, "registry pull", size, () => pullBlob(target, "bench/streamed", digest), { growth: true });
   });
   await onFreshServer("registry", async (server) => {
     const target: Target = { url: server.url, auth: AUTH };
@@ -88,7 +112,9 @@ async function benchRegistry(size: number, digest: string): Promise<void> {
   await onFreshServer("registry", async (server) => {
     const target: Target = { url: server.url, auth: AUTH };
     await measure(server, "registry push, one PUT", size, () => pushWhole(target, "bench/whole", size, digest));
-    await measure(server, "registry pull, one-PUT blob", size, () => pullBlob(target, "bench/whole", digest));
+    await measure(server, "registry pull, one-PUT blob", size, () => pullBlob(target, "bench/whole", digest), {
+      growth: true,
+    });
   });
 }
 
@@ -183,11 +209,19 @@ function find(scenario: string, size: number): Row | undefined {
   const runs = rows.filter((r) => r.scenario === scenario && r.size === size).sort((a, b) => a.seconds - b.seconds);
   if (runs.length === 0) return undefined;
   const peaks = runs.map((r) => r.peakRss ?? 0);
-  return { ...runs[Math.floor((runs.length - 1) / 2)]!, peakRss: Math.max(...peaks) || null };
+  const growths = runs.map((r) => r.growth ?? 0);
+  return {
+    ...runs[Math.floor((runs.length - 1) / 2)]!,
+    peakRss: Math.max(...peaks) || null,
+    growth: runs.some((r) => r.growth !== null) ? Math.max(...growths) : null,
+  };
 }
 
 const rate = (r: Row | undefined) => (r ? `${(r.size / MiB / r.seconds).toFixed(1)} MiB/s` : "–");
-const rss = (r: Row | undefined) => (r?.peakRss ? `${(r.peakRss / MiB).toFixed(0)} MiB` : "–");
+const rss = (r: Row | undefined) =>
+  r?.peakRss
+    ? `${(r.peakRss / MiB).toFixed(0)} MiB${r.growth !== null ? ` (+${(r.growth / MiB).toFixed(0)} during the pull)` : ""}`
+    : "–";
 const ratio = (a: Row | undefined, b: Row | undefined) => (a && b ? `${(a.seconds / b.seconds).toFixed(2)}×` : "–");
 
 function table(): string {
@@ -262,14 +296,14 @@ async function main(): Promise<void> {
       await measure(server, "registry push, streamed (docker)", HUGE, () =>
         pushStreamed(target, "bench/huge", HUGE, digest),
       );
-      await measure(server, "registry pull", HUGE, () => pullBlob(target, "bench/huge", digest));
+      await measure(server, "registry pull", HUGE, () => pullBlob(target, "bench/huge", digest), { growth: true });
     });
   }
   const report = [
     "# Benchmarks",
     "",
     `Produced by \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${machine()}.`,
-    `Every scenario runs on a fresh local runtime (scripts/runtime.ts, as \`npm start\`), ${RUNS} time(s) (the huge blob once); a rate is the median run's, and peak RSS is the highest workerd high-water mark (VmHWM) of any run.`,
+    `Every scenario runs on a fresh local runtime (scripts/runtime.ts, as \`npm start\`), ${RUNS} time(s) (the huge blob once); a rate is the median run's, and peak RSS is the highest workerd high-water mark (VmHWM) of any run; for a pull, the figure in brackets is how far workerd's resident memory rose above its level when the pull began (highest of any run).`,
     "Bare worker: `R2.put(key, request.body)` with Content-Length, and `R2.get(key)` streamed back.",
     "Nothing is retried: a failed request fails the run.",
     "",

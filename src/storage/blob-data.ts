@@ -340,22 +340,29 @@ export interface StoredData {
 }
 
 /** The most bytes one R2 get of a read asks for. A read of more is a sequence of ranged gets,
- *  each streamed to its end before the next is made. Why: local R2 (Miniflare) assembles a
- *  multipart object by piping each part through a JavaScript stream into a native one that
- *  takes every chunk at once, so a single get of a 1 GiB multipart object queued up to the
- *  whole object in its isolate when the client read slower than the disk (1.1 GiB measured,
- *  docs/local-runtime.md). A window bounds that queue to this many bytes. Production R2 streams
- *  any get with backpressure; there a window costs one more class B operation and one more
- *  subrequest per 32 MiB served (32 for a 1 GiB pull instead of 1). */
-export const READ_WINDOW_BYTES = 32 * 1024 * 1024;
+ *  each streamed to its end before the next one's bytes flow. Why: local R2 (Miniflare)
+ *  assembles a multipart object by piping each part through a JavaScript stream into a native
+ *  one that takes every chunk at once, so a single get of a 1 GiB multipart object queued up
+ *  to the whole object in its isolate when the client read slower than the disk (984-1,122 MiB
+ *  measured, docs/local-runtime.md). With windows it holds at most the window being read and
+ *  the one asked for next. Production R2 streams any get with backpressure; there a window
+ *  costs one more class B operation and subrequest per 16 MiB served (64 for a 1 GiB pull
+ *  instead of 1), and asking for the next window while the current one streams keeps R2's
+ *  time to first byte out of the transfer. */
+export const READ_WINDOW_BYTES = 16 * 1024 * 1024;
 /** Gets one read may make: well under the 1,000 subrequests a Free-plan request may send to
- *  Cloudflare services. Blobs over 16 GiB read in proportionally larger windows. */
+ *  Cloudflare services. Reads over 8 GiB use proportionally larger windows. */
 export const MAX_READ_WINDOWS = 500;
 
+export interface ByteWindow {
+  offset: number;
+  length: number;
+}
+
 /** The windows [offset, offset + length) is read in, in order. */
-export function readWindows(offset: number, length: number): { offset: number; length: number }[] {
+export function readWindows(offset: number, length: number): ByteWindow[] {
   const size = Math.max(READ_WINDOW_BYTES, Math.ceil(length / MAX_READ_WINDOWS));
-  const windows: { offset: number; length: number }[] = [];
+  const windows: ByteWindow[] = [];
   for (let at = offset; at < offset + length; at += size)
     windows.push({ offset: at, length: Math.min(size, offset + length - at) });
   return windows;
@@ -370,7 +377,7 @@ export function readWindows(offset: number, length: number): { offset: number; l
 export async function readBlobData(
   store: Storage,
   data: StoredData,
-  range?: { offset: number; length: number },
+  range?: ByteWindow,
 ): Promise<ReadableStream | null> {
   const wanted = range ?? { offset: 0, length: data.size };
   const windows = readWindows(wanted.offset, wanted.length);
@@ -385,24 +392,36 @@ export async function readBlobData(
   return joined.readable;
 }
 
+/** Pipes `firstBody`, then each window of `rest`, into `into`; the get of each window is made
+ *  while the one before streams, so only its first bytes wait (one window ahead, no more). */
 async function pipeWindows(
   store: Storage,
   dataKey: string,
   firstBody: ReadableStream,
-  rest: { offset: number; length: number }[],
+  rest: ByteWindow[],
   into: WritableStream,
 ): Promise<void> {
+  const ask = (window: ByteWindow | undefined) => {
+    const asked = window ? store.bucket.get(dataKey, { range: window }) : Promise.resolve(null);
+    // Awaited in turn below; until then, a failure is not an unhandled rejection.
+    asked.catch(() => {});
+    return asked;
+  };
+  let next = ask(rest[0]);
   try {
     await firstBody.pipeTo(into, { preventClose: true });
-    for (const window of rest) {
-      const object = await store.bucket.get(dataKey, { range: window });
+    for (let i = 0; i < rest.length; i++) {
+      const object = await next;
+      next = ask(rest[i + 1]);
       if (!object) throw new Error(`blob data ${dataKey} vanished during a read`);
       await object.body.pipeTo(into, { preventClose: true });
     }
     await into.close();
   } catch (error) {
-    // The reader went away (a client that hung up) or R2 failed: end the stream either way.
+    // The reader went away (a client that hung up) or R2 failed: end the stream, and let go
+    // of the window asked for ahead.
     await into.abort(error).catch(() => {});
+    await next.then((object) => object?.body.cancel()).catch(() => {});
   }
 }
 
