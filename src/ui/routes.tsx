@@ -20,6 +20,7 @@ import { readBounded } from "../util/read-bounded";
 import { isAdmin, mayDelete, mayPull } from "./access";
 import type { PageUser } from "./components";
 import { loadManifest, loadRepositories, loadRepository, loadStorage } from "./data";
+import { sameOriginPath } from "./next-path";
 import { ManifestPage } from "./pages/manifest";
 import { ConfirmDeletePage, ErrorPage, LoginPage } from "./pages/forms";
 import { RepositoriesPage } from "./pages/repositories";
@@ -112,20 +113,6 @@ function refuseForm(c: C) {
   );
 }
 
-/** Only local paths, so a crafted link cannot send a signed-in user elsewhere. The value is
- *  read the way a browser reads a Location (which drops tabs and newlines, and takes "\\"
- *  for "/"), and kept only when that stays on this origin. */
-function safeNext(value: string | null | undefined): string {
-  const here = "http://registry.invalid";
-  if (!value?.startsWith("/")) return "/";
-  try {
-    const url = new URL(value, here);
-    return url.origin === here ? url.pathname + url.search : "/";
-  } catch {
-    return "/";
-  }
-}
-
 /** Anonymous callers go to sign in; signed-in callers without the right see "not found",
  *  as they would for a repository that does not exist. */
 function denyPull(c: C) {
@@ -142,12 +129,12 @@ function notFound(c: C) {
 }
 
 uiRoutes.get("/-/login", (c) => {
-  if (c.get("session")) return c.redirect(safeNext(c.req.query("next")), 303);
+  if (c.get("session")) return c.redirect(sameOriginPath(c.req.query("next")), 303);
   const unavailable = c.get("config").stateSecret
     ? null
     : "Sign-in is unavailable: the registry has no JWT_STATE_SECRET to sign sessions with.";
   return c.html(
-    <LoginPage csrf={loginCsrf(c)} error={null} next={safeNext(c.req.query("next"))} unavailable={unavailable} />,
+    <LoginPage csrf={loginCsrf(c)} error={null} next={sameOriginPath(c.req.query("next"))} unavailable={unavailable} />,
   );
 });
 
@@ -155,7 +142,7 @@ uiRoutes.post("/-/login", async (c) => {
   const form = await readForm(c);
   if (!sameOrigin(c) || !(await loginCsrfValid(c, form.get("_csrf")))) return refuseForm(c);
   const config = c.get("config");
-  const next = safeNext(form.get("next"));
+  const next = sameOriginPath(form.get("next"));
   const secret = config.stateSecret;
   const account =
     secret && config.auth.configured
