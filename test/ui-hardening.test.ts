@@ -5,9 +5,10 @@
 // test/e2e/ui-memory.test.ts.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { LOGIN_THROTTLE_PERIOD_SECONDS } from "../src/auth/login-throttle";
 import { sameOriginPath } from "../src/ui/next-path";
 import { BASE } from "./helpers";
-import { client } from "./ui-client";
+import { client, csrfIn } from "./ui-client";
 
 const ORIGINS = ["http://registry.test", "https://registry.example.com:8443"];
 
@@ -81,5 +82,26 @@ describe("sign-in redirect (next=)", () => {
       const location = response.headers.get("Location")!;
       expect(new URL(location, `${BASE}/-/login`).origin, `${next} -> ${location}`).toBe(BASE);
     }
+  });
+});
+
+describe("sign-in throttle", () => {
+  it("answers a throttled UI sign-in 429 with the API's Retry-After", async () => {
+    const c = client();
+    const page = await (await c.fetchPage("/-/login")).text();
+    let last: Response | null = null;
+    for (let i = 0; i < 12; i++) {
+      last = await c.fetchPage("/-/login", {
+        method: "POST",
+        body: new URLSearchParams({ _csrf: csrfIn(page), username: "ui-victim", password: `guess-${i}`, next: "/" }),
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          Origin: BASE,
+          "CF-Connecting-IP": `203.0.113.${i}`,
+        },
+      });
+    }
+    expect(last!.status).toBe(429);
+    expect(last!.headers.get("Retry-After")).toBe(String(LOGIN_THROTTLE_PERIOD_SECONDS));
   });
 });

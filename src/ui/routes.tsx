@@ -332,5 +332,9 @@ uiRoutes.onError((error, c) => {
   if (!known) console.error("ui error", error instanceof Error ? (error.stack ?? error.message) : String(error));
   const [status, title] = known ?? [500, "Something went wrong"];
   const detail = known ? error.message : "The registry could not render this page; the log says why.";
+  // The headers the core computed for this error, as the API sends them (Retry-After on a
+  // throttled sign-in: auth/login-throttle.ts).
+  if (error instanceof RegistryError && known)
+    for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
   return errorPage(c, status, title, detail);
 });
