@@ -4,11 +4,15 @@
 // the registry accepts. The isolate's memory for those pages is read in
 // test/e2e/ui-memory.test.ts.
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { hashPassword } from "../src/auth/password-hash";
 import { LOGIN_THROTTLE_PERIOD_SECONDS } from "../src/auth/login-throttle";
+import { parseConfig, type Env } from "../src/config";
+import { runCollectorStep } from "../src/gc/collector";
+import { openStorage } from "../src/storage/storage";
 import { sameOriginPath } from "../src/ui/next-path";
-import { BASE } from "./helpers";
-import { client, csrfIn } from "./ui-client";
+import { AUTH, BASE, pushImage } from "./helpers";
+import { BASE_ENV, client, csrfIn } from "./ui-client";
 
 const ORIGINS = ["http://registry.test", "https://registry.example.com:8443"];
 
@@ -103,5 +107,58 @@ describe("sign-in throttle", () => {
     }
     expect(last!.status).toBe(429);
     expect(last!.headers.get("Retry-After")).toBe(String(LOGIN_THROTTLE_PERIOD_SECONDS));
+  });
+});
+
+describe("the storage page by right", () => {
+  let users: string;
+  beforeAll(async () => {
+    users = JSON.stringify({
+      alice: {
+        password: await hashPassword("alice-pw", 10_000),
+        access: { "ui-team/*": ["pull", "push"], "ui-shared/*": ["pull"] },
+      },
+    });
+    await pushImage("ui-shared/app", "v1", 61);
+    await pushImage("ui-team/app", "v1", 62);
+    const gcEnv = { ...BASE_ENV, GC_MAX_OPERATIONS: "100000" } as Env;
+    await runCollectorStep(openStorage(gcEnv), parseConfig(gcEnv), { trigger: "manual", dryRun: true });
+    // The admin's upload, in a repository alice may pull; and alice's own.
+    const api = client({ AUTH_USERS_JSON: users } as Partial<Env>);
+    for (const [repo, auth] of [
+      ["ui-shared/app", AUTH],
+      ["ui-team/app", `Basic ${btoa("alice:alice-pw")}`],
+    ]) {
+      const started = await api.fetchPage(`/v2/${repo}/blobs/uploads/`, {
+        method: "POST",
+        headers: { Authorization: auth! },
+      });
+      expect(started.status, repo).toBe(202);
+    }
+  });
+
+  it("shows bucket-wide figures and every upload to an admin", async () => {
+    const c = client({ AUTH_USERS_JSON: users } as Partial<Env>);
+    await c.signIn("tester", "test-password");
+    const html = await (await c.fetchPage("/-/storage")).text();
+    expect(html).toMatch(/in \d+ blobs, as of/);
+    expect(html).toContain("<td>ui-shared/app</td>");
+    expect(html).toContain("<td>ui-team/app</td>");
+  });
+
+  it("shows others the repositories they may pull and their own uploads only", async () => {
+    const c = client({ AUTH_USERS_JSON: users } as Partial<Env>);
+    expect((await c.signIn("alice", "alice-pw")).status).toBe(303);
+    const html = await (await c.fetchPage("/-/storage")).text();
+    expect(html).not.toMatch(/ blobs, as of/);
+    expect(html).toContain('href="/r/ui-shared/app"');
+    expect(html).toContain("<td>ui-team/app</td>");
+    expect(html, "the admin's upload").not.toContain("<td>ui-shared/app</td>");
+    const reader = client({ AUTH_USERS_JSON: users } as Partial<Env>);
+    await reader.signIn("reader", "reader-password");
+    const readerHtml = await (await reader.fetchPage("/-/storage")).text();
+    expect(readerHtml).not.toMatch(/ blobs, as of/);
+    expect(readerHtml).not.toContain("<td>ui-team/app</td>");
+    expect(readerHtml).not.toContain("<td>ui-shared/app</td>");
   });
 });

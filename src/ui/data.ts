@@ -2,7 +2,7 @@
 // ceiling of storage operations per page whatever the bucket holds (the numbers below; the
 // UI test counts them against a repository of 5,000 tags).
 import type { Storage } from "../storage/storage";
-import type { Identity } from "../auth/identity";
+import { hasAdminRight, type Identity } from "../auth/identity";
 import { RegistryError } from "../errors";
 import { listReports, reportFor, type StepReport } from "../gc/reports";
 import { formatDigest, parseDigest, type Digest } from "../oci/digest";
@@ -182,10 +182,13 @@ export interface StorageData {
   moreUploads: boolean;
 }
 
-/** The storage page: the collector's figures, its reports (admins), sessions in progress. */
-export async function loadStorage(store: Storage, identity: Identity, admin: boolean): Promise<StorageData> {
+/** The storage page. Bucket-wide figures (bytes, blobs, the collector's reports, every
+ *  upload session) are for admins; others see the repositories they may pull and the upload
+ *  sessions they opened (an upload's owner is the subject that started it: storage/uploads.ts). */
+export async function loadStorage(store: Storage, identity: Identity): Promise<StorageData> {
+  const admin = hasAdminRight(identity);
   const [usage, repos, reports, uploads] = await Promise.all([
-    getBucketUsage(store),
+    admin ? getBucketUsage(store) : Promise.resolve(null),
     listRepositoryUsage(store, null, 1000),
     admin ? listReports(store, LIMITS.reports) : Promise.resolve(null),
     listUploadSessions(store, LIMITS.uploads),
@@ -199,7 +202,7 @@ export async function loadStorage(store: Storage, identity: Identity, admin: boo
     repositories,
     moreRepositories: repos.size >= 1000,
     reports: reports?.map((r) => reportFor(r, (repo) => mayPull(identity, repo))) ?? null,
-    uploads: uploads.sessions.filter((s) => mayPull(identity, s.repo)),
+    uploads: uploads.sessions.filter((s) => admin || s.owner === identity.subject),
     moreUploads: uploads.more,
   };
 }

@@ -8,7 +8,7 @@ import type { AppEnv } from "../app-env";
 import { serviceName } from "../auth/challenge";
 import { authenticatePassword } from "../auth/credentials";
 import { loginThrottle } from "../auth/login-throttle";
-import { anonymousIdentity, NOBODY } from "../auth/identity";
+import { anonymousIdentity, hasAdminRight, NOBODY } from "../auth/identity";
 import { parseConfig } from "../config";
 import { RegistryError } from "../errors";
 import { formatDigest, parseDigest } from "../oci/digest";
@@ -17,7 +17,7 @@ import { collectOnce } from "../registry/collection";
 import { refuseMirrorWrite, type RegistryDeps } from "../registry/deps";
 import { deleteManifestByDigest, deleteTagOnly } from "../registry/manifests";
 import { readBounded } from "../util/read-bounded";
-import { isAdmin, mayDelete, mayPull } from "./access";
+import { mayDelete, mayPull } from "./access";
 import type { PageUser } from "./components";
 import { loadManifest, loadRepositories, loadRepository, loadStorage } from "./data";
 import { sameOriginPath } from "./next-path";
@@ -79,7 +79,7 @@ function pageUser(c: C): PageUser | null {
   return {
     name: session.subject.replace(/^(admin|readonly|user|jwt):/, ""),
     csrf: session.csrf,
-    admin: isAdmin(session.identity),
+    admin: hasAdminRight(session.identity),
   };
 }
 
@@ -201,7 +201,7 @@ uiRoutes.get("/", async (c) => {
 uiRoutes.get("/-/storage", async (c) => {
   const user = pageUser(c);
   if (!user) return c.redirect("/-/login?next=/-/storage", 303);
-  const data = await loadStorage(c.get("storage"), c.get("identity"), user.admin);
+  const data = await loadStorage(c.get("storage"), c.get("identity"));
   const gc = c.req.query("gc");
   const message =
     gc === "busy"
@@ -219,7 +219,7 @@ uiRoutes.post("/-/storage/gc", async (c) => {
   const form = await readForm(c);
   const session = c.get("session");
   if (!sameOrigin(c) || !(await sessionCsrfValid(session, form.get("_csrf")))) return refuseForm(c);
-  if (!isAdmin(c.get("identity")))
+  if (!hasAdminRight(c.get("identity")))
     return errorPage(c, 403, "Not allowed", "Only administrators run the garbage collector.");
   const dryRun = form.get("mode") !== "run";
   const ran = await collectOnce(registryDeps(c), c.get("identity"), dryRun).then(
