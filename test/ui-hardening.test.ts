@@ -10,8 +10,9 @@ import { LOGIN_THROTTLE_PERIOD_SECONDS } from "../src/auth/login-throttle";
 import { parseConfig, type Env } from "../src/config";
 import { runCollectorStep } from "../src/gc/collector";
 import { openStorage } from "../src/storage/storage";
+import { LIMITS } from "../src/ui/limits";
 import { sameOriginPath } from "../src/ui/next-path";
-import { AUTH, BASE, pushImage } from "./helpers";
+import { AUTH, BASE, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, pushManifest, sha256 } from "./helpers";
 import { BASE_ENV, client, csrfIn } from "./ui-client";
 
 const ORIGINS = ["http://registry.test", "https://registry.example.com:8443"];
@@ -110,6 +111,33 @@ describe("sign-in throttle", () => {
   });
 });
 
+describe("an index of one entry", () => {
+  it("renders its one platform", async () => {
+    const image = await pushImage("ui/single-platform", "amd64", 51);
+    const index = {
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [
+        {
+          mediaType: OCI_MANIFEST,
+          digest: image.digest,
+          size: image.body.length,
+          platform: { os: "linux", architecture: "amd64" },
+        },
+      ],
+    };
+    const body = JSON.stringify(index);
+    expect((await pushManifest("ui/single-platform", "1.0", body, OCI_INDEX)).status).toBe(201);
+    const c = client();
+    await c.signIn("tester", "test-password");
+    const response = await c.fetchPage(`/r/ui/single-platform/-/manifest/${await sha256(body)}?tag=1.0`);
+    const html = await response.text();
+    expect(response.status, html.slice(0, 2000)).toBe(200);
+    expect(html).toContain("linux/amd64");
+    expect(html).toContain(image.layerDigest.slice(7, 19));
+  });
+});
+
 describe("the storage page by right", () => {
   let users: string;
   beforeAll(async () => {
@@ -160,5 +188,77 @@ describe("the storage page by right", () => {
     expect(readerHtml).not.toMatch(/ blobs, as of/);
     expect(readerHtml).not.toContain("<td>ui-team/app</td>");
     expect(readerHtml).not.toContain("<td>ui-shared/app</td>");
+  });
+});
+
+/** The largest manifest the registry accepts, repeating one layer as often as it fits. */
+async function pushWorstImage(repo: string, tag: string, seed: number) {
+  const layer = { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...(await blob(repo, `layer ${seed}`)) };
+  const config = { mediaType: "application/vnd.oci.image.config.v1+json", ...(await blob(repo, `{"seed":${seed}}`)) };
+  const head = `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":${JSON.stringify(config)},"layers":[`;
+  const item = JSON.stringify(layer);
+  const max = parseConfig(BASE_ENV).maxManifestBytes;
+  const count = Math.floor((max - head.length - 2 + 1) / (item.length + 1));
+  const body = `${head}${Array(count).fill(item).join(",")}]}`;
+  const response = await pushManifest(repo, tag, body);
+  expect(response.status, await response.clone().text()).toBe(201);
+  return { digest: await sha256(body), size: body.length, count };
+}
+
+async function blob(repo: string, text: string) {
+  const bytes = new TextEncoder().encode(text);
+  return { digest: await pushBlob(repo, bytes), size: bytes.length };
+}
+
+/** What the caps of ui/limits.ts keep a page of these manifests under. */
+const PAGE_HTML_BYTES = 256 * 1024;
+
+describe("pages of the largest manifests", () => {
+  const REPO = "ui/worst";
+  let image: Awaited<ReturnType<typeof pushWorstImage>>;
+  let index = "";
+  beforeAll(async () => {
+    image = await pushWorstImage(REPO, "big", 71);
+    const second = await pushWorstImage(REPO, "big2", 72);
+    const entries = [image, second].map(({ digest, size }, i) => ({
+      mediaType: OCI_MANIFEST,
+      digest,
+      size,
+      platform: { os: "linux", architecture: `arch${i}` },
+    }));
+    const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries });
+    expect((await pushManifest(REPO, "multi", body, OCI_INDEX)).status).toBe(201);
+    index = await sha256(body);
+  }, 120_000);
+
+  async function page(path: string): Promise<Response> {
+    const c = client();
+    await c.signIn("tester", "test-password");
+    return c.fetchPage(path);
+  }
+
+  it("summarizes an image of 26,000 layers instead of rendering a row for each", async () => {
+    const response = await page(`/r/${REPO}/-/manifest/${image.digest}`);
+    const html = await response.text();
+    expect(response.status).toBe(200);
+    expect(image.count).toBeGreaterThan(26_000);
+    expect(html).toContain(`${image.count.toLocaleString("en-US")} layers, showing the first ${LIMITS.rows}.`);
+    expect(html.length).toBeLessThan(PAGE_HTML_BYTES);
+  });
+
+  it("summarizes each platform of an index the same way, within the page's budget", async () => {
+    const response = await page(`/r/${REPO}/-/manifest/${index}`);
+    const html = await response.text();
+    expect(response.status).toBe(200);
+    expect(html.split(`layers, showing the first ${LIMITS.platformRows}.`).length - 1).toBe(2);
+    expect(html.length).toBeLessThan(PAGE_HTML_BYTES);
+  });
+
+  it("shows the repository page's tags from a summary of each manifest", async () => {
+    const response = await page(`/r/${REPO}`);
+    const html = await response.text();
+    expect(response.status).toBe(200);
+    expect(html).toContain("linux/arch0, linux/arch1");
+    expect(html.length).toBeLessThan(PAGE_HTML_BYTES);
   });
 });

@@ -10,7 +10,7 @@ import { keys } from "../src/storage/keys";
 import { openStorage } from "../src/storage/storage";
 import { absoluteTime, humanBytes, relativeTime } from "../src/ui/format";
 import { describeConfig, describeManifest } from "../src/ui/manifest-view";
-import { LIMITS } from "../src/ui/data";
+import { LIMITS } from "../src/ui/limits";
 import { pushImage } from "./helpers";
 import { BASE_ENV, client, csrfIn } from "./ui-client";
 
@@ -262,12 +262,18 @@ describe("formatting and manifest reading (pure)", () => {
     expect(absoluteTime(Date.UTC(2026, 11, 1, 0, 50, 43))).toBe("2026-12-01 00:50:43 UTC");
   });
 
-  it("never throws on any manifest or config bytes", () => {
+  it("never throws on any manifest or config bytes, and keeps no more than its caps", () => {
+    const caps = { rows: 3, entries: 2, textChars: 10 };
     fc.assert(
       fc.property(fc.oneof(fc.json(), fc.string()), (text) => {
         const bytes = new TextEncoder().encode(text);
-        describeManifest(bytes, "application/vnd.oci.image.manifest.v1+json");
-        describeConfig(bytes);
+        const view = describeManifest(bytes, "application/vnd.oci.image.manifest.v1+json", caps);
+        expect(view.layers.length).toBeLessThanOrEqual(caps.rows);
+        expect(view.annotations.length).toBeLessThanOrEqual(caps.rows);
+        expect(view.entries.length).toBeLessThanOrEqual(caps.entries);
+        const config = describeConfig(bytes, caps);
+        for (const list of [config?.env, config?.labels, config?.history])
+          expect(list?.length ?? 0).toBeLessThanOrEqual(caps.rows);
       }),
       { seed: 1616, numRuns: 500 },
     );

@@ -236,7 +236,13 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
   const identity = c.get("identity");
   if (!mayPull(identity, repo)) return denyPull(c);
   const rawTag = c.req.query("tag");
-  const data = await loadManifest(c.get("storage"), repo, digest, rawTag && isValidTag(rawTag) ? rawTag : null);
+  const data = await loadManifest(
+    c.get("storage"),
+    repo,
+    digest,
+    rawTag && isValidTag(rawTag) ? rawTag : null,
+    c.get("config").maxManifestBytes,
+  );
   const canDelete = mayDelete(identity, repo, c.get("config").deletesEnabled);
   return c.html(
     <ManifestPage
@@ -291,7 +297,7 @@ uiRoutes.get("/r/:name{.+}", async (c) => {
   if (!mayPull(identity, repo)) return denyPull(c);
   const rawAfter = c.req.query("after");
   const after = rawAfter && isValidTag(rawAfter) ? rawAfter : null;
-  const data = await loadRepository(c.get("storage"), repo, after);
+  const data = await loadRepository(c.get("storage"), repo, after, c.get("config").maxManifestBytes);
   const deletedTag = c.req.query("deleted_tag");
   const deletedDigest = c.req.query("deleted_digest");
   const deleted =
