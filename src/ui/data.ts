@@ -229,6 +229,8 @@ export async function loadManifest(
   const bytes = await readDocument(stored.size, stored.body, limits);
   if (!bytes || bytes === "unread") throw new RegistryError("MANIFEST_INVALID", "manifest too large to show");
   const view = describeManifest(bytes, stored.contentType, PAGE_CAPS);
+  // Only its length from here on, so the bytes are not held while the platforms are read.
+  const size = bytes.length;
   const [config, platforms, referrers, tagTarget] = await Promise.all([
     // An image has a config and no entries, an index the reverse: one document at a time
     // beside the page's own, or LIMITS.readsInFlight.
@@ -244,7 +246,7 @@ export async function loadManifest(
   ]);
   return {
     view,
-    size: bytes.length,
+    size,
     uploadedAt: stored.uploadedAt,
     config,
     /** Not `children`: the JSX runtime unwraps a one-element children array. */

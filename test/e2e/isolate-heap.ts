@@ -17,21 +17,13 @@ export interface HeapSampler {
   stop(): Promise<number>;
 }
 
-/** Samples the isolate `target` (e.g. "core:user:registry") every `everyMs`. With
- *  `collectFirst`, a full garbage collection runs before the first sample, so the peak is
- *  what the work that follows holds, not what earlier work left for the collector. */
-export async function sampleIsolateHeap(
-  inspectorPort: number,
-  target: string,
-  everyMs = 100,
-  collectFirst = false,
-): Promise<HeapSampler> {
+/** Samples the isolate `target` (e.g. "core:user:registry") every `everyMs`. */
+export async function sampleIsolateHeap(inspectorPort: number, target: string, everyMs = 100): Promise<HeapSampler> {
   const socket = new WebSocket(`ws://127.0.0.1:${inspectorPort}/${target}`);
   await new Promise<void>((resolve, reject) => {
     socket.on("open", () => resolve());
     socket.on("error", (error) => reject(error as Error));
   });
-  if (collectFirst) await collectGarbage(socket);
   let peak = 0;
   let id = 0;
   socket.on("message", (data) => {
@@ -56,15 +48,4 @@ export async function sampleIsolateHeap(
       return peak;
     },
   };
-}
-
-/** Runs V8's full collection in the isolate and waits for it to finish. */
-async function collectGarbage(socket: Socket): Promise<void> {
-  const id = -1;
-  await new Promise<void>((resolve) => {
-    socket.on("message", (data) => {
-      if ((JSON.parse(String(data)) as { id?: number }).id === id) resolve();
-    });
-    socket.send(JSON.stringify({ id, method: "HeapProfiler.collectGarbage" }));
-  });
 }
