@@ -1,82 +1,18 @@
 // The web UI inside workerd: sessions and CSRF, what each right shows, the bounded storage
 // cost of each page (read from the storage meter) with a repository of 5,000 tags, and the
 // pure formatting and manifest reading. The browser side is test/e2e/ui.test.ts.
-import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../src/app";
 import { parseConfig, type Env } from "../src/config";
 import { runCollectorStep } from "../src/gc/collector";
 import { keys } from "../src/storage/keys";
-import { subrequests } from "../src/storage/meter";
 import { openStorage } from "../src/storage/storage";
 import { absoluteTime, humanBytes, relativeTime } from "../src/ui/format";
 import { describeConfig, describeManifest } from "../src/ui/manifest-view";
-import { LIMITS } from "../src/ui/data";
-import { BASE, pushImage } from "./helpers";
-
-const BASE_ENV = env as unknown as Env;
-
-/** Requests through an app whose storage meter (src/storage/meter.ts) reports to the test:
- *  `counter.calls()` is the subrequests made since the last reset. */
-function client(overrides: Partial<Env> = {}) {
-  let calls = 0;
-  const counter = {
-    calls: () => calls,
-    reset: () => {
-      calls = 0;
-    },
-  };
-  const app = createApp({
-    onUsage: (usage) => {
-      calls += subrequests(usage);
-    },
-  });
-  const variant = { ...BASE_ENV, ...overrides } as Env;
-  let cookies = new Map<string, string>();
-  async function fetchPage(path: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (cookies.size > 0) headers.set("Cookie", [...cookies].map(([k, v]) => `${k}=${v}`).join("; "));
-    const response = await app.fetch(
-      new Request(BASE + path, { ...init, headers, redirect: "manual" }),
-      variant,
-      createExecutionContext(),
-    );
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(";");
-      const [name, value] = pair!.split("=") as [string, string];
-      if (value === "" || /Max-Age=0/.test(line)) cookies.delete(name);
-      else cookies.set(name, value);
-    }
-    return response;
-  }
-  return {
-    counter,
-    fetchPage,
-    cookies: () => new Map(cookies),
-    setCookies: (next: Map<string, string>) => {
-      cookies = new Map(next);
-    },
-    async post(path: string, form: Record<string, string>, origin: string | null = BASE) {
-      return fetchPage(path, {
-        method: "POST",
-        body: new URLSearchParams(form),
-        headers: { "Content-Type": "application/x-www-form-urlencoded", ...(origin ? { Origin: origin } : {}) },
-      });
-    },
-    async signIn(username: string, password: string): Promise<Response> {
-      const page = await (await fetchPage("/-/login")).text();
-      return this.post("/-/login", { _csrf: csrfIn(page), username, password, next: "/" });
-    },
-  };
-}
-
-function csrfIn(html: string): string {
-  const match = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!match) throw new Error("page has no CSRF field");
-  return match[1]!;
-}
+import { LIMITS } from "../src/ui/limits";
+import { pushImage } from "./helpers";
+import { BASE_ENV, client, csrfIn } from "./ui-client";
 
 describe("sessions", () => {
   it("signs in with the API's credentials; the cookie is signed, HttpOnly, SameSite=Strict, Secure off loopback", async () => {
@@ -326,12 +262,18 @@ describe("formatting and manifest reading (pure)", () => {
     expect(absoluteTime(Date.UTC(2026, 11, 1, 0, 50, 43))).toBe("2026-12-01 00:50:43 UTC");
   });
 
-  it("never throws on any manifest or config bytes", () => {
+  it("never throws on any manifest or config bytes, and keeps no more than its caps", () => {
+    const caps = { rows: 3, entries: 2, textChars: 10 };
     fc.assert(
       fc.property(fc.oneof(fc.json(), fc.string()), (text) => {
         const bytes = new TextEncoder().encode(text);
-        describeManifest(bytes, "application/vnd.oci.image.manifest.v1+json");
-        describeConfig(bytes);
+        const view = describeManifest(bytes, "application/vnd.oci.image.manifest.v1+json", caps);
+        expect(view.layers.length).toBeLessThanOrEqual(caps.rows);
+        expect(view.annotations.length).toBeLessThanOrEqual(caps.rows);
+        expect(view.entries.length).toBeLessThanOrEqual(caps.entries);
+        const config = describeConfig(bytes, caps);
+        for (const list of [config?.env, config?.labels, config?.history])
+          expect(list?.length ?? 0).toBeLessThanOrEqual(caps.rows);
       }),
       { seed: 1616, numRuns: 500 },
     );

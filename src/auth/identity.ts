@@ -52,6 +52,12 @@ export interface Privileges {
   admin?: boolean;
 }
 
+/** The registry-wide administrative right (Identity.admin): the one check behind the
+ *  collector (POST /v2/_gc and its reports) and the web UI's bucket-wide figures. */
+export function hasAdminRight(identity: Identity): boolean {
+  return identity.admin;
+}
+
 /** Whether the catalog shows `repo` to `identity`. */
 export function mayList(identity: Identity, repo: string): boolean {
   return identity.listable ? identity.listable(repo) : identity.allows(repo, "pull");

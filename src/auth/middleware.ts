@@ -10,7 +10,7 @@ import { identityFromBearer } from "./bearer";
 import { challengeHeader, serviceName, TOKEN_PATH, type ChallengeOptions } from "./challenge";
 import { authenticatePassword } from "./credentials";
 import { loginThrottle } from "./login-throttle";
-import { anonymousIdentity, type Action, type Identity } from "./identity";
+import { anonymousIdentity, hasAdminRight, type Action, type Identity } from "./identity";
 import { ADMIN_SCOPE, CATALOG_SCOPE, formatScope, repositoryScope } from "./scope";
 
 let warnedUnconfigured = false;
@@ -94,6 +94,6 @@ export function requireCatalog(c: Context<AppEnv>): Identity {
  *  repository pattern gives (registry:admin:* in token terms). */
 export function requireAdmin(c: Context<AppEnv>): Identity {
   const identity = c.get("identity");
-  if (identity.admin) return identity;
+  if (hasAdminRight(identity)) return identity;
   throw refuse(c, identity, formatScope(ADMIN_SCOPE), "administrative access");
 }

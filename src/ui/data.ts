@@ -1,8 +1,9 @@
 // What each web UI page reads, through the storage layer and the registry core, with a fixed
-// ceiling of storage operations per page whatever the bucket holds (the numbers below; the
-// UI test counts them against a repository of 5,000 tags).
+// ceiling of storage operations, document bytes and rows per page whatever the bucket holds
+// (ui/limits.ts). Documents are read a few at a time, each reduced at once to the fields its
+// page shows.
 import type { Storage } from "../storage/storage";
-import type { Identity } from "../auth/identity";
+import { hasAdminRight, type Identity } from "../auth/identity";
 import { RegistryError } from "../errors";
 import { listReports, reportFor, type StepReport } from "../gc/reports";
 import { formatDigest, parseDigest, type Digest } from "../oci/digest";
@@ -21,33 +22,58 @@ import {
   type BucketUsage,
   type RepositoryUsage,
 } from "../storage/usage";
+import { mapBounded } from "../util/map-bounded";
 import { readBounded } from "../util/read-bounded";
 import { mayPull } from "./access";
+import { LIMITS } from "./limits";
 import {
   describeConfig,
   describeManifest,
   type ConfigView,
   type DescriptorView,
   type ManifestView,
+  type ViewCaps,
 } from "./manifest-view";
 
-export const LIMITS = {
-  /** Repositories per page; each costs a tag count and a usage read. */
-  repositories: 25,
-  /** Catalog list calls (1,000 names each) one page view may spend to fill a page. */
-  catalogScanCalls: 5,
-  /** Tags per repository page; each distinct manifest among them costs one read. */
-  tags: 50,
-  /** Index entries whose manifests an index page reads to show their layers. */
-  children: 16,
-  referrers: 50,
-  /** Descriptor bytes of the referrers shown (the API's page cap). */
-  referrerBytes: 256 * 1024,
-  uploads: 20,
-  reports: 10,
-  /** Largest manifest or config the UI reads (the registry's manifest limit). */
-  documentBytes: 4 * 1024 * 1024,
-};
+/** The manifest page's own tables. */
+const PAGE_CAPS: ViewCaps = { rows: LIMITS.rows, entries: LIMITS.children, textChars: LIMITS.textChars };
+/** Each platform of an index page: its layers only. */
+const PLATFORM_CAPS: ViewCaps = { rows: LIMITS.platformRows, entries: 0, textChars: LIMITS.textChars };
+/** A repository page row: the size, and a few platform names of an index. */
+const SUMMARY_CAPS: ViewCaps = { rows: 0, entries: LIMITS.platformNames, textChars: LIMITS.textChars };
+
+/** One page view's allowance of document bytes (LIMITS.readBytes), spent before each read. */
+class ReadBudget {
+  private left = LIMITS.readBytes;
+
+  /** Whether `size` more bytes fit; if they do, they are spent. */
+  spend(size: number): boolean {
+    if (size > this.left) return false;
+    this.left -= size;
+    return true;
+  }
+}
+
+interface DocumentLimits {
+  /** The registry's manifest limit (config.ts, maxManifestBytes), for configs too. */
+  maxBytes: number;
+  budget: ReadBudget;
+}
+
+/** A document's bytes; "unread" when the page's budget is spent; null when it is larger
+ *  than any manifest may be. The body is cancelled when not read. */
+async function readDocument(
+  size: number,
+  body: ReadableStream | null,
+  limits: DocumentLimits,
+): Promise<Uint8Array | "unread" | null> {
+  const verdict = size > limits.maxBytes ? null : limits.budget.spend(size) ? "read" : "unread";
+  if (verdict !== "read") {
+    await body?.cancel().catch(() => {});
+    return verdict;
+  }
+  return readBounded(body, limits.maxBytes);
+}
 
 export interface RepositoryRow {
   name: string;
@@ -86,33 +112,61 @@ export async function loadRepositories(
   return { rows, next: page.next };
 }
 
-async function readDocument(body: ReadableStream | null): Promise<Uint8Array | null> {
-  return readBounded(body, LIMITS.documentBytes);
+/** What a repository page row shows of a manifest. */
+export interface ManifestSummary {
+  kind: ManifestView["kind"];
+  mediaType: string;
+  totalSize: number;
+  /** Platform names of an index's first entries (LIMITS.platformNames), and its entries. */
+  platforms: string[];
+  entryCount: number;
 }
 
 export interface TagRow extends TagEntry {
-  view: ManifestView | null;
+  summary: ManifestSummary | null;
+  /** The page's read budget was spent before this manifest. */
+  unread: boolean;
 }
 
-/** One page of a repository's tags, each with what its manifest says. */
-export async function loadRepository(store: Storage, repo: string, after: string | null) {
+async function readSummary(
+  store: Storage,
+  repo: string,
+  digest: string,
+  limits: DocumentLimits,
+): Promise<ManifestSummary | "unread" | null> {
+  const manifest = await fetchManifest(store, repo, { kind: "digest", digest: parseDigest(digest) }, true).catch(
+    () => null,
+  );
+  if (!manifest) return null;
+  const bytes = await readDocument(manifest.size, manifest.body, limits);
+  if (bytes === null || bytes === "unread") return bytes;
+  const view = describeManifest(bytes, manifest.contentType, SUMMARY_CAPS);
+  return {
+    kind: view.kind,
+    mediaType: view.mediaType,
+    totalSize: view.totalSize,
+    platforms: view.entries.map((e) => e.platform).filter((p): p is string => !!p && p !== "unknown/unknown"),
+    entryCount: view.entryCount,
+  };
+}
+
+/** One page of a repository's tags, each with a summary of its manifest. */
+export async function loadRepository(store: Storage, repo: string, after: string | null, maxDocumentBytes: number) {
   if (!(await repositoryExists(store, repo))) throw new RegistryError("NAME_UNKNOWN", `repository unknown: ${repo}`);
   const [page, usage] = await Promise.all([
     listTagEntries(store, repo, after, LIMITS.tags),
     getRepositoryUsage(store, repo),
   ]);
+  const limits = { maxBytes: maxDocumentBytes, budget: new ReadBudget() };
   const digests = [...new Set(page.tags.map((t) => t.digest))];
-  const views = new Map<string, ManifestView | null>();
-  await Promise.all(
-    digests.map(async (d) => {
-      const manifest = await fetchManifest(store, repo, { kind: "digest", digest: parseDigest(d) }, true).catch(
-        () => null,
-      );
-      const bytes = manifest ? await readDocument(manifest.body) : null;
-      views.set(d, manifest && bytes ? describeManifest(bytes, manifest.contentType) : null);
-    }),
-  );
-  const tags: TagRow[] = page.tags.map((t) => ({ ...t, view: views.get(t.digest) ?? null }));
+  const summaries = new Map<string, ManifestSummary | "unread" | null>();
+  await mapBounded(digests, LIMITS.readsInFlight, async (d) => {
+    summaries.set(d, await readSummary(store, repo, d, limits));
+  });
+  const tags: TagRow[] = page.tags.map((t) => {
+    const summary = summaries.get(t.digest) ?? null;
+    return { ...t, summary: summary === "unread" ? null : summary, unread: summary === "unread" };
+  });
   return { tags, next: page.more && tags.length > 0 ? tags[tags.length - 1]!.tag : null, usage };
 }
 
@@ -120,37 +174,68 @@ async function loadConfig(
   store: Storage,
   repo: string,
   config: DescriptorView | undefined,
+  limits: DocumentLimits,
 ): Promise<ConfigView | null> {
-  if (!config || config.size > LIMITS.documentBytes) return null;
+  if (!config || config.size > limits.maxBytes) return null;
   const digest = parseDigest(config.digest);
   const link = await getBlobLink(store, repo, digest);
-  if (!link) return null;
+  if (!link || link.size > limits.maxBytes || !limits.budget.spend(link.size)) return null;
   const body = await readBlobData(store, link);
-  const bytes = body ? await readDocument(body) : null;
-  return bytes ? describeConfig(bytes) : null;
+  const bytes = body ? await readBounded(body, limits.maxBytes) : null;
+  return bytes ? describeConfig(bytes, PAGE_CAPS) : null;
 }
 
 export interface ChildView {
   descriptor: DescriptorView;
   view: ManifestView | null;
+  /** The page's read budget was spent before this entry. */
+  unread: boolean;
+}
+
+/** An index's entries, each read once however often the index names it. */
+async function loadPlatforms(
+  store: Storage,
+  repo: string,
+  entries: DescriptorView[],
+  limits: DocumentLimits,
+): Promise<ChildView[]> {
+  const views = new Map<string, ManifestView | "unread" | null>();
+  const digests = [...new Set(entries.map((e) => e.digest))];
+  await mapBounded(digests, LIMITS.readsInFlight, async (d) => {
+    const child = await getManifest(store, repo, parseDigest(d), true);
+    const bytes = child ? await readDocument(child.size, child.body, limits) : null;
+    views.set(
+      d,
+      bytes === null || bytes === "unread" ? bytes : describeManifest(bytes, child!.contentType, PLATFORM_CAPS),
+    );
+  });
+  return entries.map((descriptor) => {
+    const view = views.get(descriptor.digest) ?? null;
+    return { descriptor, view: view === "unread" ? null : view, unread: view === "unread" };
+  });
 }
 
 /** An image or index with its config, the layers of its first platforms, and its referrers. */
-export async function loadManifest(store: Storage, repo: string, digest: Digest, tag: string | null) {
+export async function loadManifest(
+  store: Storage,
+  repo: string,
+  digest: Digest,
+  tag: string | null,
+  maxDocumentBytes: number,
+) {
   const stored = await getManifest(store, repo, digest, true);
   if (!stored) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}@${formatDigest(digest)}`);
-  const bytes = await readDocument(stored.body);
-  if (!bytes) throw new RegistryError("MANIFEST_INVALID", "manifest too large to show");
-  const view = describeManifest(bytes, stored.contentType);
-  const [config, children, referrers, tagTarget] = await Promise.all([
-    view.kind === "image" ? loadConfig(store, repo, view.config) : Promise.resolve(null),
-    Promise.all(
-      view.children.slice(0, LIMITS.children).map(async (descriptor): Promise<ChildView> => {
-        const child = await getManifest(store, repo, parseDigest(descriptor.digest), true);
-        const childBytes = child ? await readDocument(child.body) : null;
-        return { descriptor, view: child && childBytes ? describeManifest(childBytes, child.contentType) : null };
-      }),
-    ),
+  const limits = { maxBytes: maxDocumentBytes, budget: new ReadBudget() };
+  const bytes = await readDocument(stored.size, stored.body, limits);
+  if (!bytes || bytes === "unread") throw new RegistryError("MANIFEST_INVALID", "manifest too large to show");
+  const view = describeManifest(bytes, stored.contentType, PAGE_CAPS);
+  // Only its length from here on, so the bytes are not held while the platforms are read.
+  const size = bytes.length;
+  const [config, platforms, referrers, tagTarget] = await Promise.all([
+    // An image has a config and no entries, an index the reverse: one document at a time
+    // beside the page's own, or LIMITS.readsInFlight.
+    view.kind === "image" ? loadConfig(store, repo, view.config, limits) : Promise.resolve(null),
+    view.kind === "index" ? loadPlatforms(store, repo, view.entries, limits) : Promise.resolve([]),
     listReferrersPage(store, repo, digest, {
       after: null,
       limit: LIMITS.referrers,
@@ -161,11 +246,11 @@ export async function loadManifest(store: Storage, repo: string, digest: Digest,
   ]);
   return {
     view,
-    size: bytes.length,
+    size,
     uploadedAt: stored.uploadedAt,
     config,
-    children,
-    childrenShown: Math.min(view.children.length, LIMITS.children),
+    /** Not `children`: the JSX runtime unwraps a one-element children array. */
+    platforms,
     referrers: referrers.descriptors,
     moreReferrers: referrers.more,
     /** The tag, only while it still points here. */
@@ -182,10 +267,13 @@ export interface StorageData {
   moreUploads: boolean;
 }
 
-/** The storage page: the collector's figures, its reports (admins), sessions in progress. */
-export async function loadStorage(store: Storage, identity: Identity, admin: boolean): Promise<StorageData> {
+/** The storage page. Bucket-wide figures (bytes, blobs, the collector's reports, every
+ *  upload session) are for admins; others see the repositories they may pull and the upload
+ *  sessions they opened (an upload's owner is the subject that started it: storage/uploads.ts). */
+export async function loadStorage(store: Storage, identity: Identity): Promise<StorageData> {
+  const admin = hasAdminRight(identity);
   const [usage, repos, reports, uploads] = await Promise.all([
-    getBucketUsage(store),
+    admin ? getBucketUsage(store) : Promise.resolve(null),
     listRepositoryUsage(store, null, 1000),
     admin ? listReports(store, LIMITS.reports) : Promise.resolve(null),
     listUploadSessions(store, LIMITS.uploads),
@@ -199,7 +287,7 @@ export async function loadStorage(store: Storage, identity: Identity, admin: boo
     repositories,
     moreRepositories: repos.size >= 1000,
     reports: reports?.map((r) => reportFor(r, identity)) ?? null,
-    uploads: uploads.sessions.filter((s) => mayPull(identity, s.repo)),
+    uploads: uploads.sessions.filter((s) => admin || s.owner === identity.subject),
     moreUploads: uploads.more,
   };
 }

@@ -8,7 +8,7 @@ import type { AppEnv } from "../app-env";
 import { serviceName } from "../auth/challenge";
 import { authenticatePassword } from "../auth/credentials";
 import { loginThrottle } from "../auth/login-throttle";
-import { anonymousIdentity, NOBODY } from "../auth/identity";
+import { anonymousIdentity, hasAdminRight, NOBODY } from "../auth/identity";
 import { parseConfig } from "../config";
 import { RegistryError } from "../errors";
 import { formatDigest, parseDigest } from "../oci/digest";
@@ -17,9 +17,10 @@ import { collectOnce } from "../registry/collection";
 import { refuseMirrorWrite, type RegistryDeps } from "../registry/deps";
 import { deleteManifestByDigest, deleteTagOnly } from "../registry/manifests";
 import { readBounded } from "../util/read-bounded";
-import { isAdmin, mayDelete, mayPull } from "./access";
+import { mayDelete, mayPull } from "./access";
 import type { PageUser } from "./components";
 import { loadManifest, loadRepositories, loadRepository, loadStorage } from "./data";
+import { sameOriginPath } from "./next-path";
 import { ManifestPage } from "./pages/manifest";
 import { ConfirmDeletePage, ErrorPage, LoginPage } from "./pages/forms";
 import { RepositoriesPage } from "./pages/repositories";
@@ -78,7 +79,7 @@ function pageUser(c: C): PageUser | null {
   return {
     name: session.subject.replace(/^(admin|readonly|user|jwt):/, ""),
     csrf: session.csrf,
-    admin: isAdmin(session.identity),
+    admin: hasAdminRight(session.identity),
   };
 }
 
@@ -112,20 +113,6 @@ function refuseForm(c: C) {
   );
 }
 
-/** Only local paths, so a crafted link cannot send a signed-in user elsewhere. The value is
- *  read the way a browser reads a Location (which drops tabs and newlines, and takes "\\"
- *  for "/"), and kept only when that stays on this origin. */
-function safeNext(value: string | null | undefined): string {
-  const here = "http://registry.invalid";
-  if (!value?.startsWith("/")) return "/";
-  try {
-    const url = new URL(value, here);
-    return url.origin === here ? url.pathname + url.search : "/";
-  } catch {
-    return "/";
-  }
-}
-
 /** Anonymous callers go to sign in; signed-in callers without the right see "not found",
  *  as they would for a repository that does not exist. */
 function denyPull(c: C) {
@@ -142,12 +129,12 @@ function notFound(c: C) {
 }
 
 uiRoutes.get("/-/login", (c) => {
-  if (c.get("session")) return c.redirect(safeNext(c.req.query("next")), 303);
+  if (c.get("session")) return c.redirect(sameOriginPath(c.req.query("next")), 303);
   const unavailable = c.get("config").stateSecret
     ? null
     : "Sign-in is unavailable: the registry has no JWT_STATE_SECRET to sign sessions with.";
   return c.html(
-    <LoginPage csrf={loginCsrf(c)} error={null} next={safeNext(c.req.query("next"))} unavailable={unavailable} />,
+    <LoginPage csrf={loginCsrf(c)} error={null} next={sameOriginPath(c.req.query("next"))} unavailable={unavailable} />,
   );
 });
 
@@ -155,7 +142,7 @@ uiRoutes.post("/-/login", async (c) => {
   const form = await readForm(c);
   if (!sameOrigin(c) || !(await loginCsrfValid(c, form.get("_csrf")))) return refuseForm(c);
   const config = c.get("config");
-  const next = safeNext(form.get("next"));
+  const next = sameOriginPath(form.get("next"));
   const secret = config.stateSecret;
   const account =
     secret && config.auth.configured
@@ -214,7 +201,7 @@ uiRoutes.get("/", async (c) => {
 uiRoutes.get("/-/storage", async (c) => {
   const user = pageUser(c);
   if (!user) return c.redirect("/-/login?next=/-/storage", 303);
-  const data = await loadStorage(c.get("storage"), c.get("identity"), user.admin);
+  const data = await loadStorage(c.get("storage"), c.get("identity"));
   const gc = c.req.query("gc");
   const message =
     gc === "busy"
@@ -232,7 +219,7 @@ uiRoutes.post("/-/storage/gc", async (c) => {
   const form = await readForm(c);
   const session = c.get("session");
   if (!sameOrigin(c) || !(await sessionCsrfValid(session, form.get("_csrf")))) return refuseForm(c);
-  if (!isAdmin(c.get("identity")))
+  if (!hasAdminRight(c.get("identity")))
     return errorPage(c, 403, "Not allowed", "Only administrators run the garbage collector.");
   const dryRun = form.get("mode") !== "run";
   const ran = await collectOnce(registryDeps(c), c.get("identity"), dryRun).then(
@@ -249,7 +236,13 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
   const identity = c.get("identity");
   if (!mayPull(identity, repo)) return denyPull(c);
   const rawTag = c.req.query("tag");
-  const data = await loadManifest(c.get("storage"), repo, digest, rawTag && isValidTag(rawTag) ? rawTag : null);
+  const data = await loadManifest(
+    c.get("storage"),
+    repo,
+    digest,
+    rawTag && isValidTag(rawTag) ? rawTag : null,
+    c.get("config").maxManifestBytes,
+  );
   const canDelete = mayDelete(identity, repo, c.get("config").deletesEnabled);
   return c.html(
     <ManifestPage
@@ -304,7 +297,7 @@ uiRoutes.get("/r/:name{.+}", async (c) => {
   if (!mayPull(identity, repo)) return denyPull(c);
   const rawAfter = c.req.query("after");
   const after = rawAfter && isValidTag(rawAfter) ? rawAfter : null;
-  const data = await loadRepository(c.get("storage"), repo, after);
+  const data = await loadRepository(c.get("storage"), repo, after, c.get("config").maxManifestBytes);
   const deletedTag = c.req.query("deleted_tag");
   const deletedDigest = c.req.query("deleted_digest");
   const deleted =
@@ -345,5 +338,9 @@ uiRoutes.onError((error, c) => {
   if (!known) console.error("ui error", error instanceof Error ? (error.stack ?? error.message) : String(error));
   const [status, title] = known ?? [500, "Something went wrong"];
   const detail = known ? error.message : "The registry could not render this page; the log says why.";
+  // The headers the core computed for this error, as the API sends them (Retry-After on a
+  // throttled sign-in: auth/login-throttle.ts).
+  if (error instanceof RegistryError && known)
+    for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
   return errorPage(c, status, title, detail);
 });

@@ -2,7 +2,8 @@
 import type { Child } from "hono/jsx";
 import { CopyLine, Facts, Layout, manifestHref, repoHref, ShortDigest, Size, Time, type PageUser } from "../components";
 import type { ChildView } from "../data";
-import { mediaTypeLabel } from "../format";
+import { groupDigits, humanBytes, mediaTypeLabel } from "../format";
+import { LIMITS } from "../limits";
 import {
   artifactLabel,
   groupByArtifactType,
@@ -22,76 +23,92 @@ export interface ManifestProps {
   size: number;
   uploadedAt: number;
   config: ConfigView | null;
-  children: ChildView[];
+  platforms: ChildView[];
   referrers: Descriptor[];
   moreReferrers: boolean;
   canDelete: boolean;
   now: number;
 }
 
-function Pairs({ caption, pairs }: { caption: string; pairs: [string, string][] }) {
-  if (pairs.length === 0) return null;
+/** What a capped table leaves out, e.g. "26,539 layers, showing the first 100." */
+function Cut({ shown, total, noun }: { shown: number; total: number; noun: string }) {
+  if (total <= shown) return null;
   return (
-    <div class="table-wrap">
-      <table>
-        <caption class="skip">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Key</th>
-            <th scope="col">Value</th>
-          </tr>
-        </thead>
-        <tbody>
-          {pairs.map(([k, v]) => (
-            <tr>
-              <td>
-                <code>{k}</code>
-              </td>
-              <td>{v}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <p class="muted">
+      {groupDigits(total)} {noun}, showing the first {groupDigits(shown)}.
+    </p>
   );
 }
 
-function Layers({ caption, layers }: { caption: string; layers: DescriptorView[] }) {
-  if (layers.length === 0) return <p class="muted">No layers.</p>;
+function Pairs({ caption, pairs, total }: { caption: string; pairs: [string, string][]; total: number }) {
+  if (pairs.length === 0) return null;
   return (
-    <div class="table-wrap">
-      <table>
-        <caption class="skip">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col" class="num">
-              #
-            </th>
-            <th scope="col">Digest</th>
-            <th scope="col">Media type</th>
-            <th scope="col" class="num">
-              Size
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {layers.map((l, i) => (
+    <>
+      <div class="table-wrap">
+        <table>
+          <caption class="skip">{caption}</caption>
+          <thead>
             <tr>
-              <td class="num">{i + 1}</td>
-              <td>
-                <ShortDigest digest={l.digest} />
-              </td>
-              <td>
-                <code>{l.mediaType}</code>
-              </td>
-              <td class="num">
-                <Size bytes={l.size} />
-              </td>
+              <th scope="col">Key</th>
+              <th scope="col">Value</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+          </thead>
+          <tbody>
+            {pairs.map(([k, v]) => (
+              <tr>
+                <td>
+                  <code>{k}</code>
+                </td>
+                <td>{v}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <Cut shown={pairs.length} total={total} noun={caption.toLowerCase()} />
+    </>
+  );
+}
+
+function Layers({ caption, layers, total }: { caption: string; layers: DescriptorView[]; total: number }) {
+  if (total === 0) return <p class="muted">No layers.</p>;
+  return (
+    <>
+      <div class="table-wrap">
+        <table>
+          <caption class="skip">{caption}</caption>
+          <thead>
+            <tr>
+              <th scope="col" class="num">
+                #
+              </th>
+              <th scope="col">Digest</th>
+              <th scope="col">Media type</th>
+              <th scope="col" class="num">
+                Size
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {layers.map((l, i) => (
+              <tr>
+                <td class="num">{i + 1}</td>
+                <td>
+                  <ShortDigest digest={l.digest} />
+                </td>
+                <td>
+                  <code>{l.mediaType}</code>
+                </td>
+                <td class="num">
+                  <Size bytes={l.size} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <Cut shown={layers.length} total={total} noun="layers" />
+    </>
   );
 }
 
@@ -117,8 +134,13 @@ function ConfigSection({ config }: { config: ConfigView }) {
       />
       <h3>Environment</h3>
       {config.env.length > 0 ? <pre>{config.env.join("\n")}</pre> : <p class="muted">None.</p>}
+      <Cut shown={config.env.length} total={config.envCount} noun="variables" />
       <h3>Labels</h3>
-      {config.labels.length > 0 ? <Pairs caption="Labels" pairs={config.labels} /> : <p class="muted">None.</p>}
+      {config.labels.length > 0 ? (
+        <Pairs caption="Labels" pairs={config.labels} total={config.labelCount} />
+      ) : (
+        <p class="muted">None.</p>
+      )}
       <h3>History</h3>
       {config.history.length === 0 ? (
         <p class="muted">No history.</p>
@@ -147,15 +169,16 @@ function ConfigSection({ config }: { config: ConfigView }) {
           </table>
         </div>
       )}
+      <Cut shown={config.history.length} total={config.historyCount} noun="history entries" />
     </section>
   );
 }
 
-function Platforms({ repo, children, total }: { repo: string; children: ChildView[]; total: number }) {
+function Platforms({ repo, platforms, total }: { repo: string; platforms: ChildView[]; total: number }) {
   return (
     <section aria-labelledby="platforms">
       <h2 id="platforms">Platforms</h2>
-      {children.map((c) => (
+      {platforms.map((c) => (
         <section aria-label={c.descriptor.platform ?? c.descriptor.digest}>
           <h3>
             <a href={manifestHref(repo, c.descriptor.digest)}>{c.descriptor.platform ?? "unknown platform"}</a>{" "}
@@ -163,14 +186,26 @@ function Platforms({ repo, children, total }: { repo: string; children: ChildVie
             <span class="badge">{mediaTypeLabel(c.descriptor.mediaType)}</span>
           </h3>
           {c.view?.kind === "image" ? (
-            <Layers caption={`Layers of ${c.descriptor.platform ?? c.descriptor.digest}`} layers={c.view.layers} />
+            <Layers
+              caption={`Layers of ${c.descriptor.platform ?? c.descriptor.digest}`}
+              layers={c.view.layers}
+              total={c.view.layerCount}
+            />
           ) : (
-            <p class="muted">{c.view ? "Not an image." : "Not in this repository."}</p>
+            <p class="muted">
+              {c.unread
+                ? `Not read: this page reads at most ${humanBytes(LIMITS.readBytes)} of manifests; open the platform to see it.`
+                : c.view
+                  ? "Not an image."
+                  : "Not in this repository."}
+            </p>
           )}
         </section>
       ))}
-      {total > children.length ? (
-        <p class="muted">{total - children.length} more entries; open the index's JSON with the API to see them.</p>
+      {total > platforms.length ? (
+        <p class="muted">
+          {groupDigits(total - platforms.length)} more entries; open the index's JSON with the API to see them.
+        </p>
       ) : null}
     </section>
   );
@@ -264,16 +299,20 @@ export function ManifestPage(p: ManifestProps) {
       <h2>Pull</h2>
       <CopyLine label="By digest" text={`docker pull ${p.host}/${p.repo}@${p.digest}`} />
       {p.tag ? <CopyLine label="By tag" text={`docker pull ${p.host}/${p.repo}:${p.tag}`} /> : null}
-      {v.kind === "index" ? <Platforms repo={p.repo} children={p.children} total={v.children.length} /> : null}
+      {v.kind === "index" ? <Platforms repo={p.repo} platforms={p.platforms} total={v.entryCount} /> : null}
       {v.kind === "image" ? (
         <section aria-labelledby="layers">
           <h2 id="layers">Layers</h2>
-          <Layers caption="Layers" layers={v.layers} />
+          <Layers caption="Layers" layers={v.layers} total={v.layerCount} />
         </section>
       ) : null}
       {p.config ? <ConfigSection config={p.config} /> : null}
       <h2>Annotations</h2>
-      {v.annotations.length > 0 ? <Pairs caption="Annotations" pairs={v.annotations} /> : <p class="muted">None.</p>}
+      {v.annotations.length > 0 ? (
+        <Pairs caption="Annotations" pairs={v.annotations} total={v.annotationCount} />
+      ) : (
+        <p class="muted">None.</p>
+      )}
       <Referrers repo={p.repo} referrers={p.referrers} more={p.moreReferrers} now={p.now} />
       {p.canDelete ? (
         <div class="actions">

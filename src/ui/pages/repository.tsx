@@ -12,7 +12,8 @@ import {
   type PageUser,
 } from "../components";
 import type { TagRow } from "../data";
-import { mediaTypeLabel } from "../format";
+import { groupDigits, humanBytes, mediaTypeLabel } from "../format";
+import { LIMITS } from "../limits";
 import type { RepositoryUsage } from "../../storage/usage";
 
 export interface RepositoryProps {
@@ -29,12 +30,11 @@ export interface RepositoryProps {
 }
 
 function platformsOf(row: TagRow): string {
-  if (!row.view) return "";
-  if (row.view.kind === "index") {
-    const names = row.view.children.map((c) => c.platform).filter((p): p is string => !!p && p !== "unknown/unknown");
-    return names.length > 0 ? names.join(", ") : `${row.view.children.length} manifests`;
-  }
-  return "";
+  const summary = row.summary;
+  if (summary?.kind !== "index") return "";
+  if (summary.platforms.length === 0) return `${groupDigits(summary.entryCount)} manifests`;
+  const rest = summary.entryCount - summary.platforms.length;
+  return summary.platforms.join(", ") + (rest > 0 ? ` and ${groupDigits(rest)} more` : "");
 }
 
 export function RepositoryPage(p: RepositoryProps) {
@@ -104,12 +104,16 @@ export function RepositoryPage(p: RepositoryProps) {
                     <ShortDigest digest={t.digest} />
                   </td>
                   <td class="hide-narrow">
-                    {t.view ? mediaTypeLabel(t.view.mediaType) : <span class="muted">unreadable</span>}
+                    {t.summary ? (
+                      mediaTypeLabel(t.summary.mediaType)
+                    ) : (
+                      <span class="muted">{t.unread ? "not read" : "unreadable"}</span>
+                    )}
                   </td>
-                  <td>{t.view?.kind === "image" ? <span class="muted">single</span> : platformsOf(t)}</td>
+                  <td>{t.summary?.kind === "image" ? <span class="muted">single</span> : platformsOf(t)}</td>
                   <td class="num">
-                    {t.view?.kind === "image" ? (
-                      <Size bytes={t.view.totalSize} />
+                    {t.summary?.kind === "image" ? (
+                      <Size bytes={t.summary.totalSize} />
                     ) : (
                       <span class="muted" title="an index: see each platform">
                         —
@@ -132,6 +136,12 @@ export function RepositoryPage(p: RepositoryProps) {
           </table>
         </div>
       )}
+      {p.tags.some((t) => t.unread) ? (
+        <p class="muted">
+          Manifests marked "not read" were past what one page reads ({humanBytes(LIMITS.readBytes)}); their tags open
+          them.
+        </p>
+      ) : null}
       <Pager
         label="Tag pages"
         first={p.paged ? base : null}

@@ -1,5 +1,6 @@
 // The storage page: the collector's measurements with their times, its recent reports and
-// buttons (admins), and upload sessions in progress.
+// buttons, and every upload session in progress (admins); others see the repositories they
+// may pull and their own uploads (ui/data.ts, loadStorage).
 import { CsrfField, Layout, Notice, repoHref, Size, Time, type PageUser } from "../components";
 import type { StorageData } from "../data";
 
@@ -23,11 +24,13 @@ function Usage({ data, now }: { data: StorageProps; now: number }) {
           walked every blob record (from <Time at={b.startedAt} now={now} />
           ); each blob counts once, however many repositories link it. Uploads in progress are not included.
         </p>
-      ) : (
+      ) : data.user.admin ? (
         <p>
           Not measured yet. The garbage collector measures storage as it runs (on its schedule, or with the buttons
           below); this page never walks the bucket itself.
         </p>
+      ) : (
+        <p class="muted">The bucket's total is shown to administrators; below are the repositories you may pull.</p>
       )}
       <h3>By repository</h3>
       {data.repositories.length === 0 ? (
@@ -152,7 +155,7 @@ function Collector({ data, now }: { data: StorageProps; now: number }) {
 function Uploads({ data, now }: { data: StorageProps; now: number }) {
   return (
     <section aria-labelledby="uploads">
-      <h2 id="uploads">Uploads in progress</h2>
+      <h2 id="uploads">{data.user.admin ? "Uploads in progress" : "Your uploads in progress"}</h2>
       {data.uploads.length === 0 ? (
         <p class="muted">None.</p>
       ) : (
