@@ -21,7 +21,7 @@ function countsSince(server: RegistryServer, from: number): Counts {
   for (const match of server
     .log()
     .slice(from)
-    .matchAll(/request (\{[^\n]*\})/g)) {
+    .matchAll(/^(\{"type":"request"[^\n]*\})$/gm)) {
     const line = JSON.parse(match[1]!) as Record<string, number>;
     sum.requests++;
     for (const key of COUNTERS) sum[key] += line[key] ?? 0;
@@ -129,7 +129,7 @@ export interface CpuRow {
 export async function benchCosts(): Promise<CostRow[]> {
   const rows: CostRow[] = [];
   const stateDir = mkdtempSync(join(tmpdir(), "bench-costs-"));
-  const first = await startRegistry({ protocol: "http", vars: VARS, stateDir });
+  const first = await startRegistry({ protocol: "http", vars: VARS, stateDir, logFormat: "json" });
   const target = (s: RegistryServer): Target => ({ url: s.url, auth: AUTH });
   let digests: string[] = [];
   try {
@@ -142,7 +142,7 @@ export async function benchCosts(): Promise<CostRow[]> {
   } finally {
     await first.stop().catch(() => {});
   }
-  const second = await startRegistry({ protocol: "http", vars: VARS, stateDir });
+  const second = await startRegistry({ protocol: "http", vars: VARS, stateDir, logFormat: "json" });
   try {
     const t = target(second);
     rows.push({
@@ -199,7 +199,7 @@ export async function benchCpu(size: number): Promise<CpuRow[]> {
     await bare.stop();
   }
   for (const [scenario, push] of paths) {
-    const server = await startRegistry({ protocol: "http", vars: VARS });
+    const server = await startRegistry({ protocol: "http", vars: VARS, logFormat: "json" });
     try {
       const t: Target = { url: server.url, auth: AUTH };
       await send(`${server.url}/v2/`, "GET", { Authorization: AUTH }, null); // warm the isolate

@@ -1,26 +1,14 @@
 // `npm start`: the registry on http://127.0.0.1:8787 through the local runtime
 // (scripts/runtime.ts), with R2 and KV persisted under .wrangler/state. On first run it writes
 // .dev.vars with a random JWT_STATE_SECRET and local credentials. The e2e harness starts the
-// registry through this same command, with --no-dev-vars, --state and --json.
+// registry through this same command, with --no-dev-vars, --state and --json. Options are
+// checked in scripts/dev-options.ts, before anything boots.
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join, relative } from "node:path";
-import { parseArgs } from "node:util";
-import { DEFAULT_BODY_STREAMS, directorySize, ROOT, startRuntime } from "./runtime";
-
-const USAGE = `usage: npm start [-- options]
-  --port N            public port (default: $PORT or 8787; 0 picks a free one)
-  --state DIR         where R2 and KV data live (default: .wrangler/state)
-  --var NAME=VALUE    a variable or secret for the Worker (repeatable; overrides .dev.vars)
-  --no-dev-vars       neither read nor create .dev.vars
-  --config FILE       another wrangler config (default: wrangler.toml)
-  --https             serve https with a self-signed certificate instead of plain http
-  --inspector-port N  open the Worker's inspector (Chrome DevTools protocol) on port N
-  --body-streams N    request bodies streamed into the Worker at once; more wait their turn
-                      (default ${DEFAULT_BODY_STREAMS}; 0: no limit, every request relayed as it comes)
-  --json              print one JSON line when ready (for scripts), instead of the banner
-  --help              this text
-`;
+import { credentialWarnings, isLoopback, parseDevOptions, USAGE, UsageError } from "./dev-options";
+import { directorySize, ROOT, startRuntime } from "./runtime";
 
 /** `NAME=value` lines; `#` starts a comment line; surrounding quotes are dropped. */
 function parseDevVars(text: string): Record<string, string> {
@@ -55,42 +43,39 @@ function mebibytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: "string" },
-      state: { type: "string" },
-      var: { type: "string", multiple: true },
-      "no-dev-vars": { type: "boolean" },
-      config: { type: "string" },
-      https: { type: "boolean" },
-      "inspector-port": { type: "string" },
-      "body-streams": { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean" },
-    },
+/** Fails before the boot when the address is taken or not this machine's: booting the Worker
+ *  takes seconds, and its output would bury the message. */
+function checkAddressFree(host: string, port: number): Promise<void> {
+  return new Promise((resolveFree, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(port, host, () => probe.close(() => resolveFree()));
   });
-  if (values.help) return void process.stdout.write(USAGE);
-  const vars = values["no-dev-vars"] ? {} : devVars();
-  for (const pair of values.var ?? []) {
-    const at = pair.indexOf("=");
-    if (at < 1) throw new UsageError(`--var takes NAME=VALUE, got ${pair}`);
-    vars[pair.slice(0, at)] = pair.slice(at + 1);
+}
+
+async function main(): Promise<void> {
+  const options = parseDevOptions(process.argv.slice(2));
+  if (options.help) return void process.stdout.write(USAGE);
+  if (options.port !== 0) await checkAddressFree(options.host, options.port);
+  const vars = options.devVars ? devVars() : {};
+  Object.assign(vars, options.vars);
+  if (!isLoopback(options.host)) {
+    for (const warning of credentialWarnings(vars))
+      process.stderr.write(`warning: listening on ${options.host}, reachable from other machines, and ${warning}\n`);
   }
-  const bodyStreams = values["body-streams"] === undefined ? undefined : Number(values["body-streams"]);
-  if (bodyStreams !== undefined && !(Number.isInteger(bodyStreams) && bodyStreams >= 0))
-    throw new UsageError(`--body-streams takes a whole number, got ${values["body-streams"]}`);
-  const stateDir = values.state ?? join(ROOT, ".wrangler/state");
+  const stateDir = options.stateDir ?? join(ROOT, ".wrangler/state");
   const runtime = await startRuntime({
-    port: Number(values.port ?? process.env.PORT ?? 8787),
+    host: options.host,
+    port: options.port,
     stateDir,
     vars,
-    config: values.config,
-    https: values.https,
-    inspectorPort: values["inspector-port"] ? Number(values["inspector-port"]) : undefined,
-    bodyStreams: bodyStreams === 0 ? Number.POSITIVE_INFINITY : bodyStreams,
+    config: options.config,
+    https: options.https,
+    inspectorPort: options.inspectorPort,
+    bodyStreams: options.bodyStreams,
+    logOptions: { format: options.logFormat, requests: !options.quiet },
   });
-  if (values.json) {
+  if (options.jsonReady) {
     console.log(
       JSON.stringify({
         url: runtime.url,
@@ -102,8 +87,10 @@ async function main(): Promise<void> {
   } else {
     const near = relative(process.cwd(), runtime.stateDir);
     const shown = near.startsWith("..") ? runtime.stateDir : near || ".";
-    const credentials = values["no-dev-vars"] ? "credentials from --var" : "credentials in .dev.vars";
+    const credentials = options.devVars ? "credentials in .dev.vars" : "credentials from --var";
     console.log(`Registry: ${runtime.url}  (docker login ${runtime.host}:${runtime.port}; ${credentials})`);
+    if (!isLoopback(options.host))
+      console.log(`Listening on ${options.host}: other machines use this one's address and port ${runtime.port}.`);
     console.log(`State: ${shown} (${mebibytes(directorySize(runtime.stateDir))}); stop and delete it to start empty.`);
   }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -111,22 +98,20 @@ async function main(): Promise<void> {
   }
 }
 
-class UsageError extends Error {}
-
 main().catch((error: unknown) => {
   if (error instanceof UsageError) {
     process.stderr.write(`${error.message}\n${USAGE}`);
     process.exit(2);
   }
   const code = (error as { code?: string }).code;
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
   if (code === "EADDRINUSE") {
     process.stderr.write(
       `${(error as Error).message}: another process uses that port; pick one with --port or PORT=.\n`,
     );
+    process.exit(1);
+  }
+  if (code === "EADDRNOTAVAIL") {
+    process.stderr.write(`${(error as Error).message}: no interface of this machine has that address (--host).\n`);
     process.exit(1);
   }
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

@@ -16,6 +16,7 @@ import { get as httpGet } from "node:http";
 import { get as httpsGet } from "node:https";
 import type { Server, Socket } from "node:net";
 import { frontDoor } from "./front-door";
+import { type LogOptions, lineWriter, READY_PROBE_PATH } from "./request-log";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
@@ -45,11 +46,14 @@ export interface RuntimeOptions {
   bodyStreams?: number;
   /** Worker logs and runtime output; default: this process's stdout and stderr. */
   log?: (line: string) => void;
+  /** How request lines are shown (scripts/request-log.ts); default: text, one per request. */
+  logOptions?: LogOptions;
 }
 
 export interface Runtime {
   /** The one URL clients use, e.g. http://127.0.0.1:8787. */
   url: string;
+  /** The host in `url`: clients on this machine reach a wildcard address through 127.0.0.1. */
   host: string;
   port: number;
   stateDir: string;
@@ -127,7 +131,7 @@ function pruneBundles(cacheDir: string): void {
 
 /** Miniflare's logger, writing through the runtime's `log` instead of console.log. */
 class LineLog extends Log {
-  constructor(private readonly write: (line: string) => void) {
+  constructor(private readonly write: (chunk: string) => void) {
     super(LogLevel.INFO, { prefix: "registry" });
   }
   override log(message: string): void {
@@ -187,21 +191,33 @@ function statusOf(url: string): Promise<number> {
   });
 }
 
-/** Waits until the Worker answers GET /v2/ (any status below 500) through `url`. */
+/** Waits until the Worker answers GET READY_PROBE_PATH (any status below 500) through `url`. */
 async function untilAnswering(url: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     try {
-      if ((await statusOf(`${url}/v2/`)) < 500) return;
+      if ((await statusOf(`${url}${READY_PROBE_PATH}`)) < 500) return;
     } catch {}
     if (Date.now() > deadline)
-      throw new Error(`the Worker did not answer ${url}/v2/ within ${READY_TIMEOUT_MS / 1000} s`);
+      throw new Error(`the Worker did not answer ${url}${READY_PROBE_PATH} within ${READY_TIMEOUT_MS / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
+/** The address clients on this machine use for a server listening on `host`: a wildcard
+ *  (every interface) is reached through loopback. */
+function clientHost(host: string): string {
+  return host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+}
+
+function originOf(protocol: string, host: string, port: number): string {
+  return `${protocol}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const host = options.host ?? "127.0.0.1";
+  // workerd's own sockets stay on loopback behind the front door: only the door is public.
+  const innerHost = options.https ? host : "127.0.0.1";
   const config = resolve(ROOT, options.config ?? "wrangler.toml");
   const stateDir = resolve(options.stateDir);
   mkdirSync(stateDir, { recursive: true });
@@ -209,6 +225,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (!parsed.main) throw new Error(`${config} names no main script`);
   const scriptPath = await bundle(config, resolve(dirname(config), parsed.main));
   const log = options.log ?? ((line: string) => process.stdout.write(line));
+  const logOptions = options.logOptions ?? { format: "text", requests: true };
   const registryWorker = {
     name: "registry",
     modules: true,
@@ -230,10 +247,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
   const workers = options.https
     ? [drainWorker, registryWorker]
-    : [registryWorker, { ...drainWorker, unsafeDirectSockets: [{ host, port: 0 }] }];
+    : [registryWorker, { ...drainWorker, unsafeDirectSockets: [{ host: innerHost, port: 0 }] }];
   const mf = new Miniflare({
-    // One line per request, e.g. "[registry:inf] PUT /v2/a/manifests/1 201 Created (12ms)".
-    log: new LineLog(log),
+    log: new LineLog(lineWriter(log, logOptions)),
+    // The Worker's usage line is the one line per request (scripts/request-log.ts).
+    logRequests: false,
     workers,
     defaultPersistRoot: join(stateDir, "v3"),
     r2Persist: true,
@@ -242,14 +260,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     unsafeTriggerHandlers: true,
     // No fetch of Request.cf from the internet; a placeholder object is used.
     cf: false,
-    host,
+    host: innerHost,
     // With https workerd listens on the public port itself; otherwise on a free internal one.
     port: options.https ? (options.port ?? 0) : 0,
     https: options.https ?? false,
     inspectorPort: options.inspectorPort,
     handleRuntimeStdio(stdout, stderr) {
-      stdout.on("data", (d: Buffer) => log(d.toString()));
-      stderr.on("data", (d: Buffer) => log(d.toString()));
+      const out = lineWriter(log, logOptions);
+      const err = lineWriter(log, logOptions);
+      // Decoded as a stream, so a character split between two chunks stays whole.
+      stdout.setEncoding("utf8").on("data", out);
+      stderr.setEncoding("utf8").on("data", err);
     },
   });
   let door: Server | null = null;
@@ -265,8 +286,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await untilAnswering(inner.origin);
     if (options.https) {
       return {
-        url: inner.origin,
-        host,
+        url: originOf("https", clientHost(host), Number(inner.port)),
+        host: clientHost(host),
         port: Number(inner.port),
         stateDir,
         inspectorPort: options.inspectorPort ?? null,
@@ -283,7 +304,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       options.bodyStreams ?? DEFAULT_BODY_STREAMS,
     );
     const port = await listen(door, options.port ?? 0, host);
-    return { url: `http://${host}:${port}`, host, port, stateDir, inspectorPort: options.inspectorPort ?? null, stop };
+    return {
+      url: originOf("http", clientHost(host), port),
+      host: clientHost(host),
+      port,
+      stateDir,
+      inspectorPort: options.inspectorPort ?? null,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

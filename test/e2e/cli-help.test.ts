@@ -1,6 +1,7 @@
 // `--help` on every command a user runs: usage on stdout, ending with a newline, exit 0,
-// nothing on stderr (no stack trace).
+// nothing on stderr (no stack trace). Bad `npm start` options fail before anything boots.
 import { spawnSync } from "node:child_process";
+import { type AddressInfo, createServer } from "node:net";
 import { expect, it } from "vitest";
 import { ROOT } from "./registry-server";
 
@@ -29,4 +30,42 @@ it("npm run conformance -- --help names --keep (the run deletes what it pushed o
     encoding: "utf8",
   });
   expect(result.stdout).toContain("--keep");
+});
+
+/** Runs `npm start`'s command with `args` and returns how it ended; none of these boot. */
+function startWith(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [...COMMANDS["npm start"]!, "--no-dev-vars", ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    timeout: 30_000,
+  });
+}
+
+it.each([
+  [["--port", "abc"], /--port takes a whole number from 0 to 65535, got "abc"/],
+  [["--port", "70000"], /--port takes a whole number/],
+  [["--host", "my laptop"], /--host takes an IP address/],
+  [["--log-format", "xml"], /--log-format takes text or json/],
+  [["--var", "UNSET_IN_THIS_TEST"], /environment variable UNSET_IN_THIS_TEST is not set/],
+])("npm start -- %j is refused with usage (exit 2) before the Worker boots", (args, message) => {
+  const result = startWith(args);
+  expect(result.stderr).toMatch(message);
+  expect(result.stderr).toContain("usage: npm start");
+  expect(result.status).toBe(2);
+  expect(result.stdout).toBe("");
+});
+
+it("npm start on a port in use says so before booting (a missing config would fail the boot)", async () => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+  const port = (busy.address() as AddressInfo).port;
+  try {
+    const result = startWith(["--port", String(port), "--config", "no-such-wrangler.toml"]);
+    expect(result.stderr).toContain("another process uses that port");
+    expect(result.stderr).not.toContain("no-such-wrangler.toml");
+    expect(result.status).toBe(1);
+  } finally {
+    busy.close();
+  }
 });

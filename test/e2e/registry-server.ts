@@ -44,6 +44,8 @@ export interface StartOptions {
   /** Request bodies streamed into workerd at once, 0 for no limit (local runtime only;
    *  default: the runtime's own). */
   bodyStreams?: number;
+  /** "json": request lines as JSON objects (scripts/request-log.ts; local runtime only). */
+  logFormat?: "text" | "json";
   /** Extra wrangler dev flags, e.g. --test-scheduled (wrangler runtime only). */
   extraArgs?: string[];
 }
@@ -100,6 +102,7 @@ function command(
     if (protocol === "https") args.push("--https");
     if (options.config) args.push("--config", options.config);
     if (options.inspectorPort) args.push("--inspector-port", String(options.inspectorPort));
+    if (options.logFormat) args.push("--log-format", options.logFormat);
     if (options.bodyStreams !== undefined) args.push("--body-streams", String(options.bodyStreams));
     for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}=${value}`);
     return { file: process.execPath, args };

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { requireAll } from "../registry-server";
 import { run } from "./run";
 
-export type Client = "docker" | "podman" | "buildah" | "skopeo" | "umoci" | "ctr" | "busybox";
+export type Client = "docker" | "podman" | "buildah" | "skopeo" | "umoci" | "ctr" | "busybox" | "crane" | "oras";
 
 const cache = new Map<Client, Promise<string | null>>();
 
@@ -41,6 +41,10 @@ async function checkClient(client: Client): Promise<string | null> {
         return `no containerd socket (set CONTAINERD_ADDRESS; looked at ${address ?? "nothing"})`;
       return probe("ctr", ["--address", address, "version"]);
     }
+    // Go CLIs with a version subcommand, found on PATH (.ci/run puts the shared tools there).
+    case "crane":
+    case "oras":
+      return probe(client, ["version"]);
     case "busybox":
       return existsSync("/bin/busybox") ? null : "busybox-static is not installed (/bin/busybox)";
     default:

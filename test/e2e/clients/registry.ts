@@ -72,11 +72,12 @@ export function logMark(server: RegistryServer): number {
   return server.log().length;
 }
 
-/** Request lines the runtime logged since `mark`, e.g. "PATCH /v2/a/blobs/uploads/x 202 Accepted". */
+/** Request lines the runtime logged since `mark`, e.g. "PATCH /v2/a/blobs/uploads/x 202": the
+ *  local runtime's one line per request (scripts/request-log.ts), or wrangler dev's. */
 export function requestsSince(server: RegistryServer, mark: number): string[] {
   const lines = server.log().slice(mark).split("\n");
   return lines.flatMap((line) => {
-    const match = /\[(?:wrangler|registry):info\] ((?:GET|HEAD|POST|PUT|PATCH|DELETE) \S+ \d{3})/.exec(line);
+    const match = /^(?:\[wrangler:info\] )?((?:GET|HEAD|POST|PUT|PATCH|DELETE) \S+ \d{3})\b/.exec(line);
     return match?.[1] ? [match[1]] : [];
   });
 }

@@ -82,3 +82,43 @@ export class Ctr {
     return runOk("ctr", ["--address", containerdAddress() ?? "", "--namespace", this.namespace, ...args]);
   }
 }
+
+/** crane (go-containerregistry) with its own docker config directory for `crane auth login`.
+ *  It speaks plain HTTP to 127.0.0.1 by itself (after one refused TLS attempt). */
+export class Crane {
+  private readonly env: Record<string, string>;
+
+  constructor(configDir: string) {
+    mkdirSync(configDir, { recursive: true });
+    this.env = { DOCKER_CONFIG: configDir };
+  }
+
+  run(args: string[], options: { input?: string } = {}): Promise<RunResult> {
+    return runOk("crane", args, { ...options, env: this.env });
+  }
+}
+
+/** oras with a private credentials file and plain HTTP (`cp` takes its own two flags). */
+export class Oras {
+  private readonly config: string;
+
+  constructor(work: string) {
+    mkdirSync(work, { recursive: true });
+    this.config = join(work, "oras-auth.json");
+  }
+
+  run(args: string[], options: { input?: string; cwd?: string } = {}): Promise<RunResult> {
+    const flags =
+      args[0] === "cp"
+        ? [
+            "--from-plain-http",
+            "--to-plain-http",
+            "--from-registry-config",
+            this.config,
+            "--to-registry-config",
+            this.config,
+          ]
+        : ["--plain-http", "--registry-config", this.config];
+    return runOk("oras", [...args, ...flags], options);
+  }
+}

@@ -1,0 +1,76 @@
+// The rules of `npm run deploy:check` (scripts/deploy-check.ts): what an environment of
+// wrangler.toml, with the secrets set for it, lacks for a working production registry. Pure.
+
+/** Any one of these lets someone sign in (docs/auth.md); without one every request is refused. */
+const CREDENTIALS = [
+  ["USERNAME", "PASSWORD"],
+  ["READONLY_USERNAME", "READONLY_PASSWORD"],
+  ["JWT_REGISTRY_TOKENS_PUBLIC_KEY"],
+  ["AUTH_USERS_JSON"],
+] as const;
+
+export interface Environment {
+  kv_namespaces?: { binding: string; id?: string }[];
+  r2_buckets?: { binding: string; bucket_name?: string }[];
+  vars?: Record<string, unknown>;
+  limits?: { cpu_ms?: number };
+  routes?: unknown[];
+  route?: unknown;
+  workers_dev?: boolean;
+}
+
+export interface Findings {
+  missing: string[];
+  advice: string[];
+}
+
+/** What the config's environment lacks, given the names of the secrets set (null: unknown). */
+export function checkEnvironment(env: Environment, envName: string, secrets: string[] | null): Findings {
+  const missing: string[] = [];
+  const advice: string[] = [];
+  const table = (name: string) => `[[env.${envName}.${name}]]`;
+  const kv = env.kv_namespaces?.find((k) => k.binding === "UPLOADS");
+  if (!kv) missing.push(`${table("kv_namespaces")} with binding = "UPLOADS" (README "Deploy", step 3)`);
+  else if (!/^[0-9a-f]{32}$/.test(kv.id ?? "") || /^0+$/.test(kv.id ?? ""))
+    missing.push(
+      `the UPLOADS KV namespace id is ${JSON.stringify(kv.id ?? "")}, a placeholder: run ` +
+        "`npx wrangler kv namespace create r2_registry_uploads` and put the printed id there (step 3)",
+    );
+  const r2 = env.r2_buckets?.find((b) => b.binding === "REGISTRY");
+  if (!r2?.bucket_name) missing.push(`${table("r2_buckets")} with binding = "REGISTRY" and a bucket_name (step 2)`);
+
+  const vars = env.vars ?? {};
+  const body = vars.MAX_REQUEST_BODY_BYTES;
+  if (body === undefined)
+    missing.push(`MAX_REQUEST_BODY_BYTES under [env.${envName}.vars]: your plan's body limit (step 6)`);
+  else if (!/^[1-9]\d*$/.test(String(body)))
+    missing.push(`MAX_REQUEST_BODY_BYTES must be a whole number of bytes, got ${JSON.stringify(body)}`);
+  if (env.limits?.cpu_ms === undefined)
+    advice.push(
+      `no [env.${envName}.limits] cpu_ms: requests get 30 s of CPU (paid plans); chunked pushes of ` +
+        "layers of 500 MiB and more need more (the README's CPU table; paid plans only)",
+    );
+  if (env.routes === undefined && env.route === undefined)
+    advice.push(
+      `no routes: the registry answers on *.workers.dev only; a custom domain (routes = [{ pattern = ` +
+        `"registry.example.com", custom_domain = true }]) is needed for the edge cache and a stable PUBLIC_URL`,
+    );
+
+  if (secrets === null) {
+    advice.push(
+      `secrets not checked: make sure \`npx wrangler secret list --env ${envName}\` shows JWT_STATE_SECRET ` +
+        "and one credential kind (USERNAME+PASSWORD, READONLY_USERNAME+READONLY_PASSWORD, " +
+        "JWT_REGISTRY_TOKENS_PUBLIC_KEY or AUTH_USERS_JSON)",
+    );
+    return { missing, advice };
+  }
+  const set = new Set([...secrets, ...Object.keys(vars)]);
+  const put = (name: string) => `npx wrangler secret put ${name} --env ${envName}`;
+  if (!set.has("JWT_STATE_SECRET")) missing.push(`the secret JWT_STATE_SECRET (step 4): ${put("JWT_STATE_SECRET")}`);
+  if (!CREDENTIALS.some((names) => names.every((name) => set.has(name))))
+    missing.push(
+      "credentials (step 5): none of USERNAME+PASSWORD, READONLY_USERNAME+READONLY_PASSWORD, " +
+        `JWT_REGISTRY_TOKENS_PUBLIC_KEY or AUTH_USERS_JSON is set; e.g. ${put("USERNAME")} and ${put("PASSWORD")}`,
+    );
+  return { missing, advice };
+}
