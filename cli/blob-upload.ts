@@ -4,12 +4,19 @@
 // session) and continues from there, with backoff. The session is saved after every chunk,
 // so a re-run of a failed push continues too.
 import { Transform, type Readable } from "node:stream";
-import { backoffDelay, chooseChunkSize, planChunks } from "./chunk-plan";
-import { CliError, isRetryable } from "./errors";
-import type { Descriptor, ImageSource } from "./image-source";
-import type { RegistryClient } from "./registry-client";
-import { appendChunk, closeSession, openSession, RangeMismatch, sessionStatus, type Session } from "./upload-session";
-import { uploadKey, type UploadStateFile } from "./upload-state";
+import { backoffDelay, chooseChunkSize, planChunks } from "./chunk-plan.js";
+import { CliError, isRetryable } from "./errors.js";
+import type { Descriptor, ImageSource } from "./image-source.js";
+import type { RegistryClient } from "./registry-client.js";
+import {
+  appendChunk,
+  closeSession,
+  openSession,
+  RangeMismatch,
+  sessionStatus,
+  type Session,
+} from "./upload-session.js";
+import { uploadKey, type UploadStateFile } from "./upload-state.js";
 
 export interface BlobProgress {
   /** `offset` is how many bytes of the blob the registry has (or will have) so far. */

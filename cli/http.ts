@@ -5,7 +5,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { Readable } from "node:stream";
-import { CliError } from "./errors";
+import { CliError } from "./errors.js";
 
 export interface HttpRequest {
   method: string;

@@ -2,20 +2,20 @@
 // parses arguments, builds the source and the registry clients, and prints the summary.
 import { existsSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { formatBytes, parseByteSize } from "./chunk-plan";
-import { findCredentials } from "./credentials";
-import type { ImageSource } from "./image-source";
-import { createReporter, type OutputMode, type Reporter } from "./progress";
-import { planPull, pullToArchive, pullToLayout } from "./pull";
-import { pushImage, type PushSummary } from "./push";
-import { parseRegistryRef, parseSource, UsageError, type RegistryRef } from "./reference";
-import { RegistryClient } from "./registry-client";
-import { openDockerArchive } from "./sources/docker-archive";
-import { openEngineImage } from "./sources/engine";
-import { directoryFiles } from "./sources/file-set";
-import { OciLayoutSource } from "./sources/oci-layout";
-import { RegistrySource } from "./sources/registry";
-import { UploadStateFile } from "./upload-state";
+import { formatBytes, parseByteSize } from "./chunk-plan.js";
+import { findCredentials } from "./credentials.js";
+import type { ImageSource } from "./image-source.js";
+import { createReporter, type OutputMode, type Reporter } from "./progress.js";
+import { planPull, pullToArchive, pullToLayout } from "./pull.js";
+import { pushImage, type PushSummary } from "./push.js";
+import { parseRegistryRef, parseSource, UsageError, type RegistryRef } from "./reference.js";
+import { RegistryClient } from "./registry-client.js";
+import { openDockerArchive } from "./sources/docker-archive.js";
+import { openEngineImage } from "./sources/engine.js";
+import { directoryFiles } from "./sources/file-set.js";
+import { OciLayoutSource } from "./sources/oci-layout.js";
+import { RegistrySource } from "./sources/registry.js";
+import { UploadStateFile } from "./upload-state.js";
 
 const USAGE = `usage:
   r2-registry push SOURCE REGISTRY/REPO[:TAG]   SOURCE: oci:DIR[:TAG], docker-archive:FILE[:TAG], FILE.tar, IMAGE (local engine)

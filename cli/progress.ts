@@ -2,10 +2,10 @@
 // per blob in flight plus a total, with bytes, speed and ETA), plain lines when stderr is not
 // a terminal, JSON lines on stdout (--json), and nothing but the digest (--quiet).
 import cliProgress from "cli-progress";
-import type { BlobProgress, BlobResult } from "./blob-upload";
-import { formatBytes } from "./chunk-plan";
-import type { CliError } from "./errors";
-import type { Descriptor } from "./image-source";
+import type { BlobProgress, BlobResult } from "./blob-upload.js";
+import { formatBytes } from "./chunk-plan.js";
+import type { CliError } from "./errors.js";
+import type { Descriptor } from "./image-source.js";
 
 export interface Reporter extends BlobProgress {
   planned(blobs: Descriptor[]): void;

@@ -19,13 +19,13 @@ import { dirname, join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
-import { CliError } from "./errors";
-import { planImage, type ImagePlan } from "./image-plan";
-import { parseManifest, type Descriptor } from "./image-source";
-import { formatRegistryRef } from "./reference";
-import type { Reporter } from "./progress";
-import { runPool } from "./push";
-import type { RegistrySource } from "./sources/registry";
+import { CliError } from "./errors.js";
+import { planImage, type ImagePlan } from "./image-plan.js";
+import { parseManifest, type Descriptor } from "./image-source.js";
+import { formatRegistryRef } from "./reference.js";
+import type { Reporter } from "./progress.js";
+import { runPool } from "./push.js";
+import type { RegistrySource } from "./sources/registry.js";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
 

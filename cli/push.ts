@@ -1,12 +1,12 @@
 // Pushes a planned image: blobs in parallel (--jobs), then manifests children first, then
 // the tag. Returns the numbers the summary shows.
-import { backoffDelay } from "./chunk-plan";
-import { isRetryable } from "./errors";
-import { uploadBlob, type BlobResult, type UploadContext } from "./blob-upload";
-import { planImage, type ManifestItem } from "./image-plan";
-import type { ImageSource } from "./image-source";
-import type { Reporter } from "./progress";
-import type { RegistryClient } from "./registry-client";
+import { backoffDelay } from "./chunk-plan.js";
+import { isRetryable } from "./errors.js";
+import { uploadBlob, type BlobResult, type UploadContext } from "./blob-upload.js";
+import { planImage, type ManifestItem } from "./image-plan.js";
+import type { ImageSource } from "./image-source.js";
+import type { Reporter } from "./progress.js";
+import type { RegistryClient } from "./registry-client.js";
 
 export interface PushOptions {
   platforms: string[];

@@ -2,11 +2,11 @@
 // docker follows them), and the distribution-spec endpoints the push, pull and copy commands
 // use. Every non-success status becomes a CliError with a hint.
 import type { Readable } from "node:stream";
-import { mergeScopes, parseChallenges, tokenUrl, type Challenge } from "./auth-challenge";
-import type { Credentials } from "./credentials";
-import { CliError } from "./errors";
-import { sendRequest, type HttpRequest, type HttpResponse } from "./http";
-import type { RegistryRef } from "./reference";
+import { mergeScopes, parseChallenges, tokenUrl, type Challenge } from "./auth-challenge.js";
+import type { Credentials } from "./credentials.js";
+import { CliError } from "./errors.js";
+import { sendRequest, type HttpRequest, type HttpResponse } from "./http.js";
+import type { RegistryRef } from "./reference.js";
 
 export interface ClientOptions {
   insecure: boolean;

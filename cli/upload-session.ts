@@ -2,10 +2,10 @@
 // status (GET on the session), append (PATCH with Content-Range) and close (PUT ?digest=).
 // Always follow the Location the registry returns: it carries the signed session state.
 import type { Readable } from "node:stream";
-import { parseUploadRange } from "./chunk-plan";
-import { CliError } from "./errors";
-import type { HttpResponse } from "./http";
-import type { RegistryClient } from "./registry-client";
+import { parseUploadRange } from "./chunk-plan.js";
+import { CliError } from "./errors.js";
+import type { HttpResponse } from "./http.js";
+import type { RegistryClient } from "./registry-client.js";
 
 export interface Session {
   /** Absolute URL of the session, from the latest Location. */
