@@ -52,6 +52,13 @@ export async function openSession(
   return sessionFrom(client, response);
 }
 
+/** Gives a session up (DELETE), so a refused mount's session does not wait for expiry.
+ *  Best effort: the registry forgets sessions on its own. */
+export async function cancelSession(client: RegistryClient, session: Session): Promise<void> {
+  const response = await client.request({ method: "DELETE", url: session.location }).catch(() => null);
+  await response?.drain();
+}
+
 /** Where a session stands, or null when the registry no longer knows it. */
 export async function sessionStatus(client: RegistryClient, location: string): Promise<Session | null> {
   const response = await client.request({ method: "GET", url: location });

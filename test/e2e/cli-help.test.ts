@@ -30,3 +30,11 @@ it("npm run conformance -- --help names --keep (the run deletes what it pushed o
   });
   expect(result.stdout).toContain("--keep");
 });
+
+it("npx r2-registry --help says a push without a tag goes to latest", () => {
+  const result = spawnSync(process.execPath, [...COMMANDS["npx r2-registry"]!, "--help"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  expect(result.stdout).toMatch(/TAG is latest unless given/);
+});
