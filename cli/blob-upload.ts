@@ -4,12 +4,20 @@
 // session) and continues from there, with backoff. The session is saved after every chunk,
 // so a re-run of a failed push continues too.
 import { Transform, type Readable } from "node:stream";
-import { backoffDelay, chooseChunkSize, planChunks } from "./chunk-plan";
-import { CliError, isRetryable } from "./errors";
-import type { Descriptor, ImageSource } from "./image-source";
-import type { RegistryClient } from "./registry-client";
-import { appendChunk, closeSession, openSession, RangeMismatch, sessionStatus, type Session } from "./upload-session";
-import { uploadKey, type UploadStateFile } from "./upload-state";
+import { backoffDelay, chooseChunkSize, planChunks } from "./chunk-plan.js";
+import { CliError, isRetryable } from "./errors.js";
+import type { Descriptor, ImageSource } from "./image-source.js";
+import type { RegistryClient } from "./registry-client.js";
+import {
+  appendChunk,
+  cancelSession,
+  closeSession,
+  openSession,
+  RangeMismatch,
+  sessionStatus,
+  type Session,
+} from "./upload-session.js";
+import { uploadKey, type UploadStateFile } from "./upload-state.js";
 
 export interface BlobProgress {
   /** `offset` is how many bytes of the blob the registry has (or will have) so far. */
@@ -21,16 +29,19 @@ export interface UploadContext {
   client: RegistryClient;
   state: UploadStateFile;
   chunkSize: number | null;
-  mountFrom: string[];
+  /** Repositories to try mounting a blob from, in order (--mount-from, then automatic ones). */
+  mountFrom: (digest: string) => string[];
   retries: number;
   progress: BlobProgress;
 }
 
 export interface BlobResult {
-  outcome: "existed" | "mounted" | "uploaded" | "pulled";
-  /** Body bytes this run sent. */
+  /** A push: existed, mounted or uploaded. A pull: pulled, or present (already on disk). */
+  outcome: "existed" | "mounted" | "uploaded" | "pulled" | "present";
+  /** Body bytes this run moved: sent by a push, received by a pull. */
   sent: number;
-  /** Bytes not sent: the whole blob when skipped, else what an earlier run had uploaded. */
+  /** Bytes not moved: the whole blob when it existed, was mounted or was present; for an
+   *  upload, what an earlier run had sent (the resumed part). */
   skipped: number;
 }
 
@@ -65,11 +76,14 @@ async function findOrOpenSession(ctx: UploadContext, desc: Descriptor): Promise<
       return status;
     }
   }
+  // A refused mount (the blob is not there, or the user may not pull it) opens a session
+  // instead; keep the last one for the upload and cancel the others.
   let session: Session | null = null;
-  for (const from of ctx.mountFrom) {
+  for (const from of ctx.mountFrom(desc.digest)) {
+    if (session) await cancelSession(ctx.client, session);
     const opened = await openSession(ctx.client, { digest: desc.digest, from });
     if (opened === "mounted") return "mounted";
-    session ??= opened;
+    session = opened;
   }
   return session ?? openSession(ctx.client);
 }

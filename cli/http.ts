@@ -5,7 +5,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { Readable } from "node:stream";
-import { CliError } from "./errors";
+import { CliError } from "./errors.js";
 
 export interface HttpRequest {
   method: string;
@@ -33,6 +33,11 @@ export interface HttpResponse {
 
 export interface HttpOptions {
   insecure: boolean;
+  /** Give up on a TLS handshake after this long (a plain-HTTP server may never answer the
+   *  ClientHello); needs freshConnection, since a reused socket has no handshake to time. */
+  handshakeTimeoutMs?: number;
+  /** A new connection, outside the keep-alive pool. */
+  freshConnection?: boolean;
 }
 
 const agents = new Map<string, http.Agent>();
@@ -86,31 +91,83 @@ function tlsHandshakeFailed(error: Error): boolean {
 }
 
 /** Not retried: a plain-HTTP server will refuse every TLS handshake the same way. */
-function plainHttpAdvice(url: URL, error: Error): CliError {
+export class TlsHandshakeFailed extends CliError {
+  constructor(url: URL, error: Error) {
+    super(
+      `TLS handshake with ${url.host} failed (${error.message})`,
+      `if the registry serves plain HTTP, add --plain-http or write the reference as http://${url.host}/...`,
+    );
+  }
+}
+
+/** A refused connection is tried once more after this pause (a registry that is just
+ *  starting), then reported: nothing listening on a port will not start within a retry loop. */
+const REFUSED_RETRY_MS = 500;
+
+/** Nothing listens at the address: the wrong port, or the registry is not running. */
+export function connectionRefused(url: URL): CliError {
   return new CliError(
-    `TLS handshake with ${url.host} failed (${error.message})`,
-    `if the registry serves plain HTTP, add --plain-http or write the reference as http://${url.host}/...`,
+    `cannot connect to ${url.host}: connection refused`,
+    `is the registry running at ${url.host}? Check the host and port (\`npm start\` listens on 127.0.0.1:8787)`,
   );
 }
 
 /** Sends a request; resolves once the response headers arrive. */
-export function sendRequest(request: HttpRequest, options: HttpOptions): Promise<HttpResponse> {
+export async function sendRequest(request: HttpRequest, options: HttpOptions): Promise<HttpResponse> {
   const url = new URL(request.url);
-  const lib = url.protocol === "https:" ? https : http;
   const body = request.body?.();
+  try {
+    return await sendOnce(url, request, body, options);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ECONNREFUSED") throw error;
+  }
+  // A stream is spent by the first try; bodiless and Buffer requests (every first contact:
+  // /v2/, HEAD, POST, manifests) can be sent again.
+  if (!body || Buffer.isBuffer(body)) {
+    await new Promise((resolve) => setTimeout(resolve, REFUSED_RETRY_MS));
+    try {
+      return await sendOnce(url, request, body, options);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ECONNREFUSED") throw error;
+    }
+  }
+  throw connectionRefused(url);
+}
+
+function sendOnce(
+  url: URL,
+  request: HttpRequest,
+  body: Readable | Buffer | undefined,
+  options: HttpOptions,
+): Promise<HttpResponse> {
+  const lib = url.protocol === "https:" ? https : http;
   const headers: Record<string, string> = { "User-Agent": "r2-registry-push/0.1", ...request.headers };
   if (Buffer.isBuffer(body)) headers["Content-Length"] = String(body.length);
   return new Promise((resolve, reject) => {
     const req = lib.request(url, {
       method: request.method,
       headers,
-      agent: agentFor(url.protocol, options.insecure),
+      agent: options.freshConnection ? false : agentFor(url.protocol, options.insecure),
+      rejectUnauthorized: !options.insecure,
       signal: request.signal,
     });
+    const timeout = options.handshakeTimeoutMs;
+    if (timeout && url.protocol === "https:") {
+      req.once("socket", (socket) => {
+        const timer = setTimeout(() => {
+          const error = Object.assign(new Error(`no TLS handshake within ${timeout} ms`), {
+            code: "ERR_SSL_HANDSHAKE_TIMEOUT",
+          });
+          req.destroy(error);
+        }, timeout);
+        socket.once("secureConnect", () => clearTimeout(timer));
+        socket.once("close", () => clearTimeout(timer));
+      });
+    }
     req.on("response", (res) => resolve(wrapResponse(url.toString(), res)));
     req.on("error", (error) => {
       if (body && !Buffer.isBuffer(body)) body.destroy();
-      reject(url.protocol === "https:" && tlsHandshakeFailed(error) ? plainHttpAdvice(url, error) : error);
+      reject(url.protocol === "https:" && tlsHandshakeFailed(error) ? new TlsHandshakeFailed(url, error) : error);
     });
     if (!body) return void req.end();
     if (Buffer.isBuffer(body)) {

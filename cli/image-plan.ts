@@ -3,7 +3,7 @@
 // matching children of an index; one match is pushed as that manifest itself, several as a
 // new index that lists only them.
 import { createHash } from "node:crypto";
-import { CliError } from "./errors";
+import { CliError } from "./errors.js";
 import {
   formatPlatform,
   isIndex,
@@ -11,7 +11,7 @@ import {
   platformMatches,
   type Descriptor,
   type ImageSource,
-} from "./image-source";
+} from "./image-source.js";
 
 export interface ManifestItem {
   desc: Descriptor;

@@ -1,33 +1,49 @@
 // r2-registry: push, pull and copy images with chunked, resumable uploads. Entry point:
 // parses arguments, builds the source and the registry clients, and prints the summary.
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { formatBytes, parseByteSize } from "./chunk-plan";
-import { findCredentials } from "./credentials";
-import type { ImageSource } from "./image-source";
-import { createReporter, type OutputMode, type Reporter } from "./progress";
-import { planPull, pullToArchive, pullToLayout } from "./pull";
-import { pushImage, type PushSummary } from "./push";
-import { parseRegistryRef, parseSource, UsageError, type RegistryRef } from "./reference";
-import { RegistryClient } from "./registry-client";
-import { openDockerArchive } from "./sources/docker-archive";
-import { openEngineImage } from "./sources/engine";
-import { directoryFiles } from "./sources/file-set";
-import { OciLayoutSource } from "./sources/oci-layout";
-import { RegistrySource } from "./sources/registry";
-import { UploadStateFile } from "./upload-state";
+import { BlobSourcesFile, mountCandidates } from "./blob-sources.js";
+import { parseByteSize } from "./chunk-plan.js";
+import { findCredentials } from "./credentials.js";
+import type { ImageSource } from "./image-source.js";
+import { createReporter, type OutputMode, type Reporter } from "./progress.js";
+import { planPull, pullToArchive, pullToLayout, summarizePull } from "./pull.js";
+import { pushImage } from "./push.js";
+import {
+  isLoopback,
+  type PathKind,
+  parseRegistryRef,
+  parseSource,
+  pushTag,
+  type RegistryRef,
+  UsageError,
+} from "./reference.js";
+import { RegistryClient } from "./registry-client.js";
+import { openDockerArchive } from "./sources/docker-archive.js";
+import { openEngineImage } from "./sources/engine.js";
+import { directoryFiles } from "./sources/file-set.js";
+import { OciLayoutSource } from "./sources/oci-layout.js";
+import { RegistrySource } from "./sources/registry.js";
+import { pullSummaryLines, pushSummaryLines } from "./summary.js";
+import { UploadStateFile } from "./upload-state.js";
 
 const USAGE = `usage:
-  r2-registry push SOURCE REGISTRY/REPO[:TAG]   SOURCE: oci:DIR[:TAG], docker-archive:FILE[:TAG], FILE.tar, IMAGE (local engine)
-  r2-registry pull REGISTRY/REPO[:TAG|@DIGEST] DEST   DEST: DIR or oci:DIR (OCI layout), FILE.tar or docker-archive:FILE
-  r2-registry copy SRC_REF DST_REF
+  r2-registry push SOURCE REGISTRY/REPO[:TAG]
+      SOURCE: oci:DIR[:TAG], docker-archive:FILE[:TAG], FILE.tar, IMAGE (local engine)
+      TAG is latest unless given, as with docker (REPO@DIGEST pushes untagged)
+  r2-registry pull REGISTRY/REPO[:TAG|@DIGEST] DEST
+      DEST: DIR or oci:DIR (OCI layout), FILE.tar or docker-archive:FILE
+  r2-registry copy SRC_REF DST_REF   (within one registry, blobs are mounted, not sent)
 options:
   --chunk-size SIZE   largest PATCH body (e.g. 50MB); default: what the registry advertises
   --jobs N            blobs in parallel (default 4)      --retries N   per chunk (default 5)
-  --mount-from REPO   mount blobs from this repository first (repeatable)
+  --mount-from REPO   mount blobs from this repository first (repeatable); repositories this
+                      machine pushed a blob to or pulled it from are tried on their own
   --platform OS/ARCH  only these platforms of an index (repeatable)
   --username U --password P   (or R2_REGISTRY_USERNAME/R2_REGISTRY_PASSWORD, or ~/.docker/config.json)
-  --insecure          accept self-signed certificates     --plain-http   use http:// (or write http://HOST/...)
+  --insecure          accept self-signed certificates (always done for 127.0.0.1 and localhost)
+  --plain-http        use http:// (or write http://HOST/...); 127.0.0.1 and localhost get
+                      https first, then plain HTTP if the server speaks no TLS
   --quiet             print only the digest               --json         JSON lines on stdout`;
 
 const OPTIONS = {
@@ -74,24 +90,45 @@ function outputMode(values: Values): OutputMode {
 
 function clientFor(ref: RegistryRef, values: Values, actions: string[]): RegistryClient {
   const credentials = findCredentials(ref.host, { username: values.username, password: values.password });
-  return new RegistryClient(ref, { insecure: values.insecure, credentials, actions, pullFrom: values["mount-from"] });
+  // As docker does for 127.0.0.0/8: a registry on this machine has a self-signed certificate
+  // at best (`npm start -- --https`).
+  const insecure = values.insecure || isLoopback(ref.host);
+  return new RegistryClient(ref, { insecure, credentials, actions, pullFrom: values["mount-from"] });
+}
+
+function pathKind(path: string): PathKind {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) return null;
+  return stat.isDirectory() ? "directory" : "file";
 }
 
 async function openSource(text: string, values: Values): Promise<ImageSource> {
-  const spec = parseSource(text, (p) => existsSync(p) && statSync(p).isFile(), values["plain-http"]);
+  const spec = parseSource(text, pathKind, values["plain-http"]);
   if (spec.kind === "oci") return new OciLayoutSource(`oci:${spec.dir}`, directoryFiles(spec.dir), spec.tag);
   if (spec.kind === "archive") return openDockerArchive(spec.path, spec.tag);
   if (spec.kind === "engine") return openEngineImage(spec.image);
   return new RegistrySource(clientFor(spec.ref, values, ["pull"]), spec.ref);
 }
 
-function summaryLines(s: PushSummary): string[] {
-  return [
-    s.digest,
-    `pushed ${s.reference} (${s.mediaType}, ${s.manifests} manifests, ${s.blobs} blobs)`,
-    `sent ${formatBytes(s.bytesSent)}, skipped ${formatBytes(s.bytesSkipped)} (${s.existed} existed, ${s.mounted} mounted) of ${formatBytes(s.bytesTotal)} in ${s.seconds.toFixed(1)} s`,
-    ...(s.note ? [s.note] : []),
-  ];
+/** Where a push may mount each blob from, and what it records once every blob is in. */
+function mountRules(dest: RegistryRef, source: ImageSource, explicit: string[]) {
+  const record = new BlobSourcesFile();
+  // copy within one registry: the source repository holds every blob, so mount from it.
+  const from = source instanceof RegistrySource ? source.ref : null;
+  const sourceRepo = from?.host === dest.host ? from.repo : null;
+  return {
+    mountFrom: (digest: string) =>
+      mountCandidates({
+        explicit,
+        sourceRepo,
+        recorded: record.repositoriesHolding(dest.host, digest),
+        target: dest.repo,
+      }),
+    pushed: (digests: string[]) => {
+      record.remember(dest.host, dest.repo, digests);
+      if (from) record.remember(from.host, from.repo, digests);
+    },
+  };
 }
 
 async function runPush(sourceText: string, destText: string, values: Values, reporter: Reporter): Promise<void> {
@@ -102,39 +139,43 @@ async function runPush(sourceText: string, destText: string, values: Values, rep
     const chunkSize = values["chunk-size"] === undefined ? null : parseByteSize(values["chunk-size"]);
     if (values["chunk-size"] !== undefined && chunkSize === null)
       throw new UsageError(`--chunk-size: cannot read ${values["chunk-size"]}; write e.g. 50MB or 64MiB`);
+    const { mountFrom, pushed } = mountRules(dest, source, values["mount-from"]);
     const options = {
       platforms: values.platform,
       jobs: positiveInt(values.jobs, "--jobs"),
-      chunkSize,
-      mountFrom: values["mount-from"],
       retries: Number(values.retries),
+      pushed,
     };
-    const summary = await pushImage(source, client, dest.tag, options, reporter, {
+    const summary = await pushImage(source, client, pushTag(dest), options, reporter, {
       state: new UploadStateFile(),
       chunkSize,
-      mountFrom: options.mountFrom,
+      mountFrom,
       retries: options.retries,
     });
-    reporter.finish(summaryLines(summary), summary);
+    reporter.finish(pushSummaryLines(summary), summary);
   } finally {
     await source.close();
   }
 }
 
 async function runPull(refText: string, destText: string, values: Values, reporter: Reporter): Promise<void> {
+  const started = Date.now();
   const ref = parseRegistryRef(refText, values["plain-http"]);
   const source = new RegistrySource(clientFor(ref, values, ["pull"]), ref);
   const plan = await planPull(source, values.platform);
   const jobs = positiveInt(values.jobs, "--jobs");
   const archive = destText.startsWith("docker-archive:") || destText.endsWith(".tar");
   const dest = destText.replace(/^(docker-archive|oci):/, "");
-  if (archive) await pullToArchive(source, plan, dest, jobs, reporter);
-  else await pullToLayout(source, plan, dest, ref.tag, jobs, reporter);
-  const digest = plan.target.desc.digest;
-  reporter.finish(
-    [digest, `pulled ${refText} into ${destText} (${plan.manifests.length} manifests, ${plan.blobs.length} blobs)`],
-    { digest, dest: destText },
+  const results = archive
+    ? await pullToArchive(source, plan, dest, jobs, reporter)
+    : await pullToLayout(source, plan, dest, ref.tag, jobs, reporter);
+  new BlobSourcesFile().remember(
+    ref.host,
+    ref.repo,
+    plan.blobs.map((blob) => blob.digest),
   );
+  const summary = summarizePull(plan, results, refText, destText, started);
+  reporter.finish(pullSummaryLines(summary), summary);
 }
 
 export async function main(argv: string[]): Promise<number> {

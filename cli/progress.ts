@@ -1,11 +1,12 @@
-// What the user sees while a push runs. Four modes: bars on a terminal (cli-progress: one bar
-// per blob in flight plus a total, with bytes, speed and ETA), plain lines when stderr is not
-// a terminal, JSON lines on stdout (--json), and nothing but the digest (--quiet).
+// What the user sees while a push or pull runs. Four modes: bars on a terminal (cli-progress:
+// one bar per blob in flight plus a total, with bytes, speed and ETA), plain lines when stderr
+// is not a terminal (a line per blob, and a progress line every few seconds so CI logs do not
+// go silent on a big layer), JSON lines on stdout (--json), and nothing but the digest (--quiet).
 import cliProgress from "cli-progress";
-import type { BlobProgress, BlobResult } from "./blob-upload";
-import { formatBytes } from "./chunk-plan";
-import type { CliError } from "./errors";
-import type { Descriptor } from "./image-source";
+import type { BlobProgress, BlobResult } from "./blob-upload.js";
+import { formatBytes } from "./chunk-plan.js";
+import type { CliError } from "./errors.js";
+import type { Descriptor } from "./image-source.js";
 
 export interface Reporter extends BlobProgress {
   planned(blobs: Descriptor[]): void;
@@ -19,33 +20,74 @@ export interface Reporter extends BlobProgress {
 export type OutputMode = "tty" | "plain" | "json" | "quiet";
 
 const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
-const OUTCOME = { existed: "exists", mounted: "mounted", uploaded: "pushed", pulled: "pulled" } as const;
+const OUTCOME = {
+  existed: "exists",
+  mounted: "mounted",
+  uploaded: "pushed",
+  pulled: "pulled",
+  present: "on disk",
+} as const;
+
+/** A pull's bytes come in; a push's go out. */
+const isPull = (result: BlobResult) => result.outcome === "pulled" || result.outcome === "present";
+
+/** Without a terminal, a progress line at least this often while bytes move... */
+const PROGRESS_LINE_MS = 5000;
+/** ...and one at each tenth of the total, so a fast transfer still shows its pace. */
+const PROGRESS_STEPS = 10;
 
 function hint(error: CliError | Error): string | null {
   return "hint" in error ? error.hint : null;
 }
 
 class LineReporter implements Reporter {
-  private sizes = new Map<string, number>();
   private started = new Map<string, number>();
+  /** Bytes of finished blobs, and the offset of each blob in flight. */
+  private finished = 0;
+  private offsets = new Map<string, number>();
+  private total = 0;
+  private since = Date.now();
+  private lastLine = Date.now();
+  private lastStep = 0;
   constructor(private readonly quiet: boolean) {}
   planned(blobs: Descriptor[]) {
-    for (const b of blobs) this.sizes.set(b.digest, b.size);
-    if (!this.quiet) console.error(`${blobs.length} blobs, ${formatBytes(blobs.reduce((s, b) => s + b.size, 0))}`);
+    this.total = blobs.reduce((s, b) => s + b.size, 0);
+    this.since = this.lastLine = Date.now();
+    if (!this.quiet) console.error(`${blobs.length} blobs, ${formatBytes(this.total)}`);
   }
   blobStarted(desc: Descriptor) {
     this.started.set(desc.digest, Date.now());
   }
-  update() {}
+  update(digest: string, offset: number) {
+    this.offsets.set(digest, offset);
+    this.progressLine();
+  }
+  /** Prints "progress: 45.0 MiB of 300.0 MiB (15%) after 5 s" when due; never at 0 or 100%. */
+  private progressLine() {
+    if (this.quiet || this.total === 0) return;
+    const done = this.finished + [...this.offsets.values()].reduce((s, o) => s + o, 0);
+    const step = Math.floor((done * PROGRESS_STEPS) / this.total);
+    const now = Date.now();
+    if (done >= this.total || (step <= this.lastStep && now - this.lastLine < PROGRESS_LINE_MS)) return;
+    this.lastStep = Math.max(step, this.lastStep);
+    this.lastLine = now;
+    const percent = Math.floor((done * 100) / this.total);
+    const seconds = Math.round((now - this.since) / 1000);
+    console.error(`progress: ${formatBytes(done)} of ${formatBytes(this.total)} (${percent}%) after ${seconds} s`);
+  }
   note(digest: string, message: string) {
     if (!this.quiet) console.error(`${short(digest)}: ${message}`);
   }
   blobFinished(desc: Descriptor, result: BlobResult) {
+    this.offsets.delete(desc.digest);
+    this.finished += desc.size;
     if (this.quiet) return;
     const seconds = (Date.now() - (this.started.get(desc.digest) ?? Date.now())) / 1000;
+    const moved = `${isPull(result) ? "received" : "sent"} ${formatBytes(result.sent)}`;
     console.error(
-      `${short(desc.digest)}: ${OUTCOME[result.outcome]} ${formatBytes(desc.size)} (sent ${formatBytes(result.sent)}) in ${seconds.toFixed(1)} s`,
+      `${short(desc.digest)}: ${OUTCOME[result.outcome]} ${formatBytes(desc.size)} (${moved}) in ${seconds.toFixed(1)} s`,
     );
+    this.progressLine();
   }
   finish(lines: string[]) {
     if (this.quiet) console.log(lines[0]);
@@ -79,8 +121,10 @@ class JsonReporter implements Reporter {
   note(digest: string, message: string) {
     this.emit("note", { digest, message });
   }
+  /** A pull's blob events say `received` where a push's say `sent`. */
   blobFinished(desc: Descriptor, result: BlobResult) {
-    this.emit("blob", { digest: desc.digest, size: desc.size, ...result });
+    const { sent, ...rest } = result;
+    this.emit("blob", { digest: desc.digest, size: desc.size, ...rest, [isPull(result) ? "received" : "sent"]: sent });
   }
   finish(_lines: string[], data: object) {
     this.emit("summary", data);

@@ -19,13 +19,15 @@ import { dirname, join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
-import { CliError } from "./errors";
-import { planImage, type ImagePlan } from "./image-plan";
-import { parseManifest, type Descriptor } from "./image-source";
-import { formatRegistryRef } from "./reference";
-import type { Reporter } from "./progress";
-import { runPool } from "./push";
-import type { RegistrySource } from "./sources/registry";
+import type { BlobResult } from "./blob-upload.js";
+import { CliError } from "./errors.js";
+import { planImage, type ImagePlan } from "./image-plan.js";
+import { parseManifest, type Descriptor } from "./image-source.js";
+import { formatRegistryRef } from "./reference.js";
+import type { Reporter } from "./progress.js";
+import { runPool } from "./push.js";
+import type { RegistrySource } from "./sources/registry.js";
+import type { PullSummary } from "./summary.js";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
 
@@ -34,9 +36,17 @@ function blobFile(dir: string, digest: string): string {
 }
 
 /** Streams a blob into the layout, verifying size and sha256 before it gets its name. */
-async function fetchBlob(source: RegistrySource, dir: string, desc: Descriptor, reporter: Reporter): Promise<void> {
+async function fetchBlob(
+  source: RegistrySource,
+  dir: string,
+  desc: Descriptor,
+  reporter: Reporter,
+): Promise<BlobResult> {
   const path = blobFile(dir, desc.digest);
-  if (existsSync(path) && statSync(path).size === desc.size) return reporter.update(desc.digest, desc.size);
+  if (existsSync(path) && statSync(path).size === desc.size) {
+    reporter.update(desc.digest, desc.size);
+    return { outcome: "present", sent: 0, skipped: desc.size };
+  }
   mkdirSync(dirname(path), { recursive: true });
   const hash = createHash("sha256");
   let received = 0;
@@ -54,6 +64,7 @@ async function fetchBlob(source: RegistrySource, dir: string, desc: Descriptor, 
   if (actual !== desc.digest || received !== desc.size)
     throw new CliError(`blob ${desc.digest} arrived as ${actual} (${received} bytes)`);
   renameSync(temp, path);
+  return { outcome: "pulled", sent: received, skipped: 0 };
 }
 
 /** Writes the plan into an OCI layout and names the target in index.json. */
@@ -64,14 +75,15 @@ export async function pullToLayout(
   tag: string | null,
   jobs: number,
   reporter: Reporter,
-): Promise<void> {
+): Promise<BlobResult[]> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
   reporter.planned(plan.blobs);
-  await runPool(plan.blobs, jobs, async (blob) => {
+  const results = await runPool(plan.blobs, jobs, async (blob) => {
     reporter.blobStarted(blob);
-    await fetchBlob(source, dir, blob, reporter);
-    reporter.blobFinished(blob, { outcome: "pulled", sent: blob.size, skipped: 0 });
+    const result = await fetchBlob(source, dir, blob, reporter);
+    reporter.blobFinished(blob, result);
+    return result;
   });
   for (const item of plan.manifests) {
     mkdirSync(dirname(blobFile(dir, item.desc.digest)), { recursive: true });
@@ -95,6 +107,7 @@ export async function pullToLayout(
       manifests: index.manifests,
     }),
   );
+  return results;
 }
 
 /** Adds the files of a directory tree to a tar stream, one at a time. */
@@ -116,7 +129,7 @@ export async function pullToArchive(
   file: string,
   jobs: number,
   reporter: Reporter,
-): Promise<void> {
+): Promise<BlobResult[]> {
   const parsed = parseManifest(plan.target.bytes, plan.target.desc.mediaType);
   if (!parsed.config)
     throw new CliError(
@@ -126,7 +139,7 @@ export async function pullToArchive(
   const dir = mkdtempSync(join(tmpdir(), "r2-registry-pull-"));
   try {
     const tag = formatRegistryRef(sourceRefForArchive(source));
-    await pullToLayout(source, plan, dir, tag, jobs, reporter);
+    const results = await pullToLayout(source, plan, dir, tag, jobs, reporter);
     const legacy = [
       {
         Config: `blobs/sha256/${parsed.config.digest.split(":")[1]}`,
@@ -143,6 +156,7 @@ export async function pullToArchive(
     await packDirectory(pack, dir, ["oci-layout", "index.json", "manifest.json", ...new Set(blobs)]);
     pack.finalize();
     await written;
+    return results;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -154,4 +168,26 @@ function sourceRefForArchive(source: RegistrySource) {
 
 export async function planPull(source: RegistrySource, platforms: string[]): Promise<ImagePlan> {
   return planImage(source, platforms);
+}
+
+export function summarizePull(
+  plan: ImagePlan,
+  results: BlobResult[],
+  reference: string,
+  dest: string,
+  started: number,
+): PullSummary {
+  const present = results.filter((r) => r.outcome === "present");
+  return {
+    digest: plan.target.desc.digest,
+    reference,
+    dest,
+    manifests: plan.manifests.length,
+    blobs: plan.blobs.length,
+    bytesTotal: plan.blobs.reduce((sum, b) => sum + b.size, 0),
+    bytesReceived: results.reduce((sum, r) => sum + r.sent, 0),
+    present: present.length,
+    bytesPresent: present.reduce((sum, r) => sum + r.skipped, 0),
+    seconds: (Date.now() - started) / 1000,
+  };
 }

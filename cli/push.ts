@@ -1,19 +1,19 @@
 // Pushes a planned image: blobs in parallel (--jobs), then manifests children first, then
 // the tag. Returns the numbers the summary shows.
-import { backoffDelay } from "./chunk-plan";
-import { isRetryable } from "./errors";
-import { uploadBlob, type BlobResult, type UploadContext } from "./blob-upload";
-import { planImage, type ManifestItem } from "./image-plan";
-import type { ImageSource } from "./image-source";
-import type { Reporter } from "./progress";
-import type { RegistryClient } from "./registry-client";
+import { backoffDelay } from "./chunk-plan.js";
+import { isRetryable } from "./errors.js";
+import { uploadBlob, type BlobResult, type UploadContext } from "./blob-upload.js";
+import { planImage, type ManifestItem } from "./image-plan.js";
+import type { ImageSource } from "./image-source.js";
+import type { Reporter } from "./progress.js";
+import type { RegistryClient } from "./registry-client.js";
 
 export interface PushOptions {
   platforms: string[];
   jobs: number;
-  chunkSize: number | null;
-  mountFrom: string[];
   retries: number;
+  /** Called once every blob is in the target, with their digests (for the mount record). */
+  pushed?: (digests: string[]) => void;
 }
 
 export interface PushSummary {
@@ -24,7 +24,14 @@ export interface PushSummary {
   blobs: number;
   bytesTotal: number;
   bytesSent: number;
+  /** Everything not sent: bytesResumed + bytesExisted + bytesMounted. */
   bytesSkipped: number;
+  /** Bytes an earlier, interrupted run had uploaded, continued in their sessions. */
+  bytesResumed: number;
+  bytesExisted: number;
+  bytesMounted: number;
+  /** Blobs (not bytes) by outcome. */
+  resumed: number;
   existed: number;
   mounted: number;
   seconds: number;
@@ -82,6 +89,10 @@ async function putManifestOnce(client: RegistryClient, item: ManifestItem, refer
   return response.header("docker-content-digest") ?? item.desc.digest;
 }
 
+function skippedBy(results: BlobResult[], outcome: BlobResult["outcome"]): number {
+  return results.filter((r) => r.outcome === outcome).reduce((sum, r) => sum + r.skipped, 0);
+}
+
 export async function pushImage(
   source: ImageSource,
   client: RegistryClient,
@@ -94,6 +105,8 @@ export async function pushImage(
   const plan = await planImage(source, options.platforms);
   reporter.planned(plan.blobs);
   const ctx: UploadContext = { ...context, client, progress: reporter };
+  // A Bearer token must name every repository a mount reads from.
+  client.allowPullFrom(plan.blobs.flatMap((blob) => ctx.mountFrom(blob.digest)));
   const results: BlobResult[] = await runPool(plan.blobs, options.jobs, async (blob) => {
     reporter.blobStarted(blob);
     const result = await uploadBlob(ctx, source, blob);
@@ -103,6 +116,7 @@ export async function pushImage(
   for (const item of plan.manifests) {
     if (item !== plan.target) await putManifest(client, item, item.desc.digest, options.retries);
   }
+  options.pushed?.(plan.blobs.map((blob) => blob.digest));
   const reference = tag ?? plan.target.desc.digest;
   const digest = await putManifest(client, plan.target, reference, options.retries);
   return {
@@ -114,6 +128,10 @@ export async function pushImage(
     bytesTotal: plan.blobs.reduce((sum, b) => sum + b.size, 0),
     bytesSent: results.reduce((sum, r) => sum + r.sent, 0),
     bytesSkipped: results.reduce((sum, r) => sum + r.skipped, 0),
+    bytesResumed: skippedBy(results, "uploaded"),
+    bytesExisted: skippedBy(results, "existed"),
+    bytesMounted: skippedBy(results, "mounted"),
+    resumed: results.filter((r) => r.outcome === "uploaded" && r.skipped > 0).length,
     existed: results.filter((r) => r.outcome === "existed").length,
     mounted: results.filter((r) => r.outcome === "mounted").length,
     seconds: (Date.now() - started) / 1000,

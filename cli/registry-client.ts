@@ -2,11 +2,11 @@
 // docker follows them), and the distribution-spec endpoints the push, pull and copy commands
 // use. Every non-success status becomes a CliError with a hint.
 import type { Readable } from "node:stream";
-import { mergeScopes, parseChallenges, tokenUrl, type Challenge } from "./auth-challenge";
-import type { Credentials } from "./credentials";
-import { CliError } from "./errors";
-import { sendRequest, type HttpRequest, type HttpResponse } from "./http";
-import type { RegistryRef } from "./reference";
+import { mergeScopes, parseChallenges, tokenUrl, type Challenge } from "./auth-challenge.js";
+import type { Credentials } from "./credentials.js";
+import { CliError } from "./errors.js";
+import { sendRequest, TlsHandshakeFailed, type HttpRequest, type HttpResponse } from "./http.js";
+import type { RegistryRef } from "./reference.js";
 
 export interface ClientOptions {
   insecure: boolean;
@@ -16,6 +16,10 @@ export interface ClientOptions {
   /** Other repositories read from (--mount-from), for Bearer scopes. */
   pullFrom?: string[];
 }
+
+/** Mount sources named in one token request: each adds a scope to the token's URL, and a
+ *  blob whose source is beyond them is mounted without the scope or, if refused, uploaded. */
+const MAX_PULL_SCOPES = 10;
 
 /** docker's two token flows: GET with Basic credentials, or, with the refresh token that
  *  `docker login` may store, an OAuth2 POST (grant_type=refresh_token). */
@@ -41,15 +45,67 @@ function tokenRequest(challenge: Challenge, scopes: string[], creds: Credentials
   return { method: "GET", url: tokenUrl(challenge, scopes, creds?.username ?? null), headers };
 }
 
+/** How long a loopback registry may take to answer a TLS ClientHello before it is taken for
+ *  a plain-HTTP one: local servers answer in milliseconds, but a server that ignores the
+ *  ClientHello (wrangler dev over http) would otherwise stall every command. */
+const TLS_PROBE_TIMEOUT_MS = 3000;
+
+/** Per host, the scheme a loopback registry answered on, shared by every client of one run. */
+const probedSchemes = new Map<string, Promise<"http" | "https">>();
+
+/** docker's rule for registries on this machine: https first, plain HTTP if the server does
+ *  not complete a TLS handshake. Other failures (nothing listening) are the user's to see. */
+function probeScheme(host: string): Promise<"http" | "https"> {
+  let probe = probedSchemes.get(host);
+  if (!probe) {
+    probe = sendRequest(
+      { method: "GET", url: `https://${host}/v2/` },
+      { insecure: true, handshakeTimeoutMs: TLS_PROBE_TIMEOUT_MS, freshConnection: true },
+    ).then(
+      async (response) => {
+        await response.drain();
+        return "https" as const;
+      },
+      (error: unknown) => {
+        if (error instanceof TlsHandshakeFailed) return "http" as const;
+        throw error;
+      },
+    );
+    probedSchemes.set(host, probe);
+  }
+  return probe;
+}
+
 export class RegistryClient {
   private authorization: string | null = null;
-  readonly base: string;
+  private readonly pullFrom: Set<string>;
+  private scheme: Promise<"http" | "https"> | null = null;
+  base: string;
 
   constructor(
-    readonly ref: Pick<RegistryRef, "host" | "scheme" | "repo">,
+    readonly ref: Pick<RegistryRef, "host" | "scheme" | "repo" | "plainHttpFallback">,
     private readonly options: ClientOptions,
   ) {
     this.base = `${ref.scheme}://${ref.host}`;
+    this.pullFrom = new Set(options.pullFrom ?? []);
+  }
+
+  /** Adds mount sources to the token's scopes; a token fetched without them is dropped, so
+   *  the next challenge asks for one that names them. */
+  allowPullFrom(repos: string[]): void {
+    const before = this.pullFrom.size;
+    for (const repo of repos) {
+      if (this.pullFrom.size >= MAX_PULL_SCOPES) break;
+      if (repo !== this.repo) this.pullFrom.add(repo);
+    }
+    if (this.pullFrom.size > before && this.authorization?.startsWith("Bearer ")) this.authorization = null;
+  }
+
+  /** Settles the scheme before the first request (loopback registries only). */
+  private async ready(): Promise<void> {
+    if (!this.ref.plainHttpFallback) return;
+    this.scheme ??= probeScheme(this.ref.host);
+    this.base = `${await this.scheme}://${this.ref.host}`;
   }
 
   get repo(): string {
@@ -76,7 +132,8 @@ export class RegistryClient {
     return second;
   }
 
-  private send(request: HttpRequest): Promise<HttpResponse> {
+  private async send(request: HttpRequest): Promise<HttpResponse> {
+    await this.ready();
     const headers = { ...request.headers };
     if (this.authorization) headers.Authorization = this.authorization;
     return sendRequest({ ...request, url: this.resolve(request.url), headers }, { insecure: this.options.insecure });
@@ -122,7 +179,7 @@ export class RegistryClient {
     const creds = this.options.credentials;
     const needed = [
       `repository:${this.repo}:${this.options.actions.join(",")}`,
-      ...(this.options.pullFrom ?? []).map((r) => `repository:${r}:pull`),
+      ...[...this.pullFrom].map((r) => `repository:${r}:pull`),
     ];
     const scopes = mergeScopes(challenge.params.scope, needed);
     const response = await sendRequest(tokenRequest(challenge, scopes, creds), { insecure: this.options.insecure });

@@ -2,10 +2,10 @@
 // status (GET on the session), append (PATCH with Content-Range) and close (PUT ?digest=).
 // Always follow the Location the registry returns: it carries the signed session state.
 import type { Readable } from "node:stream";
-import { parseUploadRange } from "./chunk-plan";
-import { CliError } from "./errors";
-import type { HttpResponse } from "./http";
-import type { RegistryClient } from "./registry-client";
+import { parseUploadRange } from "./chunk-plan.js";
+import { CliError } from "./errors.js";
+import type { HttpResponse } from "./http.js";
+import type { RegistryClient } from "./registry-client.js";
 
 export interface Session {
   /** Absolute URL of the session, from the latest Location. */
@@ -50,6 +50,13 @@ export async function openSession(
   if (response.status !== 202) throw await client.failure(response, "starting an upload");
   await response.drain();
   return sessionFrom(client, response);
+}
+
+/** Gives a session up (DELETE), so a refused mount's session does not wait for expiry.
+ *  Best effort: the registry forgets sessions on its own. */
+export async function cancelSession(client: RegistryClient, session: Session): Promise<void> {
+  const response = await client.request({ method: "DELETE", url: session.location }).catch(() => null);
+  await response?.drain();
 }
 
 /** Where a session stands, or null when the registry no longer knows it. */

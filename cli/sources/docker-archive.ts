@@ -4,10 +4,10 @@
 // schema 2 manifest whose layer digests are the layers' own (their diff IDs), and whose
 // config digest is the image ID docker shows.
 import { createHash } from "node:crypto";
-import { CliError } from "../errors";
-import type { Descriptor, ImageSource } from "../image-source";
-import { tarFiles, type FileSet } from "./file-set";
-import { OciLayoutSource } from "./oci-layout";
+import { CliError } from "../errors.js";
+import type { Descriptor, ImageSource } from "../image-source.js";
+import { tarFiles, type FileSet } from "./file-set.js";
+import { OciLayoutSource } from "./oci-layout.js";
 
 interface LegacyEntry {
   Config: string;

@@ -7,9 +7,9 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { CliError } from "../errors";
-import type { ImageSource } from "../image-source";
-import { openDockerArchive } from "./docker-archive";
+import { CliError } from "../errors.js";
+import type { ImageSource } from "../image-source.js";
+import { openDockerArchive } from "./docker-archive.js";
 
 /** The engine's unix socket: DOCKER_HOST=unix://..., else the usual docker/podman paths. */
 export function engineSocket(env = process.env): string | null {

@@ -1,9 +1,9 @@
 // An OCI image layout (image-spec image-layout.md): index.json names the images, blobs live
 // under blobs/<alg>/<hex>. Read from a directory, or in place from a docker save archive
 // (docker 25 and later write this layout inside the tar).
-import { CliError } from "../errors";
-import type { Descriptor, ImageSource } from "../image-source";
-import type { FileSet } from "./file-set";
+import { CliError } from "../errors.js";
+import type { Descriptor, ImageSource } from "../image-source.js";
+import type { FileSet } from "./file-set.js";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME = "io.containerd.image.name";

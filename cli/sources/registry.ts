@@ -1,10 +1,10 @@
 // A registry as a source, for copy: manifests by GET, blobs streamed by ranged GET, so the
 // destination's chunked uploads stream through without touching disk.
 import { createHash } from "node:crypto";
-import { CliError } from "../errors";
-import { MANIFEST_ACCEPT, type Descriptor, type ImageSource } from "../image-source";
-import { formatRegistryRef, manifestReference, type RegistryRef } from "../reference";
-import type { RegistryClient } from "../registry-client";
+import { CliError } from "../errors.js";
+import { MANIFEST_ACCEPT, type Descriptor, type ImageSource } from "../image-source.js";
+import { formatRegistryRef, manifestReference, type RegistryRef } from "../reference.js";
+import type { RegistryClient } from "../registry-client.js";
 
 export class RegistrySource implements ImageSource {
   readonly name: string;

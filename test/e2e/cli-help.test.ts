@@ -69,3 +69,11 @@ it("npm start on a port in use says so before booting (a missing config would fa
     busy.close();
   }
 });
+
+it("npx r2-registry --help says a push without a tag goes to latest", () => {
+  const result = spawnSync(process.execPath, [...COMMANDS["npx r2-registry"]!, "--help"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  expect(result.stdout).toMatch(/TAG is latest unless given/);
+});

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { sendRequest } from "../../cli/http";
 import { buildMultiArchLayout, runCli, type BuiltImage } from "./push-client-fixtures";
 import { E2E_CREDENTIALS, requireAll, startRegistry, type RegistryServer } from "./registry-server";
@@ -144,7 +144,78 @@ describe("push, then pull back", () => {
   });
 });
 
+it("pushes to :latest when the destination names no tag, as docker does", async () => {
+  const run = await runCli(["push", `oci:${image.dir}:${image.tag}`, `${server.host}/untagged`, "--json"], env);
+  expect(run.code, run.stderr).toBe(0);
+  expect(summaryOf(run).reference).toBe(`${server.host}/untagged:latest`);
+  const latest = await sendRequest(
+    {
+      method: "HEAD",
+      url: `${server.url}/v2/untagged/manifests/latest`,
+      headers: { Authorization: basic(), Accept: "application/vnd.oci.image.index.v1+json" },
+    },
+    { insecure: true },
+  );
+  await latest.drain();
+  expect(latest.status).toBe(200);
+  expect(latest.header("docker-content-digest")).toBe(image.indexDigest);
+});
+
+describe("output without a terminal", () => {
+  it("a push prints progress lines while the big layer goes up", async () => {
+    // A state of its own: the record of earlier pushes would mount every blob instead.
+    const state = { R2_REGISTRY_STATE: join(work, "plain-state", "uploads.json") };
+    const run = await runCli(["push", `oci:${image.dir}:${image.tag}`, `${server.host}/plain:v1`], {
+      ...env,
+      ...state,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stderr.split("\n").filter((line) => line.startsWith("progress: "));
+    expect(lines.length, run.stderr).toBeGreaterThanOrEqual(3);
+    expect(lines[0]).toMatch(/^progress: [0-9.]+ [KMG]?i?B of [0-9.]+ MiB \(\d+%\) after \d+ s$/);
+    expect(run.stdout.split("\n")[2]).toMatch(/^sent [0-9.]+ MiB of [0-9.]+ MiB in [0-9.]+ s$/);
+  });
+
+  it("a pull says received, not sent, and prints progress lines", async () => {
+    const run = await runCli(["pull", `${server.host}/multi:${image.tag}`, join(work, "pulled-plain")], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/: pulled [0-9.]+ [KM]iB \(received [0-9.]+ [KM]iB\)/);
+    expect(run.stderr).toMatch(/^progress: /m);
+    expect(run.stdout).toMatch(/^received [0-9.]+ MiB of [0-9.]+ MiB in [0-9.]+ s$/m);
+    expect(`${run.stdout}${run.stderr}`).not.toMatch(/\bsent\b/);
+  });
+});
+
+describe("automatic mounts", () => {
+  it("mounts every blob from a repository this user pushed them to, with no --mount-from", async () => {
+    const run = await push("automount");
+    expect(run.code, run.stderr).toBe(0);
+    const summary = summaryOf(run);
+    expect(summary.bytesSent).toBe(0);
+    expect(summary.mounted).toBe(5);
+    expect(summary.bytesMounted).toBe(summary.bytesTotal);
+  });
+
+  it("copy within one registry mounts from the source repository, even with no record", async () => {
+    const state = { R2_REGISTRY_STATE: join(work, "copy-state", "uploads.json") };
+    const run = await runCli(
+      ["copy", `${server.host}/multi:${image.tag}`, `${server.host}/copied:${image.tag}`, "--json"],
+      { ...env, ...state },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const summary = summaryOf(run);
+    expect(summary.digest).toBe(image.indexDigest);
+    expect(summary.bytesSent).toBe(0);
+    expect(summary.mounted).toBe(5);
+  });
+});
+
 describe("resuming", () => {
+  // Each test starts with no upload state and no record of earlier pushes, which would mount.
+  beforeEach(() => {
+    env.R2_REGISTRY_STATE = join(mkdtempSync(join(work, "state-")), "uploads.json");
+  });
+
   it("re-run after a killed push sends only the bytes the registry lacks", async () => {
     const chunk = 16 * MiB;
     let killedAt = 0;
@@ -170,6 +241,10 @@ describe("resuming", () => {
     expect(summary.digest).toBe(image.indexDigest);
     expect(resumed.skipped).toBeGreaterThanOrEqual(entry.offset);
     expect(resumed.sent).toBe(image.bigLayer.size - (resumed.skipped as number));
+    // The summary tells resumed bytes apart from blobs that were there already.
+    expect(summary.bytesResumed).toBe(resumed.skipped);
+    expect(summary.resumed).toBe(1);
+    expect((summary.bytesResumed as number) + (summary.bytesExisted as number)).toBe(summary.bytesSkipped);
     expect(summary.bytesSent).toBeLessThan(summary.bytesTotal as number);
     expect(
       existsSync(env.R2_REGISTRY_STATE!) &&
@@ -196,5 +271,23 @@ describe("resuming", () => {
     const mounted = summaryOf(await push("mounted", ["--mount-from", "multi"]));
     expect(mounted.bytesSent).toBe(0);
     expect(mounted.mounted).toBe(5);
+  });
+});
+
+describe("an https registry on a loopback address", () => {
+  let tls: RegistryServer;
+  beforeAll(async () => {
+    tls = await startRegistry({ protocol: "https" });
+  });
+  afterAll(async () => {
+    await tls?.stop();
+  });
+
+  it("is reached over TLS without a scheme or a flag, as docker does", async () => {
+    const run = await runCli(["push", `oci:${image.dir}:${image.tag}`, `${tls.host}/tls:v1`, "--json"], env);
+    expect(run.code, run.stderr || run.stdout).toBe(0);
+    expect(summaryOf(run).digest).toBe(image.indexDigest);
+    const pull = await runCli(["pull", `${tls.host}/tls:v1`, join(work, "pulled-tls"), "--json"], env);
+    expect(pull.code, pull.stderr || pull.stdout).toBe(0);
   });
 });
