@@ -2,33 +2,21 @@
 // crane append/push/pull/copy (a mount within the registry)/tag/ls/digest/export/catalog/delete,
 // and oras push/pull/attach/discover/cp -r/manifest delete, with referrers found through the
 // referrers API (no `sha256-<hex>` fallback tag may appear).
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { needClients } from "./clients/availability";
-import { api, getManifest, logMark, logTail, requestsSince, startClientRegistry, workDir } from "./clients/registry";
-import { runOk, slowestCommands } from "./clients/run";
+import { api, getManifest, logMark, requestsSince, clientSuite } from "./clients/registry";
+import { runOk } from "./clients/run";
 import { Crane, Oras } from "./clients/tools";
 import { E2E_CREDENTIALS, type RegistryServer } from "./registry-server";
 
 let server: RegistryServer;
 let work: string;
 
-beforeAll(async () => {
-  server = await startClientRegistry();
-  work = workDir("crane-oras");
-});
-
-afterEach(async (context) => {
-  if (context.task.result?.state !== "fail") return;
-  await new Promise((r) => setTimeout(r, 1500));
-  console.error(`registry log tail:\n${logTail(server)}`);
-});
-
-afterAll(async () => {
-  console.log(`slowest client commands:\n${slowestCommands()}`);
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+clientSuite("crane-oras", (s, w) => {
+  server = s;
+  work = w;
 });
 
 async function tags(repo: string): Promise<string[]> {

@@ -1,23 +1,11 @@
-// The docker engine and CLI against `npm start`'s runtime: login with every credential kind, push,
-// pull and run of an image with a 150 MiB layer, and a cross-repository mount when the same
-// image goes to a second repository. Images come from `docker import` of umoci-built rootfs.
-import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { needClients } from "./clients/availability";
 import { execInImage } from "./clients/container";
 import { buildBase, buildDerived, rootfsTarball, type BuiltImage } from "./clients/images";
 import { CREDENTIAL_KINDS } from "./clients/credentials";
-import {
-  getManifest,
-  logMark,
-  logTail,
-  requestsSince,
-  startClientRegistry,
-  stateBytes,
-  workDir,
-} from "./clients/registry";
-import { sha256OfFile, slowestCommands } from "./clients/run";
+import { clientSuite, getManifest, logMark, requestsSince, stateBytes } from "./clients/registry";
+import { sha256OfFile } from "./clients/run";
 import { DockerCli } from "./clients/tools";
 import { E2E_CREDENTIALS, type RegistryServer } from "./registry-server";
 
@@ -28,23 +16,10 @@ let server: RegistryServer;
 let work: string;
 let docker: DockerCli;
 
-beforeAll(async () => {
-  server = await startClientRegistry();
-  work = workDir("docker");
+clientSuite("docker", (s, w) => {
+  server = s;
+  work = w;
   docker = new DockerCli(join(work, "docker-config"));
-});
-
-afterEach(async (context) => {
-  if (context.task.result?.state !== "fail") return;
-  // The runtime logs a request after the client has its answer; wait for the last lines.
-  await new Promise((r) => setTimeout(r, 1500));
-  console.error(`registry log tail:\n${logTail(server)}`);
-});
-
-afterAll(async () => {
-  console.log(`slowest client commands:\n${slowestCommands()}`);
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 let baseImage: Promise<BuiltImage> | null = null;

@@ -5,14 +5,13 @@
 // the edge's body limit must), and pulled back with skopeo. Nothing is retried.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { needClients } from "./clients/availability";
 import { buildBase, buildDerived } from "./clients/images";
-import { api, getManifest, logTail, startClientRegistry, workDir } from "./clients/registry";
+import { api, getManifest, clientSuite } from "./clients/registry";
 import { pullToLayout, pushImage } from "./clients/skopeo";
 import { runCli } from "./push-client-fixtures";
 import { E2E_CREDENTIALS } from "./registry-server";
-import { slowestCommands } from "./clients/run";
 import { ContainersTools } from "./clients/tools";
 import type { RegistryServer } from "./registry-server";
 
@@ -21,22 +20,9 @@ const GiB = 1024 * 1024 * 1024;
 let server: RegistryServer;
 let work: string;
 
-beforeAll(async () => {
-  server = await startClientRegistry();
-  work = workDir("large");
-});
-
-afterEach(async (context) => {
-  if (context.task.result?.state !== "fail") return;
-  // The runtime logs a request after the client has its answer; wait for the last lines.
-  await new Promise((r) => setTimeout(r, 1500));
-  console.error(`registry log tail:\n${logTail(server)}`);
-});
-
-afterAll(async () => {
-  console.log(`slowest client commands:\n${slowestCommands()}`);
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+clientSuite("large", (s, w) => {
+  server = s;
+  work = w;
 });
 
 it("pushes a 1 GiB layer with skopeo and in chunks, and pulls it back with skopeo, digests equal", async (context) => {

@@ -1,13 +1,9 @@
-// buildah, podman, skopeo and containerd's ctr against `npm start`'s runtime: a multi-arch index
-// pushed with `manifest push --all` and pulled per platform, tags listed and one image
-// deleted, a copy between repositories, a referrer, and `ctr images pull` with credentials.
-import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { needClients } from "./clients/availability";
 import { buildBase, buildDerived, type BuiltImage } from "./clients/images";
-import { api, CREDS, getManifest, logTail, pushBlob, startClientRegistry, workDir } from "./clients/registry";
-import { sha256Hex, slowestCommands } from "./clients/run";
+import { api, CREDS, getManifest, pushBlob, clientSuite } from "./clients/registry";
+import { sha256Hex } from "./clients/run";
 import { ContainersTools, Ctr } from "./clients/tools";
 import type { RegistryServer } from "./registry-server";
 import { pullToLayout, pushImage, skopeoFlags } from "./clients/skopeo";
@@ -16,23 +12,10 @@ let server: RegistryServer;
 let work: string;
 let tools: ContainersTools;
 
-beforeAll(async () => {
-  server = await startClientRegistry();
-  work = workDir("oci-tools");
+clientSuite("oci-tools", (s, w) => {
+  server = s;
+  work = w;
   tools = new ContainersTools(join(work, "containers"));
-});
-
-afterEach(async (context) => {
-  if (context.task.result?.state !== "fail") return;
-  // The runtime logs a request after the client has its answer; wait for the last lines.
-  await new Promise((r) => setTimeout(r, 1500));
-  console.error(`registry log tail:\n${logTail(server)}`);
-});
-
-afterAll(async () => {
-  console.log(`slowest client commands:\n${slowestCommands()}`);
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 interface TestImages {

@@ -1,12 +1,13 @@
 // The registry the client suites share: one local runtime (plain HTTP, as `npm start`) per test
 // file, the credential kinds it accepts, and small authenticated API calls that check what
 // the clients left in it.
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "../registry-server";
 import { CREDENTIAL_KINDS } from "./credentials";
-import { sha256Hex } from "./run";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { sha256Hex, slowestCommands } from "./run";
 
 export const CREDS = `${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`;
 
@@ -18,6 +19,33 @@ export async function startClientRegistry(): Promise<RegistryServer> {
 
 export function workDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `e2e-${name}-`));
+}
+
+/**
+ * The hooks every client suite needs, registered once for the calling test file: a fresh
+ * registry and work directory before its tests (handed to `started`), the registry's log tail
+ * after a failed test, and the slowest client commands, the registry's stop and the work
+ * directory's removal after them.
+ */
+export function clientSuite(name: string, started: (server: RegistryServer, work: string) => void): void {
+  let server: RegistryServer | undefined;
+  let work: string | undefined;
+  beforeAll(async () => {
+    server = await startClientRegistry();
+    work = workDir(name);
+    started(server, work);
+  });
+  afterEach(async (context) => {
+    if (context.task.result?.state !== "fail") return;
+    // The runtime logs a request after the client has its answer; wait for the last lines.
+    await new Promise((r) => setTimeout(r, 1500));
+    console.error(`registry log tail:\n${logTail(server)}`);
+  });
+  afterAll(async () => {
+    console.log(`slowest client commands:\n${slowestCommands()}`);
+    await server?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
 }
 
 function basic(credentials: { username: string; password: string }): string {
