@@ -16,6 +16,8 @@ const USAGE = `usage: npm start [-- options]
   --config FILE       another wrangler config (default: wrangler.toml)
   --https             serve https with a self-signed certificate instead of plain http
   --inspector-port N  open the Worker's inspector (Chrome DevTools protocol) on port N
+  --cron-port N       loopback port of the cron trigger: curl http://127.0.0.1:N/scheduled
+                      fires the scheduled handler (default: a free port, printed at start)
   --body-streams N    request bodies streamed into the Worker at once; more wait their turn
                       (default ${DEFAULT_BODY_STREAMS}; 0: no limit, every request relayed as it comes)
   --json              print one JSON line when ready (for scripts), instead of the banner
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
       config: { type: "string" },
       https: { type: "boolean" },
       "inspector-port": { type: "string" },
+      "cron-port": { type: "string" },
       "body-streams": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean" },
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
     config: values.config,
     https: values.https,
     inspectorPort: values["inspector-port"] ? Number(values["inspector-port"]) : undefined,
+    cronPort: values["cron-port"] ? Number(values["cron-port"]) : undefined,
     bodyStreams: bodyStreams === 0 ? Number.POSITIVE_INFINITY : bodyStreams,
   });
   if (values.json) {
@@ -97,6 +101,7 @@ async function main(): Promise<void> {
         port: runtime.port,
         stateDir: runtime.stateDir,
         inspectorPort: runtime.inspectorPort,
+        cronUrl: runtime.cronUrl,
       }),
     );
   } else {
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
     const shown = near.startsWith("..") ? runtime.stateDir : near || ".";
     const credentials = values["no-dev-vars"] ? "credentials from --var" : "credentials in .dev.vars";
     console.log(`Registry: ${runtime.url}  (docker login ${runtime.host}:${runtime.port}; ${credentials})`);
+    console.log(`Cron: curl ${runtime.cronUrl}  (fires the scheduled handler; this machine only)`);
     console.log(`State: ${shown} (${mebibytes(directorySize(runtime.stateDir))}); stop and delete it to start empty.`);
   }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
