@@ -38,6 +38,9 @@ export interface IngestResult {
   /** Set when reading the body failed (cut short, connection lost): what arrived is kept,
    *  so the client can resume. */
   interrupted: unknown;
+  /** For a caller that cannot record `state` after all: drops the multipart upload if this
+   *  request created it (storage/blob-data.ts abandon()). */
+  abandon(): Promise<void>;
 }
 
 interface BodyReader {
@@ -112,27 +115,26 @@ async function ingestWith(
     initial: tail,
     hash: state.offset === 0 ? "sha256" : null,
   });
-  let interrupted: unknown = null;
-  if (reader) {
-    try {
-      interrupted = await pump(reader, writer, options);
-    } catch (error) {
-      // Gives the writer's buffers back to the pool; the session keeps its previous state.
-      await writer.settle().catch(() => {});
-      throw error;
+  try {
+    const interrupted = reader ? await pump(reader, writer, options) : null;
+    const settled = await writer.settle();
+    const received = writer.size;
+    const streamedSha256 = state.offset === 0 && !interrupted ? await writer.hexDigest() : null;
+    if (!interrupted && options.expectedLength !== null && received !== options.expectedLength) {
+      throw new RegistryError(
+        "SIZE_INVALID",
+        `received ${received} bytes, the request declared ${options.expectedLength}`,
+      );
     }
+    const next: UploadState = { ...state, multipartId: settled.multipartId, parts: settled.parts };
+    const abandon = () => writer.abandon();
+    return { state: next, trailing: settled.trailing, received, streamedSha256, interrupted, abandon };
+  } catch (error) {
+    // A refused body (413), a wrong length or a failed part: the session keeps its previous
+    // state, so a multipart upload this request started is aborted now, never left behind.
+    await writer.abandon().catch(() => {});
+    throw error;
   }
-  const settled = await writer.settle();
-  const received = writer.size;
-  const streamedSha256 = state.offset === 0 && !interrupted ? await writer.hexDigest() : null;
-  if (!interrupted && options.expectedLength !== null && received !== options.expectedLength) {
-    throw new RegistryError(
-      "SIZE_INVALID",
-      `received ${received} bytes, the request declared ${options.expectedLength}`,
-    );
-  }
-  const next: UploadState = { ...state, multipartId: settled.multipartId, parts: settled.parts };
-  return { state: next, trailing: settled.trailing, received, streamedSha256, interrupted };
 }
 
 /** Moves the body into the writer. Returns the error of a failed read (a body cut short, a

@@ -114,7 +114,6 @@ async function commitIngest(
   const { state } = result;
   const offset = state.parts.length * state.partSize + result.trailing.length;
   const generation = before.tailGeneration + 1;
-  if (result.trailing.length > 0) await writeTail(deps.store, state.id, generation, result.trailing);
   const next: UploadState = {
     ...state,
     offset,
@@ -122,10 +121,18 @@ async function commitIngest(
     tailLength: result.trailing.length,
     streamedSha256: before.offset === 0 ? result.streamedSha256 : null,
   };
-  if (!(await lock.commit(next))) {
-    await deleteTail(deps.store, state.id, generation);
-    throw rangeConflict(before, "the upload changed while this chunk was written");
+  let committed = false;
+  try {
+    if (result.trailing.length > 0) await writeTail(deps.store, state.id, generation, result.trailing);
+    committed = await lock.commit(next);
+  } finally {
+    // Not recorded: what this request stored must not outlive it.
+    if (!committed) {
+      await deleteTail(deps.store, state.id, generation).catch(() => {});
+      await result.abandon().catch(() => {});
+    }
   }
+  if (!committed) throw rangeConflict(before, "the upload changed while this chunk was written");
   if (before.tailLength > 0) await deleteTail(deps.store, state.id, before.tailGeneration);
   return lock.state;
 }

@@ -76,6 +76,9 @@ export class BlobDataWriter {
   private fill = 0;
   private written = 0;
   private multipartId: string | null;
+  /** The multipart upload was given in `resume`: its session records it, so abandon() leaves
+   *  it for the session's end to free. */
+  private readonly resumed: boolean;
   private readonly parts: UploadedPart[];
   private readonly inFlight: Promise<void>[] = [];
   /** Buffers whose part is stored, filled again before any new one is taken: a request
@@ -116,6 +119,7 @@ export class BlobDataWriter {
     this.buffers = options.buffers ?? isolatePartBuffers;
     this.partsInFlight = options.partsInFlight ?? 2;
     this.multipartId = options.resume?.multipartId ?? null;
+    this.resumed = this.multipartId !== null;
     // One parts array for this writer: uploads finishing out of order fill in their etags.
     this.parts = [...(options.resume?.parts ?? [])];
     this.buffer = first;
@@ -241,6 +245,21 @@ export class BlobDataWriter {
     if (!this.hasher) throw new RegistryError("UNKNOWN", "hexDigest: the writer was not opened with a hash");
     await this.hasher.writer.close();
     return toHex(await this.hasher.stream.digest);
+  }
+
+  /**
+   * For a request that fails: gives the buffers back and aborts the multipart upload if this
+   * writer created it, since no session records it and nothing else would ever free it (R2
+   * keeps an unfinished upload's parts for 7 days). Parts added to a resumed upload belong to
+   * its session, which frees them when it is cancelled, finished or expires. Safe after
+   * settle().
+   */
+  async abandon(): Promise<void> {
+    this.hasher?.writer.abort().catch(() => {});
+    await this.streamed?.abort();
+    await Promise.allSettled(this.inFlight.splice(0));
+    this.releaseBuffers();
+    if (!this.resumed) await abortBlobData(this.store, this.dataKey, this.multipartId);
   }
 
   /** Drops whatever was written: the multipart upload, the object, the hash. */
