@@ -20,6 +20,8 @@ export const USAGE = `usage: npm start [-- options]
   --config FILE       another wrangler config (default: wrangler.toml)
   --https             serve https with a self-signed certificate instead of plain http
   --inspector-port N  open the Worker's inspector (Chrome DevTools protocol) on port N
+  --cron-port N       loopback port of the cron trigger: curl http://127.0.0.1:N/scheduled
+                      fires the scheduled handler (default: a free port, printed at start)
   --body-streams N    request bodies streamed into the Worker at once; more wait their turn
                       (default ${DEFAULT_BODY_STREAMS}; 0: no limit, every request relayed as it comes)
   --log-format F      text (default): one line per request; json: one JSON object per line,
@@ -42,6 +44,8 @@ export interface DevOptions {
   config?: string;
   https: boolean;
   inspectorPort?: number;
+  /** The loopback cron trigger's port (scripts/cron-trigger.ts); undefined: a free one. */
+  cronPort?: number;
   /** undefined: the runtime's default; Infinity: no limit. */
   bodyStreams?: number;
   logFormat: LogFormat;
@@ -101,6 +105,7 @@ export function parseDevOptions(argv: string[], environment: NodeJS.ProcessEnv =
       values["inspector-port"] === undefined
         ? undefined
         : wholeNumber("--inspector-port", values["inspector-port"], 1, 65535),
+    cronPort: values["cron-port"] === undefined ? undefined : wholeNumber("--cron-port", values["cron-port"], 1, 65535),
     bodyStreams: bodyStreams === 0 ? Number.POSITIVE_INFINITY : bodyStreams,
     logFormat,
     quiet: values.quiet ?? false,
@@ -120,6 +125,7 @@ function parse(argv: string[]) {
       config: { type: "string" },
       https: { type: "boolean" },
       "inspector-port": { type: "string" },
+      "cron-port": { type: "string" },
       "body-streams": { type: "string" },
       "log-format": { type: "string" },
       quiet: { type: "boolean" },

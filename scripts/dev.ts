@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     config: options.config,
     https: options.https,
     inspectorPort: options.inspectorPort,
+    cronPort: options.cronPort,
     bodyStreams: options.bodyStreams,
     logOptions: { format: options.logFormat, requests: !options.quiet },
   });
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
         port: runtime.port,
         stateDir: runtime.stateDir,
         inspectorPort: runtime.inspectorPort,
+        cronUrl: runtime.cronUrl,
       }),
     );
   } else {
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
     console.log(`Registry: ${runtime.url}  (docker login ${runtime.host}:${runtime.port}; ${credentials})`);
     if (!isLoopback(options.host))
       console.log(`Listening on ${options.host}: other machines use this one's address and port ${runtime.port}.`);
+    console.log(`Cron: curl ${runtime.cronUrl}  (fires the scheduled handler; this machine only)`);
     console.log(`State: ${shown} (${mebibytes(directorySize(runtime.stateDir))}); stop and delete it to start empty.`);
   }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -9,6 +9,9 @@
 //   docs/local-runtime.md). Clients keep their own keep-alive connections to this server.
 // - Only a few request bodies stream into workerd at once (scripts/body-lanes.ts); the others
 //   wait here, unread, so requests without a body are never stuck behind ten uploads.
+// - /cdn-cgi/ paths get 404 here: Miniflare serves its own endpoints there (trigger handlers,
+//   a binding proxy, live reload) with no authentication, and none belong on a public port.
+//   The cron is fired through the runtime's loopback-only trigger (scripts/cron-trigger.ts).
 import {
   type ClientRequest,
   createServer as createHttpServer,
@@ -76,7 +79,24 @@ function streamsABody(req: IncomingMessage): boolean {
   return !(length <= SMALL_BODY_BYTES);
 }
 
+/** Whether workerd would route the request to one of Miniflare's /cdn-cgi/ endpoints. The
+ *  path is read the way workerd's URL parser reads it, which resolves dot segments (`/./`,
+ *  `/v2/../`, `%2e`), so no spelling slips past. */
+export function isRuntimePath(target: string | undefined): boolean {
+  let path: string;
+  try {
+    path = new URL(target ?? "/", "http://front-door").pathname.toLowerCase();
+  } catch {
+    return true; // workerd would refuse it too; nothing is lost by answering 404
+  }
+  return path === "/cdn-cgi" || path.startsWith("/cdn-cgi/");
+}
+
 function forward(upstreams: Upstreams, lanes: BodyLanes | null, req: IncomingMessage, res: ServerResponse): void {
+  if (isRuntimePath(req.url)) {
+    res.writeHead(404, { "Content-Type": "text/plain" }).end("not found\n");
+    return;
+  }
   const upstream = hasBody(req) ? upstreams.withBody : upstreams.withoutBody;
   if (lanes === null || !streamsABody(req)) {
     relay(upstream, lanes, req, res, null);

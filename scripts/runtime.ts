@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { get as httpGet } from "node:http";
 import { get as httpsGet } from "node:https";
 import type { Server, Socket } from "node:net";
+import { CRON_TRIGGER_HOST, cronTrigger } from "./cron-trigger";
 import { frontDoor } from "./front-door";
 import { type LogOptions, lineWriter, READY_PROBE_PATH } from "./request-log";
 import { dirname, join, resolve } from "node:path";
@@ -41,6 +42,8 @@ export interface RuntimeOptions {
   https?: boolean;
   /** Miniflare's inspector (Chrome DevTools protocol), e.g. to read the isolate's heap. */
   inspectorPort?: number;
+  /** Loopback port of the cron trigger (scripts/cron-trigger.ts); 0 or unset picks a free one. */
+  cronPort?: number;
   /** How many request bodies stream into workerd at once (scripts/body-lanes.ts); default
    *  DEFAULT_BODY_STREAMS, Infinity for no limit. */
   bodyStreams?: number;
@@ -58,6 +61,8 @@ export interface Runtime {
   port: number;
   stateDir: string;
   inspectorPort: number | null;
+  /** GET this (with `?cron=EXPR`) to fire the scheduled handler; loopback only. */
+  cronUrl: string;
   stop(): Promise<void>;
 }
 
@@ -149,6 +154,7 @@ interface WranglerConfig {
   r2_buckets?: { binding: string; bucket_name?: string }[];
   kv_namespaces?: { binding: string; id?: string }[];
   ratelimits?: { name: string; simple: { limit: number; period?: 10 | 60 } }[];
+  triggers?: { crons?: string[] };
 }
 
 /** Miniflare options from the top level of the wrangler config. wrangler's own helper for
@@ -256,8 +262,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     defaultPersistRoot: join(stateDir, "v3"),
     r2Persist: true,
     kvPersist: true,
-    // GET /cdn-cgi/handler/scheduled?cron=... fires the scheduled handler (the cron).
-    unsafeTriggerHandlers: true,
+    // No /cdn-cgi/handler/scheduled: it would answer on the public port (with https, workerd
+    // serves that port itself) and ask for no credential. The cron trigger below replaces it.
+    unsafeTriggerHandlers: false,
     // No fetch of Request.cf from the internet; a placeholder object is used.
     cf: false,
     host: innerHost,
@@ -275,15 +282,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   let door: Server | null = null;
   const open = new Set<Socket>();
+  const trigger = cronTrigger(mf, registryWorker.name, parsed.triggers?.crons?.[0] ?? "* * * * *");
   const stop = async () => {
     const closed = new Promise<void>((r) => (door ? door.close(() => r()) : r()));
     for (const socket of open) socket.destroy();
-    await closed;
+    trigger.closeAllConnections();
+    await Promise.all([closed, new Promise((r) => trigger.close(r))]);
     await mf.dispose().catch(() => {});
   };
   try {
     const inner = await mf.ready;
     await untilAnswering(inner.origin);
+    const cronPort = await listen(trigger, options.cronPort ?? 0, CRON_TRIGGER_HOST);
+    const cronUrl = `http://${CRON_TRIGGER_HOST}:${cronPort}/scheduled`;
     if (options.https) {
       return {
         url: originOf("https", clientHost(host), Number(inner.port)),
@@ -291,6 +302,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         port: Number(inner.port),
         stateDir,
         inspectorPort: options.inspectorPort ?? null,
+        cronUrl,
         stop,
       };
     }
@@ -310,6 +322,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       port,
       stateDir,
       inspectorPort: options.inspectorPort ?? null,
+      cronUrl,
       stop,
     };
   } catch (error) {

@@ -37,6 +37,35 @@ describe("identity namespaces", () => {
   });
 });
 
+describe("a JWT password names its own subject", () => {
+  it("refuses a signed password without a username claim, whatever Basic name it comes with", async () => {
+    const keys = await makeKeyPair();
+    const fetch: Fetch = fetcher({ JWT_REGISTRY_TOKENS_PUBLIC_KEY: keys.publicJwkBase64 });
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const victim = basic("jwt-owner", await keys.sign({ username: "jwt-owner", capabilities: ["pull", "push"], exp }));
+    const start = await fetch("/v2/jwt/app/blobs/uploads/", { method: "POST", headers: { Authorization: victim } });
+    expect(start.status).toBe(202);
+    const location = start.headers.get("Location")!;
+    // The review's token: validly signed, full capabilities, no username.
+    const nameless = await keys.sign({ capabilities: ["pull", "push"], exp });
+    const intruder = basic("jwt-owner", nameless);
+    expect((await fetch(location, { headers: { Authorization: intruder } })).status).toBe(401);
+    expect((await fetch(location, { method: "DELETE", headers: { Authorization: intruder } })).status).toBe(401);
+    const token = await fetch("/v2/token", {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "password", client_id: "t", username: "jwt-owner", password: nameless }),
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
+    expect(token.status).toBe(401);
+    expect((await fetch("/v2/jwt/app/tags/list", { headers: { Authorization: `Bearer ${nameless}` } })).status).toBe(
+      401,
+    );
+    // The victim's session is untouched.
+    const status = await fetch(location, { headers: { Authorization: victim } });
+    expect(status.status).toBe(204);
+  });
+});
+
 describe("refresh tokens bound to their credential", () => {
   const post = (f: Fetch, form: Record<string, string>) =>
     f("/v2/token", {

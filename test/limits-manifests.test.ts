@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { formatDigest, parseDigest } from "../src/oci/digest";
+import { MAX_JSON_DEPTH } from "../src/oci/strict-json";
 import { MAX_MANIFEST_REFERENCES, MAX_TAGS_PER_PUT } from "../src/registry/manifests";
 import { putTag } from "../src/storage/manifests";
 import { openStorage, type StorageBindings } from "../src/storage/storage";
@@ -98,6 +99,22 @@ describe("descriptors per manifest", () => {
     const refused = await pushManifest(repo, "over", over);
     expect(refused.status).toBe(400);
     expect(await errorCode(refused)).toBe("MANIFEST_INVALID");
+  });
+});
+
+describe("shape of the JSON", () => {
+  it("refuses a 4 MB manifest of two million nested arrays with 400 MANIFEST_INVALID, storing nothing", async () => {
+    const repo = "lim/deep";
+    const image = await pushImage(repo, "base", 8);
+    const deep = "[".repeat(2_000_000) + "]".repeat(2_000_000);
+    const body = image.body.replace(/^\{/, `{"x-deep":${deep},`);
+    const { response: put, usage } = await putManifestMetered(repo, "deep", body);
+    expect(put.status).toBe(400);
+    expect(usage.subrequests).toBe(0);
+    const error = ((await put.json()) as { errors: { code: string; message: string }[] }).errors[0]!;
+    expect(error.code).toBe("MANIFEST_INVALID");
+    expect(error.message).toContain(`at most ${MAX_JSON_DEPTH}`);
+    expect((await request(`/v2/${repo}/manifests/deep`)).status).toBe(404);
   });
 });
 

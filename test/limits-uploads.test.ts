@@ -2,9 +2,13 @@
 // buffer pool, which never passes its cap, and every buffer comes back, also from uploads that
 // fail. The tests run in the worker's own isolate, so they read the same pool the uploads use.
 // The isolate's whole heap under 8 × 200 MiB uploads is measured in test/e2e/memory.test.ts.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { openStorage, type StorageBindings } from "../src/storage/storage";
+import { readUploadState } from "../src/storage/uploads";
 import { PART_POOL_BYTES, partBuffers, readBuffers } from "../src/util/memory-budget";
-import { errorCode, request, seededBytes, sha256, startUpload } from "./helpers";
+import { fetcher } from "./auth-setup";
+import { AUTH, errorCode, request, seededBytes, sha256, startUpload } from "./helpers";
 
 const MiB = 1024 * 1024;
 
@@ -119,5 +123,88 @@ describe("upload buffers per isolate", () => {
     expect((await request(location, { method: "DELETE" })).status).toBe(204);
     expect(partBuffers.stats().leasedBytes).toBe(0);
     expect(readBuffers.stats().leasedBytes).toBe(0);
+  });
+});
+
+describe("a refused upload keeps no bytes", () => {
+  /** The real bucket, noting every multipart upload created through it: the R2 binding
+   *  cannot list unfinished multipart uploads. */
+  function recordingBucket() {
+    const created: { key: string; uploadId: string }[] = [];
+    const bucket = new Proxy(env.REGISTRY, {
+      get(target, property) {
+        if (property === "createMultipartUpload")
+          return async (key: string, options?: R2MultipartOptions) => {
+            const upload = await target.createMultipartUpload(key, options);
+            created.push({ key, uploadId: upload.uploadId });
+            return upload;
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    return { bucket, created };
+  }
+  /** Whether R2 still takes parts for the upload: an aborted one refuses them. */
+  async function stillOpen(upload: { key: string; uploadId: string }): Promise<boolean> {
+    try {
+      await env.REGISTRY.resumeMultipartUpload(upload.key, upload.uploadId).uploadPart(1, new Uint8Array(16));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  const LIMIT = 12 * MiB; // two 5 MiB parts go up before the body passes it
+
+  async function patch(fetch: ReturnType<typeof fetcher>, location: string, bytes: Uint8Array) {
+    return fetch(location, {
+      method: "PATCH",
+      body: streamOf(bytes),
+      headers: { Authorization: AUTH, "Content-Type": "application/octet-stream" },
+      duplex: "half",
+    } as RequestInit);
+  }
+
+  it("aborts at once the multipart upload a PATCH over MAX_REQUEST_BODY_BYTES started", async () => {
+    const { bucket, created } = recordingBucket();
+    const fetch = fetcher({ MAX_REQUEST_BODY_BYTES: String(LIMIT), REGISTRY: bucket } as never);
+    const start = await fetch("/v2/lim/refused/blobs/uploads/", { method: "POST", headers: { Authorization: AUTH } });
+    const location = start.headers.get("Location")!;
+    const id = start.headers.get("Docker-Upload-UUID")!;
+    const refused = await patch(fetch, location, seededBytes(20 * MiB, 11));
+    expect(refused.status).toBe(413);
+    expect(await errorCode(refused)).toBe("SIZE_INVALID");
+    expect(created).toHaveLength(1);
+    // The session records nothing of the refused request, and its multipart upload is gone.
+    const session = await readUploadState(openStorage(env as unknown as StorageBindings), id);
+    expect(session?.state).toMatchObject({ offset: 0, multipartId: null, parts: [] });
+    expect(await stillOpen(created[0]!), "the refused request's multipart upload was aborted").toBe(false);
+    expect(partBuffers.stats().leasedBytes).toBe(0);
+    // The session goes on as if the refused request never came.
+    const fits = seededBytes(6 * MiB, 12);
+    expect((await patch(fetch, location, fits)).status).toBe(202);
+    const closed = await fetch(`${location}&digest=${await sha256(fits)}`, {
+      method: "PUT",
+      headers: { Authorization: AUTH },
+    });
+    expect(closed.status, await closed.clone().text()).toBe(201);
+  });
+
+  it("leaves parts a refused PATCH added to a recorded multipart upload to the session, which frees them", async () => {
+    const { bucket, created } = recordingBucket();
+    const fetch = fetcher({ MAX_REQUEST_BODY_BYTES: String(LIMIT), REGISTRY: bucket } as never);
+    const start = await fetch("/v2/lim/refused/blobs/uploads/", { method: "POST", headers: { Authorization: AUTH } });
+    const location = start.headers.get("Location")!;
+    const id = start.headers.get("Docker-Upload-UUID")!;
+    const first = await patch(fetch, location, seededBytes(6 * MiB, 13));
+    expect(first.status).toBe(202);
+    const next = first.headers.get("Location")!;
+    expect((await patch(fetch, next, seededBytes(20 * MiB, 14))).status).toBe(413);
+    expect(created).toHaveLength(1);
+    const session = await readUploadState(openStorage(env as unknown as StorageBindings), id);
+    expect(session?.state.multipartId).toBe(created[0]!.uploadId);
+    expect(session?.state.offset).toBe(6 * MiB);
+    expect((await fetch(next, { method: "DELETE", headers: { Authorization: AUTH } })).status).toBe(204);
+    expect(await stillOpen(created[0]!)).toBe(false);
   });
 });

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RegistryError } from "../src/errors";
 import { MEDIA_TYPES, parseManifest } from "../src/oci/manifest";
-import { findDuplicateKey, foldKey } from "../src/oci/strict-json";
+import { MAX_JSON_DEPTH, MAX_JSON_ITEMS, findDuplicateKey, foldKey, measureJsonShape } from "../src/oci/strict-json";
 
 const enc = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
 const D = (n: number, mediaType = "application/octet-stream") => ({
@@ -225,5 +225,66 @@ describe("parser differentials (oci/strict-json.ts)", () => {
       ),
       fixed,
     );
+  });
+});
+
+describe("nesting and size of the JSON (oci/strict-json.ts measureJsonShape)", () => {
+  const fixed = { seed: 0x20_0003, numRuns: 300 };
+  /** Depth and keys-plus-values of a value, read from the value itself. */
+  const shapeOf = (value: unknown): { depth: number; items: number } => {
+    if (typeof value !== "object" || value === null) return { depth: 0, items: 1 };
+    const entries = Array.isArray(value) ? value : Object.values(value);
+    const inner = entries.map(shapeOf);
+    const keys = Array.isArray(value) ? 0 : entries.length;
+    return {
+      depth: 1 + Math.max(0, ...inner.map((s) => s.depth)),
+      // The scan counts one extra for an empty container (its opening with no comma or colon).
+      items: 1 + keys + inner.reduce((n, s) => n + s.items, 0) + (entries.length === 0 ? 1 : 0),
+    };
+  };
+  // Strings made of the bytes the scan looks for, so a miscounted string shows up.
+  const trickyStrings = fc.jsonValue({
+    stringUnit: fc.constantFrom('"', "\\", "[", "]", "{", "}", ",", ":", "a", "\u00e9", "\ud83d\ude00"),
+  });
+
+  it("agrees with the parsed value's depth and item count, whatever the strings hold", () => {
+    fc.assert(
+      fc.property(trickyStrings, fc.constantFrom(undefined, 2), (value, indent) => {
+        const text = JSON.stringify(value, null, indent);
+        expect(measureJsonShape(enc(text))).toEqual(shapeOf(JSON.parse(text)));
+      }),
+      fixed,
+    );
+  });
+
+  it("refuses nesting deeper than MAX_JSON_DEPTH with MANIFEST_INVALID, and accepts it at the limit", () => {
+    const nestedIn = (depth: number) => {
+      // The manifest object itself is one level; `x-extra` adds the rest.
+      const extra = "[".repeat(depth - 1) + "]".repeat(depth - 1);
+      return JSON.stringify(ociImage).replace(/^\{/, `{"x-extra":${extra},`);
+    };
+    expect(parseManifest(enc(nestedIn(MAX_JSON_DEPTH)), null).kind).toBe("image");
+    expect(invalidDetail(enc(nestedIn(MAX_JSON_DEPTH + 1)), null)).toMatch(/nests 101 arrays and objects deep/);
+    // The review's case: two million nested arrays in an unknown field, 4 MB in all.
+    expect(invalidDetail(enc(nestedIn(2_000_000)), null)).toMatch(/at most 100/);
+  });
+
+  it("refuses more than MAX_JSON_ITEMS keys and values before JSON.parse builds them", () => {
+    const withEmpties = (n: number) =>
+      JSON.stringify(ociImage).replace(/^\{/, `{"x-extra":[${Array(n).fill("{}").join(",")}],`);
+    const base = measureJsonShape(enc(withEmpties(1))).items;
+    // Each further `{}` adds a comma and an opening.
+    const fits = 1 + Math.floor((MAX_JSON_ITEMS - base) / 2);
+    expect(measureJsonShape(enc(withEmpties(fits))).items).toBeLessThanOrEqual(MAX_JSON_ITEMS);
+    expect(measureJsonShape(enc(withEmpties(fits + 1))).items).toBeGreaterThan(MAX_JSON_ITEMS);
+    expect(parseManifest(enc(withEmpties(fits)), null).kind).toBe("image");
+    expect(invalidDetail(enc(withEmpties(fits + 1)), null)).toMatch(/keys and values; this registry accepts at most/);
+  });
+
+  it("answers for invalid JSON without throwing, leaving the refusal to JSON.parse", () => {
+    for (const text of ['"unterminated', '"ends in a backslash\\', "]]]}", "[[[", '{"a":"\\"']) {
+      expect(() => measureJsonShape(enc(text))).not.toThrow();
+    }
+    expect(invalidDetail(enc('{"a":"\\'), null)).toMatch(/not valid UTF-8 JSON/);
   });
 });

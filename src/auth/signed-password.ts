@@ -1,6 +1,6 @@
 // JWTs signed by the deployment's own key pair (JWT_REGISTRY_TOKENS_PUBLIC_KEY), used as a
 // Basic password or sent as a Bearer token. Claims: capabilities (["pull"] or
-// ["pull","push"]), exp (required), username, and aud/iss when configured.
+// ["pull","push"]), exp and username (both required), and aud/iss when configured.
 import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from "jose";
 import type { AuthConfig } from "./auth-config";
 import { globalIdentity, SUBJECT_PREFIX, type Action, type Identity } from "./identity";
@@ -69,7 +69,8 @@ export interface SignedTokenClaims {
   expiresAt: number | undefined;
 }
 
-/** Verifies a JWT signed by the configured key; `username` (may be "") must match its claim. */
+/** Verifies a JWT signed by the configured key; its `username` claim is the subject, and the
+ *  Basic `username` (may be "") must equal it. */
 export async function verifySignedToken(
   auth: AuthConfig,
   username: string,
@@ -88,13 +89,15 @@ export async function verifySignedToken(
     const capabilities = Array.isArray(payload.capabilities) ? payload.capabilities : [];
     const actions = FULL.filter((a) => capabilities.includes(a) || (a === "delete" && capabilities.includes("push")));
     if (actions.length === 0) return null;
-    const claimed = typeof payload.username === "string" && payload.username !== "" ? payload.username : null;
+    // The subject comes from what the key signed, never from the Basic name beside it: a
+    // token that names nobody would otherwise act as any jwt:<name> the caller types, with
+    // that user's upload sessions and refresh tokens.
+    const claimed = payload.username;
+    if (typeof claimed !== "string" || claimed === "") return null;
     // Team user names have the same bound; it keeps subjects, and so tokens, small.
-    if (claimed && claimed.length > MAX_USERNAME_LENGTH) return null;
-    if (claimed && username !== "" && username !== claimed) return null;
-    const subject = claimed ?? username;
-    if (subject === "") return null;
-    return { subject: SUBJECT_PREFIX.jwt + subject, actions, expiresAt: payload.exp };
+    if (claimed.length > MAX_USERNAME_LENGTH) return null;
+    if (username !== "" && username !== claimed) return null;
+    return { subject: SUBJECT_PREFIX.jwt + claimed, actions, expiresAt: payload.exp };
   } catch {
     return null;
   }

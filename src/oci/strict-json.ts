@@ -9,6 +9,10 @@
 // syntax tree of the (up to 4 MiB) document. This is one linear pass over text that
 // JSON.parse has already accepted, so it needs no error handling of its own; it keeps one set
 // of keys per object currently open (popped when the object closes).
+//
+// Before any of that, measureJsonShape() reads the raw bytes once for nesting depth and the
+// number of values, so a document that would make JSON.parse build too much, or that other
+// parsers refuse, is turned away before JSON.parse runs.
 
 /** Go's encoding/json folds case with Unicode simple folding; of the non-ASCII letters, only
  *  the Kelvin sign and the long s fold onto ASCII ones. */
@@ -65,4 +69,48 @@ export function findDuplicateKey(text: string): string | null {
 /** Whether the bytes start with a UTF-8 byte order mark. */
 export function hasByteOrderMark(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+}
+
+/** The deepest nesting of arrays and objects a manifest may have. The image-spec's own
+ *  structures go five deep (index → manifests → descriptor → platform → os.features); 100 is
+ *  Ruby's JSON default and below serde_json's 128 and Go's 10,000, so whatever the registry
+ *  accepts, every common client parser reads back. */
+export const MAX_JSON_DEPTH = 100;
+
+/** The most values (keys counted too) a manifest may hold. JSON.parse's heap grows with what
+ *  it builds, not with the bytes: 4 MiB of `[{},{},…]` is 1.4 million objects, about 85 MiB.
+ *  2^18 items costs at most about 17 MiB (measured with empty objects, the costliest value per
+ *  byte) and still admits 20,000 repeated layer descriptors of seven items each. */
+export const MAX_JSON_ITEMS = 262_144;
+
+export interface JsonShape {
+  /** The deepest nesting of arrays and objects. */
+  depth: number;
+  /** An upper bound on keys plus values: commas, colons and openings, plus one. For valid
+   *  JSON it is exact but for one extra per empty array or object. */
+  items: number;
+}
+
+/** Depth and item count of JSON bytes, read without parsing. Strings are skipped (a quote
+ *  preceded by a backslash does not close one), and since UTF-8 never uses bytes below 0x80
+ *  inside a multi-byte character, scanning bytes is as safe as scanning text. Invalid JSON
+ *  gets some answer and is left for JSON.parse to refuse. */
+export function measureJsonShape(bytes: Uint8Array): JsonShape {
+  let depth = 0;
+  let deepest = 0;
+  let items = 1;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x22) {
+      for (i++; i < bytes.length && bytes[i] !== 0x22; i++) if (bytes[i] === 0x5c) i++;
+    } else if (b === 0x7b || b === 0x5b) {
+      items++;
+      if (++depth > deepest) deepest = depth;
+    } else if (b === 0x7d || b === 0x5d) {
+      depth--;
+    } else if (b === 0x2c || b === 0x3a) {
+      items++;
+    }
+  }
+  return { depth: deepest, items };
 }

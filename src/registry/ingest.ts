@@ -5,14 +5,17 @@
 //
 // Memory: the writer's part buffers (storage/part-buffers.ts) and one READ_BYTES read buffer,
 // both from the isolate's pools (util/memory-budget.ts). The read buffer is taken before the
-// part buffers, so whoever holds a part buffer can always go on reading: no deadlock.
+// part buffers, so whoever holds a part buffer can always go on reading: no deadlock. The
+// session's old tail is streamed into the first part buffer, and the new tail is handed to
+// the caller as a view of the last one, valid only inside the caller's `use`: a tail (up to
+// a part) never has a copy of its own.
 // Nothing here grows with the blob's size. A whole blob with a known length never comes
 // here: it is piped into one R2 put (registry/uploads.ts).
 import { RegistryError } from "../errors";
 import { BlobDataWriter } from "../storage/blob-data";
 import { keys } from "../storage/keys";
 import type { UploadState } from "../storage/uploads";
-import { readTail } from "../storage/uploads";
+import { readTailInto } from "../storage/uploads";
 import { READ_BYTES, readBuffers } from "../util/memory-budget";
 import type { Storage } from "../storage/storage";
 
@@ -30,7 +33,8 @@ export interface IngestOptions {
 export interface IngestResult {
   /** The session with new full parts recorded; offset and tail not yet updated. */
   state: UploadState;
-  /** Bytes after the last full part: the old tail plus what did not fill a part. */
+  /** Bytes after the last full part: the old tail plus what did not fill a part. A view of a
+   *  pooled part buffer, valid until `use` returns. */
   trailing: Uint8Array;
   received: number;
   /** sha256 hex of the whole upload when hashed in one pass from offset 0. */
@@ -38,13 +42,16 @@ export interface IngestResult {
   /** Set when reading the body failed (cut short, connection lost): what arrived is kept,
    *  so the client can resume. */
   interrupted: unknown;
+  /** For a caller that cannot record `state` after all: drops the multipart upload if this
+   *  request created it (storage/blob-data.ts abandon()). */
+  abandon(): Promise<void>;
 }
 
 interface BodyReader {
   /** The next bytes, valid until the following call; null at the end. */
   next(): Promise<Uint8Array | null>;
   cancel(): void;
-  /** Gives the read buffer back to the isolate's pool. */
+  /** Gives the read buffer back to the isolate's pool; safe to call more than once. */
   close(): void;
 }
 
@@ -70,6 +77,7 @@ async function readBody(body: ReadableStream<Uint8Array>): Promise<BodyReader> {
   }
   const reader = byob;
   let scratch = await readBuffers.acquire(READ_BYTES);
+  let closed = false;
   return {
     async next() {
       for (;;) {
@@ -82,57 +90,66 @@ async function readBody(body: ReadableStream<Uint8Array>): Promise<BodyReader> {
       }
     },
     cancel: () => void reader.cancel().catch(() => {}),
-    close: () => readBuffers.release(scratch, READ_BYTES),
+    close: () => {
+      if (!closed) readBuffers.release(scratch, READ_BYTES);
+      closed = true;
+    },
   };
 }
 
-export async function ingest(
+/** Streams `body` into the session, then runs `use` on the result (to record or publish
+ *  it) while the part buffer holding `trailing` is still leased; gives it back after. */
+export async function ingest<T>(
   state: UploadState,
   body: ReadableStream<Uint8Array> | null,
   options: IngestOptions,
-): Promise<IngestResult> {
+  use: (result: IngestResult) => Promise<T>,
+): Promise<T> {
   // The read buffer before any part buffer (see the top of this file).
   const reader = body ? await readBody(body) : null;
+  let writer: BlobDataWriter | null = null;
   try {
-    return await ingestWith(reader, state, options);
+    writer = await BlobDataWriter.open(options.store, keys.blobData(state.id), {
+      partSize: state.partSize,
+      resume: { multipartId: state.multipartId, parts: state.parts },
+      initial: { length: state.tailLength, readInto: (buffer) => readTailInto(options.store, state, buffer) },
+      hash: state.offset === 0 ? "sha256" : null,
+    });
+    const result = await ingestWith(reader, writer, state, options);
+    reader?.close(); // the body is read: its buffer is not needed while `use` stores the tail
+    return await use(result);
   } finally {
     reader?.close();
+    writer?.release();
   }
 }
 
 async function ingestWith(
   reader: BodyReader | null,
+  writer: BlobDataWriter,
   state: UploadState,
   options: IngestOptions,
 ): Promise<IngestResult> {
-  const tail = await readTail(options.store, state);
-  const writer = await BlobDataWriter.open(options.store, keys.blobData(state.id), {
-    partSize: state.partSize,
-    resume: { multipartId: state.multipartId, parts: state.parts },
-    initial: tail,
-    hash: state.offset === 0 ? "sha256" : null,
-  });
-  let interrupted: unknown = null;
-  if (reader) {
-    try {
-      interrupted = await pump(reader, writer, options);
-    } catch (error) {
-      // Gives the writer's buffers back to the pool; the session keeps its previous state.
-      await writer.settle().catch(() => {});
-      throw error;
+  try {
+    const interrupted = reader ? await pump(reader, writer, options) : null;
+    const settled = await writer.settle();
+    const received = writer.size;
+    const streamedSha256 = state.offset === 0 && !interrupted ? await writer.hexDigest() : null;
+    if (!interrupted && options.expectedLength !== null && received !== options.expectedLength) {
+      throw new RegistryError(
+        "SIZE_INVALID",
+        `received ${received} bytes, the request declared ${options.expectedLength}`,
+      );
     }
+    const next: UploadState = { ...state, multipartId: settled.multipartId, parts: settled.parts };
+    const abandon = () => writer.abandon();
+    return { state: next, trailing: settled.trailing, received, streamedSha256, interrupted, abandon };
+  } catch (error) {
+    // A refused body (413), a wrong length or a failed part: the session keeps its previous
+    // state, so a multipart upload this request started is aborted now, never left behind.
+    await writer.abandon().catch(() => {});
+    throw error;
   }
-  const settled = await writer.settle();
-  const received = writer.size;
-  const streamedSha256 = state.offset === 0 && !interrupted ? await writer.hexDigest() : null;
-  if (!interrupted && options.expectedLength !== null && received !== options.expectedLength) {
-    throw new RegistryError(
-      "SIZE_INVALID",
-      `received ${received} bytes, the request declared ${options.expectedLength}`,
-    );
-  }
-  const next: UploadState = { ...state, multipartId: settled.multipartId, parts: settled.parts };
-  return { state: next, trailing: settled.trailing, received, streamedSha256, interrupted };
 }
 
 /** Moves the body into the writer. Returns the error of a failed read (a body cut short, a

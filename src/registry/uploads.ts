@@ -114,7 +114,6 @@ async function commitIngest(
   const { state } = result;
   const offset = state.parts.length * state.partSize + result.trailing.length;
   const generation = before.tailGeneration + 1;
-  if (result.trailing.length > 0) await writeTail(deps.store, state.id, generation, result.trailing);
   const next: UploadState = {
     ...state,
     offset,
@@ -122,10 +121,18 @@ async function commitIngest(
     tailLength: result.trailing.length,
     streamedSha256: before.offset === 0 ? result.streamedSha256 : null,
   };
-  if (!(await lock.commit(next))) {
-    await deleteTail(deps.store, state.id, generation);
-    throw rangeConflict(before, "the upload changed while this chunk was written");
+  let committed = false;
+  try {
+    if (result.trailing.length > 0) await writeTail(deps.store, state.id, generation, result.trailing);
+    committed = await lock.commit(next);
+  } finally {
+    // Not recorded: what this request stored must not outlive it.
+    if (!committed) {
+      await deleteTail(deps.store, state.id, generation).catch(() => {});
+      await result.abandon().catch(() => {});
+    }
   }
+  if (!committed) throw rangeConflict(before, "the upload changed while this chunk was written");
   if (before.tailLength > 0) await deleteTail(deps.store, state.id, before.tailGeneration);
   return lock.state;
 }
@@ -135,10 +142,11 @@ export async function appendChunk(deps: UploadDeps, who: SessionIdentity, chunk:
   return withLock(deps, who, async (lock) => {
     const before = lock.state;
     const expected = expectedChunkLength(before, chunk);
-    const result = await ingest(before, chunk.body, ingestOptions(deps, expected, lock));
-    const committed = await commitIngest(deps, lock, before, result);
-    if (result.interrupted) throw bodyBrokeOff(committed.offset);
-    return committed;
+    return ingest(before, chunk.body, ingestOptions(deps, expected, lock), async (result) => {
+      const committed = await commitIngest(deps, lock, before, result);
+      if (result.interrupted) throw bodyBrokeOff(committed.offset);
+      return committed;
+    });
   });
 }
 
@@ -159,19 +167,20 @@ export async function finishUpload(
         await closeSession(deps, before);
       }
     }
-    const result = await ingest(before, chunk.body, ingestOptions(deps, expected, lock));
-    if (result.interrupted) {
-      const committed = await commitIngest(deps, lock, before, result);
-      throw bodyBrokeOff(committed.offset);
-    }
-    const state = { ...result.state, offset: before.offset + result.received };
-    const streamed =
-      before.offset === 0 ? result.streamedSha256 : before.offset === state.offset ? before.streamedSha256 : null;
-    try {
-      return await publishBlob(deps, state, result.trailing, streamed, digest);
-    } finally {
-      await closeSession(deps, state);
-    }
+    return ingest(before, chunk.body, ingestOptions(deps, expected, lock), async (result) => {
+      if (result.interrupted) {
+        const committed = await commitIngest(deps, lock, before, result);
+        throw bodyBrokeOff(committed.offset);
+      }
+      const state = { ...result.state, offset: before.offset + result.received };
+      const streamed =
+        before.offset === 0 ? result.streamedSha256 : before.offset === state.offset ? before.streamedSha256 : null;
+      try {
+        return await publishBlob(deps, state, result.trailing, streamed, digest);
+      } finally {
+        await closeSession(deps, state);
+      }
+    });
   });
 }
 
@@ -186,18 +195,19 @@ export async function monolithicUpload(
   const state = newState(repo, owner, deps.config.partSize);
   if (chunk.body && fitsOnePut(chunk.contentLength))
     return storeWholeBlob(deps, state, digest, chunk.body, chunk.contentLength);
-  const result = await ingest(state, chunk.body, ingestOptions(deps, chunk.contentLength));
-  if (result.interrupted) {
-    await abortMultipart(deps.store, result.state);
-    throw bodyBrokeOff(null);
-  }
-  const final = { ...result.state, offset: result.received };
-  try {
-    return await publishBlob(deps, final, result.trailing, result.streamedSha256, digest);
-  } catch (error) {
-    await abortMultipart(deps.store, final);
-    throw error;
-  }
+  return ingest(state, chunk.body, ingestOptions(deps, chunk.contentLength), async (result) => {
+    if (result.interrupted) {
+      await abortMultipart(deps.store, result.state);
+      throw bodyBrokeOff(null);
+    }
+    const final = { ...result.state, offset: result.received };
+    try {
+      return await publishBlob(deps, final, result.trailing, result.streamedSha256, digest);
+    } catch (error) {
+      await abortMultipart(deps.store, final);
+      throw error;
+    }
+  });
 }
 
 /** DELETE on a session: cancels it and frees its data at once. */

@@ -38,14 +38,25 @@ export interface WriterOptions {
   length?: number | null;
   /** Continue this session's multipart upload. */
   resume?: MultipartProgress;
-  /** Bytes already received that did not fill a part (a session's tail). */
-  initial?: Uint8Array;
+  /** Bytes already received that did not fill a part (a session's tail), read straight into
+   *  the writer's first part buffer. */
+  initial?: InitialBytes;
   /** Parts uploading at once while the next one fills (0: each part is stored before more
    *  bytes are taken). Each costs one part buffer. */
   partsInFlight?: number;
   /** Hash every byte written with this algorithm (hexDigest at the end). */
   hash?: DigestAlgorithm | null;
   buffers?: PartBuffers;
+}
+
+/** Bytes a writer starts with, which it has them put into its own buffer: a session's tail
+ *  comes from the pool like every part buffer, never as a copy of its own (up to a part). */
+export interface InitialBytes {
+  /** Fewer than the part size. */
+  length: number;
+  /** Puts the `length` bytes at the start of `buffer`; returns the view of it to use from
+   *  then on (a BYOB read moves a buffer's memory to a new ArrayBuffer). */
+  readInto(buffer: Uint8Array): Promise<Uint8Array>;
 }
 
 /** Streams bytes into one object through a FixedLengthStream (R2 needs a known length). */
@@ -76,11 +87,16 @@ export class BlobDataWriter {
   private fill = 0;
   private written = 0;
   private multipartId: string | null;
+  /** The multipart upload was given in `resume`: its session records it, so abandon() leaves
+   *  it for the session's end to free. */
+  private readonly resumed: boolean;
   private readonly parts: UploadedPart[];
   private readonly inFlight: Promise<void>[] = [];
   /** Buffers whose part is stored, filled again before any new one is taken: a request
    *  cycles through partsInFlight + 1 buffers however many parts it writes. */
   private readonly spare: Uint8Array[] = [];
+  /** Set by settle(): the writer takes no more bytes. */
+  private settled = false;
   /** The first part upload that failed: the writer stores nothing more, and settle fails. */
   private failure: { error: unknown } | null = null;
   private readonly streamed: StreamedPut | null;
@@ -97,8 +113,18 @@ export class BlobDataWriter {
     const buffers = options.buffers ?? isolatePartBuffers;
     // A streamed put's batches are handed to the stream for good, so they never come from
     // (or go back to) the part buffers.
-    const first = streamed ? new Uint8Array(STREAM_BATCH_BYTES) : await buffers.take(options.partSize);
-    return new BlobDataWriter(store, dataKey, options, first);
+    let first = streamed ? new Uint8Array(STREAM_BATCH_BYTES) : await buffers.take(options.partSize);
+    const initial = options.initial?.length ?? 0;
+    if (initial > 0) {
+      if (initial >= first.length) throw new RegistryError("UNKNOWN", "a writer's initial bytes must not fill a part");
+      try {
+        first = await options.initial!.readInto(first);
+      } catch (error) {
+        if (!streamed) buffers.give(first, options.partSize);
+        throw error;
+      }
+    }
+    return new BlobDataWriter(store, dataKey, options, first, initial);
   }
 
   private constructor(
@@ -106,6 +132,7 @@ export class BlobDataWriter {
     readonly dataKey: string,
     options: WriterOptions,
     first: Uint8Array,
+    initial: number,
   ) {
     const length = options.length ?? null;
     this.streamed =
@@ -116,12 +143,11 @@ export class BlobDataWriter {
     this.buffers = options.buffers ?? isolatePartBuffers;
     this.partsInFlight = options.partsInFlight ?? 2;
     this.multipartId = options.resume?.multipartId ?? null;
+    this.resumed = this.multipartId !== null;
     // One parts array for this writer: uploads finishing out of order fill in their etags.
     this.parts = [...(options.resume?.parts ?? [])];
     this.buffer = first;
-    const initial = options.initial ?? new Uint8Array(0);
-    this.buffer.set(initial);
-    this.fill = initial.length;
+    this.fill = initial;
     const hash = options.hash ? new crypto.DigestStream(webCryptoName(options.hash)) : null;
     this.hasher = hash ? { stream: hash, writer: hash.getWriter() } : null;
   }
@@ -132,7 +158,8 @@ export class BlobDataWriter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    if (this.buffer.length === 0) throw new RegistryError("UNKNOWN", "blob data written after the writer settled");
+    if (this.settled || this.buffer.length === 0)
+      throw new RegistryError("UNKNOWN", "blob data written after the writer settled");
     if (this.failure) throw this.failure.error;
     this.written += chunk.length;
     if (this.hasher) await this.hasher.writer.write(chunk);
@@ -207,18 +234,28 @@ export class BlobDataWriter {
   /**
    * For a session that goes on in a later request: waits for every part in flight and
    * returns where the multipart upload stands, with the bytes that did not fill a part (the
-   * caller keeps them as the session's tail). A failed part fails this.
+   * caller keeps them as the session's tail). `trailing` is a view of the writer's part
+   * buffer, not a copy: it stays valid until release(), which the caller must call. A failed
+   * part fails this (and the buffers are given back).
    */
   async settle(): Promise<MultipartProgress & { trailing: Uint8Array }> {
-    await Promise.all(this.inFlight.splice(0));
-    const trailing = this.buffer.slice(0, this.fill);
-    this.releaseBuffers();
+    this.settled = true;
+    await Promise.allSettled(this.inFlight.splice(0));
+    for (const buffer of this.spare.splice(0)) this.buffers.give(buffer, this.batchSize);
     // Never report parts as stored when one was not: the session keeps its previous state.
-    if (this.failure) throw this.failure.error;
-    return { multipartId: this.multipartId, parts: [...this.parts], trailing };
+    if (this.failure) {
+      this.release();
+      throw this.failure.error;
+    }
+    return { multipartId: this.multipartId, parts: [...this.parts], trailing: this.buffer.subarray(0, this.fill) };
   }
 
-  /** Gives every part buffer back; the writer takes no more bytes after this. */
+  /** Gives every part buffer back (settle's `trailing` with them); the writer takes no more
+   *  bytes after this. Safe to call more than once. */
+  release(): void {
+    this.releaseBuffers();
+  }
+
   private releaseBuffers(): void {
     if (!this.streamed && this.buffer.length > 0) this.buffers.give(this.buffer, this.batchSize);
     for (const buffer of this.spare.splice(0)) this.buffers.give(buffer, this.batchSize);
@@ -233,7 +270,11 @@ export class BlobDataWriter {
       return this.streamed.close();
     }
     const { multipartId, parts, trailing } = await this.settle();
-    await completeBlobData(this.store, this.dataKey, { multipartId, parts }, trailing);
+    try {
+      await completeBlobData(this.store, this.dataKey, { multipartId, parts }, trailing);
+    } finally {
+      this.release();
+    }
   }
 
   /** The hex digest of every byte written; only when the writer was opened with `hash`. */
@@ -241,6 +282,21 @@ export class BlobDataWriter {
     if (!this.hasher) throw new RegistryError("UNKNOWN", "hexDigest: the writer was not opened with a hash");
     await this.hasher.writer.close();
     return toHex(await this.hasher.stream.digest);
+  }
+
+  /**
+   * For a request that fails: gives the buffers back and aborts the multipart upload if this
+   * writer created it, since no session records it and nothing else would ever free it (R2
+   * keeps an unfinished upload's parts for 7 days). Parts added to a resumed upload belong to
+   * its session, which frees them when it is cancelled, finished or expires. Safe after
+   * settle().
+   */
+  async abandon(): Promise<void> {
+    this.hasher?.writer.abort().catch(() => {});
+    await this.streamed?.abort();
+    await Promise.allSettled(this.inFlight.splice(0));
+    this.releaseBuffers();
+    if (!this.resumed) await abortBlobData(this.store, this.dataKey, this.multipartId);
   }
 
   /** Drops whatever was written: the multipart upload, the object, the hash. */

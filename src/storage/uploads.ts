@@ -3,6 +3,7 @@
 // (registry/scheduled.ts); nothing about a session lives in KV.
 import { RegistryError } from "../errors";
 import { keys } from "./keys";
+import { readInto } from "../util/read-bounded";
 import { listAll } from "./list";
 import type { Storage } from "./storage";
 
@@ -58,17 +59,24 @@ export async function writeUploadState(
   return written ? written.etag : null;
 }
 
-export async function readTail(store: Storage, state: UploadState): Promise<Uint8Array> {
-  if (state.tailLength === 0) return new Uint8Array(0);
+/**
+ * Streams the session's tail into the start of `buffer` (a part buffer from the isolate's
+ * pool): a tail is up to a part long, and eight sessions each reading theirs into a fresh
+ * copy cost 64 MiB beyond the pool. Returns the view of `buffer` to use from then on.
+ */
+export async function readTailInto(store: Storage, state: UploadState, buffer: Uint8Array): Promise<Uint8Array> {
+  if (state.tailLength === 0) return buffer;
   const object = await store.bucket.get(keys.uploadTail(state.id, state.tailGeneration));
   if (!object) throw new RegistryError("UNKNOWN", `upload ${state.id}: tail ${state.tailGeneration} is missing`);
-  const bytes = new Uint8Array(await object.arrayBuffer());
-  if (bytes.length !== state.tailLength)
-    throw new RegistryError(
-      "UNKNOWN",
-      `upload ${state.id}: tail has ${bytes.length} bytes, expected ${state.tailLength}`,
-    );
-  return bytes;
+  const wrongSize = () =>
+    new RegistryError("UNKNOWN", `upload ${state.id}: tail has ${object.size} bytes, expected ${state.tailLength}`);
+  if (object.size !== state.tailLength) {
+    await object.body.cancel().catch(() => {});
+    throw wrongSize();
+  }
+  const filled = await readInto(object.body, buffer, state.tailLength);
+  if (!filled) throw wrongSize();
+  return filled;
 }
 
 export async function writeTail(store: Storage, id: string, generation: number, bytes: Uint8Array): Promise<void> {

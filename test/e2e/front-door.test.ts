@@ -148,6 +148,29 @@ describe("front door", () => {
     expect(drain.seen).toEqual(["PATCH /upload/small 127.0.0.1"]);
   });
 
+  it("refuses /cdn-cgi/ paths with 404 however they are spelled, and forwards none of them", async () => {
+    const plain = await standIn();
+    const drain = await standIn();
+    const port = await door(plain, 2, drain);
+    // The URL parser in workerd resolves dot segments, encoded ones included, before routing.
+    const spellings = [
+      "/cdn-cgi/handler/scheduled?cron=*/30+*+*+*+*",
+      "/cdn-cgi/mf/scheduled",
+      "/cdn-cgi/platform-proxy",
+      "/./cdn-cgi/handler/scheduled",
+      "/v2/../cdn-cgi/handler/scheduled",
+      "/%2e/cdn-cgi/handler/scheduled",
+      "/cdn-cgi",
+    ];
+    for (const path of spellings) expect(await get(port, path), path).toBe(404);
+    expect(await upload(port, "/cdn-cgi/handler/email", steady(1, 10, 0))).toBe(404);
+    expect(plain.seen).toEqual([]);
+    expect(drain.seen).toEqual([]);
+    // Paths that only look alike still go through.
+    expect(await get(port, "/v2/cdn-cgi/tags/list")).toBe(200);
+    expect(plain.seen).toEqual(["GET /v2/cdn-cgi/tags/list 127.0.0.1"]);
+  });
+
   it("lets at most two bodies stream into workerd at once, and answers all of them", async () => {
     const stand = await standIn();
     const port = await door(stand, 2);

@@ -1,5 +1,6 @@
-// The collector under the local runtime: GET /cdn-cgi/handler/scheduled fires the cron
-// handler, which runs a garbage collection step; its report is read back over the API.
+// The collector under the local runtime: the runtime's loopback-only cron trigger
+// (scripts/cron-trigger.ts) fires the scheduled handler, which runs a garbage collection step;
+// its report is read back over the API. The public port serves no trigger.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
@@ -33,6 +34,17 @@ async function pushBlob(repo: string, bytes: Uint8Array): Promise<string> {
   return digest;
 }
 
+it("keeps the cron trigger off the public port: anyone who reaches it gets 404 and runs nothing", async () => {
+  for (const path of ["/cdn-cgi/handler/scheduled", "/cdn-cgi/mf/scheduled", "/v2/../cdn-cgi/handler/scheduled"]) {
+    const fired = await fetch(`${server.url}${path}?cron=${encodeURIComponent("*/30 * * * *")}`);
+    expect(fired.status, path).toBe(404);
+  }
+  // The trigger listens on loopback only.
+  expect(new URL(server.cronUrl!).hostname).toBe("127.0.0.1");
+  const listed = (await (await call("/v2/_gc/reports?n=1")).json()) as { reports: unknown[] };
+  expect(listed.reports).toEqual([]);
+});
+
 it("frees a deleted image's layers when the cron fires", async () => {
   const config = new TextEncoder().encode('{"architecture":"amd64","os":"linux"}');
   const layer = new Uint8Array(5000).map((_, i) => (i * 7) % 251);
@@ -61,8 +73,8 @@ it("frees a deleted image's layers when the cron fires", async () => {
   expect((await call(`/v2/e2e/gc/manifests/${digestOf(manifest)}`, { method: "DELETE" })).status).toBe(202);
   await new Promise((r) => setTimeout(r, 1100));
 
-  const fired = await fetch(`${server.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("*/30 * * * *")}`);
-  expect(fired.status).toBe(200);
+  const fired = await fetch(`${server.cronUrl}?cron=${encodeURIComponent("*/30 * * * *")}`);
+  expect(fired.status, await fired.clone().text()).toBe(200);
   let report:
     | { trigger: string; cycleFinished: boolean; cycleTotals: { blobs: number; bytesFreed: number } }
     | undefined;

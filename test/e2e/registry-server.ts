@@ -23,6 +23,9 @@ export interface RegistryServer {
   pgid: number;
   /** The Worker's inspector port (Chrome DevTools protocol), when asked for. */
   inspectorPort: number | null;
+  /** The local runtime's loopback-only cron trigger (scripts/cron-trigger.ts); null under
+   *  wrangler dev, whose --test-scheduled serves /__scheduled instead. */
+  cronUrl: string | null;
   runtime: "local" | "wrangler";
   /** Collected stdout and stderr of the runtime, with one line per request, for failure messages. */
   log(): string;
@@ -160,6 +163,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<Registr
     stateDir,
     pgid: child.pid ?? 0,
     inspectorPort: options.inspectorPort ?? null,
+    cronUrl: null,
     runtime: options.runtime ?? "local",
     log: () => output,
     async stop() {
@@ -186,7 +190,11 @@ async function untilReady(server: RegistryServer, child: ChildProcess, output: (
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the registry exited early:\n${output()}`);
     if (server.runtime === "local") {
-      if (/^\{"url":/m.test(output())) return;
+      const ready = /^\{"url":.*$/m.exec(output());
+      if (ready) {
+        server.cronUrl = (JSON.parse(ready[0]) as { cronUrl: string }).cronUrl;
+        return;
+      }
     } else {
       try {
         const response = await fetch(`${server.url}/v2/`);
