@@ -292,16 +292,25 @@ export class BlobDataWriter {
    * settle().
    */
   async abandon(): Promise<void> {
-    this.hasher?.writer.abort().catch(() => {});
+    this.dropHash();
     await this.streamed?.abort();
     await Promise.allSettled(this.inFlight.splice(0));
     this.releaseBuffers();
     if (!this.resumed) await abortBlobData(this.store, this.dataKey, this.multipartId);
   }
 
+  /** Stops the hash. An aborted DigestStream rejects its digest too, with no reason, and
+   *  nothing will read that digest: without the catch it surfaced as an unhandled rejection
+   *  after every refused PATCH that was being hashed. */
+  private dropHash(): void {
+    if (!this.hasher) return;
+    this.hasher.stream.digest.catch(() => {});
+    this.hasher.writer.abort().catch(() => {});
+  }
+
   /** Drops whatever was written: the multipart upload, the object, the hash. */
   async abort(): Promise<void> {
-    this.hasher?.writer.abort().catch(() => {});
+    this.dropHash();
     await this.streamed?.abort();
     await Promise.allSettled(this.inFlight.splice(0));
     this.releaseBuffers();
