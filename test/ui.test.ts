@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { parseConfig, type Env } from "../src/config";
 import { runCollectorStep } from "../src/gc/collector";
+import { deletePolicy } from "../src/registry/delete-policy";
 import { keys } from "../src/storage/keys";
 import { subrequests } from "../src/storage/meter";
 import { openStorage } from "../src/storage/storage";
@@ -235,6 +236,48 @@ describe("rights", () => {
     const c = client({ DELETES_ENABLED: "false" });
     await c.signIn("tester", "test-password");
     expect(await (await c.fetchPage("/r/ui/rights")).text()).not.toContain("Delete");
+  });
+
+  it("offers no delete on a read-only mirror, and its refusals keep the repository in the breadcrumb", async () => {
+    // A mirror of an upstream nobody answers at: the pages read only what is stored.
+    const mirror = { REGISTRIES_JSON: JSON.stringify([{ registry: "http://127.0.0.1:9", prefix: "mirror" }]) };
+    const image = await pushImage("mirror/app", "v1", 34);
+    const c = client(mirror);
+    await c.signIn("tester", "test-password");
+    const repository = await (await c.fetchPage("/r/mirror/app")).text();
+    expect(repository).toContain(">v1</a>");
+    expect(repository).not.toContain("Delete");
+    expect(await (await c.fetchPage(`/r/mirror/app/-/manifest/${image.digest}`)).text()).not.toContain("Delete");
+    const confirm = await c.fetchPage("/r/mirror/app/-/delete?tag=v1");
+    const confirmText = await confirm.text();
+    expect(confirm.status).toBe(403);
+    expect(confirmText).toContain("mirror/app is a read-only mirror");
+    expect(confirmText).toContain('<a href="/r/mirror/app">mirror/app</a>');
+    const refused = await c.post("/r/mirror/app/-/delete", { tag: "v1", _csrf: csrfIn(repository) });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('<a href="/r/mirror/app">mirror/app</a>');
+    expect(await BASE_ENV.REGISTRY.head(keys.tag("mirror/app", "v1"))).not.toBeNull();
+  });
+
+  it("asks the API's one delete policy: rights, then mirrors, then DELETES_ENABLED", () => {
+    const config = (vars: Partial<Env>) => parseConfig({ ...BASE_ENV, ...vars } as Env);
+    const mirror = JSON.stringify([{ registry: "http://127.0.0.1:9", prefix: "mirror" }]);
+    const pushable = JSON.stringify([{ registry: "http://127.0.0.1:9", prefix: "mirror", allow_push: true }]);
+    const deleter = { allows: (_repo: string, action: string) => action !== "push" };
+    const reader = { allows: (_repo: string, action: string) => action === "pull" };
+    const cases: [Partial<Env>, typeof deleter, string, string | null][] = [
+      [{}, deleter, "team/app", null],
+      [{}, reader, "team/app", "rights"],
+      [{ REGISTRIES_JSON: mirror }, deleter, "mirror/app", "mirror"],
+      [{ REGISTRIES_JSON: mirror }, deleter, "team/app", null],
+      [{ REGISTRIES_JSON: pushable }, deleter, "mirror/app", null],
+      [{ DELETES_ENABLED: "false" }, deleter, "team/app", "disabled"],
+      [{ DELETES_ENABLED: "false", REGISTRIES_JSON: mirror }, reader, "mirror/app", "rights"],
+    ];
+    for (const [vars, identity, repo, why] of cases) {
+      const decision = deletePolicy(config(vars), identity, repo);
+      expect(decision.allowed ? null : decision.why, `${JSON.stringify(vars)} ${repo}`).toBe(why);
+    }
   });
 
   it("shows anonymous callers only ANONYMOUS_PULL repositories", async () => {

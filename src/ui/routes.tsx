@@ -14,10 +14,11 @@ import { RegistryError } from "../errors";
 import { formatDigest, parseDigest } from "../oci/digest";
 import { isValidTag, parseName } from "../oci/reference";
 import { collectOnce } from "../registry/collection";
-import { refuseMirrorWrite, type RegistryDeps } from "../registry/deps";
+import { deletePolicy, refuseDelete } from "../registry/delete-policy";
+import type { RegistryDeps } from "../registry/deps";
 import { deleteManifestByDigest, deleteTagOnly } from "../registry/manifests";
 import { readBounded } from "../util/read-bounded";
-import { isAdmin, mayDelete, mayPull } from "./access";
+import { isAdmin, mayPull } from "./access";
 import type { PageUser } from "./components";
 import { loadManifest, loadRepositories, loadRepository, loadStorage } from "./data";
 import { ManifestPage } from "./pages/manifest";
@@ -98,9 +99,22 @@ function sameOrigin(c: C): boolean {
 /** The statuses the UI's error pages are sent with. */
 type ErrorStatus = 403 | 404 | 405 | 413 | 429 | 500;
 
+/** The repository a UI path is about (/r/<name> or /r/<name>/-/...), so an error page keeps
+ *  it in its breadcrumb; null elsewhere or for a name that does not parse. */
+function repositoryOfPath(pathname: string): string | null {
+  const match = /^\/r\/(.+?)(?:\/-\/.*)?$/.exec(pathname);
+  if (!match) return null;
+  try {
+    return parseName(match[1]!);
+  } catch {
+    return null;
+  }
+}
+
 /** An error page with its status, for whoever is signed in (or nobody). */
 function errorPage(c: C, status: ErrorStatus, title: string, detail: string) {
-  return c.html(<ErrorPage user={pageUser(c)} status={status} title={title} detail={detail} />, status);
+  const repo = repositoryOfPath(new URL(c.req.url).pathname);
+  return c.html(<ErrorPage user={pageUser(c)} repo={repo} status={status} title={title} detail={detail} />, status);
 }
 
 function refuseForm(c: C) {
@@ -250,7 +264,7 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
   if (!mayPull(identity, repo)) return denyPull(c);
   const rawTag = c.req.query("tag");
   const data = await loadManifest(c.get("storage"), repo, digest, rawTag && isValidTag(rawTag) ? rawTag : null);
-  const canDelete = mayDelete(identity, repo, c.get("config").deletesEnabled);
+  const canDelete = deletePolicy(c.get("config"), identity, repo).allowed;
   return c.html(
     <ManifestPage
       {...data}
@@ -278,7 +292,12 @@ uiRoutes.get("/r/:name{.+}/-/delete", (c) => {
   const repo = parseName(c.req.param("name"));
   const target = deleteTarget({ get: (n) => c.req.query(n) });
   const user = pageUser(c);
-  if (!user || !target || !mayDelete(c.get("identity"), repo, c.get("config").deletesEnabled)) return notFound(c);
+  if (!user || !target) return notFound(c);
+  // Without the right the repository is "not found", as on every other page; a mirror or a
+  // registry without deletes says why.
+  const decision = deletePolicy(c.get("config"), c.get("identity"), repo);
+  if (!decision.allowed && decision.why === "rights") return notFound(c);
+  refuseDelete(c.get("config"), c.get("identity"), repo);
   return c.html(<ConfirmDeletePage user={user} repo={repo} target={target} />);
 });
 
@@ -287,10 +306,8 @@ uiRoutes.post("/r/:name{.+}/-/delete", async (c) => {
   const form = await readForm(c);
   if (!sameOrigin(c) || !(await sessionCsrfValid(c.get("session"), form.get("_csrf")))) return refuseForm(c);
   const target = deleteTarget(form);
-  if (!target || !mayDelete(c.get("identity"), repo, c.get("config").deletesEnabled)) {
-    return errorPage(c, 403, "Not allowed", `You may not delete in ${repo}.`);
-  }
-  refuseMirrorWrite(c.get("config"), repo);
+  if (!target) return notFound(c);
+  refuseDelete(c.get("config"), c.get("identity"), repo);
   if ("tag" in target) await deleteTagOnly(c.get("storage"), repo, target.tag);
   else await deleteManifestByDigest(c.get("storage"), repo, parseDigest(target.digest));
   const done =
@@ -313,7 +330,7 @@ uiRoutes.get("/r/:name{.+}", async (c) => {
       : deletedDigest
         ? `manifest ${formatDigest(parseDigest(deletedDigest))}`
         : null;
-  const canDelete = mayDelete(identity, repo, c.get("config").deletesEnabled);
+  const canDelete = deletePolicy(c.get("config"), identity, repo).allowed;
   return c.html(
     <RepositoryPage
       {...data}
