@@ -15,7 +15,7 @@ import { openStorage } from "../src/storage/storage";
 import { absoluteTime, humanBytes, relativeTime } from "../src/ui/format";
 import { describeConfig, describeManifest } from "../src/ui/manifest-view";
 import { LIMITS } from "../src/ui/data";
-import { BASE, pushImage } from "./helpers";
+import { BASE, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, pushManifest, request, sha256 } from "./helpers";
 
 const BASE_ENV = env as unknown as Env;
 
@@ -78,6 +78,24 @@ function csrfIn(html: string): string {
   if (!match) throw new Error("page has no CSRF field");
   return match[1]!;
 }
+
+describe("documents", () => {
+  it("starts every page with a doctype and links an icon that is served", async () => {
+    const c = client();
+    const pages: [string, Response][] = [["/-/login", await c.fetchPage("/-/login")]];
+    await c.signIn("tester", "test-password");
+    pages.push(["/r/no/such-repo", await c.fetchPage("/r/no/such-repo")]);
+    for (const [path, page] of pages) {
+      const html = await page.text();
+      expect(html.startsWith("<!DOCTYPE html><html"), path).toBe(true);
+      expect(html, path).toContain('<link rel="icon" href="/-/static/favicon.svg" type="image/svg+xml"/>');
+    }
+    const icon = await c.fetchPage("/-/static/favicon.svg");
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get("Content-Type")).toBe("image/svg+xml");
+    expect(await icon.text()).toMatch(/^<svg /);
+  });
+});
 
 describe("sessions", () => {
   it("signs in with the API's credentials; the cookie is signed, HttpOnly, SameSite=Strict, Secure off loopback", async () => {
@@ -291,6 +309,88 @@ describe("rights", () => {
   });
 });
 
+describe("image, index and artifact pages", () => {
+  const REPO = "ui/pages";
+  const SBOM = "application/spdx+json";
+
+  it("links digests, sums an index's platforms, links a platform back, and hides an artifact's config", async () => {
+    const images = [await pushImage(REPO, "amd", 51), await pushImage(REPO, "arm", 52)];
+    // pushImage's config is this JSON; an image's total is its manifest, config and layer.
+    const totals = images.map(
+      (image, i) =>
+        image.body.length +
+        JSON.stringify({ architecture: "amd64", os: "linux", seed: 51 + i }).length +
+        image.layer.length,
+    );
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: images.map((image, i) => ({
+        mediaType: OCI_MANIFEST,
+        digest: image.digest,
+        size: image.body.length,
+        platform: { os: "linux", architecture: ["amd64", "arm64"][i] },
+      })),
+    });
+    expect((await pushManifest(REPO, "multi", index, OCI_INDEX)).status).toBe(201);
+    const indexDigest = await sha256(index);
+    const payload = new TextEncoder().encode('{"spdxVersion":"SPDX-2.3"}');
+    const empty = new TextEncoder().encode("{}");
+    const sbom = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: SBOM,
+      config: { mediaType: "application/vnd.oci.empty.v1+json", digest: await pushBlob(REPO, empty), size: 2 },
+      layers: [{ mediaType: SBOM, digest: await pushBlob(REPO, payload), size: payload.length }],
+      subject: { mediaType: OCI_INDEX, digest: indexDigest, size: index.length },
+    });
+    const sbomDigest = await sha256(sbom);
+    expect((await pushManifest(REPO, sbomDigest, sbom)).status).toBe(201);
+
+    const c = client();
+    await c.signIn("tester", "test-password");
+    const tags = await (await c.fetchPage(`/r/${REPO}`)).text();
+    expect(tags, "the tag's digest opens its manifest").toContain(
+      `<a href="/r/${REPO}/-/manifest/${images[0]!.digest}?tag=amd" title="${images[0]!.digest}">`,
+    );
+    const indexPage = await (await c.fetchPage(`/r/${REPO}/-/manifest/${indexDigest}?tag=multi`)).text();
+    expect(indexPage, "an index's size is its platforms'").toContain(
+      `<data value="${index.length + totals[0]! + totals[1]!}"`,
+    );
+    const platformLink = `/r/${REPO}/-/manifest/${images[1]!.digest}?index=${encodeURIComponent(indexDigest)}`;
+    expect(indexPage).toContain(`href="${platformLink}"`);
+    const platform = await (await c.fetchPage(platformLink)).text();
+    expect(platform, "the platform links back to its index").toContain(
+      `<a href="/r/${REPO}/-/manifest/${indexDigest}">${indexDigest.slice(0, 19)}</a>`,
+    );
+    expect(platform).toContain('<h2 id="config">Config</h2>');
+    const artifact = await (await c.fetchPage(`/r/${REPO}/-/manifest/${sbomDigest}`)).text();
+    expect(artifact, "an SBOM has no image config to show").not.toContain('id="config"');
+    expect(artifact).toContain(`href="/r/${REPO}/-/blob/${await sha256(payload)}?type=${encodeURIComponent(SBOM)}"`);
+  });
+
+  it("downloads a layer or SBOM as a file, streamed with its type, for callers who may pull", async () => {
+    const payload = new TextEncoder().encode('{"bomFormat":"CycloneDX"}');
+    const digest = await pushBlob(REPO, payload);
+    const path = `/r/${REPO}/-/blob/${digest}?type=${encodeURIComponent(SBOM)}`;
+    const c = client();
+    expect((await c.fetchPage(path)).headers.get("Location"), "anonymous callers sign in first").toBe(
+      `/-/login?next=${encodeURIComponent(path)}`,
+    );
+    await c.signIn("tester", "test-password");
+    const file = await c.fetchPage(path);
+    expect(file.status).toBe(200);
+    expect(file.headers.get("Content-Type")).toBe(SBOM);
+    expect(file.headers.get("Content-Disposition")).toBe(`attachment; filename="${digest.slice(7)}.json"`);
+    expect(file.headers.get("Content-Length")).toBe(String(payload.length));
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(payload);
+    const html = await c.fetchPage(`/r/${REPO}/-/blob/${digest}?type=text/html`);
+    expect(html.headers.get("Content-Type"), "no type a browser would render").toBe("application/octet-stream");
+    await html.body?.cancel();
+    expect((await c.fetchPage(`/r/ui/rights/-/blob/${digest}`)).status, "only blobs the repository links").toBe(404);
+  });
+});
+
 describe("bounded storage cost", () => {
   const REPO = "ui/many-tags";
   const TAGS = 5000;
@@ -353,6 +453,21 @@ describe("bounded storage cost", () => {
     expect(html).toContain('href="/r/ui/many-tags"');
     console.info(`ui cost: storage page ${c.counter.calls()} operations`);
     expect(c.counter.calls()).toBeLessThanOrEqual(3 + 2 * LIMITS.reports + 1 + LIMITS.uploads);
+  });
+});
+
+describe("the collector on the storage page", () => {
+  it("says what a step kept for the grace period, and from when it is collectable", async () => {
+    await pushImage("ui/young", "v1", 61);
+    expect((await request("/v2/ui/young/manifests/v1", { method: "DELETE" })).status).toBe(202);
+    const gcEnv = { ...BASE_ENV, GC_MAX_OPERATIONS: "100000", GC_GRACE_SECONDS: "3600" } as Env;
+    const report = await runCollectorStep(openStorage(gcEnv), parseConfig(gcEnv), { trigger: "manual", dryRun: true });
+    expect(report?.heldByGrace.manifests).toBeGreaterThanOrEqual(1);
+    const c = client();
+    await c.signIn("tester", "test-password");
+    const html = await (await c.fetchPage("/-/storage")).text();
+    expect(html).toMatch(/Kept for the grace period \(3600 s\): [^<]*\d+ manifests?/);
+    expect(html).toMatch(/collectable from <time datetime="[^"]+" title="[^"]+">in (59|60) minutes<\/time>/);
   });
 });
 

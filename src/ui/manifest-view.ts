@@ -90,12 +90,7 @@ export function describeManifest(bytes: Uint8Array, contentType: string): Manife
     mediaType,
     artifactType:
       str(m.artifactType) ??
-      (kind === "image" &&
-      config &&
-      !config.mediaType.includes("image.config") &&
-      !config.mediaType.includes("container.image")
-        ? config.mediaType
-        : undefined),
+      (kind === "image" && config && !isImageConfig(config.mediaType) ? config.mediaType : undefined),
     config,
     layers,
     children,
@@ -103,6 +98,12 @@ export function describeManifest(bytes: Uint8Array, contentType: string): Manife
     annotations: stringPairs(m.annotations),
     totalSize,
   };
+}
+
+/** An image's own config (OCI or Docker), as opposed to an artifact's config: the empty
+ *  descriptor of a signature or SBOM, or an artifact type. Only these have a Config section. */
+export function isImageConfig(mediaType: string | undefined): boolean {
+  return !!mediaType && (mediaType.includes("image.config") || mediaType.includes("container.image"));
 }
 
 export function describeConfig(bytes: Uint8Array): ConfigView | null {

@@ -14,12 +14,14 @@ import { RegistryError } from "../errors";
 import { formatDigest, parseDigest } from "../oci/digest";
 import { isValidTag, parseName } from "../oci/reference";
 import { collectOnce } from "../registry/collection";
+import { findBlob, readBlob } from "../registry/blobs";
 import { deletePolicy, refuseDelete } from "../registry/delete-policy";
 import type { RegistryDeps } from "../registry/deps";
 import { deleteManifestByDigest, deleteTagOnly } from "../registry/manifests";
 import { readBounded } from "../util/read-bounded";
+import { downloadName, downloadType } from "./format";
 import { isAdmin, mayPull } from "./access";
-import type { PageUser } from "./components";
+import { FAVICON_PATH, type PageUser } from "./components";
 import { loadManifest, loadRepositories, loadRepository, loadStorage } from "./data";
 import { ManifestPage } from "./pages/manifest";
 import { ConfirmDeletePage, ErrorPage, LoginPage } from "./pages/forms";
@@ -27,7 +29,7 @@ import { RepositoriesPage } from "./pages/repositories";
 import { RepositoryPage } from "./pages/repository";
 import { StoragePage } from "./pages/storage";
 import { endSession, loadSession, loginCsrf, loginCsrfValid, sessionCsrfValid, startSession } from "./session";
-import { CSS, SCRIPT } from "./styles";
+import { CSS, FAVICON_SVG, SCRIPT } from "./styles";
 import type { UiEnv } from "./ui-env";
 
 export const uiRoutes = new Hono<UiEnv>();
@@ -63,6 +65,10 @@ uiRoutes.get("/-/static/ui.css", (c) =>
 );
 uiRoutes.get("/-/static/ui.js", (c) =>
   c.body(SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=300" }),
+);
+
+uiRoutes.get(FAVICON_PATH, (c) =>
+  c.body(FAVICON_SVG, 200, { "Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400" }),
 );
 
 function registryDeps(c: C): RegistryDeps {
@@ -265,9 +271,11 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
   const rawTag = c.req.query("tag");
   const data = await loadManifest(c.get("storage"), repo, digest, rawTag && isValidTag(rawTag) ? rawTag : null);
   const canDelete = deletePolicy(c.get("config"), identity, repo).allowed;
+  const rawIndex = c.req.query("index");
   return c.html(
     <ManifestPage
       {...data}
+      index={rawIndex ? formatDigest(parseDigest(rawIndex)) : null}
       user={pageUser(c)}
       repo={repo}
       digest={formatDigest(digest)}
@@ -276,6 +284,31 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
       now={Date.now()}
     />,
   );
+});
+
+/** A layer, config or SBOM as a file, for anyone who may pull the repository: the API's
+ *  own blob read (registry/blobs.ts: this repository's link, else the pull-through cache),
+ *  streamed, never buffered. The link names the descriptor's media type in ?type=. */
+uiRoutes.get("/r/:name{.+}/-/blob/:digest", async (c) => {
+  const repo = parseName(c.req.param("name"));
+  const digest = parseDigest(c.req.param("digest"));
+  if (!mayPull(c.get("identity"), repo)) return denyPull(c);
+  const deps = registryDeps(c);
+  // A plain GET: a browser's Range or conditional headers must not turn the download into
+  // a part of the blob.
+  const source = await findBlob(deps, repo, digest, new Request(c.req.url));
+  const type = downloadType(c.req.query("type"));
+  const headers = new Headers({
+    "Content-Type": type,
+    "Content-Disposition": `attachment; filename="${downloadName(formatDigest(digest), type)}"`,
+  });
+  if (source.kind === "upstream") {
+    if (source.blob.status !== 200) throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);
+    if (source.blob.length !== null) headers.set("Content-Length", String(source.blob.length));
+    return new Response(source.blob.body, { status: 200, headers });
+  }
+  headers.set("Content-Length", String(source.link.size));
+  return new Response(await readBlob(deps, source.link, digest), { status: 200, headers });
 });
 
 function deleteTarget(params: {
@@ -350,6 +383,7 @@ const UI_ERRORS: Record<string, [ErrorStatus, string]> = {
   NAME_UNKNOWN: [404, "Not found"],
   MANIFEST_UNKNOWN: [404, "Not found"],
   DIGEST_INVALID: [404, "Not found"],
+  BLOB_UNKNOWN: [404, "Not found"],
   TAG_INVALID: [404, "Not found"],
   DENIED: [403, "Not allowed"],
   UNSUPPORTED: [405, "Not supported"],
