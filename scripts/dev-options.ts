@@ -20,8 +20,8 @@ export const USAGE = `usage: npm start [-- options]
   --config FILE       another wrangler config (default: wrangler.toml)
   --https             serve https with a self-signed certificate instead of plain http
   --inspector-port N  open the Worker's inspector (Chrome DevTools protocol) on port N
-  --cron-port N       loopback port of the cron trigger: curl http://127.0.0.1:N/scheduled
-                      fires the scheduled handler (default: a free port, printed at start)
+  --cron-port N       loopback port of the cron trigger, whose URL (with a token new at
+                      every start) is printed at start (default: a free port)
   --body-streams N    request bodies streamed into the Worker at once; more wait their turn
                       (default ${DEFAULT_BODY_STREAMS}; 0: no limit, every request relayed as it comes)
   --log-format F      text (default): one line per request; json: one JSON object per line,

@@ -286,15 +286,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const stop = async () => {
     const closed = new Promise<void>((r) => (door ? door.close(() => r()) : r()));
     for (const socket of open) socket.destroy();
-    trigger.closeAllConnections();
-    await Promise.all([closed, new Promise((r) => trigger.close(r))]);
+    trigger.server.closeAllConnections();
+    await Promise.all([closed, new Promise((r) => trigger.server.close(r))]);
     await mf.dispose().catch(() => {});
   };
   try {
     const inner = await mf.ready;
     await untilAnswering(inner.origin);
-    const cronPort = await listen(trigger, options.cronPort ?? 0, CRON_TRIGGER_HOST);
-    const cronUrl = `http://${CRON_TRIGGER_HOST}:${cronPort}/scheduled`;
+    const cronPort = await listen(trigger.server, options.cronPort ?? 0, CRON_TRIGGER_HOST);
+    const cronUrl = `http://${CRON_TRIGGER_HOST}:${cronPort}${trigger.path}`;
     if (options.https) {
       return {
         url: originOf("https", clientHost(host), Number(inner.port)),

@@ -41,6 +41,16 @@ export function wireCode(code: ErrorCode): string {
   return entry.wire ?? code;
 }
 
+/** A body over the request limit (the edge's, or MAX_REQUEST_BODY_BYTES). docker, podman and
+ *  skopeo send each layer in one request and cannot split it, so "send smaller chunks" helps
+ *  none of them; the project's push client does (docs/push-client.md). */
+export function bodyTooLarge(what: string): RegistryError {
+  return new RegistryError(
+    "PAYLOAD_TOO_LARGE",
+    `${what}; clients that send a layer in one request (docker, podman, skopeo) cannot push it here: use \`r2-registry push\` (docs/push-client.md), which sends chunks within OCI-Chunk-Max-Length`,
+  );
+}
+
 export class RegistryError extends Error {
   readonly code: ErrorCode;
   readonly status: number;

@@ -2,7 +2,7 @@
 // the body limit the edge enforces (MAX_REQUEST_BODY_BYTES), and small bodies read whole.
 import type { Context } from "hono";
 import type { AppEnv } from "./app-env";
-import { RegistryError } from "./errors";
+import { bodyTooLarge, RegistryError } from "./errors";
 import { readBounded } from "./util/read-bounded";
 
 export function contentLength(c: Context<AppEnv>): number | null {
@@ -17,10 +17,7 @@ export function checkBodyLimit(c: Context<AppEnv>): void {
   const limit = c.get("config").maxRequestBodyBytes;
   const length = contentLength(c);
   if (limit !== null && length !== null && length > limit) {
-    throw new RegistryError(
-      "PAYLOAD_TOO_LARGE",
-      `request body of ${length} bytes exceeds the limit of ${limit}; send smaller chunks`,
-    );
+    throw bodyTooLarge(`request body of ${length} bytes exceeds the limit of ${limit}`);
   }
 }
 

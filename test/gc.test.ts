@@ -125,6 +125,26 @@ describe("mark and sweep", () => {
     expect(await stored(digest)).toBe(false);
   });
 
+  it("says what the grace period kept, how much, and when it becomes collectable", async () => {
+    const image = await push("gc/young", "v1", 44);
+    await pushBlob("gc/young", seededBytes(300, 45));
+    const pushedAt = Date.now();
+    expect((await request("/v2/gc/young/manifests/v1", { method: "DELETE" })).status).toBe(202);
+    const grace = 3600;
+    const report = await runGc(gcEnv({ GC_GRACE_SECONDS: String(grace) }));
+    expect(report.freed.bytesFreed).toBe(0);
+    // The untagged manifest, the links it alone holds (config and layer), and the stray blob.
+    const bytes = image.body.length + image.blobs.reduce((n, b) => n + b.bytes.length, 0) + 300;
+    expect(report.heldByGrace).toMatchObject({ graceSeconds: grace, tags: 0, manifests: 1, links: 3, bytes });
+    const first = Date.parse(report.heldByGrace.firstCollectableAt!);
+    expect(first).toBeGreaterThanOrEqual(pushedAt - 60_000 + grace * 1000);
+    expect(first).toBeLessThanOrEqual(Date.now() + grace * 1000);
+    expect(Date.parse(report.heldByGrace.lastCollectableAt!)).toBeGreaterThanOrEqual(first);
+    const later = await runGc();
+    expect(later.freed.links).toBe(3);
+    expect(later.heldByGrace).toMatchObject({ manifests: 0, links: 0, bytes: 0, firstCollectableAt: null });
+  });
+
   it("frees abandoned upload data that no record points to", async () => {
     const live = await push("gc/data", "live", 40);
     await bucket.put("_data/abandoned-upload", seededBytes(4096, 9));

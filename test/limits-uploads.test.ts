@@ -2,13 +2,16 @@
 // buffer pool, which never passes its cap, and every buffer comes back, also from uploads that
 // fail. The tests run in the worker's own isolate, so they read the same pool the uploads use.
 // The isolate's whole heap under 8 × 200 MiB uploads is measured in test/e2e/memory.test.ts.
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { app } from "../src/app";
+import type { Env } from "../src/config";
 import { openStorage, type StorageBindings } from "../src/storage/storage";
 import { readUploadState } from "../src/storage/uploads";
 import { PART_POOL_BYTES, partBuffers, readBuffers } from "../src/util/memory-budget";
 import { fetcher } from "./auth-setup";
-import { AUTH, errorCode, request, seededBytes, sha256, startUpload } from "./helpers";
+import { AUTH, BASE, errorCode, request, seededBytes, sha256, startUpload } from "./helpers";
 
 const MiB = 1024 * 1024;
 
@@ -206,5 +209,33 @@ describe("a refused upload keeps no bytes", () => {
     expect(session?.state.offset).toBe(6 * MiB);
     expect((await fetch(next, { method: "DELETE", headers: { Authorization: AUTH } })).status).toBe(204);
     expect(await stillOpen(created[0]!)).toBe(false);
+  });
+});
+
+describe("bodies over MAX_REQUEST_BODY_BYTES", () => {
+  it("413 names the push client, since docker and skopeo cannot split a layer themselves", async () => {
+    const limited = { ...(env as unknown as Env), MAX_REQUEST_BODY_BYTES: "4096" } as Env;
+    const location = await startUpload("limits/body");
+    const bodies: [string, BodyInit, Record<string, string>][] = [
+      ["with Content-Length", seededBytes(8000, 1), { "Content-Length": "8000" }],
+      ["chunked", streamOf(seededBytes(8000, 2)), {}],
+    ];
+    for (const [label, body, headers] of bodies) {
+      const response = await app.fetch(
+        new Request(BASE + location, {
+          method: "PATCH",
+          body,
+          headers: { Authorization: AUTH, "Content-Type": "application/octet-stream", ...headers },
+          duplex: "half",
+        } as RequestInit),
+        limited,
+        createExecutionContext(),
+      );
+      expect(`${response.status} ${await response.clone().text()}`, label).toMatch(/^413 /);
+      const { errors } = (await response.json()) as { errors: { code: string; message: string }[] };
+      expect(errors[0]!.code, label).toBe("SIZE_INVALID");
+      expect(errors[0]!.message, label).toContain("r2-registry push");
+      expect(errors[0]!.message, label).toContain("docs/push-client.md");
+    }
   });
 });

@@ -170,8 +170,8 @@ describe("the storage page by right", () => {
     await c.signIn("tester", "test-password");
     const html = await (await c.fetchPage("/-/storage")).text();
     expect(html).toMatch(/in \d+ blobs, as of/);
-    expect(html).toContain("<td>ui-shared/app</td>");
-    expect(html).toContain("<td>ui-team/app</td>");
+    expect(html).toContain('<td data-label="Repository">ui-shared/app</td>');
+    expect(html).toContain('<td data-label="Repository">ui-team/app</td>');
   });
 
   it("shows others the repositories they may pull and their own uploads only", async () => {
@@ -180,14 +180,14 @@ describe("the storage page by right", () => {
     const html = await (await c.fetchPage("/-/storage")).text();
     expect(html).not.toMatch(/ blobs, as of/);
     expect(html).toContain('href="/r/ui-shared/app"');
-    expect(html).toContain("<td>ui-team/app</td>");
-    expect(html, "the admin's upload").not.toContain("<td>ui-shared/app</td>");
+    expect(html).toContain('<td data-label="Repository">ui-team/app</td>');
+    expect(html, "the admin's upload").not.toContain('<td data-label="Repository">ui-shared/app</td>');
     const reader = client({ AUTH_USERS_JSON: users } as Partial<Env>);
     await reader.signIn("reader", "reader-password");
     const readerHtml = await (await reader.fetchPage("/-/storage")).text();
     expect(readerHtml).not.toMatch(/ blobs, as of/);
-    expect(readerHtml).not.toContain("<td>ui-team/app</td>");
-    expect(readerHtml).not.toContain("<td>ui-shared/app</td>");
+    expect(readerHtml).not.toContain('<td data-label="Repository">ui-team/app</td>');
+    expect(readerHtml).not.toContain('<td data-label="Repository">ui-shared/app</td>');
   });
 });
 

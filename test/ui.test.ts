@@ -6,13 +6,33 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, type Env } from "../src/config";
 import { runCollectorStep } from "../src/gc/collector";
+import { deletePolicy } from "../src/registry/delete-policy";
 import { keys } from "../src/storage/keys";
 import { openStorage } from "../src/storage/storage";
 import { absoluteTime, humanBytes, relativeTime } from "../src/ui/format";
 import { describeConfig, describeManifest } from "../src/ui/manifest-view";
+import { MAX_JSON_DEPTH, MAX_JSON_ITEMS } from "../src/oci/strict-json";
 import { LIMITS } from "../src/ui/limits";
-import { pushImage } from "./helpers";
+import { OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, pushManifest, request, sha256 } from "./helpers";
 import { BASE_ENV, client, csrfIn } from "./ui-client";
+
+describe("documents", () => {
+  it("starts every page with a doctype and links an icon that is served", async () => {
+    const c = client();
+    const pages: [string, Response][] = [["/-/login", await c.fetchPage("/-/login")]];
+    await c.signIn("tester", "test-password");
+    pages.push(["/r/no/such-repo", await c.fetchPage("/r/no/such-repo")]);
+    for (const [path, page] of pages) {
+      const html = await page.text();
+      expect(html.startsWith("<!DOCTYPE html><html"), path).toBe(true);
+      expect(html, path).toContain('<link rel="icon" href="/-/static/favicon.svg" type="image/svg+xml"/>');
+    }
+    const icon = await c.fetchPage("/-/static/favicon.svg");
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get("Content-Type")).toBe("image/svg+xml");
+    expect(await icon.text()).toMatch(/^<svg /);
+  });
+});
 
 describe("sessions", () => {
   it("signs in with the API's credentials; the cookie is signed, HttpOnly, SameSite=Strict, Secure off loopback", async () => {
@@ -173,6 +193,48 @@ describe("rights", () => {
     expect(await (await c.fetchPage("/r/ui/rights")).text()).not.toContain("Delete");
   });
 
+  it("offers no delete on a read-only mirror, and its refusals keep the repository in the breadcrumb", async () => {
+    // A mirror of an upstream nobody answers at: the pages read only what is stored.
+    const mirror = { REGISTRIES_JSON: JSON.stringify([{ registry: "http://127.0.0.1:9", prefix: "mirror" }]) };
+    const image = await pushImage("mirror/app", "v1", 34);
+    const c = client(mirror);
+    await c.signIn("tester", "test-password");
+    const repository = await (await c.fetchPage("/r/mirror/app")).text();
+    expect(repository).toContain(">v1</a>");
+    expect(repository).not.toContain("Delete");
+    expect(await (await c.fetchPage(`/r/mirror/app/-/manifest/${image.digest}`)).text()).not.toContain("Delete");
+    const confirm = await c.fetchPage("/r/mirror/app/-/delete?tag=v1");
+    const confirmText = await confirm.text();
+    expect(confirm.status).toBe(403);
+    expect(confirmText).toContain("mirror/app is a read-only mirror");
+    expect(confirmText).toContain('<a href="/r/mirror/app">mirror/app</a>');
+    const refused = await c.post("/r/mirror/app/-/delete", { tag: "v1", _csrf: csrfIn(repository) });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('<a href="/r/mirror/app">mirror/app</a>');
+    expect(await BASE_ENV.REGISTRY.head(keys.tag("mirror/app", "v1"))).not.toBeNull();
+  });
+
+  it("asks the API's one delete policy: rights, then mirrors, then DELETES_ENABLED", () => {
+    const config = (vars: Partial<Env>) => parseConfig({ ...BASE_ENV, ...vars } as Env);
+    const mirror = JSON.stringify([{ registry: "http://127.0.0.1:9", prefix: "mirror" }]);
+    const pushable = JSON.stringify([{ registry: "http://127.0.0.1:9", prefix: "mirror", allow_push: true }]);
+    const deleter = { allows: (_repo: string, action: string) => action !== "push" };
+    const reader = { allows: (_repo: string, action: string) => action === "pull" };
+    const cases: [Partial<Env>, typeof deleter, string, string | null][] = [
+      [{}, deleter, "team/app", null],
+      [{}, reader, "team/app", "rights"],
+      [{ REGISTRIES_JSON: mirror }, deleter, "mirror/app", "mirror"],
+      [{ REGISTRIES_JSON: mirror }, deleter, "team/app", null],
+      [{ REGISTRIES_JSON: pushable }, deleter, "mirror/app", null],
+      [{ DELETES_ENABLED: "false" }, deleter, "team/app", "disabled"],
+      [{ DELETES_ENABLED: "false", REGISTRIES_JSON: mirror }, reader, "mirror/app", "rights"],
+    ];
+    for (const [vars, identity, repo, why] of cases) {
+      const decision = deletePolicy(config(vars), identity, repo);
+      expect(decision.allowed ? null : decision.why, `${JSON.stringify(vars)} ${repo}`).toBe(why);
+    }
+  });
+
   it("shows anonymous callers only ANONYMOUS_PULL repositories", async () => {
     await pushImage("open/thing", "1", 33);
     const c = client({ ANONYMOUS_PULL: "open/*" });
@@ -181,6 +243,88 @@ describe("rights", () => {
     expect(html).not.toContain('href="/r/ui/rights"');
     const denied = await c.fetchPage("/r/ui/rights");
     expect(denied.headers.get("Location")).toBe("/-/login?next=%2Fr%2Fui%2Frights");
+  });
+});
+
+describe("image, index and artifact pages", () => {
+  const REPO = "ui/pages";
+  const SBOM = "application/spdx+json";
+
+  it("links digests, sums an index's platforms, links a platform back, and hides an artifact's config", async () => {
+    const images = [await pushImage(REPO, "amd", 51), await pushImage(REPO, "arm", 52)];
+    // pushImage's config is this JSON; an image's total is its manifest, config and layer.
+    const totals = images.map(
+      (image, i) =>
+        image.body.length +
+        JSON.stringify({ architecture: "amd64", os: "linux", seed: 51 + i }).length +
+        image.layer.length,
+    );
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: images.map((image, i) => ({
+        mediaType: OCI_MANIFEST,
+        digest: image.digest,
+        size: image.body.length,
+        platform: { os: "linux", architecture: ["amd64", "arm64"][i] },
+      })),
+    });
+    expect((await pushManifest(REPO, "multi", index, OCI_INDEX)).status).toBe(201);
+    const indexDigest = await sha256(index);
+    const payload = new TextEncoder().encode('{"spdxVersion":"SPDX-2.3"}');
+    const empty = new TextEncoder().encode("{}");
+    const sbom = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: SBOM,
+      config: { mediaType: "application/vnd.oci.empty.v1+json", digest: await pushBlob(REPO, empty), size: 2 },
+      layers: [{ mediaType: SBOM, digest: await pushBlob(REPO, payload), size: payload.length }],
+      subject: { mediaType: OCI_INDEX, digest: indexDigest, size: index.length },
+    });
+    const sbomDigest = await sha256(sbom);
+    expect((await pushManifest(REPO, sbomDigest, sbom)).status).toBe(201);
+
+    const c = client();
+    await c.signIn("tester", "test-password");
+    const tags = await (await c.fetchPage(`/r/${REPO}`)).text();
+    expect(tags, "the tag's digest opens its manifest").toContain(
+      `<a href="/r/${REPO}/-/manifest/${images[0]!.digest}?tag=amd" title="${images[0]!.digest}">`,
+    );
+    const indexPage = await (await c.fetchPage(`/r/${REPO}/-/manifest/${indexDigest}?tag=multi`)).text();
+    expect(indexPage, "an index's size is its platforms'").toContain(
+      `<data value="${index.length + totals[0]! + totals[1]!}"`,
+    );
+    const platformLink = `/r/${REPO}/-/manifest/${images[1]!.digest}?index=${encodeURIComponent(indexDigest)}`;
+    expect(indexPage).toContain(`href="${platformLink}"`);
+    const platform = await (await c.fetchPage(platformLink)).text();
+    expect(platform, "the platform links back to its index").toContain(
+      `<a href="/r/${REPO}/-/manifest/${indexDigest}">${indexDigest.slice(0, 19)}</a>`,
+    );
+    expect(platform).toContain('<h2 id="config">Config</h2>');
+    const artifact = await (await c.fetchPage(`/r/${REPO}/-/manifest/${sbomDigest}`)).text();
+    expect(artifact, "an SBOM has no image config to show").not.toContain('id="config"');
+    expect(artifact).toContain(`href="/r/${REPO}/-/blob/${await sha256(payload)}?type=${encodeURIComponent(SBOM)}"`);
+  });
+
+  it("downloads a layer or SBOM as a file, streamed with its type, for callers who may pull", async () => {
+    const payload = new TextEncoder().encode('{"bomFormat":"CycloneDX"}');
+    const digest = await pushBlob(REPO, payload);
+    const path = `/r/${REPO}/-/blob/${digest}?type=${encodeURIComponent(SBOM)}`;
+    const c = client();
+    expect((await c.fetchPage(path)).headers.get("Location"), "anonymous callers sign in first").toBe(
+      `/-/login?next=${encodeURIComponent(path)}`,
+    );
+    await c.signIn("tester", "test-password");
+    const file = await c.fetchPage(path);
+    expect(file.status).toBe(200);
+    expect(file.headers.get("Content-Type")).toBe(SBOM);
+    expect(file.headers.get("Content-Disposition")).toBe(`attachment; filename="${digest.slice(7)}.json"`);
+    expect(file.headers.get("Content-Length")).toBe(String(payload.length));
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(payload);
+    const html = await c.fetchPage(`/r/${REPO}/-/blob/${digest}?type=text/html`);
+    expect(html.headers.get("Content-Type"), "no type a browser would render").toBe("application/octet-stream");
+    await html.body?.cancel();
+    expect((await c.fetchPage(`/r/ui/rights/-/blob/${digest}`)).status, "only blobs the repository links").toBe(404);
   });
 });
 
@@ -249,6 +393,21 @@ describe("bounded storage cost", () => {
   });
 });
 
+describe("the collector on the storage page", () => {
+  it("says what a step kept for the grace period, and from when it is collectable", async () => {
+    await pushImage("ui/young", "v1", 61);
+    expect((await request("/v2/ui/young/manifests/v1", { method: "DELETE" })).status).toBe(202);
+    const gcEnv = { ...BASE_ENV, GC_MAX_OPERATIONS: "100000", GC_GRACE_SECONDS: "3600" } as Env;
+    const report = await runCollectorStep(openStorage(gcEnv), parseConfig(gcEnv), { trigger: "manual", dryRun: true });
+    expect(report?.heldByGrace.manifests).toBeGreaterThanOrEqual(1);
+    const c = client();
+    await c.signIn("tester", "test-password");
+    const html = await (await c.fetchPage("/-/storage")).text();
+    expect(html).toMatch(/Kept for the grace period \(3600 s\): [^<]*\d+ manifests?/);
+    expect(html).toMatch(/collectable from <time datetime="[^"]+" title="[^"]+">in (59|60) minutes<\/time>/);
+  });
+});
+
 describe("formatting and manifest reading (pure)", () => {
   it("formats sizes in binary units and times relative to now", () => {
     expect(humanBytes(0)).toBe("0 B");
@@ -277,6 +436,19 @@ describe("formatting and manifest reading (pure)", () => {
       }),
       { seed: 1616, numRuns: 500 },
     );
+  });
+
+  it("does not parse a stored config too deep or too large for a page's memory (the push-time rule)", () => {
+    const caps = { rows: 3, entries: 2, textChars: 10 };
+    // Config blobs are bytes to the registry, never checked as manifests are: a pusher could
+    // point an image at 4 MiB of these, and each page view would parse all of it.
+    const deep = new TextEncoder().encode(
+      `{"history":${"[".repeat(MAX_JSON_DEPTH + 1)}${"]".repeat(MAX_JSON_DEPTH + 1)}}`,
+    );
+    const wide = new TextEncoder().encode(`{"history":[${Array(MAX_JSON_ITEMS).fill("{}").join(",")}]}`);
+    expect(describeConfig(deep, caps)).toBeNull();
+    expect(describeConfig(wide, caps)).toBeNull();
+    expect(describeConfig(new TextEncoder().encode('{"history":[{}]}'), caps)).not.toBeNull();
   });
 
   it("humanBytes stays within three significant figures of the exact size", () => {

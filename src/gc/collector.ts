@@ -9,12 +9,13 @@ import { DataKeyFilter } from "./bloom";
 import { Budget } from "./budget";
 import type { GcContext } from "./context";
 import { sweepData, sweepRecords } from "./record-sweep";
-import { saveReport, type StepReport } from "./reports";
+import { graceReport, saveReport, type StepReport } from "./reports";
 import { sweepRepository } from "./repository-sweep";
 import { recordBucketUsage, recordRepositoryUsage } from "./usage";
 import {
   acquireLease,
   emptyCounts,
+  emptyGraceHeld,
   loadFilter,
   loadState,
   newState,
@@ -106,6 +107,7 @@ export async function runCollectorStep(
       cutoff: startedAt - config.graceSeconds * 1000,
       budget,
       counts: emptyCounts(),
+      held: emptyGraceHeld(),
     };
     let filter: DataKeyFilter | null = null;
     const getFilter = async () =>
@@ -126,6 +128,7 @@ export async function runCollectorStep(
       operations: budget.used,
       usage: store.meter.usage(),
       freed: ctx.counts,
+      heldByGrace: graceReport(ctx.held, config.graceSeconds),
       cycleTotals: state.totals,
       ...(dryRun ? { items: ctx.items } : {}),
     };

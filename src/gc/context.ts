@@ -4,7 +4,7 @@
 import type { GcConfig } from "../config";
 import type { StoredObject } from "../storage/collector";
 import type { Budget } from "./budget";
-import type { Counts, GcState } from "./state";
+import type { Counts, GcState, GraceHeld } from "./state";
 import type { Storage } from "../storage/storage";
 
 export interface GcContext {
@@ -16,6 +16,8 @@ export interface GcContext {
   cutoff: number;
   budget: Budget;
   counts: Counts;
+  /** What this step kept only because of the grace (reports.ts: heldByGrace). */
+  held: GraceHeld;
   state: GcState;
   /** What a dry run would free (capped), e.g. "manifest repo@sha256:…". */
   items: string[];
@@ -27,6 +29,15 @@ export function noteFreed(ctx: GcContext, kind: keyof Omit<Counts, "bytesFreed">
   ctx.counts[kind]++;
   ctx.counts.bytesFreed += bytes;
   if (ctx.items.length < MAX_ITEMS) ctx.items.push(`${kind} ${item}${bytes ? ` (${bytes} bytes)` : ""}`);
+}
+
+/** Counts something the rules would free but the grace keeps; `at` is when it was written. */
+export function noteHeld(ctx: GcContext, kind: "tags" | "manifests" | "links", at: number, bytes = 0): void {
+  ctx.held[kind]++;
+  ctx.held.bytes += bytes;
+  const collectable = at + ctx.config.graceSeconds * 1000;
+  ctx.held.firstCollectableAt = Math.min(ctx.held.firstCollectableAt ?? collectable, collectable);
+  ctx.held.lastCollectableAt = Math.max(ctx.held.lastCollectableAt ?? collectable, collectable);
 }
 
 /** When an object was written or last linked: its stamp, else R2's upload time. */

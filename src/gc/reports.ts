@@ -2,7 +2,7 @@
 // (GET /v2/_gc/reports). Keys sort newest first; the oldest beyond MAX_REPORTS are dropped.
 import { listCollectorReports, putCollectorReport } from "../storage/collector-state";
 import type { Usage } from "../storage/meter";
-import type { Counts } from "./state";
+import type { Counts, GraceHeld } from "./state";
 import type { Storage } from "../storage/storage";
 
 export interface StepReport {
@@ -21,10 +21,38 @@ export interface StepReport {
   usage: Usage;
   /** What this step freed (or, in a dry run, would free). */
   freed: Counts;
+  /** What it would have freed but kept because it was written within GC_GRACE_SECONDS. */
+  heldByGrace: HeldByGrace;
   /** Totals of the cycle so far, this step included. */
   cycleTotals: Counts;
   /** Dry runs: what would be freed, at most 1000 entries. */
   items?: string[];
+}
+
+/** The grace's holdings as a report says them: counts and bytes (totals that name nothing,
+ *  so every reader sees them), and ISO times from which they become collectable. */
+export interface HeldByGrace {
+  graceSeconds: number;
+  tags: number;
+  manifests: number;
+  links: number;
+  /** The manifests' bytes and those of the blobs their links hold. */
+  bytes: number;
+  firstCollectableAt: string | null;
+  lastCollectableAt: string | null;
+}
+
+export function graceReport(held: GraceHeld, graceSeconds: number): HeldByGrace {
+  const iso = (at: number | null) => (at === null ? null : new Date(at).toISOString());
+  return {
+    graceSeconds,
+    tags: held.tags,
+    manifests: held.manifests,
+    links: held.links,
+    bytes: held.bytes,
+    firstCollectableAt: iso(held.firstCollectableAt),
+    lastCollectableAt: iso(held.lastCollectableAt),
+  };
 }
 
 const MAX_REPORTS = 200;

@@ -14,7 +14,7 @@ import {
   type StoredObject,
 } from "../storage/collector";
 import { digestFromKeySuffix } from "../storage/keys";
-import { noteFreed, writtenAt, type GcContext } from "./context";
+import { noteFreed, noteHeld, writtenAt, type GcContext } from "./context";
 import { hasOpaque, isOrphanReferrer, markedBlobs, reachableManifests } from "./graph";
 import { rereadRepository, scanRepository } from "./repository-scan";
 import { ruleFor, tagsToExpire, type RetentionRule } from "./retention";
@@ -29,7 +29,11 @@ async function expireTags(ctx: GcContext, work: RepositoryWork, rule: RetentionR
     if (!ctx.budget.has(3)) return false;
     work.tags = work.tags!.filter((t) => t.tag !== tag);
     const head = await headTagObject(ctx.store, work.name, tag);
-    if (!head || writtenAt(head, "taggedAt") >= ctx.cutoff) continue;
+    if (!head) continue;
+    if (writtenAt(head, "taggedAt") >= ctx.cutoff) {
+      noteHeld(ctx, "tags", writtenAt(head, "taggedAt"));
+      continue;
+    }
     if (ctx.dryRun) {
       noteFreed(ctx, "tags", `${work.name}:${tag}`);
       continue;
@@ -42,23 +46,39 @@ async function expireTags(ctx: GcContext, work: RepositoryWork, rule: RetentionR
   return true;
 }
 
-function collectable(
+/** Whether the rules free an unreached manifest, the grace left aside. */
+function rulesFree(
   ctx: GcContext,
   rule: RetentionRule | null,
   manifests: Record<string, ManifestNode>,
   node: ManifestNode,
 ): boolean {
-  if (node.at >= ctx.cutoff) return false;
   if (ctx.config.orphanReferrers && isOrphanReferrer(manifests, node)) return true;
   if (rule?.untaggedAfterSeconds != null) return node.at < ctx.now() - rule.untaggedAfterSeconds * 1000;
   return ctx.config.untagged;
 }
 
-function unreachable(ctx: GcContext, work: RepositoryWork, rule: RetentionRule | null): string[] {
+/** Unreached manifests the rules free: those old enough to go now, or (`young`) those kept
+ *  only because they were pushed within the grace. */
+function unreachable(ctx: GcContext, work: RepositoryWork, rule: RetentionRule | null, young = false): string[] {
   const reach = reachableManifests(work.manifests, work.tags!, ctx.config.orphanReferrers);
   return Object.entries(work.manifests)
-    .filter(([digest, node]) => !reach.has(digest) && collectable(ctx, rule, work.manifests, node))
+    .filter(
+      ([digest, node]) =>
+        !reach.has(digest) && node.at >= ctx.cutoff === young && rulesFree(ctx, rule, work.manifests, node),
+    )
     .map(([digest]) => digest);
+}
+
+/** Counts the manifests the grace keeps, once, when the manifest stage ends, and remembers
+ *  them for the link stage. */
+function noteHeldManifests(ctx: GcContext, work: RepositoryWork, rule: RetentionRule | null): void {
+  work.heldManifests = {};
+  for (const digest of unreachable(ctx, work, rule, true)) {
+    const node = work.manifests[digest]!;
+    work.heldManifests[digest] = node.at;
+    noteHeld(ctx, "manifests", node.at, node.size);
+  }
 }
 
 async function deleteManifest(ctx: GcContext, work: RepositoryWork, digest: string): Promise<void> {
@@ -100,7 +120,10 @@ async function freeManifests(ctx: GcContext, work: RepositoryWork): Promise<bool
   const tried = new Set<string>();
   for (;;) {
     const candidates = unreachable(ctx, work, rule).filter((d) => !tried.has(d));
-    if (candidates.length === 0) return true;
+    if (candidates.length === 0) {
+      noteHeldManifests(ctx, work, rule);
+      return true;
+    }
     if (ctx.dryRun) {
       for (const digest of candidates)
         noteFreed(ctx, "manifests", `${work.name}@${digest}`, work.manifests[digest]!.size);
@@ -144,12 +167,33 @@ async function freeLinkBatch(ctx: GcContext, work: RepositoryWork, links: Stored
   }
 }
 
+/** The links of a page the grace keeps: unmarked ones written within it, and marked ones
+ *  that only manifests the grace keeps mark (collectable with the newest of those). */
+function noteHeldLinks(ctx: GcContext, work: RepositoryWork, links: StoredObject[], marks: Set<string>): void {
+  const held = work.heldManifests ?? {};
+  const others = Object.fromEntries(Object.entries(work.manifests).filter(([digest]) => !(digest in held)));
+  const markedByOthers = markedBlobs(others);
+  const heldAt = new Map<string, number>();
+  for (const [digest, at] of Object.entries(held))
+    for (const blob of work.manifests[digest]?.blobs ?? []) heldAt.set(blob, Math.max(heldAt.get(blob) ?? 0, at));
+  for (const link of links) {
+    const digest = digestFromKeySuffix(link.key);
+    const bytes = Number(link.customMetadata?.size ?? 0);
+    if (!marks.has(digest)) {
+      if (writtenAt(link) >= ctx.cutoff) noteHeld(ctx, "links", writtenAt(link), bytes);
+    } else if (!markedByOthers.has(digest) && heldAt.has(digest)) {
+      noteHeld(ctx, "links", Math.max(heldAt.get(digest)!, writtenAt(link)), bytes);
+    }
+  }
+}
+
 async function freeLinks(ctx: GcContext, work: RepositoryWork): Promise<boolean> {
   if (hasOpaque(work.manifests)) return true;
   while (ctx.budget.has(RECHECK_RESERVE + 2)) {
     const limit = Math.max(1, Math.min(BATCH, Math.floor((ctx.budget.remaining() - RECHECK_RESERVE) / 2)));
     const page = await listBlobLinkObjects(ctx.store, work.name, work.cursor, limit);
     const marks = markedBlobs(work.manifests);
+    noteHeldLinks(ctx, work, page.objects, marks);
     const unmarked = page.objects.filter((o) => !marks.has(digestFromKeySuffix(o.key)) && writtenAt(o) < ctx.cutoff);
     work.linkedBytes = (work.linkedBytes ?? 0) + keptBytes(page.objects, ctx.dryRun ? [] : unmarked);
     if (ctx.dryRun) {

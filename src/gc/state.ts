@@ -34,6 +34,9 @@ export interface RepositoryWork {
   manifests: Record<string, ManifestNode>;
   /** Bytes of the links the pass keeps, summed as it lists them (storage/usage.ts). */
   linkedBytes?: number;
+  /** Unreached manifests kept only for the grace, digest → write time: the links only they
+   *  mark are kept for the grace too, and counted as such. */
+  heldManifests?: Record<string, number>;
 }
 
 export interface Counts {
@@ -43,6 +46,22 @@ export interface Counts {
   blobs: number;
   data: number;
   bytesFreed: number;
+}
+
+/** What a step judged collectable but kept because it was written within GC_GRACE_SECONDS:
+ *  counts, the bytes that would go with them, and the span of instants at which they become
+ *  collectable (each one's write time plus the grace), as epoch milliseconds. */
+export interface GraceHeld {
+  tags: number;
+  manifests: number;
+  links: number;
+  bytes: number;
+  firstCollectableAt: number | null;
+  lastCollectableAt: number | null;
+}
+
+export function emptyGraceHeld(): GraceHeld {
+  return { tags: 0, manifests: 0, links: 0, bytes: 0, firstCollectableAt: null, lastCollectableAt: null };
 }
 
 export interface GcState {

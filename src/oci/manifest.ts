@@ -4,7 +4,7 @@
 // needs it.
 import { RegistryError } from "../errors";
 import { tryParseDigest, type Digest } from "./digest";
-import { findDuplicateKey, hasByteOrderMark, MAX_JSON_DEPTH, MAX_JSON_ITEMS, measureJsonShape } from "./strict-json";
+import { findDuplicateKey, hasByteOrderMark, jsonShapeRefusal } from "./strict-json";
 
 export const MEDIA_TYPES = {
   ociManifest: "application/vnd.oci.image.manifest.v1+json",
@@ -120,11 +120,8 @@ function resolveMediaType(contentType: string | null, json: Record<string, unkno
 function parseStrictJson(bytes: Uint8Array): unknown {
   if (hasByteOrderMark(bytes)) invalid("manifest starts with a byte order mark; send plain UTF-8 JSON");
   // Measured before JSON.parse, which would build the whole document first.
-  const shape = measureJsonShape(bytes);
-  if (shape.depth > MAX_JSON_DEPTH)
-    invalid(`manifest nests ${shape.depth} arrays and objects deep; this registry accepts at most ${MAX_JSON_DEPTH}`);
-  if (shape.items > MAX_JSON_ITEMS)
-    invalid(`manifest holds about ${shape.items} keys and values; this registry accepts at most ${MAX_JSON_ITEMS}`);
+  const refusal = jsonShapeRefusal(bytes);
+  if (refusal) invalid(`manifest refused: ${refusal}`);
   let text: string;
   let json: unknown;
   try {

@@ -114,3 +114,15 @@ export function measureJsonShape(bytes: Uint8Array): JsonShape {
   }
   return { depth: deepest, items };
 }
+
+/** Why the document is too deep or too large to parse, or null when JSON.parse may read it.
+ *  The one home of the rule: manifests are refused with it at push, and the web UI skips any
+ *  stored document (a config blob, or a manifest stored before the rule) it flags. */
+export function jsonShapeRefusal(bytes: Uint8Array): string | null {
+  const shape = measureJsonShape(bytes);
+  if (shape.depth > MAX_JSON_DEPTH)
+    return `it nests ${shape.depth} arrays and objects deep; this registry accepts at most ${MAX_JSON_DEPTH}`;
+  if (shape.items > MAX_JSON_ITEMS)
+    return `it holds about ${shape.items} keys and values; this registry accepts at most ${MAX_JSON_ITEMS}`;
+  return null;
+}

@@ -1,11 +1,13 @@
 // Blob reads and deletes for the routes. The core, not the route, decides where a blob comes
 // from: the repository's own link, else (for a mirrored repository) the pull-through cache.
+import type { Identity } from "../auth/identity";
 import { RegistryError } from "../errors";
 import { formatDigest, type Digest } from "../oci/digest";
 import { pullThroughBlob } from "../proxy/blobs";
 import { readBlobData } from "../storage/blob-data";
 import { getBlobLink, unlinkBlob, type BlobRecord } from "../storage/blobs";
-import { refuseMirrorWrite, type BlobSource, type RegistryDeps } from "./deps";
+import { refuseDelete } from "./delete-policy";
+import type { BlobSource, RegistryDeps } from "./deps";
 
 /** The blob as the repository serves it; BLOB_UNKNOWN when neither it nor an upstream has it. */
 export async function findBlob(
@@ -35,9 +37,13 @@ export async function readBlob(
 
 /** DELETE removes only this repository's link; the bytes stay for every other repository
  *  that links them, and garbage collection frees them once nothing does. */
-export async function deleteBlob(deps: RegistryDeps, repo: string, digest: Digest): Promise<void> {
-  refuseMirrorWrite(deps.config, repo);
-  if (!deps.config.deletesEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
+export async function deleteBlob(
+  deps: RegistryDeps,
+  identity: Pick<Identity, "allows">,
+  repo: string,
+  digest: Digest,
+): Promise<void> {
+  refuseDelete(deps.config, identity, repo);
   if (!(await getBlobLink(deps.store, repo, digest)))
     throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);
   await unlinkBlob(deps.store, repo, digest);

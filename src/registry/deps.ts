@@ -31,9 +31,12 @@ export interface UpstreamBlob {
 export type BlobSource = { kind: "stored"; link: BlobRecord } | { kind: "upstream"; blob: UpstreamBlob };
 
 /** Pushes and deletes would make a mirrored repository differ from its upstream: refused
- *  unless the upstream's entry sets "allow_push". */
+ *  unless the upstream's entry sets "allow_push". The reason, or null when writes may go. */
+export function mirrorWriteRefusal(config: Config, repo: string): string | null {
+  return isReadOnlyMirror(config.proxy, repo) ? `${repo} is a read-only mirror of an upstream registry` : null;
+}
+
 export function refuseMirrorWrite(config: Config, repo: string): void {
-  if (isReadOnlyMirror(config.proxy, repo)) {
-    throw new RegistryError("DENIED", `${repo} is a read-only mirror of an upstream registry`);
-  }
+  const refusal = mirrorWriteRefusal(config, repo);
+  if (refusal) throw new RegistryError("DENIED", refusal);
 }

@@ -11,7 +11,7 @@
 // a part) never has a copy of its own.
 // Nothing here grows with the blob's size. A whole blob with a known length never comes
 // here: it is piped into one R2 put (registry/uploads.ts).
-import { RegistryError } from "../errors";
+import { bodyTooLarge, RegistryError } from "../errors";
 import { BlobDataWriter } from "../storage/blob-data";
 import { keys } from "../storage/keys";
 import type { UploadState } from "../storage/uploads";
@@ -166,10 +166,7 @@ async function pump(reader: BodyReader, writer: BlobDataWriter, options: IngestO
     if (value === null) return null;
     if (options.maxBytes !== null && writer.size + value.length > options.maxBytes) {
       reader.cancel();
-      throw new RegistryError(
-        "PAYLOAD_TOO_LARGE",
-        `request body exceeds ${options.maxBytes} bytes; send smaller chunks`,
-      );
+      throw bodyTooLarge(`request body exceeds ${options.maxBytes} bytes`);
     }
     if (options.onProgress) await options.onProgress();
     await writer.write(value);

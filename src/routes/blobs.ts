@@ -87,7 +87,7 @@ blobRoutes.get(PATH, async (c) => {
 
 blobRoutes.delete(PATH, async (c) => {
   const repo = c.get("repo");
-  requireAccess(c, repo, "delete");
-  await deleteBlob(deps(c), repo, parseDigest(c.req.param("digest")));
+  const identity = requireAccess(c, repo, "delete");
+  await deleteBlob(deps(c), identity, repo, parseDigest(c.req.param("digest")));
   return c.body(null, 202);
 });

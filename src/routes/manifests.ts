@@ -3,9 +3,9 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { requireAccess } from "../auth/middleware";
-import { RegistryError } from "../errors";
 import { formatDigest } from "../oci/digest";
 import { parseReference, parseTag } from "../oci/reference";
+import { refuseDelete } from "../registry/delete-policy";
 import { refuseMirrorWrite } from "../registry/deps";
 import { deleteManifestByDigest, deleteTagOnly, storeManifest } from "../registry/manifests";
 import { findManifest } from "../registry/reads";
@@ -62,9 +62,9 @@ manifestRoutes.put(PATH, async (c) => {
 manifestRoutes.delete(PATH, async (c) => {
   const repo = c.get("repo");
   const reference = parseReference(c.req.param("reference"), "write");
-  requireAccess(c, repo, "delete");
-  refuseMirrorWrite(c.get("config"), repo);
-  if (!c.get("config").deletesEnabled) throw new RegistryError("UNSUPPORTED", "deletes are disabled on this registry");
+  // requireAccess answers a caller without the right with the auth challenge; the policy
+  // then refuses mirrors and a registry without deletes.
+  refuseDelete(c.get("config"), requireAccess(c, repo, "delete"), repo);
   if (reference.kind === "digest") await deleteManifestByDigest(c.get("storage"), repo, reference.digest);
   else await deleteTagOnly(c.get("storage"), repo, reference.tag);
   return c.body(null, 202);

@@ -113,10 +113,12 @@ export class BlobDataWriter {
     const buffers = options.buffers ?? isolatePartBuffers;
     // A streamed put's batches are handed to the stream for good, so they never come from
     // (or go back to) the part buffers.
-    let first = streamed ? new Uint8Array(STREAM_BATCH_BYTES) : await buffers.take(options.partSize);
     const initial = options.initial?.length ?? 0;
+    // Checked before a buffer is taken, so a bad session record cannot keep one from the pool.
+    if (initial > 0 && initial >= (streamed ? STREAM_BATCH_BYTES : options.partSize))
+      throw new RegistryError("UNKNOWN", "a writer's initial bytes must not fill a part");
+    let first = streamed ? new Uint8Array(STREAM_BATCH_BYTES) : await buffers.take(options.partSize);
     if (initial > 0) {
-      if (initial >= first.length) throw new RegistryError("UNKNOWN", "a writer's initial bytes must not fill a part");
       try {
         first = await options.initial!.readInto(first);
       } catch (error) {

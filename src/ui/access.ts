@@ -7,6 +7,5 @@ export function mayPull(identity: Identity, repo: string): boolean {
   return identity.allows(repo, "pull");
 }
 
-export function mayDelete(identity: Identity, repo: string, deletesEnabled: boolean): boolean {
-  return deletesEnabled && !identity.anonymous && identity.allows(repo, "delete");
-}
+// Deletes are the API's own policy (registry/delete-policy.ts), asked directly: rights,
+// read-only mirrors and DELETES_ENABLED in one place.

@@ -1,6 +1,8 @@
 // Shared pieces of the web UI's pages: the layout, breadcrumbs, sizes, times, digests, copy
 // lines, pagers and the CSRF field.
+import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
+import type { HeldByGrace } from "../gc/reports";
 import { absoluteTime, groupDigits, humanBytes, relativeTime, shortDigest } from "./format";
 
 export interface PageUser {
@@ -16,7 +18,18 @@ export interface LayoutProps {
   children?: Child;
 }
 
-export function Layout({ title, crumbs, user, children }: LayoutProps) {
+/** Every page: the doctype first, which keeps browsers in standards mode (without it they
+ *  lay the page out in quirks mode), then the document. */
+export function Layout(props: LayoutProps) {
+  return (
+    <>
+      {raw("<!DOCTYPE html>")}
+      <Document {...props} />
+    </>
+  );
+}
+
+function Document({ title, crumbs, user, children }: LayoutProps) {
   return (
     <html lang="en">
       <head>
@@ -24,6 +37,7 @@ export function Layout({ title, crumbs, user, children }: LayoutProps) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
         <title>{`${title} · Registry`}</title>
+        <link rel="icon" href={FAVICON_PATH} type="image/svg+xml" />
         <link rel="stylesheet" href="/-/static/ui.css" />
         <script src="/-/static/ui.js" defer></script>
       </head>
@@ -74,6 +88,9 @@ export function Layout({ title, crumbs, user, children }: LayoutProps) {
   );
 }
 
+/** Served by routes.tsx; a same-origin path, because the pages' CSP allows no data: images. */
+export const FAVICON_PATH = "/-/static/favicon.svg";
+
 export function Breadcrumbs({ crumbs }: { crumbs: [string, string | null][] }) {
   return (
     <nav class="crumbs" aria-label="Breadcrumb">
@@ -123,6 +140,29 @@ export function CopyLine({ label, text }: { label: string; text: string }) {
   );
 }
 
+/** What a collector step kept only because it was newer than GC_GRACE_SECONDS, and when the
+ *  first of it may go: why a step right after a delete frees "0 B". Reports saved before the
+ *  field existed have none. */
+export function GraceHeldNote({ held, now }: { held: HeldByGrace | undefined; now: number }) {
+  if (!held || held.tags + held.manifests + held.links === 0) return null;
+  const counts = (
+    [
+      [held.tags, "tag"],
+      [held.manifests, "manifest"],
+      [held.links, "link"],
+    ] as const
+  )
+    .filter(([n]) => n > 0)
+    .map(([n, name]) => `${n} ${name}${n === 1 ? "" : "s"}`)
+    .join(", ");
+  return (
+    <div class="muted">
+      Kept for the grace period ({held.graceSeconds} s): {counts}, <Size bytes={held.bytes} />; collectable from{" "}
+      <Time at={held.firstCollectableAt ? Date.parse(held.firstCollectableAt) : null} now={now} />
+    </div>
+  );
+}
+
 export function CsrfField({ token }: { token: string }) {
   return <input type="hidden" name="_csrf" value={token} />;
 }
@@ -163,3 +203,18 @@ export function Facts({ rows }: { rows: [string, Child][] }) {
 export const repoHref = (repo: string) => `/r/${repo}`;
 export const manifestHref = (repo: string, digest: string, tag?: string | null) =>
   `/r/${repo}/-/manifest/${digest}${tag ? `?tag=${encodeURIComponent(tag)}` : ""}`;
+/** A platform's page opened from its index, which it links back to. */
+export const platformHref = (repo: string, digest: string, index: string) =>
+  `/r/${repo}/-/manifest/${digest}?index=${encodeURIComponent(index)}`;
+/** A blob as a download, sent with its descriptor's media type (routes.tsx). */
+export const blobHref = (repo: string, digest: string, mediaType: string) =>
+  `/r/${repo}/-/blob/${digest}?type=${encodeURIComponent(mediaType)}`;
+
+/** A short digest that opens what it names; the full digest on hover. */
+export function DigestLink({ digest, href }: { digest: string; href: string }) {
+  return (
+    <a href={href} title={digest}>
+      <code>{shortDigest(digest)}</code>
+    </a>
+  );
+}

@@ -85,3 +85,25 @@ export function mediaTypeLabel(mediaType: string): string {
   };
   return known[mediaType] ?? mediaType;
 }
+
+/** The Content-Type a download is sent with: the descriptor's media type when it is an
+ *  application/ type (every layer, config and SBOM type is), else octet-stream. Nothing a
+ *  browser would render (text/html, image/svg+xml) can be asked for through the link. */
+export function downloadType(mediaType: string | null | undefined): string {
+  return mediaType && /^application\/[\w.+-]{1,200}$/.test(mediaType) ? mediaType : "application/octet-stream";
+}
+
+/** A file name for a downloaded blob: its hex digest, with an extension from its type. */
+export function downloadName(digest: string, mediaType: string): string {
+  const hex = digest.slice(digest.indexOf(":") + 1);
+  const extension = /tar\+gzip|tar\.gzip/.test(mediaType)
+    ? ".tar.gz"
+    : /tar\+zstd/.test(mediaType)
+      ? ".tar.zst"
+      : /\.tar$|tar$/.test(mediaType)
+        ? ".tar"
+        : /json$/.test(mediaType)
+          ? ".json"
+          : "";
+  return hex + extension;
+}

@@ -3,6 +3,7 @@
 // render whatever a client managed to push. Bounded: a view keeps at most ViewCaps of a
 // document (rows, entries, characters) and counts the rest, so what a page renders does not
 // grow with what a pusher repeats.
+import { jsonShapeRefusal } from "../oci/strict-json";
 import { platformName, type Platform } from "./format";
 
 export interface DescriptorView {
@@ -111,7 +112,10 @@ function descriptors(v: unknown, max: number, caps: ViewCaps): { shown: Descript
   return { shown, count };
 }
 
+/** The document, or null when it is not JSON or too deep or large to parse within a page's
+ *  memory (the push-time rule, oci/strict-json.ts): config blobs never went through it. */
 export function parseJson(bytes: Uint8Array): unknown {
+  if (jsonShapeRefusal(bytes)) return null;
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
@@ -143,10 +147,7 @@ export function describeManifest(bytes: Uint8Array, contentType: string, caps: V
     artifactType:
       artifactType !== undefined
         ? clip(artifactType, caps.textChars)
-        : kind === "image" &&
-            config &&
-            !config.mediaType.includes("image.config") &&
-            !config.mediaType.includes("container.image")
+        : kind === "image" && config && !isImageConfig(config.mediaType)
           ? config.mediaType
           : undefined,
     config,
@@ -159,6 +160,12 @@ export function describeManifest(bytes: Uint8Array, contentType: string, caps: V
     annotationCount: annotations.count,
     totalSize,
   };
+}
+
+/** An image's own config (OCI or Docker), as opposed to an artifact's config: the empty
+ *  descriptor of a signature or SBOM, or an artifact type. Only these have a Config section. */
+export function isImageConfig(mediaType: string | undefined): boolean {
+  return !!mediaType && (mediaType.includes("image.config") || mediaType.includes("container.image"));
 }
 
 export function describeConfig(bytes: Uint8Array, caps: ViewCaps): ConfigView | null {

@@ -14,11 +14,14 @@ import { RegistryError } from "../errors";
 import { formatDigest, parseDigest } from "../oci/digest";
 import { isValidTag, parseName } from "../oci/reference";
 import { collectOnce } from "../registry/collection";
-import { refuseMirrorWrite, type RegistryDeps } from "../registry/deps";
+import { findBlob, readBlob } from "../registry/blobs";
+import { deletePolicy, refuseDelete } from "../registry/delete-policy";
+import type { RegistryDeps } from "../registry/deps";
 import { deleteManifestByDigest, deleteTagOnly } from "../registry/manifests";
 import { readBounded } from "../util/read-bounded";
-import { mayDelete, mayPull } from "./access";
-import type { PageUser } from "./components";
+import { downloadName, downloadType } from "./format";
+import { mayPull } from "./access";
+import { FAVICON_PATH, type PageUser } from "./components";
 import { loadManifest, loadRepositories, loadRepository, loadStorage } from "./data";
 import { sameOriginPath } from "./next-path";
 import { ManifestPage } from "./pages/manifest";
@@ -27,7 +30,7 @@ import { RepositoriesPage } from "./pages/repositories";
 import { RepositoryPage } from "./pages/repository";
 import { StoragePage } from "./pages/storage";
 import { endSession, loadSession, loginCsrf, loginCsrfValid, sessionCsrfValid, startSession } from "./session";
-import { CSS, SCRIPT } from "./styles";
+import { CSS, FAVICON_SVG, SCRIPT } from "./styles";
 import type { UiEnv } from "./ui-env";
 
 export const uiRoutes = new Hono<UiEnv>();
@@ -65,6 +68,10 @@ uiRoutes.get("/-/static/ui.js", (c) =>
   c.body(SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=300" }),
 );
 
+uiRoutes.get(FAVICON_PATH, (c) =>
+  c.body(FAVICON_SVG, 200, { "Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400" }),
+);
+
 function registryDeps(c: C): RegistryDeps {
   return {
     store: c.get("storage"),
@@ -99,9 +106,22 @@ function sameOrigin(c: C): boolean {
 /** The statuses the UI's error pages are sent with. */
 type ErrorStatus = 403 | 404 | 405 | 413 | 429 | 500;
 
+/** The repository a UI path is about (/r/<name> or /r/<name>/-/...), so an error page keeps
+ *  it in its breadcrumb; null elsewhere or for a name that does not parse. */
+function repositoryOfPath(pathname: string): string | null {
+  const match = /^\/r\/(.+?)(?:\/-\/.*)?$/.exec(pathname);
+  if (!match) return null;
+  try {
+    return parseName(match[1]!);
+  } catch {
+    return null;
+  }
+}
+
 /** An error page with its status, for whoever is signed in (or nobody). */
 function errorPage(c: C, status: ErrorStatus, title: string, detail: string) {
-  return c.html(<ErrorPage user={pageUser(c)} status={status} title={title} detail={detail} />, status);
+  const repo = repositoryOfPath(new URL(c.req.url).pathname);
+  return c.html(<ErrorPage user={pageUser(c)} repo={repo} status={status} title={title} detail={detail} />, status);
 }
 
 function refuseForm(c: C) {
@@ -243,10 +263,12 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
     rawTag && isValidTag(rawTag) ? rawTag : null,
     c.get("config").maxManifestBytes,
   );
-  const canDelete = mayDelete(identity, repo, c.get("config").deletesEnabled);
+  const canDelete = deletePolicy(c.get("config"), identity, repo).allowed;
+  const rawIndex = c.req.query("index");
   return c.html(
     <ManifestPage
       {...data}
+      index={rawIndex ? formatDigest(parseDigest(rawIndex)) : null}
       user={pageUser(c)}
       repo={repo}
       digest={formatDigest(digest)}
@@ -255,6 +277,31 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
       now={Date.now()}
     />,
   );
+});
+
+/** A layer, config or SBOM as a file, for anyone who may pull the repository: the API's
+ *  own blob read (registry/blobs.ts: this repository's link, else the pull-through cache),
+ *  streamed, never buffered. The link names the descriptor's media type in ?type=. */
+uiRoutes.get("/r/:name{.+}/-/blob/:digest", async (c) => {
+  const repo = parseName(c.req.param("name"));
+  const digest = parseDigest(c.req.param("digest"));
+  if (!mayPull(c.get("identity"), repo)) return denyPull(c);
+  const deps = registryDeps(c);
+  // A plain GET: a browser's Range or conditional headers must not turn the download into
+  // a part of the blob.
+  const source = await findBlob(deps, repo, digest, new Request(c.req.url));
+  const type = downloadType(c.req.query("type"));
+  const headers = new Headers({
+    "Content-Type": type,
+    "Content-Disposition": `attachment; filename="${downloadName(formatDigest(digest), type)}"`,
+  });
+  if (source.kind === "upstream") {
+    if (source.blob.status !== 200) throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);
+    if (source.blob.length !== null) headers.set("Content-Length", String(source.blob.length));
+    return new Response(source.blob.body, { status: 200, headers });
+  }
+  headers.set("Content-Length", String(source.link.size));
+  return new Response(await readBlob(deps, source.link, digest), { status: 200, headers });
 });
 
 function deleteTarget(params: {
@@ -271,7 +318,12 @@ uiRoutes.get("/r/:name{.+}/-/delete", (c) => {
   const repo = parseName(c.req.param("name"));
   const target = deleteTarget({ get: (n) => c.req.query(n) });
   const user = pageUser(c);
-  if (!user || !target || !mayDelete(c.get("identity"), repo, c.get("config").deletesEnabled)) return notFound(c);
+  if (!user || !target) return notFound(c);
+  // Without the right the repository is "not found", as on every other page; a mirror or a
+  // registry without deletes says why.
+  const decision = deletePolicy(c.get("config"), c.get("identity"), repo);
+  if (!decision.allowed && decision.why === "rights") return notFound(c);
+  refuseDelete(c.get("config"), c.get("identity"), repo);
   return c.html(<ConfirmDeletePage user={user} repo={repo} target={target} />);
 });
 
@@ -280,10 +332,8 @@ uiRoutes.post("/r/:name{.+}/-/delete", async (c) => {
   const form = await readForm(c);
   if (!sameOrigin(c) || !(await sessionCsrfValid(c.get("session"), form.get("_csrf")))) return refuseForm(c);
   const target = deleteTarget(form);
-  if (!target || !mayDelete(c.get("identity"), repo, c.get("config").deletesEnabled)) {
-    return errorPage(c, 403, "Not allowed", `You may not delete in ${repo}.`);
-  }
-  refuseMirrorWrite(c.get("config"), repo);
+  if (!target) return notFound(c);
+  refuseDelete(c.get("config"), c.get("identity"), repo);
   if ("tag" in target) await deleteTagOnly(c.get("storage"), repo, target.tag);
   else await deleteManifestByDigest(c.get("storage"), repo, parseDigest(target.digest));
   const done =
@@ -306,7 +356,7 @@ uiRoutes.get("/r/:name{.+}", async (c) => {
       : deletedDigest
         ? `manifest ${formatDigest(parseDigest(deletedDigest))}`
         : null;
-  const canDelete = mayDelete(identity, repo, c.get("config").deletesEnabled);
+  const canDelete = deletePolicy(c.get("config"), identity, repo).allowed;
   return c.html(
     <RepositoryPage
       {...data}
@@ -326,6 +376,7 @@ const UI_ERRORS: Record<string, [ErrorStatus, string]> = {
   NAME_UNKNOWN: [404, "Not found"],
   MANIFEST_UNKNOWN: [404, "Not found"],
   DIGEST_INVALID: [404, "Not found"],
+  BLOB_UNKNOWN: [404, "Not found"],
   TAG_INVALID: [404, "Not found"],
   DENIED: [403, "Not allowed"],
   UNSUPPORTED: [405, "Not supported"],

@@ -1,4 +1,4 @@
-// The web UI's stylesheet and its one small script, bundled with the Worker (nothing comes
+// The web UI's stylesheet, its one small script and its icon, bundled with the Worker (nothing comes
 // from a CDN). Colours follow the system's light or dark setting; every text colour keeps a
 // contrast of 4.5:1 or more against its background (axe-core checks it in the browser test).
 
@@ -38,7 +38,7 @@ td.num, th.num { text-align: right; white-space: nowrap; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em; }
 code { background: var(--code); padding: 1px 4px; border-radius: 4px; word-break: break-all; }
 pre { background: var(--code); padding: 10px; border-radius: 6px; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
-.copy { display: flex; gap: 8px; align-items: center; margin: 6px 0; }
+.copy { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 6px 0; }
 .copy code { flex: 1; padding: 6px 8px; }
 button, .button { font: inherit; padding: 6px 14px; border-radius: 6px; border: 1px solid var(--accent);
   background: var(--accent); color: var(--accent-fg); cursor: pointer; text-decoration: none; display: inline-block; }
@@ -61,26 +61,53 @@ dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; word-break: break-all
 details > summary { cursor: pointer; }
 .badge { display: inline-block; padding: 0 6px; border: 1px solid var(--line); border-radius: 10px; font-size: 0.85em; color: var(--muted); }
 .actions { display: flex; gap: 12px; flex-wrap: wrap; margin: 12px 0; }
+.badge { overflow-wrap: anywhere; max-width: 100%; }
+nav.crumbs li { overflow-wrap: anywhere; min-width: 0; }
+/* Below 640 px every table becomes a stack of cards, one per row, each cell on its own line
+   after its column's name (the cell's data-label), so no column is pushed off screen or
+   hidden behind a sideways scroll. The header row stays for screen readers only. */
 @media (max-width: 640px) {
-  main { padding: 12px 12px 40px; } header.top { padding: 8px 12px; }
-  th, td { padding: 6px; } .hide-narrow { display: none; } h1 { font-size: 1.3rem; }
+  main { padding: 12px 12px 40px; } header.top { padding: 8px 12px; } h1 { font-size: 1.3rem; }
   input[type=text], input[type=password], input[type=search] { min-width: 0; width: 100%; }
+  .table-wrap { overflow-x: visible; border: none; border-radius: 0; }
+  .table-wrap table, .table-wrap tbody, .table-wrap tr, .table-wrap td { display: block; width: 100%; }
+  .table-wrap thead { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
+  .table-wrap tr { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 8px; padding: 6px 10px; }
+  .table-wrap td, .table-wrap td.num { border: none; padding: 2px 0; text-align: left; white-space: normal; overflow-wrap: anywhere; }
+  .table-wrap td[data-label]::before { content: attr(data-label); display: inline-block; min-width: 6.5rem;
+    margin-right: 8px; font-weight: 600; color: var(--muted); }
 }
 `;
 
 /** Progressive: copy buttons beside pull commands. Without JavaScript the commands are
- *  plain selectable text. */
+ *  plain selectable text. The clipboard API exists only in a secure context (https or
+ *  loopback); elsewhere, or when the browser refuses, the button selects the command and
+ *  says how to copy it, rather than doing nothing. */
 export const SCRIPT = `
 document.querySelectorAll("[data-copy]").forEach(function (code) {
-  if (!navigator.clipboard) return;
   var button = document.createElement("button");
   button.type = "button"; button.className = "secondary"; button.textContent = "Copy";
   button.setAttribute("aria-label", "Copy: " + code.textContent);
+  var said = document.createElement("span");
+  said.className = "muted"; said.setAttribute("aria-live", "polite");
+  function selectInstead() {
+    var range = document.createRange(); range.selectNodeContents(code);
+    var selection = window.getSelection(); selection.removeAllRanges(); selection.addRange(range);
+    said.textContent = "Selected: press Ctrl+C (\u2318C on a Mac) to copy";
+  }
   button.addEventListener("click", function () {
+    if (!window.isSecureContext || !navigator.clipboard) return selectInstead();
     navigator.clipboard.writeText(code.textContent).then(function () {
-      button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy"; }, 1500);
-    });
+      said.textContent = "Copied"; setTimeout(function () { said.textContent = ""; }, 1500);
+    }, selectInstead);
   });
-  code.parentNode.appendChild(button);
+  code.parentNode.appendChild(button); code.parentNode.appendChild(said);
 });
 `;
+/** The tab icon: three stacked layers, in the UI's accent colour. Without one, browsers ask
+ *  for /favicon.ico on every page and log a 404. */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">
+<rect width="32" height="32" rx="6" fill="#0550ae"/>
+<path d="M16 6 27 11 16 16 5 11Z" fill="#fff"/>
+<path d="M5 16l11 5 11-5M5 21l11 5 11-5" fill="none" stroke="#fff" stroke-width="2" stroke-linejoin="round"/>
+</svg>`;

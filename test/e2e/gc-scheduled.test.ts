@@ -39,8 +39,14 @@ it("keeps the cron trigger off the public port: anyone who reaches it gets 404 a
     const fired = await fetch(`${server.url}${path}?cron=${encodeURIComponent("*/30 * * * *")}`);
     expect(fired.status, path).toBe(404);
   }
-  // The trigger listens on loopback only.
-  expect(new URL(server.cronUrl!).hostname).toBe("127.0.0.1");
+  // The trigger listens on loopback only, and fires only at the path npm start printed: a web
+  // page can send a GET to a loopback port but cannot know the token.
+  const trigger = new URL(server.cronUrl!);
+  expect(trigger.hostname).toBe("127.0.0.1");
+  for (const path of ["/scheduled", "/scheduled/", `/scheduled/${"0".repeat(32)}`]) {
+    const guessed = await fetch(`${trigger.origin}${path}?cron=${encodeURIComponent("*/30 * * * *")}`);
+    expect(guessed.status, path).toBe(404);
+  }
   const listed = (await (await call("/v2/_gc/reports?n=1")).json()) as { reports: unknown[] };
   expect(listed.reports).toEqual([]);
 });

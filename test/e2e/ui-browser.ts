@@ -82,3 +82,32 @@ export async function screenshotBoth(page: Page, name: string): Promise<void> {
   }
   await page.setViewportSize(VIEWPORTS.desktop);
 }
+
+export interface FitReport {
+  /** "CSS1Compat" in standards mode; "BackCompat" without a doctype (quirks mode). */
+  mode: string;
+  width: number;
+  scrollWidth: number;
+  /** Elements wider than the viewport or reaching past its right edge (first few). */
+  wide: string[];
+}
+
+/** Whether the current page fits its viewport: nothing makes the document scroll sideways,
+ *  and no element (a table inside a scrolling wrapper included) reaches past the right edge,
+ *  which would hide a column behind a sideways scroll. Off-screen-left skip links and
+ *  captions are not content, so only the right edge and the width count. */
+export async function fitsViewport(page: Page): Promise<FitReport> {
+  return (await page.evaluate(`(() => {
+    const width = window.innerWidth;
+    const wide = [];
+    for (const el of document.body.querySelectorAll("*")) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if (r.width > width + 0.5 || r.right > width + 0.5) {
+        const name = el.tagName.toLowerCase() + (el.className ? "." + String(el.className).replace(/ /g, ".") : "");
+        wide.push(name + " " + Math.round(r.left) + ".." + Math.round(r.right) + ": " + (el.textContent || "").trim().slice(0, 40));
+      }
+    }
+    return { mode: document.compatMode, width, scrollWidth: document.scrollingElement.scrollWidth, wide: wide.slice(0, 6) };
+  })()`)) as FitReport;
+}

@@ -2,6 +2,8 @@
 // local runtime as `npm start`: sign-in, browsing a multi-arch image and its signature,
 // deleting through the confirmation, CSRF, what read-only, team and anonymous users see,
 // logout, axe-core, pages without JavaScript, and screenshots at desktop and phone widths.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/auth/password-hash";
@@ -9,11 +11,13 @@ import { E2E_CREDENTIALS, requireAll, startRegistry, type RegistryServer } from 
 import {
   chromiumInstalled,
   CHROMIUM,
+  fitsViewport,
   launchChromium,
   newContext,
   screenshotBoth,
   seriousViolations,
   signIn,
+  VIEWPORTS,
 } from "./ui-browser";
 import { pushMultiArch, pushSimple, SIGNATURE_TYPE, type Pusher } from "./ui-content";
 
@@ -237,6 +241,76 @@ describe.runIf(available)("web UI in chromium", () => {
     expect(text).toMatch(/in \d+ blobs, as of/);
     expect(await page.getByRole("link", { name: "demo/app", exact: true }).count()).toBe(1);
     await screenshotBoth(page, "storage");
+  });
+
+  it("fits every page at desktop and phone width, in standards mode, without sideways scrolling", async () => {
+    const signedIn = [
+      "/",
+      "/r/demo/app",
+      "/r/demo/tools",
+      `/r/demo/app/-/manifest/${app.index.digest}?tag=1.0`,
+      `/r/demo/app/-/manifest/${app.amd64.digest}`,
+      `/r/demo/app/-/manifest/${app.signature.digest}`,
+      `/r/demo/app/-/manifest/${app.sbom.digest}`,
+      "/-/storage",
+      "/r/demo/tools/-/delete?tag=v2",
+      "/r/demo/nothing-here",
+    ];
+    const admin = await adminPage();
+    const anonymous = await (await newContext(browser)).newPage();
+    const checks: [Page, string][] = [
+      ...signedIn.map((path): [Page, string] => [admin, path]),
+      [anonymous, "/-/login"],
+    ];
+    for (const [label, size] of Object.entries(VIEWPORTS)) {
+      for (const [page, path] of checks) {
+        await page.setViewportSize(size);
+        await page.goto(base + path);
+        const fit = await fitsViewport(page);
+        const where = `${path} at ${label} (${size.width} px)`;
+        expect(fit.mode, `${where}: standards mode`).toBe("CSS1Compat");
+        expect(fit.wide, `${where}: elements past the right edge`).toEqual([]);
+        expect(fit.scrollWidth, `${where}: document scroll width`).toBeLessThanOrEqual(fit.width);
+      }
+    }
+  });
+
+  it("selects a pull command and says how to copy it where the clipboard is unavailable", async () => {
+    const context = await newContext(browser);
+    // What a page served over plain http from another host sees: no clipboard API.
+    await context.addInitScript(`Object.defineProperty(Navigator.prototype, "clipboard", { get: () => undefined });`);
+    const page = await context.newPage();
+    await signIn(page, base, ADMIN.username, ADMIN.password);
+    await page.goto(`${base}/r/demo/app/-/manifest/${app.index.digest}?tag=1.0`);
+    const line = page.locator(".copy").first();
+    await line.getByRole("button", { name: /^Copy/ }).click();
+    expect(await page.evaluate("String(window.getSelection())")).toBe(
+      `docker pull ${server.host}/demo/app@${app.index.digest}`,
+    );
+    expect(await line.locator("[aria-live]").textContent()).toContain("press Ctrl+C");
+  });
+
+  it("downloads an SBOM as its whole document, and links a platform back to its index", async () => {
+    const page = await adminPage();
+    await page.goto(`${base}/r/demo/app/-/manifest/${app.sbom.digest}`);
+    expect(await page.getByRole("heading", { name: "Config" }).count(), "an SBOM has no image config").toBe(0);
+    // The SBOM's one layer is its document; the file is named after its digest.
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Download layer 1" }).click(),
+    ]);
+    const bytes = readFileSync((await download.path())!);
+    expect(download.suggestedFilename()).toBe(`${createHash("sha256").update(bytes).digest("hex")}.json`);
+    expect(bytes.length, "the SBOM's document, whole").toBe(300);
+    await page.goto(`${base}/r/demo/app/-/manifest/${app.index.digest}?tag=1.0`);
+    await page.getByRole("region", { name: "linux/amd64" }).getByRole("link", { name: "linux/amd64" }).click();
+    await page
+      .getByRole("navigation", { name: "Breadcrumb" })
+      .getByRole("link", { name: app.index.digest.slice(0, 19) })
+      .click();
+    expect(new URL(page.url()).pathname, "a platform links back to its index").toBe(
+      `/r/demo/app/-/manifest/${app.index.digest}`,
+    );
   });
 
   it("renders every reading page without JavaScript", async () => {

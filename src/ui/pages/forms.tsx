@@ -90,11 +90,14 @@ export function ConfirmDeletePage({ user, repo, target }: ConfirmProps) {
 
 export function ErrorPage({
   user,
+  repo,
   status,
   title,
   detail,
 }: {
   user: PageUser | null;
+  /** The repository the failed page was about, kept in the breadcrumb as a way back. */
+  repo: string | null;
   status: number;
   title: string;
   detail: string;
@@ -103,10 +106,7 @@ export function ErrorPage({
     <Layout
       title={title}
       user={user}
-      crumbs={[
-        ["Repositories", "/"],
-        [title, null],
-      ]}
+      crumbs={[["Repositories", "/"], ...(repo ? [[repo, repoHref(repo)] as [string, string]] : []), [title, null]]}
     >
       <h1>{title}</h1>
       <p>{detail}</p>

@@ -1,12 +1,25 @@
 // An image or index: platforms, layers, config, annotations, referrers, and pull commands.
 import type { Child } from "hono/jsx";
-import { CopyLine, Facts, Layout, manifestHref, repoHref, ShortDigest, Size, Time, type PageUser } from "../components";
+import {
+  blobHref,
+  CopyLine,
+  DigestLink,
+  Facts,
+  Layout,
+  manifestHref,
+  platformHref,
+  repoHref,
+  Size,
+  Time,
+  type PageUser,
+} from "../components";
 import type { ChildView } from "../data";
 import { groupDigits, humanBytes, mediaTypeLabel } from "../format";
 import { LIMITS } from "../limits";
 import {
   artifactLabel,
   groupByArtifactType,
+  isImageConfig,
   type ConfigView,
   type DescriptorView,
   type ManifestView,
@@ -24,6 +37,8 @@ export interface ManifestProps {
   uploadedAt: number;
   config: ConfigView | null;
   platforms: ChildView[];
+  /** The index this platform's page was opened from (a checked digest), linked back to. */
+  index: string | null;
   referrers: Descriptor[];
   moreReferrers: boolean;
   canDelete: boolean;
@@ -56,10 +71,10 @@ function Pairs({ caption, pairs, total }: { caption: string; pairs: [string, str
           <tbody>
             {pairs.map(([k, v]) => (
               <tr>
-                <td>
+                <td data-label="Key">
                   <code>{k}</code>
                 </td>
-                <td>{v}</td>
+                <td data-label="Value">{v}</td>
               </tr>
             ))}
           </tbody>
@@ -70,7 +85,17 @@ function Pairs({ caption, pairs, total }: { caption: string; pairs: [string, str
   );
 }
 
-function Layers({ caption, layers, total }: { caption: string; layers: DescriptorView[]; total: number }) {
+function Layers({
+  repo,
+  caption,
+  layers,
+  total,
+}: {
+  repo: string;
+  caption: string;
+  layers: DescriptorView[];
+  total: number;
+}) {
   if (total === 0) return <p class="muted">No layers.</p>;
   return (
     <>
@@ -87,20 +112,30 @@ function Layers({ caption, layers, total }: { caption: string; layers: Descripto
               <th scope="col" class="num">
                 Size
               </th>
+              <th scope="col">
+                <span class="skip">File</span>
+              </th>
             </tr>
           </thead>
           <tbody>
             {layers.map((l, i) => (
               <tr>
-                <td class="num">{i + 1}</td>
-                <td>
-                  <ShortDigest digest={l.digest} />
+                <td class="num" data-label="#">
+                  {i + 1}
                 </td>
-                <td>
+                <td data-label="Digest">
+                  <DigestLink digest={l.digest} href={blobHref(repo, l.digest, l.mediaType)} />
+                </td>
+                <td data-label="Media type">
                   <code>{l.mediaType}</code>
                 </td>
-                <td class="num">
+                <td class="num" data-label="Size">
                   <Size bytes={l.size} />
+                </td>
+                <td>
+                  <a href={blobHref(repo, l.digest, l.mediaType)} download aria-label={`Download layer ${i + 1}`}>
+                    Download
+                  </a>
                 </td>
               </tr>
             ))}
@@ -158,11 +193,13 @@ function ConfigSection({ config }: { config: ConfigView }) {
             <tbody>
               {config.history.map((h) => (
                 <tr>
-                  <td class="mono">{h.created ?? "—"}</td>
-                  <td>
+                  <td class="mono" data-label="Created">
+                    {h.created ?? "—"}
+                  </td>
+                  <td data-label="Created by">
                     <code>{h.createdBy ?? h.comment ?? ""}</code>
                   </td>
-                  <td>{h.emptyLayer ? <span class="muted">empty</span> : "yes"}</td>
+                  <td data-label="Layer">{h.emptyLayer ? <span class="muted">empty</span> : "yes"}</td>
                 </tr>
               ))}
             </tbody>
@@ -174,19 +211,30 @@ function ConfigSection({ config }: { config: ConfigView }) {
   );
 }
 
-function Platforms({ repo, platforms, total }: { repo: string; platforms: ChildView[]; total: number }) {
+function Platforms({
+  repo,
+  index,
+  platforms,
+  total,
+}: {
+  repo: string;
+  index: string;
+  platforms: ChildView[];
+  total: number;
+}) {
   return (
     <section aria-labelledby="platforms">
       <h2 id="platforms">Platforms</h2>
       {platforms.map((c) => (
         <section aria-label={c.descriptor.platform ?? c.descriptor.digest}>
           <h3>
-            <a href={manifestHref(repo, c.descriptor.digest)}>{c.descriptor.platform ?? "unknown platform"}</a>{" "}
-            <ShortDigest digest={c.descriptor.digest} />{" "}
+            <a href={platformHref(repo, c.descriptor.digest, index)}>{c.descriptor.platform ?? "unknown platform"}</a>{" "}
+            <DigestLink digest={c.descriptor.digest} href={platformHref(repo, c.descriptor.digest, index)} />{" "}
             <span class="badge">{mediaTypeLabel(c.descriptor.mediaType)}</span>
           </h3>
           {c.view?.kind === "image" ? (
             <Layers
+              repo={repo}
               caption={`Layers of ${c.descriptor.platform ?? c.descriptor.digest}`}
               layers={c.view.layers}
               total={c.view.layerCount}
@@ -256,6 +304,27 @@ function Referrers({
   );
 }
 
+/** An index's size as a user means it: the index and every platform's manifest, config and
+ *  layers. A platform this page did not read (beyond the first ones, over the page's read
+ *  budget, or not stored here) counts its manifest only, and the figure says "at least". */
+function IndexSize({ size, platforms, total }: { size: number; platforms: ChildView[]; total: number }) {
+  const read = platforms.filter((c) => c.view?.kind === "image");
+  const sum = platforms.reduce(
+    (bytes, c) => bytes + (c.view?.kind === "image" ? c.view.totalSize : c.descriptor.size),
+    size,
+  );
+  const partial = read.length < total;
+  return (
+    <span>
+      {partial ? "at least " : ""}
+      <Size bytes={sum} />{" "}
+      <span class="muted">
+        (the index and its {groupDigits(total)} {total === 1 ? "entry" : "entries"}: manifests, configs and layers)
+      </span>
+    </span>
+  );
+}
+
 export function ManifestPage(p: ManifestProps) {
   const title = p.tag ? `${p.repo}:${p.tag}` : `${p.repo}@${p.digest.slice(0, 19)}`;
   const v = p.view;
@@ -266,6 +335,7 @@ export function ManifestPage(p: ManifestProps) {
       crumbs={[
         ["Repositories", "/"],
         [p.repo, repoHref(p.repo)],
+        ...(p.index ? [[p.index.slice(0, 19), manifestHref(p.repo, p.index)] as [string, string]] : []),
         [p.tag ?? p.digest.slice(0, 19), null],
       ]}
     >
@@ -273,6 +343,9 @@ export function ManifestPage(p: ManifestProps) {
       <Facts
         rows={[
           ["Digest", <code>{p.digest}</code>],
+          ...(p.index
+            ? [["Index", <DigestLink digest={p.index} href={manifestHref(p.repo, p.index)} />] as [string, Child]]
+            : []),
           ["Media type", <code>{v.mediaType}</code>],
           ...(v.artifactType ? [["Artifact type", <code>{v.artifactType}</code>] as [string, Child]] : []),
           [
@@ -281,10 +354,20 @@ export function ManifestPage(p: ManifestProps) {
               <span>
                 <Size bytes={v.totalSize} /> <span class="muted">(manifest, config and layers)</span>
               </span>
+            ) : v.kind === "index" ? (
+              <IndexSize size={p.size} platforms={p.platforms} total={v.entryCount} />
             ) : (
               <Size bytes={p.size} />
             ),
           ],
+          ...(v.kind === "image" && v.config
+            ? [
+                [
+                  "Config",
+                  <DigestLink digest={v.config.digest} href={blobHref(p.repo, v.config.digest, v.config.mediaType)} />,
+                ] as [string, Child],
+              ]
+            : []),
           ["Pushed", <Time at={p.uploadedAt} now={p.now} />],
           ...(v.subject
             ? [
@@ -299,14 +382,16 @@ export function ManifestPage(p: ManifestProps) {
       <h2>Pull</h2>
       <CopyLine label="By digest" text={`docker pull ${p.host}/${p.repo}@${p.digest}`} />
       {p.tag ? <CopyLine label="By tag" text={`docker pull ${p.host}/${p.repo}:${p.tag}`} /> : null}
-      {v.kind === "index" ? <Platforms repo={p.repo} platforms={p.platforms} total={v.entryCount} /> : null}
+      {v.kind === "index" ? (
+        <Platforms repo={p.repo} index={p.digest} platforms={p.platforms} total={v.entryCount} />
+      ) : null}
       {v.kind === "image" ? (
         <section aria-labelledby="layers">
           <h2 id="layers">Layers</h2>
-          <Layers caption="Layers" layers={v.layers} total={v.layerCount} />
+          <Layers repo={p.repo} caption="Layers" layers={v.layers} total={v.layerCount} />
         </section>
       ) : null}
-      {p.config ? <ConfigSection config={p.config} /> : null}
+      {p.config && isImageConfig(v.config?.mediaType) ? <ConfigSection config={p.config} /> : null}
       <h2>Annotations</h2>
       {v.annotations.length > 0 ? (
         <Pairs caption="Annotations" pairs={v.annotations} total={v.annotationCount} />

@@ -59,17 +59,17 @@ export function RepositoriesPage({ user, query, rows, next, paged, now }: Reposi
             <tbody>
               {rows.map((r) => (
                 <tr>
-                  <td>
+                  <td data-label="Name">
                     <a href={repoHref(r.name)}>{r.name}</a>
                   </td>
-                  <td class="num">
+                  <td class="num" data-label="Tags">
                     {r.tags.count}
                     {r.tags.more ? "+" : ""}
                   </td>
-                  <td>
+                  <td data-label="Last push">
                     <Time at={r.lastPushAt} now={now} />
                   </td>
-                  <td class="num">
+                  <td class="num" data-label="Size">
                     {r.usage ? (
                       <span title={`measured by the garbage collector ${new Date(r.usage.measuredAt).toISOString()}`}>
                         <Size bytes={r.usage.bytes} />

@@ -1,12 +1,12 @@
 // A repository's page: its tags, a page at a time, with what each points to.
 import {
+  DigestLink,
   Facts,
   Layout,
   manifestHref,
   Notice,
   Pager,
   repoHref,
-  ShortDigest,
   Size,
   Time,
   type PageUser,
@@ -79,9 +79,7 @@ export function RepositoryPage(p: RepositoryProps) {
               <tr>
                 <th scope="col">Tag</th>
                 <th scope="col">Digest</th>
-                <th scope="col" class="hide-narrow">
-                  Type
-                </th>
+                <th scope="col">Type</th>
                 <th scope="col">Platforms</th>
                 <th scope="col" class="num">
                   Size
@@ -97,21 +95,23 @@ export function RepositoryPage(p: RepositoryProps) {
             <tbody>
               {p.tags.map((t) => (
                 <tr>
-                  <td>
+                  <td data-label="Tag">
                     <a href={manifestHref(p.repo, t.digest, t.tag)}>{t.tag}</a>
                   </td>
-                  <td>
-                    <ShortDigest digest={t.digest} />
+                  <td data-label="Digest">
+                    <DigestLink digest={t.digest} href={manifestHref(p.repo, t.digest, t.tag)} />
                   </td>
-                  <td class="hide-narrow">
+                  <td data-label="Type">
                     {t.summary ? (
                       mediaTypeLabel(t.summary.mediaType)
                     ) : (
                       <span class="muted">{t.unread ? "not read" : "unreadable"}</span>
                     )}
                   </td>
-                  <td>{t.summary?.kind === "image" ? <span class="muted">single</span> : platformsOf(t)}</td>
-                  <td class="num">
+                  <td data-label="Platforms">
+                    {t.summary?.kind === "image" ? <span class="muted">single</span> : platformsOf(t)}
+                  </td>
+                  <td class="num" data-label="Size">
                     {t.summary?.kind === "image" ? (
                       <Size bytes={t.summary.totalSize} />
                     ) : (
@@ -120,7 +120,7 @@ export function RepositoryPage(p: RepositoryProps) {
                       </span>
                     )}
                   </td>
-                  <td>
+                  <td data-label="Pushed">
                     <Time at={t.taggedAt} now={p.now} />
                   </td>
                   {p.canDelete ? (

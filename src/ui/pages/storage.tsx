@@ -1,7 +1,7 @@
 // The storage page: the collector's measurements with their times, its recent reports and
 // buttons, and every upload session in progress (admins); others see the repositories they
 // may pull and their own uploads (ui/data.ts, loadStorage).
-import { CsrfField, Layout, Notice, repoHref, Size, Time, type PageUser } from "../components";
+import { CsrfField, GraceHeldNote, Layout, Notice, repoHref, Size, Time, type PageUser } from "../components";
 import type { StorageData } from "../data";
 
 export interface StorageProps extends StorageData {
@@ -57,15 +57,19 @@ function Usage({ data, now }: { data: StorageProps; now: number }) {
             <tbody>
               {data.repositories.map((r) => (
                 <tr>
-                  <td>
+                  <td data-label="Repository">
                     <a href={repoHref(r.name)}>{r.name}</a>
                   </td>
-                  <td class="num">
+                  <td class="num" data-label="Size">
                     <Size bytes={r.usage.bytes} />
                   </td>
-                  <td class="num">{r.usage.tags}</td>
-                  <td class="num">{r.usage.manifests}</td>
-                  <td>
+                  <td class="num" data-label="Tags">
+                    {r.usage.tags}
+                  </td>
+                  <td class="num" data-label="Manifests">
+                    {r.usage.manifests}
+                  </td>
+                  <td data-label="Measured">
                     <Time at={r.usage.measuredAt} now={now} />
                   </td>
                 </tr>
@@ -128,20 +132,23 @@ function Collector({ data, now }: { data: StorageProps; now: number }) {
             <tbody>
               {data.reports.map((r) => (
                 <tr>
-                  <td>
+                  <td data-label="Started">
                     <Time at={Date.parse(r.startedAt)} now={now} />
                   </td>
-                  <td>
+                  <td data-label="Kind">
                     {r.dryRun ? "dry run" : "run"} · {r.trigger}
                   </td>
-                  <td>{r.cycleFinished ? "cycle finished" : r.phase}</td>
-                  <td class="num">
+                  <td data-label="Phase">{r.cycleFinished ? "cycle finished" : r.phase}</td>
+                  <td class="num" data-label="Freed">
                     <Size bytes={r.freed.bytesFreed} />{" "}
                     <span class="muted">
                       ({r.freed.manifests} manifests, {r.freed.blobs} blobs)
                     </span>
+                    <GraceHeldNote held={r.heldByGrace} now={now} />
                   </td>
-                  <td class="num">{r.operations}</td>
+                  <td class="num" data-label="Operations">
+                    {r.operations}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -175,14 +182,14 @@ function Uploads({ data, now }: { data: StorageProps; now: number }) {
             <tbody>
               {data.uploads.map((u) => (
                 <tr>
-                  <td>{u.repo}</td>
-                  <td class="num">
+                  <td data-label="Repository">{u.repo}</td>
+                  <td class="num" data-label="Received">
                     <Size bytes={u.offset} />
                   </td>
-                  <td>
+                  <td data-label="Started">
                     <Time at={u.createdAt} now={now} />
                   </td>
-                  <td>
+                  <td data-label="Last data">
                     <Time at={u.updatedAt} now={now} />
                   </td>
                 </tr>
