@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_JSON_ITEMS, measureJsonShape } from "../../src/oci/strict-json";
 import { sampleIsolateHeap } from "./isolate-heap";
 import { freePort, startRegistry, type RegistryServer } from "./registry-server";
 import { OCI_INDEX, OCI_MANIFEST, pushBlob, pushManifest, type Pusher } from "./ui-content";
@@ -27,10 +28,15 @@ const CHILDREN = 16;
 
 const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
-/** `head` + `count` copies of `item` (comma separated) + `tail`, with count as large as fits
- *  in MAX_DOCUMENT bytes. */
+const itemsIn = (json: string) => measureJsonShape(new TextEncoder().encode(json)).items;
+
+/** `head` + `count` copies of `item` (comma separated) + `tail`, with count as large as the
+ *  registry accepts: within MAX_DOCUMENT bytes and MAX_JSON_ITEMS values (oci/strict-json.ts;
+ *  the UI does not parse a stored document past that either). */
 function fill(head: string, item: string, tail: string): string {
-  const count = Math.floor((MAX_DOCUMENT - head.length - tail.length + 1) / (item.length + 1));
+  const byBytes = Math.floor((MAX_DOCUMENT - head.length - tail.length + 1) / (item.length + 1));
+  const byItems = Math.floor((MAX_JSON_ITEMS - itemsIn(`${head}${tail}`)) / (itemsIn(`[${item}]`) - 1));
+  const count = Math.min(byBytes, byItems);
   const text = head + Array(count).fill(item).join(",") + tail;
   expect(Buffer.byteLength(text)).toBeLessThanOrEqual(MAX_DOCUMENT);
   return text;
