@@ -139,7 +139,8 @@ function relay(
       answered = true;
       answerStarted?.();
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders));
-      answer.pipe(res);
+      if (lanes) relayAnswer(answer, res, lanes.answerGate());
+      else answer.pipe(res);
       answer.on("error", () => res.destroy());
     },
   );
@@ -159,6 +160,23 @@ function relay(
   });
   if (lane) relayThroughLane(req, upstream, lane);
   else req.pipe(upstream);
+}
+
+/** Relays a response chunk by chunk, each after the answers-first gate (body-lanes.ts), with
+ *  workerd's side paused meanwhile and while the client is full. */
+function relayAnswer(answer: IncomingMessage, res: ServerResponse, gate: () => Promise<void>): void {
+  let written = Promise.resolve();
+  answer.on("data", (chunk: Buffer) => {
+    answer.pause();
+    written = written.then(gate).then(() => {
+      if (res.destroyed) return;
+      if (res.write(chunk)) answer.resume();
+      else res.once("drain", () => answer.resume());
+    });
+  });
+  answer.once("end", () => {
+    void written.then(() => res.end());
+  });
 }
 
 /** Relays a body chunk by chunk, each after its lane's turn, with the client paused meanwhile
