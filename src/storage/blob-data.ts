@@ -255,10 +255,6 @@ export class BlobDataWriter {
   /** Gives every part buffer back (settle's `trailing` with them); the writer takes no more
    *  bytes after this. Safe to call more than once. */
   release(): void {
-    this.releaseBuffers();
-  }
-
-  private releaseBuffers(): void {
     if (!this.streamed && this.buffer.length > 0) this.buffers.give(this.buffer, this.batchSize);
     for (const buffer of this.spare.splice(0)) this.buffers.give(buffer, this.batchSize);
     this.buffer = new Uint8Array(0);
@@ -294,11 +290,16 @@ export class BlobDataWriter {
    * settle().
    */
   async abandon(): Promise<void> {
+    await this.stop();
+    if (!this.resumed) await abortBlobData(this.store, this.dataKey, this.multipartId);
+  }
+
+  /** Ends the hash, the streamed put and the parts in flight, and gives the buffers back. */
+  private async stop(): Promise<void> {
     this.dropHash();
     await this.streamed?.abort();
     await Promise.allSettled(this.inFlight.splice(0));
-    this.releaseBuffers();
-    if (!this.resumed) await abortBlobData(this.store, this.dataKey, this.multipartId);
+    this.release();
   }
 
   /** Stops the hash. An aborted DigestStream rejects its digest too, with no reason, and
@@ -312,10 +313,7 @@ export class BlobDataWriter {
 
   /** Drops whatever was written: the multipart upload, the object, the hash. */
   async abort(): Promise<void> {
-    this.dropHash();
-    await this.streamed?.abort();
-    await Promise.allSettled(this.inFlight.splice(0));
-    this.releaseBuffers();
+    await this.stop();
     await abortBlobData(this.store, this.dataKey, this.multipartId);
     // Best effort: bytes no record names are freed by the collector's data walk anyway.
     await deleteBlobData(this.store, this.dataKey).catch(() => {});
