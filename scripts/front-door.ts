@@ -12,14 +12,9 @@
 // - /cdn-cgi/ paths get 404 here: Miniflare serves its own endpoints there (trigger handlers,
 //   a binding proxy, live reload) with no authentication, and none belong on a public port.
 //   The cron is fired through the runtime's loopback-only trigger (scripts/cron-trigger.ts).
-import {
-  type ClientRequest,
-  createServer as createHttpServer,
-  type IncomingMessage,
-  request,
-  type ServerResponse,
-} from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
+import type { Readable, Writable } from "node:stream";
 import { BodyLanes, type Lane } from "./body-lanes";
 
 const TLS_HANDSHAKE = 0x16;
@@ -139,7 +134,7 @@ function relay(
       answered = true;
       answerStarted?.();
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders));
-      if (lanes) relayAnswer(answer, res, lanes.answerGate());
+      if (lanes) relayGated(answer, res, lanes.answerGate());
       else answer.pipe(res);
       answer.on("error", () => res.destroy());
     },
@@ -158,49 +153,32 @@ function relay(
     answerStarted?.();
     if (!res.writableFinished) upstream.destroy();
   });
-  if (lane) relayThroughLane(req, upstream, lane);
-  else req.pipe(upstream);
+  if (lane) {
+    relayGated(req, upstream, () => lane.turn(), lane.leave);
+    req.once("close", lane.leave);
+  } else req.pipe(upstream);
 }
 
-/** Relays a response chunk by chunk, each after the answers-first gate (body-lanes.ts), with
- *  workerd's side paused meanwhile and while the client is full. */
-function relayAnswer(answer: IncomingMessage, res: ServerResponse, gate: () => Promise<void>): void {
-  let written = Promise.resolve();
-  answer.on("data", (chunk: Buffer) => {
-    answer.pause();
-    written = written.then(gate).then(() => {
-      if (res.destroyed) return;
-      if (res.write(chunk)) answer.resume();
-      else res.once("drain", () => answer.resume());
-    });
-  });
-  answer.once("end", () => {
-    void written.then(() => res.end());
-  });
-}
-
-/** Relays a body chunk by chunk, each after its lane's turn, with the client paused meanwhile
- *  and while workerd's side is full. */
-function relayThroughLane(req: IncomingMessage, upstream: ClientRequest, lane: Lane): void {
+/** Relays `from` to `to` chunk by chunk, each after `gate`, with `from` paused meanwhile and
+ *  while `to` is full; at the end, `onEnd` and then `to` is ended. A request body passes its
+ *  lane's turn this way, a response body the answers-first gate (body-lanes.ts). */
+function relayGated(from: Readable, to: Writable, gate: () => Promise<void>, onEnd: () => void = () => {}): void {
   // Each chunk is written after the one before; "end" may come while the last one is held.
   let written = Promise.resolve();
-  req.on("data", (chunk: Buffer) => {
-    req.pause();
-    written = written
-      .then(() => lane.turn())
-      .then(() => {
-        if (upstream.destroyed) return;
-        if (upstream.write(chunk)) req.resume();
-        else upstream.once("drain", () => req.resume());
-      });
-  });
-  req.once("end", () => {
-    void written.then(() => {
-      lane.leave();
-      if (!upstream.destroyed) upstream.end();
+  from.on("data", (chunk: Buffer) => {
+    from.pause();
+    written = written.then(gate).then(() => {
+      if (to.destroyed) return;
+      if (to.write(chunk)) from.resume();
+      else to.once("drain", () => from.resume());
     });
   });
-  req.once("close", lane.leave);
+  from.once("end", () => {
+    void written.then(() => {
+      onEnd();
+      if (!to.destroyed) to.end();
+    });
+  });
 }
 
 /** The front door's TCP server; `open` tracks client connections so stop() can close them.
