@@ -1,23 +1,28 @@
 // The benchmark's measured operations: registry pushes (docker-style streamed, chunked, and one PUT),
 // pulls, and the bare worker's put and get.
+import type { Agent } from "node:http";
 import { absolute, send } from "./http";
 import { payload } from "./data";
 
 export interface Target {
   url: string;
   auth: string | null;
+  /** Connections of their own (the memory tests give each upload one); the shared pool else. */
+  agent?: Agent;
 }
 
 function headers(target: Target, extra: Record<string, string> = {}): Record<string, string> {
   return target.auth ? { Authorization: target.auth, ...extra } : extra;
 }
 
-async function openUpload(target: Target, repo: string): Promise<string> {
+/** POST of a new upload session; its absolute Location. */
+export async function openUpload(target: Target, repo: string): Promise<string> {
   const reply = await send(
     `${target.url}/v2/${repo}/blobs/uploads/`,
     "POST",
     headers(target, { "Content-Length": "0" }),
     null,
+    { agent: target.agent },
   );
   if (reply.status !== 202) throw new Error(`POST upload: ${reply.status} ${reply.body}`);
   return absolute(target.url, String(reply.headers.location));

@@ -9,6 +9,7 @@ import { Agent } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MiB, payload, payloadDigest } from "../../bench/data";
 import { absolute, send } from "../../bench/http";
+import { openUpload } from "../../bench/scenarios";
 import { workerdRss } from "../../bench/memory";
 import { sampleIsolateHeap } from "./isolate-heap";
 import { freePort, startRegistry, type RegistryServer } from "./registry-server";
@@ -44,16 +45,9 @@ afterAll(async () => {
  *  own connection, as parallel layer pushes are. */
 async function pushStreamed(repo: string, size: number, digest: string): Promise<void> {
   const opts = { agent: connections };
-  const post = await send(
-    `${server.url}/v2/${repo}/blobs/uploads/`,
-    "POST",
-    { ...AUTH, "Content-Length": "0" },
-    null,
-    opts,
-  );
-  expect(post.status, post.body).toBe(202);
+  const location = await openUpload({ url: server.url, auth: AUTH.Authorization, agent: connections }, repo);
   const patch = await send(
-    absolute(server.url, String(post.headers.location)),
+    location,
     "PATCH",
     { ...AUTH, "Content-Type": "application/octet-stream" },
     payload(size),

@@ -7,6 +7,7 @@ import { Agent } from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { MiB, payload } from "../../bench/data";
 import { absolute, send } from "../../bench/http";
+import { openUpload } from "../../bench/scenarios";
 import { sampleIsolateHeap } from "./isolate-heap";
 import { freePort, startRegistry, type RegistryServer } from "./registry-server";
 
@@ -37,16 +38,9 @@ afterAll(async () => {
 
 async function sessionWithTail(repo: string): Promise<string> {
   const opts = { agent: connections };
-  const post = await send(
-    `${server.url}/v2/${repo}/blobs/uploads/`,
-    "POST",
-    { ...AUTH, "Content-Length": "0" },
-    null,
-    opts,
-  );
-  expect(post.status, post.body).toBe(202);
+  const location = await openUpload({ url: server.url, auth: AUTH.Authorization, agent: connections }, repo);
   const patch = await send(
-    absolute(server.url, String(post.headers.location)),
+    location,
     "PATCH",
     { ...AUTH, "Content-Type": "application/octet-stream", "Content-Length": String(TAIL) },
     payload(TAIL),
