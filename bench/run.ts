@@ -152,7 +152,7 @@ interface MixedRow {
 const mixedRows: MixedRow[] = [];
 
 /** The mixed load on the local runtime as shipped, on its front door with neither rule of
- *  scripts/body-lanes.ts (every request relayed as it comes, as before), and on docker-registry. */
+ *  scripts/local-runtime/body-lanes.ts (every request relayed as it comes, as before), and on docker-registry. */
 async function benchMixed(): Promise<void> {
   const setups: { setup: string; options: StartOptions }[] = [
     { setup: "local runtime (2 body lanes, answers first)", options: {} },
@@ -303,7 +303,7 @@ async function main(): Promise<void> {
     "# Benchmarks",
     "",
     `Produced by \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${machine()}.`,
-    `Every scenario runs on a fresh local runtime (scripts/runtime.ts, as \`npm start\`), ${RUNS} time(s) (the huge blob once); a rate is the median run's, and peak RSS is the highest workerd high-water mark (VmHWM) of any run; for a pull, the figure in brackets is how far workerd's resident memory rose above its level when the pull began (highest of any run).`,
+    `Every scenario runs on a fresh local runtime (scripts/local-runtime/runtime.ts, as \`npm start\`), ${RUNS} time(s) (the huge blob once); a rate is the median run's, and peak RSS is the highest workerd high-water mark (VmHWM) of any run; for a pull, the figure in brackets is how far workerd's resident memory rose above its level when the pull began (highest of any run).`,
     "Bare worker: `R2.put(key, request.body)` with Content-Length, and `R2.get(key)` streamed back.",
     "Nothing is retried: a failed request fails the run.",
     "",

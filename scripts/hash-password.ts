@@ -5,7 +5,7 @@
 // The password is never taken as an argument, so it stays out of shell history and `ps`.
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { hashPassword, PBKDF2_MAX_ITERATIONS } from "../src/auth/password-hash";
+import { hashPassword, PBKDF2_MAX_ITERATIONS } from "../src/util/password-hash";
 
 async function readPassword(): Promise<string> {
   const tty = process.stdin.isTTY;

@@ -1,10 +1,10 @@
 // The hono app: middleware, route mounting, and the one place errors become responses.
 import { Hono, type MiddlewareHandler } from "hono";
-import type { AppEnv } from "./app-env";
+import type { AppEnv } from "./http/app-env";
 import { corsForAllowedOrigins } from "./auth/cors";
 import { authenticate } from "./auth/middleware";
 import { tokenRoutes } from "./auth/token-endpoint";
-import { parseConfig } from "./config";
+import { parseConfig } from "./config/config";
 import { RegistryError } from "./errors";
 import type { Usage } from "./storage/meter";
 import { openStorage } from "./storage/storage";

@@ -4,9 +4,9 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from "jose";
-import { hashPassword } from "../src/auth/password-hash";
+import { hashPassword } from "../src/util/password-hash";
 import { app } from "../src/app";
-import type { Env } from "../src/config";
+import type { Env } from "../src/config/config";
 import { BASE } from "./helpers";
 
 export const BASE_ENV = env as unknown as Env;

@@ -6,9 +6,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { identityFromBearer } from "../src/auth/bearer";
 import { parseAuthorization } from "../src/auth/authorization-header";
-import { globalIdentity, patternIdentity, type Action, type Identity } from "../src/auth/identity";
-import { hashPassword, parsePasswordHash, PBKDF2_MAX_ITERATIONS, verifyPassword } from "../src/auth/password-hash";
-import { isValidPattern, matchesPattern } from "../src/auth/repository-pattern";
+import { globalIdentity, patternIdentity } from "../src/auth/identity";
+import type { Action } from "../src/config/auth";
+import type { Identity } from "../src/registry/identity";
+import { hashPassword, parsePasswordHash, PBKDF2_MAX_ITERATIONS, verifyPassword } from "../src/util/password-hash";
+import { isValidPattern, matchesPattern } from "../src/config/repository-pattern";
 import {
   formatScope,
   grantScopes,
@@ -17,7 +19,7 @@ import {
   MAX_SCOPES,
   readAccessClaim,
 } from "../src/auth/scope";
-import { parseConfig } from "../src/config";
+import { parseConfig } from "../src/config/config";
 import { basic, BASE_ENV, fetcher } from "./auth-setup";
 
 const RUNS = { seed: 0x4a17, numRuns: 300 };

@@ -4,8 +4,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { patternIdentity } from "../src/auth/identity";
-import { hashPassword } from "../src/auth/password-hash";
-import type { Env } from "../src/config";
+import { hashPassword } from "../src/util/password-hash";
+import type { Env } from "../src/config/config";
 import { listPullableRepositories } from "../src/registry/catalog";
 import { openStorage } from "../src/storage/storage";
 import { basic, fetcher, tokenFor, type Fetch } from "./auth-setup";

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { app, errorResponse } from "../src/app";
-import type { Env } from "../src/config";
+import type { Env } from "../src/config/config";
 import { ERROR_TABLE, RegistryError, wireCode, type ErrorCode } from "../src/errors";
 import { allowedMethods } from "../src/routes/endpoints";
 import { SPEC_ERROR_CODES } from "../conformance/assert";

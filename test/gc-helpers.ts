@@ -2,7 +2,7 @@
 // given configuration, push the way docker does (skip blobs the registry has), and check
 // that an image is whole.
 import { env } from "cloudflare:workers";
-import { parseConfig, type Env } from "../src/config";
+import { parseConfig, type Env } from "../src/config/config";
 import { runCollectorStep, type StepOptions } from "../src/gc/collector";
 import { openStorage, type Storage } from "../src/storage/storage";
 import type { StepReport } from "../src/gc/reports";

@@ -5,7 +5,7 @@ import { app } from "../src/app";
 import { beforeEach, describe, expect, it } from "vitest";
 import { bucket, buildImage, checkImage, deleteManifest, dockerPush, gcEnv, runGc, type Image } from "./gc-helpers";
 import { basic, fetcher } from "./auth-setup";
-import { hashPassword } from "../src/auth/password-hash";
+import { hashPassword } from "../src/util/password-hash";
 import {
   AUTH,
   BASE,

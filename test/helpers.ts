@@ -1,9 +1,12 @@
 // Shared helpers for the workers tests: authenticated requests against the worker, seeded
 // random bytes, digests, and a pushImage() that uploads blobs and a manifest.
+import type { Config } from "../src/config/config";
+import type { Deps } from "../src/storage/deps";
+import type { Storage } from "../src/storage/storage";
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { createApp } from "../src/app";
-import type { Env } from "../src/config";
+import type { Env } from "../src/config/config";
 import { subrequests, type Usage } from "../src/storage/meter";
 import { seededBytes } from "./seeded-bytes";
 
@@ -113,4 +116,10 @@ export async function pushImage(repo: string, tag: string, seed = 1, extra: Reco
   const response = await pushManifest(repo, tag, body);
   if (response.status !== 201) throw new Error(`push manifest: ${response.status} ${await response.text()}`);
   return { digest: await sha256(body), body, configDigest, layerDigest, layer };
+}
+
+/** The core's dependencies outside a request, as the cron handler builds them (src/index.ts):
+ *  work left to waitUntil is awaited by nobody, as in production after the response. */
+export function coreDeps(store: Storage, config: Config): Deps {
+  return { store, config, waitUntil: (work) => void work.catch(() => {}) };
 }

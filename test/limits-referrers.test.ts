@@ -3,7 +3,7 @@
 // by count, with a Link to the next one.
 import { describe, expect, it } from "vitest";
 import { MAX_REFERRER_ANNOTATION_BYTES } from "../src/registry/manifests";
-import { REFERRERS_PAGE_BYTES } from "../src/registry/reads";
+import { REFERRERS_PAGE_BYTES } from "../src/registry/referrers";
 import { OCI_MANIFEST, errorCode, pushBlob, pushImage, pushManifest, request, sha256 } from "./helpers";
 
 const enc = (s: string) => new TextEncoder().encode(s);

@@ -6,7 +6,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/app";
-import type { Env } from "../src/config";
+import type { Env } from "../src/config/config";
 import { openStorage, type StorageBindings } from "../src/storage/storage";
 import { readUploadState } from "../src/storage/uploads";
 import { PART_POOL_BYTES, partBuffers, readBuffers } from "../src/util/memory-budget";

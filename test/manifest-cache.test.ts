@@ -6,7 +6,7 @@ import { parseDigest } from "../src/oci/digest";
 import { deleteManifestObject, deleteTag } from "../src/storage/manifests";
 import { OCI_MANIFEST, meteredRequest, pushImage, request } from "./helpers";
 import { openStorage } from "../src/storage/storage";
-import type { Env } from "../src/config";
+import type { Env } from "../src/config/config";
 
 describe("manifest GET by tag in a warm isolate", () => {
   it("reads only the tag, and serves the exact bytes and headers", async () => {

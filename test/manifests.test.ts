@@ -5,7 +5,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/app";
-import type { Env } from "../src/config";
+import type { Env } from "../src/config/config";
 import {
   AUTH,
   BASE,

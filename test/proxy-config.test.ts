@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { RegistryError } from "../src/errors";
 import { parseChallenge, parseTokenResponse } from "../src/proxy/challenge";
-import { isReadOnlyMirror, parseProxyConfig, routesFor } from "../src/proxy/config";
+import { isReadOnlyMirror, parseProxyConfig, routesFor } from "../src/config/upstreams";
 
 const config = (entries: unknown[], secrets: Record<string, unknown> = {}) =>
   parseProxyConfig(JSON.stringify(entries), 300, secrets);

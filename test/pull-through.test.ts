@@ -6,7 +6,7 @@ import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflar
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import { app } from "../src/app";
-import type { Env } from "../src/config";
+import type { Env } from "../src/config/config";
 import { parseDigest } from "../src/oci/digest";
 import { getBlobLink, getBlobRecord, listBlobRepositories } from "../src/storage/blobs";
 import { condemn } from "../src/storage/condemn";

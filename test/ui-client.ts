@@ -3,7 +3,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createApp } from "../src/app";
-import type { Env } from "../src/config";
+import type { Env } from "../src/config/config";
 import { subrequests } from "../src/storage/meter";
 import { BASE } from "./helpers";
 

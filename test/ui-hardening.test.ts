@@ -5,9 +5,9 @@
 // test/e2e/ui-memory.test.ts.
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { hashPassword } from "../src/auth/password-hash";
+import { hashPassword } from "../src/util/password-hash";
 import { LOGIN_THROTTLE_PERIOD_SECONDS } from "../src/auth/login-throttle";
-import { parseConfig, type Env } from "../src/config";
+import { parseConfig, type Env } from "../src/config/config";
 import { runCollectorStep } from "../src/gc/collector";
 import { openStorage } from "../src/storage/storage";
 import { LIMITS } from "../src/ui/limits";

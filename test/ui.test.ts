@@ -4,9 +4,9 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseConfig, type Env } from "../src/config";
+import { parseConfig, type Env } from "../src/config/config";
 import { runCollectorStep } from "../src/gc/collector";
-import { deletePolicy } from "../src/registry/delete-policy";
+import { deletePolicy } from "../src/registry/write-policy";
 import { keys } from "../src/storage/keys";
 import { openStorage } from "../src/storage/storage";
 import { absoluteTime, humanBytes, relativeTime } from "../src/ui/format";

@@ -5,8 +5,9 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../src/config";
+import { parseConfig } from "../src/config/config";
 import { expireUploads } from "../src/registry/scheduled";
+import { coreDeps } from "./helpers";
 import { openStorage } from "../src/storage/storage";
 import { errorCode, request, seededBytes, sha256, startUpload } from "./helpers";
 
@@ -135,7 +136,7 @@ describe("expiry", () => {
     expect(first.status).toBe(202);
     const id = first.headers.get("Docker-Upload-UUID")!;
     expect((await env.REGISTRY.list({ prefix: `_uploads/${id}/` })).objects.length).toBeGreaterThan(0);
-    const report = await expireUploads(openStorage(env), parseConfig(env), Date.now() + 8 * 24 * 3600 * 1000);
+    const report = await expireUploads(coreDeps(openStorage(env), parseConfig(env)), Date.now() + 8 * 24 * 3600 * 1000);
     expect(report.expired).toBeGreaterThanOrEqual(1);
     expect((await env.REGISTRY.list({ prefix: `_uploads/${id}/` })).objects).toHaveLength(0);
     const gone = await request(first.headers.get("Location")!);
@@ -169,7 +170,7 @@ describe("expiry", () => {
       },
     });
     const later = Date.now() + 8 * 24 * 3600 * 1000;
-    await expireUploads(openStorage({ ...env, REGISTRY: racing }), parseConfig(env), later, 0);
+    await expireUploads(coreDeps(openStorage({ ...env, REGISTRY: racing }), parseConfig(env)), later, 0);
     expect(raced).toBe(true);
     const left = (await env.REGISTRY.list({ prefix: `_uploads/${id}/` })).objects.map((o) => o.key);
     expect(left, "the locked session keeps its state and parts").toContain(stateKey);
@@ -178,7 +179,7 @@ describe("expiry", () => {
 
   it("leaves live sessions alone", async () => {
     const location = await startUpload("expiry/live");
-    await expireUploads(openStorage(env), parseConfig(env));
+    await expireUploads(coreDeps(openStorage(env), parseConfig(env)));
     expect((await request(location)).status).toBe(204);
   });
 });

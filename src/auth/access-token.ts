@@ -9,8 +9,8 @@
 // symmetric key is enough; verification pins HS256, which refuses alg "none" and any
 // asymmetric algorithm.
 import { jwtVerify, SignJWT, type JWTPayload } from "jose";
-import { deriveSecretKey } from "./derived-key";
-import { toBase64Url } from "./password-hash";
+import { deriveSecretKey } from "../util/derived-key";
+import { toBase64Url } from "../util/base64url";
 import { readAccessClaim, type AccessEntry } from "./scope";
 
 export const TOKEN_ISSUER = "r2-oci-registry";

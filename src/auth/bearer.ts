@@ -2,10 +2,11 @@
 // signed by the deployment's key pair (JWT_REGISTRY_TOKENS_PUBLIC_KEY). The header's alg
 // only picks which verifier runs; each verifier pins its own algorithms.
 import { verifyAccessToken, type VerifiedAccess } from "./access-token";
-import type { AuthConfig } from "./auth-config";
+import type { AuthConfig } from "../config/auth";
 import { accountForSubject } from "./credentials";
-import { withAnonymousPull, type Identity } from "./identity";
-import type { Action } from "./identity";
+import { withAnonymousPull } from "./identity";
+import type { Identity } from "../registry/identity";
+import type { Action } from "../config/auth";
 import { ADMIN_SCOPE, CATALOG_SCOPE, grantsRegistryScope, MAX_BEARER_TOKEN_LENGTH } from "./scope";
 import { identityFromSignedToken, looksAsymmetric } from "./signed-password";
 

@@ -5,8 +5,8 @@
 // Otherwise it asks for Basic credentials. With PUBLIC_URL set, the realm and service come
 // from it, never from the request's Host header.
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env";
-import type { Config } from "../config";
+import type { AppEnv } from "../http/app-env";
+import type { Config } from "../config/config";
 
 export const TOKEN_PATH = "/v2/token";
 

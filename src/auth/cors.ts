@@ -3,8 +3,8 @@
 // authentication, since browsers send them without credentials.
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import type { AppEnv } from "../app-env";
-import type { Config } from "../config";
+import type { AppEnv } from "../http/app-env";
+import type { Config } from "../config/config";
 
 const EXPOSED = [
   "Docker-Content-Digest",

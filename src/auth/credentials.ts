@@ -3,18 +3,13 @@
 // (pull, catalog), a user of AUTH_USERS_JSON (its patterns), and a JWT signed by the key in
 // JWT_REGISTRY_TOKENS_PUBLIC_KEY used as the password (its capabilities). Also rebuilds the
 // account behind a refresh token, with the binding that token must still match.
-import type { AuthConfig, ConfiguredUser, SharedSecretLogin } from "./auth-config";
+import type { AuthConfig, ConfiguredUser, SharedSecretLogin } from "../config/auth";
 import { secretsEqual } from "./constant-time";
-import {
-  globalIdentity,
-  patternIdentity,
-  SUBJECT_PREFIX,
-  withAnonymousPull,
-  type Action,
-  type Identity,
-} from "./identity";
+import { globalIdentity, patternIdentity, SUBJECT_PREFIX, withAnonymousPull } from "./identity";
+import type { Identity } from "../registry/identity";
+import type { Action } from "../config/auth";
 import type { LoginThrottle } from "./login-throttle";
-import { verifyPassword, type PasswordHash } from "./password-hash";
+import { verifyPassword, type PasswordHash } from "../util/password-hash";
 import { signedTokenIdentity, signingKeyThumbprint, verifySignedToken } from "./signed-password";
 
 export interface Account {

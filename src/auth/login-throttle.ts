@@ -6,7 +6,7 @@
 // credentials.ts), so clients that send Basic on every request are not slowed down.
 // Over either limit the answer is 429 TOOMANYREQUESTS with Retry-After, before any check.
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { RegistryError } from "../errors";
 
 /** The `period` of both [[ratelimits]] entries in wrangler.toml: how long a client waits. */

@@ -3,14 +3,16 @@
 // the right get 403 DENIED; callers whose token lacks the scope get 401 insufficient_scope,
 // so that clients fetch a token with wider scope, as distribution does.
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { RegistryError } from "../errors";
 import { parseAuthorization } from "./authorization-header";
 import { identityFromBearer } from "./bearer";
 import { challengeHeader, serviceName, TOKEN_PATH, type ChallengeOptions } from "./challenge";
 import { authenticatePassword } from "./credentials";
 import { loginThrottle } from "./login-throttle";
-import { anonymousIdentity, hasAdminRight, type Action, type Identity } from "./identity";
+import { anonymousIdentity } from "./identity";
+import { hasAdminRight, type Identity } from "../registry/identity";
+import type { Action } from "../config/auth";
 import { ADMIN_SCOPE, CATALOG_SCOPE, formatScope, repositoryScope } from "./scope";
 
 let warnedUnconfigured = false;

@@ -5,7 +5,8 @@
 // A resource name may itself hold a colon (a "host:port/" prefix), so the type ends at the
 // first colon and the actions start after the last one.
 import { isValidName } from "../oci/reference";
-import type { Action, Identity } from "./identity";
+import type { Identity } from "../registry/identity";
+import type { Action } from "../config/auth";
 
 export interface AccessEntry {
   type: string;

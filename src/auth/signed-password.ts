@@ -2,8 +2,10 @@
 // Basic password or sent as a Bearer token. Claims: capabilities (["pull"] or
 // ["pull","push"]), exp and username (both required), and aud/iss when configured.
 import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from "jose";
-import type { AuthConfig } from "./auth-config";
-import { globalIdentity, SUBJECT_PREFIX, type Action, type Identity } from "./identity";
+import type { AuthConfig } from "../config/auth";
+import { globalIdentity, SUBJECT_PREFIX } from "./identity";
+import type { Identity } from "../registry/identity";
+import type { Action } from "../config/auth";
 
 /** Algorithms accepted for each JWK key type; pinning them refuses alg "none" and HMAC
  *  confusion with the public key. */

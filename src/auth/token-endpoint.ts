@@ -4,9 +4,9 @@
 // form: grant_type=password or refresh_token, client_id, scope, access_type=offline.
 // Each token's access claim is the requested scopes cut down to what the caller may do.
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { RegistryError } from "../errors";
-import { readBoundedBody } from "../request-body";
+import { readBoundedBody } from "../http/request-body";
 import { fingerprint, issueAccessToken, issueRefreshToken, verifyRefreshToken } from "./access-token";
 import { parseAuthorization } from "./authorization-header";
 import { serviceName, TOKEN_PATH } from "./challenge";

@@ -2,7 +2,7 @@
 // stopped (repositories from the catalog, then blob records, then data), spends at most
 // GC_MAX_OPERATIONS, saves its cursor, and reports. The cron runs a step each time; a
 // bucket of any size finishes over as many steps as it needs (docs/gc.md).
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import { nextCatalogEntry } from "../storage/collector";
 import type { Storage } from "../storage/storage";
 import { DataKeyFilter } from "./bloom";

@@ -1,7 +1,7 @@
 // What every collector stage is handed: the bucket, the rules, the clock, the allowance,
 // and the step's tallies. A dry run decides exactly as a real run and writes nothing but
 // its own cursor and the usage figures it measured (gc/usage.ts).
-import type { GcConfig } from "../config";
+import type { GcConfig } from "../config/config";
 import type { StoredObject } from "../storage/collector";
 import type { Budget } from "./budget";
 import type { Counts, GcState, GraceHeld } from "./state";

@@ -17,7 +17,8 @@ import { digestFromKeySuffix } from "../storage/keys";
 import { noteFreed, noteHeld, writtenAt, type GcContext } from "./context";
 import { hasOpaque, isOrphanReferrer, markedBlobs, reachableManifests } from "./graph";
 import { rereadRepository, scanRepository } from "./repository-scan";
-import { ruleFor, tagsToExpire, type RetentionRule } from "./retention";
+import type { RetentionRule } from "../config/retention";
+import { ruleFor, tagsToExpire } from "./retention";
 import type { ManifestNode, RepositoryWork } from "./state";
 
 /** Operations a batch's re-check may cost beyond the batch itself. */

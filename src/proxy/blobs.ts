@@ -7,14 +7,30 @@
 // makes concurrent pulls of the repository wait for the first instead of fetching again.
 import { RegistryError } from "../errors";
 import { formatDigest, type Digest } from "../oci/digest";
-import { publishStoredBlob } from "../registry/blob-links";
-import type { BlobSource, UpstreamBlob } from "../registry/deps";
+import { publishStoredBlob } from "../storage/blob-links";
 import { BlobDataWriter } from "../storage/blob-data";
-import { getBlobLink, getBlobRecord } from "../storage/blobs";
+import { getBlobLink, getBlobRecord, type BlobRecord } from "../storage/blobs";
 import { keys } from "../storage/keys";
 import { claimBlobFetch, getBlobFetch, refreshBlobFetch, releaseBlobFetch } from "../storage/proxy-fetch";
-import { routesFor, type UpstreamRoute } from "./config";
-import { asRegistryError, firstUpstream, UpstreamCorrupt, type ProxyDeps } from "./upstreams";
+import { routesFor, type UpstreamRoute } from "../config/upstreams";
+import { asRegistryError, firstUpstream, UpstreamCorrupt } from "./upstreams";
+import type { Deps } from "../storage/deps";
+
+/** An upstream's blob answer as the pull-through cache passes it on. The core passes it to the
+ *  route, which gives it the headers every blob answer has, so a proxied copy looks like a stored one. */
+export interface UpstreamBlob {
+  status: number;
+  /** Null for HEAD. */
+  body: ReadableStream | null;
+  /** The length the upstream declared; null when it did not (or compressed the body). */
+  length: number | null;
+  contentRange: string | null;
+  acceptRanges: string | null;
+}
+
+/** What a mirrored repository's blob GET gets from the cache: the link a finished fill (or
+ *  one that finished while this request waited) made, or the upstream's answer, streaming. */
+export type PulledBlob = { kind: "stored"; link: BlobRecord } | { kind: "upstream"; blob: UpstreamBlob };
 
 /** A claim without a heartbeat for this long was abandoned (its worker died). */
 const CLAIM_STALE_MS = 60_000;
@@ -33,7 +49,7 @@ function declaredLength(response: Response): number | null {
  *  to the writer while the one before goes to the client, and the last one is held back
  *  until the digest checks out, so a corrupt upstream never hands a client a whole body. */
 async function pump(
-  deps: ProxyDeps,
+  deps: Deps,
   repo: string,
   digest: Digest,
   source: ReadableStream<Uint8Array>,
@@ -82,7 +98,7 @@ async function pump(
 
 /** Fetches the blob upstream (we hold the claim) and answers with the streaming copy. */
 async function fetchAndCache(
-  deps: ProxyDeps,
+  deps: Deps,
   repo: string,
   routes: UpstreamRoute[],
   digest: Digest,
@@ -114,7 +130,7 @@ async function fetchAndCache(
  *  another repository ("retry": the caller claims it and asks the upstream itself), at most
  *  until `deadline`. A record the bucket holds is no answer: only the upstream's bytes are. */
 async function waitForFetch(
-  deps: ProxyDeps,
+  deps: Deps,
   repo: string,
   digest: Digest,
   deadline: number,
@@ -134,7 +150,7 @@ async function waitForFetch(
 
 /** Streams straight from upstream with nothing cached: HEAD, Range, or a waiter out of time. */
 async function passThrough(
-  deps: ProxyDeps,
+  deps: Deps,
   routes: UpstreamRoute[],
   digest: Digest,
   request: Request,
@@ -162,7 +178,7 @@ async function passThrough(
   };
 }
 
-const upstream = (blob: UpstreamBlob): BlobSource => ({ kind: "upstream", blob });
+const upstream = (blob: UpstreamBlob): PulledBlob => ({ kind: "upstream", blob });
 
 /**
  * A blob the repository does not link. For a mirrored repository the upstream is asked, and
@@ -173,11 +189,11 @@ const upstream = (blob: UpstreamBlob): BlobSource => ({ kind: "upstream", blob }
  * is not mirrored.
  */
 export async function pullThroughBlob(
-  deps: ProxyDeps,
+  deps: Deps,
   repo: string,
   digest: Digest,
   request: Request,
-): Promise<BlobSource | null> {
+): Promise<PulledBlob | null> {
   const routes = routesFor(deps.config.proxy, repo);
   if (routes.length === 0) return null;
   try {

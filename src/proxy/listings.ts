@@ -5,9 +5,10 @@
 import { RegistryError } from "../errors";
 import { formatDigest, type Digest } from "../oci/digest";
 import { MEDIA_TYPES, normalizeContentType } from "../oci/manifest";
-import { routesFor, type UpstreamRoute } from "./config";
+import { routesFor, type UpstreamRoute } from "../config/upstreams";
 import { UpstreamUnavailable } from "./upstream-client";
-import { firstUpstream, readLimited, UpstreamCorrupt, type ProxyDeps } from "./upstreams";
+import { firstUpstream, readLimited, UpstreamCorrupt } from "./upstreams";
+import type { Deps } from "../storage/deps";
 
 /** Tag lists and referrer indexes are JSON documents; bigger answers are refused. */
 const MAX_LISTING_BYTES = 4 * 1024 * 1024;
@@ -15,7 +16,7 @@ const MAX_LISTING_BYTES = 4 * 1024 * 1024;
 /** The upstreams' answer, or null when none could give one: unreachable, broken, not there,
  *  or an answer that is not the document asked for. */
 async function tryUpstreams<T>(
-  deps: ProxyDeps,
+  deps: Deps,
   routes: UpstreamRoute[],
   path: string,
   accept: (r: Response, route: UpstreamRoute) => Promise<T>,
@@ -59,7 +60,7 @@ export interface UpstreamTags {
 /** The upstream's tag list for a mirrored repository; null when it is not mirrored or no
  *  upstream answers. */
 export async function pullThroughTagList(
-  deps: ProxyDeps,
+  deps: Deps,
   repo: string,
   query: URLSearchParams,
 ): Promise<UpstreamTags | null> {
@@ -82,7 +83,7 @@ export interface UpstreamReferrers {
 /** The upstream's referrers index; null when the repository is not mirrored, no upstream
  *  answers, or the upstream has no referrers API. */
 export async function pullThroughReferrers(
-  deps: ProxyDeps,
+  deps: Deps,
   repo: string,
   subject: Digest,
   artifactType: string | undefined,

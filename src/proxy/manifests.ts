@@ -12,7 +12,7 @@ import {
   type Descriptor,
 } from "../oci/manifest";
 import type { Reference } from "../oci/reference";
-import { keepManifest } from "../registry/manifest-guard";
+import { keepManifest } from "../storage/manifest-guard";
 import {
   addToCatalog,
   getManifest,
@@ -22,9 +22,10 @@ import {
   putTag,
   type StoredManifest,
 } from "../storage/manifests";
-import { routesFor, type UpstreamRoute } from "./config";
+import { routesFor, type UpstreamRoute } from "../config/upstreams";
 import { UpstreamUnavailable } from "./upstream-client";
-import { asRegistryError, firstUpstream, readLimited, UpstreamCorrupt, type ProxyDeps } from "./upstreams";
+import { asRegistryError, firstUpstream, readLimited, UpstreamCorrupt } from "./upstreams";
+import type { Deps } from "../storage/deps";
 
 export interface ProxiedManifest extends StoredManifest {
   /** Set when a stale copy is served because the upstream could not revalidate it. */
@@ -67,7 +68,7 @@ async function verifyManifest(response: Response, expected: Digest | null, maxBy
 }
 
 function fetchUpstreamManifest(
-  deps: ProxyDeps,
+  deps: Deps,
   routes: UpstreamRoute[],
   reference: string,
   expected: Digest | null,
@@ -77,7 +78,7 @@ function fetchUpstreamManifest(
   return firstUpstream(deps, routes, `manifests/${reference}`, init, accept, "MANIFEST_UNKNOWN");
 }
 
-async function cacheManifest(deps: ProxyDeps, repo: string, fetched: FetchedManifest): Promise<void> {
+async function cacheManifest(deps: Deps, repo: string, fetched: FetchedManifest): Promise<void> {
   await putManifest(deps.store, repo, fetched.digest, fetched.bytes, fetched.contentType);
   const parsed = parseManifest(fetched.bytes, fetched.contentType);
   if (parsed.subject) {
@@ -96,7 +97,7 @@ async function cacheManifest(deps: ProxyDeps, repo: string, fetched: FetchedMani
 /** Points the tag at a manifest just cached, under the collector's protocol as a push does
  *  (docs/gc.md): the tag is never written over a condemned one, and the manifest is read
  *  again after it, in case the collector freed it as untagged before the tag landed. */
-async function tagCached(deps: ProxyDeps, repo: string, tag: string, fetched: FetchedManifest): Promise<void> {
+async function tagCached(deps: Deps, repo: string, tag: string, fetched: FetchedManifest): Promise<void> {
   await putTag(deps.store, repo, tag, fetched.digest, Date.now());
   const rewrite = async () => {
     await cacheManifest(deps, repo, fetched);
@@ -118,7 +119,7 @@ function served(fetched: FetchedManifest, withBody: boolean): ProxiedManifest {
 }
 
 /** The digest the upstream's tag points at now, from a HEAD; null when it does not say. */
-async function headUpstreamTag(deps: ProxyDeps, routes: UpstreamRoute[], tag: string): Promise<Digest | null> {
+async function headUpstreamTag(deps: Deps, routes: UpstreamRoute[], tag: string): Promise<Digest | null> {
   const init = { method: "HEAD", headers: { Accept: ACCEPT } };
   return firstUpstream(
     deps,
@@ -131,7 +132,7 @@ async function headUpstreamTag(deps: ProxyDeps, routes: UpstreamRoute[], tag: st
 }
 
 async function fetchTag(
-  deps: ProxyDeps,
+  deps: Deps,
   repo: string,
   routes: UpstreamRoute[],
   tag: string,
@@ -146,7 +147,7 @@ async function fetchTag(
 /** A cached tag past its TTL: keep it if the upstream still points there, follow it if it
  *  moved, and serve it stale (with a Warning) if the upstream cannot say. */
 async function revalidateTag(
-  deps: ProxyDeps,
+  deps: Deps,
   repo: string,
   routes: UpstreamRoute[],
   tag: string,
@@ -171,7 +172,7 @@ async function revalidateTag(
 }
 
 async function manifestByTag(
-  deps: ProxyDeps,
+  deps: Deps,
   repo: string,
   routes: UpstreamRoute[],
   tag: string,
@@ -195,7 +196,7 @@ async function manifestByTag(
  * repository is not mirrored (the caller then reads local storage as usual).
  */
 export async function pullThroughManifest(
-  deps: ProxyDeps,
+  deps: Deps,
   repo: string,
   reference: Reference,
   withBody: boolean,

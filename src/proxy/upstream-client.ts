@@ -5,7 +5,7 @@ import { digestBytes } from "../oci/digest";
 import type { Storage } from "../storage/storage";
 import { getUpstreamToken, putUpstreamToken } from "../storage/upstream-tokens";
 import { parseChallenge, parseTokenResponse, type Challenge, type TokenGrant } from "./challenge";
-import type { UpstreamRoute, Upstream } from "./config";
+import type { UpstreamRoute, Upstream } from "../config/upstreams";
 
 /** Tokens are dropped this long before they expire, so none expires in flight. */
 const EXPIRY_MARGIN_MS = 10_000;

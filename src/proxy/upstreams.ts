@@ -2,13 +2,10 @@
 // request. A 404 (or a refusal) from one upstream moves on to the next; when none has the
 // content, the answer is "unknown" unless one of them could not be asked at all.
 import { RegistryError, type ErrorCode } from "../errors";
-import type { RegistryDeps } from "../registry/deps";
-import { upstreamName, type UpstreamRoute } from "./config";
+import type { Deps } from "../storage/deps";
+import { upstreamName, type UpstreamRoute } from "../config/upstreams";
 import { upstreamFetch, UpstreamUnavailable } from "./upstream-client";
 import { readBounded } from "../util/read-bounded";
-
-/** The core's request dependencies (registry/deps.ts): storage, config, waitUntil. */
-export type ProxyDeps = RegistryDeps;
 
 /** Thrown when an upstream answered with content that fails verification. */
 export class UpstreamCorrupt extends UpstreamUnavailable {
@@ -22,7 +19,7 @@ export class UpstreamCorrupt extends UpstreamUnavailable {
  * answer (by throwing UpstreamCorrupt), and then the next route is tried.
  */
 export async function firstUpstream<T>(
-  deps: ProxyDeps,
+  deps: Deps,
   routes: UpstreamRoute[],
   path: string,
   init: RequestInit,

@@ -7,9 +7,9 @@
 // caller who sees few repositories exhausts that before its page fills, the page ends early
 // and the next-page cursor is the scan position, sealed (AES-GCM under a key derived from
 // JWT_STATE_SECRET) so that it names no repository the caller may not see.
-import { deriveSecretKey } from "../auth/derived-key";
-import { mayList, type Identity } from "../auth/identity";
-import { fromBase64Url, toBase64Url } from "../auth/password-hash";
+import { deriveSecretKey } from "../util/derived-key";
+import { mayList, type Identity } from "./identity";
+import { fromBase64Url, toBase64Url } from "../util/base64url";
 import { RegistryError } from "../errors";
 import { catalogNamesAfter } from "../storage/repositories";
 import type { Storage } from "../storage/storage";

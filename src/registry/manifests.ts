@@ -4,7 +4,9 @@ import { RegistryError } from "../errors";
 import { digestBytes, formatDigest, type Digest } from "../oci/digest";
 import { parseManifest, type Descriptor, type ParsedManifest } from "../oci/manifest";
 import type { Reference } from "../oci/reference";
-import { keepManifest, missingAfterWrite } from "./manifest-guard";
+import { pullThroughManifest, type ProxiedManifest } from "../proxy/manifests";
+import type { Deps } from "../storage/deps";
+import { keepManifest, missingAfterWrite } from "../storage/manifest-guard";
 import { getBlobLink } from "../storage/blobs";
 import {
   addToCatalog,
@@ -253,4 +255,19 @@ export async function deleteManifestByDigest(store: Storage, repo: string, diges
 
 export async function deleteTagOnly(store: Storage, repo: string, tag: string): Promise<void> {
   if (!(await deleteTag(store, repo, tag))) throw new RegistryError("MANIFEST_UNKNOWN", `tag unknown: ${repo}:${tag}`);
+}
+
+/** A manifest as served: stored here, or from an upstream (then perhaps with a Warning). */
+export type ServedManifest = ProxiedManifest;
+
+export async function findManifest(
+  deps: Deps,
+  repo: string,
+  reference: Reference,
+  withBody: boolean,
+): Promise<ServedManifest> {
+  return (
+    (await pullThroughManifest(deps, repo, reference, withBody)) ??
+    (await fetchManifest(deps.store, repo, reference, withBody))
+  );
 }

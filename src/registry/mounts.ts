@@ -1,10 +1,10 @@
 // Cross-repository blob mount (end-11). A mount writes a link; no bytes move. The caller
 // must be able to pull the source. Without `from`, any repository holding the blob that
 // the caller may pull will do, found through the blob's reverse links, not a bucket scan.
-import type { Identity } from "../auth/identity";
+import type { Identity } from "./identity";
 import type { Digest } from "../oci/digest";
 import { getBlobLink, listBlobRepositories } from "../storage/blobs";
-import { linkBlobVerified } from "./blob-links";
+import { linkBlobVerified } from "../storage/blob-links";
 import type { Storage } from "../storage/storage";
 
 export async function mountBlob(

@@ -1,9 +1,9 @@
 // Housekeeping run by the cron trigger: expires abandoned upload sessions. Each run does a
 // bounded amount of work and keeps a cursor in R2, so a bucket with many sessions is covered
 // over several runs.
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import { runCollectorStep } from "../gc/collector";
-import type { Storage } from "../storage/storage";
+import type { Deps } from "../storage/deps";
 import {
   deleteUploadObjects,
   listUploadSessions,
@@ -30,12 +30,11 @@ function idle(state: UploadState | undefined, now: number, maxIdleMs: number): b
 }
 
 export async function expireUploads(
-  store: Storage,
-  config: Config,
+  deps: Deps,
   now = Date.now(),
-  maxIdleMs = config.uploadMaxAgeSeconds * 1000,
+  maxIdleMs = deps.config.uploadMaxAgeSeconds * 1000,
 ): Promise<ExpiryReport> {
-  const deps = { store, config };
+  const store = deps.store;
   const page = await listUploadSessions(store, SESSIONS_PER_RUN);
   let expired = 0;
   for (const id of page.ids) {
@@ -60,8 +59,9 @@ export async function expireUploads(
   return report;
 }
 
-export async function runScheduled(store: Storage, config: Config): Promise<void> {
-  await expireUploads(store, config);
+export async function runScheduled(deps: Deps): Promise<void> {
+  const { store, config } = deps;
+  await expireUploads(deps);
   // One bounded garbage collection step per trigger, on a meter of its own; the cursor
   // carries the cycle on.
   if (config.gc.scheduled) await runCollectorStep(store.child(), config, { trigger: "cron" });

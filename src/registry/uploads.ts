@@ -3,7 +3,7 @@
 // repacked from whatever the client sends, or as one plain put when a single request carries
 // the whole blob with its length. That object becomes the blob: finishing never copies data.
 // Digests are checked before anything becomes readable.
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import { RegistryError } from "../errors";
 import { digestBytes, formatDigest, type Digest } from "../oci/digest";
 import type { ByteRange } from "../oci/range";
@@ -16,19 +16,15 @@ import {
   putWholeBlobData,
 } from "../storage/blob-data";
 import { getBlobRecord, type BlobRecord } from "../storage/blobs";
-import { linkOrFail, publishStoredBlob } from "./blob-links";
+import { linkOrFail, publishStoredBlob } from "../storage/blob-links";
 import { keys } from "../storage/keys";
 import { deleteTail, deleteUploadObjects, writeTail, writeUploadState, type UploadState } from "../storage/uploads";
 import { ingest, type IngestResult } from "./ingest";
 import { rangeConflict, readOwnedSession, SessionLock, type SessionIdentity } from "./upload-lock";
 import type { Storage } from "../storage/storage";
+import type { Deps } from "../storage/deps";
 
 export type { UploadState };
-
-export interface UploadDeps {
-  store: Storage;
-  config: Config;
-}
 
 export interface Chunk {
   body: ReadableStream<Uint8Array> | null;
@@ -56,14 +52,14 @@ function newState(repo: string, owner: string, partSize: number): UploadState {
   };
 }
 
-export async function startUpload(deps: UploadDeps, repo: string, owner: string): Promise<UploadState> {
+export async function startUpload(deps: Deps, repo: string, owner: string): Promise<UploadState> {
   const state = newState(repo, owner, deps.config.partSize);
   const etag = await writeUploadState(deps.store, state, null);
   if (!etag) throw new RegistryError("UNKNOWN", "could not create the upload session");
   return state;
 }
 
-export async function getUploadStatus(deps: UploadDeps, who: SessionIdentity): Promise<UploadState> {
+export async function getUploadStatus(deps: Deps, who: SessionIdentity): Promise<UploadState> {
   return (await readOwnedSession(deps.store, who, deps.config.uploadMaxAgeSeconds)).state;
 }
 
@@ -80,7 +76,7 @@ function expectedChunkLength(state: UploadState, chunk: Chunk): number | null {
   return length;
 }
 
-function ingestOptions(deps: UploadDeps, expectedLength: number | null, lock?: SessionLock) {
+function ingestOptions(deps: Deps, expectedLength: number | null, lock?: SessionLock) {
   return {
     store: deps.store,
     maxBytes: deps.config.maxRequestBodyBytes,
@@ -90,11 +86,7 @@ function ingestOptions(deps: UploadDeps, expectedLength: number | null, lock?: S
 }
 
 /** Runs `work` under the session lock, releasing it on any failure. */
-async function withLock<T>(
-  deps: UploadDeps,
-  who: SessionIdentity,
-  work: (lock: SessionLock) => Promise<T>,
-): Promise<T> {
+async function withLock<T>(deps: Deps, who: SessionIdentity, work: (lock: SessionLock) => Promise<T>): Promise<T> {
   const lock = await SessionLock.acquire(deps.store, who, deps.config.uploadMaxAgeSeconds);
   try {
     return await work(lock);
@@ -106,7 +98,7 @@ async function withLock<T>(
 
 /** Stores what a request brought as the session's new parts and tail. */
 async function commitIngest(
-  deps: UploadDeps,
+  deps: Deps,
   lock: SessionLock,
   before: UploadState,
   result: IngestResult,
@@ -138,7 +130,7 @@ async function commitIngest(
 }
 
 /** PATCH: appends one chunk, streamed or with Content-Range. */
-export async function appendChunk(deps: UploadDeps, who: SessionIdentity, chunk: Chunk): Promise<UploadState> {
+export async function appendChunk(deps: Deps, who: SessionIdentity, chunk: Chunk): Promise<UploadState> {
   return withLock(deps, who, async (lock) => {
     const before = lock.state;
     const expected = expectedChunkLength(before, chunk);
@@ -152,7 +144,7 @@ export async function appendChunk(deps: UploadDeps, who: SessionIdentity, chunk:
 
 /** PUT ?digest=: appends the optional last chunk, verifies the digest and publishes the blob. */
 export async function finishUpload(
-  deps: UploadDeps,
+  deps: Deps,
   who: SessionIdentity,
   digest: Digest,
   chunk: Chunk,
@@ -186,7 +178,7 @@ export async function finishUpload(
 
 /** POST ?digest= with the whole blob: a session that lives only for this request. */
 export async function monolithicUpload(
-  deps: UploadDeps,
+  deps: Deps,
   repo: string,
   owner: string,
   digest: Digest,
@@ -211,7 +203,7 @@ export async function monolithicUpload(
 }
 
 /** DELETE on a session: cancels it and frees its data at once. */
-export async function cancelUpload(deps: UploadDeps, who: SessionIdentity): Promise<void> {
+export async function cancelUpload(deps: Deps, who: SessionIdentity): Promise<void> {
   const lock = await SessionLock.acquire(deps.store, who, deps.config.uploadMaxAgeSeconds);
   await closeSession(deps, lock.state);
 }
@@ -221,7 +213,7 @@ function abortMultipart(store: Storage, state: UploadState): Promise<void> {
 }
 
 /** Removes a finished or cancelled session: its multipart (if never completed), state and tails. */
-export async function closeSession(deps: UploadDeps, state: UploadState): Promise<void> {
+export async function closeSession(deps: Deps, state: UploadState): Promise<void> {
   await abortMultipart(deps.store, state);
   await deleteUploadObjects(deps.store, state.id);
 }
@@ -239,7 +231,7 @@ function digestMismatch(digest: Digest, actual: string): RegistryError {
  * When the bucket already holds the content, the new bytes are dropped (dedupe).
  */
 async function publishBlob(
-  deps: UploadDeps,
+  deps: Deps,
   state: UploadState,
   trailing: Uint8Array,
   streamedSha256: string | null,
@@ -281,7 +273,7 @@ function fitsOnePut(length: number | null): length is number {
  * hashes a byte, and a wrong digest stores nothing.
  */
 async function storeWholeBlob(
-  deps: UploadDeps,
+  deps: Deps,
   state: UploadState,
   digest: Digest,
   body: ReadableStream<Uint8Array>,

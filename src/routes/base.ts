@@ -1,7 +1,7 @@
 // GET /v2/: the API version check (end-1), and GET /v2/_catalog with n/last paging, listing
 // only the repositories the caller may pull.
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { requireCatalog, requireSignedIn } from "../auth/middleware";
 import { nextPageLink, parsePageRequest } from "../oci/pagination";
 import { listPullableRepositories } from "../registry/catalog";

@@ -1,15 +1,17 @@
 // /v2/<name>/blobs/<digest>: GET and HEAD (end-2, with Range), DELETE (end-10).
 import type { Context } from "hono";
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { anonymousIdentity } from "../auth/identity";
 import { requireAccess } from "../auth/middleware";
 import { RegistryError } from "../errors";
 import { formatDigest, parseDigest, type Digest } from "../oci/digest";
 import { formatContentRange, parseRangeHeader } from "../oci/range";
 import { deleteBlob, findBlob, readBlob } from "../registry/blobs";
-import type { BlobSource, UpstreamBlob } from "../registry/deps";
-import { deps, repository } from "./params";
+import type { BlobSource } from "../registry/blobs";
+import type { UpstreamBlob } from "../proxy/blobs";
+import { deps } from "../http/request-deps";
+import { repository } from "./params";
 
 export const blobRoutes = new Hono<AppEnv>();
 

@@ -5,11 +5,11 @@
 // admin), never one derived from repository patterns. What a report names is cut down to
 // the repositories the caller may pull.
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { requireAdmin } from "../auth/middleware";
 import { RegistryError } from "../errors";
 import { collectionReports, collectOnce } from "../registry/collection";
-import { deps } from "./params";
+import { deps } from "../http/request-deps";
 
 export const gcRoutes = new Hono<AppEnv>();
 

@@ -1,16 +1,17 @@
 // /v2/<name>/manifests/<reference>: GET and HEAD (end-3), PUT (end-7) with ?tag= for
 // multi-tag pushes, DELETE by digest or tag (end-9).
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { requireAccess } from "../auth/middleware";
 import { formatDigest } from "../oci/digest";
 import { parseReference, parseTag } from "../oci/reference";
-import { refuseDelete } from "../registry/delete-policy";
-import { refuseMirrorWrite } from "../registry/deps";
+import { refuseDelete } from "../registry/write-policy";
+import { refuseMirrorWrite } from "../registry/write-policy";
 import { deleteManifestByDigest, deleteTagOnly, storeManifest } from "../registry/manifests";
-import { findManifest } from "../registry/reads";
-import { readBoundedBody } from "../request-body";
-import { deps, location, repository } from "./params";
+import { findManifest } from "../registry/manifests";
+import { readBoundedBody } from "../http/request-body";
+import { deps, location } from "../http/request-deps";
+import { repository } from "./params";
 
 export const manifestRoutes = new Hono<AppEnv>();
 const PATH = "/v2/:name{.+}/manifests/:reference";

@@ -2,12 +2,13 @@
 // subject is <digest>, filtered by ?artifactType=, paged with n/last and Link. An unknown
 // subject gets an empty index.
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { requireAccess } from "../auth/middleware";
 import { parseDigest } from "../oci/digest";
 import { MEDIA_TYPES } from "../oci/manifest";
-import { listRepositoryReferrers } from "../registry/reads";
-import { deps, repository } from "./params";
+import { listRepositoryReferrers } from "../registry/referrers";
+import { deps } from "../http/request-deps";
+import { repository } from "./params";
 
 export const referrerRoutes = new Hono<AppEnv>();
 const PATH = "/v2/:name{.+}/referrers/:digest";

@@ -1,9 +1,10 @@
 // GET /v2/<name>/tags/list (end-8a/8b): lexical order, n/last paging, Link to the next page.
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { requireAccess } from "../auth/middleware";
-import { listRepositoryTags } from "../registry/reads";
-import { deps, repository } from "./params";
+import { listRepositoryTags } from "../registry/tags";
+import { deps } from "../http/request-deps";
+import { repository } from "./params";
 
 export const tagRoutes = new Hono<AppEnv>();
 const PATH = "/v2/:name{.+}/tags/list";

@@ -2,7 +2,7 @@
 // GET status (end-13), DELETE (end-14). The Location of a session carries a signed state
 // token that binds it to its repository and owner.
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { requireAccess } from "../auth/middleware";
 import { RegistryError } from "../errors";
 import { formatDigest, parseDigest } from "../oci/digest";
@@ -11,7 +11,7 @@ import { formatUploadRange, parseChunkRange } from "../oci/range";
 import { mountBlob } from "../registry/mounts";
 import { signStateToken, verifyStateToken } from "../registry/state-token";
 import type { SessionIdentity } from "../registry/upload-lock";
-import { refuseMirrorWrite } from "../registry/deps";
+import { refuseMirrorWrite } from "../registry/write-policy";
 import {
   appendChunk,
   cancelUpload,
@@ -22,8 +22,9 @@ import {
   type Chunk,
   type UploadState,
 } from "../registry/uploads";
-import { checkBodyLimit, contentLength } from "../request-body";
-import { deps, location, repository } from "./params";
+import { checkBodyLimit, contentLength } from "../http/request-body";
+import { deps, location } from "../http/request-deps";
+import { repository } from "./params";
 
 export const uploadRoutes = new Hono<AppEnv>();
 const START = "/v2/:name{.+}/blobs/uploads/";

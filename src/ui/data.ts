@@ -3,7 +3,7 @@
 // (ui/limits.ts). Documents are read a few at a time, each reduced at once to the fields its
 // page shows.
 import type { Storage } from "../storage/storage";
-import { hasAdminRight, type Identity } from "../auth/identity";
+import { hasAdminRight, type Identity } from "../registry/identity";
 import { RegistryError } from "../errors";
 import { listReports, reportFor, type StepReport } from "../gc/reports";
 import { formatDigest, parseDigest, type Digest } from "../oci/digest";

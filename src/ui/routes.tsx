@@ -4,19 +4,20 @@
 // session's CSRF token. Repository names never hold a "-" component, so "/r/<name>/-/..."
 // cannot be read as a longer name.
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { serviceName } from "../auth/challenge";
 import { authenticatePassword } from "../auth/credentials";
 import { loginThrottle } from "../auth/login-throttle";
-import { anonymousIdentity, hasAdminRight, NOBODY } from "../auth/identity";
-import { parseConfig } from "../config";
+import { anonymousIdentity, NOBODY } from "../auth/identity";
+import { hasAdminRight } from "../registry/identity";
+import { parseConfig } from "../config/config";
 import { RegistryError } from "../errors";
 import { formatDigest, parseDigest } from "../oci/digest";
 import { isValidTag, parseName } from "../oci/reference";
 import { collectOnce } from "../registry/collection";
 import { findBlob, readBlob } from "../registry/blobs";
-import { deletePolicy, refuseDelete } from "../registry/delete-policy";
-import type { RegistryDeps } from "../registry/deps";
+import { deletePolicy, refuseDelete } from "../registry/write-policy";
+import type { Deps } from "../storage/deps";
 import { deleteManifestByDigest, deleteTagOnly } from "../registry/manifests";
 import { readBounded } from "../util/read-bounded";
 import { downloadName, downloadType } from "./format";
@@ -72,7 +73,7 @@ uiRoutes.get(FAVICON_PATH, (c) =>
   c.body(FAVICON_SVG, 200, { "Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400" }),
 );
 
-function registryDeps(c: C): RegistryDeps {
+function registryDeps(c: C): Deps {
   return {
     store: c.get("storage"),
     config: c.get("config"),

@@ -9,12 +9,12 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { jwtVerify, SignJWT } from "jose";
 import type { UiEnv, UiSession } from "./ui-env";
-import type { AuthConfig } from "../auth/auth-config";
+import type { AuthConfig } from "../config/auth";
 import { secretsEqual } from "../auth/constant-time";
 import { accountForSubject, type Account } from "../auth/credentials";
-import { deriveSecretKey } from "../auth/derived-key";
-import type { Identity } from "../auth/identity";
-import { toBase64Url } from "../auth/password-hash";
+import { deriveSecretKey } from "../util/derived-key";
+import type { Identity } from "../registry/identity";
+import { toBase64Url } from "../util/base64url";
 import { deleteSession, readSession, saveSession } from "../storage/sessions";
 
 export const SESSION_COOKIE = "registry_session";

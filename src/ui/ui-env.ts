@@ -1,6 +1,6 @@
 // Hono context types of the web UI: the API's, plus the browser session.
-import type { AppEnv } from "../app-env";
-import type { Identity } from "../auth/identity";
+import type { AppEnv } from "../http/app-env";
+import type { Identity } from "../registry/identity";
 
 /** A signed-in browser (ui/session.ts). */
 export interface UiSession {

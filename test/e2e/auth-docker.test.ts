@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashPassword } from "../../src/auth/password-hash";
+import { hashPassword } from "../../src/util/password-hash";
 import { run, type RunResult } from "./clients/run";
 import { E2E_CREDENTIALS, requireAll, startRegistry, type RegistryServer } from "./registry-server";
 

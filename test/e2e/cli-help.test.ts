@@ -7,7 +7,7 @@ import { ROOT } from "./registry-server";
 
 /** Each command as package.json (or bin/) runs it, as node arguments. */
 const COMMANDS: Record<string, string[]> = {
-  "npm start": ["--import", "tsx", "scripts/dev.ts"],
+  "npm start": ["--import", "tsx", "scripts/local-runtime/dev.ts"],
   "npm run conformance": ["--import", "tsx", "conformance/run.ts"],
   "npm run token": ["--import", "tsx", "scripts/token.ts"],
   "npm run hash-password": ["--import", "tsx", "scripts/hash-password.ts"],

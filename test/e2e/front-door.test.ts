@@ -1,14 +1,14 @@
-// The local runtime's front door (scripts/front-door.ts) in front of a stand-in for workerd: a
+// The local runtime's front door (scripts/local-runtime/front-door.ts) in front of a stand-in for workerd: a
 // plain Node server that records what reaches it. It checks the two rules that keep requests
-// answered while uploads stream (scripts/body-lanes.ts): only a few bodies stream at once, a
+// answered while uploads stream (scripts/local-runtime/body-lanes.ts): only a few bodies stream at once, a
 // stalled one gives its lane away, and body chunks are held while a request without a body
 // awaits its answer. And the lane bookkeeping itself, on fake timers.
 import { createServer, type IncomingMessage, request } from "node:http";
 import type { Server } from "node:net";
 import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { BodyLanes, HOLD_MS, IDLE_MS } from "../../scripts/body-lanes";
-import { frontDoor } from "../../scripts/front-door";
+import { BodyLanes, HOLD_MS, IDLE_MS } from "../../scripts/local-runtime/body-lanes";
+import { frontDoor } from "../../scripts/local-runtime/front-door";
 
 const KiB = 1024;
 

@@ -1,5 +1,5 @@
 // The collector under the local runtime: the runtime's loopback-only cron trigger
-// (scripts/cron-trigger.ts) fires the scheduled handler, which runs a garbage collection step;
+// (scripts/local-runtime/cron-trigger.ts) fires the scheduled handler, which runs a garbage collection step;
 // its report is read back over the API. The public port serves no trigger.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";

@@ -30,7 +30,7 @@ beforeAll(async () => {
     vars: { USERNAME: "mem", PASSWORD: "mem-password" },
     inspectorPort: await freePort(),
     // A lane for every upload here, so all of them stream into the isolate at once, as in
-    // production, where no front door admits two bodies at a time (scripts/body-lanes.ts).
+    // production, where no front door admits two bodies at a time (scripts/local-runtime/body-lanes.ts).
     // Requests without a body still go first: with no rule at all (--body-streams 0), a POST
     // beside a 1 GiB pull and 5 uploads waited in workerd until it was dropped (502).
     bodyStreams: 8,

@@ -1,5 +1,5 @@
 // Starts the registry on a free port with its own fresh state directory, for the end-to-end
-// suites and the benchmark: through `npm start`'s own command (scripts/dev.ts, the local
+// suites and the benchmark: through `npm start`'s own command (scripts/local-runtime/dev.ts, the local
 // runtime), or under `wrangler dev` itself for the scenarios that keep checking it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -23,7 +23,7 @@ export interface RegistryServer {
   pgid: number;
   /** The Worker's inspector port (Chrome DevTools protocol), when asked for. */
   inspectorPort: number | null;
-  /** The local runtime's loopback-only cron trigger (scripts/cron-trigger.ts); null under
+  /** The local runtime's loopback-only cron trigger (scripts/local-runtime/cron-trigger.ts); null under
    *  wrangler dev, whose --test-scheduled serves /__scheduled instead. */
   cronUrl: string | null;
   runtime: "local" | "wrangler";
@@ -40,14 +40,14 @@ export interface StartOptions {
   port?: number;
   /** Another wrangler config (the benchmark's bare worker). */
   config?: string;
-  /** "local" (default): scripts/dev.ts, as `npm start` runs. "wrangler": `wrangler dev`. */
+  /** "local" (default): scripts/local-runtime/dev.ts, as `npm start` runs. "wrangler": `wrangler dev`. */
   runtime?: "local" | "wrangler";
   /** Open Miniflare's inspector on this port (local runtime only). */
   inspectorPort?: number;
   /** Request bodies streamed into workerd at once, 0 for no limit (local runtime only;
    *  default: the runtime's own). */
   bodyStreams?: number;
-  /** "json": request lines as JSON objects (scripts/request-log.ts; local runtime only). */
+  /** "json": request lines as JSON objects (scripts/local-runtime/request-log.ts; local runtime only). */
   logFormat?: "text" | "json";
   /** Extra wrangler dev flags, e.g. --test-scheduled (wrangler runtime only). */
   extraArgs?: string[];
@@ -81,7 +81,7 @@ function emptyEnvFile(dir: string): string {
 }
 
 /** The command and arguments that start the chosen runtime. Neither reads the user's .dev.vars:
- *  scripts/dev.ts is told not to, and wrangler dev runs with an empty env file list below. */
+ *  scripts/local-runtime/dev.ts is told not to, and wrangler dev runs with an empty env file list below. */
 function command(
   options: StartOptions,
   port: number,
@@ -94,7 +94,7 @@ function command(
     const args = [
       "--import",
       "tsx",
-      join(ROOT, "scripts/dev.ts"),
+      join(ROOT, "scripts/local-runtime/dev.ts"),
       "--json",
       "--no-dev-vars",
       "--port",

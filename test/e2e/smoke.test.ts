@@ -1,4 +1,4 @@
-// `npm start`'s runtime (scripts/dev.ts through the e2e harness): ready means ready, a TLS
+// `npm start`'s runtime (scripts/local-runtime/dev.ts through the e2e harness): ready means ready, a TLS
 // ClientHello is refused at once, and the API answers with auth. Then npm start as a user
 // runs it: its banner, one line per request, --host, --quiet and --log-format json.
 import { spawn } from "node:child_process";
@@ -83,7 +83,7 @@ async function startDev(args: string[], env: Record<string, string>, ready: RegE
   const state = mkdtempSync(join(tmpdir(), "smoke-dev-"));
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "scripts/dev.ts", "--no-dev-vars", "--state", state, "--port", "0", ...args],
+    ["--import", "tsx", "scripts/local-runtime/dev.ts", "--no-dev-vars", "--state", state, "--port", "0", ...args],
     { cwd: ROOT, env: { ...process.env, ...OFFLINE_ENV, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   const run: DevRun = {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashPassword } from "../../src/auth/password-hash";
+import { hashPassword } from "../../src/util/password-hash";
 import { E2E_CREDENTIALS, requireAll, startRegistry, type RegistryServer } from "./registry-server";
 import {
   chromiumInstalled,

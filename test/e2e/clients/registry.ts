@@ -101,7 +101,7 @@ export function logMark(server: RegistryServer): number {
 }
 
 /** Request lines the runtime logged since `mark`, e.g. "PATCH /v2/a/blobs/uploads/x 202": the
- *  local runtime's one line per request (scripts/request-log.ts), or wrangler dev's. */
+ *  local runtime's one line per request (scripts/local-runtime/request-log.ts), or wrangler dev's. */
 export function requestsSince(server: RegistryServer, mark: number): string[] {
   const lines = server.log().slice(mark).split("\n");
   return lines.flatMap((line) => {

@@ -1,4 +1,4 @@
-// When request bodies may stream into workerd (scripts/front-door.ts relays them through this).
+// When request bodies may stream into workerd (scripts/local-runtime/front-door.ts relays them through this).
 // workerd runs every request of the local runtime, and local R2 with them, on one thread. Ten
 // uploads streaming at once keep that thread so busy that any other request waits seconds
 // before the Worker even sees it; one that waited past workerd's 15 s header timeout was

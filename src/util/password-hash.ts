@@ -4,6 +4,8 @@
 // Workers' WebCrypto refuses more than 100,000 PBKDF2 iterations, so that is the ceiling and
 // the default. Plaintext passwords are never accepted in the configuration.
 
+import { fromBase64Url, toBase64Url } from "./base64url";
+
 export const PBKDF2_MAX_ITERATIONS = 100_000;
 const MIN_ITERATIONS = 10_000;
 const HASH_BYTES = 32;
@@ -12,18 +14,6 @@ export interface PasswordHash {
   iterations: number;
   salt: Uint8Array;
   hash: Uint8Array;
-}
-
-export function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function fromBase64Url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return null;
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
 }
 
 /** Parses a stored hash; null when it is not in the format above. */

@@ -1,9 +1,21 @@
-// Whether a caller may delete in a repository: the one rule the API's DELETE routes enforce
-// and the web UI asks before it offers a Delete link, so the two never disagree.
-import type { Identity } from "../auth/identity";
-import type { Config } from "../config";
+// Who may change a repository: the read-only mirror rule (pushes and deletes) and the delete
+// rule (rights, mirrors, DELETES_ENABLED). The API's routes enforce them and the web UI asks
+// them before it offers a Delete link, so the two front ends never disagree.
+import type { Identity } from "./identity";
+import type { Config } from "../config/config";
 import { RegistryError } from "../errors";
-import { mirrorWriteRefusal } from "./deps";
+import { isReadOnlyMirror } from "../config/upstreams";
+
+/** Pushes and deletes would make a mirrored repository differ from its upstream: refused
+ *  unless the upstream's entry sets "allow_push". The reason, or null when writes may go. */
+export function mirrorWriteRefusal(config: Config, repo: string): string | null {
+  return isReadOnlyMirror(config.proxy, repo) ? `${repo} is a read-only mirror of an upstream registry` : null;
+}
+
+export function refuseMirrorWrite(config: Config, repo: string): void {
+  const refusal = mirrorWriteRefusal(config, repo);
+  if (refusal) throw new RegistryError("DENIED", refusal);
+}
 
 /** Why a delete is refused: the caller lacks the right, the repository mirrors an upstream
  *  read-only, or this registry takes no deletes at all. */

@@ -5,9 +5,9 @@
 // names something the collector deleted.
 import { formatDigest, type Digest } from "../oci/digest";
 import type { ParsedManifest } from "../oci/manifest";
-import { getSettledBlobLink, getSettledBlobRecord } from "../storage/blobs";
-import { manifestSettled } from "../storage/manifests";
-import type { Storage } from "../storage/storage";
+import { getSettledBlobLink, getSettledBlobRecord } from "./blobs";
+import { manifestSettled } from "./manifests";
+import type { Storage } from "./storage";
 
 /** Blobs and child manifests that are gone now that the manifest is written. */
 export async function missingAfterWrite(store: Storage, repo: string, parsed: ParsedManifest): Promise<string[]> {

@@ -2,8 +2,8 @@
 // the body limit the edge enforces (MAX_REQUEST_BODY_BYTES), and small bodies read whole.
 import type { Context } from "hono";
 import type { AppEnv } from "./app-env";
-import { bodyTooLarge, RegistryError } from "./errors";
-import { readBounded } from "./util/read-bounded";
+import { bodyTooLarge, RegistryError } from "../errors";
+import { readBounded } from "../util/read-bounded";
 
 export function contentLength(c: Context<AppEnv>): number | null {
   const raw = c.req.header("Content-Length");

@@ -7,11 +7,11 @@
 //   close`; a client that sends its next request on it gets a reset (measured: 10 of 10
 //   closing PUTs after concurrent chunked PATCHes, none with a fresh connection per request;
 //   docs/local-runtime.md). Clients keep their own keep-alive connections to this server.
-// - Only a few request bodies stream into workerd at once (scripts/body-lanes.ts); the others
+// - Only a few request bodies stream into workerd at once (scripts/local-runtime/body-lanes.ts); the others
 //   wait here, unread, so requests without a body are never stuck behind ten uploads.
 // - /cdn-cgi/ paths get 404 here: Miniflare serves its own endpoints there (trigger handlers,
 //   a binding proxy, live reload) with no authentication, and none belong on a public port.
-//   The cron is fired through the runtime's loopback-only trigger (scripts/cron-trigger.ts).
+//   The cron is fired through the runtime's loopback-only trigger (scripts/local-runtime/cron-trigger.ts).
 import { createServer as createHttpServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Readable, Writable } from "node:stream";

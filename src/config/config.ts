@@ -1,10 +1,10 @@
 // parseConfig(env) is the only place that reads variables and applies defaults. The README's
 // configuration table lists exactly these.
-import { parseAuthConfig, type AuthConfig } from "./auth/auth-config";
-import { RegistryError } from "./errors";
-import { MAX_PART_SIZE, MIN_PART_SIZE } from "./util/memory-budget";
-import { parseRetention, type RetentionRule } from "./gc/retention";
-import { parseProxyConfig, type ProxyConfig } from "./proxy/config";
+import { parseAuthConfig, type AuthConfig } from "./auth";
+import { RegistryError } from "../errors";
+import { MAX_PART_SIZE, MIN_PART_SIZE } from "../util/memory-budget";
+import { parseRetention, type RetentionRule } from "./retention";
+import { parseProxyConfig, type ProxyConfig } from "./upstreams";
 
 /** The Worker's bindings and variables, as `npm run types` generates them from wrangler.toml
  *  and variables.env (worker-configuration.d.ts). */
@@ -29,7 +29,7 @@ export interface Config {
   chunkMinLength: number;
   maxPageSize: number;
   proxy: ProxyConfig;
-  /** Credential modes, users, anonymous pull, tokens, CORS (src/auth/auth-config.ts). */
+  /** Credential modes, users, anonymous pull, tokens, CORS (src/config/auth.ts). */
   auth: AuthConfig;
   /** Garbage collection (docs/gc.md). */
   gc: GcConfig;

@@ -1,8 +1,8 @@
 // `npm start`: the registry on http://127.0.0.1:8787 through the local runtime
-// (scripts/runtime.ts), with R2 and KV persisted under .wrangler/state. On first run it writes
+// (scripts/local-runtime/runtime.ts), with R2 and KV persisted under .wrangler/state. On first run it writes
 // .dev.vars with a random JWT_STATE_SECRET and local credentials. The e2e harness starts the
 // registry through this same command, with --no-dev-vars, --state and --json. Options are
-// checked in scripts/dev-options.ts, before anything boots.
+// checked in scripts/local-runtime/dev-options.ts, before anything boots.
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";

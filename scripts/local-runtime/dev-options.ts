@@ -44,7 +44,7 @@ export interface DevOptions {
   config?: string;
   https: boolean;
   inspectorPort?: number;
-  /** The loopback cron trigger's port (scripts/cron-trigger.ts); undefined: a free one. */
+  /** The loopback cron trigger's port (scripts/local-runtime/cron-trigger.ts); undefined: a free one. */
   cronPort?: number;
   /** undefined: the runtime's default; Infinity: no limit. */
   bodyStreams?: number;

@@ -1,10 +1,12 @@
 // The auth part of parseConfig: credential modes, the users configuration, anonymous pull,
-// token lifetimes and CORS origins. Called only from parseConfig (src/config.ts), once per
+// token lifetimes and CORS origins. Called only from parseConfig (src/config/config.ts), once per
 // env object. Errors name the variable and the user, never a secret.
 import { RegistryError } from "../errors";
-import type { Action } from "./identity";
-import { parsePasswordHash, type PasswordHash } from "./password-hash";
+import { parsePasswordHash, type PasswordHash } from "../util/password-hash";
 import { isValidPattern, parsePatternList } from "./repository-pattern";
+
+/** What a right lets a caller do in a repository. */
+export type Action = "pull" | "push" | "delete";
 
 export interface RepositoryRule {
   pattern: string;

@@ -1,7 +1,7 @@
 // Hono context types shared by middleware and routes.
-import type { Identity } from "./auth/identity";
-import type { Config, Env } from "./config";
-import type { Storage } from "./storage/storage";
+import type { Identity } from "../registry/identity";
+import type { Config, Env } from "../config/config";
+import type { Storage } from "../storage/storage";
 
 export interface AppEnv {
   Bindings: Env;

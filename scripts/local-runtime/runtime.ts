@@ -6,7 +6,7 @@
 // Why not `wrangler dev`: its proxy worker turns a failed hop to the Worker into
 // `503 Your worker restarted mid-request` for every non-GET request and leaves GETs queued
 // unanswered (see docs/local-runtime.md), which real clients hit after long uploads.
-// Why a front door (scripts/front-door.ts): it refuses TLS at once, so clients fall back to
+// Why a front door (scripts/local-runtime/front-door.ts): it refuses TLS at once, so clients fall back to
 // HTTP without a 10 s stall, and gives each request a fresh connection to workerd. It listens
 // only once the Worker has answered GET /v2/, so a connection it accepts is answered.
 import { execFile } from "node:child_process";
@@ -23,7 +23,7 @@ import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { parse as parseToml } from "smol-toml";
 
-export const ROOT = resolve(import.meta.dirname, "..");
+export const ROOT = resolve(import.meta.dirname, "../..");
 const READY_TIMEOUT_MS = 60_000;
 /** Measured with 10 uploads beside 50 manifest GETs (docs/local-runtime.md). */
 export const DEFAULT_BODY_STREAMS = 2;
@@ -42,14 +42,14 @@ export interface RuntimeOptions {
   https?: boolean;
   /** Miniflare's inspector (Chrome DevTools protocol), e.g. to read the isolate's heap. */
   inspectorPort?: number;
-  /** Loopback port of the cron trigger (scripts/cron-trigger.ts); 0 or unset picks a free one. */
+  /** Loopback port of the cron trigger (scripts/local-runtime/cron-trigger.ts); 0 or unset picks a free one. */
   cronPort?: number;
-  /** How many request bodies stream into workerd at once (scripts/body-lanes.ts); default
+  /** How many request bodies stream into workerd at once (scripts/local-runtime/body-lanes.ts); default
    *  DEFAULT_BODY_STREAMS, Infinity for no limit. */
   bodyStreams?: number;
   /** Worker logs and runtime output; default: this process's stdout and stderr. */
   log?: (line: string) => void;
-  /** How request lines are shown (scripts/request-log.ts); default: text, one per request. */
+  /** How request lines are shown (scripts/local-runtime/request-log.ts); default: text, one per request. */
   logOptions?: LogOptions;
 }
 
@@ -247,7 +247,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const drainWorker = {
     name: "drain",
     modules: true,
-    scriptPath: join(ROOT, "scripts/drain-worker.js"),
+    scriptPath: join(ROOT, "scripts/local-runtime/drain-worker.js"),
     compatibilityDate: registryWorker.compatibilityDate,
     serviceBindings: { REGISTRY: "registry" },
   };
@@ -256,7 +256,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     : [registryWorker, { ...drainWorker, unsafeDirectSockets: [{ host: innerHost, port: 0 }] }];
   const mf = new Miniflare({
     log: new LineLog(lineWriter(log, logOptions)),
-    // The Worker's usage line is the one line per request (scripts/request-log.ts).
+    // The Worker's usage line is the one line per request (scripts/local-runtime/request-log.ts).
     logRequests: false,
     workers,
     defaultPersistRoot: join(stateDir, "v3"),

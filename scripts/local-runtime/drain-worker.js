@@ -1,4 +1,4 @@
-// The local runtime's drain worker (scripts/runtime.ts): the front door sends it every request
+// The local runtime's drain worker (scripts/local-runtime/runtime.ts): the front door sends it every request
 // with a body; it passes each to the registry Worker through a service binding and reads the
 // client's body to its end before answering. workerd resets a connection whose request body was not read when the answer
 // went out, and a reset loses the answer: a 413 or 401 sent before a big body was read

@@ -4,9 +4,9 @@
 // the two sees the other, so a link never outlives its record (docs/gc.md, "Protocol").
 import { RegistryError } from "../errors";
 import type { Digest } from "../oci/digest";
-import { deleteBlobData } from "../storage/blob-data";
-import { createBlobRecord, getSettledBlobRecord, linkBlob, unlinkBlob, type BlobRecord } from "../storage/blobs";
-import type { Storage } from "../storage/storage";
+import { deleteBlobData } from "./blob-data";
+import { createBlobRecord, getSettledBlobRecord, linkBlob, unlinkBlob, type BlobRecord } from "./blobs";
+import type { Storage } from "./storage";
 
 /**
  * Links the blob and checks that its record still holds the same bytes. Returns the record
