@@ -3,6 +3,9 @@
 // repacking runs on a few parts.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { parseConfig } from "../src/config/config";
+import { RegistryError } from "../src/errors";
+import { acceptChunk, type ChunkRequest, type UploadState } from "../src/registry/uploads";
 import { errorCode, request, seededBytes, sha256, sha512, startUpload } from "./helpers";
 
 const PART = 5 * 1024 * 1024;
@@ -53,6 +56,53 @@ async function patch(location: string, body: Uint8Array | ReadableStream<Uint8Ar
 function closeUrl(location: string, digest: string): string {
   return `${location}${location.includes("?") ? "&" : "?"}digest=${digest}`;
 }
+
+describe("the chunk rule (acceptChunk)", () => {
+  const config = { ...parseConfig(env), maxRequestBodyBytes: 1000 };
+  // A session holding 10 bytes; only the fields the rule reads matter.
+  const session = { id: "session", offset: 10 } as UploadState;
+  const chunk = (contentRange: string | null, contentLength: string | null): ChunkRequest => ({
+    body: null,
+    contentRange,
+    contentLength,
+  });
+  const cases: [string, UploadState | null, string | null, string | null, number | null | string][] = [
+    ["no headers: length unknown", session, null, null, null],
+    ["Content-Length alone", session, null, "5", 5],
+    ["Content-Length at the body limit", session, null, "1000", 1000],
+    ["Content-Length over the body limit", session, null, "1001", "PAYLOAD_TOO_LARGE"],
+    ["Content-Length that is not a number", session, null, "5x", "SIZE_INVALID"],
+    ["Content-Range where the upload ends", session, "10-14", "5", 5],
+    ["Content-Range without Content-Length", session, "bytes 10-14/*", null, 5],
+    ["Content-Range behind the upload", session, "0-4", "5", "RANGE_INVALID"],
+    ["Content-Range past the upload", session, "11-15", "5", "RANGE_INVALID"],
+    ["Content-Range and Content-Length disagree", session, "10-14", "6", "RANGE_INVALID"],
+    ["Content-Range that does not parse", session, "10-", "5", "RANGE_INVALID"],
+    ["Content-Range backwards", session, "14-10", null, "RANGE_INVALID"],
+    ["no session (POST ?digest=): only Content-Length counts", null, "0-4", "7", 7],
+    ["no session: a Content-Range that does not parse", null, "x", "7", "RANGE_INVALID"],
+    ["no session: over the body limit", null, null, "1001", "PAYLOAD_TOO_LARGE"],
+  ];
+  it.each(cases)("%s", (_name, state, contentRange, contentLength, expected) => {
+    const accept = () => acceptChunk(config, state, chunk(contentRange, contentLength));
+    if (typeof expected === "string") {
+      const error = (() => {
+        try {
+          accept();
+        } catch (thrown) {
+          return thrown;
+        }
+        return null;
+      })();
+      expect(error).toBeInstanceOf(RegistryError);
+      expect((error as RegistryError).code).toBe(expected);
+      // In a session, a 416 names where the upload ends, so the client can resume.
+      if (expected === "RANGE_INVALID" && state) expect((error as RegistryError).headers.Range).toBe("0-9");
+    } else {
+      expect(accept().expectedLength).toBe(expected);
+    }
+  });
+});
 
 describe("every way clients upload", () => {
   it("docker-style: one streamed PATCH without Content-Length, then an empty PUT", async () => {

@@ -4,9 +4,10 @@
 // the whole blob with its length. That object becomes the blob: finishing never copies data.
 // Digests are checked before anything becomes readable.
 import type { Config } from "../config/config";
-import { RegistryError } from "../errors";
+import { bodyTooLarge, RegistryError } from "../errors";
 import { digestBytes, formatDigest, type Digest } from "../oci/digest";
-import type { ByteRange } from "../oci/range";
+import { parseChunkRange } from "../oci/range";
+import { parseContentLength } from "../util/content-length";
 import {
   abortBlobData,
   completeBlobData,
@@ -26,11 +27,49 @@ import type { Deps } from "../storage/deps";
 
 export type { UploadState };
 
-export interface Chunk {
+/** A request that carries upload bytes, as it came: the body and its two headers, unparsed,
+ *  so that acceptChunk below is the one place that reads them. */
+export interface ChunkRequest {
   body: ReadableStream<Uint8Array> | null;
-  /** Content-Range of the chunk, when the client sent one. */
-  range: ByteRange | null;
-  contentLength: number | null;
+  contentRange: string | null;
+  contentLength: string | null;
+}
+
+/** A chunk acceptChunk let in, on the terms ingest then holds its body to as it streams. */
+interface AcceptedChunk {
+  body: ReadableStream<Uint8Array> | null;
+  /** Bytes the request promised: Content-Range's span, else Content-Length; null: unknown. */
+  expectedLength: number | null;
+}
+
+/**
+ * The upload chunk rule, in one place for PATCH, the closing PUT and POST ?digest=:
+ * - Content-Length must be a number (SIZE_INVALID), and no more than MAX_REQUEST_BODY_BYTES
+ *   when that limit is enforced (413, before a byte is read);
+ * - Content-Range must parse (416);
+ * - in a session, it must start where the upload ends and span exactly Content-Length when
+ *   both are sent (416, with the session's Range so the client can resume);
+ * - POST ?digest= has no session, so only its Content-Length counts.
+ * While the body streams, ingest (registry/ingest.ts) holds it to `expectedLength` and to the
+ * body limit; a body without a declared length is held to the limit alone.
+ */
+export function acceptChunk(config: Config, session: UploadState | null, chunk: ChunkRequest): AcceptedChunk {
+  const declared = parseContentLength(chunk.contentLength);
+  const limit = config.maxRequestBodyBytes;
+  if (limit !== null && declared !== null && declared > limit)
+    throw bodyTooLarge(`request body of ${declared} bytes exceeds the limit of ${limit}`);
+  const range = chunk.contentRange === null ? null : parseChunkRange(chunk.contentRange);
+  if (chunk.contentRange !== null && !range) {
+    const detail = `malformed Content-Range: ${chunk.contentRange.slice(0, 100)}`;
+    throw session ? rangeConflict(session, detail) : new RegistryError("RANGE_INVALID", detail);
+  }
+  if (!session || !range) return { body: chunk.body, expectedLength: declared };
+  if (range.start !== session.offset)
+    throw rangeConflict(session, `chunk starts at ${range.start}, the upload has ${session.offset} bytes`);
+  const span = range.end - range.start + 1;
+  if (declared !== null && declared !== span)
+    throw rangeConflict(session, `Content-Range covers ${span} bytes but Content-Length is ${declared}`);
+  return { body: chunk.body, expectedLength: span };
 }
 
 function newState(repo: string, owner: string, partSize: number): UploadState {
@@ -61,19 +100,6 @@ export async function startUpload(deps: Deps, repo: string, owner: string): Prom
 
 export async function getUploadStatus(deps: Deps, who: SessionIdentity): Promise<UploadState> {
   return (await readOwnedSession(deps.store, who, deps.config.uploadMaxAgeSeconds)).state;
-}
-
-/** Checks a chunk's Content-Range against the session and returns the length it promises. */
-function expectedChunkLength(state: UploadState, chunk: Chunk): number | null {
-  if (!chunk.range) return chunk.contentLength;
-  if (chunk.range.start !== state.offset) {
-    throw rangeConflict(state, `chunk starts at ${chunk.range.start}, the upload has ${state.offset} bytes`);
-  }
-  const length = chunk.range.end - chunk.range.start + 1;
-  if (chunk.contentLength !== null && chunk.contentLength !== length) {
-    throw rangeConflict(state, `Content-Range covers ${length} bytes but Content-Length is ${chunk.contentLength}`);
-  }
-  return length;
 }
 
 function ingestOptions(deps: Deps, expectedLength: number | null, lock?: SessionLock) {
@@ -130,11 +156,11 @@ async function commitIngest(
 }
 
 /** PATCH: appends one chunk, streamed or with Content-Range. */
-export async function appendChunk(deps: Deps, who: SessionIdentity, chunk: Chunk): Promise<UploadState> {
+export async function appendChunk(deps: Deps, who: SessionIdentity, request: ChunkRequest): Promise<UploadState> {
   return withLock(deps, who, async (lock) => {
     const before = lock.state;
-    const expected = expectedChunkLength(before, chunk);
-    return ingest(before, chunk.body, ingestOptions(deps, expected, lock), async (result) => {
+    const chunk = acceptChunk(deps.config, before, request);
+    return ingest(before, chunk.body, ingestOptions(deps, chunk.expectedLength, lock), async (result) => {
       const committed = await commitIngest(deps, lock, before, result);
       if (result.interrupted) throw bodyBrokeOff(committed.offset);
       return committed;
@@ -147,11 +173,12 @@ export async function finishUpload(
   deps: Deps,
   who: SessionIdentity,
   digest: Digest,
-  chunk: Chunk,
+  request: ChunkRequest,
 ): Promise<BlobRecord> {
   return withLock(deps, who, async (lock) => {
     const before = lock.state;
-    const expected = expectedChunkLength(before, chunk);
+    const chunk = acceptChunk(deps.config, before, request);
+    const expected = chunk.expectedLength;
     if (before.offset === 0 && chunk.body && fitsOnePut(expected)) {
       try {
         return await storeWholeBlob(deps, before, digest, chunk.body, expected);
@@ -182,12 +209,13 @@ export async function monolithicUpload(
   repo: string,
   owner: string,
   digest: Digest,
-  chunk: Chunk,
+  request: ChunkRequest,
 ): Promise<BlobRecord> {
+  const chunk = acceptChunk(deps.config, null, request);
   const state = newState(repo, owner, deps.config.partSize);
-  if (chunk.body && fitsOnePut(chunk.contentLength))
-    return storeWholeBlob(deps, state, digest, chunk.body, chunk.contentLength);
-  return ingest(state, chunk.body, ingestOptions(deps, chunk.contentLength), async (result) => {
+  if (chunk.body && fitsOnePut(chunk.expectedLength))
+    return storeWholeBlob(deps, state, digest, chunk.body, chunk.expectedLength);
+  return ingest(state, chunk.body, ingestOptions(deps, chunk.expectedLength), async (result) => {
     if (result.interrupted) {
       await abortMultipart(deps.store, result.state);
       throw bodyBrokeOff(null);

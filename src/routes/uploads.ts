@@ -7,7 +7,7 @@ import { requireAccess } from "../auth/middleware";
 import { RegistryError } from "../errors";
 import { formatDigest, parseDigest } from "../oci/digest";
 import { parseName } from "../oci/reference";
-import { formatUploadRange, parseChunkRange } from "../oci/range";
+import { formatUploadRange } from "../oci/range";
 import { mountBlob } from "../registry/mounts";
 import { signStateToken, verifyStateToken } from "../registry/state-token";
 import type { SessionIdentity } from "../registry/upload-lock";
@@ -19,10 +19,9 @@ import {
   getUploadStatus,
   monolithicUpload,
   startUpload,
-  type Chunk,
+  type ChunkRequest,
   type UploadState,
 } from "../registry/uploads";
-import { checkBodyLimit, contentLength } from "../http/request-body";
 import { deps, location } from "../http/request-deps";
 import { repository } from "./params";
 
@@ -57,13 +56,13 @@ function blobCreated(c: Context<AppEnv>, repo: string, digest: string): Response
   });
 }
 
-function readChunk(c: Context<AppEnv>): Chunk {
-  checkBodyLimit(c);
-  const rangeHeader = c.req.header("Content-Range");
-  const range = rangeHeader === undefined ? null : parseChunkRange(rangeHeader);
-  if (rangeHeader !== undefined && !range)
-    throw new RegistryError("RANGE_INVALID", `malformed Content-Range: ${rangeHeader.slice(0, 100)}`);
-  return { body: c.req.raw.body, range, contentLength: contentLength(c) };
+/** The chunk as it came; the core's acceptChunk reads its headers. */
+function chunkRequest(c: Context<AppEnv>): ChunkRequest {
+  return {
+    body: c.req.raw.body,
+    contentRange: c.req.header("Content-Range") ?? null,
+    contentLength: c.req.header("Content-Length") ?? null,
+  };
 }
 
 async function session(c: Context<AppEnv>): Promise<SessionIdentity> {
@@ -88,7 +87,7 @@ uploadRoutes.post(START, async (c) => {
   const digestParam = c.req.query("digest");
   if (digestParam !== undefined) {
     const digest = parseDigest(digestParam);
-    await monolithicUpload(deps(c), repo, identity.subject, digest, readChunk(c));
+    await monolithicUpload(deps(c), repo, identity.subject, digest, chunkRequest(c));
     return blobCreated(c, repo, formatDigest(digest));
   }
   const state = await startUpload(deps(c), repo, identity.subject);
@@ -102,14 +101,14 @@ uploadRoutes.get(SESSION, async (c) => {
 
 uploadRoutes.patch(SESSION, async (c) => {
   const who = await session(c);
-  const state = await appendChunk(deps(c), who, readChunk(c));
+  const state = await appendChunk(deps(c), who, chunkRequest(c));
   return new Response(null, { status: 202, headers: await sessionHeaders(c, state) });
 });
 
 uploadRoutes.put(SESSION, async (c) => {
   const who = await session(c);
   const digest = parseDigest(c.req.query("digest"));
-  await finishUpload(deps(c), who, digest, readChunk(c));
+  await finishUpload(deps(c), who, digest, chunkRequest(c));
   return blobCreated(c, who.repo, formatDigest(digest));
 });
 
