@@ -1,8 +1,8 @@
 // The identities each credential kind resolves to (registry/identity.ts defines the shape the
 // core asks): shared logins, pattern-ruled users, anonymous pull. Routes ask the identity,
 // never the credentials.
-import type { Action } from "../config/auth";
-import { matchesAny, matchesPattern } from "../config/repository-pattern";
+import { isAnonymouslyPullable, type Action } from "../config/auth";
+import { matchesPattern } from "../config/repository-pattern";
 import type { Identity } from "../registry/identity";
 
 /**
@@ -59,7 +59,8 @@ export function withAnonymousPull(identity: Identity, patterns: readonly string[
   if (patterns.length === 0) return identity;
   return {
     ...identity,
-    allows: (repo, action) => identity.allows(repo, action) || (action === "pull" && matchesAny(patterns, repo)),
+    allows: (repo, action) =>
+      identity.allows(repo, action) || (action === "pull" && isAnonymouslyPullable({ anonymousPull: patterns }, repo)),
   };
 }
 

@@ -3,10 +3,16 @@
 // env object. Errors name the variable and the user, never a secret.
 import { RegistryError } from "../errors";
 import { parsePasswordHash, type PasswordHash } from "../util/password-hash";
-import { isValidPattern, parsePatternList } from "./repository-pattern";
+import { isValidPattern, matchesAny, parsePatternList } from "./repository-pattern";
 
 /** What a right lets a caller do in a repository. */
 export type Action = "pull" | "push" | "delete";
+
+/** Whether ANONYMOUS_PULL lets anyone pull `repo`: the one reading of that variable, for the
+ *  anonymous identity (auth/identity.ts) and for what caches may share (registry/blobs.ts). */
+export function isAnonymouslyPullable(auth: { anonymousPull: readonly string[] }, repo: string): boolean {
+  return matchesAny(auth.anonymousPull, repo);
+}
 
 export interface RepositoryRule {
   pattern: string;

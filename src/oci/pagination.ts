@@ -18,6 +18,12 @@ export function parsePageRequest(n: string | undefined, last: string | undefined
   return { limit, last: last === undefined || last === "" ? null : last };
 }
 
+/** The `n` and `last` of a request's query: what tag lists, referrers and the catalog all
+ *  read their paging from (the core's listing functions call it; routes never parse it). */
+export function parsePageQuery(query: URLSearchParams, maxPage: number): PageRequest {
+  return parsePageRequest(query.get("n") ?? undefined, query.get("last") ?? undefined, maxPage);
+}
+
 /** `Link: </v2/...?n=..&last=..>; rel="next"` for the page after `lastEntry`. */
 export function nextPageLink(
   path: string,

@@ -1,6 +1,6 @@
 // The catalog as one caller sees it: the repositories it may pull, in lexical order, paged
 // exactly (distribution-spec "Listing Repositories"; zot filters the same way). Used by
-// GET /v2/_catalog and by the web UI.
+// GET /v2/_catalog (listCatalog) and by the web UI (listPullableRepositories).
 //
 // Bound: a page reads at most `maxScanPages` listing pages of `scanPageSize` names (50 R2
 // list calls by default, 50,000 names: well under the Free plan's 1,000 subrequests). When a
@@ -13,6 +13,8 @@ import { fromBase64Url, toBase64Url } from "../util/base64url";
 import { RegistryError } from "../errors";
 import { catalogNamesAfter } from "../storage/repositories";
 import type { Storage } from "../storage/storage";
+import type { Deps } from "../storage/deps";
+import { nextPageLink, parsePageQuery } from "../oci/pagination";
 
 export interface CatalogQuery {
   limit: number;
@@ -31,6 +33,21 @@ export interface CatalogPage {
 }
 
 const SEALED = "_scan.";
+
+/** GET /v2/_catalog: one page of what the caller may pull, with the Link to the next. */
+export async function listCatalog(
+  deps: Deps,
+  identity: Identity,
+  query: URLSearchParams,
+): Promise<{ repositories: string[]; link: string | null }> {
+  const page = parsePageQuery(query, deps.config.maxPageSize);
+  const { names, next } = await listPullableRepositories(deps.store, identity, {
+    limit: page.limit ?? deps.config.maxPageSize,
+    last: page.last,
+    secret: deps.config.stateSecret,
+  });
+  return { repositories: names, link: next === null ? null : nextPageLink("/v2/_catalog", page.limit, next) };
+}
 
 export async function listPullableRepositories(
   store: Storage,

@@ -131,7 +131,7 @@ async function ingestWith(
   options: IngestOptions,
 ): Promise<IngestResult> {
   try {
-    const interrupted = reader ? await pump(reader, writer, options) : null;
+    const interrupted = reader ? await moveBodyIntoWriter(reader, writer, options) : null;
     const settled = await writer.settle();
     const received = writer.size;
     const streamedSha256 = state.offset === 0 && !interrupted ? await writer.hexDigest() : null;
@@ -155,7 +155,11 @@ async function ingestWith(
 /** Moves the body into the writer. Returns the error of a failed read (a body cut short, a
  *  connection lost: the client's doing), or null at the body's end. A failed write is
  *  storage's, and is thrown: the request then fails as a 5xx. */
-async function pump(reader: BodyReader, writer: BlobDataWriter, options: IngestOptions): Promise<unknown> {
+async function moveBodyIntoWriter(
+  reader: BodyReader,
+  writer: BlobDataWriter,
+  options: IngestOptions,
+): Promise<unknown> {
   for (;;) {
     let value: Uint8Array | null;
     try {

@@ -4,7 +4,9 @@ import { RegistryError } from "../errors";
 import { digestBytes, formatDigest, type Digest } from "../oci/digest";
 import { parseManifest, type Descriptor, type ParsedManifest } from "../oci/manifest";
 import type { Reference } from "../oci/reference";
-import { pullThroughManifest, type ProxiedManifest } from "../proxy/manifests";
+import { pullThroughManifest } from "../proxy/manifests";
+import type { Identity } from "./identity";
+import { refuseDelete, refuseMirrorWrite } from "./write-policy";
 import type { Deps } from "../storage/deps";
 import { keepManifest, missingAfterWrite } from "../storage/manifest-guard";
 import { getBlobLink } from "../storage/blobs";
@@ -26,23 +28,17 @@ import {
 import { cachedManifest, ENTRY_BYTES, rememberManifest } from "./manifest-cache";
 import type { Storage } from "../storage/storage";
 
-export async function resolveReference(store: Storage, repo: string, reference: Reference): Promise<Digest> {
-  if (reference.kind === "digest") return reference.digest;
-  const digest = await getTag(store, repo, reference.tag);
-  if (!digest) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}:${reference.tag}`);
-  return digest;
-}
-
 /**
  * A manifest by tag or digest. By tag, the tag is read every time; its bytes may then come
  * from the isolate's cache (registry/manifest-cache.ts): one storage call when warm.
  */
 export async function fetchManifest(
-  store: Storage,
+  deps: Pick<Deps, "store">,
   repo: string,
   reference: Reference,
   withBody: boolean,
 ): Promise<StoredManifest> {
+  const { store } = deps;
   let digest: Digest;
   if (reference.kind === "tag") {
     const target = await getTagTarget(store, repo, reference.tag);
@@ -140,7 +136,10 @@ export interface PutManifestResult {
   subject: Digest | null;
 }
 
-export async function storeManifest(store: Storage, input: PutManifestInput): Promise<PutManifestResult> {
+/** PUT of a manifest (end-7): refused for a read-only mirror, then validated, stored, tagged. */
+export async function storeManifest(deps: Deps, input: PutManifestInput): Promise<PutManifestResult> {
+  refuseMirrorWrite(deps.config, input.repo);
+  const { store } = deps;
   const parsed = parseManifest(input.bytes, input.contentType);
   const algorithm = input.reference.kind === "digest" ? input.reference.digest.algorithm : "sha256";
   const digest = await digestBytes(algorithm, input.bytes);
@@ -230,8 +229,21 @@ function referrerDescriptor(parsed: ParsedManifest, digest: Digest, size: number
   return descriptor;
 }
 
-/** DELETE by digest removes the manifest, every tag pointing at it, and its referrer entry. */
-export async function deleteManifestByDigest(store: Storage, repo: string, digest: Digest): Promise<void> {
+/** DELETE of /v2/<name>/manifests/<reference> (end-9), for the API and the web UI: the delete
+ *  policy first (registry/write-policy.ts), then by digest or by tag. */
+export async function deleteManifest(
+  deps: Deps,
+  identity: Pick<Identity, "allows">,
+  repo: string,
+  reference: Reference,
+): Promise<void> {
+  refuseDelete(deps.config, identity, repo);
+  if (reference.kind === "digest") await deleteManifestByDigest(deps.store, repo, reference.digest);
+  else await deleteTagOnly(deps.store, repo, reference.tag);
+}
+
+/** By digest: the manifest, every tag pointing at it, and its referrer entry. */
+async function deleteManifestByDigest(store: Storage, repo: string, digest: Digest): Promise<void> {
   const stored = await getManifest(store, repo, digest, true);
   if (!stored) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}@${formatDigest(digest)}`);
   const bytes = new Uint8Array(await new Response(stored.body).arrayBuffer());
@@ -253,12 +265,16 @@ export async function deleteManifestByDigest(store: Storage, repo: string, diges
   await deleteManifestObject(store, repo, digest);
 }
 
-export async function deleteTagOnly(store: Storage, repo: string, tag: string): Promise<void> {
+/** By tag: the tag only; the manifest stays, reachable by digest. */
+async function deleteTagOnly(store: Storage, repo: string, tag: string): Promise<void> {
   if (!(await deleteTag(store, repo, tag))) throw new RegistryError("MANIFEST_UNKNOWN", `tag unknown: ${repo}:${tag}`);
 }
 
 /** A manifest as served: stored here, or from an upstream (then perhaps with a Warning). */
-export type ServedManifest = ProxiedManifest;
+export interface ServedManifest extends StoredManifest {
+  /** Set when a mirror serves a stale copy because its upstream could not revalidate it. */
+  warning?: string;
+}
 
 export async function findManifest(
   deps: Deps,
@@ -268,6 +284,6 @@ export async function findManifest(
 ): Promise<ServedManifest> {
   return (
     (await pullThroughManifest(deps, repo, reference, withBody)) ??
-    (await fetchManifest(deps.store, repo, reference, withBody))
+    (await fetchManifest(deps, repo, reference, withBody))
   );
 }

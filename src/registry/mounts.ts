@@ -5,15 +5,18 @@ import type { Identity } from "./identity";
 import type { Digest } from "../oci/digest";
 import { getBlobLink, listBlobRepositories } from "../storage/blobs";
 import { linkBlobVerified } from "../storage/blob-links";
-import type { Storage } from "../storage/storage";
+import type { Deps } from "../storage/deps";
+import { refuseMirrorWrite } from "./write-policy";
 
 export async function mountBlob(
-  store: Storage,
+  deps: Deps,
   identity: Identity,
   repo: string,
   digest: Digest,
   from: string | null,
 ): Promise<boolean> {
+  refuseMirrorWrite(deps.config, repo);
+  const { store } = deps;
   const sources = from !== null ? [from] : await listBlobRepositories(store, digest);
   for (const source of sources) {
     if (!identity.allows(source, "pull")) continue;

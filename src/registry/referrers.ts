@@ -3,7 +3,7 @@
 // its upstream; every other lists what was pushed here.
 import { formatDigest, parseDigest, type Digest } from "../oci/digest";
 import { MEDIA_TYPES } from "../oci/manifest";
-import { nextPageLink, parsePageRequest } from "../oci/pagination";
+import { nextPageLink, parsePageQuery } from "../oci/pagination";
 import { pullThroughReferrers } from "../proxy/listings";
 import type { Deps } from "../storage/deps";
 import { listReferrersPage } from "../storage/manifests";
@@ -38,7 +38,7 @@ export async function listRepositoryReferrers(
       link: null,
     };
   const max = deps.config.maxPageSize;
-  const page = parsePageRequest(query.get("n") ?? undefined, query.get("last") ?? undefined, max);
+  const page = parsePageQuery(query, max);
   const after = page.last === null ? null : parseDigest(page.last);
   const options = { after, limit: page.limit ?? max, maxBytes: REFERRERS_PAGE_BYTES, artifactType };
   const { descriptors, more, last } = await listReferrersPage(deps.store, repo, subject, options);

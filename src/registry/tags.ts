@@ -1,7 +1,7 @@
 // GET /v2/<name>/tags/list: a repository's tags, paged in lexical order (end-8a, end-8b). A
 // mirrored repository lists its upstream's tags; every other lists what was pushed here.
 import { RegistryError } from "../errors";
-import { nextPageLink, parsePageRequest } from "../oci/pagination";
+import { nextPageLink, parsePageQuery } from "../oci/pagination";
 import { pullThroughTagList } from "../proxy/listings";
 import type { Deps } from "../storage/deps";
 import { listTags } from "../storage/manifests";
@@ -20,7 +20,7 @@ export async function listRepositoryTags(deps: Deps, repo: string, query: URLSea
   const upstream = await pullThroughTagList(deps, repo, query);
   if (upstream) return upstream;
   const max = deps.config.maxPageSize;
-  const page = parsePageRequest(query.get("n") ?? undefined, query.get("last") ?? undefined, max);
+  const page = parsePageQuery(query, max);
   const { tags, more } = await listTags(deps.store, repo, page.limit ?? max, page.last);
   if (tags.length === 0 && !(await repositoryExists(deps.store, repo)))
     throw new RegistryError("NAME_UNKNOWN", `repository unknown: ${repo}`);

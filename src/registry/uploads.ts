@@ -21,6 +21,7 @@ import { linkOrFail, publishStoredBlob } from "../storage/blob-links";
 import { keys } from "../storage/keys";
 import { deleteTail, deleteUploadObjects, writeTail, writeUploadState, type UploadState } from "../storage/uploads";
 import { ingest, type IngestResult } from "./ingest";
+import { refuseMirrorWrite } from "./write-policy";
 import { rangeConflict, readOwnedSession, SessionLock, type SessionIdentity } from "./upload-lock";
 import type { Storage } from "../storage/storage";
 import type { Deps } from "../storage/deps";
@@ -92,6 +93,7 @@ function newState(repo: string, owner: string, partSize: number): UploadState {
 }
 
 export async function startUpload(deps: Deps, repo: string, owner: string): Promise<UploadState> {
+  refuseMirrorWrite(deps.config, repo);
   const state = newState(repo, owner, deps.config.partSize);
   const etag = await writeUploadState(deps.store, state, null);
   if (!etag) throw new RegistryError("UNKNOWN", "could not create the upload session");
@@ -211,6 +213,7 @@ export async function monolithicUpload(
   digest: Digest,
   request: ChunkRequest,
 ): Promise<BlobRecord> {
+  refuseMirrorWrite(deps.config, repo);
   const chunk = acceptChunk(deps.config, null, request);
   const state = newState(repo, owner, deps.config.partSize);
   if (chunk.body && fitsOnePut(chunk.expectedLength))

@@ -3,8 +3,8 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { requireCatalog, requireSignedIn } from "../auth/middleware";
-import { nextPageLink, parsePageRequest } from "../oci/pagination";
-import { listPullableRepositories } from "../registry/catalog";
+import { deps } from "../http/request-deps";
+import { listCatalog } from "../registry/catalog";
 
 export const baseRoutes = new Hono<AppEnv>();
 
@@ -15,14 +15,7 @@ baseRoutes.get("/v2/", (c) => {
 
 baseRoutes.get("/v2/_catalog", async (c) => {
   const identity = requireCatalog(c);
-  const config = c.get("config");
-  const page = parsePageRequest(c.req.query("n"), c.req.query("last"), config.maxPageSize);
-  const limit = page.limit ?? config.maxPageSize;
-  const { names, next } = await listPullableRepositories(c.get("storage"), identity, {
-    limit,
-    last: page.last,
-    secret: config.stateSecret,
-  });
-  if (next !== null) c.header("Link", nextPageLink("/v2/_catalog", page.limit, next));
-  return c.json({ repositories: names });
+  const { repositories, link } = await listCatalog(deps(c), identity, new URL(c.req.url).searchParams);
+  if (link !== null) c.header("Link", link);
+  return c.json({ repositories });
 });

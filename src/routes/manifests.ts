@@ -5,10 +5,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireAccess } from "../auth/middleware";
 import { formatDigest } from "../oci/digest";
 import { parseReference, parseTag } from "../oci/reference";
-import { refuseDelete } from "../registry/write-policy";
-import { refuseMirrorWrite } from "../registry/write-policy";
-import { deleteManifestByDigest, deleteTagOnly, storeManifest } from "../registry/manifests";
-import { findManifest } from "../registry/manifests";
+import { deleteManifest, findManifest, storeManifest } from "../registry/manifests";
 import { readBoundedBody } from "../http/request-body";
 import { deps, location } from "../http/request-deps";
 import { repository } from "./params";
@@ -40,9 +37,8 @@ manifestRoutes.put(PATH, async (c) => {
   const reference = parseReference(c.req.param("reference"), "write");
   const extraTags = c.req.queries("tag")?.map(parseTag) ?? [];
   requireAccess(c, repo, "push");
-  refuseMirrorWrite(c.get("config"), repo);
   const bytes = await readBoundedBody(c, c.get("config").maxManifestBytes);
-  const result = await storeManifest(c.get("storage"), {
+  const result = await storeManifest(deps(c), {
     repo,
     reference,
     extraTags,
@@ -63,10 +59,8 @@ manifestRoutes.put(PATH, async (c) => {
 manifestRoutes.delete(PATH, async (c) => {
   const repo = c.get("repo");
   const reference = parseReference(c.req.param("reference"), "write");
-  // requireAccess answers a caller without the right with the auth challenge; the policy
-  // then refuses mirrors and a registry without deletes.
-  refuseDelete(c.get("config"), requireAccess(c, repo, "delete"), repo);
-  if (reference.kind === "digest") await deleteManifestByDigest(c.get("storage"), repo, reference.digest);
-  else await deleteTagOnly(c.get("storage"), repo, reference.tag);
+  // requireAccess answers a caller without the right with the auth challenge; the core's
+  // policy then refuses mirrors and a registry without deletes.
+  await deleteManifest(deps(c), requireAccess(c, repo, "delete"), repo, reference);
   return c.body(null, 202);
 });

@@ -11,7 +11,6 @@ import { formatUploadRange } from "../oci/range";
 import { mountBlob } from "../registry/mounts";
 import { signStateToken, verifyStateToken } from "../registry/state-token";
 import type { SessionIdentity } from "../registry/upload-lock";
-import { refuseMirrorWrite } from "../registry/write-policy";
 import {
   appendChunk,
   cancelUpload,
@@ -76,13 +75,12 @@ async function session(c: Context<AppEnv>): Promise<SessionIdentity> {
 uploadRoutes.post(START, async (c) => {
   const repo = c.get("repo");
   const identity = requireAccess(c, repo, "push");
-  refuseMirrorWrite(c.get("config"), repo);
   const mount = c.req.query("mount");
   if (mount !== undefined) {
     const digest = parseDigest(mount);
     const fromRaw = c.req.query("from");
     const from = fromRaw === undefined || fromRaw === "" ? null : parseName(fromRaw);
-    if (await mountBlob(deps(c).store, identity, repo, digest, from)) return blobCreated(c, repo, formatDigest(digest));
+    if (await mountBlob(deps(c), identity, repo, digest, from)) return blobCreated(c, repo, formatDigest(digest));
   }
   const digestParam = c.req.query("digest");
   if (digestParam !== undefined) {

@@ -134,7 +134,7 @@ async function readSummary(
   digest: string,
   limits: DocumentLimits,
 ): Promise<ManifestSummary | "unread" | null> {
-  const manifest = await fetchManifest(store, repo, { kind: "digest", digest: parseDigest(digest) }, true).catch(
+  const manifest = await fetchManifest({ store }, repo, { kind: "digest", digest: parseDigest(digest) }, true).catch(
     () => null,
   );
   if (!manifest) return null;

@@ -18,7 +18,8 @@ import { collectOnce } from "../registry/collection";
 import { findBlob, readBlob } from "../registry/blobs";
 import { deletePolicy, refuseDelete } from "../registry/write-policy";
 import type { Deps } from "../storage/deps";
-import { deleteManifestByDigest, deleteTagOnly } from "../registry/manifests";
+import type { Reference } from "../oci/reference";
+import { deleteManifest } from "../registry/manifests";
 import { readBounded } from "../util/read-bounded";
 import { downloadName, downloadType } from "./format";
 import { mayPull } from "./access";
@@ -334,9 +335,10 @@ uiRoutes.post("/r/:name{.+}/-/delete", async (c) => {
   if (!sameOrigin(c) || !(await sessionCsrfValid(c.get("session"), form.get("_csrf")))) return refuseForm(c);
   const target = deleteTarget(form);
   if (!target) return notFound(c);
-  refuseDelete(c.get("config"), c.get("identity"), repo);
-  if ("tag" in target) await deleteTagOnly(c.get("storage"), repo, target.tag);
-  else await deleteManifestByDigest(c.get("storage"), repo, parseDigest(target.digest));
+  // The core refuses what its delete policy refuses (rights, mirrors, DELETES_ENABLED).
+  const reference: Reference =
+    "tag" in target ? { kind: "tag", tag: target.tag } : { kind: "digest", digest: parseDigest(target.digest) };
+  await deleteManifest(registryDeps(c), c.get("identity"), repo, reference);
   const done =
     "tag" in target ? `tag=${encodeURIComponent(target.tag)}` : `digest=${encodeURIComponent(target.digest)}`;
   return c.redirect(`/r/${repo}?deleted_${done}`, 303);
