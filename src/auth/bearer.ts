@@ -10,10 +10,10 @@ import type { Action } from "../config/auth";
 import { ADMIN_SCOPE, CATALOG_SCOPE, grantsRegistryScope, MAX_BEARER_TOKEN_LENGTH } from "./scope";
 import { identityFromSignedToken, looksAsymmetric } from "./signed-password";
 
-export const ANONYMOUS_SUBJECT = "anonymous";
+const ANONYMOUS_SUBJECT = "anonymous";
 
 /** An identity that may do exactly what the token's access claim lists (plus anonymous pull). */
-export function tokenIdentity(verified: VerifiedAccess, anonymousPull: readonly string[]): Identity {
+function tokenIdentity(verified: VerifiedAccess, anonymousPull: readonly string[]): Identity {
   const granted = new Set<string>();
   for (const entry of verified.access) {
     if (entry.type !== "repository") continue;

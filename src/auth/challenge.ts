@@ -13,7 +13,7 @@ export const TOKEN_PATH = "/v2/token";
 /** The registry's public origin: PUBLIC_URL when set, else the origin of `requestUrl` (its
  *  Host header, which a client or a misconfigured proxy controls). Takes the config, not a
  *  hono Context, so the API and the web UI (whose Context types differ) share it. */
-export function publicOrigin(config: Pick<Config, "publicUrl">, requestUrl: string): string {
+function publicOrigin(config: Pick<Config, "publicUrl">, requestUrl: string): string {
   return config.publicUrl ?? new URL(requestUrl).origin;
 }
 
@@ -23,7 +23,7 @@ export function serviceName(config: Pick<Config, "publicUrl">, requestUrl: strin
   return new URL(publicOrigin(config, requestUrl)).host;
 }
 
-export function tokenAuthEnabled(c: Context<AppEnv>): boolean {
+function tokenAuthEnabled(c: Context<AppEnv>): boolean {
   const auth = c.get("config").auth;
   return auth.challenge === "bearer" && auth.tokenSecret !== null;
 }

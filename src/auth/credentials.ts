@@ -91,7 +91,7 @@ function userRights(user: ConfiguredUser): string {
   return JSON.stringify({ rules, catalog: user.catalog, admin: user.admin });
 }
 
-export function userAccount(auth: AuthConfig, user: ConfiguredUser): Account {
+function userAccount(auth: AuthConfig, user: ConfiguredUser): Account {
   const identity = patternIdentity(SUBJECT_PREFIX.user + user.name, user.rules, {
     catalog: user.catalog,
     admin: user.admin,

@@ -64,7 +64,13 @@ export function withAnonymousPull(identity: Identity, patterns: readonly string[
   };
 }
 
-export const NOBODY: Identity = { subject: "", anonymous: true, catalog: false, admin: false, allows: () => false };
+export const NOBODY: Identity = {
+  subject: "nobody",
+  anonymous: true,
+  catalog: false,
+  admin: false,
+  allows: () => false,
+};
 
 export function anonymousIdentity(patterns: readonly string[]): Identity {
   return withAnonymousPull({ ...NOBODY, subject: "anonymous" }, patterns);

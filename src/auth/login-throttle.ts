@@ -16,7 +16,7 @@ const MAX_KEY_LENGTH = 256;
 /** Spends one attempt for `username`; throws 429 when the client or the name is over its limit. */
 export type LoginThrottle = (username: string) => Promise<void>;
 
-export const NO_THROTTLE: LoginThrottle = async () => {};
+const NO_THROTTLE: LoginThrottle = async () => {};
 
 /** The client an attempt counts against: its IPv4 address, or the /64 of its IPv6 address,
  *  since one IPv6 client commonly holds a whole /64 and could otherwise rotate through it. */

@@ -37,7 +37,7 @@ export function refuseUnconfigured(c: Context<AppEnv>): RegistryError {
 }
 
 /** Resolves the request's credentials to an identity; throws 401 for bad ones. */
-export async function identify(c: Context<AppEnv>): Promise<Identity> {
+async function identify(c: Context<AppEnv>): Promise<Identity> {
   const auth = c.get("config").auth;
   if (!auth.configured) throw refuseUnconfigured(c);
   const credentials = parseAuthorization(c.req.header("Authorization"));

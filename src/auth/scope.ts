@@ -14,7 +14,7 @@ export interface AccessEntry {
   actions: string[];
 }
 
-export const REPOSITORY_ACTIONS: readonly Action[] = ["pull", "push", "delete"];
+const REPOSITORY_ACTIONS: readonly Action[] = ["pull", "push", "delete"];
 export const CATALOG_SCOPE: AccessEntry = { type: "registry", name: "catalog", actions: ["*"] };
 /** The administrative right (garbage collection) in token terms; granted only to admins. */
 export const ADMIN_SCOPE: AccessEntry = { type: "registry", name: "admin", actions: ["*"] };

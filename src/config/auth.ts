@@ -93,7 +93,7 @@ function parseUser(name: string, entry: unknown): ConfiguredUser {
   };
 }
 
-export function parseUsers(raw: string | undefined): Map<string, ConfiguredUser> {
+function parseUsers(raw: string | undefined): Map<string, ConfiguredUser> {
   const users = new Map<string, ConfiguredUser>();
   if (!raw || raw.trim() === "") return users;
   let parsed: unknown;

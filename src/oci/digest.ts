@@ -34,10 +34,6 @@ export function formatDigest(digest: Digest): string {
   return `${digest.algorithm}:${digest.hex}`;
 }
 
-export function isDigestString(value: string): boolean {
-  return tryParseDigest(value) !== null;
-}
-
 const WEBCRYPTO_NAME: Record<DigestAlgorithm, string> = { sha256: "SHA-256", sha512: "SHA-512" };
 
 export function webCryptoName(algorithm: DigestAlgorithm): string {

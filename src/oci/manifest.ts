@@ -73,7 +73,7 @@ function parseDescriptor(value: unknown, where: string): Descriptor & { parsedDi
 
 /** Each digest once, in first-seen order: a manifest may name one blob many times, and each
  *  check of a digest costs storage operations (registry/manifests.ts). */
-export function uniqueDigests(digests: Digest[]): Digest[] {
+function uniqueDigests(digests: Digest[]): Digest[] {
   const seen = new Map<string, Digest>();
   for (const d of digests) {
     const key = `${d.algorithm}:${d.hex}`;

@@ -5,8 +5,8 @@ import { tryParseDigest, type Digest } from "./digest";
 
 /** The spec's name regex; each path component also cannot start with "_", which keeps
  *  internal storage keys (all "_"-prefixed) out of reach of any valid name. */
-export const NAME_RE = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
-export const TAG_RE = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+const NAME_RE = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
+const TAG_RE = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 /** Longest accepted name: the spec lets registries cap it; distribution uses 255. */
 export const MAX_NAME_LENGTH = 255;
 

@@ -14,7 +14,7 @@ import { BufferPool } from "./buffer-pool";
 const MiB = 1024 * 1024;
 
 /** Uploads the pools are sized for: more than docker's 5 parallel layer pushes. */
-export const CONCURRENT_UPLOADS = 8;
+const CONCURRENT_UPLOADS = 8;
 /** The largest part size the pool can give eight uploads at once. */
 export const MAX_PART_SIZE = 8 * MiB;
 /** R2's smallest multipart part (all but the last): a smaller UPLOAD_PART_SIZE would fail every
@@ -24,7 +24,7 @@ export const PART_POOL_BYTES = CONCURRENT_UPLOADS * MAX_PART_SIZE;
 /** Bytes per read from a request body: big enough that JavaScript runs a few times per
  *  megabyte instead of once per network chunk. */
 export const READ_BYTES = MiB;
-export const READ_POOL_BYTES = CONCURRENT_UPLOADS * READ_BYTES;
+const READ_POOL_BYTES = CONCURRENT_UPLOADS * READ_BYTES;
 
 export const partBuffers = new BufferPool("upload part buffers", PART_POOL_BYTES);
 export const readBuffers = new BufferPool("request read buffers", READ_POOL_BYTES);
