@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { expectStatus, fail } from "./assert";
 import type { RegistryClient } from "./client";
-import { seededBytes } from "../test/seeded-bytes";
+import { seededBytes } from "../test/shared-helpers";
 
 export const MEDIA = {
   ociManifest: "application/vnd.oci.image.manifest.v1+json",

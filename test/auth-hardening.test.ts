@@ -6,8 +6,8 @@ import { beforeAll, describe, expect, it, vi } from "vitest";
 import { clientKey, LOGIN_THROTTLE_PERIOD_SECONDS } from "../src/auth/login-throttle";
 import { hashPassword } from "../src/util/password-hash";
 import { MAX_BEARER_TOKEN_LENGTH, MAX_SCOPES } from "../src/auth/scope";
-import { basic, fetcher, getToken, makeKeyPair, type Fetch } from "./auth-setup";
-import { AUTH, errorCode, seededBytes } from "./helpers";
+import { fetcher, getToken, makeKeyPair, type Fetch } from "./auth-setup";
+import { AUTH, basic, errorCode, seededBytes } from "./helpers";
 
 let users: string;
 

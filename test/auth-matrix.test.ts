@@ -4,18 +4,8 @@
 // (403 DENIED for signed-in Basic callers, 401 with a scoped challenge for anonymous callers
 // and for tokens lacking the scope).
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  basic,
-  claimsOf,
-  fetcher,
-  getToken,
-  makeKeyPair,
-  PASSWORDS,
-  tokenFor,
-  usersJson,
-  type Fetch,
-} from "./auth-setup";
-import { AUTH, pushImage, sha256 } from "./helpers";
+import { claimsOf, fetcher, getToken, makeKeyPair, PASSWORDS, tokenFor, usersJson, type Fetch } from "./auth-setup";
+import { AUTH, basic, pushImage, sha256 } from "./helpers";
 
 type Action = "pull" | "push" | "delete";
 type Model = (repo: string, action: Action) => boolean;
@@ -107,8 +97,7 @@ const ENDPOINTS: Endpoint[] = [
     name: "DELETE blob",
     action: "delete",
     granted: 404,
-    request: async (f, r, a) =>
-      f(`/v2/${r}/blobs/${await sha256(`absent ${r}`)}`, { method: "DELETE", headers: headers(a) }),
+    request: async (f, r, a) => f(`/v2/${r}/blobs/${sha256(`absent ${r}`)}`, { method: "DELETE", headers: headers(a) }),
   },
 ];
 

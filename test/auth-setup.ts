@@ -19,10 +19,6 @@ export function fetcher(overrides: Partial<Record<keyof Env, string | undefined>
     app.fetch(new Request(path.startsWith("http") ? path : BASE + path, init), variant, createExecutionContext());
 }
 
-export function basic(username: string, password: string): string {
-  return `Basic ${btoa(`${username}:${password}`)}`;
-}
-
 export interface KeyPair {
   publicJwkBase64: string;
   sign(claims: JWTPayload, alg?: string): Promise<string>;

@@ -7,7 +7,6 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { SignJWT } from "jose";
 import { issueAccessToken, TOKEN_ISSUER } from "../src/auth/access-token";
 import {
-  basic,
   claimsOf,
   fetcher,
   getToken,
@@ -18,7 +17,7 @@ import {
   type Fetch,
   type KeyPair,
 } from "./auth-setup";
-import { AUTH, pushBlob, pushImage, seededBytes } from "./helpers";
+import { AUTH, basic, pushBlob, pushImage, seededBytes } from "./helpers";
 
 const SECRET = "test-state-secret-0123456789abcdef";
 let fetch: Fetch;

@@ -20,7 +20,8 @@ import {
   readAccessClaim,
 } from "../src/auth/scope";
 import { parseConfig } from "../src/config/config";
-import { basic, BASE_ENV, fetcher } from "./auth-setup";
+import { BASE_ENV, fetcher } from "./auth-setup";
+import { basic } from "./helpers";
 
 const RUNS = { seed: 0x4a17, numRuns: 300 };
 const ACTIONS: Action[] = ["pull", "push", "delete"];

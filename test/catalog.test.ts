@@ -8,8 +8,8 @@ import { hashPassword } from "../src/util/password-hash";
 import type { Env } from "../src/config/config";
 import { listPullableRepositories } from "../src/registry/catalog";
 import { openStorage } from "../src/storage/storage";
-import { basic, fetcher, tokenFor, type Fetch } from "./auth-setup";
-import { errorCode, pushImage, request } from "./helpers";
+import { fetcher, tokenFor, type Fetch } from "./auth-setup";
+import { basic, errorCode, pushImage, request } from "./helpers";
 
 const storage = openStorage(env as unknown as Env);
 

@@ -4,11 +4,12 @@ import { createExecutionContext, reset } from "cloudflare:test";
 import { app } from "../src/app";
 import { beforeEach, describe, expect, it } from "vitest";
 import { bucket, buildImage, checkImage, deleteManifest, dockerPush, gcEnv, runGc, type Image } from "./gc-helpers";
-import { basic, fetcher } from "./auth-setup";
+import { fetcher } from "./auth-setup";
 import { hashPassword } from "../src/util/password-hash";
 import {
   AUTH,
   BASE,
+  basic,
   errorCode,
   OCI_MANIFEST,
   pushBlob,
@@ -98,7 +99,7 @@ describe("mark and sweep", () => {
 
   it("frees referrers whose subject is gone only when configured", async () => {
     const config = await pushBlob("gc/ref", new TextEncoder().encode("{}"));
-    const missingSubject = await sha256("never pushed");
+    const missingSubject = sha256("never pushed");
     const artifact = JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
@@ -107,7 +108,7 @@ describe("mark and sweep", () => {
       layers: [],
       subject: { mediaType: OCI_MANIFEST, digest: missingSubject, size: 10 },
     });
-    const put = await pushManifest("gc/ref", await sha256(artifact), artifact);
+    const put = await pushManifest("gc/ref", sha256(artifact), artifact);
     expect(put.status).toBe(201);
     expect((await runGc()).cycleTotals.manifests).toBe(0);
     expect((await runGc(gcEnv({ GC_ORPHAN_REFERRERS: "true" }))).cycleTotals.manifests).toBe(1);

@@ -1,5 +1,7 @@
-// Shared helpers for the workers tests: authenticated requests against the worker, seeded
-// random bytes, digests, and a pushImage() that uploads blobs and a manifest.
+// Shared helpers for the workers tests: authenticated requests against the worker, a
+// pushImage() that uploads blobs and a manifest, and the storage keys tests may read or write
+// directly. Re-exports the pure helpers both test projects share (test/shared-helpers.ts,
+// whose header maps where every other helper lives), so a workers test imports from here.
 import type { Config } from "../src/config/config";
 import type { Deps } from "../src/storage/deps";
 import type { Storage } from "../src/storage/storage";
@@ -8,13 +10,14 @@ import { env, exports } from "cloudflare:workers";
 import { createApp } from "../src/app";
 import type { Env } from "../src/config/config";
 import { subrequests, type Usage } from "../src/storage/meter";
-import { seededBytes } from "./seeded-bytes";
+import { basic, seededBytes, sha256 } from "./shared-helpers";
 
-export { seededBytes };
+export { basic, seededBytes, sha256, sha512 } from "./shared-helpers";
 
 export const BASE = "http://registry.test";
-export const AUTH = `Basic ${btoa("tester:test-password")}`;
-export const READONLY_AUTH = `Basic ${btoa("reader:reader-password")}`;
+/** The test bindings' users (vitest.config.ts, TEST_BINDINGS). */
+export const AUTH = basic("tester", "test-password");
+export const READONLY_AUTH = basic("reader", "reader-password");
 
 export function request(path: string, init: RequestInit & { auth?: string | null } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
@@ -49,17 +52,6 @@ export async function meteredRequest(
   return { response, usage: { ...usage, subrequests: subrequests(usage) } };
 }
 
-export async function sha256(bytes: Uint8Array | string): Promise<string> {
-  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
-  const hash = await crypto.subtle.digest("SHA-256", data);
-  return `sha256:${[...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-
-export async function sha512(bytes: Uint8Array): Promise<string> {
-  const hash = await crypto.subtle.digest("SHA-512", bytes);
-  return `sha512:${[...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-
 export async function errorCode(response: Response): Promise<string | undefined> {
   const body = (await response.json()) as { errors?: { code: string }[] };
   return body.errors?.[0]?.code;
@@ -73,7 +65,7 @@ export async function startUpload(repo: string): Promise<string> {
 
 /** Monolithic POST ?digest= upload; returns the digest. */
 export async function pushBlob(repo: string, bytes: Uint8Array): Promise<string> {
-  const digest = await sha256(bytes);
+  const digest = sha256(bytes);
   const response = await request(`/v2/${repo}/blobs/uploads/?digest=${digest}`, {
     method: "POST",
     body: bytes,
@@ -115,7 +107,7 @@ export async function pushImage(repo: string, tag: string, seed = 1, extra: Reco
   const body = JSON.stringify(manifest);
   const response = await pushManifest(repo, tag, body);
   if (response.status !== 201) throw new Error(`push manifest: ${response.status} ${await response.text()}`);
-  return { digest: await sha256(body), body, configDigest, layerDigest, layer };
+  return { digest: sha256(body), body, configDigest, layerDigest, layer };
 }
 
 /** The core's dependencies outside a request, as the cron handler builds them (src/index.ts):

@@ -133,7 +133,7 @@ describe("reads", () => {
         subject,
         annotations: { i: String(i) },
       });
-      const put = await pushManifest(repo, await sha256(body), body);
+      const put = await pushManifest(repo, sha256(body), body);
       if (put.status !== 201) throw new Error(`referrer ${i}: ${put.status}`);
     });
     const all = await measure(
@@ -195,7 +195,7 @@ const withDigest = (location: string, digest: string) =>
 describe("writes", () => {
   it("upload POST: monolithic with digest, mount with and without from", async () => {
     const bytes = seededBytes(6 * MiB, 5);
-    const digest = await sha256(bytes);
+    const digest = sha256(bytes);
     const post = await measure(
       "POST upload",
       "monolithic ?digest=, 6 MiB",
@@ -244,7 +244,7 @@ describe("writes", () => {
     const put = await measure(
       "PUT upload (close)",
       "stored tail 5 MiB − 1, 2 parts stored",
-      withDigest(p2.headers.get("Location")!, await sha256(bytes)),
+      withDigest(p2.headers.get("Location")!, sha256(bytes)),
       { method: "PUT", headers: octet(0) },
     );
     expect(put.status, await put.clone().text()).toBe(201);

@@ -10,9 +10,9 @@ import type { Env } from "../src/config/config";
 import { parseDigest } from "../src/oci/digest";
 import { getBlobLink, getBlobRecord, listBlobRepositories } from "../src/storage/blobs";
 import { condemn } from "../src/storage/condemn";
-import { basic, PASSWORDS, usersJson } from "./auth-setup";
+import { PASSWORDS, usersJson } from "./auth-setup";
 import { bucket, storage } from "./gc-helpers";
-import { AUTH, BASE, errorCode, OCI_MANIFEST, pushBlob, request, seededBytes, sha256 } from "./helpers";
+import { AUTH, BASE, basic, errorCode, OCI_MANIFEST, pushBlob, request, seededBytes, sha256 } from "./helpers";
 
 const upstream = inject("upstreamUrl");
 const mirrorEnv: Env = {
@@ -61,7 +61,7 @@ async function upstreamPut(
 async function upstreamImage(name: string, tag: string, seed: number) {
   const config = new TextEncoder().encode(JSON.stringify({ os: "linux", seed }));
   const layer = seededBytes(3000 + seed, seed);
-  const [configDigest, layerDigest] = [await sha256(config), await sha256(layer)];
+  const [configDigest, layerDigest] = [sha256(config), sha256(layer)];
   await upstreamPut(name, "blobs", configDigest, config, "application/octet-stream");
   await upstreamPut(name, "blobs", layerDigest, layer, "application/octet-stream");
   const manifest = JSON.stringify({
@@ -70,7 +70,7 @@ async function upstreamImage(name: string, tag: string, seed: number) {
     config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
     layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layer.length }],
   });
-  const digest = await sha256(manifest);
+  const digest = sha256(manifest);
   await upstreamPut(name, "manifests", tag, manifest, OCI_MANIFEST);
   await upstreamPut(name, "manifests", digest, manifest, OCI_MANIFEST);
   return { digest, layerDigest, layer };
@@ -145,7 +145,7 @@ describe("blobs a mirrored repository does not link", () => {
   /** A blob alice pushed to her private repository (not a mirror under this env). */
   async function privateBlob(target: Env, seed: number): Promise<{ digest: string; bytes: Uint8Array }> {
     const bytes = seededBytes(2000 + seed, seed);
-    const digest = await sha256(bytes);
+    const digest = sha256(bytes);
     const response = await app.fetch(
       new Request(`${BASE}/v2/team-a/secret/blobs/uploads/?digest=${digest}`, {
         method: "POST",
@@ -220,7 +220,7 @@ describe("blobs a mirrored repository does not link", () => {
       { registry: upstream, prefix: "closed" },
     ]);
     const bytes = seededBytes(1500, 25);
-    const digest = await sha256(bytes);
+    const digest = sha256(bytes);
     await upstreamPut("hdr", "blobs", digest, bytes, "application/octet-stream");
     const names = ["Content-Type", "Docker-Content-Digest", "ETag", "Cache-Control", "Content-Length"];
     const picked = (r: Response) => Object.fromEntries(names.map((n) => [n, r.headers.get(n)]));
@@ -263,7 +263,7 @@ describe("upstream failures", () => {
   };
 
   it("name the upstream by its prefix, never its address", async () => {
-    const digest = await sha256("absent");
+    const digest = sha256("absent");
     for (const [method, target] of [
       ["GET", "/v2/down/app/manifests/v1"],
       ["GET", `/v2/down/app/manifests/${digest}`],

@@ -28,7 +28,7 @@ describe("per request", () => {
 
   it("a one-request upload counts its data put, record and links as class A", async () => {
     const bytes = seededBytes(4096, 3);
-    const digest = await sha256(bytes);
+    const digest = sha256(bytes);
     const { response, usage } = await meteredRequest(`/v2/meter/c/blobs/uploads/?digest=${digest}`, {
       method: "POST",
       body: bytes,
@@ -68,7 +68,7 @@ describe("per request", () => {
   it("counts a repeated upload of known content without the data put", async () => {
     const bytes = seededBytes(2048, 4);
     await pushBlob("meter/e", bytes);
-    const digest = await sha256(bytes);
+    const digest = sha256(bytes);
     const again = await meteredRequest(`/v2/meter/f/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes });
     expect(again.response.status).toBe(201);
     expect(again.usage.r2ClassA).toBeGreaterThan(0);

@@ -12,7 +12,7 @@ import { runCollectorStep } from "../src/gc/collector";
 import { openStorage } from "../src/storage/storage";
 import { LIMITS } from "../src/ui/limits";
 import { sameOriginPath } from "../src/ui/next-path";
-import { AUTH, BASE, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, pushManifest, sha256 } from "./helpers";
+import { AUTH, BASE, basic, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, pushManifest, sha256 } from "./helpers";
 import { BASE_ENV, client, csrfIn } from "./ui-client";
 
 const ORIGINS = ["http://registry.test", "https://registry.example.com:8443"];
@@ -130,7 +130,7 @@ describe("an index of one entry", () => {
     expect((await pushManifest("ui/single-platform", "1.0", body, OCI_INDEX)).status).toBe(201);
     const c = client();
     await c.signIn("tester", "test-password");
-    const response = await c.fetchPage(`/r/ui/single-platform/-/manifest/${await sha256(body)}?tag=1.0`);
+    const response = await c.fetchPage(`/r/ui/single-platform/-/manifest/${sha256(body)}?tag=1.0`);
     const html = await response.text();
     expect(response.status, html.slice(0, 2000)).toBe(200);
     expect(html).toContain("linux/amd64");
@@ -155,7 +155,7 @@ describe("the storage page by right", () => {
     const api = client({ AUTH_USERS_JSON: users } as Partial<Env>);
     for (const [repo, auth] of [
       ["ui-shared/app", AUTH],
-      ["ui-team/app", `Basic ${btoa("alice:alice-pw")}`],
+      ["ui-team/app", basic("alice", "alice-pw")],
     ]) {
       const started = await api.fetchPage(`/v2/${repo}/blobs/uploads/`, {
         method: "POST",
@@ -202,7 +202,7 @@ async function pushWorstImage(repo: string, tag: string, seed: number) {
   const body = `${head}${Array(count).fill(item).join(",")}]}`;
   const response = await pushManifest(repo, tag, body);
   expect(response.status, await response.clone().text()).toBe(201);
-  return { digest: await sha256(body), size: body.length, count };
+  return { digest: sha256(body), size: body.length, count };
 }
 
 async function blob(repo: string, text: string) {
@@ -228,7 +228,7 @@ describe("pages of the largest manifests", () => {
     }));
     const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries });
     expect((await pushManifest(REPO, "multi", body, OCI_INDEX)).status).toBe(201);
-    index = await sha256(body);
+    index = sha256(body);
   }, 120_000);
 
   async function page(path: string): Promise<Response> {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { needClients } from "./clients/availability";
 import { buildBase, buildDerived, type BuiltImage } from "./clients/images";
 import { api, CREDS, getManifest, pushBlob, clientSuite } from "./clients/registry";
-import { sha256Hex } from "./clients/run";
+import { sha256 } from "../shared-helpers";
 import { ContainersTools, Ctr } from "./clients/tools";
 import type { RegistryServer } from "./registry-server";
 import { pullToLayout, pushImage, skopeoFlags } from "./clients/skopeo";
@@ -189,7 +189,7 @@ describe("referrers", () => {
         annotations: { "org.example.e2e": "referrer" },
       }),
     );
-    const artifactDigest = `sha256:${sha256Hex(artifact)}`;
+    const artifactDigest = sha256(artifact);
     const put = await api(server, `/v2/e2e/referred/manifests/${artifactDigest}`, {
       method: "PUT",
       body: artifact,

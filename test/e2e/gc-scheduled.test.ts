@@ -1,13 +1,11 @@
 // The collector under the local runtime: the runtime's loopback-only cron trigger
 // (scripts/local-runtime/cron-trigger.ts) fires the scheduled handler, which runs a garbage collection step;
 // its report is read back over the API. The public port serves no trigger.
-import { createHash } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
+import { sha256 } from "../shared-helpers";
+import { E2E_AUTH, startRegistry, type RegistryServer } from "./registry-server";
 
 let server: RegistryServer;
-const auth = `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
-const digestOf = (bytes: Uint8Array | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
 beforeAll(async () => {
   server = await startRegistry({ vars: { GC_GRACE_SECONDS: "0" } });
@@ -19,12 +17,12 @@ afterAll(async () => {
 async function call(path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(server.url + path, {
     ...init,
-    headers: { Authorization: auth, ...(init.headers as Record<string, string>) },
+    headers: { Authorization: E2E_AUTH, ...(init.headers as Record<string, string>) },
   });
 }
 
 async function pushBlob(repo: string, bytes: Uint8Array): Promise<string> {
-  const digest = digestOf(bytes);
+  const digest = sha256(bytes);
   const response = await call(`/v2/${repo}/blobs/uploads/?digest=${digest}`, {
     method: "POST",
     body: bytes,
@@ -76,7 +74,7 @@ it("frees a deleted image's layers when the cron fires", async () => {
     headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
   });
   expect(put.status).toBe(201);
-  expect((await call(`/v2/e2e/gc/manifests/${digestOf(manifest)}`, { method: "DELETE" })).status).toBe(202);
+  expect((await call(`/v2/e2e/gc/manifests/${sha256(manifest)}`, { method: "DELETE" })).status).toBe(202);
   await new Promise((r) => setTimeout(r, 1100));
 
   const fired = await fetch(`${server.cronUrl}?cron=${encodeURIComponent("*/30 * * * *")}`);
@@ -94,5 +92,5 @@ it("frees a deleted image's layers when the cron fires", async () => {
     cycleFinished: true,
     cycleTotals: { blobs: 2, bytesFreed: config.length + layer.length },
   });
-  expect((await call(`/v2/e2e/gc/blobs/${digestOf(layer)}`, { method: "HEAD" })).status).toBe(404);
+  expect((await call(`/v2/e2e/gc/blobs/${sha256(layer)}`, { method: "HEAD" })).status).toBe(404);
 });

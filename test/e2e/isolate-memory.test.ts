@@ -11,10 +11,11 @@ import { MiB, payload, payloadDigest } from "../../bench/data";
 import { absolute, send } from "../../bench/http";
 import { openUpload } from "../../bench/scenarios";
 import { workerdRss } from "../../bench/memory";
+import { basic } from "../shared-helpers";
 import { sampleIsolateHeap } from "./isolate-heap";
 import { freePort, startRegistry, type RegistryServer } from "./registry-server";
 
-const AUTH = { Authorization: `Basic ${Buffer.from("mem:mem-password").toString("base64")}` };
+const AUTH = { Authorization: basic("mem", "mem-password") };
 const LIMIT = 96 * MiB;
 const TARGET = "core:user:registry";
 /** Local R2's own isolate (the bucket's Durable Object), where a multipart get is assembled. */

@@ -1,15 +1,14 @@
 // README "Local use": the bytes of a refused upload are gone at once; with GC_GRACE_SECONDS=0,
 // a collector run (POST /v2/_gc) also frees an abandoned upload session's bytes at once, while
 // an upload that a request is still writing survives it.
-import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { absolute, send } from "../../bench/http";
 import { MiB, payload } from "../../bench/data";
 import { stateBytes } from "./clients/registry";
-import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
+import { sha256 } from "../shared-helpers";
+import { E2E_AUTH, startRegistry, type RegistryServer } from "./registry-server";
 
-const AUTH = `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
 const SIZE = 24 * MiB;
 let server: RegistryServer;
 
@@ -27,7 +26,7 @@ interface Report {
 
 async function collect(): Promise<Report> {
   for (let step = 0; step < 20; step++) {
-    const reply = await send(`${server.url}/v2/_gc`, "POST", { Authorization: AUTH, "Content-Length": "0" }, null);
+    const reply = await send(`${server.url}/v2/_gc`, "POST", { Authorization: E2E_AUTH, "Content-Length": "0" }, null);
     expect(reply.status, reply.body).toBeLessThan(300);
     const report = JSON.parse(reply.body) as Report;
     if (report.cycleFinished) return report;
@@ -39,14 +38,14 @@ async function upload(repo: string): Promise<string> {
   const opened = await send(
     `${server.url}/v2/${repo}/blobs/uploads/`,
     "POST",
-    { Authorization: AUTH, "Content-Length": "0" },
+    { Authorization: E2E_AUTH, "Content-Length": "0" },
     null,
   );
   expect(opened.status).toBe(202);
   const patched = await send(
     absolute(server.url, String(opened.headers.location)),
     "PATCH",
-    { Authorization: AUTH },
+    { Authorization: E2E_AUTH },
     payload(SIZE),
   );
   expect(patched.status).toBe(202);
@@ -57,7 +56,7 @@ it("keeps nothing of an upload refused for a wrong digest", async () => {
   const before = stateBytes(server);
   const closing = new URL(await upload("e2e/refused"));
   closing.searchParams.set("digest", `sha256:${"0".repeat(64)}`);
-  const failed = await send(closing.toString(), "PUT", { Authorization: AUTH, "Content-Length": "0" }, null);
+  const failed = await send(closing.toString(), "PUT", { Authorization: E2E_AUTH, "Content-Length": "0" }, null);
   expect(failed.status).toBe(400);
   expect(stateBytes(server)).toBeLessThan(before + SIZE / 4);
 });
@@ -79,7 +78,7 @@ function patchInTwoHalves(
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: "PATCH", headers: { Authorization: AUTH, "Content-Type": "application/octet-stream" } },
+      { method: "PATCH", headers: { Authorization: E2E_AUTH, "Content-Type": "application/octet-stream" } },
       (res) => {
         res.resume();
         res.on("end", () => resolve({ status: res.statusCode ?? 0, location: String(res.headers.location) }));
@@ -98,7 +97,7 @@ it("keeps an upload that a request is writing while the collector runs", async (
   const opened = await send(
     `${server.url}/v2/e2e/live/blobs/uploads/`,
     "POST",
-    { Authorization: AUTH, "Content-Length": "0" },
+    { Authorization: E2E_AUTH, "Content-Length": "0" },
     null,
   );
   expect(opened.status).toBe(202);
@@ -116,7 +115,7 @@ it("keeps an upload that a request is writing while the collector runs", async (
   );
   expect(patched.status).toBe(202);
   const closing = new URL(absolute(server.url, patched.location));
-  closing.searchParams.set("digest", `sha256:${createHash("sha256").update(bytes).digest("hex")}`);
-  const put = await send(closing.toString(), "PUT", { Authorization: AUTH, "Content-Length": "0" }, null);
+  closing.searchParams.set("digest", sha256(bytes));
+  const put = await send(closing.toString(), "PUT", { Authorization: E2E_AUTH, "Content-Length": "0" }, null);
   expect(put.status, put.body).toBe(201);
 });

@@ -2,21 +2,20 @@
 // instance of this registry (Bearer tokens from its /v2/token), and a scripted server that
 // serves corrupt bytes. Each mirror is this registry under `npm start`'s runtime with REGISTRIES_JSON.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
+import { E2E_AUTH, E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
+import { sha256 } from "../shared-helpers";
 import { get as httpGet, type ServerResponse } from "node:http";
 import {
-  basic,
   makeImage,
   pushImage,
-  sha256,
   startDistribution,
   startScriptedUpstream,
+  UPSTREAM_AUTH,
   UPSTREAM_USER,
   type TestImage,
   type Upstream,
 } from "./upstreams";
 
-const MIRROR_AUTH = basic(E2E_CREDENTIALS);
 const ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
 // Long enough that a test's own requests fit inside it, short enough to wait out.
 const TTL_SECONDS = 5;
@@ -24,7 +23,7 @@ const TTL_SECONDS = 5;
 function get(mirror: RegistryServer, path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${mirror.url}/v2/${path}`, {
     ...init,
-    headers: { Authorization: MIRROR_AUTH, Accept: ACCEPT, ...init.headers },
+    headers: { Authorization: E2E_AUTH, Accept: ACCEPT, ...init.headers },
   });
 }
 
@@ -135,8 +134,8 @@ describe("htpasswd distribution and a second registry, by prefix", () => {
         HUB_PASSWORD: E2E_CREDENTIALS.password,
       },
     });
-    await pushImage(private_.url, "team/app", "1.0", image, basic(UPSTREAM_USER));
-    await pushImage(second.url, "library/busybox", "stable", hub, basic(E2E_CREDENTIALS));
+    await pushImage(private_.url, "team/app", "1.0", image, UPSTREAM_AUTH);
+    await pushImage(second.url, "library/busybox", "stable", hub, E2E_AUTH);
   });
   afterAll(async () => {
     await mirror?.stop();
@@ -150,7 +149,7 @@ describe("htpasswd distribution and a second registry, by prefix", () => {
 
   it("fetches a blob upstream once when many clients pull it at the same time", async () => {
     const copy = makeImage(5, 4 * 1024 * 1024);
-    await pushImage(private_.url, "team/copy", "1.0", copy, basic(UPSTREAM_USER));
+    await pushImage(private_.url, "team/copy", "1.0", copy, UPSTREAM_AUTH);
     const bodies = await Promise.all(
       Array.from({ length: 6 }, async () => {
         const blob = await get(mirror, `private/team/copy/blobs/${copy.layer}`);
@@ -184,7 +183,7 @@ describe("htpasswd distribution and a second registry, by prefix", () => {
   });
 
   it("leaves names outside every prefix to local storage", async () => {
-    await pushImage(mirror.url, "local/app", "1.0", image, MIRROR_AUTH);
+    await pushImage(mirror.url, "local/app", "1.0", image, E2E_AUTH);
     await pullImage(mirror, "local/app", "1.0", image);
   });
 });
@@ -248,7 +247,7 @@ describe("an upstream that serves corrupt bytes", () => {
    *  the one before may have ended in a reset. */
   function readBlob(digest: string): Promise<{ status: number; bytes: Uint8Array | null }> {
     return new Promise((resolve, reject) => {
-      const headers = { Authorization: MIRROR_AUTH, Connection: "close" };
+      const headers = { Authorization: E2E_AUTH, Connection: "close" };
       const req = httpGet(`${mirror.url}/v2/shop/app/blobs/${digest}`, { headers, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         const status = res.statusCode ?? 0;

@@ -8,11 +8,12 @@ import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import tar from "tar-stream";
+import { sha256 } from "../shared-helpers";
 
 export const CLI = resolve(import.meta.dirname, "../../bin/r2-registry.mjs");
 
 /** xorshift32: the same seed gives the same bytes on every machine, fast enough for GiBs. */
-export function seededBytes(seed: number) {
+function seededChunks(seed: number) {
   let x = seed >>> 0 || 0x9e3779b9;
   return (length: number): Buffer => {
     const words = new Uint32Array(Math.ceil(length / 4));
@@ -36,14 +37,14 @@ function hashing(hash: ReturnType<typeof createHash>) {
 }
 
 function storeBlob(dir: string, bytes: Buffer): { digest: string; size: number } {
-  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  const digest = sha256(bytes);
   writeFileSync(join(dir, "blobs/sha256", digest.slice(7)), bytes);
   return { digest, size: bytes.length };
 }
 
 /** A gzipped tar holding one file of `size` seeded bytes; returns its descriptor and diff ID. */
 async function writeLayer(dir: string, seed: number, size: number) {
-  const next = seededBytes(seed);
+  const next = seededChunks(seed);
   const pack = tar.pack();
   const diff = createHash("sha256");
   const compressed = createHash("sha256");

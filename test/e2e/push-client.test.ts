@@ -4,14 +4,14 @@
 // push resumes without re-sending what the registry already holds.
 // PUSH_CLIENT_BIG_MIB sets the big layer's size (default 64; the issue's check used 300).
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { sendRequest } from "../../cli/http";
 import { buildMultiArchLayout, runCli, type BuiltImage } from "./push-client-fixtures";
-import { E2E_CREDENTIALS, requireAll, startRegistry, type RegistryServer } from "./registry-server";
+import { sha256OfFile } from "./clients/run";
+import { E2E_AUTH, E2E_CREDENTIALS, requireAll, startRegistry, type RegistryServer } from "./registry-server";
 
 const LIMIT = 50 * 1024 * 1024;
 const BIG = Number(process.env.PUSH_CLIENT_BIG_MIB ?? 64) * 1024 * 1024;
@@ -39,8 +39,6 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-const basic = () =>
-  `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
 const summaryOf = (run: { events: { event: string }[] }) =>
   run.events.find((e) => e.event === "summary") as unknown as Record<string, number | string>;
 
@@ -57,24 +55,18 @@ async function push(
   );
 }
 
-async function fileDigest(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const piece of createReadStream(path)) hash.update(piece as Buffer);
-  return `sha256:${hash.digest("hex")}`;
-}
-
 /** Every digest of the image is a file in `dir` whose bytes hash to its name. */
 async function expectSameBlobs(dir: string) {
   const names = new Set(readdirSync(join(dir, "blobs/sha256")).map((n) => `sha256:${n}`));
   for (const digest of image.digests) {
     expect(names.has(digest), digest).toBe(true);
-    expect(await fileDigest(join(dir, "blobs/sha256", digest.slice(7)))).toBe(digest);
+    expect(await sha256OfFile(join(dir, "blobs/sha256", digest.slice(7)))).toBe(digest);
   }
 }
 
 it("refuses a single-request upload of the big layer with 413", async () => {
   const open = await sendRequest(
-    { method: "POST", url: `${server.url}/v2/plain/blobs/uploads/`, headers: { Authorization: basic() } },
+    { method: "POST", url: `${server.url}/v2/plain/blobs/uploads/`, headers: { Authorization: E2E_AUTH } },
     { insecure: true },
   );
   expect(open.status).toBe(202);
@@ -87,7 +79,7 @@ it("refuses a single-request upload of the big layer with 413", async () => {
       method: "PATCH",
       url: location,
       headers: {
-        Authorization: basic(),
+        Authorization: E2E_AUTH,
         "Content-Length": String(image.bigLayer.size),
         "Content-Range": `0-${image.bigLayer.size - 1}`,
       },
@@ -152,7 +144,7 @@ it("pushes to :latest when the destination names no tag, as docker does", async 
     {
       method: "HEAD",
       url: `${server.url}/v2/untagged/manifests/latest`,
-      headers: { Authorization: basic(), Accept: "application/vnd.oci.image.index.v1+json" },
+      headers: { Authorization: E2E_AUTH, Accept: "application/vnd.oci.image.index.v1+json" },
     },
     { insecure: true },
   );

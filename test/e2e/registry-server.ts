@@ -6,10 +6,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { basic } from "../shared-helpers";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
 export const E2E_CREDENTIALS = { username: "e2e-user", password: "e2e-password" };
+/** The Authorization header value for E2E_CREDENTIALS. */
+export const E2E_AUTH = basic(E2E_CREDENTIALS.username, E2E_CREDENTIALS.password);
 
 export interface RegistryServer {
   /** "127.0.0.1:PORT", as clients name the registry. */

@@ -6,9 +6,7 @@
 // waited 15 s behind the uploads was dropped (docs/local-runtime.md).
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEFAULT_MIXED_LOAD, mixedLoad } from "../../bench/mixed";
-import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
-
-const AUTH = `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
+import { E2E_AUTH, startRegistry, type RegistryServer } from "./registry-server";
 
 let server: RegistryServer;
 beforeAll(async () => {
@@ -19,7 +17,7 @@ afterAll(async () => {
 });
 
 it("answers 50 manifest GETs mixed with 10 streamed uploads with no 5xx", async () => {
-  const result = await mixedLoad({ url: server.url, auth: AUTH });
+  const result = await mixedLoad({ url: server.url, auth: E2E_AUTH });
   const log = server
     .log()
     .split("\n")

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { E2E_CREDENTIALS, freePort, OFFLINE_ENV, ROOT, startRegistry, type RegistryServer } from "./registry-server";
+import { basic } from "../shared-helpers";
+import { E2E_AUTH, freePort, OFFLINE_ENV, ROOT, startRegistry, type RegistryServer } from "./registry-server";
 
 let server: RegistryServer;
 /** How every connection tried while the registry started ended: "refused" or an HTTP status. */
@@ -43,8 +44,7 @@ it("answers /v2/ with 401 without credentials and 200 with them", async () => {
   const anonymous = await fetch(`${server.url}/v2/`);
   expect(anonymous.status).toBe(401);
   expect(anonymous.headers.get("Docker-Distribution-API-Version")).toBe("registry/2.0");
-  const auth = `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
-  const signedIn = await fetch(`${server.url}/v2/`, { headers: { Authorization: auth } });
+  const signedIn = await fetch(`${server.url}/v2/`, { headers: { Authorization: E2E_AUTH } });
   expect(signedIn.status).toBe(200);
 });
 
@@ -123,7 +123,7 @@ it("--host 0.0.0.0 warns about a short password; the banner comes first; --var N
     const url = /^Registry: (http:\/\/127\.0\.0\.1:\d+) /.exec(dev.stdout)?.[1];
     expect(dev.stdout.split("\n")[0], dev.stdout).toMatch(/^Registry: /);
     const signedIn = await fetch(`${url}/v2/`, {
-      headers: { Authorization: `Basic ${Buffer.from("u:short").toString("base64")}` },
+      headers: { Authorization: basic("u", "short") },
     });
     expect(signedIn.status).toBe(200);
   } finally {

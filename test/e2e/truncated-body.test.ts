@@ -5,18 +5,18 @@
 // and wrangler dev's proxy answers such a request with its own 503 before the worker's
 // answer, so the worker's bundle is served by Miniflare directly, as in production.
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { basic, sha256 } from "../shared-helpers";
 import { freePort, OFFLINE_ENV, ROOT } from "./registry-server";
 
-const auth = `Basic ${Buffer.from("cut-user:cut-password").toString("base64")}`;
+const auth = basic("cut-user", "cut-password");
 const bytes = Buffer.alloc(100, 7);
-const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+const digest = sha256(bytes);
 let mf: Miniflare;
 let server: { port: number; host: string; url: string };
 let outDir: string;

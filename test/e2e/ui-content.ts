@@ -1,8 +1,7 @@
 // Seeded registry content for the browser tests: a two-platform image index with real-looking
 // configs (entrypoint, env, labels, history), a signature and an SBOM referring to it, and
 // small single-platform images, pushed over the API with Basic credentials.
-import { createHash } from "node:crypto";
-import { seededBytes } from "../seeded-bytes";
+import { seededBytes, sha256 } from "../shared-helpers";
 
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
@@ -14,7 +13,6 @@ export interface Pusher {
   auth: string;
 }
 
-const sha256 = (bytes: Uint8Array) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 async function call(p: Pusher, path: string, init: RequestInit): Promise<Response> {

@@ -7,12 +7,12 @@
 // Each view runs on a fresh runtime over the same state: the local runtime has no memory
 // limit, so V8 leaves earlier work's garbage (the pushes' own parsing) uncollected, and the
 // inspector offers no way to collect it first.
-import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_JSON_ITEMS, measureJsonShape } from "../../src/oci/strict-json";
+import { basic, sha256 } from "../shared-helpers";
 import { sampleIsolateHeap } from "./isolate-heap";
 import { freePort, startRegistry, type RegistryServer } from "./registry-server";
 import { OCI_INDEX, OCI_MANIFEST, pushBlob, pushManifest, type Pusher } from "./ui-content";
@@ -25,8 +25,6 @@ const MAX_DOCUMENT = 4 * MiB;
 const REPO = "mem/ui";
 const TAGS = 50;
 const CHILDREN = 16;
-
-const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
 const itemsIn = (json: string) => measureJsonShape(new TextEncoder().encode(json)).items;
 
@@ -62,7 +60,7 @@ async function putManifest(reference: string, body: string, mediaType: string): 
 
 beforeAll(async () => {
   server = await startRegistry({ protocol: "http", vars: VARS, stateDir });
-  pusher = { url: server.url, auth: `Basic ${Buffer.from("mem:mem-password").toString("base64")}` };
+  pusher = { url: server.url, auth: basic("mem", "mem-password") };
   const layer = await pushBlob(pusher, REPO, new TextEncoder().encode("one layer, repeated"));
   // A config as large as a manifest may be, all history rows.
   const config = await pushBlob(

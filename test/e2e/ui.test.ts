@@ -2,12 +2,12 @@
 // local runtime as `npm start`: sign-in, browsing a multi-arch image and its signature,
 // deleting through the confirmation, CSRF, what read-only, team and anonymous users see,
 // logout, axe-core, pages without JavaScript, and screenshots at desktop and phone widths.
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/util/password-hash";
-import { E2E_CREDENTIALS, requireAll, startRegistry, type RegistryServer } from "./registry-server";
+import { sha256 } from "../shared-helpers";
+import { E2E_AUTH, E2E_CREDENTIALS, requireAll, startRegistry, type RegistryServer } from "./registry-server";
 import {
   chromiumInstalled,
   CHROMIUM,
@@ -53,7 +53,7 @@ describe.runIf(available)("web UI in chromium", () => {
       },
     });
     base = server.url;
-    pusher = { url: base, auth: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString("base64")}` };
+    pusher = { url: base, auth: E2E_AUTH };
     app = await pushMultiArch(pusher, "demo/app", "1.0");
     await pushSimple(pusher, "demo/tools", ["latest", "v1", "v2"], 5);
     await pushSimple(pusher, "team-a/service", ["1.0"], 6);
@@ -300,7 +300,7 @@ describe.runIf(available)("web UI in chromium", () => {
       page.getByRole("link", { name: "Download layer 1" }).click(),
     ]);
     const bytes = readFileSync((await download.path())!);
-    expect(download.suggestedFilename()).toBe(`${createHash("sha256").update(bytes).digest("hex")}.json`);
+    expect(download.suggestedFilename()).toBe(`${sha256(bytes).slice("sha256:".length)}.json`);
     expect(bytes.length, "the SBOM's document, whole").toBe(300);
     await page.goto(`${base}/r/demo/app/-/manifest/${app.index.digest}?tag=1.0`);
     await page.getByRole("region", { name: "linux/amd64" }).getByRole("link", { name: "linux/amd64" }).click();

@@ -1,13 +1,12 @@
 // An upload survives a registry restart: session state lives in R2 and KV, never in memory.
 // The registry is stopped between two chunks and started again on the same persisted state.
-import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
+import { seededBytes, sha256 } from "../shared-helpers";
+import { E2E_AUTH, startRegistry, type RegistryServer } from "./registry-server";
 
-const AUTH = `Basic ${Buffer.from(`${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`).toString("base64")}`;
 const stateDir = mkdtempSync(join(tmpdir(), "registry-restart-"));
 let server: RegistryServer | null = null;
 
@@ -21,7 +20,7 @@ async function patch(url: string, body: Buffer, start: number): Promise<Response
     method: "PATCH",
     body,
     headers: {
-      Authorization: AUTH,
+      Authorization: E2E_AUTH,
       "Content-Range": `${start}-${start + body.length - 1}`,
       "Content-Type": "application/octet-stream",
     },
@@ -29,15 +28,15 @@ async function patch(url: string, body: Buffer, start: number): Promise<Response
 }
 
 it("continues an upload after the registry restarts mid-upload", async () => {
-  const blob = randomBytes(12 * 1024 * 1024 + 321);
-  const digest = `sha256:${createHash("sha256").update(blob).digest("hex")}`;
+  const blob = Buffer.from(seededBytes(12 * 1024 * 1024 + 321, 12));
+  const digest = sha256(blob);
   const cut = 7 * 1024 * 1024 + 5;
 
   server = await startRegistry({ stateDir });
   const port = server.port;
   const opened = await fetch(`${server.url}/v2/restart/blob/blobs/uploads/`, {
     method: "POST",
-    headers: { Authorization: AUTH },
+    headers: { Authorization: E2E_AUTH },
   });
   expect(opened.status).toBe(202);
   const first = await patch(new URL(opened.headers.get("Location")!, server.url).toString(), blob.subarray(0, cut), 0);
@@ -46,18 +45,18 @@ it("continues an upload after the registry restarts mid-upload", async () => {
   await server.stop();
 
   server = await startRegistry({ stateDir, port });
-  const status = await fetch(new URL(location, server.url), { headers: { Authorization: AUTH } });
+  const status = await fetch(new URL(location, server.url), { headers: { Authorization: E2E_AUTH } });
   expect(status.status).toBe(204);
   expect(status.headers.get("Range")).toBe(`0-${cut - 1}`);
   const rest = await patch(new URL(status.headers.get("Location")!, server.url).toString(), blob.subarray(cut), cut);
   expect(rest.status).toBe(202);
   const close = new URL(rest.headers.get("Location")!, server.url);
   close.searchParams.set("digest", digest);
-  const put = await fetch(close, { method: "PUT", headers: { Authorization: AUTH } });
+  const put = await fetch(close, { method: "PUT", headers: { Authorization: E2E_AUTH } });
   expect(put.status).toBe(201);
   const pulled = Buffer.from(
     await (
-      await fetch(`${server.url}/v2/restart/blob/blobs/${digest}`, { headers: { Authorization: AUTH } })
+      await fetch(`${server.url}/v2/restart/blob/blobs/${digest}`, { headers: { Authorization: E2E_AUTH } })
     ).arrayBuffer(),
   );
   expect(pulled.length).toBe(blob.length);

@@ -8,10 +8,11 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { MiB, payload } from "../../bench/data";
 import { absolute, send } from "../../bench/http";
 import { openUpload } from "../../bench/scenarios";
+import { basic } from "../shared-helpers";
 import { sampleIsolateHeap } from "./isolate-heap";
 import { freePort, startRegistry, type RegistryServer } from "./registry-server";
 
-const AUTH = { Authorization: `Basic ${Buffer.from("tail:tail-password").toString("base64")}` };
+const AUTH = { Authorization: basic("tail", "tail-password") };
 const LIMIT = 96 * MiB;
 const TARGET = "core:user:registry";
 const PART = 8 * MiB;

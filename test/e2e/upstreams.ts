@@ -2,15 +2,15 @@
 // (distribution 2.8) with or without htpasswd, a tiny HTTP server that serves whatever a test
 // tells it to (corrupt bytes included), and a client that pushes and pulls over the plain API.
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./registry-server";
-import { seededBytes } from "../seeded-bytes";
+import { basic, seededBytes, sha256 } from "../shared-helpers";
 
 export const UPSTREAM_USER = { username: "upstream-user", password: "upstream-pass" };
+export const UPSTREAM_AUTH = basic(UPSTREAM_USER.username, UPSTREAM_USER.password);
 /** bcrypt of UPSTREAM_USER.password (distribution's htpasswd accepts bcrypt only); made
  *  once with libxcrypt, because apache2-utils is not installed here. */
 const UPSTREAM_BCRYPT = "$2b$12$3iXZBC2gDGgxGnZe3FOlq.1p/NJvwV4PZMwZ/EKaWHtiqNtidNm.S";
@@ -80,14 +80,6 @@ export async function startScriptedUpstream(handler: Handler): Promise<Upstream 
     log: () => requests.join("\n"),
     stop: () => new Promise((r) => server.close(() => r())),
   };
-}
-
-export function sha256(bytes: Uint8Array | string): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-}
-
-export function basic(user: { username: string; password: string }): string {
-  return `Basic ${Buffer.from(`${user.username}:${user.password}`).toString("base64")}`;
 }
 
 export interface TestImage {

@@ -3,9 +3,9 @@
 // cannot start a server. Tests load content with PUT /_content/<name>/{manifests,blobs}/<ref>
 // and point REGISTRIES_JSON at `upstreamUrl`. Anonymous, no token dance: the auth paths of
 // pull-through are covered by the e2e test against docker-registry.
-import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { TestProject } from "vitest/node";
+import { sha256 } from "../shared-helpers";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -46,7 +46,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       response.writeHead(404, { "Content-Type": "application/json" }).end('{"errors":[{"code":"NOT_FOUND"}]}');
       return;
     }
-    const digest = `sha256:${createHash("sha256").update(entry.bytes).digest("hex")}`;
+    const digest = sha256(entry.bytes);
     response.writeHead(200, {
       "Content-Type": entry.contentType,
       "Content-Length": String(entry.bytes.length),

@@ -4,10 +4,11 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "../registry-server";
+import { E2E_AUTH, E2E_CREDENTIALS, startRegistry, type RegistryServer } from "../registry-server";
+import { sha256 } from "../../shared-helpers";
 import { CREDENTIAL_KINDS } from "./credentials";
 import { afterAll, afterEach, beforeAll } from "vitest";
-import { sha256Hex, slowestCommands } from "./run";
+import { slowestCommands } from "./run";
 
 export const CREDS = `${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`;
 
@@ -48,13 +49,9 @@ export function clientSuite(name: string, started: (server: RegistryServer, work
   });
 }
 
-function basic(credentials: { username: string; password: string }): string {
-  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
-}
-
 export function api(server: RegistryServer, path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
-  if (!headers.has("Authorization")) headers.set("Authorization", basic(E2E_CREDENTIALS));
+  if (!headers.has("Authorization")) headers.set("Authorization", E2E_AUTH);
   return fetch(`${server.url}${path}`, { ...init, headers });
 }
 
@@ -84,7 +81,7 @@ export async function getManifest(server: RegistryServer, repo: string, referenc
 
 /** Pushes one blob in a single POST ?digest= and returns its descriptor. */
 export async function pushBlob(server: RegistryServer, repo: string, bytes: Buffer, mediaType: string) {
-  const digest = `sha256:${sha256Hex(bytes)}`;
+  const digest = sha256(bytes);
   const response = await api(server, `/v2/${repo}/blobs/uploads/?digest=${digest}`, {
     method: "POST",
     body: bytes,
