@@ -11,7 +11,7 @@ import type { Env } from "../src/config/config";
 import { ERROR_TABLE, RegistryError, wireCode, type ErrorCode } from "../src/errors";
 import { allowedMethods } from "../src/routes/endpoints";
 import { SPEC_ERROR_CODES } from "../conformance/assert";
-import { AUTH, BASE, OCI_MANIFEST, pushBlob, pushImage, request, seededBytes, sha256 } from "./helpers";
+import { AUTH, BASE, OCI_MANIFEST, pushBlob, pushImage, request, seededBytes, sha256, storedKeys } from "./helpers";
 
 fc.configureGlobal({ seed: 0x0e_2024, numRuns: 120 });
 
@@ -282,7 +282,7 @@ describe("storage failures", () => {
     const image = await pushImage("err/storage", "base", 4);
     const body = image.body.replace("{", '{"annotations":{"v":"2"},');
     const response = await put(
-      failingEnv((key) => key.includes("/_manifests/")),
+      failingEnv((key) => key.startsWith(storedKeys.manifestPrefix("err/storage"))),
       "/v2/err/storage/manifests/next",
       body,
     );
@@ -295,7 +295,7 @@ describe("storage failures", () => {
   it("leaves no tag behind when one tag of a multi-tag PUT fails", async () => {
     const image = await pushImage("err/tags", "base", 5);
     const body = image.body.replace("{", '{"annotations":{"v":"3"},');
-    const failing = failingEnv((key) => key.endsWith("/_tags/b"));
+    const failing = failingEnv((key) => key === storedKeys.tag("err/tags", "b"));
     const response = await put(failing, `/v2/err/tags/manifests/${sha256(body)}?tag=a&tag=b`, body);
     expect(response.status).toBeGreaterThanOrEqual(500);
     await ociError(response);
@@ -310,7 +310,7 @@ describe("storage failures", () => {
     // already points to.
     const image = await pushImage("err/retag", "base", 6);
     const response = await put(
-      failingEnv((key) => key.endsWith("/_tags/second")),
+      failingEnv((key) => key === storedKeys.tag("err/retag", "second")),
       "/v2/err/retag/manifests/second",
       image.body,
     );

@@ -5,28 +5,27 @@ import { reset } from "cloudflare:test";
 import { beforeEach, expect, it } from "vitest";
 import { condemn } from "../src/storage/condemn";
 import { bucket, buildImage, dockerPush, storage } from "./gc-helpers";
-import { errorCode, pushBlob, pushManifest, request, sha256 } from "./helpers";
+import { errorCode, pushBlob, pushManifest, request, sha256, storedKeys } from "./helpers";
 
 beforeEach(async () => {
   await reset();
 });
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const path = (digest: string) => digest.replace(":", "/");
 
 it("fails a manifest PUT whose blob link the collector deletes while it is written", async () => {
   const first = await dockerPush(await buildImage("proto/a", "one", 1));
   await request(`/v2/proto/a/manifests/${first!.digest}`, { method: "DELETE" });
   const next = await buildImage("proto/a", "two", 2, 1);
   const layer = next.blobs[1]!.digest;
-  const linkKey = `_repos/proto/a/_blobs/${path(layer)}`;
+  const linkKey = storedKeys.blobLink("proto/a", layer);
   // The collector condemns the unreferenced layer link, then (not seeing the new manifest
   // yet) deletes it while the PUT is between its first check and its re-check.
   expect(await condemn(storage, (await bucket.head(linkKey))!, null)).not.toBeNull();
   await pushBlob("proto/a", next.blobs[0]!.bytes);
   const put = pushManifest("proto/a", "two", next.body);
   await pause(300);
-  await bucket.delete([linkKey, `_blob-repos/${path(layer)}/proto/a`]);
+  await bucket.delete([linkKey, storedKeys.blobRepo(layer, "proto/a")]);
   const response = await put;
   expect(response.status).toBe(404);
   expect(await errorCode(response)).toBe("MANIFEST_BLOB_UNKNOWN");
@@ -37,7 +36,7 @@ it("fails a manifest PUT whose blob link the collector deletes while it is writt
 it("publishes an upload's own bytes when the record it found is deleted before the link is checked", async () => {
   const image = await dockerPush(await buildImage("proto/b", "one", 3));
   const layer = image!.blobs[1]!;
-  const recordKey = `_blobs/${path(layer.digest)}`;
+  const recordKey = storedKeys.blobRecord(layer.digest);
   const record = (await bucket.head(recordKey))!;
   await request(`/v2/proto/b/manifests/${image!.digest}`, { method: "DELETE" });
   await request(`/v2/proto/b/blobs/${layer.digest}`, { method: "DELETE" });
@@ -51,7 +50,7 @@ it("publishes an upload's own bytes when the record it found is deleted before t
   const response = await upload;
   expect(response.status).toBe(201);
   // A link may exist only while a record with the same bytes does (docs/gc.md).
-  const link = await bucket.head(`_repos/proto/c/_blobs/${path(layer.digest)}`);
+  const link = await bucket.head(storedKeys.blobLink("proto/c", layer.digest));
   const current = await bucket.head(recordKey);
   expect(current?.customMetadata?.data).not.toBe(record.customMetadata!.data);
   expect(link?.customMetadata?.data).toBe(current!.customMetadata!.data);

@@ -18,6 +18,7 @@ import {
   request,
   seededBytes,
   sha256,
+  storedKeys,
 } from "./helpers";
 
 beforeEach(async () => {
@@ -30,10 +31,8 @@ async function push(repo: string, tag: string, seed: number, layerSeed = seed): 
   return image;
 }
 
-const recordKey = (digest: string) => `_blobs/${digest.replace(":", "/")}`;
-
 async function stored(digest: string): Promise<boolean> {
-  const record = await bucket.head(recordKey(digest));
+  const record = await bucket.head(storedKeys.blobRecord(digest));
   return record !== null && (await bucket.head(record.customMetadata!.data!)) !== null;
 }
 
@@ -148,11 +147,11 @@ describe("mark and sweep", () => {
 
   it("frees abandoned upload data that no record points to", async () => {
     const live = await push("gc/data", "live", 40);
-    await bucket.put("_data/abandoned-upload", seededBytes(4096, 9));
+    await bucket.put(storedKeys.blobData("abandoned-upload"), seededBytes(4096, 9));
     expect((await runGc()).cycleTotals.data).toBe(0);
     const report = await runGc(gcEnv(), { aheadMs: 2 * 3600 * 1000 });
     expect(report.cycleTotals.data).toBe(1);
-    expect(await bucket.head("_data/abandoned-upload")).toBeNull();
+    expect(await bucket.head(storedKeys.blobData("abandoned-upload"))).toBeNull();
     expect(await checkImage(live)).toEqual([]);
   });
 

@@ -9,6 +9,8 @@ import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { createApp } from "../src/app";
 import type { Env } from "../src/config/config";
+import { parseDigest } from "../src/oci/digest";
+import { keys } from "../src/storage/keys";
 import { subrequests, type Usage } from "../src/storage/meter";
 import { basic, seededBytes, sha256 } from "./shared-helpers";
 
@@ -115,3 +117,24 @@ export async function pushImage(repo: string, tag: string, seed = 1, extra: Reco
 export function coreDeps(store: Storage, config: Config): Deps {
   return { store, config, waitUntil: (work) => void work.catch(() => {}) };
 }
+
+/**
+ * The R2 and KV keys tests read or write directly (playing the collector, planting objects,
+ * checking what an upload left behind), built by the registry's own key functions, so that a
+ * change of the layout (src/storage/keys.ts) breaks this one place. Tests import keys only
+ * from here. Digests as tests hold them: "sha256:<hex>".
+ */
+export const storedKeys = {
+  blobRecord: (digest: string) => keys.blobRecord(parseDigest(digest)),
+  blobData: keys.blobData,
+  dataPrefix: keys.dataPrefix,
+  blobRepo: (digest: string, repo: string) => keys.blobRepo(parseDigest(digest), repo),
+  blobLink: (repo: string, digest: string) => keys.blobLink(repo, parseDigest(digest)),
+  manifestPrefix: keys.manifestPrefix,
+  tag: keys.tag,
+  catalogEntry: keys.catalogEntry,
+  uploadState: keys.uploadState,
+  uploadPrefix: keys.uploadPrefix,
+  /** KV: every web UI session's key starts with this. */
+  uiSessionPrefix: () => keys.uiSessionKv(""),
+};

@@ -9,21 +9,21 @@ import { afterAll, describe, expect, it } from "vitest";
 import { patternIdentity } from "../src/auth/identity";
 import { listPullableRepositories } from "../src/registry/catalog";
 import { subrequests, type Usage } from "../src/storage/meter";
-import { keys } from "../src/storage/keys";
 import { openStorage, type StorageBindings } from "../src/storage/storage";
 import { parseDigest } from "../src/oci/digest";
 import { putTag } from "../src/storage/manifests";
 import {
-  OCI_MANIFEST,
-  READONLY_AUTH,
   meteredRequest,
+  OCI_MANIFEST,
   pushBlob,
   pushImage,
   pushManifest,
+  READONLY_AUTH,
   request,
   seededBytes,
   sha256,
   startUpload,
+  storedKeys,
 } from "./helpers";
 
 const FREE_SUBREQUESTS = 1000;
@@ -69,7 +69,7 @@ describe("reads", () => {
   });
 
   it("catalog: n at its max over 2,000 repositories, and a caller who sees few of them", async () => {
-    await putMany(2000, (i) => bucket.put(keys.catalogEntry(`cat-many/r${String(i).padStart(4, "0")}`), null));
+    await putMany(2000, (i) => bucket.put(storedKeys.catalogEntry(`cat-many/r${String(i).padStart(4, "0")}`), null));
     const full = await measure("GET /v2/_catalog", "n=1000 (max), 2,000+ repositories", "/v2/_catalog?n=1000");
     expect(((await full.json()) as { repositories: string[] }).repositories).toHaveLength(1000);
     const few = await measure("GET /v2/_catalog", "n=1000, reader who may pull none of 2,000+", "/v2/_catalog?n=1000", {
@@ -211,9 +211,7 @@ describe("writes", () => {
     );
     expect(from.status).toBe(201);
     // Without from: the blob's reverse links are listed (one call for up to 1,000 repositories).
-    await putMany(900, (i) =>
-      bucket.put(`${keys.blobRepos(parseDigest(digest))}lim-ep/x${String(i).padStart(3, "0")}`, null),
-    );
+    await putMany(900, (i) => bucket.put(storedKeys.blobRepo(digest, `lim-ep/x${String(i).padStart(3, "0")}`), null));
     const any = await measure(
       "POST upload (mount)",
       "?mount= without from, 900 stale reverse links",

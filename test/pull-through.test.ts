@@ -12,7 +12,18 @@ import { getBlobLink, getBlobRecord, listBlobRepositories } from "../src/storage
 import { condemn } from "../src/storage/condemn";
 import { PASSWORDS, usersJson } from "./auth-setup";
 import { bucket, storage } from "./gc-helpers";
-import { AUTH, BASE, basic, errorCode, OCI_MANIFEST, pushBlob, request, seededBytes, sha256 } from "./helpers";
+import {
+  AUTH,
+  BASE,
+  basic,
+  errorCode,
+  OCI_MANIFEST,
+  pushBlob,
+  request,
+  seededBytes,
+  sha256,
+  storedKeys,
+} from "./helpers";
 
 const upstream = inject("upstreamUrl");
 const mirrorEnv: Env = {
@@ -27,7 +38,6 @@ beforeEach(async () => {
 });
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const path = (digest: string) => digest.replace(":", "/");
 
 /** A request to the registry configured as a mirror; waits for its cache fill too. */
 async function pull(target: string, method = "GET"): Promise<Response> {
@@ -85,8 +95,8 @@ describe("pull-through cache", () => {
     const blob = await pull(`/v2/up/app/blobs/${image.layerDigest}`);
     expect(blob.status).toBe(200);
     expect(new Uint8Array(await blob.arrayBuffer())).toEqual(image.layer);
-    expect(await bucket.head(`_repos/up/app/_blobs/${path(image.layerDigest)}`)).not.toBeNull();
-    expect(await bucket.head(`_blobs/${path(image.layerDigest)}`)).not.toBeNull();
+    expect(await bucket.head(storedKeys.blobLink("up/app", image.layerDigest))).not.toBeNull();
+    expect(await bucket.head(storedKeys.blobRecord(image.layerDigest))).not.toBeNull();
   });
 });
 
@@ -94,7 +104,7 @@ describe("pull-through under the collector's protocol", () => {
   it("never rewrites a tag the collector has condemned", async () => {
     const image = await upstreamImage("tagged", "latest", 2);
     expect((await pull("/v2/up/tagged/manifests/latest")).status).toBe(200);
-    const tagKey = "_repos/up/tagged/_tags/latest";
+    const tagKey = storedKeys.tag("up/tagged", "latest");
     // The collector condemns the tag; the next pull revalidates it and writes it again.
     expect(await condemn(storage, (await bucket.head(tagKey))!, null)).not.toBeNull();
     const revalidated = pull("/v2/up/tagged/manifests/latest");
@@ -112,7 +122,7 @@ describe("pull-through under the collector's protocol", () => {
     // The bucket holds the blob's record with no links left: pushed elsewhere, then unlinked.
     await pushBlob("local/elsewhere", image.layer);
     expect((await request(`/v2/local/elsewhere/blobs/${image.layerDigest}`, { method: "DELETE" })).status).toBe(202);
-    const recordKey = `_blobs/${path(image.layerDigest)}`;
+    const recordKey = storedKeys.blobRecord(image.layerDigest);
     const record = (await bucket.head(recordKey))!;
     expect(await condemn(storage, record, null)).not.toBeNull();
     const pulled = pull(`/v2/up/linked/blobs/${image.layerDigest}`);
@@ -123,7 +133,7 @@ describe("pull-through under the collector's protocol", () => {
     expect(response.status).toBe(200);
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(image.layer);
     // A link may exist only while a record with the same bytes does (docs/gc.md).
-    const link = await bucket.head(`_repos/up/linked/_blobs/${path(image.layerDigest)}`);
+    const link = await bucket.head(storedKeys.blobLink("up/linked", image.layerDigest));
     expect(link).not.toBeNull();
     const current = await bucket.head(recordKey);
     expect(current?.customMetadata?.data).toBe(link!.customMetadata!.data);

@@ -7,13 +7,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, type Env } from "../src/config/config";
 import { runCollectorStep } from "../src/gc/collector";
 import { deletePolicy } from "../src/registry/write-policy";
-import { keys } from "../src/storage/keys";
 import { openStorage } from "../src/storage/storage";
 import { absoluteTime, humanBytes, relativeTime } from "../src/ui/format";
 import { describeConfig, describeManifest } from "../src/ui/manifest-view";
 import { MAX_JSON_DEPTH, MAX_JSON_ITEMS } from "../src/oci/strict-json";
 import { LIMITS } from "../src/ui/limits";
-import { OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, pushManifest, request, sha256 } from "./helpers";
+import { OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, pushManifest, request, sha256, storedKeys } from "./helpers";
 import { BASE_ENV, client, csrfIn } from "./ui-client";
 
 describe("documents", () => {
@@ -104,7 +103,7 @@ describe("sessions", () => {
     for (const secret of ["first-state-secret-0123456789abcdef", "other-state-secret-0123456789abcdef"]) {
       const c = client({ JWT_STATE_SECRET: secret } as Partial<Env>);
       const sessionKeys = async () =>
-        (await env.UPLOADS.list({ prefix: keys.uiSessionKv("") })).keys.map((k) => k.name);
+        (await env.UPLOADS.list({ prefix: storedKeys.uiSessionPrefix() })).keys.map((k) => k.name);
       const before = new Set(await sessionKeys());
       await c.signIn("tester", "test-password");
       const added = (await sessionKeys()).filter((name) => !before.has(name));
@@ -166,11 +165,11 @@ describe("rights", () => {
     await pushImage("ui/rights", "gone", 32);
     expect((await c.post("/r/ui/rights/-/delete", { tag: "gone" })).status).toBe(403);
     expect((await c.post("/r/ui/rights/-/delete", { tag: "gone", _csrf: "x".repeat(32) })).status).toBe(403);
-    expect(await BASE_ENV.REGISTRY.head(keys.tag("ui/rights", "gone"))).not.toBeNull();
+    expect(await BASE_ENV.REGISTRY.head(storedKeys.tag("ui/rights", "gone"))).not.toBeNull();
     const confirm = await (await c.fetchPage("/r/ui/rights/-/delete?tag=gone")).text();
     const done = await c.post("/r/ui/rights/-/delete", { tag: "gone", _csrf: csrfIn(confirm) });
     expect(done.status).toBe(303);
-    expect(await BASE_ENV.REGISTRY.head(keys.tag("ui/rights", "gone"))).toBeNull();
+    expect(await BASE_ENV.REGISTRY.head(storedKeys.tag("ui/rights", "gone"))).toBeNull();
   });
 
   it("offers a read-only user no delete and refuses its delete POST", async () => {
@@ -184,7 +183,7 @@ describe("rights", () => {
     const response = await c.post("/r/ui/rights/-/delete", { tag: "v1", _csrf: csrfIn(storage) });
     expect(response.status).toBe(403);
     expect((await c.post("/-/storage/gc", { mode: "run", _csrf: csrfIn(storage) })).status).toBe(403);
-    expect(await BASE_ENV.REGISTRY.head(keys.tag("ui/rights", "v1"))).not.toBeNull();
+    expect(await BASE_ENV.REGISTRY.head(storedKeys.tag("ui/rights", "v1"))).not.toBeNull();
   });
 
   it("hides delete when deletes are disabled", async () => {
@@ -211,7 +210,7 @@ describe("rights", () => {
     const refused = await c.post("/r/mirror/app/-/delete", { tag: "v1", _csrf: csrfIn(repository) });
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain('<a href="/r/mirror/app">mirror/app</a>');
-    expect(await BASE_ENV.REGISTRY.head(keys.tag("mirror/app", "v1"))).not.toBeNull();
+    expect(await BASE_ENV.REGISTRY.head(storedKeys.tag("mirror/app", "v1"))).not.toBeNull();
   });
 
   it("asks the API's one delete policy: rights, then mirrors, then DELETES_ENABLED", () => {
@@ -340,7 +339,7 @@ describe("bounded storage cost", () => {
     for (let i = 0; i < names.length; i += 250) {
       await Promise.all(
         names.slice(i, i + 250).map((t) =>
-          BASE_ENV.REGISTRY.put(keys.tag(REPO, t), null, {
+          BASE_ENV.REGISTRY.put(storedKeys.tag(REPO, t), null, {
             customMetadata: { digest: image.digest, taggedAt: String(Date.now()) },
           }),
         ),

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config/config";
 import { expireUploads } from "../src/registry/scheduled";
-import { coreDeps } from "./helpers";
+import { coreDeps, storedKeys } from "./helpers";
 import { openStorage } from "../src/storage/storage";
 import { errorCode, request, seededBytes, sha256, startUpload } from "./helpers";
 
@@ -28,7 +28,7 @@ async function uploadedLength(location: string): Promise<{ length: number; locat
   const location2 = status.headers.get("Location")!;
   // "0-0" is both "nothing yet" and "one byte"; the session state tells them apart.
   const id = status.headers.get("Docker-Upload-UUID")!;
-  const state = await env.REGISTRY.get(`_uploads/${id}/state`);
+  const state = await env.REGISTRY.get(storedKeys.uploadState(id));
   const offset = ((await state!.json()) as { offset: number }).offset;
   expect(offset === 0 ? 0 : offset - 1).toBe(end);
   return { length: offset, location: location2 };
@@ -135,10 +135,10 @@ describe("expiry", () => {
     const first = await patchRange(location, seededBytes(PART + 10, 3), 0);
     expect(first.status).toBe(202);
     const id = first.headers.get("Docker-Upload-UUID")!;
-    expect((await env.REGISTRY.list({ prefix: `_uploads/${id}/` })).objects.length).toBeGreaterThan(0);
+    expect((await env.REGISTRY.list({ prefix: storedKeys.uploadPrefix(id) })).objects.length).toBeGreaterThan(0);
     const report = await expireUploads(coreDeps(openStorage(env), parseConfig(env)), Date.now() + 8 * 24 * 3600 * 1000);
     expect(report.expired).toBeGreaterThanOrEqual(1);
-    expect((await env.REGISTRY.list({ prefix: `_uploads/${id}/` })).objects).toHaveLength(0);
+    expect((await env.REGISTRY.list({ prefix: storedKeys.uploadPrefix(id) })).objects).toHaveLength(0);
     const gone = await request(first.headers.get("Location")!);
     expect(gone.status).toBe(404);
     expect(await errorCode(gone)).toBe("BLOB_UPLOAD_UNKNOWN");
@@ -149,7 +149,7 @@ describe("expiry", () => {
     const first = await patchRange(location, seededBytes(PART + 10, 4), 0);
     expect(first.status).toBe(202);
     const id = first.headers.get("Docker-Upload-UUID")!;
-    const stateKey = `_uploads/${id}/state`;
+    const stateKey = storedKeys.uploadState(id);
     // Right after the expiry reads the session's state, a PATCH takes its lock (as
     // SessionLock.acquire writes it), before the expiry acts on what it read.
     let raced = false;
@@ -172,7 +172,7 @@ describe("expiry", () => {
     const later = Date.now() + 8 * 24 * 3600 * 1000;
     await expireUploads(coreDeps(openStorage({ ...env, REGISTRY: racing }), parseConfig(env)), later, 0);
     expect(raced).toBe(true);
-    const left = (await env.REGISTRY.list({ prefix: `_uploads/${id}/` })).objects.map((o) => o.key);
+    const left = (await env.REGISTRY.list({ prefix: storedKeys.uploadPrefix(id) })).objects.map((o) => o.key);
     expect(left, "the locked session keeps its state and parts").toContain(stateKey);
     expect(left.length).toBeGreaterThan(1);
   });

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config/config";
 import { RegistryError } from "../src/errors";
 import { acceptChunk, type ChunkRequest, type UploadState } from "../src/registry/uploads";
-import { errorCode, request, seededBytes, sha256, sha512, startUpload } from "./helpers";
+import { errorCode, request, seededBytes, sha256, sha512, startUpload, storedKeys } from "./helpers";
 
 const PART = 5 * 1024 * 1024;
 
@@ -163,7 +163,8 @@ describe("every way clients upload", () => {
   });
 
   it("one request with a known length (POST ?digest=, or PUT after POST) becomes one R2 object", async () => {
-    const dataKeys = async () => (await env.REGISTRY.list({ prefix: "_data/" })).objects.map((o) => o.key);
+    const dataKeys = async () =>
+      (await env.REGISTRY.list({ prefix: storedKeys.dataPrefix() })).objects.map((o) => o.key);
     for (const [i, hash] of [sha256, sha512].entries()) {
       const bytes = seededBytes(2 * PART + 31, 40 + i);
       const digest = hash(bytes);
@@ -226,7 +227,7 @@ describe("verification", () => {
   });
 
   it("a wrong digest on a known-length single request stores nothing (R2 checks the digest)", async () => {
-    const dataCount = async () => (await env.REGISTRY.list({ prefix: "_data/" })).objects.length;
+    const dataCount = async () => (await env.REGISTRY.list({ prefix: storedKeys.dataPrefix() })).objects.length;
     for (const hash of [sha256, sha512]) {
       const bytes = seededBytes(PART + 77, 8);
       const wrong = hash(seededBytes(PART + 77, 88));
@@ -259,12 +260,12 @@ describe("verification", () => {
       (await request(`/v2/up/whole-a/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: known }))
         .status,
     ).toBe(201);
-    const before = await env.REGISTRY.list({ prefix: "_data/" });
+    const before = await env.REGISTRY.list({ prefix: storedKeys.dataPrefix() });
     expect(
       (await request(`/v2/up/whole-b/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes, headers: known }))
         .status,
     ).toBe(201);
-    const after = await env.REGISTRY.list({ prefix: "_data/" });
+    const after = await env.REGISTRY.list({ prefix: storedKeys.dataPrefix() });
     expect(after.objects.length).toBe(before.objects.length);
     expectSameBytes(await readBlob("up/whole-b", digest), bytes);
   });
@@ -273,11 +274,11 @@ describe("verification", () => {
     const bytes = seededBytes(2 * PART + 1, 7);
     const digest = sha256(bytes);
     await request(`/v2/up/dedupe-a/blobs/uploads/?digest=${digest}`, { method: "POST", body: bytes });
-    const before = await env.REGISTRY.list({ prefix: "_data/" });
+    const before = await env.REGISTRY.list({ prefix: storedKeys.dataPrefix() });
     const location = await startUpload("up/dedupe-b");
     const patched = await patch(location, streamOf(bytes));
     expect((await request(closeUrl(patched.headers.get("Location")!, digest), { method: "PUT" })).status).toBe(201);
-    const after = await env.REGISTRY.list({ prefix: "_data/" });
+    const after = await env.REGISTRY.list({ prefix: storedKeys.dataPrefix() });
     expect(after.objects.length).toBe(before.objects.length);
     expectSameBytes(await readBlob("up/dedupe-b", digest), bytes);
   });
@@ -294,7 +295,7 @@ describe("sessions", () => {
     const id = status.headers.get("Docker-Upload-UUID")!;
     const cancelled = await request(patched.headers.get("Location")!, { method: "DELETE" });
     expect(cancelled.status).toBe(204);
-    expect((await env.REGISTRY.list({ prefix: `_uploads/${id}/` })).objects).toHaveLength(0);
+    expect((await env.REGISTRY.list({ prefix: storedKeys.uploadPrefix(id) })).objects).toHaveLength(0);
     const gone = await request(patched.headers.get("Location")!);
     expect(gone.status).toBe(404);
     expect(await errorCode(gone)).toBe("BLOB_UPLOAD_UNKNOWN");
