@@ -2,11 +2,11 @@
 // must pass with zero failures, once with Docker token challenges (the default) and once with
 // Basic challenges. This is how `npm test` covers distribution-spec conformance. A run leaves
 // no tag, manifest or blob link of its own behind, unless `keep` (--keep) is given.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { GROUPS } from "../../conformance/reporter";
 import { runConformance } from "../../conformance/runner";
 import { RegistryClient } from "../../conformance/client";
-import { E2E_CREDENTIALS, startRegistry, type RegistryServer } from "./registry-server";
+import { E2E_CREDENTIALS, registrySuite, type RegistryServer } from "./registry-server";
 
 /** The tags of every repository under `namespace` (names from the catalog). */
 async function tagsUnder(url: string, namespace: string): Promise<Record<string, string[]>> {
@@ -26,11 +26,8 @@ async function tagsUnder(url: string, namespace: string): Promise<Record<string,
 
 describe.each(["bearer", "basic"] as const)("with AUTH_CHALLENGE=%s", (challenge) => {
   let server: RegistryServer;
-  beforeAll(async () => {
-    server = await startRegistry({ protocol: "http", vars: { AUTH_CHALLENGE: challenge } });
-  });
-  afterAll(async () => {
-    await server?.stop();
+  registrySuite({ protocol: "http", vars: { AUTH_CHALLENGE: challenge } }, (started) => {
+    server = started;
   });
 
   it("passes every check of the conformance runner in all four groups", async () => {

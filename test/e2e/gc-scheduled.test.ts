@@ -1,17 +1,14 @@
 // The collector under the local runtime: the runtime's loopback-only cron trigger
 // (scripts/local-runtime/cron-trigger.ts) fires the scheduled handler, which runs a garbage collection step;
 // its report is read back over the API. The public port serves no trigger.
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { sha256 } from "../shared-helpers";
-import { E2E_AUTH, startRegistry, type RegistryServer } from "./registry-server";
+import { E2E_AUTH, registrySuite, type RegistryServer } from "./registry-server";
 
 let server: RegistryServer;
 
-beforeAll(async () => {
-  server = await startRegistry({ vars: { GC_GRACE_SECONDS: "0" } });
-});
-afterAll(async () => {
-  await server?.stop();
+registrySuite({ vars: { GC_GRACE_SECONDS: "0" } }, (started) => {
+  server = started;
 });
 
 async function call(path: string, init: RequestInit = {}): Promise<Response> {

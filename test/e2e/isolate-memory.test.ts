@@ -6,14 +6,14 @@
 // memory by more than 160 MiB (local R2 runs in that process), nor local R2's isolate past
 // the same 96 MiB.
 import { Agent } from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MiB, payload, payloadDigest } from "../../bench/data";
 import { absolute, send } from "../../bench/http";
 import { openUpload } from "../../bench/scenarios";
 import { workerdRss } from "../../bench/memory";
 import { basic } from "../shared-helpers";
 import { sampleIsolateHeap } from "./isolate-heap";
-import { freePort, startRegistry, type RegistryServer } from "./registry-server";
+import { freePort, registrySuite, type RegistryServer } from "./registry-server";
 
 const AUTH = { Authorization: basic("mem", "mem-password") };
 const LIMIT = 96 * MiB;
@@ -25,8 +25,8 @@ let server: RegistryServer;
 /** Enough connections that no upload waits for another's socket. */
 const connections = new Agent({ keepAlive: true, maxSockets: 16 });
 
-beforeAll(async () => {
-  server = await startRegistry({
+registrySuite(
+  async () => ({
     protocol: "http",
     vars: { USERNAME: "mem", PASSWORD: "mem-password" },
     inspectorPort: await freePort(),
@@ -35,12 +35,11 @@ beforeAll(async () => {
     // Requests without a body still go first: with no rule at all (--body-streams 0), a POST
     // beside a 1 GiB pull and 5 uploads waited in workerd until it was dropped (502).
     bodyStreams: 8,
-  });
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
+  }),
+  (started) => {
+    server = started;
+  },
+);
 
 /** docker push of one layer: a chunked PATCH without length, then PUT ?digest=. Each on its
  *  own connection, as parallel layer pushes are. */

@@ -2,21 +2,18 @@
 // a collector run (POST /v2/_gc) also frees an abandoned upload session's bytes at once, while
 // an upload that a request is still writing survives it.
 import { request } from "node:http";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { absolute, send } from "../../bench/http";
 import { MiB, payload } from "../../bench/data";
 import { stateBytes } from "./clients/registry";
 import { sha256 } from "../shared-helpers";
-import { E2E_AUTH, startRegistry, type RegistryServer } from "./registry-server";
+import { E2E_AUTH, registrySuite, type RegistryServer } from "./registry-server";
 
 const SIZE = 24 * MiB;
 let server: RegistryServer;
 
-beforeAll(async () => {
-  server = await startRegistry({ vars: { GC_GRACE_SECONDS: "0" } });
-});
-afterAll(async () => {
-  await server?.stop();
+registrySuite({ vars: { GC_GRACE_SECONDS: "0" } }, (started) => {
+  server = started;
 });
 
 interface Report {

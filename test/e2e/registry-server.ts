@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { basic } from "../shared-helpers";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -134,6 +135,25 @@ function command(
   if (options.config) args.push("--config", options.config);
   args.push(...(options.extraArgs ?? []));
   return { file: "npx", args };
+}
+
+/**
+ * The hooks of a test file (or describe block) with a registry of its own: started before its
+ * tests with `options` (a function when they need work first, such as a free port), handed to
+ * `started`, and stopped after them.
+ */
+export function registrySuite(
+  options: StartOptions | (() => Promise<StartOptions>),
+  started: (server: RegistryServer) => void,
+): void {
+  let server: RegistryServer | undefined;
+  beforeAll(async () => {
+    server = await startRegistry(typeof options === "function" ? await options() : options);
+    started(server);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
 }
 
 export async function startRegistry(options: StartOptions = {}): Promise<RegistryServer> {

@@ -4,16 +4,13 @@
 // answered, none with a 5xx, and nothing is retried. Through wrangler dev's proxy this drew
 // 503 "Your worker restarted mid-request"; straight into a CPU-starved workerd, a GET that
 // waited 15 s behind the uploads was dropped (docs/local-runtime.md).
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { DEFAULT_MIXED_LOAD, mixedLoad } from "../../bench/mixed";
-import { E2E_AUTH, startRegistry, type RegistryServer } from "./registry-server";
+import { E2E_AUTH, registrySuite, type RegistryServer } from "./registry-server";
 
 let server: RegistryServer;
-beforeAll(async () => {
-  server = await startRegistry();
-});
-afterAll(async () => {
-  await server?.stop();
+registrySuite({}, (started) => {
+  server = started;
 });
 
 it("answers 50 manifest GETs mixed with 10 streamed uploads with no 5xx", async () => {

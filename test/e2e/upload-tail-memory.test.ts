@@ -4,13 +4,13 @@
 // through the part buffer pool (64 MiB for eight uploads), never through copies of their own,
 // so the isolate stays under the 96 MiB bound read from Miniflare's inspector.
 import { Agent } from "node:http";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { MiB, payload } from "../../bench/data";
 import { absolute, send } from "../../bench/http";
 import { openUpload } from "../../bench/scenarios";
 import { basic } from "../shared-helpers";
 import { sampleIsolateHeap } from "./isolate-heap";
-import { freePort, startRegistry, type RegistryServer } from "./registry-server";
+import { freePort, registrySuite, type RegistryServer } from "./registry-server";
 
 const AUTH = { Authorization: basic("tail", "tail-password") };
 const LIMIT = 96 * MiB;
@@ -23,19 +23,18 @@ const TAIL = PART - 2;
 let server: RegistryServer;
 const connections = new Agent({ keepAlive: true, maxSockets: 16 });
 
-beforeAll(async () => {
-  server = await startRegistry({
+registrySuite(
+  async () => ({
     protocol: "http",
     vars: { USERNAME: "tail", PASSWORD: "tail-password" },
     inspectorPort: await freePort(),
     // Every PATCH streams into the isolate at once, as in production (no front door there).
     bodyStreams: SESSIONS,
-  });
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
+  }),
+  (started) => {
+    server = started;
+  },
+);
 
 async function sessionWithTail(repo: string): Promise<string> {
   const opts = { agent: connections };

@@ -4,7 +4,7 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { E2E_AUTH, E2E_CREDENTIALS, startRegistry, type RegistryServer } from "../registry-server";
+import { E2E_AUTH, E2E_CREDENTIALS, registrySuite, type RegistryServer } from "../registry-server";
 import { sha256 } from "../../shared-helpers";
 import { CREDENTIAL_KINDS } from "./credentials";
 import { afterAll, afterEach, beforeAll } from "vitest";
@@ -12,29 +12,26 @@ import { slowestCommands } from "./run";
 
 export const CREDS = `${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`;
 
-/** Starts the shared instance, plain HTTP as `npm start` serves it, with every credential kind configured. */
-export async function startClientRegistry(): Promise<RegistryServer> {
-  const vars = Object.assign({}, ...CREDENTIAL_KINDS.map((k) => k.vars));
-  return startRegistry({ vars });
-}
-
-export function workDir(name: string): string {
+function workDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `e2e-${name}-`));
 }
 
 /**
  * The hooks every client suite needs, registered once for the calling test file: a fresh
- * registry and work directory before its tests (handed to `started`), the registry's log tail
- * after a failed test, and the slowest client commands, the registry's stop and the work
- * directory's removal after them.
+ * registry (plain HTTP, as `npm start` serves it, with every credential kind configured) and
+ * work directory before its tests (handed to `started`), the registry's log tail after a
+ * failed test, and the slowest client commands, the work directory's removal and the
+ * registry's stop after them.
  */
 export function clientSuite(name: string, started: (server: RegistryServer, work: string) => void): void {
   let server: RegistryServer | undefined;
   let work: string | undefined;
-  beforeAll(async () => {
-    server = await startClientRegistry();
+  registrySuite({ vars: Object.assign({}, ...CREDENTIAL_KINDS.map((k) => k.vars)) }, (s) => {
+    server = s;
+  });
+  beforeAll(() => {
     work = workDir(name);
-    started(server, work);
+    started(server!, work);
   });
   afterEach(async (context) => {
     if (context.task.result?.state !== "fail") return;
@@ -44,7 +41,6 @@ export function clientSuite(name: string, started: (server: RegistryServer, work
   });
   afterAll(async () => {
     console.log(`slowest client commands:\n${slowestCommands()}`);
-    await server?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 }
