@@ -28,7 +28,7 @@ beforeAll(async () => {
 
 async function seedGarbage(): Promise<void> {
   for (let i = 0; i < GARBAGE; i++) {
-    const image = await dockerPush(await buildImage("race/src", `old${i}`, 100 + i));
+    const image = await dockerPush(buildImage("race/src", `old${i}`, 100 + i));
     await deleteManifest("race/src", image!.digest);
   }
   await new Promise((r) => setTimeout(r, (GRACE_SECONDS + 1) * 1000));
@@ -53,7 +53,7 @@ async function pushAll(kind: "reuse" | "mount" | "fresh", acked: Image[], failed
   for (let i = 0; i < GARBAGE; i++) {
     const repo = kind === "reuse" ? "race/src" : kind === "mount" ? "race/mounted" : "race/fresh";
     const layerSeed = kind === "fresh" ? 300 + i : 100 + i;
-    const image = await buildImage(repo, `${kind}${i}`, 200 + i + (kind === "mount" ? 50 : 0), layerSeed);
+    const image = buildImage(repo, `${kind}${i}`, 200 + i + (kind === "mount" ? 50 : 0), layerSeed);
     const pushed = await dockerPush(image, 4, kind === "mount" ? "race/src" : undefined);
     if (pushed) acked.push(pushed);
     else failed.push(`${repo}:${image.tag}`);

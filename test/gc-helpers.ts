@@ -6,7 +6,7 @@ import { parseConfig, type Env } from "../src/config/config";
 import { runCollectorStep, type StepOptions } from "../src/gc/collector";
 import { openStorage, type Storage } from "../src/storage/storage";
 import type { StepReport } from "../src/gc/reports";
-import { OCI_MANIFEST, pushBlob, pushManifest, request, seededBytes, sha256 } from "./helpers";
+import { pushBlob, pushManifest, request, seededBytes, sha256, singleLayerImage } from "./helpers";
 
 export const bucket = (env as unknown as Env).REGISTRY;
 /** The storage facade over the test bindings, for tests that play the collector's part. */
@@ -49,28 +49,15 @@ export interface Image {
 
 /** An image whose layer is `seededBytes(600 + layerSeed, layerSeed)`, so images built with the
  *  same layerSeed share the layer. */
-export async function buildImage(
-  repo: string,
-  tag: string,
-  seed: number,
-  layerSeed = seed,
-): Promise<Omit<Image, "digest">> {
-  const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", seed }));
-  const layer = seededBytes(600 + layerSeed, layerSeed);
-  const [configDigest, layerDigest] = [sha256(config), sha256(layer)];
-  const body = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layer.length }],
-  });
+export function buildImage(repo: string, tag: string, seed: number, layerSeed = seed): Omit<Image, "digest"> {
+  const image = singleLayerImage({ architecture: "amd64", os: "linux", seed }, seededBytes(600 + layerSeed, layerSeed));
   return {
     repo,
     tag,
-    body,
+    body: image.body,
     blobs: [
-      { digest: configDigest, bytes: config },
-      { digest: layerDigest, bytes: layer },
+      { digest: image.configDigest, bytes: image.config },
+      { digest: image.layerDigest, bytes: image.layer },
     ],
   };
 }

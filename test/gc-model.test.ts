@@ -38,7 +38,7 @@ async function apply(model: Map<string, Image>, a: Action): Promise<void> {
     for (const [k, v] of model) if (v.repo === repo && v.digest === target.digest) model.delete(k);
     return;
   }
-  const built = await buildImage(repo, TAGS[a.tag]!, a.seed * 10 + a.layer, a.layer);
+  const built = buildImage(repo, TAGS[a.tag]!, a.seed * 10 + a.layer, a.layer);
   const from = a.kind === "mount" ? REPOS[(a.repo + 1) % REPOS.length] : undefined;
   const pushed = await dockerPush(built, 4, from);
   // A push that failed no longer claims its tag; one that succeeded replaces the old value.

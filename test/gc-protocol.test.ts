@@ -14,9 +14,9 @@ beforeEach(async () => {
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it("fails a manifest PUT whose blob link the collector deletes while it is written", async () => {
-  const first = await dockerPush(await buildImage("proto/a", "one", 1));
+  const first = await dockerPush(buildImage("proto/a", "one", 1));
   await request(`/v2/proto/a/manifests/${first!.digest}`, { method: "DELETE" });
-  const next = await buildImage("proto/a", "two", 2, 1);
+  const next = buildImage("proto/a", "two", 2, 1);
   const layer = next.blobs[1]!.digest;
   const linkKey = storedKeys.blobLink("proto/a", layer);
   // The collector condemns the unreferenced layer link, then (not seeing the new manifest
@@ -34,7 +34,7 @@ it("fails a manifest PUT whose blob link the collector deletes while it is writt
 });
 
 it("publishes an upload's own bytes when the record it found is deleted before the link is checked", async () => {
-  const image = await dockerPush(await buildImage("proto/b", "one", 3));
+  const image = await dockerPush(buildImage("proto/b", "one", 3));
   const layer = image!.blobs[1]!;
   const recordKey = storedKeys.blobRecord(layer.digest);
   const record = (await bucket.head(recordKey))!;

@@ -26,7 +26,7 @@ beforeEach(async () => {
 });
 
 async function push(repo: string, tag: string, seed: number, layerSeed = seed): Promise<Image> {
-  const image = await dockerPush(await buildImage(repo, tag, seed, layerSeed));
+  const image = await dockerPush(buildImage(repo, tag, seed, layerSeed));
   if (!image) throw new Error(`push ${repo}:${tag} failed`);
   return image;
 }

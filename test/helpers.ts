@@ -12,9 +12,9 @@ import type { Env } from "../src/config/config";
 import { parseDigest } from "../src/oci/digest";
 import { keys } from "../src/storage/keys";
 import { subrequests, type Usage } from "../src/storage/meter";
-import { basic, seededBytes, sha256 } from "./shared-helpers";
+import { basic, OCI_MANIFEST, seededBytes, sha256, singleLayerImage } from "./shared-helpers";
 
-export { basic, seededBytes, sha256, sha512 } from "./shared-helpers";
+export { basic, OCI_INDEX, OCI_MANIFEST, seededBytes, sha256, sha512, singleLayerImage } from "./shared-helpers";
 
 export const BASE = "http://registry.test";
 /** The test bindings' users (vitest.config.ts, TEST_BINDINGS). */
@@ -77,9 +77,6 @@ export async function pushBlob(repo: string, bytes: Uint8Array): Promise<string>
   return digest;
 }
 
-export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
-
 export async function pushManifest(
   repo: string,
   reference: string,
@@ -93,23 +90,15 @@ export async function pushManifest(
   });
 }
 
-/** Pushes a config and one layer, then a manifest under `tag`; returns its digest. */
+/** Pushes a config and one layer, then a manifest under `tag`; returns the image with its
+ *  digests. */
 export async function pushImage(repo: string, tag: string, seed = 1, extra: Record<string, unknown> = {}) {
-  const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", seed }));
-  const layer = seededBytes(1000 + seed, seed);
-  const configDigest = await pushBlob(repo, config);
-  const layerDigest = await pushBlob(repo, layer);
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layer.length }],
-    ...extra,
-  };
-  const body = JSON.stringify(manifest);
-  const response = await pushManifest(repo, tag, body);
+  const image = singleLayerImage({ architecture: "amd64", os: "linux", seed }, seededBytes(1000 + seed, seed), extra);
+  await pushBlob(repo, image.config);
+  await pushBlob(repo, image.layer);
+  const response = await pushManifest(repo, tag, image.body);
   if (response.status !== 201) throw new Error(`push manifest: ${response.status} ${await response.text()}`);
-  return { digest: sha256(body), body, configDigest, layerDigest, layer };
+  return image;
 }
 
 /** The core's dependencies outside a request, as the cron handler builds them (src/index.ts):

@@ -22,6 +22,7 @@ import {
   request,
   seededBytes,
   sha256,
+  singleLayerImage,
   storedKeys,
 } from "./helpers";
 
@@ -69,20 +70,14 @@ async function upstreamPut(
 
 /** An image on the upstream under `name:tag`; returns its digests and layer bytes. */
 async function upstreamImage(name: string, tag: string, seed: number) {
-  const config = new TextEncoder().encode(JSON.stringify({ os: "linux", seed }));
-  const layer = seededBytes(3000 + seed, seed);
-  const [configDigest, layerDigest] = [sha256(config), sha256(layer)];
+  const { config, configDigest, layer, layerDigest, body, digest } = singleLayerImage(
+    { os: "linux", seed },
+    seededBytes(3000 + seed, seed),
+  );
   await upstreamPut(name, "blobs", configDigest, config, "application/octet-stream");
   await upstreamPut(name, "blobs", layerDigest, layer, "application/octet-stream");
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layer.length }],
-  });
-  const digest = sha256(manifest);
-  await upstreamPut(name, "manifests", tag, manifest, OCI_MANIFEST);
-  await upstreamPut(name, "manifests", digest, manifest, OCI_MANIFEST);
+  await upstreamPut(name, "manifests", tag, body, OCI_MANIFEST);
+  await upstreamPut(name, "manifests", digest, body, OCI_MANIFEST);
   return { digest, layerDigest, layer };
 }
 

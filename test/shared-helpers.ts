@@ -26,6 +26,26 @@ export function sha512(bytes: Uint8Array | string): string {
   return `sha512:${createHash("sha512").update(bytes).digest("hex")}`;
 }
 
+export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+
+/** An image manifest naming one config (`config` as JSON) and one layer, the image most tests
+ *  push; `extra` adds top-level fields (annotations, subject). Blobs and manifest come with
+ *  their digests, nothing is pushed. */
+export function singleLayerImage(config: unknown, layer: Uint8Array, extra: Record<string, unknown> = {}) {
+  const configBytes = new TextEncoder().encode(JSON.stringify(config));
+  const configDigest = sha256(configBytes);
+  const layerDigest = sha256(layer);
+  const body = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: configBytes.length },
+    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layer.length }],
+    ...extra,
+  });
+  return { config: configBytes, configDigest, layer, layerDigest, body, digest: sha256(body) };
+}
+
 /** Deterministic bytes from a seed (xorshift32), so failures reproduce. */
 export function seededBytes(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);

@@ -2,10 +2,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { needClients } from "./clients/availability";
 import { buildBase, buildDerived, type BuiltImage } from "./clients/images";
-import { api, CREDS, getManifest, pushBlob, clientSuite } from "./clients/registry";
+import { api, CREDS, getManifest, clientSuite } from "./clients/registry";
 import { sha256 } from "../shared-helpers";
 import { ContainersTools, Ctr } from "./clients/tools";
-import type { RegistryServer } from "./registry-server";
+import { E2E_AUTH, pushBlob, type RegistryServer } from "./registry-server";
 import { pullToLayout, pushImage, skopeoFlags } from "./clients/skopeo";
 
 let server: RegistryServer;
@@ -167,13 +167,15 @@ describe("referrers", () => {
     expect(subject.digest).toBe(base.manifestDigest);
 
     const artifactType = "application/vnd.example.e2e.sbom.v1+json";
-    const config = await pushBlob(server, "e2e/referred", Buffer.from("{}"), "application/vnd.oci.empty.v1+json");
-    const sbom = await pushBlob(
-      server,
-      "e2e/referred",
-      Buffer.from(JSON.stringify({ sbom: "e2e", seed: 7 })),
-      "application/json",
-    );
+    const pusher = { url: server.url, auth: E2E_AUTH };
+    const config = {
+      mediaType: "application/vnd.oci.empty.v1+json",
+      ...(await pushBlob(pusher, "e2e/referred", Buffer.from("{}"))),
+    };
+    const sbom = {
+      mediaType: "application/json",
+      ...(await pushBlob(pusher, "e2e/referred", Buffer.from(JSON.stringify({ sbom: "e2e", seed: 7 })))),
+    };
     const artifact = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,

@@ -2,8 +2,8 @@
 // (scripts/local-runtime/cron-trigger.ts) fires the scheduled handler, which runs a garbage collection step;
 // its report is read back over the API. The public port serves no trigger.
 import { expect, it } from "vitest";
-import { sha256 } from "../shared-helpers";
-import { E2E_AUTH, registrySuite, type RegistryServer } from "./registry-server";
+import { OCI_MANIFEST, singleLayerImage } from "../shared-helpers";
+import { E2E_AUTH, pushBlob, registrySuite, type RegistryServer } from "./registry-server";
 
 let server: RegistryServer;
 
@@ -16,17 +16,6 @@ async function call(path: string, init: RequestInit = {}): Promise<Response> {
     ...init,
     headers: { Authorization: E2E_AUTH, ...(init.headers as Record<string, string>) },
   });
-}
-
-async function pushBlob(repo: string, bytes: Uint8Array): Promise<string> {
-  const digest = sha256(bytes);
-  const response = await call(`/v2/${repo}/blobs/uploads/?digest=${digest}`, {
-    method: "POST",
-    body: bytes,
-    headers: { "Content-Type": "application/octet-stream" },
-  });
-  expect(response.status).toBe(201);
-  return digest;
 }
 
 it("keeps the cron trigger off the public port: anyone who reaches it gets 404 and runs nothing", async () => {
@@ -47,31 +36,20 @@ it("keeps the cron trigger off the public port: anyone who reaches it gets 404 a
 });
 
 it("frees a deleted image's layers when the cron fires", async () => {
-  const config = new TextEncoder().encode('{"architecture":"amd64","os":"linux"}');
-  const layer = new Uint8Array(5000).map((_, i) => (i * 7) % 251);
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: {
-      mediaType: "application/vnd.oci.image.config.v1+json",
-      digest: await pushBlob("e2e/gc", config),
-      size: config.length,
-    },
-    layers: [
-      {
-        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
-        digest: await pushBlob("e2e/gc", layer),
-        size: layer.length,
-      },
-    ],
-  });
+  const image = singleLayerImage(
+    { architecture: "amd64", os: "linux" },
+    new Uint8Array(5000).map((_, i) => (i * 7) % 251),
+  );
+  const pusher = { url: server.url, auth: E2E_AUTH };
+  await pushBlob(pusher, "e2e/gc", image.config);
+  await pushBlob(pusher, "e2e/gc", image.layer);
   const put = await call("/v2/e2e/gc/manifests/v1", {
     method: "PUT",
-    body: manifest,
-    headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+    body: image.body,
+    headers: { "Content-Type": OCI_MANIFEST },
   });
   expect(put.status).toBe(201);
-  expect((await call(`/v2/e2e/gc/manifests/${sha256(manifest)}`, { method: "DELETE" })).status).toBe(202);
+  expect((await call(`/v2/e2e/gc/manifests/${image.digest}`, { method: "DELETE" })).status).toBe(202);
   await new Promise((r) => setTimeout(r, 1100));
 
   const fired = await fetch(`${server.cronUrl}?cron=${encodeURIComponent("*/30 * * * *")}`);
@@ -87,7 +65,7 @@ it("frees a deleted image's layers when the cron fires", async () => {
   expect(report).toMatchObject({
     trigger: "cron",
     cycleFinished: true,
-    cycleTotals: { blobs: 2, bytesFreed: config.length + layer.length },
+    cycleTotals: { blobs: 2, bytesFreed: image.config.length + image.layer.length },
   });
-  expect((await call(`/v2/e2e/gc/blobs/${sha256(layer)}`, { method: "HEAD" })).status).toBe(404);
+  expect((await call(`/v2/e2e/gc/blobs/${image.layerDigest}`, { method: "HEAD" })).status).toBe(404);
 });

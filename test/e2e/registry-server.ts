@@ -1,19 +1,41 @@
 // Starts the registry on a free port with its own fresh state directory, for the end-to-end
 // suites and the benchmark: through `npm start`'s own command (scripts/local-runtime/dev.ts, the local
-// runtime), or under `wrangler dev` itself for the scenarios that keep checking it.
+// runtime), or under `wrangler dev` itself for the scenarios that keep checking it; the
+// hooks of a suite with its own registry; its credentials, and a blob push over the API.
+// (The helpers both test projects share are in test/shared-helpers.ts.)
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { basic } from "../shared-helpers";
+import { basic, sha256 } from "../shared-helpers";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
 export const E2E_CREDENTIALS = { username: "e2e-user", password: "e2e-password" };
 /** The Authorization header value for E2E_CREDENTIALS. */
 export const E2E_AUTH = basic(E2E_CREDENTIALS.username, E2E_CREDENTIALS.password);
+
+/** A registry to push to, and the Authorization header to push with. */
+export interface Pusher {
+  url: string;
+  auth: string;
+}
+
+/** Pushes one blob in a single POST ?digest=; returns its digest and size, or throws unless
+ *  the registry answered 201. */
+export async function pushBlob(p: Pusher, repo: string, bytes: Uint8Array): Promise<{ digest: string; size: number }> {
+  const digest = sha256(bytes);
+  const response = await fetch(`${p.url}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+    method: "POST",
+    body: bytes,
+    headers: { Authorization: p.auth, "Content-Type": "application/octet-stream" },
+  });
+  if (response.status !== 201)
+    throw new Error(`blob push to ${repo} answered ${response.status}: ${await response.text()}`);
+  return { digest, size: bytes.length };
+}
 
 export interface RegistryServer {
   /** "127.0.0.1:PORT", as clients name the registry. */

@@ -1,17 +1,11 @@
 // Seeded registry content for the browser tests: a two-platform image index with real-looking
 // configs (entrypoint, env, labels, history), a signature and an SBOM referring to it, and
 // small single-platform images, pushed over the API with Basic credentials.
-import { seededBytes, sha256 } from "../shared-helpers";
+import { OCI_INDEX, OCI_MANIFEST, seededBytes, sha256 } from "../shared-helpers";
+import { pushBlob, type Pusher } from "./registry-server";
 
-export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 export const SIGNATURE_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json";
 export const SBOM_TYPE = "application/spdx+json";
-
-export interface Pusher {
-  url: string;
-  auth: string;
-}
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
@@ -22,16 +16,6 @@ async function call(p: Pusher, path: string, init: RequestInit): Promise<Respons
   });
   if (response.status >= 300) throw new Error(`${init.method} ${path}: ${response.status} ${await response.text()}`);
   return response;
-}
-
-export async function pushBlob(p: Pusher, repo: string, bytes: Uint8Array): Promise<{ digest: string; size: number }> {
-  const digest = sha256(bytes);
-  await call(p, `/v2/${repo}/blobs/uploads/?digest=${digest}`, {
-    method: "POST",
-    body: bytes,
-    headers: { "Content-Type": "application/octet-stream" },
-  });
-  return { digest, size: bytes.length };
 }
 
 export async function pushManifest(p: Pusher, repo: string, reference: string, manifest: unknown, mediaType: string) {

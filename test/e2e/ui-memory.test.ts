@@ -12,10 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_JSON_ITEMS, measureJsonShape } from "../../src/oci/strict-json";
-import { basic, sha256 } from "../shared-helpers";
+import { basic, OCI_INDEX, OCI_MANIFEST, sha256 } from "../shared-helpers";
 import { sampleIsolateHeap } from "./isolate-heap";
-import { freePort, startRegistry, type RegistryServer } from "./registry-server";
-import { OCI_INDEX, OCI_MANIFEST, pushBlob, pushManifest, type Pusher } from "./ui-content";
+import { freePort, pushBlob, startRegistry, type Pusher, type RegistryServer } from "./registry-server";
+import { pushManifest } from "./ui-content";
 
 const MiB = 1024 * 1024;
 const LIMIT = 96 * MiB;

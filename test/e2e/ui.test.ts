@@ -7,7 +7,14 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../src/util/password-hash";
 import { sha256 } from "../shared-helpers";
-import { E2E_AUTH, E2E_CREDENTIALS, requireAll, startRegistry, type RegistryServer } from "./registry-server";
+import {
+  E2E_AUTH,
+  E2E_CREDENTIALS,
+  requireAll,
+  startRegistry,
+  type Pusher,
+  type RegistryServer,
+} from "./registry-server";
 import {
   chromiumInstalled,
   CHROMIUM,
@@ -19,7 +26,7 @@ import {
   signIn,
   VIEWPORTS,
 } from "./ui-browser";
-import { pushMultiArch, pushSimple, SIGNATURE_TYPE, type Pusher } from "./ui-content";
+import { pushMultiArch, pushSimple, SIGNATURE_TYPE } from "./ui-content";
 
 const READER = { username: "reader", password: "reader-password" };
 const ALICE = { username: "alice", password: "alice-password" };

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./registry-server";
-import { basic, seededBytes, sha256 } from "../shared-helpers";
+import { basic, seededBytes, singleLayerImage } from "../shared-helpers";
 
 export const UPSTREAM_USER = { username: "upstream-user", password: "upstream-pass" };
 export const UPSTREAM_AUTH = basic(UPSTREAM_USER.username, UPSTREAM_USER.password);
@@ -91,19 +91,12 @@ export interface TestImage {
 
 /** An OCI image: a config and one layer of `layerBytes` seeded bytes. */
 export function makeImage(seed: number, layerBytes: number): TestImage {
-  const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", seed }));
-  const layer = seededBytes(layerBytes, seed);
+  const image = singleLayerImage({ architecture: "amd64", os: "linux", seed }, seededBytes(layerBytes, seed));
   const blobs = new Map([
-    [sha256(config), config],
-    [sha256(layer), layer],
+    [image.configDigest, image.config],
+    [image.layerDigest, image.layer],
   ]);
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(layer), size: layer.length }],
-  });
-  return { manifest, digest: sha256(manifest), blobs, layer: sha256(layer) };
+  return { manifest: image.body, digest: image.digest, blobs, layer: image.layerDigest };
 }
 
 /** Pushes an image with monolithic uploads (POST, then PUT ?digest=) and a manifest PUT. */

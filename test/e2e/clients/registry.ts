@@ -5,7 +5,6 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { E2E_AUTH, E2E_CREDENTIALS, registrySuite, type RegistryServer } from "../registry-server";
-import { sha256 } from "../../shared-helpers";
 import { CREDENTIAL_KINDS } from "./credentials";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { slowestCommands } from "./run";
@@ -73,19 +72,6 @@ export async function getManifest(server: RegistryServer, repo: string, referenc
     contentType: response.headers.get("Content-Type"),
     body,
   };
-}
-
-/** Pushes one blob in a single POST ?digest= and returns its descriptor. */
-export async function pushBlob(server: RegistryServer, repo: string, bytes: Buffer, mediaType: string) {
-  const digest = sha256(bytes);
-  const response = await api(server, `/v2/${repo}/blobs/uploads/?digest=${digest}`, {
-    method: "POST",
-    body: bytes,
-    headers: { "Content-Type": "application/octet-stream" },
-  });
-  if (response.status !== 201)
-    throw new Error(`blob push to ${repo} answered ${response.status}: ${await response.text()}`);
-  return { mediaType, digest, size: bytes.length };
 }
 
 /** A position in the registry's request log, to read what one client command sent. */
