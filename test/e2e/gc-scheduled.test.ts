@@ -3,6 +3,7 @@
 // its report is read back over the API. The public port serves no trigger.
 import { expect, it } from "vitest";
 import { OCI_MANIFEST, singleLayerImage } from "../shared-helpers";
+import { api } from "./clients/registry";
 import { E2E_AUTH, pushBlob, registrySuite, type RegistryServer } from "./registry-server";
 
 let server: RegistryServer;
@@ -10,13 +11,6 @@ let server: RegistryServer;
 registrySuite({ vars: { GC_GRACE_SECONDS: "0" } }, (started) => {
   server = started;
 });
-
-async function call(path: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(server.url + path, {
-    ...init,
-    headers: { Authorization: E2E_AUTH, ...(init.headers as Record<string, string>) },
-  });
-}
 
 it("keeps the cron trigger off the public port: anyone who reaches it gets 404 and runs nothing", async () => {
   for (const path of ["/cdn-cgi/handler/scheduled", "/cdn-cgi/mf/scheduled", "/v2/../cdn-cgi/handler/scheduled"]) {
@@ -31,7 +25,7 @@ it("keeps the cron trigger off the public port: anyone who reaches it gets 404 a
     const guessed = await fetch(`${trigger.origin}${path}?cron=${encodeURIComponent("*/30 * * * *")}`);
     expect(guessed.status, path).toBe(404);
   }
-  const listed = (await (await call("/v2/_gc/reports?n=1")).json()) as { reports: unknown[] };
+  const listed = (await (await api(server, "/v2/_gc/reports?n=1")).json()) as { reports: unknown[] };
   expect(listed.reports).toEqual([]);
 });
 
@@ -43,13 +37,13 @@ it("frees a deleted image's layers when the cron fires", async () => {
   const pusher = { url: server.url, auth: E2E_AUTH };
   await pushBlob(pusher, "e2e/gc", image.config);
   await pushBlob(pusher, "e2e/gc", image.layer);
-  const put = await call("/v2/e2e/gc/manifests/v1", {
+  const put = await api(server, "/v2/e2e/gc/manifests/v1", {
     method: "PUT",
     body: image.body,
     headers: { "Content-Type": OCI_MANIFEST },
   });
   expect(put.status).toBe(201);
-  expect((await call(`/v2/e2e/gc/manifests/${image.digest}`, { method: "DELETE" })).status).toBe(202);
+  expect((await api(server, `/v2/e2e/gc/manifests/${image.digest}`, { method: "DELETE" })).status).toBe(202);
   await new Promise((r) => setTimeout(r, 1100));
 
   const fired = await fetch(`${server.cronUrl}?cron=${encodeURIComponent("*/30 * * * *")}`);
@@ -59,7 +53,7 @@ it("frees a deleted image's layers when the cron fires", async () => {
     | undefined;
   for (let i = 0; i < 40 && !report?.cycleFinished; i++) {
     await new Promise((r) => setTimeout(r, 250));
-    const listed = (await (await call("/v2/_gc/reports?n=1")).json()) as { reports: (typeof report)[] };
+    const listed = (await (await api(server, "/v2/_gc/reports?n=1")).json()) as { reports: (typeof report)[] };
     report = listed.reports[0];
   }
   expect(report).toMatchObject({
@@ -67,5 +61,5 @@ it("frees a deleted image's layers when the cron fires", async () => {
     cycleFinished: true,
     cycleTotals: { blobs: 2, bytesFreed: image.config.length + image.layer.length },
   });
-  expect((await call(`/v2/e2e/gc/blobs/${image.layerDigest}`, { method: "HEAD" })).status).toBe(404);
+  expect((await api(server, `/v2/e2e/gc/blobs/${image.layerDigest}`, { method: "HEAD" })).status).toBe(404);
 });
