@@ -5,13 +5,11 @@ import { reset } from "cloudflare:test";
 import { beforeEach, expect, it } from "vitest";
 import { condemn } from "../src/storage/condemn";
 import { bucket, buildImage, dockerPush, storage } from "./gc-helpers";
-import { errorCode, pushBlob, pushManifest, request, sha256, storedKeys } from "./helpers";
+import { errorCode, pause, pushBlob, pushManifest, request, sha256, storedKeys } from "./helpers";
 
 beforeEach(async () => {
   await reset();
 });
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it("fails a manifest PUT whose blob link the collector deletes while it is written", async () => {
   const first = await dockerPush(buildImage("proto/a", "one", 1));

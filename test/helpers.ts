@@ -14,7 +14,7 @@ import { keys } from "../src/storage/keys";
 import { subrequests, type Usage } from "../src/storage/meter";
 import { basic, OCI_MANIFEST, seededBytes, sha256, singleLayerImage } from "./shared-helpers";
 
-export { basic, OCI_INDEX, OCI_MANIFEST, seededBytes, sha256, sha512, singleLayerImage } from "./shared-helpers";
+export { basic, OCI_INDEX, OCI_MANIFEST, pause, seededBytes, sha256, sha512, singleLayerImage } from "./shared-helpers";
 
 export const BASE = "http://registry.test";
 /** The test bindings' users (vitest.config.ts, TEST_BINDINGS). */

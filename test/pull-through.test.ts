@@ -18,6 +18,7 @@ import {
   basic,
   errorCode,
   OCI_MANIFEST,
+  pause,
   pushBlob,
   request,
   seededBytes,
@@ -37,8 +38,6 @@ const mirrorEnv: Env = {
 beforeEach(async () => {
   await reset();
 });
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A request to the registry configured as a mirror; waits for its cache fill too. */
 async function pull(target: string, method = "GET"): Promise<Response> {

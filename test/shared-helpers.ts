@@ -46,6 +46,12 @@ export function singleLayerImage(config: unknown, layer: Uint8Array, extra: Reco
   return { config: configBytes, configDigest, layer, layerDigest, body, digest: sha256(body) };
 }
 
+/** Waits `ms`: for the steps of a race a test plays out (a writer between its checks), never
+ *  to wait for a result. */
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Deterministic bytes from a seed (xorshift32), so failures reproduce. */
 export function seededBytes(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);

@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { BodyLanes, HOLD_MS, IDLE_MS } from "../../scripts/local-runtime/body-lanes";
 import { frontDoor } from "../../scripts/local-runtime/front-door";
+import { pause } from "../shared-helpers";
 
 const KiB = 1024;
 
@@ -90,8 +91,6 @@ async function door(stand: Stand, bodyStreams: number, withBody = stand): Promis
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return (server.address() as AddressInfo).port;
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A chunked PATCH whose body `send` writes; resolves with the status when answered. */
 function upload(port: number, path: string, send: (write: (chunk: Buffer) => void) => Promise<void>) {
