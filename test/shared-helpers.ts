@@ -6,8 +6,8 @@
 // Where the other helpers live: test/helpers.ts (workers: requests through the app, pushes,
 // the storage keys tests may touch), test/auth-setup.ts, test/gc-helpers.ts and
 // test/ui-client.ts (workers, one area each); test/e2e/registry-server.ts (e2e: starting a
-// registry, its credentials and their Basic header) and test/e2e/clients/registry.ts (the
-// client suites' hooks and API calls).
+// registry and a suite's hooks for it, its credentials and their Basic header, a blob push)
+// and test/e2e/clients/registry.ts (the client suites' hooks and API calls).
 import { createHash } from "node:crypto";
 
 /** The Authorization value for HTTP Basic (RFC 7617): base64 of the UTF-8 "user:password". */
