@@ -156,6 +156,11 @@ describe("fails on", () => {
       /^src\/http\/bucket\.ts:1: R2\/KV outside storage: uses env\.REGISTRY/,
     ],
     [
+      "a binding destructured outside storage",
+      { "http/bucket.ts": `export const bucketOf = ({ UPLOADS }: { UPLOADS: unknown }) => UPLOADS;` },
+      /^src\/http\/bucket\.ts:1: R2\/KV outside storage: takes the UPLOADS binding/,
+    ],
+    [
       "a bucket call outside storage",
       {
         "gc/sweep.ts": `export const sweep = (store: { bucket: { delete(k: string): void } }) => store.bucket.delete("x");`,
