@@ -247,7 +247,8 @@ export function storageApiProblems(apis: Map<string, StorageApi>, isPrivate: (fi
     const declared = api.declared.get(name);
     if (declared === undefined) {
       const binding = api.bindings.get(name);
-      return binding && binding.name !== "*" ? chainFrom(binding.file, binding.name, true) : null;
+      if (binding) return binding.name !== "*" ? chainFrom(binding.file, binding.name, true) : null;
+      return R2_KV_NAME.test(name) ? [{ name, public: false }] : null; // `export type { R2Object }`: a global
     }
     if (declared.direct) return [{ name: declared.direct, public: false }];
     for (const ref of declared.refs) {

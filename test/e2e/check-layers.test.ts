@@ -176,6 +176,11 @@ describe("fails on", () => {
       /^src\/storage\/objects\.ts:1: R2\/KV in storage's API: exports Obj, which exposes R2Object;/,
     ],
     [
+      "an R2 type re-exported by a public storage file",
+      { "storage/globals.ts": `export type { R2Object };` },
+      /^src\/storage\/globals\.ts:1: R2\/KV in storage's API: exports R2Object, which exposes R2Object;/,
+    ],
+    [
       "a public storage export that reaches R2 through a storage-private file",
       {
         "storage/handle.ts": `import type { MeteredBucket } from "./metered";\nexport interface Handle {\n  bucket: MeteredBucket;\n}`,
