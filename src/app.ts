@@ -43,10 +43,11 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
     c.res.headers.set("Docker-Distribution-API-Version", "registry/2.0");
   });
 
-  app.use("/v2/*", async function loadConfig(c, next) {
+  const loadConfig: MiddlewareHandler<AppEnv> = async function loadConfig(c, next) {
     c.set("config", readConfig(c.env));
     await next();
-  });
+  };
+  app.use("/v2/*", loadConfig);
   const meterStorage: MiddlewareHandler<AppEnv> = async function meterStorage(c, next) {
     const storage = openStorage(c.env);
     c.set("storage", storage);
@@ -79,8 +80,9 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route("/", manifestRoutes);
   app.route("/", tagRoutes);
   app.route("/", referrerRoutes);
-  // The web UI (src/ui/): pages at /, /r/... and /-/..., outside /v2/, metered the same way.
-  for (const path of UI_PATHS) app.use(path, meterStorage);
+  // The web UI (src/ui/): pages at /, /r/... and /-/..., outside /v2/, configured and
+  // metered the same way; it sets the caller's identity from its browser session itself.
+  for (const path of UI_PATHS) app.use(path, loadConfig, meterStorage);
   app.route("/", uiRoutes);
 
   app.notFound((c) => {

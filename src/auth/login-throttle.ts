@@ -35,7 +35,7 @@ export function clientKey(ip: string | undefined): string {
     .join(":")}::/64`.slice(0, MAX_KEY_LENGTH);
 }
 
-export function loginThrottle(c: Context<AppEnv>): LoginThrottle {
+export function loginThrottle<E extends AppEnv>(c: Context<E>): LoginThrottle {
   const { LOGIN_LIMIT_PER_CLIENT: perClient, LOGIN_LIMIT_PER_USER: perUser } = c.env;
   if (!perClient && !perUser) return NO_THROTTLE;
   const client = clientKey(c.req.header("CF-Connecting-IP"));

@@ -5,7 +5,8 @@ import type { Context } from "hono";
 import type { Deps } from "../storage/deps";
 import type { AppEnv } from "./app-env";
 
-export function deps(c: Context<AppEnv>): Deps {
+/** Any context the app's middleware configured (the web UI's carries its browser session too). */
+export function deps<E extends AppEnv>(c: Context<E>): Deps {
   return {
     store: c.get("storage"),
     config: c.get("config"),

@@ -13,6 +13,8 @@ import { readBlobData } from "../storage/blob-data";
 import { getBlobLink, unlinkBlob, type BlobRecord } from "../storage/blobs";
 import { refuseDelete } from "./write-policy";
 import type { Deps } from "../storage/deps";
+import { readBounded } from "../util/read-bounded";
+import type { ViewReadBudget } from "./manifests";
 
 /** Where a blob GET's bytes come from: this bucket (through the repository's link), or an
  *  upstream answer the pull-through cache is streaming (and caching) as it goes. */
@@ -118,4 +120,23 @@ export async function serveBlob(deps: Deps, repo: string, digest: Digest, reques
   const headers = blobHeaders(deps.config, repo, digest, link.size);
   headers.set("Accept-Ranges", "bytes");
   return { status: 200, headers, body: isHead ? null : await readBlob(deps, link, digest) };
+}
+
+/** An image's config blob for a view, within the view's budget (registry/manifests.ts,
+ *  ViewReadBudget): at most the manifest limit, since a config is never checked at push as
+ *  manifests are. Null when this repository links none, or it is too large or past the
+ *  budget. `declaredSize` is the size its manifest names, checked before any read. */
+export async function readConfigForView(
+  deps: Deps,
+  repo: string,
+  digest: Digest,
+  declaredSize: number,
+  budget: ViewReadBudget,
+): Promise<Uint8Array | null> {
+  const max = budget.maxDocumentBytes;
+  if (declaredSize > max) return null;
+  const link = await getBlobLink(deps.store, repo, digest);
+  if (!link || link.size > max || !budget.spend(link.size)) return null;
+  const body = await readBlobData(deps.store, link);
+  return body ? readBounded(body, max) : null;
 }

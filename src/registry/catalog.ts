@@ -11,10 +11,12 @@ import { deriveSecretKey } from "../util/derived-key";
 import { mayList, type Identity } from "./identity";
 import { fromBase64Url, toBase64Url } from "../util/base64url";
 import { RegistryError } from "../errors";
+import { countTags } from "../storage/browse";
+import type { Deps } from "../storage/deps";
 import { catalogNamesAfter } from "../storage/repositories";
 import type { Storage } from "../storage/storage";
-import type { Deps } from "../storage/deps";
 import { nextPageLink, parsePageQuery } from "../oci/pagination";
+import { getRepositoryUsage, type RepositoryUsage } from "../storage/usage";
 
 export interface CatalogQuery {
   limit: number;
@@ -108,4 +110,48 @@ async function unseal(secret: string | null, cursor: string): Promise<string> {
   } catch {
     throw invalid;
   }
+}
+
+/** Repositories one browse page lists (the web UI's repositories page); each costs a tag
+ *  count and a usage read. */
+export const BROWSE_PAGE_REPOSITORIES = 25;
+/** Catalog list calls (1,000 names each) one browse page may spend to fill a page. */
+export const BROWSE_SCAN_PAGES = 5;
+
+/** A repository as a browse page lists it: its tag count (a floor past R2's page of 1,000)
+ *  and the collector's usage figures. */
+export interface RepositorySummary {
+  name: string;
+  tags: { count: number; more: boolean; lastTaggedAt: number };
+  /** Newest push or tag seen, by the tag listing or the collector's last pass. */
+  lastPushAt: number;
+  usage: RepositoryUsage | null;
+}
+
+/** One page of the repositories `identity` may list whose names contain `contains`, through
+ *  the catalog the API serves: its cursor past a scan that found too few is sealed, so the
+ *  next-page cursor names no repository the caller may not see. */
+export async function listRepositorySummaries(
+  deps: Deps,
+  identity: Identity,
+  contains: string,
+  after: string | null,
+): Promise<{ rows: RepositorySummary[]; next: string | null }> {
+  const matching: Identity = {
+    ...identity,
+    allows: (repo, action) => repo.includes(contains) && identity.allows(repo, action),
+  };
+  const page = await listPullableRepositories(deps.store, matching, {
+    limit: BROWSE_PAGE_REPOSITORIES,
+    last: after,
+    secret: deps.config.stateSecret,
+    maxScanPages: BROWSE_SCAN_PAGES,
+  });
+  const rows = await Promise.all(
+    page.names.map(async (name): Promise<RepositorySummary> => {
+      const [tags, usage] = await Promise.all([countTags(deps.store, name), getRepositoryUsage(deps.store, name)]);
+      return { name, tags, lastPushAt: Math.max(tags.lastTaggedAt, usage?.lastPushAt ?? 0), usage };
+    }),
+  );
+  return { rows, next: page.next };
 }

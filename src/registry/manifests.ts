@@ -1,7 +1,7 @@
 // The registry's manifest rules: validation against the repository's content, tags,
 // referrers, and deletes. Routes call these; storage/manifests.ts does the R2 work.
 import { RegistryError } from "../errors";
-import { digestBytes, formatDigest, type Digest } from "../oci/digest";
+import { digestBytes, formatDigest, parseDigest, type Digest } from "../oci/digest";
 import { parseManifest, type Descriptor, type ParsedManifest } from "../oci/manifest";
 import type { Reference } from "../oci/reference";
 import { pullThroughManifest } from "../proxy/manifests";
@@ -27,6 +27,8 @@ import {
 } from "../storage/manifests";
 import { cachedManifest, ENTRY_BYTES, rememberManifest } from "./manifest-cache";
 import type { Storage } from "../storage/storage";
+import { mapBounded } from "../util/map-bounded";
+import { readBounded } from "../util/read-bounded";
 
 /**
  * A manifest by tag or digest. By tag, the tag is read every time; its bytes may then come
@@ -286,4 +288,106 @@ export async function findManifest(
     (await pullThroughManifest(deps, repo, reference, withBody)) ??
     (await fetchManifest(deps, repo, reference, withBody))
   );
+}
+
+// Reading stored documents for a view (the web UI's pages): a pusher controls what they
+// hold and any anonymous GET repeats a view, so each view has a fixed ceiling of document
+// bytes and of reads in flight whatever the bucket holds. The largest document a view reads
+// is the registry's own manifest limit (MAX_MANIFEST_BYTES, for configs too); the isolate's
+// peak for the worst legal content is read in test/e2e/ui-memory.test.ts.
+const MiB = 1024 * 1024;
+
+/** Manifest and config bytes one view reads in all: six documents of the largest size.
+ *  Ordinary manifests are a few KiB, so only hostile content meets it; what is past it is
+ *  shown as not read. It bounds the CPU a view spends parsing (about 10 ms a MiB). */
+export const VIEW_READ_BYTES = 24 * MiB;
+/** Documents a view reads and reduces at once. Parsing a 4 MiB manifest of 26,000 layers
+ *  holds its bytes, its text and its objects, about 20 MiB, until the view keeps only the
+ *  few fields it shows; two at a time leave the rest of the isolate's 128 MB to others. */
+export const VIEW_READS_IN_FLIGHT = 2;
+/** Index entries whose manifests a view of an index reads (to show their layers). */
+export const VIEW_INDEX_ENTRIES = 16;
+
+/** One view's allowance of document bytes (VIEW_READ_BYTES), spent before each read, and
+ *  the largest document it reads at all (MAX_MANIFEST_BYTES). */
+export class ViewReadBudget {
+  private left = VIEW_READ_BYTES;
+  readonly maxDocumentBytes: number;
+
+  constructor(deps: Deps) {
+    this.maxDocumentBytes = deps.config.maxManifestBytes;
+  }
+
+  /** Whether `size` more bytes fit; if they do, they are spent. */
+  spend(size: number): boolean {
+    if (size > this.left) return false;
+    this.left -= size;
+    return true;
+  }
+}
+
+/** A document read for a view: its bytes; "unread" when the view's budget is spent; null
+ *  when it is larger than any manifest may be. */
+export type ViewRead<T> = T | "unread" | null;
+
+/** A document's bytes within the budget. The body is cancelled when not read. */
+export async function readForView(
+  size: number,
+  body: ReadableStream | null,
+  budget: ViewReadBudget,
+): Promise<ViewRead<Uint8Array>> {
+  const verdict = size > budget.maxDocumentBytes ? null : budget.spend(size) ? "read" : "unread";
+  if (verdict !== "read") {
+    await body?.cancel().catch(() => {});
+    return verdict;
+  }
+  return readBounded(body, budget.maxDocumentBytes);
+}
+
+/** The manifest a view is about: MANIFEST_UNKNOWN when it is not stored here, MANIFEST_INVALID
+ *  when it is past the budget (which only a smaller MAX_MANIFEST_BYTES than it was pushed
+ *  under makes possible). */
+export async function readManifestForView(
+  deps: Deps,
+  repo: string,
+  digest: Digest,
+  budget: ViewReadBudget,
+): Promise<{ bytes: Uint8Array; contentType: string; uploadedAt: number }> {
+  const stored = await getManifest(deps.store, repo, digest, true);
+  if (!stored) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}@${formatDigest(digest)}`);
+  const bytes = await readForView(stored.size, stored.body, budget);
+  if (!bytes || bytes === "unread") throw new RegistryError("MANIFEST_INVALID", "manifest too large to show");
+  return { bytes, contentType: stored.contentType, uploadedAt: stored.uploadedAt };
+}
+
+/** Stored manifests for a view, each read once however often `digests` names it, at most
+ *  VIEW_READS_IN_FLIGHT at a time, and reduced at once to what the view keeps (so no more
+ *  than that many documents are held). A digest not stored here reads as null. Callers pass
+ *  bounded lists: a browse page of tags (BROWSE_PAGE_TAGS), an index's entries (cut to
+ *  VIEW_INDEX_ENTRIES by readIndexEntriesForView). */
+export async function readManifestsForView<T>(
+  deps: Deps,
+  repo: string,
+  digests: readonly string[],
+  budget: ViewReadBudget,
+  reduce: (bytes: Uint8Array, contentType: string) => T,
+): Promise<Map<string, ViewRead<T>>> {
+  const views = new Map<string, ViewRead<T>>();
+  await mapBounded([...new Set(digests)], VIEW_READS_IN_FLIGHT, async (d) => {
+    const stored = await getManifest(deps.store, repo, parseDigest(d), true);
+    const bytes = stored ? await readForView(stored.size, stored.body, budget) : null;
+    views.set(d, bytes === null || bytes === "unread" ? bytes : reduce(bytes, stored!.contentType));
+  });
+  return views;
+}
+
+/** The manifests of an index's first VIEW_INDEX_ENTRIES entries, as readManifestsForView. */
+export function readIndexEntriesForView<T>(
+  deps: Deps,
+  repo: string,
+  entries: readonly string[],
+  budget: ViewReadBudget,
+  reduce: (bytes: Uint8Array, contentType: string) => T,
+): Promise<Map<string, ViewRead<T>>> {
+  return readManifestsForView(deps, repo, entries.slice(0, VIEW_INDEX_ENTRIES), budget, reduce);
 }

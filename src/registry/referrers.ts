@@ -2,7 +2,7 @@
 // digest, as an image index, filtered by artifactType and paged. A mirrored repository asks
 // its upstream; every other lists what was pushed here.
 import { formatDigest, parseDigest, type Digest } from "../oci/digest";
-import { MEDIA_TYPES } from "../oci/manifest";
+import { MEDIA_TYPES, type Descriptor } from "../oci/manifest";
 import { nextPageLink, parsePageQuery } from "../oci/pagination";
 import { pullThroughReferrers } from "../proxy/listings";
 import type { Deps } from "../storage/deps";
@@ -49,4 +49,19 @@ export async function listRepositoryReferrers(
   }
   const index = JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: descriptors });
   return { index, filtersApplied: artifactType !== undefined, link };
+}
+
+/** Referrers one view of a manifest lists (the web UI's manifest page). */
+export const VIEW_REFERRERS = 50;
+
+/** The first referrers of `subject` stored here, for a view: VIEW_REFERRERS of them and
+ *  REFERRERS_PAGE_BYTES of descriptors at most, as one API page; `more` when others follow. */
+export async function listReferrersForView(
+  deps: Deps,
+  repo: string,
+  subject: Digest,
+): Promise<{ descriptors: Descriptor[]; more: boolean }> {
+  const options = { after: null, limit: VIEW_REFERRERS, maxBytes: REFERRERS_PAGE_BYTES, artifactType: undefined };
+  const { descriptors, more } = await listReferrersPage(deps.store, repo, subject, options);
+  return { descriptors, more };
 }

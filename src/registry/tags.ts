@@ -4,7 +4,9 @@ import { RegistryError } from "../errors";
 import { nextPageLink, parsePageQuery } from "../oci/pagination";
 import { pullThroughTagList } from "../proxy/listings";
 import type { Deps } from "../storage/deps";
-import { listTags } from "../storage/manifests";
+import { listTagEntries, type TagEntry } from "../storage/browse";
+import { formatDigest, type Digest } from "../oci/digest";
+import { getTag, listTags } from "../storage/manifests";
 import { repositoryExists } from "../storage/repositories";
 
 export interface TagPage {
@@ -27,4 +29,31 @@ export async function listRepositoryTags(deps: Deps, repo: string, query: URLSea
   const link =
     more && tags.length > 0 ? nextPageLink(`/v2/${repo}/tags/list`, page.limit, tags[tags.length - 1]!) : null;
   return { tags, link };
+}
+
+/** Tags one browse page lists (the web UI's repository page); each distinct manifest among
+ *  them costs a read (registry/manifests.ts, readManifestsForView). */
+export const BROWSE_PAGE_TAGS = 50;
+
+export type { TagEntry };
+
+/** One browse page of the repository's tags after `after`, in lexical order, each with its
+ *  target and when it was tagged; `next` is the next page's `after`. NAME_UNKNOWN for a
+ *  repository never pushed to. Lists what was pushed here, mirrored or not. */
+export async function listTagEntriesPage(
+  deps: Deps,
+  repo: string,
+  after: string | null,
+): Promise<{ tags: TagEntry[]; next: string | null }> {
+  if (!(await repositoryExists(deps.store, repo)))
+    throw new RegistryError("NAME_UNKNOWN", `repository unknown: ${repo}`);
+  const page = await listTagEntries(deps.store, repo, after, BROWSE_PAGE_TAGS);
+  const last = page.tags[page.tags.length - 1];
+  return { tags: page.tags, next: page.more && last ? last.tag : null };
+}
+
+/** Whether `tag` points at `digest` now. */
+export async function tagPointsAt(deps: Deps, repo: string, tag: string, digest: Digest): Promise<boolean> {
+  const target = await getTag(deps.store, repo, tag);
+  return target !== null && formatDigest(target) === formatDigest(digest);
 }

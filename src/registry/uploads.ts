@@ -25,6 +25,8 @@ import { refuseMirrorWrite } from "./write-policy";
 import { rangeConflict, readOwnedSession, SessionLock, type SessionIdentity } from "./upload-lock";
 import type { Storage } from "../storage/storage";
 import type { Deps } from "../storage/deps";
+import { listUploadSessions } from "../storage/browse";
+import { hasAdminRight, type Identity } from "./identity";
 
 export type { UploadState };
 
@@ -330,4 +332,19 @@ async function storeWholeBlob(
 function bodyBrokeOff(offset: number | null): RegistryError {
   const resume = offset === null ? "send the blob again" : `resume the upload at offset ${offset}`;
   return new RegistryError("BLOB_UPLOAD_INVALID", `the request body ended before its declared length; ${resume}`);
+}
+
+/** Upload sessions one view lists (the web UI's storage page). */
+export const VIEW_UPLOAD_SESSIONS = 20;
+
+/** Upload sessions in progress that `identity` may see, newest first among the first
+ *  VIEW_UPLOAD_SESSIONS found: every one for an admin, else those it opened (a session's
+ *  owner is the subject that started it). `more` when the listing stopped short. */
+export async function listVisibleUploadSessions(
+  deps: Deps,
+  identity: Identity,
+): Promise<{ sessions: UploadState[]; more: boolean }> {
+  const { sessions, more } = await listUploadSessions(deps.store, VIEW_UPLOAD_SESSIONS);
+  const admin = hasAdminRight(identity);
+  return { sessions: sessions.filter((s) => admin || s.owner === identity.subject), more };
 }

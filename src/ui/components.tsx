@@ -2,7 +2,7 @@
 // lines, pagers and the CSRF field.
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
-import type { HeldByGrace } from "../gc/reports";
+import type { HeldByGrace } from "../registry/collection";
 import { absoluteTime, groupDigits, humanBytes, relativeTime, shortDigest } from "./format";
 
 export interface PageUser {

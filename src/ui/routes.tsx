@@ -4,39 +4,43 @@
 // session's CSRF token. Repository names never hold a "-" component, so "/r/<name>/-/..."
 // cannot be read as a longer name.
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../http/app-env";
+import {
+  browserSession,
+  endSession,
+  loginCsrf,
+  loginCsrfValid,
+  sessionCsrfValid,
+  startSession,
+  type BrowserSessionEnv,
+} from "../auth/browser-session";
 import { serviceName } from "../auth/challenge";
 import { authenticatePassword } from "../auth/credentials";
 import { loginThrottle } from "../auth/login-throttle";
-import { anonymousIdentity, NOBODY } from "../auth/identity";
+import { deps } from "../http/request-deps";
 import { hasAdminRight } from "../registry/identity";
-import { parseConfig } from "../config/config";
 import { RegistryError } from "../errors";
 import { formatDigest, parseDigest } from "../oci/digest";
 import { isValidTag, parseName } from "../oci/reference";
 import { collectOnce } from "../registry/collection";
 import { findBlob, readBlob } from "../registry/blobs";
+import { listRepositorySummaries } from "../registry/catalog";
 import { deletePolicy, refuseDelete } from "../registry/write-policy";
-import type { Deps } from "../storage/deps";
 import type { Reference } from "../oci/reference";
 import { deleteManifest } from "../registry/manifests";
 import { readBounded } from "../util/read-bounded";
 import { downloadName, downloadType } from "./format";
-import { mayPull } from "./access";
 import { FAVICON_PATH, type PageUser } from "./components";
-import { loadManifest, loadRepositories, loadRepository, loadStorage } from "./data";
+import { loadManifest, loadRepository, loadStorage } from "./data";
 import { sameOriginPath } from "./next-path";
 import { ManifestPage } from "./pages/manifest";
 import { ConfirmDeletePage, ErrorPage, LoginPage } from "./pages/forms";
 import { RepositoriesPage } from "./pages/repositories";
 import { RepositoryPage } from "./pages/repository";
 import { StoragePage } from "./pages/storage";
-import { endSession, loadSession, loginCsrf, loginCsrfValid, sessionCsrfValid, startSession } from "./session";
 import { CSS, FAVICON_SVG, SCRIPT } from "./styles";
-import type { UiEnv } from "./ui-env";
 
-export const uiRoutes = new Hono<UiEnv>();
-type C = Context<UiEnv>;
+export const uiRoutes = new Hono<BrowserSessionEnv>();
+type C = Context<BrowserSessionEnv>;
 
 /** Pages only ever embed their own stylesheet and script. */
 const SECURITY_HEADERS: Record<string, string> = {
@@ -46,22 +50,14 @@ const SECURITY_HEADERS: Record<string, string> = {
   "Referrer-Policy": "same-origin",
 };
 
-async function uiContext(c: C, next: () => Promise<void>) {
-  const config = parseConfig(c.env);
-  c.set("config", config);
-  const session = await loadSession(c);
-  c.set("session", session);
-  c.set(
-    "identity",
-    session?.identity ?? (config.auth.configured ? anonymousIdentity(config.auth.anonymousPull) : NOBODY),
-  );
+async function pageHeaders(c: C, next: () => Promise<void>) {
   await next();
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
   if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "no-store");
 }
-/** The paths the UI answers; app.ts meters storage on them as on /v2/. */
+/** The paths the UI answers; app.ts configures and meters storage on them as on /v2/. */
 export const UI_PATHS = ["/", "/-/*", "/r/*"] as const;
-for (const path of UI_PATHS) uiRoutes.use(path, uiContext);
+for (const path of UI_PATHS) uiRoutes.use(path, pageHeaders, browserSession());
 
 uiRoutes.get("/-/static/ui.css", (c) =>
   c.body(CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=300" }),
@@ -73,14 +69,6 @@ uiRoutes.get("/-/static/ui.js", (c) =>
 uiRoutes.get(FAVICON_PATH, (c) =>
   c.body(FAVICON_SVG, 200, { "Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400" }),
 );
-
-function registryDeps(c: C): Deps {
-  return {
-    store: c.get("storage"),
-    config: c.get("config"),
-    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-  };
-}
 
 function pageUser(c: C): PageUser | null {
   const session = c.get("session");
@@ -172,7 +160,7 @@ uiRoutes.post("/-/login", async (c) => {
           config.auth,
           form.get("username") ?? "",
           form.get("password") ?? "",
-          loginThrottle(c as unknown as Context<AppEnv>),
+          loginThrottle(c),
         )
       : null;
   if (!secret || !account) {
@@ -200,13 +188,7 @@ uiRoutes.post("/-/logout", async (c) => {
 uiRoutes.get("/", async (c) => {
   const query = (c.req.query("q") ?? "").trim().toLowerCase().slice(0, 255);
   const after = c.req.query("after") || null;
-  const { rows, next } = await loadRepositories(
-    c.get("storage"),
-    c.get("identity"),
-    query,
-    after,
-    c.get("config").stateSecret,
-  );
+  const { rows, next } = await listRepositorySummaries(deps(c), c.get("identity"), query, after);
   if (!c.get("session") && rows.length === 0 && !after && !query) return c.redirect("/-/login", 303);
   return c.html(
     <RepositoriesPage
@@ -223,7 +205,7 @@ uiRoutes.get("/", async (c) => {
 uiRoutes.get("/-/storage", async (c) => {
   const user = pageUser(c);
   if (!user) return c.redirect("/-/login?next=/-/storage", 303);
-  const data = await loadStorage(c.get("storage"), c.get("identity"));
+  const data = await loadStorage(c);
   const gc = c.req.query("gc");
   const message =
     gc === "busy"
@@ -244,7 +226,7 @@ uiRoutes.post("/-/storage/gc", async (c) => {
   if (!hasAdminRight(c.get("identity")))
     return errorPage(c, 403, "Not allowed", "Only administrators run the garbage collector.");
   const dryRun = form.get("mode") !== "run";
-  const ran = await collectOnce(registryDeps(c), c.get("identity"), dryRun).then(
+  const ran = await collectOnce(deps(c), c.get("identity"), dryRun).then(
     () => true,
     (error: unknown) =>
       error instanceof RegistryError && error.code === "TOOMANYREQUESTS" ? false : Promise.reject(error),
@@ -256,15 +238,9 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
   const repo = parseName(c.req.param("name"));
   const digest = parseDigest(c.req.param("digest"));
   const identity = c.get("identity");
-  if (!mayPull(identity, repo)) return denyPull(c);
+  if (!identity.allows(repo, "pull")) return denyPull(c);
   const rawTag = c.req.query("tag");
-  const data = await loadManifest(
-    c.get("storage"),
-    repo,
-    digest,
-    rawTag && isValidTag(rawTag) ? rawTag : null,
-    c.get("config").maxManifestBytes,
-  );
+  const data = await loadManifest(c, repo, digest, rawTag && isValidTag(rawTag) ? rawTag : null);
   const canDelete = deletePolicy(c.get("config"), identity, repo).allowed;
   const rawIndex = c.req.query("index");
   return c.html(
@@ -287,11 +263,11 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
 uiRoutes.get("/r/:name{.+}/-/blob/:digest", async (c) => {
   const repo = parseName(c.req.param("name"));
   const digest = parseDigest(c.req.param("digest"));
-  if (!mayPull(c.get("identity"), repo)) return denyPull(c);
-  const deps = registryDeps(c);
+  if (!c.get("identity").allows(repo, "pull")) return denyPull(c);
+  const core = deps(c);
   // A plain GET: a browser's Range or conditional headers must not turn the download into
   // a part of the blob.
-  const source = await findBlob(deps, repo, digest, new Request(c.req.url));
+  const source = await findBlob(core, repo, digest, new Request(c.req.url));
   const type = downloadType(c.req.query("type"));
   const headers = new Headers({
     "Content-Type": type,
@@ -303,7 +279,7 @@ uiRoutes.get("/r/:name{.+}/-/blob/:digest", async (c) => {
     return new Response(source.blob.body, { status: 200, headers });
   }
   headers.set("Content-Length", String(source.link.size));
-  return new Response(await readBlob(deps, source.link, digest), { status: 200, headers });
+  return new Response(await readBlob(core, source.link, digest), { status: 200, headers });
 });
 
 function deleteTarget(params: {
@@ -338,7 +314,7 @@ uiRoutes.post("/r/:name{.+}/-/delete", async (c) => {
   // The core refuses what its delete policy refuses (rights, mirrors, DELETES_ENABLED).
   const reference: Reference =
     "tag" in target ? { kind: "tag", tag: target.tag } : { kind: "digest", digest: parseDigest(target.digest) };
-  await deleteManifest(registryDeps(c), c.get("identity"), repo, reference);
+  await deleteManifest(deps(c), c.get("identity"), repo, reference);
   const done =
     "tag" in target ? `tag=${encodeURIComponent(target.tag)}` : `digest=${encodeURIComponent(target.digest)}`;
   return c.redirect(`/r/${repo}?deleted_${done}`, 303);
@@ -347,10 +323,10 @@ uiRoutes.post("/r/:name{.+}/-/delete", async (c) => {
 uiRoutes.get("/r/:name{.+}", async (c) => {
   const repo = parseName(c.req.param("name"));
   const identity = c.get("identity");
-  if (!mayPull(identity, repo)) return denyPull(c);
+  if (!identity.allows(repo, "pull")) return denyPull(c);
   const rawAfter = c.req.query("after");
   const after = rawAfter && isValidTag(rawAfter) ? rawAfter : null;
-  const data = await loadRepository(c.get("storage"), repo, after, c.get("config").maxManifestBytes);
+  const data = await loadRepository(c, repo, after);
   const deletedTag = c.req.query("deleted_tag");
   const deletedDigest = c.req.query("deleted_digest");
   const deleted =

@@ -1,11 +1,11 @@
 // The repositories page: the repositories the caller may pull, searchable and paged.
 import { Layout, Pager, repoHref, Size, Time, type PageUser } from "../components";
-import type { RepositoryRow } from "../data";
+import type { RepositorySummary } from "../../registry/catalog";
 
 export interface RepositoriesProps {
   user: PageUser | null;
   query: string;
-  rows: RepositoryRow[];
+  rows: RepositorySummary[];
   next: string | null;
   paged: boolean;
   now: number;

@@ -14,7 +14,7 @@ import {
 import type { TagRow } from "../data";
 import { groupDigits, humanBytes, mediaTypeLabel } from "../format";
 import { LIMITS } from "../limits";
-import type { RepositoryUsage } from "../../storage/usage";
+import type { RepositoryUsage } from "../../registry/collection";
 
 export interface RepositoryProps {
   user: PageUser | null;
