@@ -54,20 +54,6 @@ export type AllowlistEntry = readonly [from: string, to: string, reason: string]
 // file → name pair from the R2/KV rules. An entry that no longer matches a problem is itself
 // a problem, so the list can only shrink. Do not add to it: fix the import instead.
 const TEMPORARY_ALLOWLIST: readonly AllowlistEntry[] = [
-  // Front ends below the core: page data and sessions are to come from registry/.
-  ["ui/components.tsx", "gc/reports.ts", "HeldByGrace type: collector reports are to come through the core"],
-  ["ui/data.ts", "gc/reports.ts", "reads collector reports directly"],
-  ["ui/data.ts", "storage/storage.ts", "Storage type: page data is to come from core functions"],
-  ["ui/data.ts", "storage/blob-data.ts", "reads blob data directly"],
-  ["ui/data.ts", "storage/blobs.ts", "reads blob links directly"],
-  ["ui/data.ts", "storage/browse.ts", "lists tags and upload sessions directly"],
-  ["ui/data.ts", "storage/manifests.ts", "reads manifests, tags and referrers directly"],
-  ["ui/data.ts", "storage/repositories.ts", "checks repository existence directly"],
-  ["ui/data.ts", "storage/uploads.ts", "UploadState type: upload sessions are to come from the core"],
-  ["ui/data.ts", "storage/usage.ts", "reads usage records directly"],
-  ["ui/pages/repository.tsx", "storage/usage.ts", "RepositoryUsage type: usage is to come from the core"],
-  ["ui/routes.tsx", "storage/deps.ts", "Deps type: the UI is to share the API's request deps"],
-  ["ui/session.ts", "storage/sessions.ts", "browser sessions are to be stored through auth/ and the core"],
   // keys.ts is private to storage/: callers are to get records, not keys.
   ["gc/record-sweep.ts", "storage/keys.ts", "digestFromKeySuffix: the collector parses keys it listed"],
   ["gc/repository-scan.ts", "storage/keys.ts", "digestFromKeySuffix: the collector parses keys it listed"],
