@@ -1,7 +1,4 @@
-// Housekeeping run by the cron trigger: expires abandoned upload sessions. Each run does a
-// bounded amount of work and keeps a cursor in R2, so a bucket with many sessions is covered
-// over several runs.
-import type { Config } from "../config/config";
+
 import { runCollectorStep } from "../gc/collector";
 import type { Deps } from "../storage/deps";
 import {

@@ -1,6 +1,6 @@
 // What every repository route starts from: the repository name, parsed once by the
 // `repository` middleware (the spec's grammar; NAME_INVALID otherwise).
-import type { Context, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { parseName } from "../oci/reference";
 

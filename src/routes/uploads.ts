@@ -4,7 +4,6 @@
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { requireAccess } from "../auth/middleware";
-import { RegistryError } from "../errors";
 import { formatDigest, parseDigest } from "../oci/digest";
 import { parseName } from "../oci/reference";
 import { formatUploadRange } from "../oci/range";
