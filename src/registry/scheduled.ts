@@ -1,4 +1,6 @@
-
+// Housekeeping run by the cron trigger: expires abandoned upload sessions. Each run does a
+// bounded amount of work and keeps a cursor in R2, so a bucket with many sessions is covered
+// over several runs.
 import { runCollectorStep } from "../gc/collector";
 import type { Deps } from "../storage/deps";
 import {
