@@ -9,6 +9,7 @@ import { app } from "../src/app";
 import type { Env } from "../src/config/config";
 import { parseDigest } from "../src/oci/digest";
 import { getBlobLink, getBlobRecord, listBlobRepositories } from "../src/storage/blobs";
+import { headTagVersion, listBlobRecordVersions } from "../src/storage/collector";
 import { condemn } from "../src/storage/condemn";
 import { PASSWORDS, usersJson } from "./auth-setup";
 import { bucket, storage } from "./gc-helpers";
@@ -100,7 +101,7 @@ describe("pull-through under the collector's protocol", () => {
     expect((await pull("/v2/up/tagged/manifests/latest")).status).toBe(200);
     const tagKey = storedKeys.tag("up/tagged", "latest");
     // The collector condemns the tag; the next pull revalidates it and writes it again.
-    expect(await condemn(storage, (await bucket.head(tagKey))!, null)).not.toBeNull();
+    expect(await condemn(storage, (await headTagVersion(storage, "up/tagged", "latest"))!, null)).not.toBeNull();
     const revalidated = pull("/v2/up/tagged/manifests/latest");
     await pause(300);
     // The collector's re-check did not see the rewrite: it deletes what it judged.
@@ -118,7 +119,10 @@ describe("pull-through under the collector's protocol", () => {
     expect((await request(`/v2/local/elsewhere/blobs/${image.layerDigest}`, { method: "DELETE" })).status).toBe(202);
     const recordKey = storedKeys.blobRecord(image.layerDigest);
     const record = (await bucket.head(recordKey))!;
-    expect(await condemn(storage, record, null)).not.toBeNull();
+    const judged = (await listBlobRecordVersions(storage, null, 1000)).items.find(
+      (r) => r.digest === image.layerDigest,
+    );
+    expect(await condemn(storage, judged!, null)).not.toBeNull();
     const pulled = pull(`/v2/up/linked/blobs/${image.layerDigest}`);
     await pause(300);
     // The collector saw no reverse link when it re-checked, so it deletes record and bytes.

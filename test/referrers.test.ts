@@ -2,6 +2,7 @@
 // artifactType filter with OCI-Filters-Applied, paging with Link, unknown subjects, and
 // OCI-Subject on the PUT that names a subject.
 import { describe, expect, it } from "vitest";
+import { judgeReferrer, matchesArtifactType } from "../src/registry/referrers";
 import { OCI_INDEX, OCI_MANIFEST, errorCode, pushBlob, pushImage, pushManifest, request, sha256 } from "./helpers";
 
 const EMPTY = "application/vnd.oci.empty.v1+json";
@@ -195,5 +196,55 @@ describe("referrers list", () => {
     const badN = await request(`/v2/ref/bad/referrers/${sha256("x")}?n=-4`);
     expect(badN.status).toBe(400);
     expect(await errorCode(badN)).toBe("UNSUPPORTED");
+  });
+});
+
+describe("the artifactType filter and the page cut", () => {
+  it("keeps exactly the descriptors of the asked artifactType", () => {
+    const rows: [filter: string | undefined, artifactType: string | undefined, kept: boolean][] = [
+      [undefined, undefined, true],
+      [undefined, "application/x.sbom", true],
+      ["application/x.sbom", "application/x.sbom", true],
+      ["application/x.sbom", "application/x.sig", false],
+      ["application/x.sbom", undefined, false],
+      ["application/x.sbom", "application/x.sbom+json", false],
+      ["", undefined, false],
+      ["", "", true],
+    ];
+    for (const [filter, artifactType, kept] of rows)
+      expect(matchesArtifactType(filter, artifactType), `${filter} / ${artifactType}`).toBe(kept);
+  });
+
+  it("judges each stored referrer before its descriptor is read", () => {
+    const page = { limit: 3, maxBytes: 1000 };
+    const sbom = "application/x.sbom";
+    const rows: [
+      filter: string | undefined,
+      recorded: string | undefined,
+      bytes: number,
+      taken: { count: number; bytes: number },
+      verdict: "take" | "skip" | "stop",
+    ][] = [
+      [undefined, sbom, 100, { count: 0, bytes: 0 }, "take"],
+      [sbom, sbom, 100, { count: 0, bytes: 0 }, "take"],
+      [sbom, "application/x.sig", 100, { count: 0, bytes: 0 }, "skip"],
+      // "" is what a push records for none: only the read settles it against an empty filter.
+      [sbom, "", 100, { count: 0, bytes: 0 }, "skip"],
+      ["", "", 100, { count: 0, bytes: 0 }, "take"],
+      // Nothing recorded: kept for the read to decide.
+      [sbom, undefined, 100, { count: 0, bytes: 0 }, "take"],
+      // The count cut, and the byte cut, which never leaves a page empty.
+      [undefined, sbom, 100, { count: 3, bytes: 300 }, "stop"],
+      [undefined, sbom, 100, { count: 2, bytes: 900 }, "take"],
+      [undefined, sbom, 101, { count: 2, bytes: 900 }, "stop"],
+      [undefined, sbom, 5000, { count: 0, bytes: 0 }, "take"],
+      // One the filter skips never ends a full page.
+      [sbom, "application/x.sig", 5000, { count: 3, bytes: 900 }, "skip"],
+    ];
+    for (const [filter, recorded, bytes, taken, verdict] of rows)
+      expect(
+        judgeReferrer({ artifactType: recorded, bytes }, taken, { ...page, artifactType: filter }),
+        JSON.stringify({ filter, recorded, bytes, taken }),
+      ).toBe(verdict);
   });
 });

@@ -2,7 +2,6 @@
 // and the step's tallies. A dry run decides exactly as a real run and writes nothing but
 // its own cursor and the usage figures it measured (gc/usage.ts).
 import type { GcConfig } from "../config/config";
-import type { StoredObject } from "../storage/collector";
 import type { Budget } from "./budget";
 import type { Counts, GcState, GraceHeld } from "./state";
 import type { Storage } from "../storage/storage";
@@ -38,10 +37,4 @@ export function noteHeld(ctx: GcContext, kind: "tags" | "manifests" | "links", a
   const collectable = at + ctx.config.graceSeconds * 1000;
   ctx.held.firstCollectableAt = Math.min(ctx.held.firstCollectableAt ?? collectable, collectable);
   ctx.held.lastCollectableAt = Math.max(ctx.held.lastCollectableAt ?? collectable, collectable);
-}
-
-/** When an object was written or last linked: its stamp, else R2's upload time. */
-export function writtenAt(object: StoredObject, stamp: "linkedAt" | "taggedAt" = "linkedAt"): number {
-  const raw = object.customMetadata?.[stamp];
-  return raw === undefined ? object.uploaded.getTime() : Number(raw);
 }

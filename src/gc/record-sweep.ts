@@ -2,24 +2,24 @@
 // any more (with their bytes), links held by repositories that never got a manifest, and
 // data objects that no record points to (abandoned uploads).
 import { formatDigest, tryParseDigest, type Digest } from "../oci/digest";
-import { condemn, CONDEMN_LEASE_MS, condemnedAt, pardon, stillMayDelete } from "../storage/condemn";
+import { condemn, CONDEMN_LEASE_MS, pardon, stillMayDelete } from "../storage/condemn";
 import { unlinkBlob } from "../storage/blobs";
 import {
   blobHasLinks,
   dataHasSession,
   deleteDataObjects,
   deleteRecordWithData,
-  headBlobLinkObject,
-  listBlobRecordObjects,
+  headLinkVersion,
+  listBlobRecordVersions,
   listDataObjects,
   listLinkingRepositories,
   repositoryHasManifests,
-  type StoredObject,
+  type BlobRecordVersion,
+  type DataObject,
 } from "../storage/collector";
-import { digestFromKeySuffix } from "../storage/keys";
 import { repositoryExists } from "../storage/repositories";
 import type { DataKeyFilter } from "./bloom";
-import { noteFreed, writtenAt, type GcContext } from "./context";
+import { noteFreed, type GcContext } from "./context";
 
 const PAGE = 50;
 /** Longest a request may take between writing a blob's bytes and creating its record. Data
@@ -38,9 +38,9 @@ async function freeStrayLink(
     catalog.set(repo, await repositoryExists(ctx.store, repo));
   }
   if (catalog.get(repo)) return false;
-  const link = await headBlobLinkObject(ctx.store, repo, digest);
-  if (!link || writtenAt(link) >= ctx.cutoff) return false;
-  const label = `${repo}@${digestFromKeySuffix(link.key)}`;
+  const link = await headLinkVersion(ctx.store, repo, digest);
+  if (!link || link.writtenAt >= ctx.cutoff) return false;
+  const label = `${repo}@${link.digest}`;
   if (ctx.dryRun) {
     noteFreed(ctx, "links", label);
     return true;
@@ -70,9 +70,9 @@ async function unlinked(ctx: GcContext, digest: Digest, catalog: Map<string, boo
 }
 
 /** Condemns the record, re-lists its links, and deletes record and bytes if none appeared. */
-async function freeRecord(ctx: GcContext, record: StoredObject, digest: Digest): Promise<void> {
-  const bytes = Number(record.customMetadata?.size ?? 0);
-  const label = digestFromKeySuffix(record.key);
+async function freeRecord(ctx: GcContext, record: BlobRecordVersion, digest: Digest): Promise<void> {
+  const bytes = record.size;
+  const label = record.digest;
   if (ctx.dryRun) return noteFreed(ctx, "blobs", label, bytes);
   const at = ctx.now();
   const condemned = await condemn(ctx.store, record, null, at);
@@ -85,15 +85,15 @@ async function freeRecord(ctx: GcContext, record: StoredObject, digest: Digest):
   noteFreed(ctx, "blobs", label, bytes);
 }
 
-async function judgeRecord(ctx: GcContext, record: StoredObject, catalog: Map<string, boolean>): Promise<void> {
-  const digest = tryParseDigest(digestFromKeySuffix(record.key));
+async function judgeRecord(ctx: GcContext, record: BlobRecordVersion, catalog: Map<string, boolean>): Promise<void> {
+  const digest = tryParseDigest(record.digest);
   if (!digest) return;
-  const stamped = condemnedAt(record);
+  const stamped = record.condemnedAt;
   if (stamped !== null && ctx.now() - stamped > CONDEMN_LEASE_MS && !ctx.dryRun) {
     // A collector died between condemning and deciding: undo it, judge it next cycle.
     return pardon(ctx.store, record, null);
   }
-  if (record.uploaded.getTime() >= ctx.cutoff) return;
+  if (record.writtenAt >= ctx.cutoff) return;
   if (await unlinked(ctx, digest, catalog)) await freeRecord(ctx, record, digest);
 }
 
@@ -103,10 +103,10 @@ export async function sweepRecords(ctx: GcContext, filter: DataKeyFilter): Promi
   const catalog = new Map<string, boolean>();
   while (ctx.budget.has(10)) {
     const limit = Math.max(1, Math.floor(ctx.budget.remaining() / 8));
-    const page = await listBlobRecordObjects(ctx.store, ctx.state.cursor, Math.min(PAGE, limit));
-    for (const record of page.objects) {
-      if (record.customMetadata?.data) filter.add(record.customMetadata.data);
-      ctx.state.storedBytes = (ctx.state.storedBytes ?? 0) + Number(record.customMetadata?.size ?? 0);
+    const page = await listBlobRecordVersions(ctx.store, ctx.state.cursor, Math.min(PAGE, limit));
+    for (const record of page.items) {
+      if (record.dataKey) filter.add(record.dataKey);
+      ctx.state.storedBytes = (ctx.state.storedBytes ?? 0) + record.size;
       ctx.state.storedBlobs = (ctx.state.storedBlobs ?? 0) + 1;
       await judgeRecord(ctx, record, catalog);
     }
@@ -122,15 +122,15 @@ export async function sweepData(ctx: GcContext, filter: DataKeyFilter): Promise<
   while (ctx.budget.has(3)) {
     const limit = Math.max(1, Math.min(PAGE, ctx.budget.remaining() - 2));
     const page = await listDataObjects(ctx.store, ctx.state.cursor, limit);
-    const orphans: StoredObject[] = [];
-    for (const o of page.objects) {
-      if (o.uploaded.getTime() >= horizon || filter.mayContain(o.key)) continue;
-      if (!(await dataHasSession(ctx.store, o.key))) orphans.push(o);
+    const orphans: DataObject[] = [];
+    for (const o of page.items) {
+      if (o.writtenAt >= horizon || filter.mayContain(o.dataKey)) continue;
+      if (!(await dataHasSession(ctx.store, o.dataKey))) orphans.push(o);
     }
     if (orphans.length > 0 && !ctx.dryRun) {
       await deleteDataObjects(ctx.store, orphans);
     }
-    for (const o of orphans) noteFreed(ctx, "data", o.key, o.size);
+    for (const o of orphans) noteFreed(ctx, "data", o.dataKey, o.size);
     ctx.state.cursor = page.cursor;
     if (page.cursor === null) return true;
   }

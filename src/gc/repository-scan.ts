@@ -1,9 +1,8 @@
 // Reads one repository's tags and manifests into the collector's working set, a page at a
 // time, and re-reads them when a re-check needs to know what appeared meanwhile.
-import { listManifestKeys, listTagObjects, readManifestAt } from "../storage/collector";
-import { digestFromKeySuffix } from "../storage/keys";
+import { tryParseDigest } from "../oci/digest";
+import { listManifestDigests, listTagVersions, readManifestVersion } from "../storage/collector";
 import type { GcContext } from "./context";
-import { writtenAt } from "./context";
 import { manifestNode } from "./graph";
 import type { RepositoryWork, TagNode } from "./state";
 
@@ -14,24 +13,18 @@ export async function readTags(ctx: GcContext, repo: string): Promise<TagNode[]>
   const tags: TagNode[] = [];
   let cursor: string | null = null;
   do {
-    const page = await listTagObjects(ctx.store, repo, cursor);
-    for (const o of page.objects) {
-      tags.push({
-        tag: o.key.slice(page.prefix.length),
-        digest: o.customMetadata?.digest ?? "",
-        taggedAt: writtenAt(o, "taggedAt"),
-      });
-    }
+    const page = await listTagVersions(ctx.store, repo, cursor);
+    for (const t of page.items) tags.push({ tag: t.tag, digest: t.digest, taggedAt: t.writtenAt });
     cursor = page.cursor;
   } while (cursor);
   return tags;
 }
 
-async function readManifest(ctx: GcContext, work: RepositoryWork, key: string): Promise<void> {
-  const read = await readManifestAt(ctx.store, key);
+async function readManifest(ctx: GcContext, work: RepositoryWork, digest: string): Promise<void> {
+  const parsed = tryParseDigest(digest);
+  const read = parsed && (await readManifestVersion(ctx.store, work.name, parsed));
   if (!read) return;
-  const { object, bytes } = read;
-  work.manifests[digestFromKeySuffix(key)] = manifestNode(bytes, object.httpMetadata?.contentType, writtenAt(object));
+  work.manifests[digest] = manifestNode(read.bytes, read.contentType, read.writtenAt);
 }
 
 /** Continues the first read of the repository. True when it is complete. */
@@ -39,8 +32,8 @@ export async function scanRepository(ctx: GcContext, work: RepositoryWork): Prom
   if (work.tags === null) work.tags = await readTags(ctx, work.name);
   while (ctx.budget.has(2)) {
     const limit = Math.min(PAGE, ctx.budget.has(PAGE + 1) ? PAGE : 1);
-    const page = await listManifestKeys(ctx.store, work.name, work.cursor, limit);
-    for (const o of page.objects) await readManifest(ctx, work, o.key);
+    const page = await listManifestDigests(ctx.store, work.name, work.cursor, limit);
+    for (const digest of page.items) await readManifest(ctx, work, digest);
     work.cursor = page.cursor;
     if (page.cursor === null) return true;
   }
@@ -56,10 +49,10 @@ export async function rereadRepository(ctx: GcContext, work: RepositoryWork, wit
   let cursor: string | null = null;
   const fresh: string[] = [];
   do {
-    const page = await listManifestKeys(ctx.store, work.name, cursor);
-    for (const o of page.objects) if (!work.manifests[digestFromKeySuffix(o.key)]) fresh.push(o.key);
+    const page = await listManifestDigests(ctx.store, work.name, cursor);
+    for (const digest of page.items) if (!work.manifests[digest]) fresh.push(digest);
     cursor = page.cursor;
   } while (cursor);
-  await Promise.all(fresh.map((key) => readManifest(ctx, work, key)));
+  await Promise.all(fresh.map((digest) => readManifest(ctx, work, digest)));
   if (withTags) work.tags = await readTags(ctx, work.name);
 }

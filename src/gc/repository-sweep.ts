@@ -8,13 +8,13 @@ import { unlinkBlob } from "../storage/blobs";
 import {
   deleteJudged,
   deleteManifestWithReferrer,
-  headTagObject,
-  listBlobLinkObjects,
-  readManifestObject,
-  type StoredObject,
+  headTagVersion,
+  listLinkVersions,
+  readManifestVersion,
+  type LinkVersion,
+  type ManifestVersion,
 } from "../storage/collector";
-import { digestFromKeySuffix } from "../storage/keys";
-import { noteFreed, noteHeld, writtenAt, type GcContext } from "./context";
+import { noteFreed, noteHeld, type GcContext } from "./context";
 import { hasOpaque, isOrphanReferrer, markedBlobs, reachableManifests } from "./graph";
 import { rereadRepository, scanRepository } from "./repository-scan";
 import type { RetentionRule } from "../config/retention";
@@ -29,10 +29,10 @@ async function expireTags(ctx: GcContext, work: RepositoryWork, rule: RetentionR
   for (const tag of tagsToExpire(rule, work.tags!)) {
     if (!ctx.budget.has(3)) return false;
     work.tags = work.tags!.filter((t) => t.tag !== tag);
-    const head = await headTagObject(ctx.store, work.name, tag);
+    const head = await headTagVersion(ctx.store, work.name, tag);
     if (!head) continue;
-    if (writtenAt(head, "taggedAt") >= ctx.cutoff) {
-      noteHeld(ctx, "tags", writtenAt(head, "taggedAt"));
+    if (head.writtenAt >= ctx.cutoff) {
+      noteHeld(ctx, "tags", head.writtenAt);
       continue;
     }
     if (ctx.dryRun) {
@@ -98,20 +98,19 @@ async function freeManifestBatch(
   rule: RetentionRule | null,
   batch: string[],
 ): Promise<void> {
-  const condemned: { digest: string; object: StoredObject; bytes: Uint8Array; at: number }[] = [];
+  const condemned: { digest: string; manifest: ManifestVersion; at: number }[] = [];
   for (const digest of batch) {
-    const read = await readManifestObject(ctx.store, work.name, tryParseDigest(digest)!);
+    const read = await readManifestVersion(ctx.store, work.name, tryParseDigest(digest)!);
     if (!read) continue;
-    const { object, bytes } = read;
     const at = ctx.now();
-    const written = await condemn(ctx.store, object, bytes, at);
-    if (written) condemned.push({ digest, object: written, bytes, at });
+    const manifest = await condemn(ctx.store, read, read.bytes, at);
+    if (manifest) condemned.push({ digest, manifest, at });
   }
   await rereadRepository(ctx, work, true);
   const still = new Set(unreachable(ctx, work, rule));
   for (const c of condemned) {
     if (still.has(c.digest) && stillMayDelete(c.at, ctx.now())) await deleteManifest(ctx, work, c.digest);
-    else await pardon(ctx.store, c.object, c.bytes);
+    else await pardon(ctx.store, c.manifest, c.manifest.bytes);
   }
 }
 
@@ -141,26 +140,26 @@ async function freeManifests(ctx: GcContext, work: RepositoryWork): Promise<bool
 
 /** What the links that stay weigh (a real run frees the unmarked ones; the few it pardons
  *  are left out of the figure, which errs low). */
-function keptBytes(links: StoredObject[], freed: StoredObject[]): number {
-  const gone = new Set(freed.map((o) => o.key));
-  return links.reduce((sum, o) => sum + (gone.has(o.key) ? 0 : Number(o.customMetadata?.size ?? 0)), 0);
+function keptBytes(links: LinkVersion[], freed: LinkVersion[]): number {
+  const gone = new Set(freed.map((l) => l.digest));
+  return links.reduce((sum, l) => sum + (gone.has(l.digest) ? 0 : l.size), 0);
 }
 
 /** Condemns a page's unmarked links, re-reads the manifests, deletes what stays unmarked. */
-async function freeLinkBatch(ctx: GcContext, work: RepositoryWork, links: StoredObject[]): Promise<void> {
-  const condemned: { object: StoredObject; at: number }[] = [];
-  for (const link of links) {
+async function freeLinkBatch(ctx: GcContext, work: RepositoryWork, links: LinkVersion[]): Promise<void> {
+  const condemned: { link: LinkVersion; at: number }[] = [];
+  for (const judged of links) {
     const at = ctx.now();
-    const written = await condemn(ctx.store, link, null, at);
-    if (written) condemned.push({ object: written, at });
+    const link = await condemn(ctx.store, judged, null, at);
+    if (link) condemned.push({ link, at });
   }
   if (condemned.length === 0) return;
   await rereadRepository(ctx, work, false);
   const marks = markedBlobs(work.manifests);
-  for (const { object, at } of condemned) {
-    const digest = digestFromKeySuffix(object.key);
+  for (const { link, at } of condemned) {
+    const { digest } = link;
     if (marks.has(digest) || !stillMayDelete(at, ctx.now())) {
-      await pardon(ctx.store, object, null);
+      await pardon(ctx.store, link, null);
       continue;
     }
     await unlinkBlob(ctx.store, work.name, tryParseDigest(digest)!);
@@ -170,20 +169,18 @@ async function freeLinkBatch(ctx: GcContext, work: RepositoryWork, links: Stored
 
 /** The links of a page the grace keeps: unmarked ones written within it, and marked ones
  *  that only manifests the grace keeps mark (collectable with the newest of those). */
-function noteHeldLinks(ctx: GcContext, work: RepositoryWork, links: StoredObject[], marks: Set<string>): void {
+function noteHeldLinks(ctx: GcContext, work: RepositoryWork, links: LinkVersion[], marks: Set<string>): void {
   const held = work.heldManifests ?? {};
   const others = Object.fromEntries(Object.entries(work.manifests).filter(([digest]) => !(digest in held)));
   const markedByOthers = markedBlobs(others);
   const heldAt = new Map<string, number>();
   for (const [digest, at] of Object.entries(held))
     for (const blob of work.manifests[digest]?.blobs ?? []) heldAt.set(blob, Math.max(heldAt.get(blob) ?? 0, at));
-  for (const link of links) {
-    const digest = digestFromKeySuffix(link.key);
-    const bytes = Number(link.customMetadata?.size ?? 0);
+  for (const { digest, size, writtenAt } of links) {
     if (!marks.has(digest)) {
-      if (writtenAt(link) >= ctx.cutoff) noteHeld(ctx, "links", writtenAt(link), bytes);
+      if (writtenAt >= ctx.cutoff) noteHeld(ctx, "links", writtenAt, size);
     } else if (!markedByOthers.has(digest) && heldAt.has(digest)) {
-      noteHeld(ctx, "links", Math.max(heldAt.get(digest)!, writtenAt(link)), bytes);
+      noteHeld(ctx, "links", Math.max(heldAt.get(digest)!, writtenAt), size);
     }
   }
 }
@@ -192,15 +189,15 @@ async function freeLinks(ctx: GcContext, work: RepositoryWork): Promise<boolean>
   if (hasOpaque(work.manifests)) return true;
   while (ctx.budget.has(RECHECK_RESERVE + 2)) {
     const limit = Math.max(1, Math.min(BATCH, Math.floor((ctx.budget.remaining() - RECHECK_RESERVE) / 2)));
-    const page = await listBlobLinkObjects(ctx.store, work.name, work.cursor, limit);
+    const page = await listLinkVersions(ctx.store, work.name, work.cursor, limit);
     const marks = markedBlobs(work.manifests);
-    noteHeldLinks(ctx, work, page.objects, marks);
-    const unmarked = page.objects.filter((o) => !marks.has(digestFromKeySuffix(o.key)) && writtenAt(o) < ctx.cutoff);
-    work.linkedBytes = (work.linkedBytes ?? 0) + keptBytes(page.objects, ctx.dryRun ? [] : unmarked);
+    noteHeldLinks(ctx, work, page.items, marks);
+    const unmarked = page.items.filter((l) => !marks.has(l.digest) && l.writtenAt < ctx.cutoff);
+    work.linkedBytes = (work.linkedBytes ?? 0) + keptBytes(page.items, ctx.dryRun ? [] : unmarked);
     if (ctx.dryRun) {
-      for (const o of unmarked) {
-        noteFreed(ctx, "links", `${work.name}@${digestFromKeySuffix(o.key)}`);
-        ctx.state.wouldFreeLinks?.push(`${digestFromKeySuffix(o.key)} ${work.name}`);
+      for (const l of unmarked) {
+        noteFreed(ctx, "links", `${work.name}@${l.digest}`);
+        ctx.state.wouldFreeLinks?.push(`${l.digest} ${work.name}`);
       }
     } else await freeLinkBatch(ctx, work, unmarked);
     work.cursor = page.cursor;

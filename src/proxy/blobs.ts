@@ -10,7 +10,6 @@ import { formatDigest, type Digest } from "../oci/digest";
 import { publishStoredBlob } from "../storage/blob-links";
 import { BlobDataWriter } from "../storage/blob-data";
 import { getBlobLink, getBlobRecord, type BlobRecord } from "../storage/blobs";
-import { keys } from "../storage/keys";
 import { claimBlobFetch, getBlobFetch, refreshBlobFetch, releaseBlobFetch } from "../storage/proxy-fetch";
 import { routesFor, type UpstreamRoute } from "../config/upstreams";
 import { asRegistryError, firstUpstream, UpstreamCorrupt } from "./upstreams";
@@ -114,7 +113,7 @@ async function fetchAndCache(
   const length = declaredLength(response);
   // One part buffer at a time (partsInFlight 0): a pull-through fill shares the isolate with
   // client requests, and is not waited on by anyone but the client.
-  const writer = await BlobDataWriter.open(deps.store, keys.blobData(`proxy-${crypto.randomUUID()}`), {
+  const writer = await BlobDataWriter.open(deps.store, `proxy-${crypto.randomUUID()}`, {
     partSize: deps.config.partSize,
     length,
     partsInFlight: 0,

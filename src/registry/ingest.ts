@@ -13,7 +13,6 @@
 // here: it is piped into one R2 put (registry/uploads.ts).
 import { bodyTooLarge, RegistryError } from "../errors";
 import { BlobDataWriter } from "../storage/blob-data";
-import { keys } from "../storage/keys";
 import type { UploadState } from "../storage/uploads";
 import { readTailInto } from "../storage/uploads";
 import { READ_BYTES, readBuffers } from "../util/memory-budget";
@@ -109,7 +108,7 @@ export async function ingest<T>(
   const reader = body ? await readBody(body) : null;
   let writer: BlobDataWriter | null = null;
   try {
-    writer = await BlobDataWriter.open(options.store, keys.blobData(state.id), {
+    writer = await BlobDataWriter.open(options.store, state.id, {
       partSize: state.partSize,
       resume: { multipartId: state.multipartId, parts: state.parts },
       initial: { length: state.tailLength, readInto: (buffer) => readTailInto(options.store, state, buffer) },

@@ -1,7 +1,8 @@
 // The registry's upload rules: opening, appending, finishing and cancelling blob uploads.
-// Bytes are written once, under the session's data key (keys.blobData): as a multipart object
-// repacked from whatever the client sends, or as one plain put when a single request carries
-// the whole blob with its length. That object becomes the blob: finishing never copies data.
+// Bytes are written once, in the session's data object (storage/blob-data.ts): as a multipart
+// object repacked from whatever the client sends, or as one plain put when a single request
+// carries the whole blob with its length. That object becomes the blob: finishing never
+// copies data.
 // Digests are checked before anything becomes readable.
 import type { Config } from "../config/config";
 import { bodyTooLarge, RegistryError } from "../errors";
@@ -10,6 +11,7 @@ import { parseChunkRange } from "../oci/range";
 import { parseContentLength } from "../util/content-length";
 import {
   abortBlobData,
+  blobDataOf,
   completeBlobData,
   deleteBlobData,
   hashBlobData,
@@ -18,7 +20,6 @@ import {
 } from "../storage/blob-data";
 import { getBlobRecord, type BlobRecord } from "../storage/blobs";
 import { linkOrFail, publishStoredBlob } from "../storage/blob-links";
-import { keys } from "../storage/keys";
 import { deleteTail, deleteUploadObjects, writeTail, writeUploadState, type UploadState } from "../storage/uploads";
 import { ingest, type IngestResult } from "./ingest";
 import { refuseMirrorWrite } from "./write-policy";
@@ -242,7 +243,7 @@ export async function cancelUpload(deps: Deps, who: SessionIdentity): Promise<vo
 }
 
 function abortMultipart(store: Storage, state: UploadState): Promise<void> {
-  return abortBlobData(store, keys.blobData(state.id), state.multipartId);
+  return abortBlobData(store, state.id, state.multipartId);
 }
 
 /** Removes a finished or cancelled session: its multipart (if never completed), state and tails. */
@@ -271,7 +272,7 @@ async function publishBlob(
   digest: Digest,
 ): Promise<BlobRecord> {
   const { store } = deps;
-  const dataKey = keys.blobData(state.id);
+  const data = blobDataOf(state.id, state.offset);
   // Known before anything is stored: all bytes in hand, or hashed while they streamed.
   const known =
     state.parts.length === 0
@@ -284,15 +285,15 @@ async function publishBlob(
     const existing = await getBlobRecord(store, digest);
     if (existing) return linkOrFail(store, state.repo, digest, existing);
   }
-  await completeBlobData(store, dataKey, { multipartId: state.multipartId, parts: state.parts }, trailing);
+  await completeBlobData(store, state.id, { multipartId: state.multipartId, parts: state.parts }, trailing);
   if (known === null) {
-    const actual = await hashBlobData(store, { dataKey, size: state.offset }, digest.algorithm);
+    const actual = await hashBlobData(store, data, digest.algorithm);
     if (actual !== digest.hex) {
-      await deleteBlobData(store, dataKey);
+      await deleteBlobData(store, data.dataKey);
       throw digestMismatch(digest, actual ?? "(missing)");
     }
   }
-  return publishStoredBlob(store, state.repo, digest, { dataKey, size: state.offset });
+  return publishStoredBlob(store, state.repo, digest, data);
 }
 
 function fitsOnePut(length: number | null): length is number {
@@ -312,17 +313,17 @@ async function storeWholeBlob(
   body: ReadableStream<Uint8Array>,
   length: number,
 ): Promise<BlobRecord> {
-  const dataKey = keys.blobData(state.id);
-  const failure = await putWholeBlobData(deps.store, dataKey, body, length, digest);
+  const failure = await putWholeBlobData(deps.store, state.id, body, length, digest);
   if (failure === "digest") throw new RegistryError("DIGEST_INVALID", `content does not match ${formatDigest(digest)}`);
   if (failure === "length")
     throw new RegistryError("SIZE_INVALID", `the body is not the ${length} bytes its Content-Length declared`);
   if (failure === "body") throw bodyBrokeOff(null);
+  const data = blobDataOf(state.id, length);
   try {
-    return await publishStoredBlob(deps.store, state.repo, digest, { dataKey, size: length });
+    return await publishStoredBlob(deps.store, state.repo, digest, data);
   } catch (error) {
     const record = await getBlobRecord(deps.store, digest).catch(() => null);
-    if (record?.dataKey !== dataKey) await deleteBlobData(deps.store, dataKey).catch(() => {});
+    if (record?.dataKey !== data.dataKey) await deleteBlobData(deps.store, data.dataKey).catch(() => {});
     throw error;
   }
 }

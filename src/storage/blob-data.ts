@@ -1,5 +1,7 @@
 // Blob bytes: the one module that writes, reads back, hashes and drops the object that holds
-// a blob's data (`_data/<id>`, keys.ts). Three ways in:
+// a blob's data (`_data/<id>`, keys.ts). The object is named after whoever writes it (its
+// data id: an upload session's id, or one pull-through fill's); records name it by its
+// `dataKey`, which only storage reads. Three ways in:
 // - BlobDataWriter takes bytes in any chunks and repacks them into R2 multipart parts of one
 //   size (R2 needs every part but the last equal, and at least 5 MiB in production), with up
 //   to `partsInFlight` parts uploading while the next one fills. An upload session resumes
@@ -12,6 +14,7 @@
 // batch; never the blob.
 import { toHex, webCryptoName, type DigestAlgorithm, type Digest } from "../oci/digest";
 import { RegistryError } from "../errors";
+import { keys } from "./keys";
 import { isolatePartBuffers, type PartBuffers } from "./part-buffers";
 import type { Storage } from "./storage";
 import type { MeteredMultipart } from "./metered";
@@ -23,7 +26,11 @@ const STREAM_BATCH_BYTES = 1024 * 1024;
 /** R2's largest single-request object (5 GiB less 5 MiB); bigger blobs go multipart. */
 export const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3 - 5 * 1024 ** 2;
 
-export type UploadedPart = R2UploadedPart;
+/** A stored part of a multipart upload, as its completion needs it. */
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+}
 
 /** Where a writer's multipart upload stands: enough to resume it in a later request. */
 export interface MultipartProgress {
@@ -107,7 +114,7 @@ export class BlobDataWriter {
 
   /** A writer with its first buffer: a part buffer from the isolate's pool (waiting for one
    *  when the pool is spent), or a batch for a streamed put. */
-  static async open(store: Storage, dataKey: string, options: WriterOptions): Promise<BlobDataWriter> {
+  static async open(store: Storage, dataId: string, options: WriterOptions): Promise<BlobDataWriter> {
     const length = options.length ?? null;
     const streamed = length !== null && length <= MAX_SINGLE_PUT_BYTES && !options.resume;
     const buffers = options.buffers ?? isolatePartBuffers;
@@ -126,20 +133,24 @@ export class BlobDataWriter {
         throw error;
       }
     }
-    return new BlobDataWriter(store, dataKey, options, first, initial);
+    return new BlobDataWriter(store, dataId, options, first, initial);
   }
+
+  /** The object the bytes go to, as blob records name it. */
+  readonly dataKey: string;
 
   private constructor(
     private readonly store: Storage,
-    readonly dataKey: string,
+    private readonly dataId: string,
     options: WriterOptions,
     first: Uint8Array,
     initial: number,
   ) {
+    this.dataKey = keys.blobData(dataId);
     const length = options.length ?? null;
     this.streamed =
       length !== null && length <= MAX_SINGLE_PUT_BYTES && !options.resume
-        ? new StreamedPut(store, dataKey, length)
+        ? new StreamedPut(store, this.dataKey, length)
         : null;
     this.batchSize = this.streamed ? STREAM_BATCH_BYTES : options.partSize;
     this.buffers = options.buffers ?? isolatePartBuffers;
@@ -269,7 +280,7 @@ export class BlobDataWriter {
     }
     const { multipartId, parts, trailing } = await this.settle();
     try {
-      await completeBlobData(this.store, this.dataKey, { multipartId, parts }, trailing);
+      await completeBlobData(this.store, this.dataId, { multipartId, parts }, trailing);
     } finally {
       this.release();
     }
@@ -291,7 +302,7 @@ export class BlobDataWriter {
    */
   async abandon(): Promise<void> {
     await this.stop();
-    if (!this.resumed) await abortBlobData(this.store, this.dataKey, this.multipartId);
+    if (!this.resumed) await abortBlobData(this.store, this.dataId, this.multipartId);
   }
 
   /** Ends the hash, the streamed put and the parts in flight, and gives the buffers back. */
@@ -314,20 +325,26 @@ export class BlobDataWriter {
   /** Drops whatever was written: the multipart upload, the object, the hash. */
   async abort(): Promise<void> {
     await this.stop();
-    await abortBlobData(this.store, this.dataKey, this.multipartId);
+    await abortBlobData(this.store, this.dataId, this.multipartId);
     // Best effort: bytes no record names are freed by the collector's data walk anyway.
     await deleteBlobData(this.store, this.dataKey).catch(() => {});
   }
 }
 
-/** Makes the object whole: one put when no part was stored, else the last part and the
- *  multipart completion. No byte is copied inside R2. */
+/** The bytes stored under `dataId`, `size` of them, as a record to read, hash or publish. */
+export function blobDataOf(dataId: string, size: number): StoredData {
+  return { dataKey: keys.blobData(dataId), size };
+}
+
+/** Makes the object of `dataId` whole: one put when no part was stored, else the last part
+ *  and the multipart completion. No byte is copied inside R2. */
 export async function completeBlobData(
   store: Storage,
-  dataKey: string,
+  dataId: string,
   progress: MultipartProgress,
   trailing: Uint8Array,
 ): Promise<void> {
+  const dataKey = keys.blobData(dataId);
   if (progress.parts.length === 0 || progress.multipartId === null) {
     await store.bucket.put(dataKey, trailing, OBJECT_META);
     return;
@@ -350,7 +367,7 @@ export type WholePutFailure = "digest" | "length" | "body";
  */
 export async function putWholeBlobData(
   store: Storage,
-  dataKey: string,
+  dataId: string,
   body: ReadableStream<Uint8Array>,
   length: number,
   digest: Digest,
@@ -358,7 +375,7 @@ export async function putWholeBlobData(
   const sized = new FixedLengthStream(length);
   const piped = body.pipeTo(sized.writable).catch(() => {});
   try {
-    await store.bucket.put(dataKey, sized.readable, { ...OBJECT_META, [digest.algorithm]: digest.hex });
+    await store.bucket.put(keys.blobData(dataId), sized.readable, { ...OBJECT_META, [digest.algorithm]: digest.hex });
     return null;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -490,12 +507,12 @@ async function pipeWindows(
   }
 }
 
-/** Aborts a multipart upload that was never completed. Best effort: R2 aborts abandoned
- *  uploads itself after 7 days. */
-export async function abortBlobData(store: Storage, dataKey: string, multipartId: string | null): Promise<void> {
+/** Aborts the multipart upload of `dataId` that was never completed. Best effort: R2 aborts
+ *  abandoned uploads itself after 7 days. */
+export async function abortBlobData(store: Storage, dataId: string, multipartId: string | null): Promise<void> {
   if (!multipartId) return;
   await store.bucket
-    .resumeMultipartUpload(dataKey, multipartId)
+    .resumeMultipartUpload(keys.blobData(dataId), multipartId)
     .abort()
     .catch(() => {});
 }

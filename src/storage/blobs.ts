@@ -3,7 +3,7 @@
 import { formatDigest, type Digest } from "../oci/digest";
 import { headSettled, MAX_WRITE_ATTEMPTS, writeContended } from "./condemn";
 import { keys } from "./keys";
-import { listAll } from "./list";
+import { listUnder } from "./list";
 import type { Storage } from "./storage";
 
 export interface BlobRecord {
@@ -90,7 +90,6 @@ export async function unlinkBlob(store: Storage, repo: string, digest: Digest): 
 
 /** Repositories that link the blob, in key order, for mounts without `from` and for GC. */
 export async function listBlobRepositories(store: Storage, digest: Digest, limit = 1000): Promise<string[]> {
-  const prefix = keys.blobRepos(digest);
-  const objects = await listAll(store, { prefix }, limit);
-  return objects.map((o) => o.key.slice(prefix.length));
+  const listing = await listUnder(store, { prefix: keys.blobRepos(digest), limit });
+  return listing.objects.map((o) => o.name);
 }

@@ -2,33 +2,12 @@
 // calls: pages of tags with their targets, tag counts, upload sessions.
 import type { Storage } from "./storage";
 import { keys } from "./keys";
-import { listPage } from "./list";
+import { listUnder } from "./list";
 import type { UploadState } from "./uploads";
 
 /** R2 may return fewer objects than asked while truncated; at most this many calls fill one
  *  page, so a page's cost never depends on the repository's size. */
 const MAX_LIST_CALLS = 3;
-
-async function listWindow(
-  store: Storage,
-  prefix: string,
-  after: string | null,
-  limit: number,
-  include?: R2ListOptions["include"],
-) {
-  const objects: R2Object[] = [];
-  let cursor: string | undefined;
-  let truncated = false;
-  for (let calls = 0; calls < MAX_LIST_CALLS && objects.length < limit; calls++) {
-    const position = cursor ? { cursor } : { startAfter: after === null ? undefined : prefix + after };
-    const page = await listPage(store, { prefix, ...position, include, limit: Math.min(1000, limit - objects.length) });
-    objects.push(...page.objects);
-    cursor = page.cursor ?? undefined;
-    truncated = cursor !== undefined;
-    if (!truncated) break;
-  }
-  return { names: objects.map((o) => ({ name: o.key.slice(prefix.length), object: o })), more: truncated };
-}
 
 export interface TagEntry {
   tag: string;
@@ -43,13 +22,19 @@ export async function listTagEntries(
   after: string | null,
   limit: number,
 ): Promise<{ tags: TagEntry[]; more: boolean }> {
-  const { names, more } = await listWindow(store, keys.tagPrefix(repo), after, limit, ["customMetadata"]);
-  const tags = names.map(({ name, object }) => ({
+  const listing = await listUnder(store, {
+    prefix: keys.tagPrefix(repo),
+    after,
+    limit,
+    maxCalls: MAX_LIST_CALLS,
+    metadata: true,
+  });
+  const tags = listing.objects.map(({ name, object }) => ({
     tag: name,
     digest: object.customMetadata?.digest ?? "",
     taggedAt: Number(object.customMetadata?.taggedAt ?? object.uploaded.getTime()),
   }));
-  return { tags, more };
+  return { tags, more: listing.cursor !== null };
 }
 
 /** A repository's tag count and newest tag time from one list call: exact below 1000 tags
@@ -59,9 +44,9 @@ export async function countTags(
   store: Storage,
   repo: string,
 ): Promise<{ count: number; more: boolean; lastTaggedAt: number }> {
-  const page = await listPage(store, { prefix: keys.tagPrefix(repo), limit: 1000 });
-  const lastTaggedAt = page.objects.reduce((max, o) => Math.max(max, o.uploaded.getTime()), 0);
-  return { count: page.objects.length, more: page.cursor !== null, lastTaggedAt };
+  const listing = await listUnder(store, { prefix: keys.tagPrefix(repo), limit: 1000, maxCalls: 1 });
+  const lastTaggedAt = listing.objects.reduce((max, o) => Math.max(max, o.object.uploaded.getTime()), 0);
+  return { count: listing.objects.length, more: listing.cursor !== null, lastTaggedAt };
 }
 
 /** Upload sessions in progress, newest first among the first `limit` found. */
@@ -69,14 +54,18 @@ export async function listUploadSessions(
   store: Storage,
   limit: number,
 ): Promise<{ sessions: UploadState[]; more: boolean }> {
-  const page = await store.bucket.list({ prefix: keys.uploadsPrefix(), delimiter: "/", limit: Math.min(1000, limit) });
-  const prefixes = page.delimitedPrefixes;
+  const listing = await listUnder(store, {
+    prefix: keys.uploadsPrefix(),
+    limit: Math.min(1000, limit),
+    maxCalls: 1,
+    grouped: true,
+  });
   const states = await Promise.all(
-    prefixes.slice(0, limit).map(async (p) => {
-      const object = await store.bucket.get(keys.uploadState(p.slice(keys.uploadsPrefix().length, -1)));
+    listing.groups.slice(0, limit).map(async (id) => {
+      const object = await store.bucket.get(keys.uploadState(id));
       return object ? ((await object.json()) as UploadState) : null;
     }),
   );
   const sessions = states.filter((s): s is UploadState => s !== null).sort((a, b) => b.updatedAt - a.updatedAt);
-  return { sessions, more: page.truncated };
+  return { sessions, more: listing.cursor !== null };
 }

@@ -3,6 +3,7 @@
 // time, and the step reports. The shapes are the collector's (src/gc/state.ts); this module
 // only stores them.
 import { keys } from "./keys";
+import { listUnder } from "./list";
 import type { Storage } from "./storage";
 
 const stateKey = (dryRun: boolean) => (dryRun ? keys.gcDryRunState() : keys.gcState());
@@ -50,15 +51,15 @@ export async function releaseCollectorLease(store: Storage, id: string): Promise
 /** Stores a report under a name that sorts newest first, and drops all but the newest `keep`. */
 export async function putCollectorReport(store: Storage, name: string, report: unknown, keep: number): Promise<void> {
   await store.bucket.put(keys.gcReport(name), JSON.stringify(report), JSON_TYPE);
-  const old = await store.bucket.list({ prefix: keys.gcReportPrefix(), limit: keep + 20 });
-  const surplus = old.objects.slice(keep).map((o) => o.key);
+  const old = await listUnder(store, { prefix: keys.gcReportPrefix(), limit: keep + 20, maxCalls: 1 });
+  const surplus = old.objects.slice(keep).map((o) => o.object.key);
   if (surplus.length > 0) await store.bucket.delete(surplus);
 }
 
 /** The newest `limit` reports, newest first. */
 export async function listCollectorReports<T>(store: Storage, limit: number): Promise<T[]> {
-  const listed = await store.bucket.list({ prefix: keys.gcReportPrefix(), limit });
-  const bodies = await Promise.all(listed.objects.map((o) => store.bucket.get(o.key)));
+  const listed = await listUnder(store, { prefix: keys.gcReportPrefix(), limit, maxCalls: 1 });
+  const bodies = await Promise.all(listed.objects.map((o) => store.bucket.get(o.object.key)));
   const reports = await Promise.all(bodies.map((b) => (b ? (b.json() as Promise<T>) : null)));
   return reports.filter((r): r is Awaited<T> => r !== null) as T[];
 }

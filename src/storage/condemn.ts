@@ -8,6 +8,7 @@
 // the collector never deletes once half the lease has passed (see docs/gc.md).
 
 import { RegistryError } from "../errors";
+import { headOf, versionOf, type ObjectHead, type ObjectVersion } from "./object-version";
 import type { Storage } from "./storage";
 
 export const CONDEMN_LEASE_MS = 30_000;
@@ -19,7 +20,7 @@ export function condemnedAt(object: { customMetadata?: Record<string, string> } 
 }
 
 /** A condemnation still in force: the collector may yet delete the object. */
-export function isCondemned(object: { customMetadata?: Record<string, string> } | null, now = Date.now()): boolean {
+function isCondemned(object: { customMetadata?: Record<string, string> } | null, now = Date.now()): boolean {
   const at = condemnedAt(object);
   return at !== null && now - at < CONDEMN_LEASE_MS;
 }
@@ -31,33 +32,46 @@ export function stillMayDelete(at: number, now = Date.now()): boolean {
 
 type Body = Uint8Array | string | null;
 
+/** A record the collector judged: it names the version it was read at (storage/collector.ts). */
+export interface Judged {
+  version: ObjectVersion;
+}
+
 /**
  * Stamps the object as condemned if it is still the version the collector judged (`judged`
- * comes from a list or head with customMetadata). Returns the condemned version, or null
- * when someone rewrote or deleted it first.
+ * comes from a list or head with customMetadata). Returns the record at its condemned
+ * version, or null when someone rewrote or deleted it first.
  */
-export async function condemn(store: Storage, judged: R2Object, body: Body, at = Date.now()): Promise<R2Object | null> {
-  return store.bucket.put(judged.key, body, {
-    httpMetadata: judged.httpMetadata,
-    customMetadata: { ...judged.customMetadata, condemnedAt: String(at) },
-    onlyIf: { etagMatches: judged.etag },
+export async function condemn<T extends Judged>(
+  store: Storage,
+  judged: T,
+  body: Body,
+  at = Date.now(),
+): Promise<T | null> {
+  const seen = headOf(judged.version);
+  const written = await store.bucket.put(seen.key, body, {
+    httpMetadata: seen.httpMetadata,
+    customMetadata: { ...seen.customMetadata, condemnedAt: String(at) },
+    onlyIf: { etagMatches: seen.etag },
   });
+  return written ? { ...judged, version: versionOf(written) } : null;
 }
 
 /** Lifts a condemnation the re-check overturned, unless the object changed meanwhile. */
-export async function pardon(store: Storage, condemned: R2Object, body: Body): Promise<void> {
-  const { condemnedAt: _dropped, ...customMetadata } = condemned.customMetadata ?? {};
-  await store.bucket.put(condemned.key, body, {
-    httpMetadata: condemned.httpMetadata,
+export async function pardon(store: Storage, condemned: Judged, body: Body): Promise<void> {
+  const seen = headOf(condemned.version);
+  const { condemnedAt: _dropped, ...customMetadata } = seen.customMetadata ?? {};
+  await store.bucket.put(seen.key, body, {
+    httpMetadata: seen.httpMetadata,
     customMetadata,
-    onlyIf: { etagMatches: condemned.etag },
+    onlyIf: { etagMatches: seen.etag },
   });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Heads the object, waiting while a condemnation is in force. Null when it is gone. */
-export async function headSettled(store: Storage, key: string): Promise<R2Object | null> {
+export async function headSettled(store: Storage, key: string): Promise<ObjectHead | null> {
   for (;;) {
     const head = await store.bucket.head(key);
     if (!isCondemned(head)) return head;
@@ -73,13 +87,12 @@ export async function putUnlessCondemned(
   store: Storage,
   key: string,
   value: Body,
-  options: Omit<R2PutOptions, "onlyIf">,
-): Promise<R2Object> {
+  options: { httpMetadata?: { contentType: string }; customMetadata: Record<string, string> },
+): Promise<void> {
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const seen = await headSettled(store, key);
     const onlyIf = seen ? { etagMatches: seen.etag } : new Headers({ "If-None-Match": "*" });
-    const written = await store.bucket.put(key, value, { ...options, onlyIf });
-    if (written) return written;
+    if (await store.bucket.put(key, value, { ...options, onlyIf })) return;
   }
   throw writeContended();
 }

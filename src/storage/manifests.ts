@@ -3,7 +3,8 @@ import { formatDigest, tryParseDigest, type Digest } from "../oci/digest";
 import type { Descriptor } from "../oci/manifest";
 import { headSettled, putUnlessCondemned } from "./condemn";
 import { digestFromKeySuffix, keys } from "./keys";
-import { listAll, listPage } from "./list";
+import { listUnder } from "./list";
+import type { ObjectHead } from "./object-version";
 import type { Storage } from "./storage";
 
 export interface StoredManifest {
@@ -20,15 +21,15 @@ export async function getManifest(
   digest: Digest,
   withBody: boolean,
 ): Promise<StoredManifest | null> {
-  const object = withBody
-    ? await store.bucket.get(keys.manifest(repo, digest))
-    : await store.bucket.head(keys.manifest(repo, digest));
+  const key = keys.manifest(repo, digest);
+  const read = withBody ? await store.bucket.get(key) : null;
+  const object = withBody ? read : await store.bucket.head(key);
   if (!object) return null;
   return {
     digest,
     contentType: object.httpMetadata?.contentType ?? "application/vnd.oci.image.manifest.v1+json",
     size: object.size,
-    body: "body" in object ? (object as R2ObjectBody).body : null,
+    body: read?.body ?? null,
     uploadedAt: object.uploaded.getTime(),
   };
 }
@@ -134,10 +135,9 @@ export async function listTags(
   limit: number,
   last: string | null,
 ): Promise<{ tags: string[]; more: boolean }> {
-  const prefix = keys.tagPrefix(repo);
   if (limit === 0) return { tags: [], more: false };
-  const objects = await listAll(store, { prefix, startAfter: last ? prefix + last : undefined }, limit + 1);
-  const tags = objects.map((o) => o.key.slice(prefix.length));
+  const listing = await listUnder(store, { prefix: keys.tagPrefix(repo), after: last || null, limit: limit + 1 });
+  const tags = listing.objects.map((o) => o.name);
   return { tags: tags.slice(0, limit), more: tags.length > limit };
 }
 
@@ -148,9 +148,8 @@ export async function listTagTargets(
   repo: string,
   max = 100_000,
 ): Promise<{ tag: string; digest: string }[]> {
-  const prefix = keys.tagPrefix(repo);
-  const objects = await listAll(store, { prefix, include: ["customMetadata"] }, max);
-  return objects.map((o) => ({ tag: o.key.slice(prefix.length), digest: o.customMetadata?.digest ?? "" }));
+  const listing = await listUnder(store, { prefix: keys.tagPrefix(repo), limit: max, metadata: true });
+  return listing.objects.map((o) => ({ tag: o.name, digest: o.object.customMetadata?.digest ?? "" }));
 }
 
 /** Referrer descriptors fit in customMetadata (2 KiB) unless their annotations are large;
@@ -177,92 +176,66 @@ export async function deleteReferrer(store: Storage, repo: string, subject: Dige
   await store.bucket.delete(keys.referrer(repo, subject, referrer));
 }
 
-/** What a listing entry says before any read: its descriptor when inline, its size in a
- *  response, and its artifactType when known ("" for none, undefined when not recorded). */
-function peekReferrer(object: R2Object): {
-  inline: Descriptor | null;
-  bytes: number;
+/** A referrer of a subject as stored, before its descriptor is read. */
+export interface StoredReferrer {
+  digest: Digest;
+  /** The descriptor when it is stored inline (most are); null when it is kept in the body:
+   *  readStoredReferrer reads it. */
+  descriptor: Descriptor | null;
+  /** The artifactType recorded at push ("" for none), without reading the descriptor;
+   *  undefined when none was recorded. */
   artifactType: string | undefined;
-} {
+  /** Bytes of the descriptor in a response. */
+  bytes: number;
+}
+
+function storedReferrer(digest: Digest, object: ObjectHead): StoredReferrer {
   const inline = object.customMetadata?.descriptor;
   if (inline) {
     const descriptor = JSON.parse(inline) as Descriptor;
-    return { inline: descriptor, bytes: inline.length, artifactType: descriptor.artifactType ?? "" };
+    return { digest, descriptor, bytes: inline.length, artifactType: descriptor.artifactType ?? "" };
   }
-  return { inline: null, bytes: object.size, artifactType: object.customMetadata?.artifactType };
+  return { digest, descriptor: null, bytes: object.size, artifactType: object.customMetadata?.artifactType };
 }
-
-async function readReferrer(store: Storage, object: R2Object): Promise<Descriptor | null> {
-  const body = await store.bucket.get(object.key);
-  return body ? ((await body.json()) as Descriptor) : null;
-}
-
-export interface ReferrersPageOptions {
-  /** Start after this referrer (the `last` of the previous page). */
-  after: Digest | null;
-  limit: number;
-  /** Descriptor bytes a page may carry; at least one descriptor is always included. */
-  maxBytes: number;
-  /** Keep only referrers of this artifactType. */
-  artifactType: string | undefined;
-}
-
-/** Listing calls one page may make (1,000 entries each): a filter that matches little
- *  ends the page early, with a Link to go on, instead of scanning every referrer. */
-const MAX_LIST_CALLS = 5;
 
 /**
- * One page of the subject's referrers in digest order: up to `limit` descriptors and
- * `maxBytes` of them, as many listing pages as that takes (at most MAX_LIST_CALLS).
- * `last` is the last referrer the page looked at, where the next page starts.
- * Stored bodies are read only for the descriptors the page includes, so the storage reads
- * stay under maxBytes / INLINE_DESCRIPTOR_LIMIT plus the listing calls.
+ * One listing call's worth (up to 1,000) of the subject's referrers in digest order: after
+ * `after`, or from `cursor` (the previous page's) when given. The descriptors kept in bodies
+ * are not read: each costs a read, so the caller reads only those it keeps.
  */
-export async function listReferrersPage(
+export async function listStoredReferrers(
   store: Storage,
   repo: string,
   subject: Digest,
-  options: ReferrersPageOptions,
-): Promise<{ descriptors: Descriptor[]; more: boolean; last: string | null }> {
-  if (options.limit === 0) return { descriptors: [], more: false, last: null };
+  after: Digest | null,
+  cursor: string | null,
+): Promise<{ referrers: StoredReferrer[]; cursor: string | null }> {
   const prefix = keys.referrerPrefix(repo, subject);
-  const picked: { object: R2Object; inline: Descriptor | null }[] = [];
-  let bytes = 0;
-  let last: string | null = null;
-  let cursor: string | undefined;
-  let more = false;
-  const wanted = (type: string | undefined) =>
-    options.artifactType === undefined || type === undefined || type === options.artifactType;
-  scan: for (let calls = 0; ; calls++) {
-    if (calls === MAX_LIST_CALLS) {
-      more = true;
-      break;
-    }
-    const position = cursor
-      ? { cursor }
-      : { startAfter: options.after ? keys.referrer(repo, subject, options.after) : undefined };
-    const page = await listPage(store, { prefix, ...position, include: ["customMetadata"], limit: 1000 });
-    for (const object of page.objects) {
-      const peek = peekReferrer(object);
-      if (wanted(peek.artifactType)) {
-        if (picked.length === options.limit || (picked.length > 0 && bytes + peek.bytes > options.maxBytes)) {
-          more = true;
-          break scan;
-        }
-        picked.push({ object, inline: peek.inline });
-        bytes += peek.bytes;
-      }
-      last = digestFromKeySuffix(object.key);
-    }
-    cursor = page.cursor ?? undefined;
-    if (!cursor) break;
+  const listing = await listUnder(store, {
+    prefix,
+    after: after && keys.referrer(repo, subject, after).slice(prefix.length),
+    cursor,
+    limit: 1000,
+    maxCalls: 1,
+    metadata: true,
+  });
+  const referrers: StoredReferrer[] = [];
+  for (const { object } of listing.objects) {
+    const digest = tryParseDigest(digestFromKeySuffix(object.key));
+    if (digest) referrers.push(storedReferrer(digest, object));
   }
-  const read = await Promise.all(picked.map((p) => p.inline ?? readReferrer(store, p.object)));
-  const descriptors = read.filter(
-    (d): d is Descriptor =>
-      d !== null && (options.artifactType === undefined || d.artifactType === options.artifactType),
-  );
-  return { descriptors, more, last };
+  return { referrers, cursor: listing.cursor };
+}
+
+/** A descriptor kept in its entry's body; null when the entry is gone. */
+export async function readStoredReferrer(
+  store: Storage,
+  repo: string,
+  subject: Digest,
+  referrer: Digest,
+): Promise<Descriptor | null> {
+  const body = await store.bucket.get(keys.referrer(repo, subject, referrer));
+  return body ? ((await body.json()) as Descriptor) : null;
 }
 
 export async function addToCatalog(store: Storage, repo: string): Promise<void> {

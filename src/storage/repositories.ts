@@ -1,7 +1,7 @@
 // Repositories in registry terms: one exists once a manifest was pushed to it, which writes
 // its catalog entry (see keys.ts); blob links alone do not make one. Also the catalog's names.
 import { keys } from "./keys";
-import { listPage } from "./list";
+import { listUnder } from "./list";
 import type { Storage } from "./storage";
 
 export async function repositoryExists(store: Storage, repo: string): Promise<boolean> {
@@ -15,7 +15,6 @@ export async function catalogNamesAfter(
   after: string | null,
   limit: number,
 ): Promise<{ names: string[]; done: boolean }> {
-  const prefix = keys.catalogPrefix();
-  const page = await listPage(store, { prefix, startAfter: after === null ? undefined : prefix + after, limit });
-  return { names: page.objects.map((o) => o.key.slice(prefix.length)), done: page.cursor === null };
+  const listing = await listUnder(store, { prefix: keys.catalogPrefix(), after, limit, maxCalls: 1 });
+  return { names: listing.objects.map((o) => o.name), done: listing.cursor === null };
 }

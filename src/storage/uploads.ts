@@ -3,8 +3,9 @@
 // (registry/scheduled.ts); nothing about a session lives in KV.
 import { RegistryError } from "../errors";
 import { keys } from "./keys";
+import type { UploadedPart } from "./blob-data";
 import { readInto } from "../util/read-bounded";
-import { listAll } from "./list";
+import { listUnder } from "./list";
 import type { Storage } from "./storage";
 
 export interface UploadState {
@@ -18,9 +19,9 @@ export interface UploadState {
   offset: number;
   /** Part size this session was started with; it never changes mid-upload. */
   partSize: number;
-  /** R2 multipart upload for keys.blobData(id), created with the first full part. */
+  /** R2 multipart upload of the session's data object, created with the first full part. */
   multipartId: string | null;
-  parts: R2UploadedPart[];
+  parts: UploadedPart[];
   /** Bytes past the last full part live in keys.uploadTail(id, tailGeneration). */
   tailGeneration: number;
   tailLength: number;
@@ -89,8 +90,8 @@ export async function deleteTail(store: Storage, id: string, generation: number)
 
 /** Removes every object of the session: state and tails. The data object is the caller's. */
 export async function deleteUploadObjects(store: Storage, id: string): Promise<void> {
-  const objects = await listAll(store, { prefix: keys.uploadPrefix(id) }, 10_000);
-  if (objects.length > 0) await store.bucket.delete(objects.map((o) => o.key));
+  const { objects } = await listUnder(store, { prefix: keys.uploadPrefix(id), limit: 10_000 });
+  if (objects.length > 0) await store.bucket.delete(objects.map((o) => o.object.key));
 }
 
 /** One page of upload sessions (ids, whether their state object exists or not), from where
@@ -101,11 +102,15 @@ export async function listUploadSessions(
   limit: number,
 ): Promise<{ ids: string[]; next: string | null }> {
   const cursorObject = await store.bucket.get(keys.uploadExpiryCursor());
-  const cursor = cursorObject ? await cursorObject.text() : undefined;
-  const prefix = keys.uploadsPrefix();
-  const page = await store.bucket.list({ prefix, delimiter: "/", limit, cursor: cursor || undefined });
-  const ids = page.delimitedPrefixes.map((p) => p.slice(prefix.length, -1));
-  return { ids, next: page.truncated ? page.cursor : null };
+  const cursor = cursorObject ? await cursorObject.text() : null;
+  const listing = await listUnder(store, {
+    prefix: keys.uploadsPrefix(),
+    cursor: cursor || null,
+    limit,
+    maxCalls: 1,
+    grouped: true,
+  });
+  return { ids: listing.groups, next: listing.cursor };
 }
 
 /** Where the next listUploadSessions starts; null starts over at the first session. */

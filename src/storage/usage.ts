@@ -3,7 +3,7 @@
 // walk. Each carries the time it was measured, which the web UI shows as "as of".
 import type { Storage } from "./storage";
 import { keys } from "./keys";
-import { listPage } from "./list";
+import { listUnder } from "./list";
 
 export interface RepositoryUsage {
   tags: number;
@@ -52,17 +52,17 @@ export async function listRepositoryUsage(
   after: string | null,
   limit: number,
 ): Promise<Map<string, RepositoryUsage>> {
-  const prefix = keys.repoUsagePrefix();
-  const page = await listPage(store, {
-    prefix,
-    startAfter: after === null ? undefined : prefix + after,
+  const listing = await listUnder(store, {
+    prefix: keys.repoUsagePrefix(),
+    after,
     limit: Math.min(1000, limit),
-    include: ["customMetadata"],
+    maxCalls: 1,
+    metadata: true,
   });
   const out = new Map<string, RepositoryUsage>();
-  for (const o of page.objects) {
-    const usage = usageFromMetadata(o.customMetadata);
-    if (usage) out.set(o.key.slice(prefix.length), usage);
+  for (const { name, object } of listing.objects) {
+    const usage = usageFromMetadata(object.customMetadata);
+    if (usage) out.set(name, usage);
   }
   return out;
 }
