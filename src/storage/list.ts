@@ -8,7 +8,7 @@ import type { Storage } from "./storage";
 /** The most entries one R2 list call returns. */
 const R2_LIST_LIMIT = 1000;
 
-export interface ListRequest {
+interface ListRequest {
   prefix: string;
   /** Start after this name (relative to the prefix); ignored when `cursor` is given. */
   after?: string | null;
@@ -25,7 +25,7 @@ export interface ListRequest {
   grouped?: boolean;
 }
 
-export interface ListedObject {
+interface ListedObject {
   /** The key past the prefix. */
   name: string;
   object: R2Object;
