@@ -307,12 +307,8 @@ function recordingQueue() {
 
 function testDeps(vars: Record<string, string> = {}) {
   const recorder = recordingQueue();
-  const target = {
-    ...(env as unknown as Env),
-    HOOK_KEY: SECRET,
-    WEBHOOKS_JSON: JSON.stringify(WEBHOOKS),
-    ...vars,
-  } as Env;
+  // HOOK_KEY is a secret only WEBHOOKS_JSON names, so Env does not know it.
+  const target: Env = Object.assign({ ...env, WEBHOOKS_JSON: JSON.stringify(WEBHOOKS), ...vars }, { HOOK_KEY: SECRET });
   const waits: Promise<unknown>[] = [];
   const deps: Deps = {
     store: new Storage({ REGISTRY: target.REGISTRY, UPLOADS: target.UPLOADS, EVENTS: recorder.queue }),
@@ -423,6 +419,15 @@ describe("the consumer", () => {
     expect(fetcher).not.toHaveBeenCalled();
   });
 
+  it("retries an event it cannot fan out for want of the EVENTS binding, after logging it", async () => {
+    const { deps } = testDeps();
+    const unbound = { ...deps, store: new Storage({ REGISTRY: env.REGISTRY, UPLOADS: env.UPLOADS }) };
+    const m = message({ type: "event", event: at(push) }, 2);
+    await consumeEventBatch(unbound, "registry-events", [m]);
+    expect(m.calls).toEqual(["retry 20"]);
+    expect((await listActivity(deps.store, 10, null)).entries).toEqual([at(push)]);
+  });
+
   it("records what reaches the dead-letter queue; the event stays in the activity log", async () => {
     const { deps } = testDeps();
     const event = at(push);
@@ -524,7 +529,7 @@ describe("emitEvent", () => {
   });
 
   it("answers without a queue: the event is logged as not sent, the caller goes on", async () => {
-    const target = env as unknown as Env;
+    const target: Env = env;
     const waits: Promise<unknown>[] = [];
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const deps: Deps = {

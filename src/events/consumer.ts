@@ -51,7 +51,9 @@ async function fanOut(deps: Deps, message: ConsumedMessage, event: RegistryEvent
     const deliveries: DeliveryMessage[] = deps.config.events.webhooks
       .filter((w) => wantedBy(w, event))
       .map((w) => ({ type: "delivery", webhook: w.index, event }));
-    await enqueueEventMessages(deps.store, deliveries);
+    // Without the producer binding nothing can be fanned out; retrying lets the message end
+    // in the dead-letter queue, logged, rather than acked as if delivered.
+    if (!(await enqueueEventMessages(deps.store, deliveries))) throw new Error("no EVENTS queue is bound");
     message.ack();
   } catch (error) {
     const delaySeconds = retryDelaySeconds(message.attempts, deps.config.events.retryDelaySeconds);

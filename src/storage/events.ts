@@ -19,15 +19,16 @@ function entryName(timeMs: number, suffix: string): string {
 }
 const ENTRY_NAME = /^\d{13}-[A-Za-z0-9-]{1,80}$/;
 
-/** Sends messages to the events queue in one batch; false when no queue is bound (the
- *  deployment has no [[queues.producers]] EVENTS), so the caller knows nothing went. */
+/** Sends messages to the events queue in one batch; false when there are some and no queue
+ *  is bound (the deployment has no [[queues.producers]] EVENTS), so the caller knows nothing
+ *  went. */
 export async function enqueueEventMessages(
   store: Storage,
   bodies: readonly object[],
   delaySeconds?: number,
 ): Promise<boolean> {
-  if (!store.events) return false;
   if (bodies.length === 0) return true;
+  if (!store.events) return false;
   await store.events.sendBatch(bodies.map((body) => ({ body, contentType: "json" as const, delaySeconds })));
   return true;
 }
