@@ -13,10 +13,12 @@ import { type ConsumedMessage, consumeEventBatch } from "../src/events/consumer"
 import { judgeStatus, retryDelaySeconds, MAX_RETRY_DELAY_SECONDS } from "../src/events/delivery";
 import { formatDistributionEnvelope } from "../src/events/distribution";
 import { emitEvent } from "../src/events/emit";
-import { createEvent, type EventDetail, type RegistryEvent } from "../src/events/event";
+import { createEvent, type EventActor, type EventDetail, type RegistryEvent } from "../src/events/event";
 import { freeExpiredEvents } from "../src/events/retention";
 import { signBody } from "../src/events/signature";
 import type { Deps } from "../src/storage/deps";
+import { readActivity } from "../src/registry/activity";
+import type { Identity } from "../src/registry/identity";
 import { listActivity, listDeadDeliveries } from "../src/storage/events";
 import { Storage } from "../src/storage/storage";
 
@@ -39,7 +41,7 @@ const push: EventDetail = {
   platformsTruncated: false,
   subject: null,
 };
-const at = (detail: EventDetail, who = actor): RegistryEvent => ({
+const at = (detail: EventDetail, who: EventActor | null = actor): RegistryEvent => ({
   id: "6f1c1b9e-0000-4000-8000-000000000001",
   time: "2026-12-07T10:00:00.000Z",
   detail,
@@ -489,6 +491,82 @@ describe("the activity log", () => {
     expect(await freeExpiredEvents(deps, now, 3)).toBe(0);
     const kept = (await listActivity<RegistryEvent>(deps.store, 10, null)).entries.map((e) => e.time);
     expect(kept).toEqual(times.slice(0, 2));
+  });
+});
+
+describe("readActivity", () => {
+  beforeEach(() => reset());
+
+  const identity = (fields: Partial<Identity>, pulls: (repo: string) => boolean): Identity => ({
+    subject: "someone",
+    anonymous: false,
+    allows: (repo, action) => action === "pull" && pulls(repo),
+    catalog: true,
+    admin: false,
+    ...fields,
+  });
+  const admin = identity({ admin: true }, () => true);
+  const teamA = identity({}, (repo) => repo.startsWith("team-a/"));
+  const reader = identity({ everyRepository: true }, () => true);
+  const query = { limit: 100, cursor: null, repository: null, actor: null, kind: null };
+  const freed = { tags: 0, manifests: 1, links: 0, blobs: 0, data: 0, bytesFreed: 10 };
+
+  async function logSome(deps: Deps) {
+    const details: [EventDetail, string | null][] = [
+      [push, "alice"],
+      [{ ...push, repository: "team-b/app" } as EventDetail, "bob"],
+      [{ kind: "delete", action: "deleted", repository: "team-a/app", digest: DIGEST, mediaType: null }, "bob"],
+      [
+        {
+          kind: "gc",
+          action: "collected",
+          repository: null,
+          stepId: "s",
+          trigger: "cron",
+          cycleFinished: false,
+          freed,
+        },
+        null,
+      ],
+    ];
+    const events = details.map(([detail, name], i) => ({
+      ...at(detail, name === null ? null : { name }),
+      id: `00000000-0000-4000-8000-00000000000${i}`,
+      time: new Date(Date.UTC(2026, 11, 1, i)).toISOString(),
+    }));
+    await consumeEventBatch(
+      deps,
+      "registry-events",
+      events.map((event) => message({ type: "event", event })),
+    );
+    return events.reverse(); // newest first
+  }
+
+  it("shows each caller what it may pull, collector steps to admins and every-repository readers only", async () => {
+    const { deps } = testDeps();
+    const [gc, del, teamB, teamAPush] = await logSome(deps);
+    const ids = async (who: Identity, q = {}) =>
+      (await readActivity(deps, who, { ...query, ...q })).entries.map((e) => e.id);
+    expect(await ids(admin)).toEqual([gc!.id, del!.id, teamB!.id, teamAPush!.id]);
+    expect(await ids(teamA)).toEqual([del!.id, teamAPush!.id]);
+    expect(await ids(reader)).toEqual([gc!.id, del!.id, teamB!.id, teamAPush!.id]);
+    expect(await ids(teamA, { repository: "team-b/app" })).toEqual([]);
+    expect(await ids(admin, { actor: "bob" })).toEqual([del!.id, teamB!.id]);
+    expect(await ids(admin, { kind: "push" })).toEqual([teamB!.id, teamAPush!.id]);
+    expect(await ids(admin, { kind: "push", repository: "team-a/app" })).toEqual([teamAPush!.id]);
+  });
+
+  it("pages a filtered view without losing or repeating an event", async () => {
+    const { deps } = testDeps();
+    const all = await logSome(deps);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await readActivity(deps, admin, { ...query, limit: 1, cursor });
+      seen.push(...page.entries.map((e) => e.id));
+      cursor = page.cursor;
+    } while (cursor !== null);
+    expect(seen).toEqual(all.map((e) => e.id));
   });
 });
 

@@ -56,24 +56,62 @@ export async function appendActivity(store: Storage, facts: ActivityFacts, event
 
 export interface LogPage<T> {
   entries: T[];
-  /** Opaque: pass it back for the next (older) page; null after the last. */
+  /** Opaque: pass it back for the next (older) page; null after the last. A page may end
+   *  short of its limit, even empty, with a cursor: the scan budget ran out first. */
   cursor: string | null;
 }
 
-async function readPage<T>(store: Storage, prefix: string, limit: number, cursor: string | null): Promise<LogPage<T>> {
-  const n = Math.max(1, Math.min(limit, MAX_ACTIVITY_PAGE));
-  const after = cursor !== null && ENTRY_NAME.test(cursor) ? prefix + cursor : undefined;
-  const listed = await store.bucket.list({ prefix, startAfter: after, limit: n });
-  const bodies = await Promise.all(listed.objects.map((o) => store.bucket.get(o.key)));
-  const entries: T[] = [];
-  for (const body of bodies) if (body) entries.push((await body.json()) as T);
-  const last = listed.objects[listed.objects.length - 1];
-  return { entries, cursor: listed.truncated && last ? last.key.slice(prefix.length) : null };
+/** Listing pages one call may scan for a filtered page: at most this many R2 list calls
+ *  (and 1000 names each), whatever the filter. */
+export const MAX_SCANNED_PAGES = 3;
+
+function factsOf(name: string, meta: Record<string, string> | undefined): ActivityFacts {
+  return {
+    id: name.slice(14),
+    timeMs: INVERT - Number(name.slice(0, 13)),
+    kind: meta?.kind ?? "",
+    repository: meta?.repository ?? null,
+    actor: meta?.actor ?? null,
+  };
 }
 
-/** Up to `limit` (at most MAX_ACTIVITY_PAGE) events, newest first, after `cursor`. */
-export function listActivity<T>(store: Storage, limit: number, cursor: string | null): Promise<LogPage<T>> {
-  return readPage<T>(store, keys.activityPrefix(), limit, cursor);
+async function readPage<T>(
+  store: Storage,
+  prefix: string,
+  limit: number,
+  cursor: string | null,
+  wanted: (facts: ActivityFacts) => boolean,
+): Promise<LogPage<T>> {
+  const n = Math.max(1, Math.min(limit, MAX_ACTIVITY_PAGE));
+  let after = cursor !== null && ENTRY_NAME.test(cursor) ? prefix + cursor : undefined;
+  const keys: string[] = [];
+  let more = true;
+  for (let scanned = 0; scanned < MAX_SCANNED_PAGES && keys.length < n && more; scanned++) {
+    const listed = await store.bucket.list({ prefix, startAfter: after, limit: 1000, include: ["customMetadata"] });
+    let read = 0;
+    for (const object of listed.objects) {
+      read++;
+      after = object.key;
+      if (wanted(factsOf(object.key.slice(prefix.length), object.customMetadata))) keys.push(object.key);
+      if (keys.length === n) break;
+    }
+    more = listed.truncated || read < listed.objects.length;
+  }
+  const bodies = await Promise.all(keys.map((key) => store.bucket.get(key)));
+  const entries: T[] = [];
+  for (const body of bodies) if (body) entries.push((await body.json()) as T);
+  return { entries, cursor: more && after ? after.slice(prefix.length) : null };
+}
+
+/** Up to `limit` (at most MAX_ACTIVITY_PAGE) events that `wanted` keeps, judged by their
+ *  facts without reading bodies, newest first, after `cursor`. */
+export function listActivity<T>(
+  store: Storage,
+  limit: number,
+  cursor: string | null,
+  wanted: (facts: ActivityFacts) => boolean = () => true,
+): Promise<LogPage<T>> {
+  return readPage<T>(store, keys.activityPrefix(), limit, cursor, wanted);
 }
 
 export interface DeadDelivery {
@@ -98,7 +136,7 @@ export function listDeadDeliveries(
   limit: number,
   cursor: string | null,
 ): Promise<LogPage<DeadDelivery>> {
-  return readPage<DeadDelivery>(store, keys.deadDeliveryPrefix(), limit, cursor);
+  return readPage<DeadDelivery>(store, keys.deadDeliveryPrefix(), limit, cursor, () => true);
 }
 
 /** Deletes up to `max` (at most MAX_EXPIRED_PER_CALL) entries of each log whose event is
