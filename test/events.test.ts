@@ -331,8 +331,10 @@ describe("the consumer", () => {
     const gone = message({ type: "delivery", webhook: 7, event: at(push) });
     const notWanted = message({ type: "delivery", webhook: 2, event: at(push) });
     const junk = message({ hello: "world" });
-    await consumeEventBatch(deps, "registry-events", [gone, notWanted, junk], fetcher as unknown as typeof fetch);
-    expect([gone.calls, notWanted.calls, junk.calls]).toEqual([["ack"], ["ack"], ["ack"]]);
+    const unknownKind = message({ type: "delivery", webhook: 0, event: { ...at(push), detail: { kind: "upload" } } });
+    const all = [gone, notWanted, junk, unknownKind];
+    await consumeEventBatch(deps, "registry-events", all, fetcher as unknown as typeof fetch);
+    expect(all.map((m) => m.calls)).toEqual([["ack"], ["ack"], ["ack"], ["ack"]]);
     expect(fetcher).not.toHaveBeenCalled();
   });
 

@@ -24,7 +24,7 @@ export interface ConsumedMessage {
 
 const named = (w: Webhook) => `webhook #${w.index} (${w.host})`;
 const describe = (e: RegistryEvent) =>
-  `event ${e.id} (${e.detail.kind} ${e.detail.repository ?? ""})`.replace(" )", ")");
+  `event ${e.id} (${e.detail.repository === null ? e.detail.kind : `${e.detail.kind} ${e.detail.repository}`})`;
 
 function wantedBy(webhook: Webhook | undefined, event: RegistryEvent): webhook is Webhook {
   const d = event.detail;

@@ -3,6 +3,7 @@
 // each receiver has its own retries: one failing receiver never makes the queue re-deliver to
 // one that already took the event. A delivery names its webhook by index (never its address);
 // the consumer checks again that the webhook there still wants the event.
+import { EVENT_KINDS } from "../config/webhooks";
 import type { RegistryEvent } from "./event";
 
 export interface EventMessage {
@@ -25,7 +26,8 @@ export function readMessageBody(body: unknown): QueueMessageBody | null {
   const event = m.event as Partial<RegistryEvent> | undefined;
   if (typeof event !== "object" || event === null || typeof event.id !== "string" || typeof event.time !== "string")
     return null;
-  if (typeof event.detail !== "object" || event.detail === null) return null;
+  const kind = (event.detail as { kind?: unknown } | null | undefined)?.kind;
+  if (!EVENT_KINDS.some((k) => k === kind)) return null;
   if (m.type === "event") return { type: "event", event: event as RegistryEvent };
   if (m.type === "delivery" && typeof m.webhook === "number" && Number.isSafeInteger(m.webhook))
     return { type: "delivery", webhook: m.webhook, event: event as RegistryEvent };
