@@ -31,6 +31,7 @@ const RANKS: ReadonlyMap<string, number> = new Map([
   ["registry/", 6], // the core: one home per rule
   ["proxy/", 5], // the pull-through cache the core calls
   ["gc/", 5], // the collector the core calls
+  ["events/", 5], // events and webhooks the core emits
   ["storage/", 4], // the only code touching R2/KV
   ["config/", 3], // pure parsers of the Worker's variables
   ["oci/", 2], // pure OCI grammar
@@ -40,7 +41,7 @@ const RANKS: ReadonlyMap<string, number> = new Map([
 
 /** Front ends call the core; they never reach below it to these. */
 const FRONT_ENDS = new Set(["routes/", "ui/"]);
-const BEHIND_THE_CORE = new Set(["storage/", "proxy/", "gc/"]);
+const BEHIND_THE_CORE = new Set(["storage/", "proxy/", "gc/", "events/"]);
 
 /** Storage modules only storage's own files may import: keys.ts builds every key; metered.ts
  *  and list.ts hand out the bucket and its listings, so their exports name R2 types;

@@ -17,6 +17,43 @@ export interface Environment {
   routes?: unknown[];
   route?: unknown;
   workers_dev?: boolean;
+  queues?: {
+    producers?: { binding: string; queue: string }[];
+    consumers?: { queue: string; dead_letter_queue?: string; max_retries?: number }[];
+  };
+}
+
+/** The events queue (docs/events.md): a producer needs a consumer, the consumer a dead-letter
+ *  queue whose name EVENTS_DEAD_LETTER_QUEUE gives, and webhooks need the producer. */
+function checkQueues(env: Environment, envName: string, missing: string[], advice: string[]): void {
+  const vars = env.vars ?? {};
+  const producer = env.queues?.producers?.find((p) => p.binding === "EVENTS");
+  if (!producer) {
+    if (vars.WEBHOOKS_JSON !== undefined)
+      missing.push(
+        `WEBHOOKS_JSON is set but no [[env.${envName}.queues.producers]] binds EVENTS: nothing is delivered`,
+      );
+    return;
+  }
+  const consumer = env.queues?.consumers?.find((c) => c.queue === producer.queue);
+  if (!consumer) {
+    missing.push(`no [[env.${envName}.queues.consumers]] for queue "${producer.queue}": events would pile up`);
+    return;
+  }
+  const dlq = String(vars.EVENTS_DEAD_LETTER_QUEUE ?? "registry-events-dlq");
+  if (consumer.dead_letter_queue !== dlq)
+    missing.push(
+      `the "${producer.queue}" consumer's dead_letter_queue is ${JSON.stringify(consumer.dead_letter_queue ?? null)}, ` +
+        `but EVENTS_DEAD_LETTER_QUEUE is "${dlq}": deliveries that run out of retries would be lost or re-sent`,
+    );
+  else if (!env.queues?.consumers?.some((c) => c.queue === dlq))
+    missing.push(
+      `no [[env.${envName}.queues.consumers]] for the dead-letter queue "${dlq}": nothing records what lands there`,
+    );
+  advice.push(
+    `queues: create them once with \`npx wrangler queues create ${producer.queue}\` and ` +
+      `\`npx wrangler queues create ${dlq}\` (docs/events.md)`,
+  );
 }
 
 export interface Findings {
@@ -55,6 +92,8 @@ export function checkEnvironment(env: Environment, envName: string, secrets: str
       `no routes: the registry answers on *.workers.dev only; a custom domain (routes = [{ pattern = ` +
         `"registry.example.com", custom_domain = true }]) is needed for the edge cache and a stable PUBLIC_URL`,
     );
+
+  checkQueues(env, envName, missing, advice);
 
   if (secrets === null) {
     advice.push(

@@ -63,6 +63,12 @@ export interface Runtime {
   inspectorPort: number | null;
   /** GET this (with `?cron=EXPR`) to fire the scheduled handler; loopback only. */
   cronUrl: string;
+  /** For a test in this process only (never reachable over the network): a queue producer,
+   *  R2 bucket or KV namespace the Worker is bound to, by binding name, as Miniflare exposes
+   *  them. The events e2e test sends to the queue and reads the logs through src/storage/. */
+  queueProducer(binding: string): Promise<Queue>;
+  r2Bucket(binding: string): Promise<R2Bucket>;
+  kvNamespace(binding: string): Promise<KVNamespace>;
   stop(): Promise<void>;
 }
 
@@ -155,6 +161,42 @@ interface WranglerConfig {
   kv_namespaces?: { binding: string; id?: string }[];
   ratelimits?: { name: string; simple: { limit: number; period?: 10 | 60 } }[];
   triggers?: { crons?: string[] };
+  queues?: {
+    producers?: { binding: string; queue: string; delivery_delay?: number }[];
+    consumers?: {
+      queue: string;
+      max_batch_size?: number;
+      max_batch_timeout?: number;
+      max_retries?: number;
+      dead_letter_queue?: string;
+      retry_delay?: number;
+    }[];
+  };
+}
+
+/** wrangler.toml's queues as Miniflare runs them (in memory, as under wrangler dev): every
+ *  consumer setting that changes delivery (batching, retries, the dead-letter queue) is
+ *  carried over, so a receiver fails locally as it would in production. */
+function queueOptions(parsed: WranglerConfig) {
+  const producers = parsed.queues?.producers ?? [];
+  const consumers = parsed.queues?.consumers ?? [];
+  return {
+    queueProducers: Object.fromEntries(
+      producers.map((p) => [p.binding, { queueName: p.queue, deliveryDelay: p.delivery_delay }]),
+    ),
+    queueConsumers: Object.fromEntries(
+      consumers.map((c) => [
+        c.queue,
+        {
+          maxBatchSize: c.max_batch_size,
+          maxBatchTimeout: c.max_batch_timeout,
+          maxRetries: c.max_retries,
+          deadLetterQueue: c.dead_letter_queue,
+          retryDelay: c.retry_delay,
+        },
+      ]),
+    ),
+  };
 }
 
 /** Miniflare options from the top level of the wrangler config. wrangler's own helper for
@@ -171,6 +213,7 @@ function workerOptions(parsed: WranglerConfig, vars: Record<string, string>) {
     kvNamespaces: Object.fromEntries((parsed.kv_namespaces ?? []).map((k) => [k.binding, k.id ?? k.binding])),
     // Simulated in memory by Miniflare, as under wrangler dev.
     ratelimits: Object.fromEntries((parsed.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
+    ...queueOptions(parsed),
     bindings: { ...plainVars, ...vars },
   };
 }
@@ -295,6 +338,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await untilAnswering(inner.origin);
     const cronPort = await listen(trigger.server, options.cronPort ?? 0, CRON_TRIGGER_HOST);
     const cronUrl = `http://${CRON_TRIGGER_HOST}:${cronPort}${trigger.path}`;
+    const bindings = {
+      queueProducer: (binding: string) => mf.getQueueProducer(binding, registryWorker.name) as Promise<Queue>,
+      r2Bucket: (binding: string) => mf.getR2Bucket(binding, registryWorker.name) as unknown as Promise<R2Bucket>,
+      kvNamespace: (binding: string) =>
+        mf.getKVNamespace(binding, registryWorker.name) as unknown as Promise<KVNamespace>,
+    };
     if (options.https) {
       return {
         url: originOf("https", clientHost(host), Number(inner.port)),
@@ -303,6 +352,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         stateDir,
         inspectorPort: options.inspectorPort ?? null,
         cronUrl,
+        ...bindings,
         stop,
       };
     }
@@ -323,6 +373,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       stateDir,
       inspectorPort: options.inspectorPort ?? null,
       cronUrl,
+      ...bindings,
       stop,
     };
   } catch (error) {

@@ -5,6 +5,7 @@ import { RegistryError } from "../errors";
 import { MAX_PART_SIZE, MIN_PART_SIZE } from "../util/memory-budget";
 import { parseRetention, type RetentionRule } from "./retention";
 import { parseProxyConfig, type ProxyConfig } from "./upstreams";
+import { parseEventsConfig, type EventsConfig } from "./webhooks";
 
 /** The Worker's bindings and variables, as `npm run types` generates them from wrangler.toml
  *  and variables.env (worker-configuration.d.ts). */
@@ -33,6 +34,8 @@ export interface Config {
   auth: AuthConfig;
   /** Garbage collection (docs/gc.md). */
   gc: GcConfig;
+  /** Events, webhooks and the activity log (docs/events.md). */
+  events: EventsConfig;
 }
 
 export interface GcConfig {
@@ -122,6 +125,7 @@ export function parseConfig(env: Env): Config {
       maxOperations: readInt(env, "GC_MAX_OPERATIONS", 800, 50, 100_000),
       scheduled: readBool(env, "GC_SCHEDULED", true),
     },
+    events: parseEventsConfig(env, env as unknown as Record<string, unknown>),
   };
   cache.set(env, config);
   return config;

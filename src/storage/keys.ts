@@ -19,6 +19,10 @@
 // │                                          last measured them (src/storage/usage.ts)
 // ├── _usage/repos/<name>                   one repository's tags, manifests and bytes, as
 // │                                          the collector's last pass over it measured them
+// ├── _events/log/<inverted-ms>-<event-id>  activity log: one event each, newest first;
+// │                                          expires after EVENTS_RETENTION_DAYS
+// ├── _events/dead/<inverted-ms>-<event-id>-<webhook>  a delivery that ran out of retries
+// │                                          (the dead-letter queue's consumer wrote it)
 // ├── _proxy/fetching/<alg>/<hex>           short-lived marker: one pull-through fetch of this
 // │                                          blob from an upstream is under way
 // └── _repos/<name>/
@@ -64,6 +68,11 @@ export const keys = {
   repoUsage: (name: string) => `_usage/repos/${name}`,
   /** KV, not R2: a web UI session (src/storage/sessions.ts); deleted at logout. */
   uiSessionKv: (id: string) => `ui-session:${id}`,
+
+  activityPrefix: () => `_events/log/`,
+  activity: (name: string) => `_events/log/${name}`,
+  deadDeliveryPrefix: () => `_events/dead/`,
+  deadDelivery: (name: string) => `_events/dead/${name}`,
 
   proxyFetch: (d: Digest) => `_proxy/fetching/${digestPath(d)}`,
   /** KV, not R2: a cached upstream token, under a hash of upstream, user and scope. */

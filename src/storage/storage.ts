@@ -9,6 +9,8 @@ import { MeteredBucket, MeteredKv } from "./metered";
 export interface StorageBindings {
   REGISTRY: R2Bucket;
   UPLOADS: KVNamespace;
+  /** The events queue (wrangler.toml [[queues.producers]]); absent, no event is sent. */
+  EVENTS?: Queue;
 }
 
 export class Storage {
@@ -16,6 +18,9 @@ export class Storage {
   readonly bucket: MeteredBucket;
   /** For the storage modules only. */
   readonly kv: MeteredKv;
+  /** For the storage modules only (events.ts). Not metered: a queue send is no storage
+   *  operation, and the usage line counts what R2 and KV bill. */
+  readonly events: Queue | null;
 
   constructor(
     private readonly bindings: StorageBindings,
@@ -23,6 +28,7 @@ export class Storage {
   ) {
     this.bucket = new MeteredBucket(bindings.REGISTRY, meter);
     this.kv = new MeteredKv(bindings.UPLOADS, meter);
+    this.events = bindings.EVENTS ?? null;
   }
 
   /** The same storage counted on a meter of its own whose counts also reach this one's:

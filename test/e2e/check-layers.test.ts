@@ -89,6 +89,13 @@ describe("fails on", () => {
       /^src\/proxy\/evict\.ts:1: sibling: proxy\/ imports gc\/collect\.ts, but proxy\/ and gc\/ share rank 5/,
     ],
     [
+      "a sibling import, events → proxy",
+      {
+        "events/emit.ts": `import { cached } from "../proxy/cache";\nexport const emit = cached;`,
+      },
+      /^src\/events\/emit\.ts:1: sibling: events\/ imports proxy\/cache\.ts, but events\/ and proxy\/ share rank 5/,
+    ],
+    [
       "a type-only upward import",
       { "util/typed.ts": `import type { Core } from "../registry/core";\nexport type Seen = Core;` },
       /^src\/util\/typed\.ts:1: upward: util\/ \(rank 1\) imports registry\/core\.ts/,
@@ -133,7 +140,15 @@ describe("fails on", () => {
     [
       "ui → storage (a type)",
       { "ui/blob.ts": `import type { BlobRecord } from "../storage/blobs";\nexport type Shown = BlobRecord;` },
-      /^src\/ui\/blob\.ts:1: front end below the core: ui\/ imports storage\/blobs\.ts; front ends reach storage\/, proxy\/, gc\/ only through registry\//,
+      /^src\/ui\/blob\.ts:1: front end below the core: ui\/ imports storage\/blobs\.ts; front ends reach storage\/, proxy\/, gc\/, events\/ only through registry\//,
+    ],
+    [
+      "ui → events",
+      {
+        "events/emit.ts": `import { headBlob } from "../storage/blobs";\nexport const emit = headBlob;`,
+        "ui/activity.ts": `import { emit } from "../events/emit";\nexport const shown = emit;`,
+      },
+      /^src\/ui\/activity\.ts:1: front end below the core: ui\/ imports events\/emit\.ts/,
     ],
     [
       "routes → gc",

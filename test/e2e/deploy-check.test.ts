@@ -43,6 +43,43 @@ it.each<[string, Environment, string[] | null, RegExp]>([
   expect(missing[0]).toMatch(message);
 });
 
+const QUEUES: Environment["queues"] = {
+  producers: [{ binding: "EVENTS", queue: "registry-events" }],
+  consumers: [
+    { queue: "registry-events", dead_letter_queue: "registry-events-dlq", max_retries: 8 },
+    { queue: "registry-events-dlq" },
+  ],
+};
+
+it.each<[string, Environment, RegExp]>([
+  [
+    "webhooks without the producer",
+    { ...COMPLETE, vars: { ...COMPLETE.vars, WEBHOOKS_JSON: "[]" } },
+    /no .* binds EVENTS/,
+  ],
+  ["a producer without a consumer", { ...COMPLETE, queues: { producers: QUEUES.producers } }, /events would pile up/],
+  [
+    "a dead-letter queue under another name",
+    { ...COMPLETE, vars: { ...COMPLETE.vars, EVENTS_DEAD_LETTER_QUEUE: "other-dlq" }, queues: QUEUES },
+    /dead_letter_queue is "registry-events-dlq", but EVENTS_DEAD_LETTER_QUEUE is "other-dlq"/,
+  ],
+  [
+    "no consumer of the dead-letter queue",
+    { ...COMPLETE, queues: { ...QUEUES, consumers: QUEUES.consumers!.slice(0, 1) } },
+    /for the dead-letter queue "registry-events-dlq"/,
+  ],
+])("events: %s is missing", (_name, env, message) => {
+  const { missing } = checkEnvironment(env, "production", SECRETS);
+  expect(missing).toHaveLength(1);
+  expect(missing[0]).toMatch(message);
+});
+
+it("takes complete queues, with advice to create them", () => {
+  const { missing, advice } = checkEnvironment({ ...COMPLETE, queues: QUEUES }, "production", SECRETS);
+  expect(missing).toEqual([]);
+  expect(advice).toEqual([expect.stringContaining("npx wrangler queues create registry-events-dlq")]);
+});
+
 it("advises on cpu_ms, routes and unchecked secrets without failing", () => {
   const { limits: _limits, routes: _routes, ...bare } = COMPLETE;
   const { missing, advice } = checkEnvironment(bare, "production", null);
