@@ -96,6 +96,19 @@ describe("mark and sweep", () => {
     for (const image of [images[2]!, images[3]!, dev]) expect(await checkImage(image)).toEqual([]);
   });
 
+  it("retention passes immutable tags by, and the collector keeps what they name", async () => {
+    const images: Image[] = [];
+    for (let i = 1; i <= 4; i++) images.push(await push("ret/locked", `v${i}`, 40 + i));
+    const rules = JSON.stringify([{ repository: "ret/locked", tags: "v[0-9]+", keep: 1 }]);
+    const locks = JSON.stringify([{ repository: "ret/*", tags: "v[12]", name: "first releases" }]);
+    const report = await runGc(gcEnv({ GC_RETENTION_JSON: rules, IMMUTABLE_TAGS_JSON: locks }));
+    // v3 is the only one retention may free: v4 is the newest kept, v1 and v2 are locked.
+    expect(report.cycleTotals.tags).toBe(1);
+    const tags = (await (await request("/v2/ret/locked/tags/list")).json()) as { tags: string[] };
+    expect(tags.tags).toEqual(["v1", "v2", "v4"]);
+    for (const image of [images[0]!, images[1]!, images[3]!]) expect(await checkImage(image)).toEqual([]);
+  });
+
   it("frees referrers whose subject is gone only when configured", async () => {
     const config = await pushBlob("gc/ref", new TextEncoder().encode("{}"));
     const missingSubject = sha256("never pushed");

@@ -2,7 +2,11 @@
 // n=0, bad n, and repositories the registry does not know.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { OCI_MANIFEST, errorCode, pushImage, request } from "./helpers";
+import { env } from "cloudflare:workers";
+import { lockingRule, parseImmutableTags } from "../src/config/immutable-tags";
+import type { Env } from "../src/config/config";
+import { RegistryError } from "../src/errors";
+import { OCI_MANIFEST, errorCode, meteredRequest, pushImage, request } from "./helpers";
 
 /** Tags pushed in a scrambled order, so lexical order cannot come from insertion order. */
 const TAGS = ["v10", "A-upper", "v2", "latest", "1.0", "_under", "v1", "v1.1", "beta", "Z", "v1-rc", "0"];
@@ -149,5 +153,108 @@ describe("tags list", () => {
     const response = await request("/v2/Tags/UPPER/tags/list");
     expect(response.status).toBe(400);
     expect(await errorCode(response)).toBe("NAME_INVALID");
+  });
+});
+
+describe("immutable tags (IMMUTABLE_TAGS_JSON)", () => {
+  const rules = JSON.stringify([
+    { repository: "locked/*", tags: "v[0-9]+(\\.[0-9]+)*", except: ".*-rc[0-9]*", name: "releases" },
+    { repository: "locked/pinned", tags: "stable" },
+  ]);
+  const lockedEnv = { ...(env as unknown as Env), IMMUTABLE_TAGS_JSON: rules };
+  /** A request under the locking configuration. */
+  const locked = async (path: string, init: RequestInit = {}) => (await meteredRequest(path, init, lockedEnv)).response;
+  const putManifest = (repo: string, reference: string, body: string) =>
+    locked(`/v2/${repo}/manifests/${reference}`, { method: "PUT", body, headers: { "Content-Type": OCI_MANIFEST } });
+  const target = async (repo: string, tag: string) =>
+    (await request(`/v2/${repo}/manifests/${tag}`, { method: "HEAD" })).headers.get("Docker-Content-Digest");
+
+  it("parses rules, and refuses each kind of bad one at start", () => {
+    const parsed = parseImmutableTags(rules);
+    expect(parsed.map((r) => r.label)).toEqual(["releases", "IMMUTABLE_TAGS_JSON[1]"]);
+    const cases: [string, boolean][] = [
+      ["locked/app v1", true],
+      ["locked/app v1.2.3", true],
+      ["locked/app v1.2-rc1", false],
+      ["locked/app latest", false],
+      ["locked/pinned stable", true],
+      ["other/app v1", false],
+      ["locked v1", false],
+    ];
+    for (const [name, expected] of cases) {
+      const [repo, tag] = name.split(" ") as [string, string];
+      expect(lockingRule(parsed, repo, tag) !== null, name).toBe(expected);
+    }
+    for (const bad of [
+      "{",
+      "{}",
+      "[1]",
+      '[{"tags":"v.*"}]',
+      '[{"repository":"Bad Name","tags":"v.*"}]',
+      '[{"repository":"a/*"}]',
+      '[{"repository":"a/*","tags":"("}]',
+      '[{"repository":"a/*","tags":"v","except":"["}]',
+      '[{"repository":"a/*","tags":"v","name":""}]',
+      '[{"repository":"a/*","tags":"v","keep":1}]',
+      JSON.stringify(Array.from({ length: 101 }, () => ({ repository: "a", tags: "v" }))),
+    ]) {
+      expect(() => parseImmutableTags(bad), bad).toThrow(RegistryError);
+      expect(() => parseImmutableTags(bad), bad).toThrow(/IMMUTABLE_TAGS_JSON/);
+    }
+    expect(parseImmutableTags(undefined)).toEqual([]);
+    expect(parseImmutableTags(" ")).toEqual([]);
+  });
+
+  it("a locked tag is created once, pushed again to the same manifest, and never moved", async () => {
+    const first = await pushImage("locked/app", "scratch-1", 301);
+    const second = await pushImage("locked/app", "scratch-2", 302);
+    expect((await putManifest("locked/app", "v1.0", first.body)).status).toBe(201);
+    // Pushing the same manifest again is allowed: the tag does not move.
+    expect((await putManifest("locked/app", "v1.0", first.body)).status).toBe(201);
+    const moved = await putManifest("locked/app", "v1.0", second.body);
+    expect(moved.status).toBe(403);
+    const error = (await moved.json()) as { errors: { code: string; message: string }[] };
+    expect(error.errors[0]!.code).toBe("DENIED");
+    expect(error.errors[0]!.message).toContain("tag v1.0 of locked/app is immutable (rule releases)");
+    // A multi-tag PUT that would move it is refused whole, and writes none of its tags.
+    const multi = await putManifest("locked/app", `${second.digest}?tag=fresh&tag=v1.0`, second.body);
+    expect(multi.status).toBe(403);
+    expect(await target("locked/app", "v1.0")).toBe(first.digest);
+    expect((await request("/v2/locked/app/manifests/fresh", { method: "HEAD" })).status).toBe(404);
+    // Tags the rule excepts, and tags no rule names, move freely.
+    for (const free of ["v1.0-rc1", "latest"]) {
+      expect((await putManifest("locked/app", free, first.body)).status).toBe(201);
+      expect((await putManifest("locked/app", free, second.body)).status).toBe(201);
+      expect(await target("locked/app", free)).toBe(second.digest);
+    }
+  });
+
+  it("a locked tag, or a manifest a locked tag points at, cannot be deleted", async () => {
+    const image = await pushImage("locked/pinned", "scratch", 303);
+    expect((await putManifest("locked/pinned", "stable", image.body)).status).toBe(201);
+    const byTag = await locked("/v2/locked/pinned/manifests/stable", { method: "DELETE" });
+    expect(byTag.status).toBe(403);
+    expect(await errorCode(byTag)).toBe("DENIED");
+    const byDigest = await locked(`/v2/locked/pinned/manifests/${image.digest}`, { method: "DELETE" });
+    expect(byDigest.status).toBe(403);
+    expect(await errorCode(byDigest)).toBe("DENIED");
+    // Nothing went: not the manifest, not the unlocked tag beside it.
+    expect(await target("locked/pinned", "stable")).toBe(image.digest);
+    expect(await target("locked/pinned", "scratch")).toBe(image.digest);
+    // Without the rule, the same delete goes through.
+    expect((await request("/v2/locked/pinned/manifests/stable", { method: "DELETE" })).status).toBe(202);
+  });
+
+  it("two pushes racing to create a locked tag: one wins, the other is refused", async () => {
+    const a = await pushImage("locked/race", "scratch-a", 304);
+    const b = await pushImage("locked/race", "scratch-b", 305);
+    const answers = await Promise.all([
+      putManifest("locked/race", "v2", a.body),
+      putManifest("locked/race", "v2", b.body),
+    ]);
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 403]);
+    const winner = answers[0]!.status === 201 ? a : b;
+    expect(await target("locked/race", "v2")).toBe(winner.digest);
   });
 });

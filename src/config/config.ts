@@ -3,6 +3,7 @@
 import { parseAuthConfig, type AuthConfig } from "./auth";
 import { RegistryError } from "../errors";
 import { MAX_PART_SIZE, MIN_PART_SIZE } from "../util/memory-budget";
+import { parseImmutableTags, type ImmutableTagRule } from "./immutable-tags";
 import { parseRetention, type RetentionRule } from "./retention";
 import { parseProxyConfig, type ProxyConfig } from "./upstreams";
 import { parseEventsConfig, type EventsConfig } from "./webhooks";
@@ -36,6 +37,8 @@ export interface Config {
   gc: GcConfig;
   /** Events, webhooks and the activity log (docs/events.md). */
   events: EventsConfig;
+  /** Tags that never move once they point at a manifest (IMMUTABLE_TAGS_JSON). */
+  immutableTags: ImmutableTagRule[];
 }
 
 export interface GcConfig {
@@ -126,6 +129,7 @@ export function parseConfig(env: Env): Config {
       scheduled: readBool(env, "GC_SCHEDULED", true),
     },
     events: parseEventsConfig(env, env as unknown as Record<string, unknown>),
+    immutableTags: parseImmutableTags(env.IMMUTABLE_TAGS_JSON),
   };
   cache.set(env, config);
   return config;

@@ -100,6 +100,7 @@ export async function runCollectorStep(
     const ctx: GcContext = {
       store,
       config,
+      immutableTags: registryConfig.immutableTags,
       dryRun,
       now,
       state,

@@ -2,6 +2,7 @@
 // and the step's tallies. A dry run decides exactly as a real run and writes nothing but
 // its own cursor and the usage figures it measured (gc/usage.ts).
 import type { GcConfig } from "../config/config";
+import type { ImmutableTagRule } from "../config/immutable-tags";
 import type { Budget } from "./budget";
 import type { Counts, GcState, GraceHeld } from "./state";
 import type { Storage } from "../storage/storage";
@@ -9,6 +10,8 @@ import type { Storage } from "../storage/storage";
 export interface GcContext {
   store: Storage;
   config: GcConfig;
+  /** Tags that never go (IMMUTABLE_TAGS_JSON): retention passes them by. */
+  immutableTags: readonly ImmutableTagRule[];
   dryRun: boolean;
   now: () => number;
   /** Objects written at or after this instant are never collected in this step. */

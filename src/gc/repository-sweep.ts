@@ -17,6 +17,7 @@ import {
 import { noteFreed, noteHeld, type GcContext } from "./context";
 import { hasOpaque, isOrphanReferrer, markedBlobs, reachableManifests } from "./graph";
 import { rereadRepository, scanRepository } from "./repository-scan";
+import { lockingRule } from "../config/immutable-tags";
 import type { RetentionRule } from "../config/retention";
 import { ruleFor, tagsToExpire } from "./retention";
 import type { ManifestNode, RepositoryWork } from "./state";
@@ -26,7 +27,8 @@ const RECHECK_RESERVE = 20;
 const BATCH = 50;
 
 async function expireTags(ctx: GcContext, work: RepositoryWork, rule: RetentionRule | null): Promise<boolean> {
-  for (const tag of tagsToExpire(rule, work.tags!)) {
+  const locked = (tag: string) => lockingRule(ctx.immutableTags, work.name, tag) !== null;
+  for (const tag of tagsToExpire(rule, work.tags!, locked)) {
     if (!ctx.budget.has(3)) return false;
     work.tags = work.tags!.filter((t) => t.tag !== tag);
     const head = await headTagVersion(ctx.store, work.name, tag);

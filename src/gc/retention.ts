@@ -13,12 +13,21 @@ export interface TagEntry {
   taggedAt: number;
 }
 
-/** Tags the rule lets go: those matching beyond the newest `keep`. Ties break by name so
- *  the choice is stable from one run to the next. */
-export function tagsToExpire(rule: RetentionRule | null, tags: readonly TagEntry[]): string[] {
+/** Tags the rule lets go: those matching beyond the newest `keep`, except the immutable
+ *  ones. Ties break by name so the choice is stable from one run to the next. */
+export function tagsToExpire(
+  rule: RetentionRule | null,
+  tags: readonly TagEntry[],
+  locked: (tag: string) => boolean = () => false,
+): string[] {
   if (!rule || rule.keep === null || !rule.tags) return [];
   const pattern = rule.tags;
   const matching = tags.filter((t) => pattern.test(t.tag));
   matching.sort((a, b) => b.taggedAt - a.taggedAt || (a.tag < b.tag ? -1 : 1));
-  return matching.slice(rule.keep).map((t) => t.tag);
+  // An immutable tag counts among the newest it is, but never goes: a repository may then
+  // keep more than `keep` matching tags.
+  return matching
+    .slice(rule.keep)
+    .map((t) => t.tag)
+    .filter((tag) => !locked(tag));
 }

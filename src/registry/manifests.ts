@@ -6,7 +6,7 @@ import { parseManifest, type Descriptor, type ParsedManifest } from "../oci/mani
 import type { Reference } from "../oci/reference";
 import { pullThroughManifest } from "../proxy/manifests";
 import type { Identity } from "./identity";
-import { refuseDelete, refuseMirrorWrite } from "./write-policy";
+import { refuseDelete, refuseMirrorWrite, refuseTagMove, refuseTagRemoval, tagLockReason } from "./write-policy";
 import type { Deps } from "../storage/deps";
 import { keepManifest, missingAfterWrite } from "../storage/manifest-guard";
 import { getBlobLink } from "../storage/blobs";
@@ -158,7 +158,9 @@ export async function storeManifest(deps: Deps, input: PutManifestInput): Promis
   const before: PriorState = {
     manifestExisted: (await getManifest(store, input.repo, digest, false)) !== null,
     tags: await Promise.all(tags.map(async (tag) => ({ tag, digest: await getTag(store, input.repo, tag) }))),
+    written: new Set(),
   };
+  for (const prior of before.tags) refuseTagMove(deps.config, input.repo, prior.tag, prior.digest, digest);
   // Write, then re-read what it names: the garbage collector may be deleting it right now.
   const write = async () => {
     await putManifest(store, input.repo, digest, input.bytes, parsed.mediaType);
@@ -169,7 +171,7 @@ export async function storeManifest(deps: Deps, input: PutManifestInput): Promis
     if (missing.length === 0) {
       if (parsed.subject)
         await putReferrer(store, input.repo, parsed.subject, referrerDescriptor(parsed, digest, input.bytes.length));
-      await putTags(store, input.repo, tags, digest, { mediaType: parsed.mediaType, size: input.bytes.length });
+      await putTags(deps, input.repo, before, digest, { mediaType: parsed.mediaType, size: input.bytes.length });
       await addToCatalog(store, input.repo);
       missing = await keepManifest(store, input.repo, digest, write);
     }
@@ -188,15 +190,24 @@ export async function storeManifest(deps: Deps, input: PutManifestInput): Promis
 }
 
 /** Writes every tag and lets every write settle before reporting a failure, so the undo
- *  never races a write still in flight. */
+ *  never races a write still in flight. A locked tag is written only over what the policy
+ *  check saw: a racing push that created or moved it first wins, and this one is DENIED. */
 async function putTags(
-  store: Storage,
+  deps: Deps,
   repo: string,
-  tags: string[],
+  before: PriorState,
   digest: Digest,
   manifest: { mediaType: string; size: number },
 ): Promise<void> {
-  const results = await Promise.allSettled(tags.map((tag) => putTag(store, repo, tag, digest, null, manifest)));
+  const results = await Promise.allSettled(
+    before.tags.map(async (prior) => {
+      const locked = tagLockReason(deps.config, repo, prior.tag);
+      const onlyOver = locked === null ? undefined : prior.digest;
+      if (!(await putTag(deps.store, repo, prior.tag, digest, null, manifest, onlyOver)))
+        throw new RegistryError("DENIED", `${locked}: another push set it meanwhile`);
+      before.written.add(prior.tag);
+    }),
+  );
   const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failure) throw failure.reason;
 }
@@ -204,6 +215,8 @@ async function putTags(
 interface PriorState {
   manifestExisted: boolean;
   tags: { tag: string; digest: Digest | null }[];
+  /** The tags this push wrote: only those are put back. */
+  written: Set<string>;
 }
 
 /** Leaves nothing half-written that a later read could see, and takes nothing away that was
@@ -217,7 +230,9 @@ async function undoManifestPut(
   before: PriorState,
 ): Promise<void> {
   await Promise.all(
-    before.tags.map((t) => (t.digest ? putTag(store, repo, t.tag, t.digest) : deleteTag(store, repo, t.tag))),
+    before.tags
+      .filter((t) => before.written.has(t.tag))
+      .map((t) => (t.digest ? putTag(store, repo, t.tag, t.digest) : deleteTag(store, repo, t.tag))),
   );
   if (before.manifestExisted) return;
   if (subject) await deleteReferrer(store, repo, subject, digest);
@@ -240,17 +255,27 @@ export async function deleteManifest(
   reference: Reference,
 ): Promise<void> {
   refuseDelete(deps.config, identity, repo);
-  if (reference.kind === "digest") await deleteManifestByDigest(deps.store, repo, reference.digest);
-  else await deleteTagOnly(deps.store, repo, reference.tag);
+  if (reference.kind === "digest") await deleteManifestByDigest(deps, repo, reference.digest);
+  else {
+    refuseTagRemoval(deps.config, repo, [reference.tag]);
+    await deleteTagOnly(deps.store, repo, reference.tag);
+  }
 }
 
-/** By digest: the manifest, every tag pointing at it, and its referrer entry. */
-async function deleteManifestByDigest(store: Storage, repo: string, digest: Digest): Promise<void> {
+/** By digest: the manifest, every tag pointing at it, and its referrer entry; refused while
+ *  a locked tag points at it. */
+async function deleteManifestByDigest(deps: Deps, repo: string, digest: Digest): Promise<void> {
+  const { store } = deps;
   const stored = await getManifest(store, repo, digest, true);
   if (!stored) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}@${formatDigest(digest)}`);
   const bytes = new Uint8Array(await new Response(stored.body).arrayBuffer());
   const target = formatDigest(digest);
   const tags = (await listTagTargets(store, repo)).filter((t) => t.digest === target);
+  refuseTagRemoval(
+    deps.config,
+    repo,
+    tags.map((t) => t.tag),
+  );
   // One call per 1,000 tags, not two per tag: a manifest may carry thousands.
   await deleteTags(
     store,

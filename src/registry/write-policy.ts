@@ -1,10 +1,13 @@
-// Who may change a repository: the read-only mirror rule (pushes and deletes) and the delete
-// rule (rights, mirrors, DELETES_ENABLED). The API's routes enforce them and the web UI asks
-// them before it offers a Delete link, so the two front ends never disagree.
+// Who may change a repository: the read-only mirror rule (pushes and deletes), the delete
+// rule (rights, mirrors, DELETES_ENABLED) and immutable tags (IMMUTABLE_TAGS_JSON). The core
+// enforces them for both front ends, and the web UI asks them before it offers a Delete link,
+// so the API and the UI never disagree.
 import type { Identity } from "./identity";
 import type { Config } from "../config/config";
 import { RegistryError } from "../errors";
+import { lockingRule } from "../config/immutable-tags";
 import { isReadOnlyMirror } from "../config/upstreams";
+import { formatDigest, type Digest } from "../oci/digest";
 
 /** Pushes and deletes would make a mirrored repository differ from its upstream: refused
  *  unless the upstream's entry sets "allow_push". The reason, or null when writes may go. */
@@ -41,4 +44,27 @@ export function deletePolicy(config: Config, identity: Pick<Identity, "allows">,
 export function refuseDelete(config: Config, identity: Pick<Identity, "allows">, repo: string): void {
   const decision = deletePolicy(config, identity, repo);
   if (!decision.allowed) throw new RegistryError(decision.code, decision.reason);
+}
+
+/** Why `tag` may neither move nor go, naming the rule so that clients show it; null when it
+ *  is not locked. */
+export function tagLockReason(config: Config, repo: string, tag: string): string | null {
+  const rule = lockingRule(config.immutableTags, repo, tag);
+  return rule ? `tag ${tag} of ${repo} is immutable (rule ${rule.label})` : null;
+}
+
+/** A push may create a locked tag, or point it again at the manifest it points at; moving it
+ *  elsewhere is DENIED. `current` is what the tag points at now (null: absent). */
+export function refuseTagMove(config: Config, repo: string, tag: string, current: Digest | null, next: Digest): void {
+  if (current === null || formatDigest(current) === formatDigest(next)) return;
+  const reason = tagLockReason(config, repo, tag);
+  if (reason) throw new RegistryError("DENIED", `${reason}: it points at ${formatDigest(current)}`);
+}
+
+/** Deleting a locked tag, or the manifest a locked tag points at, is DENIED. */
+export function refuseTagRemoval(config: Config, repo: string, tags: readonly string[]): void {
+  for (const tag of tags) {
+    const reason = tagLockReason(config, repo, tag);
+    if (reason) throw new RegistryError("DENIED", reason);
+  }
 }

@@ -82,17 +82,22 @@ export async function headSettled(store: Storage, key: string): Promise<ObjectHe
 /**
  * A writer's put: creates or replaces the object, but never a condemned one. Conditional on
  * what it saw, so a condemnation landing between the head and the put makes it look again.
+ * `replaces`, when given, is asked about what is there (null: nothing) before each try; the
+ * put is skipped, and false returned, when it says no, so a writer whose precondition another
+ * request broke meanwhile (an immutable tag created by a racing push) never overwrites it.
  */
 export async function putUnlessCondemned(
   store: Storage,
   key: string,
   value: Body,
   options: { httpMetadata?: { contentType: string }; customMetadata: Record<string, string> },
-): Promise<void> {
+  replaces: (seen: ObjectHead | null) => boolean = () => true,
+): Promise<boolean> {
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const seen = await headSettled(store, key);
+    if (!replaces(seen)) return false;
     const onlyIf = seen ? { etagMatches: seen.etag } : new Headers({ "If-None-Match": "*" });
-    if (await store.bucket.put(key, value, { ...options, onlyIf })) return;
+    if (await store.bucket.put(key, value, { ...options, onlyIf })) return true;
   }
   throw writeContended();
 }

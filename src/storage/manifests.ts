@@ -94,7 +94,9 @@ export async function getTagRecord(store: Storage, repo: string, tag: string): P
 
 /** Points the tag at `digest`, never over a tag the collector has condemned
  *  (storage/condemn.ts). `confirmedAt` marks a tag cached from an upstream, which the
- *  pull-through cache revalidates once it is older than PROXY_TAG_TTL_SECONDS. */
+ *  pull-through cache revalidates once it is older than PROXY_TAG_TTL_SECONDS. With
+ *  `onlyOver`, the tag is written only while it is absent (null) or points at that digest,
+ *  and false is returned when another write got there first. */
 export async function putTag(
   store: Storage,
   repo: string,
@@ -102,13 +104,19 @@ export async function putTag(
   digest: Digest,
   confirmedAt: number | null = null,
   manifest: { mediaType: string; size: number } | null = null,
-): Promise<void> {
+  onlyOver?: Digest | null,
+): Promise<boolean> {
   const now = String(Date.now());
   const customMetadata: Record<string, string> = { digest: formatDigest(digest), taggedAt: now };
   if (confirmedAt !== null) customMetadata.proxyConfirmedAt = String(confirmedAt);
   // What a GET by tag needs besides the bytes, so a warm isolate reads nothing else.
   if (manifest) Object.assign(customMetadata, { mediaType: manifest.mediaType, manifestSize: String(manifest.size) });
-  await putUnlessCondemned(store, keys.tag(repo, tag), null, { customMetadata });
+  const replaces =
+    onlyOver === undefined
+      ? undefined
+      : (seen: ObjectHead | null) =>
+          onlyOver === null ? seen === null : seen?.customMetadata?.digest === formatDigest(onlyOver);
+  return putUnlessCondemned(store, keys.tag(repo, tag), null, { customMetadata }, replaces);
 }
 
 export async function deleteTag(store: Storage, repo: string, tag: string): Promise<boolean> {
