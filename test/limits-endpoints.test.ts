@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { patternIdentity } from "../src/auth/identity";
 import { listPullableRepositories } from "../src/registry/catalog";
 import { subrequests, type Usage } from "../src/storage/meter";
-import { openStorage, type StorageBindings } from "../src/storage/storage";
+import { openStorage, type WorkerBindings } from "../src/storage/storage";
 import { parseDigest } from "../src/oci/digest";
 import { putTag } from "../src/storage/manifests";
 import {
@@ -28,7 +28,7 @@ import {
 
 const FREE_SUBREQUESTS = 1000;
 const MiB = 1024 * 1024;
-const bucket = (env as unknown as StorageBindings).REGISTRY;
+const bucket = (env as unknown as WorkerBindings).REGISTRY;
 const rows: { endpoint: string; input: string; usage: Usage }[] = [];
 
 /** Sends the request through the meter, records its row, asserts the Free plan's bound. */
@@ -81,7 +81,7 @@ describe("reads", () => {
   it("catalog scan: a caller who sees none of many stops at 50 listing calls, whatever the page size", async () => {
     // 2,000 names scanned 10 at a time stands in for 50,000+ scanned 1,000 at a time: the
     // bound is the number of listing calls (maxScanPages = 50), not the names they return.
-    const store = openStorage(env as unknown as StorageBindings);
+    const store = openStorage(env as unknown as WorkerBindings);
     const identity = patternIdentity("user:nobody", [{ pattern: "nothing/*", actions: new Set(["pull"] as const) }], {
       catalog: true,
     });
@@ -104,7 +104,7 @@ describe("reads", () => {
   it("tags list: n at its max over 3,000 tags", async () => {
     const image = await pushImage("lim-ep/tags", "base", 1);
     const digest = parseDigest(image.digest);
-    const store = openStorage(env as unknown as StorageBindings);
+    const store = openStorage(env as unknown as WorkerBindings);
     await putMany(3000, (i) => putTag(store, "lim-ep/tags", `t${String(i).padStart(4, "0")}`, digest));
     const list = await measure("GET tags/list", "n=1000 (max) of 3,001 tags", "/v2/lim-ep/tags/tags/list?n=1000");
     expect(((await list.json()) as { tags: string[] }).tags).toHaveLength(1000);

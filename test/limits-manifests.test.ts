@@ -7,7 +7,7 @@ import { formatDigest, parseDigest } from "../src/oci/digest";
 import { MAX_JSON_DEPTH } from "../src/oci/strict-json";
 import { MAX_MANIFEST_REFERENCES, MAX_TAGS_PER_PUT } from "../src/registry/manifests";
 import { putTag } from "../src/storage/manifests";
-import { openStorage, type StorageBindings } from "../src/storage/storage";
+import { openStorage, type WorkerBindings } from "../src/storage/storage";
 import { OCI_MANIFEST, errorCode, meteredRequest, pushBlob, pushImage, pushManifest, request, sha256 } from "./helpers";
 
 /** Workers' subrequest limit on the Free plan: every request's storage calls stay under it. */
@@ -23,7 +23,7 @@ function putManifestMetered(repo: string, reference: string, body: string, query
 
 const LAYER = "application/vnd.oci.image.layer.v1.tar";
 const enc = (s: string) => new TextEncoder().encode(s);
-const storage = () => openStorage(env as unknown as StorageBindings);
+const storage = () => openStorage(env as unknown as WorkerBindings);
 
 /** A digest nobody pushed, different for each `i`. */
 function fakeDigest(i: number): string {

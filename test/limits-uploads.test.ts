@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import type { Env } from "../src/config/config";
-import { openStorage, type StorageBindings } from "../src/storage/storage";
+import { openStorage, type WorkerBindings } from "../src/storage/storage";
 import { readUploadState } from "../src/storage/uploads";
 import { PART_POOL_BYTES, partBuffers, readBuffers } from "../src/util/memory-budget";
 import { fetcher } from "./auth-setup";
@@ -179,7 +179,7 @@ describe("a refused upload keeps no bytes", () => {
     expect(await errorCode(refused)).toBe("SIZE_INVALID");
     expect(created).toHaveLength(1);
     // The session records nothing of the refused request, and its multipart upload is gone.
-    const session = await readUploadState(openStorage(env as unknown as StorageBindings), id);
+    const session = await readUploadState(openStorage(env as unknown as WorkerBindings), id);
     expect(session?.state).toMatchObject({ offset: 0, multipartId: null, parts: [] });
     expect(await stillOpen(created[0]!), "the refused request's multipart upload was aborted").toBe(false);
     expect(partBuffers.stats().leasedBytes).toBe(0);
@@ -204,7 +204,7 @@ describe("a refused upload keeps no bytes", () => {
     const next = first.headers.get("Location")!;
     expect((await patch(fetch, next, seededBytes(20 * MiB, 14))).status).toBe(413);
     expect(created).toHaveLength(1);
-    const session = await readUploadState(openStorage(env as unknown as StorageBindings), id);
+    const session = await readUploadState(openStorage(env as unknown as WorkerBindings), id);
     expect(session?.state.multipartId).toBe(created[0]!.uploadId);
     expect(session?.state.offset).toBe(6 * MiB);
     expect((await fetch(next, { method: "DELETE", headers: { Authorization: AUTH } })).status).toBe(204);

@@ -18,6 +18,7 @@ import { keys } from "./keys";
 import { isolatePartBuffers, type PartBuffers } from "./part-buffers";
 import type { Storage } from "./storage";
 import type { MeteredMultipart } from "./metered";
+import { bucketOf } from "./bindings";
 
 const OBJECT_META = { httpMetadata: { contentType: "application/octet-stream" } };
 /** A streamed put's batch: big enough that a write to R2 is not a round trip per network
@@ -73,7 +74,7 @@ class StreamedPut {
   constructor(store: Storage, dataKey: string, length: number) {
     const stream = new FixedLengthStream(length);
     this.writer = stream.writable.getWriter();
-    this.put = store.bucket.put(dataKey, stream.readable, OBJECT_META);
+    this.put = bucketOf(store).put(dataKey, stream.readable, OBJECT_META);
     this.put.catch(() => {});
   }
   write(batch: Uint8Array): Promise<void> {
@@ -238,8 +239,8 @@ export class BlobDataWriter {
   }
 
   private async multipart(): Promise<MeteredMultipart> {
-    if (this.multipartId) return this.store.bucket.resumeMultipartUpload(this.dataKey, this.multipartId);
-    const upload = await this.store.bucket.createMultipartUpload(this.dataKey, OBJECT_META);
+    if (this.multipartId) return bucketOf(this.store).resumeMultipartUpload(this.dataKey, this.multipartId);
+    const upload = await bucketOf(this.store).createMultipartUpload(this.dataKey, OBJECT_META);
     this.multipartId = upload.uploadId;
     return upload;
   }
@@ -346,10 +347,10 @@ export async function completeBlobData(
 ): Promise<void> {
   const dataKey = keys.blobData(dataId);
   if (progress.parts.length === 0 || progress.multipartId === null) {
-    await store.bucket.put(dataKey, trailing, OBJECT_META);
+    await bucketOf(store).put(dataKey, trailing, OBJECT_META);
     return;
   }
-  const upload = store.bucket.resumeMultipartUpload(dataKey, progress.multipartId);
+  const upload = bucketOf(store).resumeMultipartUpload(dataKey, progress.multipartId);
   const parts = [...progress.parts];
   if (trailing.length > 0) parts.push(await upload.uploadPart(parts.length + 1, trailing));
   await upload.complete(parts);
@@ -375,7 +376,10 @@ export async function putWholeBlobData(
   const sized = new FixedLengthStream(length);
   const piped = body.pipeTo(sized.writable).catch(() => {});
   try {
-    await store.bucket.put(keys.blobData(dataId), sized.readable, { ...OBJECT_META, [digest.algorithm]: digest.hex });
+    await bucketOf(store).put(keys.blobData(dataId), sized.readable, {
+      ...OBJECT_META,
+      [digest.algorithm]: digest.hex,
+    });
     return null;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -464,10 +468,10 @@ export async function readBlobData(
   const wanted = range ?? { offset: 0, length: data.size };
   const windows = readWindows(wanted.offset, wanted.length);
   if (windows.length <= 1) {
-    const object = await store.bucket.get(data.dataKey, range ? { range } : undefined);
+    const object = await bucketOf(store).get(data.dataKey, range ? { range } : undefined);
     return object ? object.body : null;
   }
-  const first = await store.bucket.get(data.dataKey, { range: windows[0]! });
+  const first = await bucketOf(store).get(data.dataKey, { range: windows[0]! });
   if (!first) return null;
   const joined = new FixedLengthStream(wanted.length);
   void pipeWindows(store, data.dataKey, first.body, windows.slice(1), joined.writable);
@@ -484,7 +488,7 @@ async function pipeWindows(
   into: WritableStream,
 ): Promise<void> {
   const ask = (window: ByteWindow | undefined) => {
-    const asked = window ? store.bucket.get(dataKey, { range: window }) : Promise.resolve(null);
+    const asked = window ? bucketOf(store).get(dataKey, { range: window }) : Promise.resolve(null);
     // Awaited in turn below; until then, a failure is not an unhandled rejection.
     asked.catch(() => {});
     return asked;
@@ -511,12 +515,12 @@ async function pipeWindows(
  *  abandoned uploads itself after 7 days. */
 export async function abortBlobData(store: Storage, dataId: string, multipartId: string | null): Promise<void> {
   if (!multipartId) return;
-  await store.bucket
+  await bucketOf(store)
     .resumeMultipartUpload(keys.blobData(dataId), multipartId)
     .abort()
     .catch(() => {});
 }
 
 export async function deleteBlobData(store: Storage, dataKey: string): Promise<void> {
-  await store.bucket.delete(dataKey);
+  await bucketOf(store).delete(dataKey);
 }

@@ -5,6 +5,7 @@ import { headSettled, MAX_WRITE_ATTEMPTS, writeContended } from "./condemn";
 import { keys } from "./keys";
 import { listUnder } from "./list";
 import type { Storage } from "./storage";
+import { bucketOf } from "./bindings";
 
 export interface BlobRecord {
   /** Key of the object that holds the bytes. */
@@ -19,7 +20,7 @@ function recordFromMetadata(meta: Record<string, string> | undefined): BlobRecor
 
 /** The bucket-wide record of a blob, or null when the bucket does not hold it. */
 export async function getBlobRecord(store: Storage, digest: Digest): Promise<BlobRecord | null> {
-  const head = await store.bucket.head(keys.blobRecord(digest));
+  const head = await bucketOf(store).head(keys.blobRecord(digest));
   return recordFromMetadata(head?.customMetadata);
 }
 
@@ -41,7 +42,7 @@ export async function getSettledBlobLink(store: Storage, repo: string, digest: D
 export async function createBlobRecord(store: Storage, digest: Digest, record: BlobRecord): Promise<BlobRecord> {
   const existing = await getBlobRecord(store, digest);
   if (existing) return existing;
-  const written = await store.bucket.put(keys.blobRecord(digest), null, {
+  const written = await bucketOf(store).put(keys.blobRecord(digest), null, {
     customMetadata: { data: record.dataKey, size: String(record.size), digest: formatDigest(digest) },
     onlyIf: new Headers({ "If-None-Match": "*" }),
   });
@@ -50,7 +51,7 @@ export async function createBlobRecord(store: Storage, digest: Digest, record: B
 }
 
 export async function deleteBlobRecord(store: Storage, digest: Digest, record: BlobRecord): Promise<void> {
-  await store.bucket.delete([keys.blobRecord(digest), record.dataKey]);
+  await bucketOf(store).delete([keys.blobRecord(digest), record.dataKey]);
 }
 
 /** The repository's link to a blob, carrying the record so a read needs no second lookup. */
@@ -59,7 +60,7 @@ export async function getBlobLink(
   repo: string,
   digest: Digest,
 ): Promise<(BlobRecord & { linkedAt: number }) | null> {
-  const head = await store.bucket.head(keys.blobLink(repo, digest));
+  const head = await bucketOf(store).head(keys.blobLink(repo, digest));
   const record = recordFromMetadata(head?.customMetadata);
   return record && head
     ? { ...record, linkedAt: Number(head.customMetadata?.linkedAt ?? head.uploaded.getTime()) }
@@ -77,15 +78,15 @@ export async function linkBlob(store: Storage, repo: string, digest: Digest, rec
   const link = keys.blobLink(repo, digest);
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
     const seen = await headSettled(store, link);
-    await store.bucket.put(keys.blobRepo(digest, repo), null, { customMetadata });
+    await bucketOf(store).put(keys.blobRepo(digest, repo), null, { customMetadata });
     const onlyIf = seen ? { etagMatches: seen.etag } : new Headers({ "If-None-Match": "*" });
-    if (await store.bucket.put(link, null, { customMetadata, onlyIf })) return;
+    if (await bucketOf(store).put(link, null, { customMetadata, onlyIf })) return;
   }
   throw writeContended();
 }
 
 export async function unlinkBlob(store: Storage, repo: string, digest: Digest): Promise<void> {
-  await store.bucket.delete([keys.blobLink(repo, digest), keys.blobRepo(digest, repo)]);
+  await bucketOf(store).delete([keys.blobLink(repo, digest), keys.blobRepo(digest, repo)]);
 }
 
 /** Repositories that link the blob, in key order, for mounts without `from` and for GC. */

@@ -4,6 +4,7 @@ import type { Storage } from "./storage";
 import { keys } from "./keys";
 import { listUnder } from "./list";
 import type { UploadState } from "./uploads";
+import { bucketOf } from "./bindings";
 
 /** R2 may return fewer objects than asked while truncated; at most this many calls fill one
  *  page, so a page's cost never depends on the repository's size. */
@@ -62,7 +63,7 @@ export async function listUploadSessions(
   });
   const states = await Promise.all(
     listing.groups.slice(0, limit).map(async (id) => {
-      const object = await store.bucket.get(keys.uploadState(id));
+      const object = await bucketOf(store).get(keys.uploadState(id));
       return object ? ((await object.json()) as UploadState) : null;
     }),
   );

@@ -5,27 +5,28 @@
 import { keys } from "./keys";
 import { listUnder } from "./list";
 import type { Storage } from "./storage";
+import { bucketOf } from "./bindings";
 
 const stateKey = (dryRun: boolean) => (dryRun ? keys.gcDryRunState() : keys.gcState());
 const filterKey = (dryRun: boolean) => keys.gcLiveData() + (dryRun ? "-dry-run" : "");
 const JSON_TYPE = { httpMetadata: { contentType: "application/json" } };
 
 export async function readCollectorState<T>(store: Storage, dryRun: boolean): Promise<T | null> {
-  const object = await store.bucket.get(stateKey(dryRun));
+  const object = await bucketOf(store).get(stateKey(dryRun));
   return object ? ((await object.json()) as T) : null;
 }
 
 export async function writeCollectorState(store: Storage, dryRun: boolean, state: unknown): Promise<void> {
-  await store.bucket.put(stateKey(dryRun), JSON.stringify(state), JSON_TYPE);
+  await bucketOf(store).put(stateKey(dryRun), JSON.stringify(state), JSON_TYPE);
 }
 
 export async function readLiveDataFilter(store: Storage, dryRun: boolean): Promise<Uint8Array | null> {
-  const object = await store.bucket.get(filterKey(dryRun));
+  const object = await bucketOf(store).get(filterKey(dryRun));
   return object ? new Uint8Array(await object.arrayBuffer()) : null;
 }
 
 export async function writeLiveDataFilter(store: Storage, dryRun: boolean, bits: Uint8Array): Promise<void> {
-  await store.bucket.put(filterKey(dryRun), bits);
+  await bucketOf(store).put(filterKey(dryRun), bits);
 }
 
 /** Takes the collector's lease unless a holder took it less than `leaseMs` ago; the write is
@@ -33,33 +34,33 @@ export async function writeLiveDataFilter(store: Storage, dryRun: boolean, bits:
  *  the lease id, or null. */
 export async function acquireCollectorLease(store: Storage, now: number, leaseMs: number): Promise<string | null> {
   const id = crypto.randomUUID();
-  const current = await store.bucket.get(keys.gcLock());
+  const current = await bucketOf(store).get(keys.gcLock());
   if (current) {
     const held = (await current.json()) as { at: number };
     if (now - held.at < leaseMs) return null;
   }
   const onlyIf = current ? { etagMatches: current.etag } : new Headers({ "If-None-Match": "*" });
-  return (await store.bucket.put(keys.gcLock(), JSON.stringify({ id, at: now }), { onlyIf })) ? id : null;
+  return (await bucketOf(store).put(keys.gcLock(), JSON.stringify({ id, at: now }), { onlyIf })) ? id : null;
 }
 
 /** Drops the lease if it is still the one `id` took. */
 export async function releaseCollectorLease(store: Storage, id: string): Promise<void> {
-  const current = await store.bucket.get(keys.gcLock());
-  if (current && ((await current.json()) as { id: string }).id === id) await store.bucket.delete(keys.gcLock());
+  const current = await bucketOf(store).get(keys.gcLock());
+  if (current && ((await current.json()) as { id: string }).id === id) await bucketOf(store).delete(keys.gcLock());
 }
 
 /** Stores a report under a name that sorts newest first, and drops all but the newest `keep`. */
 export async function putCollectorReport(store: Storage, name: string, report: unknown, keep: number): Promise<void> {
-  await store.bucket.put(keys.gcReport(name), JSON.stringify(report), JSON_TYPE);
+  await bucketOf(store).put(keys.gcReport(name), JSON.stringify(report), JSON_TYPE);
   const old = await listUnder(store, { prefix: keys.gcReportPrefix(), limit: keep + 20, maxCalls: 1 });
   const surplus = old.objects.slice(keep).map((o) => o.object.key);
-  if (surplus.length > 0) await store.bucket.delete(surplus);
+  if (surplus.length > 0) await bucketOf(store).delete(surplus);
 }
 
 /** The newest `limit` reports, newest first. */
 export async function listCollectorReports<T>(store: Storage, limit: number): Promise<T[]> {
   const listed = await listUnder(store, { prefix: keys.gcReportPrefix(), limit, maxCalls: 1 });
-  const bodies = await Promise.all(listed.objects.map((o) => store.bucket.get(o.object.key)));
+  const bodies = await Promise.all(listed.objects.map((o) => bucketOf(store).get(o.object.key)));
   const reports = await Promise.all(bodies.map((b) => (b ? (b.json() as Promise<T>) : null)));
   return reports.filter((r): r is Awaited<T> => r !== null) as T[];
 }

@@ -9,6 +9,7 @@ import { digestFromKeySuffix, keys } from "./keys";
 import { listUnder, type Listing } from "./list";
 import { headOf, versionOf, type ObjectHead, type ObjectVersion } from "./object-version";
 import type { Storage } from "./storage";
+import { bucketOf } from "./bindings";
 
 export interface Page<T> {
   items: T[];
@@ -121,7 +122,7 @@ export async function readManifestVersion(
   repo: string,
   digest: Digest,
 ): Promise<ManifestVersion | null> {
-  const object = await store.bucket.get(keys.manifest(repo, digest));
+  const object = await bucketOf(store).get(keys.manifest(repo, digest));
   if (!object) return null;
   return {
     digest: digestFromKeySuffix(object.key),
@@ -195,23 +196,23 @@ export async function repositoryHasManifests(store: Storage, repo: string): Prom
 }
 
 export async function headTagVersion(store: Storage, repo: string, tag: string): Promise<TagVersion | null> {
-  const head = await store.bucket.head(keys.tag(repo, tag));
+  const head = await bucketOf(store).head(keys.tag(repo, tag));
   return head ? tagVersion(head, tag) : null;
 }
 
 export async function headLinkVersion(store: Storage, repo: string, digest: Digest): Promise<LinkVersion | null> {
-  const head = await store.bucket.head(keys.blobLink(repo, digest));
+  const head = await bucketOf(store).head(keys.blobLink(repo, digest));
   return head ? linkVersion(head) : null;
 }
 
 /** Whether an upload session owns the data object (sessions write `_data/<session id>`). */
 export async function dataHasSession(store: Storage, dataKey: string): Promise<boolean> {
-  return (await store.bucket.head(keys.uploadState(dataKey.slice(keys.dataPrefix().length)))) !== null;
+  return (await bucketOf(store).head(keys.uploadState(dataKey.slice(keys.dataPrefix().length)))) !== null;
 }
 
 /** Deletes a condemned object whose re-check held, as it was judged. */
 export async function deleteJudged(store: Storage, judged: Judged): Promise<void> {
-  await store.bucket.delete(headOf(judged.version).key);
+  await bucketOf(store).delete(headOf(judged.version).key);
 }
 
 /** Deletes a manifest and its entry in the subject's referrers, in one call. */
@@ -221,15 +222,18 @@ export async function deleteManifestWithReferrer(
   digest: Digest,
   subject: Digest | null,
 ): Promise<void> {
-  await store.bucket.delete([keys.manifest(repo, digest), ...(subject ? [keys.referrer(repo, subject, digest)] : [])]);
+  await bucketOf(store).delete([
+    keys.manifest(repo, digest),
+    ...(subject ? [keys.referrer(repo, subject, digest)] : []),
+  ]);
 }
 
 /** Deletes a blob record and the bytes it names, in one call. */
 export async function deleteRecordWithData(store: Storage, record: BlobRecordVersion): Promise<void> {
-  await store.bucket.delete([headOf(record.version).key, ...(record.dataKey ? [record.dataKey] : [])]);
+  await bucketOf(store).delete([headOf(record.version).key, ...(record.dataKey ? [record.dataKey] : [])]);
 }
 
 /** Deletes data objects that no record names and no session owns. */
 export async function deleteDataObjects(store: Storage, objects: DataObject[]): Promise<void> {
-  if (objects.length > 0) await store.bucket.delete(objects.map((o) => o.dataKey));
+  if (objects.length > 0) await bucketOf(store).delete(objects.map((o) => o.dataKey));
 }

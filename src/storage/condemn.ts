@@ -10,6 +10,7 @@
 import { RegistryError } from "../errors";
 import { headOf, versionOf, type ObjectHead, type ObjectVersion } from "./object-version";
 import type { Storage } from "./storage";
+import { bucketOf } from "./bindings";
 
 export const CONDEMN_LEASE_MS = 30_000;
 const POLL_MS = 40;
@@ -49,7 +50,7 @@ export async function condemn<T extends Judged>(
   at = Date.now(),
 ): Promise<T | null> {
   const seen = headOf(judged.version);
-  const written = await store.bucket.put(seen.key, body, {
+  const written = await bucketOf(store).put(seen.key, body, {
     httpMetadata: seen.httpMetadata,
     customMetadata: { ...seen.customMetadata, condemnedAt: String(at) },
     onlyIf: { etagMatches: seen.etag },
@@ -61,7 +62,7 @@ export async function condemn<T extends Judged>(
 export async function pardon(store: Storage, condemned: Judged, body: Body): Promise<void> {
   const seen = headOf(condemned.version);
   const { condemnedAt: _dropped, ...customMetadata } = seen.customMetadata ?? {};
-  await store.bucket.put(seen.key, body, {
+  await bucketOf(store).put(seen.key, body, {
     httpMetadata: seen.httpMetadata,
     customMetadata,
     onlyIf: { etagMatches: seen.etag },
@@ -73,7 +74,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Heads the object, waiting while a condemnation is in force. Null when it is gone. */
 export async function headSettled(store: Storage, key: string): Promise<ObjectHead | null> {
   for (;;) {
-    const head = await store.bucket.head(key);
+    const head = await bucketOf(store).head(key);
     if (!isCondemned(head)) return head;
     await sleep(POLL_MS);
   }
@@ -97,7 +98,7 @@ export async function putUnlessCondemned(
     const seen = await headSettled(store, key);
     if (!replaces(seen)) return false;
     const onlyIf = seen ? { etagMatches: seen.etag } : new Headers({ "If-None-Match": "*" });
-    if (await store.bucket.put(key, value, { ...options, onlyIf })) return true;
+    if (await bucketOf(store).put(key, value, { ...options, onlyIf })) return true;
   }
   throw writeContended();
 }

@@ -5,6 +5,7 @@
 // The event's shape is the events service's (src/events/event.ts); this module stores JSON.
 import { keys } from "./keys";
 import type { Storage } from "./storage";
+import { bucketOf, eventsQueueOf } from "./bindings";
 
 const INVERT = 10_000_000_000_000;
 const JSON_TYPE = { httpMetadata: { contentType: "application/json" } };
@@ -28,8 +29,9 @@ export async function enqueueEventMessages(
   delaySeconds?: number,
 ): Promise<boolean> {
   if (bodies.length === 0) return true;
-  if (!store.events) return false;
-  await store.events.sendBatch(bodies.map((body) => ({ body, contentType: "json" as const, delaySeconds })));
+  const queue = eventsQueueOf(store);
+  if (!queue) return false;
+  await queue.sendBatch(bodies.map((body) => ({ body, contentType: "json" as const, delaySeconds })));
   return true;
 }
 
@@ -48,7 +50,7 @@ export async function appendActivity(store: Storage, facts: ActivityFacts, event
   const customMetadata: Record<string, string> = { kind: facts.kind };
   if (facts.repository !== null) customMetadata.repository = facts.repository;
   if (facts.actor !== null) customMetadata.actor = facts.actor;
-  await store.bucket.put(keys.activity(entryName(facts.timeMs, facts.id)), JSON.stringify(event), {
+  await bucketOf(store).put(keys.activity(entryName(facts.timeMs, facts.id)), JSON.stringify(event), {
     ...JSON_TYPE,
     customMetadata,
   });
@@ -87,7 +89,7 @@ async function readPage<T>(
   const keys: string[] = [];
   let more = true;
   for (let scanned = 0; scanned < MAX_SCANNED_PAGES && keys.length < n && more; scanned++) {
-    const listed = await store.bucket.list({ prefix, startAfter: after, limit: 1000, include: ["customMetadata"] });
+    const listed = await bucketOf(store).list({ prefix, startAfter: after, limit: 1000, include: ["customMetadata"] });
     let read = 0;
     for (const object of listed.objects) {
       read++;
@@ -97,7 +99,7 @@ async function readPage<T>(
     }
     more = listed.truncated || read < listed.objects.length;
   }
-  const bodies = await Promise.all(keys.map((key) => store.bucket.get(key)));
+  const bodies = await Promise.all(keys.map((key) => bucketOf(store).get(key)));
   const entries: T[] = [];
   for (const body of bodies) if (body) entries.push((await body.json()) as T);
   return { entries, cursor: more && after ? after.slice(prefix.length) : null };
@@ -127,7 +129,7 @@ export interface DeadDelivery {
 /** Records a delivery that ran out of retries. Idempotent per event and webhook. */
 export async function recordDeadDelivery(store: Storage, dead: DeadDelivery): Promise<void> {
   const name = entryName(Date.parse(dead.eventTime), `${dead.eventId}-${dead.webhook}`);
-  await store.bucket.put(keys.deadDelivery(name), JSON.stringify(dead), JSON_TYPE);
+  await bucketOf(store).put(keys.deadDelivery(name), JSON.stringify(dead), JSON_TYPE);
 }
 
 /** Up to `limit` dead deliveries, newest event first, after `cursor`. */
@@ -149,9 +151,9 @@ export async function deleteExpiredEvents(store: Storage, beforeMs: number, max:
   const cutoff = String(INVERT - beforeMs).padStart(13, "0");
   let deleted = 0;
   for (const prefix of [keys.activityPrefix(), keys.deadDeliveryPrefix()]) {
-    const listed = await store.bucket.list({ prefix, startAfter: `${prefix}${cutoff}~`, limit: n });
+    const listed = await bucketOf(store).list({ prefix, startAfter: `${prefix}${cutoff}~`, limit: n });
     const expired = listed.objects.map((o) => o.key);
-    if (expired.length > 0) await store.bucket.delete(expired);
+    if (expired.length > 0) await bucketOf(store).delete(expired);
     deleted += expired.length;
   }
   return deleted;

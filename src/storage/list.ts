@@ -4,6 +4,7 @@
 // that wants N entries follows the cursor, at most `maxCalls` times when the caller bounds
 // its cost in calls as well as in entries.
 import type { Storage } from "./storage";
+import { bucketOf } from "./bindings";
 
 /** The most entries one R2 list call returns. */
 const R2_LIST_LIMIT = 1000;
@@ -49,7 +50,7 @@ export async function listUnder(store: Storage, request: ListRequest): Promise<L
     else if (request.after != null) options.startAfter = prefix + request.after;
     if (request.metadata) options.include = ["customMetadata"];
     if (request.grouped) options.delimiter = "/";
-    const page = await store.bucket.list(options);
+    const page = await bucketOf(store).list(options);
     for (const object of page.objects) listing.objects.push({ name: object.key.slice(prefix.length), object });
     for (const group of page.delimitedPrefixes) listing.groups.push(group.slice(prefix.length, -1));
     listing.cursor = page.truncated ? page.cursor : null;

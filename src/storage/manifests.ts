@@ -6,6 +6,7 @@ import { digestFromKeySuffix, keys } from "./keys";
 import { listUnder } from "./list";
 import type { ObjectHead } from "./object-version";
 import type { Storage } from "./storage";
+import { bucketOf } from "./bindings";
 
 export interface StoredManifest {
   digest: Digest;
@@ -22,8 +23,8 @@ export async function getManifest(
   withBody: boolean,
 ): Promise<StoredManifest | null> {
   const key = keys.manifest(repo, digest);
-  const read = withBody ? await store.bucket.get(key) : null;
-  const object = withBody ? read : await store.bucket.head(key);
+  const read = withBody ? await bucketOf(store).get(key) : null;
+  const object = withBody ? read : await bucketOf(store).head(key);
   if (!object) return null;
   return {
     digest,
@@ -54,7 +55,7 @@ export async function manifestSettled(store: Storage, repo: string, digest: Dige
 }
 
 export async function deleteManifestObject(store: Storage, repo: string, digest: Digest): Promise<void> {
-  await store.bucket.delete(keys.manifest(repo, digest));
+  await bucketOf(store).delete(keys.manifest(repo, digest));
 }
 
 export async function getTag(store: Storage, repo: string, tag: string): Promise<Digest | null> {
@@ -68,7 +69,7 @@ export interface TagTarget {
 }
 
 export async function getTagTarget(store: Storage, repo: string, tag: string): Promise<TagTarget | null> {
-  const head = await store.bucket.head(keys.tag(repo, tag));
+  const head = await bucketOf(store).head(keys.tag(repo, tag));
   const meta = head?.customMetadata;
   const digest = meta?.digest ? tryParseDigest(meta.digest) : null;
   if (!digest) return null;
@@ -85,7 +86,7 @@ export interface TagRecord {
 }
 
 export async function getTagRecord(store: Storage, repo: string, tag: string): Promise<TagRecord | null> {
-  const head = await store.bucket.head(keys.tag(repo, tag));
+  const head = await bucketOf(store).head(keys.tag(repo, tag));
   const digest = head?.customMetadata?.digest ? tryParseDigest(head.customMetadata.digest) : null;
   if (!head || !digest) return null;
   const confirmed = Number(head.customMetadata?.proxyConfirmedAt);
@@ -121,8 +122,8 @@ export async function putTag(
 
 export async function deleteTag(store: Storage, repo: string, tag: string): Promise<boolean> {
   const key = keys.tag(repo, tag);
-  if (!(await store.bucket.head(key))) return false;
-  await store.bucket.delete(key);
+  if (!(await bucketOf(store).head(key))) return false;
+  await bucketOf(store).delete(key);
   return true;
 }
 
@@ -132,7 +133,7 @@ const DELETE_BATCH = 1000;
 /** Deletes many tags in a few calls (one per 1,000), whether or not each still exists. */
 export async function deleteTags(store: Storage, repo: string, tags: string[]): Promise<void> {
   for (let at = 0; at < tags.length; at += DELETE_BATCH) {
-    await store.bucket.delete(tags.slice(at, at + DELETE_BATCH).map((tag) => keys.tag(repo, tag)));
+    await bucketOf(store).delete(tags.slice(at, at + DELETE_BATCH).map((tag) => keys.tag(repo, tag)));
   }
 }
 
@@ -175,13 +176,13 @@ export async function putReferrer(
   const json = JSON.stringify(descriptor);
   // The limit is on bytes: annotations in other scripts take up to 3 bytes a character.
   const inline = new TextEncoder().encode(json).length <= INLINE_DESCRIPTOR_LIMIT;
-  await store.bucket.put(keys.referrer(repo, subject, referrer), inline ? null : json, {
+  await bucketOf(store).put(keys.referrer(repo, subject, referrer), inline ? null : json, {
     customMetadata: inline ? { descriptor: json } : { external: "1", artifactType: descriptor.artifactType ?? "" },
   });
 }
 
 export async function deleteReferrer(store: Storage, repo: string, subject: Digest, referrer: Digest): Promise<void> {
-  await store.bucket.delete(keys.referrer(repo, subject, referrer));
+  await bucketOf(store).delete(keys.referrer(repo, subject, referrer));
 }
 
 /** A referrer of a subject as stored, before its descriptor is read. */
@@ -242,11 +243,11 @@ export async function readStoredReferrer(
   subject: Digest,
   referrer: Digest,
 ): Promise<Descriptor | null> {
-  const body = await store.bucket.get(keys.referrer(repo, subject, referrer));
+  const body = await bucketOf(store).get(keys.referrer(repo, subject, referrer));
   return body ? ((await body.json()) as Descriptor) : null;
 }
 
 export async function addToCatalog(store: Storage, repo: string): Promise<void> {
   const key = keys.catalogEntry(repo);
-  if (!(await store.bucket.head(key))) await store.bucket.put(key, null);
+  if (!(await bucketOf(store).head(key))) await bucketOf(store).put(key, null);
 }

@@ -4,6 +4,7 @@
 import type { Digest } from "../oci/digest";
 import { keys } from "./keys";
 import type { Storage } from "./storage";
+import { bucketOf } from "./bindings";
 
 export interface FetchMarker {
   /** Epoch ms of the fetcher's last sign of life. */
@@ -12,7 +13,7 @@ export interface FetchMarker {
 
 /** Claims the right to fetch a blob from upstream; false when someone else holds it. */
 export async function claimBlobFetch(store: Storage, digest: Digest, owner: string): Promise<boolean> {
-  const written = await store.bucket.put(keys.proxyFetch(digest), null, {
+  const written = await bucketOf(store).put(keys.proxyFetch(digest), null, {
     customMetadata: { owner, heartbeatAt: String(Date.now()) },
     onlyIf: new Headers({ "If-None-Match": "*" }),
   });
@@ -20,16 +21,18 @@ export async function claimBlobFetch(store: Storage, digest: Digest, owner: stri
 }
 
 export async function getBlobFetch(store: Storage, digest: Digest): Promise<FetchMarker | null> {
-  const head = await store.bucket.head(keys.proxyFetch(digest));
+  const head = await bucketOf(store).head(keys.proxyFetch(digest));
   if (!head) return null;
   return { heartbeatAt: Number(head.customMetadata?.heartbeatAt ?? head.uploaded.getTime()) };
 }
 
 /** Refreshes the claim so waiters do not take it for abandoned. */
 export async function refreshBlobFetch(store: Storage, digest: Digest, owner: string): Promise<void> {
-  await store.bucket.put(keys.proxyFetch(digest), null, { customMetadata: { owner, heartbeatAt: String(Date.now()) } });
+  await bucketOf(store).put(keys.proxyFetch(digest), null, {
+    customMetadata: { owner, heartbeatAt: String(Date.now()) },
+  });
 }
 
 export async function releaseBlobFetch(store: Storage, digest: Digest): Promise<void> {
-  await store.bucket.delete(keys.proxyFetch(digest));
+  await bucketOf(store).delete(keys.proxyFetch(digest));
 }

@@ -3,9 +3,10 @@
 import { keys } from "./keys";
 import { listUnder } from "./list";
 import type { Storage } from "./storage";
+import { bucketOf } from "./bindings";
 
 export async function repositoryExists(store: Storage, repo: string): Promise<boolean> {
-  return (await store.bucket.head(keys.catalogEntry(repo))) !== null;
+  return (await bucketOf(store).head(keys.catalogEntry(repo))) !== null;
 }
 
 /** Up to `limit` (≤ 1000) repository names after `after`, in lexical order, from one R2 list

@@ -5,6 +5,7 @@
 // in other locations.
 import { keys } from "./keys";
 import type { Storage } from "./storage";
+import { kvOf } from "./bindings";
 
 export interface SessionRecord {
   subject: string;
@@ -22,13 +23,13 @@ export async function saveSession(
   record: SessionRecord,
   ttlSeconds: number,
 ): Promise<void> {
-  await store.kv.put(keys.uiSessionKv(id), JSON.stringify(record), { expirationTtl: Math.max(60, ttlSeconds) });
+  await kvOf(store).put(keys.uiSessionKv(id), JSON.stringify(record), { expirationTtl: Math.max(60, ttlSeconds) });
 }
 
 export async function readSession(store: Storage, id: string): Promise<SessionRecord | null> {
-  return store.kv.getJson<SessionRecord>(keys.uiSessionKv(id));
+  return kvOf(store).getJson<SessionRecord>(keys.uiSessionKv(id));
 }
 
 export async function deleteSession(store: Storage, id: string): Promise<void> {
-  await store.kv.delete(keys.uiSessionKv(id));
+  await kvOf(store).delete(keys.uiSessionKv(id));
 }

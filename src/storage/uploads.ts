@@ -7,6 +7,7 @@ import type { UploadedPart } from "./blob-data";
 import { readInto } from "../util/read-bounded";
 import { listUnder } from "./list";
 import type { Storage } from "./storage";
+import { bucketOf } from "./bindings";
 
 export interface UploadState {
   id: string;
@@ -38,7 +39,7 @@ export interface VersionedState {
 }
 
 export async function readUploadState(store: Storage, id: string): Promise<VersionedState | null> {
-  const object = await store.bucket.get(keys.uploadState(id));
+  const object = await bucketOf(store).get(keys.uploadState(id));
   if (!object) return null;
   return { state: (await object.json()) as UploadState, etag: object.etag };
 }
@@ -53,7 +54,7 @@ export async function writeUploadState(
   expectedEtag: string | null,
 ): Promise<string | null> {
   const onlyIf = expectedEtag === null ? new Headers({ "If-None-Match": "*" }) : { etagMatches: expectedEtag };
-  const written = await store.bucket.put(keys.uploadState(state.id), JSON.stringify(state), {
+  const written = await bucketOf(store).put(keys.uploadState(state.id), JSON.stringify(state), {
     onlyIf,
     httpMetadata: { contentType: "application/json" },
   });
@@ -67,7 +68,7 @@ export async function writeUploadState(
  */
 export async function readTailInto(store: Storage, state: UploadState, buffer: Uint8Array): Promise<Uint8Array> {
   if (state.tailLength === 0) return buffer;
-  const object = await store.bucket.get(keys.uploadTail(state.id, state.tailGeneration));
+  const object = await bucketOf(store).get(keys.uploadTail(state.id, state.tailGeneration));
   if (!object) throw new RegistryError("UNKNOWN", `upload ${state.id}: tail ${state.tailGeneration} is missing`);
   const wrongSize = () =>
     new RegistryError("UNKNOWN", `upload ${state.id}: tail has ${object.size} bytes, expected ${state.tailLength}`);
@@ -81,17 +82,17 @@ export async function readTailInto(store: Storage, state: UploadState, buffer: U
 }
 
 export async function writeTail(store: Storage, id: string, generation: number, bytes: Uint8Array): Promise<void> {
-  await store.bucket.put(keys.uploadTail(id, generation), bytes);
+  await bucketOf(store).put(keys.uploadTail(id, generation), bytes);
 }
 
 export async function deleteTail(store: Storage, id: string, generation: number): Promise<void> {
-  await store.bucket.delete(keys.uploadTail(id, generation));
+  await bucketOf(store).delete(keys.uploadTail(id, generation));
 }
 
 /** Removes every object of the session: state and tails. The data object is the caller's. */
 export async function deleteUploadObjects(store: Storage, id: string): Promise<void> {
   const { objects } = await listUnder(store, { prefix: keys.uploadPrefix(id), limit: 10_000 });
-  if (objects.length > 0) await store.bucket.delete(objects.map((o) => o.object.key));
+  if (objects.length > 0) await bucketOf(store).delete(objects.map((o) => o.object.key));
 }
 
 /** One page of upload sessions (ids, whether their state object exists or not), from where
@@ -101,7 +102,7 @@ export async function listUploadSessions(
   store: Storage,
   limit: number,
 ): Promise<{ ids: string[]; next: string | null }> {
-  const cursorObject = await store.bucket.get(keys.uploadExpiryCursor());
+  const cursorObject = await bucketOf(store).get(keys.uploadExpiryCursor());
   const cursor = cursorObject ? await cursorObject.text() : null;
   const listing = await listUnder(store, {
     prefix: keys.uploadsPrefix(),
@@ -115,6 +116,6 @@ export async function listUploadSessions(
 
 /** Where the next listUploadSessions starts; null starts over at the first session. */
 export async function saveSessionCursor(store: Storage, next: string | null): Promise<void> {
-  if (next !== null) await store.bucket.put(keys.uploadExpiryCursor(), next);
-  else await store.bucket.delete(keys.uploadExpiryCursor());
+  if (next !== null) await bucketOf(store).put(keys.uploadExpiryCursor(), next);
+  else await bucketOf(store).delete(keys.uploadExpiryCursor());
 }

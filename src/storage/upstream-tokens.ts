@@ -2,6 +2,7 @@
 // pull-through on another isolate reuses them instead of asking the token server again.
 import { keys } from "./keys";
 import type { Storage } from "./storage";
+import { kvOf } from "./bindings";
 
 export interface CachedUpstreamToken {
   token: string;
@@ -15,7 +16,9 @@ export const KV_MIN_TTL_SECONDS = 60;
 /** The cached token, or null when none is cached or KV cannot be read (a cache miss costs
  *  one token request upstream, never the pull). */
 export async function getUpstreamToken(store: Storage, cacheKey: string): Promise<CachedUpstreamToken | null> {
-  return store.kv.getJson<CachedUpstreamToken>(keys.proxyTokenKv(cacheKey)).catch(() => null);
+  return kvOf(store)
+    .getJson<CachedUpstreamToken>(keys.proxyTokenKv(cacheKey))
+    .catch(() => null);
 }
 
 /** Caches the token for `ttlSeconds` (at least KV_MIN_TTL_SECONDS, else nothing is stored);
@@ -27,5 +30,7 @@ export async function putUpstreamToken(
   ttlSeconds: number,
 ): Promise<void> {
   if (ttlSeconds < KV_MIN_TTL_SECONDS) return;
-  await store.kv.put(keys.proxyTokenKv(cacheKey), JSON.stringify(token), { expirationTtl: ttlSeconds }).catch(() => {});
+  await kvOf(store)
+    .put(keys.proxyTokenKv(cacheKey), JSON.stringify(token), { expirationTtl: ttlSeconds })
+    .catch(() => {});
 }

@@ -4,6 +4,7 @@
 import type { Storage } from "./storage";
 import { keys } from "./keys";
 import { listUnder } from "./list";
+import { bucketOf } from "./bindings";
 
 export interface RepositoryUsage {
   tags: number;
@@ -31,7 +32,7 @@ const FIELDS = ["tags", "manifests", "bytes", "lastPushAt", "measuredAt"] as con
 /** Kept in customMetadata, so a page of repositories reads all its figures in one list. */
 export async function saveRepositoryUsage(store: Storage, repo: string, usage: RepositoryUsage): Promise<void> {
   const customMetadata = Object.fromEntries(FIELDS.map((f) => [f, usage[f] === null ? "" : String(usage[f])]));
-  await store.bucket.put(keys.repoUsage(repo), null, { customMetadata });
+  await bucketOf(store).put(keys.repoUsage(repo), null, { customMetadata });
 }
 
 function usageFromMetadata(meta: Record<string, string> | undefined): RepositoryUsage | null {
@@ -68,16 +69,16 @@ export async function listRepositoryUsage(
 }
 
 export async function getRepositoryUsage(store: Storage, repo: string): Promise<RepositoryUsage | null> {
-  return usageFromMetadata((await store.bucket.head(keys.repoUsage(repo)))?.customMetadata);
+  return usageFromMetadata((await bucketOf(store).head(keys.repoUsage(repo)))?.customMetadata);
 }
 
 export async function saveBucketUsage(store: Storage, usage: BucketUsage): Promise<void> {
-  await store.bucket.put(keys.bucketUsage(), JSON.stringify(usage), {
+  await bucketOf(store).put(keys.bucketUsage(), JSON.stringify(usage), {
     httpMetadata: { contentType: "application/json" },
   });
 }
 
 export async function getBucketUsage(store: Storage): Promise<BucketUsage | null> {
-  const object = await store.bucket.get(keys.bucketUsage());
+  const object = await bucketOf(store).get(keys.bucketUsage());
   return object ? ((await object.json()) as BucketUsage) : null;
 }
