@@ -7,6 +7,7 @@
 // A tag is locked when any rule's repository and tags match it and that rule's except does
 // not. Parsing and the pure test only; src/registry/write-policy.ts applies them.
 import { RegistryError } from "../errors";
+import { parseJsonList } from "./json-list";
 import { isValidPattern, matchesPattern } from "./repository-pattern";
 
 export interface ImmutableTagRule {
@@ -51,16 +52,7 @@ function parseRule(value: unknown, i: number): ImmutableTagRule {
 }
 
 export function parseImmutableTags(raw: string | undefined): ImmutableTagRule[] {
-  if (raw === undefined || raw.trim() === "") return [];
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    fail("is not valid JSON");
-  }
-  if (!Array.isArray(json)) fail("must be a JSON array of rules");
-  if (json.length > MAX_RULES) fail(`has ${json.length} rules; at most ${MAX_RULES} are allowed`);
-  return json.map(parseRule);
+  return parseJsonList("IMMUTABLE_TAGS_JSON", raw, MAX_RULES).map(parseRule);
 }
 
 /** The first rule that locks `tag` in `repo`, or null when the tag may move. */

@@ -1,6 +1,7 @@
 // Retention rules (GC_RETENTION_JSON): per repository pattern, keep the last N tags whose
 // name matches, and free untagged manifests once they are older than an age. Parsing only;
 // the decisions are src/gc/retention.ts, and src/gc/repository-sweep.ts acts on them.
+import { parseJsonList } from "./json-list";
 import { isValidPattern } from "./repository-pattern";
 import { RegistryError } from "../errors";
 
@@ -44,14 +45,9 @@ function parseRule(value: unknown, i: number): RetentionRule {
   return { repository: raw.repository, tags: tags ?? (keep !== null ? /^/ : null), keep, untaggedAfterSeconds };
 }
 
+/** Every repository sweep walks the list, once per repository. */
+const MAX_RULES = 100;
+
 export function parseRetention(raw: string | undefined): RetentionRule[] {
-  if (raw === undefined || raw.trim() === "") return [];
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    fail("is not valid JSON");
-  }
-  if (!Array.isArray(json)) fail("must be a JSON array of rules");
-  return json.map(parseRule);
+  return parseJsonList("GC_RETENTION_JSON", raw, MAX_RULES).map(parseRule);
 }

@@ -2,6 +2,10 @@
 // local repository name to the upstreams that may hold it. Called by parseConfig only, which
 // hands over the variables, so no other module reads Env.
 import { RegistryError } from "../errors";
+import { parseJsonList } from "./json-list";
+
+/** A repository's upstreams are tried in order on a miss; a list this long is a mistake. */
+const MAX_UPSTREAMS = 50;
 
 export interface Upstream {
   /** Base URL without a trailing slash, e.g. "https://registry-1.docker.io". */
@@ -82,14 +86,7 @@ function parseEntry(raw: RawEntry, index: number, secrets: Record<string, unknow
 
 /** Parses REGISTRIES_JSON; `secrets` is the Env, read only for the names password_env gives. */
 export function parseProxyConfig(json: string | undefined, ttl: number, secrets: Record<string, unknown>): ProxyConfig {
-  if (json === undefined || json.trim() === "") return { upstreams: [], tagTtlSeconds: ttl };
-  let entries: unknown;
-  try {
-    entries = JSON.parse(json);
-  } catch {
-    fail("is not valid JSON");
-  }
-  if (!Array.isArray(entries)) fail("must be a JSON array");
+  const entries = parseJsonList("REGISTRIES_JSON", json, MAX_UPSTREAMS);
   return { upstreams: entries.map((e, i) => parseEntry(e as RawEntry, i, secrets)), tagTtlSeconds: ttl };
 }
 

@@ -3,6 +3,7 @@
 // EVENTS_DEAD_LETTER_QUEUE, parsed for parseConfig. Pure. Messages name a webhook by its
 // index and host only: its path and query may carry a token, and its secret is a secret.
 import { RegistryError } from "../errors";
+import { parseJsonList } from "./json-list";
 import { isValidPattern, matchesAny } from "./repository-pattern";
 import { nonPublicReason } from "./public-address";
 
@@ -120,16 +121,7 @@ function parseWebhook(raw: unknown, index: number, secrets: Record<string, unkno
 }
 
 function parseWebhooks(json: string | undefined, secrets: Record<string, unknown>, allowPrivate: boolean): Webhook[] {
-  if (json === undefined || json.trim() === "") return [];
-  let entries: unknown;
-  try {
-    entries = JSON.parse(json);
-  } catch {
-    fail("WEBHOOKS_JSON is not valid JSON");
-  }
-  if (!Array.isArray(entries)) fail("WEBHOOKS_JSON must be a JSON array");
-  if (entries.length > MAX_WEBHOOKS) fail(`WEBHOOKS_JSON lists more than ${MAX_WEBHOOKS} webhooks`);
-  return entries.map((e, i) => parseWebhook(e, i, secrets, allowPrivate));
+  return parseJsonList("WEBHOOKS_JSON", json, MAX_WEBHOOKS).map((e, i) => parseWebhook(e, i, secrets, allowPrivate));
 }
 
 function readNumber(
