@@ -40,7 +40,7 @@ export interface EventsConfig {
 
 /** One event becomes at most this many delivery messages, sent in one batch (Queues takes
  *  100 per sendBatch). */
-export const MAX_WEBHOOKS = 20;
+const MAX_WEBHOOKS = 20;
 /** An HMAC key shorter than this is guessable offline from one signed body. */
 const MIN_SECRET_LENGTH = 16;
 const FIELDS = new Set(["url", "events", "repositories", "format", "secret_env"]);

@@ -24,7 +24,7 @@ import { noteFreed, type GcContext } from "./context";
 const PAGE = 50;
 /** Longest a request may take between writing a blob's bytes and creating its record. Data
  *  younger than this, measured against the start of the record walk, is never judged. */
-export const IN_FLIGHT_MS = 15 * 60 * 1000;
+const IN_FLIGHT_MS = 15 * 60 * 1000;
 
 /** A repository that never got a manifest is not in the catalog, so no repository walk saw
  *  its links: they are unreferenced by definition, and go once past the grace period. */

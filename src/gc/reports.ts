@@ -71,7 +71,7 @@ export function listReports(store: Storage, limit: number): Promise<StepReport[]
 /** The repository a dry-run item names ("tags repo:tag", "manifests repo@digest",
  *  "links repo@digest"), or null for bucket-wide items (blob records, data objects), which
  *  name only digests and storage keys. Names hold neither ":" nor "@" (oci/reference.ts). */
-export function itemRepository(item: string): string | null {
+function itemRepository(item: string): string | null {
   const space = item.indexOf(" ");
   const kind = item.slice(0, space);
   const rest = item.slice(space + 1);

@@ -9,7 +9,7 @@ import type { RepositoryWork, TagNode } from "./state";
 const PAGE = 100;
 
 /** Every tag of the repository as it is now. */
-export async function readTags(ctx: GcContext, repo: string): Promise<TagNode[]> {
+async function readTags(ctx: GcContext, repo: string): Promise<TagNode[]> {
   const tags: TagNode[] = [];
   let cursor: string | null = null;
   do {

@@ -47,7 +47,7 @@ function declaredLength(response: Response): number | null {
 /** Copies upstream bytes to R2 and to the client; verifies, then publishes. Each chunk goes
  *  to the writer while the one before goes to the client, and the last one is held back
  *  until the digest checks out, so a corrupt upstream never hands a client a whole body. */
-async function pump(
+async function cacheWhileRelaying(
   deps: Deps,
   repo: string,
   digest: Digest,
@@ -120,7 +120,7 @@ async function fetchAndCache(
     hash: digest.algorithm,
   });
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  deps.waitUntil(pump(deps, repo, digest, response.body!, writer, writable.getWriter(), owner));
+  deps.waitUntil(cacheWhileRelaying(deps, repo, digest, response.body!, writer, writable.getWriter(), owner));
   return { status: 200, body: readable, length, contentRange: null, acceptRanges: null };
 }
 

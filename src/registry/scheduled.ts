@@ -5,7 +5,7 @@ import { runCollectorStep } from "../gc/collector";
 import type { Deps } from "../storage/deps";
 import {
   deleteUploadObjects,
-  listUploadSessions,
+  nextSessionsToExpire,
   readUploadState,
   saveSessionCursor,
   writeUploadState,
@@ -34,7 +34,7 @@ export async function expireUploads(
   maxIdleMs = deps.config.uploadMaxAgeSeconds * 1000,
 ): Promise<ExpiryReport> {
   const store = deps.store;
-  const page = await listUploadSessions(store, SESSIONS_PER_RUN);
+  const page = await nextSessionsToExpire(store, SESSIONS_PER_RUN);
   let expired = 0;
   for (const id of page.ids) {
     const versioned = await readUploadState(store, id);

@@ -98,7 +98,7 @@ export async function deleteUploadObjects(store: Storage, id: string): Promise<v
 /** One page of upload sessions (ids, whether their state object exists or not), from where
  *  the last page stopped: the cursor is kept in R2 so the cron covers every session over
  *  several runs. Call saveSessionCursor with `next` once the page is handled. */
-export async function listUploadSessions(
+export async function nextSessionsToExpire(
   store: Storage,
   limit: number,
 ): Promise<{ ids: string[]; next: string | null }> {
@@ -114,7 +114,7 @@ export async function listUploadSessions(
   return { ids: listing.groups, next: listing.cursor };
 }
 
-/** Where the next listUploadSessions starts; null starts over at the first session. */
+/** Where the next nextSessionsToExpire starts; null starts over at the first session. */
 export async function saveSessionCursor(store: Storage, next: string | null): Promise<void> {
   if (next !== null) await bucketOf(store).put(keys.uploadExpiryCursor(), next);
   else await bucketOf(store).delete(keys.uploadExpiryCursor());
