@@ -213,6 +213,33 @@ describe("rights", () => {
     expect(await BASE_ENV.REGISTRY.head(storedKeys.tag("mirror/app", "v1"))).not.toBeNull();
   });
 
+  it("shows an immutable tag's lock and offers no Delete for it nor its manifest; the confirm page refuses both", async () => {
+    const c = client({
+      IMMUTABLE_TAGS_JSON: JSON.stringify([{ repository: "ui/locked", tags: "v.*", name: "releases" }]),
+    });
+    const locked = await pushImage("ui/locked", "v1", 35);
+    const loose = await pushImage("ui/locked", "dev", 36);
+    await c.signIn("tester", "test-password");
+    const lock = 'role="img" title="immutable: rule releases" aria-label="immutable: rule releases"';
+    const repository = await (await c.fetchPage("/r/ui/locked")).text();
+    expect(repository.split(lock)).toHaveLength(2);
+    expect(repository).toMatch(new RegExp(`>v1</a> <span class="lock" ${lock}>`));
+    expect(repository).not.toContain('aria-label="Delete tag v1"');
+    expect(repository).toContain('aria-label="Delete tag dev"');
+    const manifest = await (await c.fetchPage(`/r/ui/locked/-/manifest/${locked.digest}`)).text();
+    expect(manifest).toContain(lock);
+    expect(manifest).not.toContain("Delete this manifest");
+    const other = await (await c.fetchPage(`/r/ui/locked/-/manifest/${loose.digest}`)).text();
+    expect(other).toContain("Delete this manifest");
+    expect(other).not.toContain(lock);
+    for (const query of ["tag=v1", `digest=${locked.digest}`]) {
+      const confirm = await c.fetchPage(`/r/ui/locked/-/delete?${query}`);
+      expect(confirm.status, query).toBe(403);
+      expect(await confirm.text(), query).toContain("tag v1 of ui/locked is immutable (rule releases)");
+    }
+    expect(await BASE_ENV.REGISTRY.head(storedKeys.tag("ui/locked", "v1"))).not.toBeNull();
+  });
+
   it("asks the API's one delete policy: rights, then mirrors, then DELETES_ENABLED", () => {
     const config = (vars: Partial<Env>) => parseConfig({ ...BASE_ENV, ...vars } as Env);
     const mirror = JSON.stringify([{ registry: "http://127.0.0.1:9", prefix: "mirror" }]);
@@ -364,6 +391,25 @@ describe("bounded storage cost", () => {
     console.info(`ui cost: repository page of ${TAGS} tags ${firstCost} operations, later page ${c.counter.calls()}`);
     for (const cost of [firstCost, c.counter.calls()]) expect(cost).toBeLessThanOrEqual(1 + 3 + 1 + LIMITS.tags);
     expect(firstCost).toBeLessThanOrEqual(8);
+  });
+
+  it("checks a manifest's tags for a lock within three lists, and offers no Delete past them", async () => {
+    const base = (await pushImage(REPO, "base", 41)).digest;
+    const cost = async (vars: Partial<Env>) => {
+      const c = client(vars);
+      await c.signIn("tester", "test-password");
+      c.counter.reset();
+      const html = await (await c.fetchPage(`/r/${REPO}/-/manifest/${base}`)).text();
+      return { html, calls: c.counter.calls() };
+    };
+    const plain = await cost({});
+    // A lock on the last tag, past what one check reads: the page cannot rule it out.
+    const rule = JSON.stringify([{ repository: REPO, tags: "t04999" }]);
+    const locked = await cost({ IMMUTABLE_TAGS_JSON: rule });
+    expect(plain.html).toContain("Delete this manifest");
+    expect(locked.html).not.toContain("Delete this manifest");
+    expect(locked.html).toContain(`Delete is not offered: ${REPO} has more tags than one check reads (1000)`);
+    expect(locked.calls - plain.calls).toBeLessThanOrEqual(3);
   });
 
   it("lists repositories with a floor for the tag count, at one list per repository", async () => {

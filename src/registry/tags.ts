@@ -8,6 +8,7 @@ import { listTagEntries, type TagEntry } from "../storage/browse";
 import { formatDigest, type Digest } from "../oci/digest";
 import { getTag, listTags } from "../storage/manifests";
 import { repositoryExists } from "../storage/repositories";
+import { mayLockTags, tagLockRule } from "./write-policy";
 
 export interface TagPage {
   tags: string[];
@@ -56,4 +57,30 @@ export async function listTagEntriesPage(
 export async function tagPointsAt(deps: Deps, repo: string, tag: string, digest: Digest): Promise<boolean> {
   const target = await getTag(deps.store, repo, tag);
   return target !== null && formatDigest(target) === formatDigest(digest);
+}
+
+/** Tags one lock check of a manifest reads (the web UI's manifest page); a repository with
+ *  more counts as locked past them, so a page never offers a delete the core would refuse. */
+export const LOCK_CHECK_TAGS = 1000;
+
+/** What stops a delete of a manifest by digest for its tags (IMMUTABLE_TAGS_JSON): a locked
+ *  tag pointing at it, or tags past LOCK_CHECK_TAGS that were not read. */
+export type ManifestLock = { kind: "tag"; tag: string; rule: string } | { kind: "unchecked"; reason: string };
+
+/** Whether a locked tag points at `digest`, for a front end deciding to offer a delete: no
+ *  read when no rule covers the repository, else the first LOCK_CHECK_TAGS tags (at most
+ *  three list calls). The delete itself checks every tag (registry/manifests.ts). */
+export async function findManifestLock(deps: Deps, repo: string, digest: Digest): Promise<ManifestLock | null> {
+  if (!mayLockTags(deps.config, repo)) return null;
+  const target = formatDigest(digest);
+  const page = await listTagEntries(deps.store, repo, null, LOCK_CHECK_TAGS);
+  for (const { tag } of page.tags.filter((t) => t.digest === target)) {
+    const rule = tagLockRule(deps.config, repo, tag);
+    if (rule) return { kind: "tag", tag, rule };
+  }
+  if (!page.more) return null;
+  return {
+    kind: "unchecked",
+    reason: `${repo} has more tags than one check reads (${LOCK_CHECK_TAGS}); an immutable one may point at this manifest`,
+  };
 }

@@ -6,6 +6,7 @@ import type { Identity } from "./identity";
 import type { Config } from "../config/config";
 import { RegistryError } from "../errors";
 import { lockingRule } from "../config/immutable-tags";
+import { matchesPattern } from "../config/repository-pattern";
 import { isReadOnlyMirror } from "../config/upstreams";
 import { formatDigest, type Digest } from "../oci/digest";
 
@@ -46,11 +47,22 @@ export function refuseDelete(config: Config, identity: Pick<Identity, "allows">,
   if (!decision.allowed) throw new RegistryError(decision.code, decision.reason);
 }
 
+/** The label of the rule that locks `tag` in `repo` (what the web UI shows beside it), or
+ *  null when the tag may move. */
+export function tagLockRule(config: Config, repo: string, tag: string): string | null {
+  return lockingRule(config.immutableTags, repo, tag)?.label ?? null;
+}
+
+/** Whether any rule could lock a tag of `repo`: when none can, no tag needs checking. */
+export function mayLockTags(config: Config, repo: string): boolean {
+  return config.immutableTags.some((rule) => matchesPattern(rule.repository, repo));
+}
+
 /** Why `tag` may neither move nor go, naming the rule so that clients show it; null when it
  *  is not locked. */
 export function tagLockReason(config: Config, repo: string, tag: string): string | null {
-  const rule = lockingRule(config.immutableTags, repo, tag);
-  return rule ? `tag ${tag} of ${repo} is immutable (rule ${rule.label})` : null;
+  const rule = tagLockRule(config, repo, tag);
+  return rule ? `tag ${tag} of ${repo} is immutable (rule ${rule})` : null;
 }
 
 /** A push may create a locked tag, or point it again at the manifest it points at; moving it

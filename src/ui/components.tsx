@@ -185,6 +185,17 @@ export function Notice({ kind, children }: { kind: "ok" | "error" | "info"; chil
   );
 }
 
+/** The lock of an immutable tag (IMMUTABLE_TAGS_JSON), naming its rule on hover and to
+ *  screen readers. */
+export function TagLock({ rule }: { rule: string }) {
+  const label = `immutable: rule ${rule}`;
+  return (
+    <span class="lock" role="img" title={label} aria-label={label}>
+      🔒
+    </span>
+  );
+}
+
 export function Facts({ rows }: { rows: [string, Child][] }) {
   return (
     <dl class="facts">

@@ -16,8 +16,9 @@ import {
   type ViewRead,
 } from "../registry/manifests";
 import { listReferrersForView } from "../registry/referrers";
-import { listTagEntriesPage, tagPointsAt, type TagEntry } from "../registry/tags";
+import { findManifestLock, listTagEntriesPage, tagPointsAt, type TagEntry } from "../registry/tags";
 import { listVisibleUploadSessions, type UploadState } from "../registry/uploads";
+import { tagLockRule } from "../registry/write-policy";
 import { LIMITS } from "./limits";
 import {
   describeConfig,
@@ -49,6 +50,8 @@ export interface TagRow extends TagEntry {
   summary: ManifestSummary | null;
   /** The page's read budget was spent before this manifest. */
   unread: boolean;
+  /** The immutable-tag rule that locks this tag (IMMUTABLE_TAGS_JSON), or null. */
+  lockedBy: string | null;
 }
 
 function summarize(bytes: Uint8Array, contentType: string): ManifestSummary {
@@ -83,7 +86,7 @@ export async function loadRepository(c: Context<BrowserSessionEnv>, repo: string
   ]);
   const tags: TagRow[] = page.tags.map((t) => {
     const { view, unread } = shown(summaries.get(t.digest));
-    return { ...t, summary: view, unread };
+    return { ...t, summary: view, unread, lockedBy: tagLockRule(core.config, repo, t.tag) };
   });
   return { tags, next: page.next, usage };
 }
@@ -104,7 +107,7 @@ export async function loadManifest(c: Context<BrowserSessionEnv>, repo: string, 
   // Only its length from here on, so the bytes are not held while the platforms are read.
   const size = stored.bytes.length;
   const config = view.kind === "image" ? view.config : undefined;
-  const [configBytes, platformViews, referrers, tagHere] = await Promise.all([
+  const [configBytes, platformViews, referrers, tagHere, lock] = await Promise.all([
     // An image has a config and no entries, an index the reverse: one document at a time
     // beside the page's own, or the core's reads in flight.
     config ? readConfigForView(core, repo, parseDigest(config.digest), config.size, budget) : Promise.resolve(null),
@@ -119,6 +122,7 @@ export async function loadManifest(c: Context<BrowserSessionEnv>, repo: string, 
       : Promise.resolve(new Map<string, ViewRead<ManifestView>>()),
     listReferrersForView(core, repo, digest),
     tag ? tagPointsAt(core, repo, tag, digest) : Promise.resolve(false),
+    findManifestLock(core, repo, digest),
   ]);
   const configView: ConfigView | null = configBytes ? describeConfig(configBytes, PAGE_CAPS) : null;
   const platforms: ChildView[] =
@@ -136,6 +140,8 @@ export async function loadManifest(c: Context<BrowserSessionEnv>, repo: string, 
     moreReferrers: referrers.more,
     /** The tag, only while it still points here. */
     tag: tagHere ? tag : null,
+    /** A locked tag pointing here: no delete by digest is offered. */
+    lock,
   };
 }
 

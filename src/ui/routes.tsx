@@ -24,9 +24,10 @@ import { isValidTag, parseName } from "../oci/reference";
 import { collectOnce } from "../registry/collection";
 import { findBlob, readBlob } from "../registry/blobs";
 import { listRepositorySummaries } from "../registry/catalog";
-import { deletePolicy, refuseDelete } from "../registry/write-policy";
+import { deletePolicy, refuseDelete, refuseTagRemoval } from "../registry/write-policy";
 import type { Reference } from "../oci/reference";
 import { deleteManifest } from "../registry/manifests";
+import { findManifestLock } from "../registry/tags";
 import { readBounded } from "../util/read-bounded";
 import { downloadName, downloadType } from "./format";
 import { FAVICON_PATH, type PageUser } from "./components";
@@ -241,7 +242,8 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
   if (!identity.allows(repo, "pull")) return denyPull(c);
   const rawTag = c.req.query("tag");
   const data = await loadManifest(c, repo, digest, rawTag && isValidTag(rawTag) ? rawTag : null);
-  const canDelete = deletePolicy(c.get("config"), identity, repo).allowed;
+  // A locked tag pointing here makes the core refuse the delete: none is offered.
+  const canDelete = deletePolicy(c.get("config"), identity, repo).allowed && data.lock === null;
   const rawIndex = c.req.query("index");
   return c.html(
     <ManifestPage
@@ -292,7 +294,7 @@ function deleteTarget(params: {
   return null;
 }
 
-uiRoutes.get("/r/:name{.+}/-/delete", (c) => {
+uiRoutes.get("/r/:name{.+}/-/delete", async (c) => {
   const repo = parseName(c.req.param("name"));
   const target = deleteTarget({ get: (n) => c.req.query(n) });
   const user = pageUser(c);
@@ -302,6 +304,12 @@ uiRoutes.get("/r/:name{.+}/-/delete", (c) => {
   const decision = deletePolicy(c.get("config"), c.get("identity"), repo);
   if (!decision.allowed && decision.why === "rights") return notFound(c);
   refuseDelete(c.get("config"), c.get("identity"), repo);
+  // The core's immutable-tag refusals (DENIED, naming the rule) before asking to confirm.
+  if ("tag" in target) refuseTagRemoval(c.get("config"), repo, [target.tag]);
+  else {
+    const lock = await findManifestLock(deps(c), repo, parseDigest(target.digest));
+    if (lock?.kind === "tag") refuseTagRemoval(c.get("config"), repo, [lock.tag]);
+  }
   return c.html(<ConfirmDeletePage user={user} repo={repo} target={target} />);
 });
 

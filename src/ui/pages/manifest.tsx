@@ -10,6 +10,7 @@ import {
   platformHref,
   repoHref,
   Size,
+  TagLock,
   Time,
   type PageUser,
 } from "../components";
@@ -25,6 +26,7 @@ import {
   type ManifestView,
 } from "../manifest-view";
 import type { Descriptor } from "../../oci/manifest";
+import type { ManifestLock } from "../../registry/tags";
 
 export interface ManifestProps {
   user: PageUser | null;
@@ -41,6 +43,9 @@ export interface ManifestProps {
   index: string | null;
   referrers: Descriptor[];
   moreReferrers: boolean;
+  /** What keeps this manifest from a delete by digest (IMMUTABLE_TAGS_JSON), or null. */
+  lock: ManifestLock | null;
+  /** The delete policy allows it and no lock stops it. */
   canDelete: boolean;
   now: number;
 }
@@ -369,6 +374,16 @@ export function ManifestPage(p: ManifestProps) {
               ]
             : []),
           ["Pushed", <Time at={p.uploadedAt} now={p.now} />],
+          ...(p.lock?.kind === "tag"
+            ? [
+                [
+                  "Immutable",
+                  <span>
+                    <TagLock rule={p.lock.rule} /> tag <code>{p.lock.tag}</code> points here and never moves
+                  </span>,
+                ] as [string, Child],
+              ]
+            : []),
           ...(v.subject
             ? [
                 ["Refers to", <a href={manifestHref(p.repo, v.subject.digest)}>{v.subject.digest}</a>] as [
@@ -399,6 +414,7 @@ export function ManifestPage(p: ManifestProps) {
         <p class="muted">None.</p>
       )}
       <Referrers repo={p.repo} referrers={p.referrers} more={p.moreReferrers} now={p.now} />
+      {p.lock?.kind === "unchecked" ? <p class="muted">Delete is not offered: {p.lock.reason}.</p> : null}
       {p.canDelete ? (
         <div class="actions">
           <a class="button danger" href={`${repoHref(p.repo)}/-/delete?digest=${encodeURIComponent(p.digest)}`}>

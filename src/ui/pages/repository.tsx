@@ -8,6 +8,7 @@ import {
   Pager,
   repoHref,
   Size,
+  TagLock,
   Time,
   type PageUser,
 } from "../components";
@@ -97,6 +98,12 @@ export function RepositoryPage(p: RepositoryProps) {
                 <tr>
                   <td data-label="Tag">
                     <a href={manifestHref(p.repo, t.digest, t.tag)}>{t.tag}</a>
+                    {t.lockedBy ? (
+                      <>
+                        {" "}
+                        <TagLock rule={t.lockedBy} />
+                      </>
+                    ) : null}
                   </td>
                   <td data-label="Digest">
                     <DigestLink digest={t.digest} href={manifestHref(p.repo, t.digest, t.tag)} />
@@ -125,9 +132,14 @@ export function RepositoryPage(p: RepositoryProps) {
                   </td>
                   {p.canDelete ? (
                     <td>
-                      <a href={`${base}/-/delete?tag=${encodeURIComponent(t.tag)}`} aria-label={`Delete tag ${t.tag}`}>
-                        Delete…
-                      </a>
+                      {t.lockedBy ? null : (
+                        <a
+                          href={`${base}/-/delete?tag=${encodeURIComponent(t.tag)}`}
+                          aria-label={`Delete tag ${t.tag}`}
+                        >
+                          Delete…
+                        </a>
+                      )}
                     </td>
                   ) : null}
                 </tr>
