@@ -4,7 +4,7 @@ import { needClients } from "./clients/availability";
 import { execInImage } from "./clients/container";
 import { buildBase, buildDerived, rootfsTarball, type BuiltImage } from "./clients/images";
 import { CREDENTIAL_KINDS } from "./clients/credentials";
-import { clientSuite, getManifest, logMark, requestsSince, stateBytes } from "./clients/registry";
+import { clientSuite, E2E_TAG_LOCK, getManifest, logMark, requestsSince, stateBytes } from "./clients/registry";
 import { sha256OfFile } from "./clients/run";
 import { DockerCli } from "./clients/tools";
 import { E2E_CREDENTIALS, type RegistryServer } from "./registry-server";
@@ -168,5 +168,32 @@ describe("docker push, pull and run of a 150 MiB layer", () => {
     expect(requests.filter((r) => r.startsWith("POST") && r.endsWith(" 202"))).toHaveLength(1);
     expect(stateBytes(server) - before).toBeLessThan(16 * 1024 * 1024);
     expect((await getManifest(server, "e2e/big-copy", "v1")).digest).toBe(digest);
+  });
+});
+
+describe("docker push over an immutable tag", () => {
+  it("is refused with the rule's name; the same image again is accepted and the tag stays", async (context) => {
+    await needClients(context, "docker", "umoci", "busybox");
+    const repo = "e2e/immutable/docker";
+    const locked = `${server.host}/${repo}:v1`;
+    const first = await buildTarball("base", {});
+    const other = await buildTarball("immutable-other", { "payload/other.txt": "another image\n" });
+    // Local names that keep each image while the locked name moves between them.
+    await importImage(first.tarball, "e2e-immutable-first:keep");
+    await importImage(other.tarball, "e2e-immutable-other:keep");
+    expect((await docker.login(server.host, E2E_CREDENTIALS.username, E2E_CREDENTIALS.password)).code).toBe(0);
+
+    await docker.run(["tag", "e2e-immutable-first:keep", locked]);
+    const pushedFirst = pushedDigest((await docker.run(["push", locked])).stdout);
+
+    await docker.run(["tag", "e2e-immutable-other:keep", locked]);
+    const refused = await docker.attempt(["push", locked]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toContain(`(rule ${E2E_TAG_LOCK.name})`);
+    console.log(`docker's refusal: ${(refused.stdout + refused.stderr).trim().split("\n").at(-1)}`);
+
+    await docker.run(["tag", "e2e-immutable-first:keep", locked]);
+    expect(pushedDigest((await docker.run(["push", locked])).stdout)).toBe(pushedFirst);
+    expect((await getManifest(server, repo, "v1")).digest).toBe(pushedFirst);
   });
 });

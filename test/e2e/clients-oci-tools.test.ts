@@ -1,8 +1,9 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { needClients } from "./clients/availability";
 import { buildBase, buildDerived, type BuiltImage } from "./clients/images";
-import { api, CREDS, getManifest, clientSuite } from "./clients/registry";
+import { api, CREDS, E2E_TAG_LOCK, getManifest, clientSuite } from "./clients/registry";
 import { sha256 } from "../shared-helpers";
 import { ContainersTools, Ctr } from "./clients/tools";
 import { E2E_AUTH, pushBlob, type RegistryServer } from "./registry-server";
@@ -217,5 +218,55 @@ describe("referrers", () => {
     );
     expect(((await filtered.json()) as { manifests: unknown[] }).manifests).toEqual([]);
     expect((await getManifest(server, "e2e/referred", artifactDigest)).body.equals(artifact)).toBe(true);
+  });
+});
+
+describe("pushes over an immutable tag", () => {
+  const refusedByRule = (result: { code: number; stdout: string; stderr: string }, client: string) => {
+    expect(result.code).not.toBe(0);
+    expect(result.stdout + result.stderr).toContain(`(rule ${E2E_TAG_LOCK.name})`);
+    console.log(`${client}'s refusal: ${(result.stdout + result.stderr).trim().split("\n").at(-1)}`);
+  };
+
+  it("skopeo copy of another image is refused with the rule's name; the same image again is accepted", async (context) => {
+    await needClients(context, "skopeo", "umoci", "busybox");
+    const { amd64, arm64 } = await testImages();
+    const locked = ref("e2e/immutable/skopeo:v1");
+    await pushImage(tools, amd64.ref, locked);
+    const copy = ["copy", "--dest-tls-verify=false", "--dest-creds", CREDS];
+    refusedByRule(await tools.attemptSkopeo([...copy, arm64.ref, locked]), "skopeo");
+    await pushImage(tools, amd64.ref, locked);
+    expect((await getManifest(server, "e2e/immutable/skopeo", "v1")).digest).toBe(amd64.manifestDigest);
+  });
+
+  it("podman push of another image is refused with the rule's name; the same image again is accepted", async (context) => {
+    await needClients(context, "podman", "umoci", "busybox");
+    const { amd64, arm64 } = await testImages();
+    const locked = ref("e2e/immutable/podman:v1");
+    const push = (image: string, digestFile: string) => [
+      "push",
+      "--tls-verify=false",
+      "--creds",
+      CREDS,
+      "--digestfile",
+      join(work, digestFile),
+      image,
+      locked,
+    ];
+    // podman takes images from its own storage: each comes in through an unlocked repository.
+    const [first, other] = await Promise.all(
+      [amd64, arm64].map(async (image) => {
+        await pushImage(tools, image.ref, ref(`e2e/immutable-source:${image.tag}`));
+        const name = `${server.host}/e2e/immutable-source:${image.tag}`;
+        await tools.podman(["pull", "--tls-verify=false", "--creds", CREDS, name]);
+        return name;
+      }),
+    );
+    await tools.podman(push(first!, "podman-first"));
+    const pushedFirst = readFileSync(join(work, "podman-first"), "utf8").trim();
+    refusedByRule(await tools.attemptPodman(push(other!, "podman-other")), "podman");
+    await tools.podman(push(first!, "podman-again"));
+    expect(readFileSync(join(work, "podman-again"), "utf8").trim()).toBe(pushedFirst);
+    expect((await getManifest(server, "e2e/immutable/podman", "v1")).digest).toBe(pushedFirst);
   });
 });

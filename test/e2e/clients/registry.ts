@@ -11,13 +11,18 @@ import { slowestCommands } from "./run";
 
 export const CREDS = `${E2E_CREDENTIALS.username}:${E2E_CREDENTIALS.password}`;
 
+/** The lock the client suites check (IMMUTABLE_TAGS_JSON): v-tags under e2e/immutable/,
+ *  a prefix no other scenario pushes to. */
+export const E2E_TAG_LOCK = { repository: "e2e/immutable/*", tags: "v.*", name: "e2e-releases" };
+
 function workDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `e2e-${name}-`));
 }
 
 /**
  * The hooks every client suite needs, registered once for the calling test file: a fresh
- * registry (plain HTTP, as `npm start` serves it, with every credential kind configured) and
+ * registry (plain HTTP, as `npm start` serves it, with every credential kind configured and
+ * E2E_TAG_LOCK) and
  * work directory before its tests (handed to `started`), the registry's log tail after a
  * failed test, and the slowest client commands, the work directory's removal and the
  * registry's stop after them.
@@ -25,7 +30,11 @@ function workDir(name: string): string {
 export function clientSuite(name: string, started: (server: RegistryServer, work: string) => void): void {
   let server: RegistryServer | undefined;
   let work: string | undefined;
-  registrySuite({ vars: Object.assign({}, ...CREDENTIAL_KINDS.map((k) => k.vars)) }, (s) => {
+  const vars = {
+    ...Object.assign({}, ...CREDENTIAL_KINDS.map((k) => k.vars)),
+    IMMUTABLE_TAGS_JSON: JSON.stringify([E2E_TAG_LOCK]),
+  };
+  registrySuite({ vars }, (s) => {
     server = s;
   });
   beforeAll(() => {

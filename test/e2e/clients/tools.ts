@@ -29,7 +29,16 @@ export class ContainersTools {
   }
 
   skopeo(args: string[]): Promise<RunResult> {
-    return runOk("skopeo", ["--policy", this.env.CONTAINERS_POLICY_JSON!, ...args], { env: this.env });
+    return runOk("skopeo", this.skopeoArgs(args), { env: this.env });
+  }
+
+  /** Like skopeo, but returns a failing result instead of throwing (for expected refusals). */
+  attemptSkopeo(args: string[]): Promise<RunResult> {
+    return run("skopeo", this.skopeoArgs(args), { env: this.env });
+  }
+
+  private skopeoArgs(args: string[]): string[] {
+    return ["--policy", this.env.CONTAINERS_POLICY_JSON!, ...args];
   }
 
   buildah(args: string[]): Promise<RunResult> {
@@ -37,8 +46,16 @@ export class ContainersTools {
   }
 
   podman(args: string[]): Promise<RunResult> {
-    const flags = ["--cgroup-manager", "cgroupfs", "--events-backend", "file"];
-    return runOk("podman", [...this.storage, ...flags, ...args], { env: this.env });
+    return runOk("podman", this.podmanArgs(args), { env: this.env });
+  }
+
+  /** Like podman, but returns a failing result instead of throwing (for expected refusals). */
+  attemptPodman(args: string[]): Promise<RunResult> {
+    return run("podman", this.podmanArgs(args), { env: this.env });
+  }
+
+  private podmanArgs(args: string[]): string[] {
+    return [...this.storage, "--cgroup-manager", "cgroupfs", "--events-backend", "file", ...args];
   }
 }
 
