@@ -410,6 +410,9 @@ describe("bounded storage cost", () => {
     expect(locked.html).not.toContain("Delete this manifest");
     expect(locked.html).toContain(`Delete is not offered: ${REPO} has more tags than one check reads (1000)`);
     expect(locked.calls - plain.calls).toBeLessThanOrEqual(3);
+    const reader = client({ IMMUTABLE_TAGS_JSON: rule });
+    await reader.signIn("reader", "reader-password");
+    expect(await (await reader.fetchPage(`/r/${REPO}/-/manifest/${base}`)).text()).not.toContain("Delete is not");
   });
 
   it("lists repositories with a floor for the tag count, at one list per repository", async () => {

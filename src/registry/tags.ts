@@ -61,7 +61,7 @@ export async function tagPointsAt(deps: Deps, repo: string, tag: string, digest:
 
 /** Tags one lock check of a manifest reads (the web UI's manifest page); a repository with
  *  more counts as locked past them, so a page never offers a delete the core would refuse. */
-export const LOCK_CHECK_TAGS = 1000;
+const LOCK_CHECK_TAGS = 1000;
 
 /** What stops a delete of a manifest by digest for its tags (IMMUTABLE_TAGS_JSON): a locked
  *  tag pointing at it, or tags past LOCK_CHECK_TAGS that were not read. */

@@ -242,8 +242,10 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
   if (!identity.allows(repo, "pull")) return denyPull(c);
   const rawTag = c.req.query("tag");
   const data = await loadManifest(c, repo, digest, rawTag && isValidTag(rawTag) ? rawTag : null);
-  // A locked tag pointing here makes the core refuse the delete: none is offered.
-  const canDelete = deletePolicy(c.get("config"), identity, repo).allowed && data.lock === null;
+  // A locked tag pointing here makes the core refuse the delete: none is offered, and when
+  // the check could not read every tag, the page says so to whoever could otherwise delete.
+  const mayDelete = deletePolicy(c.get("config"), identity, repo).allowed;
+  const withheld = mayDelete && data.lock?.kind === "unchecked" ? data.lock.reason : null;
   const rawIndex = c.req.query("index");
   return c.html(
     <ManifestPage
@@ -253,7 +255,8 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
       repo={repo}
       digest={formatDigest(digest)}
       host={serviceName(c.get("config"), c.req.url)}
-      canDelete={canDelete}
+      canDelete={mayDelete && data.lock === null}
+      deleteWithheld={withheld}
       now={Date.now()}
     />,
   );

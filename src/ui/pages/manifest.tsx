@@ -43,10 +43,13 @@ export interface ManifestProps {
   index: string | null;
   referrers: Descriptor[];
   moreReferrers: boolean;
-  /** What keeps this manifest from a delete by digest (IMMUTABLE_TAGS_JSON), or null. */
+  /** What keeps this manifest from a delete by digest (IMMUTABLE_TAGS_JSON), or null; a
+   *  locked tag is shown with its rule. */
   lock: ManifestLock | null;
   /** The delete policy allows it and no lock stops it. */
   canDelete: boolean;
+  /** Why a delete the policy allows is not offered (a lock check that read only some tags). */
+  deleteWithheld: string | null;
   now: number;
 }
 
@@ -414,7 +417,7 @@ export function ManifestPage(p: ManifestProps) {
         <p class="muted">None.</p>
       )}
       <Referrers repo={p.repo} referrers={p.referrers} more={p.moreReferrers} now={p.now} />
-      {p.lock?.kind === "unchecked" ? <p class="muted">Delete is not offered: {p.lock.reason}.</p> : null}
+      {p.deleteWithheld ? <p class="muted">Delete is not offered: {p.deleteWithheld}.</p> : null}
       {p.canDelete ? (
         <div class="actions">
           <a class="button danger" href={`${repoHref(p.repo)}/-/delete?digest=${encodeURIComponent(p.digest)}`}>
