@@ -257,4 +257,11 @@ describe("immutable tags (IMMUTABLE_TAGS_JSON)", () => {
     const winner = answers[0]!.status === 201 ? a : b;
     expect(await target("locked/race", "v2")).toBe(winner.digest);
   });
+
+  it("two pushes racing to create a locked tag with the same manifest both succeed", async () => {
+    const image = await pushImage("locked/race-same", "scratch", 306);
+    const answers = await Promise.all([1, 2, 3].map(() => putManifest("locked/race-same", "v3", image.body)));
+    expect(answers.map((r) => r.status)).toEqual([201, 201, 201]);
+    expect(await target("locked/race-same", "v3")).toBe(image.digest);
+  });
 });

@@ -96,8 +96,9 @@ export async function getTagRecord(store: Storage, repo: string, tag: string): P
 /** Points the tag at `digest`, never over a tag the collector has condemned
  *  (storage/condemn.ts). `confirmedAt` marks a tag cached from an upstream, which the
  *  pull-through cache revalidates once it is older than PROXY_TAG_TTL_SECONDS. With
- *  `onlyOver`, the tag is written only while it is absent (null) or points at that digest,
- *  and false is returned when another write got there first. */
+ *  `onlyOver`, the tag is written only while it is absent (null), points at that digest, or
+ *  already points at `digest` (a racing push of the same manifest); false is returned when
+ *  another write pointed it elsewhere first. */
 export async function putTag(
   store: Storage,
   repo: string,
@@ -115,8 +116,10 @@ export async function putTag(
   const replaces =
     onlyOver === undefined
       ? undefined
-      : (seen: ObjectHead | null) =>
-          onlyOver === null ? seen === null : seen?.customMetadata?.digest === formatDigest(onlyOver);
+      : (seen: ObjectHead | null) => {
+          const current = seen?.customMetadata?.digest ?? null;
+          return current === (onlyOver && formatDigest(onlyOver)) || current === formatDigest(digest);
+        };
   return putUnlessCondemned(store, keys.tag(repo, tag), null, { customMetadata }, replaces);
 }
 
