@@ -11,5 +11,8 @@ export interface AppEnv {
     storage: Storage;
     /** The repository named in the path, set by routes/params.ts `repository`. */
     repo: string;
+    /** This request's id, set by the first deps(c) (http/request-deps.ts), so every call
+     *  the core makes in one request names the same id. */
+    requestId?: string;
   };
 }
