@@ -12,7 +12,13 @@ export const DIGEST = `sha256:${"ab".repeat(32)}`;
 export const OTHER = `sha256:${"cd".repeat(32)}`;
 export const PUBLIC_URL = "https://registry.example.com";
 export const actor = { name: "alice" };
-export const request = { id: "req-1", method: "PUT", host: "registry.example.com", userAgent: "docker/27" };
+export const request = {
+  id: "req-1",
+  method: "PUT",
+  path: "/v2/team-a/app/manifests/1.4",
+  host: "registry.example.com",
+  userAgent: "docker/27",
+};
 
 export const push: PushDetail = {
   kind: "push",

@@ -2,6 +2,7 @@
 // the queue carries, the activity log keeps and both webhook formats are made from
 // (distribution.ts, cloudevents.ts). docs/events.md describes every field. The kinds are
 // listed in config/webhooks.ts (EVENT_KINDS), where webhook filters are checked against them.
+import type { Platform } from "../oci/manifest";
 
 /** Who made the change: the identity's subject (a user name or a token's subject), never a
  *  credential. Null for the anonymous caller and for the cron trigger. */
@@ -14,15 +15,10 @@ export interface EventActor {
 export interface EventRequest {
   id: string;
   method: string;
+  /** The URL's path, never its query (upload URLs carry a state token there). */
+  path: string;
   host: string | null;
   userAgent: string | null;
-}
-
-/** A platform an index lists (image-index `manifests[].platform`). */
-export interface EventPlatform {
-  os: string;
-  architecture: string;
-  variant?: string;
 }
 
 /** At most this many platforms ride on a push event; `platformsTruncated` says when more
@@ -40,7 +36,7 @@ export interface PushDetail {
   tags: string[];
   /** The digest the tag named before this push, when the push moved it. */
   previousDigest: string | null;
-  platforms: EventPlatform[];
+  platforms: Platform[];
   platformsTruncated: boolean;
   /** The manifest's `subject` (it is a referrer), if any. */
   subject: string | null;

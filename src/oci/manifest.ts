@@ -43,6 +43,26 @@ export interface ParsedManifest {
   /** The artifactType a referrers list reports for this manifest. */
   artifactType: string | undefined;
   annotations: Record<string, string> | undefined;
+  /** An index's entries' platforms, in order, for those that name one (events report them);
+   *  empty for an image. */
+  platforms: Platform[];
+}
+
+/** An index entry's `platform`, reduced to what identifies it. */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** The entry's platform when it names an os and an architecture as strings, else null: the
+ *  field is optional and informational, so a malformed one is not a reason to refuse. */
+function platformOf(entry: unknown): Platform | null {
+  const p = (entry as { platform?: unknown }).platform;
+  if (typeof p !== "object" || p === null) return null;
+  const { os, architecture, variant } = p as Record<string, unknown>;
+  if (typeof os !== "string" || typeof architecture !== "string") return null;
+  return typeof variant === "string" ? { os, architecture, variant } : { os, architecture };
 }
 
 function invalid(detail: string): never {
@@ -158,6 +178,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null | un
       subject,
       artifactType: m.artifactType as string | undefined,
       annotations,
+      platforms: m.manifests.map(platformOf).filter((p): p is Platform => p !== null),
     };
   }
   if (IMAGE_TYPES.has(mediaType)) {
@@ -168,7 +189,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null | un
       [config, ...layers.filter((l) => !NON_DISTRIBUTABLE.test(l.mediaType))].map((d) => d.parsedDigest),
     );
     const artifactType = (m.artifactType as string | undefined) ?? config.mediaType;
-    return { mediaType, kind: "image", blobs, manifests: [], subject, artifactType, annotations };
+    return { mediaType, kind: "image", blobs, manifests: [], subject, artifactType, annotations, platforms: [] };
   }
   return invalid(`unsupported manifest media type: ${mediaType.slice(0, 200)}`);
 }

@@ -30,6 +30,9 @@ import type { Deps } from "../storage/deps";
 export interface ProxiedManifest extends StoredManifest {
   /** Set when a stale copy is served because the upstream could not revalidate it. */
   warning?: string;
+  /** Set when this request fetched and cached it: the upstream by the name clients see (its
+   *  prefix, or "*"), never its address. The core emits the fill's event from it. */
+  filledFrom?: string;
 }
 
 const ACCEPT = [
@@ -44,11 +47,17 @@ interface FetchedManifest {
   digest: Digest;
   bytes: Uint8Array;
   contentType: string;
+  /** The upstream that answered, as ProxiedManifest.filledFrom names it. */
+  upstream: string;
 }
 
 /** Checks an upstream manifest: its bytes must hash to the digest asked for and to the one
  *  the upstream claims, and it must parse. Anything else is corrupt and never cached. */
-async function verifyManifest(response: Response, expected: Digest | null, maxBytes: number): Promise<FetchedManifest> {
+async function verifyManifest(
+  response: Response,
+  expected: Digest | null,
+  maxBytes: number,
+): Promise<Omit<FetchedManifest, "upstream">> {
   const bytes = await readLimited(response.body, maxBytes);
   const claimed = tryParseDigest(response.headers.get("Docker-Content-Digest") ?? "");
   const algorithm = expected?.algorithm ?? claimed?.algorithm ?? "sha256";
@@ -74,7 +83,10 @@ function fetchUpstreamManifest(
   expected: Digest | null,
 ): Promise<FetchedManifest> {
   const init = { headers: { Accept: ACCEPT } };
-  const accept = (response: Response) => verifyManifest(response, expected, deps.config.maxManifestBytes);
+  const accept = async (response: Response, route: UpstreamRoute) => ({
+    ...(await verifyManifest(response, expected, deps.config.maxManifestBytes)),
+    upstream: route.upstream.prefix ?? "*",
+  });
   return firstUpstream(deps, routes, `manifests/${reference}`, init, accept, "MANIFEST_UNKNOWN");
 }
 
@@ -115,6 +127,7 @@ function served(fetched: FetchedManifest, withBody: boolean): ProxiedManifest {
     size: fetched.bytes.length,
     body: withBody ? new Response(fetched.bytes).body : null,
     uploadedAt: Date.now(),
+    filledFrom: fetched.upstream,
   };
 }
 

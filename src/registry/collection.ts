@@ -12,6 +12,7 @@ import {
   type BucketUsage,
   type RepositoryUsage,
 } from "../storage/usage";
+import { emitCollected } from "./events";
 import { expireUploads } from "./scheduled";
 
 /** Runs one bounded step on a meter of its own (its budget), whose calls also count in the
@@ -26,6 +27,7 @@ export async function collectOnce(deps: Deps, identity: Identity, dryRun: boolea
   const report = await runCollectorStep(deps.store.child(), deps.config, { trigger: "manual", dryRun });
   if (!report)
     throw new RegistryError("TOOMANYREQUESTS", "a garbage collection step is already running; try again shortly");
+  emitCollected(deps, report);
   return reportFor(report, identity);
 }
 

@@ -5,6 +5,7 @@ import { digestBytes, formatDigest, parseDigest, type Digest } from "../oci/dige
 import { parseManifest, type Descriptor, type ParsedManifest } from "../oci/manifest";
 import type { Reference } from "../oci/reference";
 import { pullThroughManifest } from "../proxy/manifests";
+import { emitChange } from "./events";
 import type { Identity } from "./identity";
 import { refuseDelete, refuseMirrorWrite, refuseTagMove, refuseTagRemoval, tagLockReason } from "./write-policy";
 import type { Deps } from "../storage/deps";
@@ -186,7 +187,49 @@ export async function storeManifest(deps: Deps, input: PutManifestInput): Promis
       reason: "garbage-collected during the push",
     });
   }
+  emitPut(deps, input.repo, digest, parsed, input.bytes.length, before);
   return { digest, tags, subject: parsed.subject };
+}
+
+/** The events of a PUT that stored everything: a new manifest is one push (with its tags);
+ *  a manifest already stored here is a tag move for each tag it did not name yet, and no
+ *  event at all when every tag already named it (a re-push changes nothing). */
+function emitPut(
+  deps: Deps,
+  repo: string,
+  digest: Digest,
+  parsed: ParsedManifest,
+  size: number,
+  before: PriorState,
+): void {
+  const target = formatDigest(digest);
+  const previous = (d: Digest | null) => (d === null ? null : formatDigest(d));
+  const moved = before.tags.filter((t) => previous(t.digest) !== target);
+  if (!before.manifestExisted) {
+    emitChange(deps, {
+      kind: "push",
+      action: "pushed",
+      repository: repo,
+      digest: target,
+      mediaType: parsed.mediaType,
+      size,
+      tags: before.tags.map((t) => t.tag),
+      previousDigest: previous(moved[0]?.digest ?? null),
+      platforms: parsed.platforms,
+      platformsTruncated: false,
+      subject: previous(parsed.subject),
+    });
+    return;
+  }
+  for (const t of moved)
+    emitChange(deps, {
+      kind: "tag",
+      action: "moved",
+      repository: repo,
+      tag: t.tag,
+      digest: target,
+      previousDigest: previous(t.digest),
+    });
 }
 
 /** Writes every tag and lets every write settle before reporting a failure, so the undo
@@ -258,7 +301,7 @@ export async function deleteManifest(
   if (reference.kind === "digest") await deleteManifestByDigest(deps, repo, reference.digest);
   else {
     refuseTagRemoval(deps.config, repo, [reference.tag]);
-    await deleteTagOnly(deps.store, repo, reference.tag);
+    await deleteTagOnly(deps, repo, reference.tag);
   }
 }
 
@@ -290,11 +333,30 @@ async function deleteManifestByDigest(deps: Deps, repo: string, digest: Digest):
   }
   if (subject) await deleteReferrer(store, repo, subject, digest);
   await deleteManifestObject(store, repo, digest);
+  // One event for the manifest: its tags went with it, as distribution reports a delete.
+  emitChange(deps, {
+    kind: "delete",
+    action: "deleted",
+    repository: repo,
+    digest: target,
+    mediaType: stored.contentType,
+  });
 }
 
 /** By tag: the tag only; the manifest stays, reachable by digest. */
-async function deleteTagOnly(store: Storage, repo: string, tag: string): Promise<void> {
-  if (!(await deleteTag(store, repo, tag))) throw new RegistryError("MANIFEST_UNKNOWN", `tag unknown: ${repo}:${tag}`);
+async function deleteTagOnly(deps: Deps, repo: string, tag: string): Promise<void> {
+  const deleted = await deleteTag(deps.store, repo, tag);
+  if (!deleted) throw new RegistryError("MANIFEST_UNKNOWN", `tag unknown: ${repo}:${tag}`);
+  // Every tag a push writes names its digest; one that names none has no event to give.
+  if (deleted.digest !== null)
+    emitChange(deps, {
+      kind: "tag",
+      action: "deleted",
+      repository: repo,
+      tag,
+      digest: deleted.digest,
+      previousDigest: null,
+    });
 }
 
 /** A manifest as served: stored here, or from an upstream (then perhaps with a Warning). */
@@ -303,16 +365,29 @@ export interface ServedManifest extends StoredManifest {
   warning?: string;
 }
 
+/** A manifest GET or HEAD. A mirror that fetched it from its upstream just now emits the
+ *  fill; a GET (not a HEAD, which pulls nothing) emits a pull, sampled (emitEvent). */
 export async function findManifest(
   deps: Deps,
   repo: string,
   reference: Reference,
   withBody: boolean,
 ): Promise<ServedManifest> {
-  return (
-    (await pullThroughManifest(deps, repo, reference, withBody)) ??
-    (await fetchManifest(deps, repo, reference, withBody))
-  );
+  const proxied = await pullThroughManifest(deps, repo, reference, withBody);
+  const manifest = proxied ?? (await fetchManifest(deps, repo, reference, withBody));
+  const tag = reference.kind === "tag" ? reference.tag : null;
+  const facts = { repository: repo, digest: formatDigest(manifest.digest), mediaType: manifest.contentType };
+  if (proxied?.filledFrom !== undefined)
+    emitChange(deps, {
+      kind: "mirror",
+      action: "filled",
+      ...facts,
+      size: manifest.size,
+      tag,
+      upstream: proxied.filledFrom,
+    });
+  if (withBody) emitChange(deps, { kind: "pull", action: "pulled", ...facts, size: manifest.size, tag });
+  return manifest;
 }
 
 // Reading stored documents for a view (the web UI's pages): a pusher controls what they

@@ -1,8 +1,9 @@
 // Cross-repository blob mount (end-11). A mount writes a link; no bytes move. The caller
 // must be able to pull the source. Without `from`, any repository holding the blob that
 // the caller may pull will do, found through the blob's reverse links, not a bucket scan.
+import { emitChange } from "./events";
 import type { Identity } from "./identity";
-import type { Digest } from "../oci/digest";
+import { formatDigest, type Digest } from "../oci/digest";
 import { getBlobLink, listBlobRepositories } from "../storage/blobs";
 import { linkBlobVerified } from "../storage/blob-links";
 import type { Deps } from "../storage/deps";
@@ -23,7 +24,16 @@ export async function mountBlob(
     const link = await getBlobLink(store, source, digest);
     if (!link) continue;
     // A record the collector deleted meanwhile leaves no link: fall back to an upload.
-    return (await linkBlobVerified(store, repo, digest, link)) !== null;
+    if ((await linkBlobVerified(store, repo, digest, link)) === null) return false;
+    emitChange(deps, {
+      kind: "mount",
+      action: "mounted",
+      repository: repo,
+      digest: formatDigest(digest),
+      size: link.size,
+      fromRepository: from,
+    });
+    return true;
   }
   return false;
 }

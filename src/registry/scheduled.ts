@@ -1,8 +1,10 @@
-// Housekeeping run by the cron trigger: expires abandoned upload sessions. Each run does a
-// bounded amount of work and keeps a cursor in R2, so a bucket with many sessions is covered
-// over several runs.
+// Housekeeping run by the cron trigger: expires abandoned upload sessions and the activity
+// log's old entries, and runs a collector step. Each run does a bounded amount of work and
+// keeps a cursor in R2, so a bucket with many sessions is covered over several runs.
+import { freeExpiredEvents } from "../events/retention";
 import { runCollectorStep } from "../gc/collector";
 import type { Deps } from "../storage/deps";
+import { MAX_EXPIRED_PER_CALL } from "../storage/events";
 import {
   deleteUploadObjects,
   nextSessionsToExpire,
@@ -10,6 +12,7 @@ import {
   saveSessionCursor,
   writeUploadState,
 } from "../storage/uploads";
+import { emitCollected } from "./events";
 import { LOCK_LEASE_MS } from "./upload-lock";
 import { closeSession, type UploadState } from "./uploads";
 
@@ -58,10 +61,25 @@ export async function expireUploads(
   return report;
 }
 
+/** One expiry call per run (one listing and one delete call per log): a log that grew past
+ *  it is caught up over the next runs. A failure is logged and the run goes on, so an
+ *  activity log in trouble never holds the collector back. */
+async function expireActivity(deps: Deps): Promise<void> {
+  try {
+    const freed = await freeExpiredEvents(deps, new Date(), MAX_EXPIRED_PER_CALL);
+    if (freed > 0) console.log("activity expiry", JSON.stringify({ freed }));
+  } catch (error) {
+    console.error("activity expiry failed:", error instanceof Error ? error.message : error);
+  }
+}
+
 export async function runScheduled(deps: Deps): Promise<void> {
   const { store, config } = deps;
   await expireUploads(deps);
+  await expireActivity(deps);
   // One bounded garbage collection step per trigger, on a meter of its own; the cursor
   // carries the cycle on.
-  if (config.gc.scheduled) await runCollectorStep(store.child(), config, { trigger: "cron" });
+  if (!config.gc.scheduled) return;
+  const report = await runCollectorStep(store.child(), config, { trigger: "cron" });
+  if (report) emitCollected(deps, report);
 }

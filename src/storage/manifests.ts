@@ -123,11 +123,14 @@ export async function putTag(
   return putUnlessCondemned(store, keys.tag(repo, tag), null, { customMetadata }, replaces);
 }
 
-export async function deleteTag(store: Storage, repo: string, tag: string): Promise<boolean> {
+/** Deletes the tag; null when there was none, else the digest it named (read from the same
+ *  head that found it, so the caller's event costs no extra call). */
+export async function deleteTag(store: Storage, repo: string, tag: string): Promise<{ digest: string | null } | null> {
   const key = keys.tag(repo, tag);
-  if (!(await bucketOf(store).head(key))) return false;
+  const head = await bucketOf(store).head(key);
+  if (!head) return null;
   await bucketOf(store).delete(key);
-  return true;
+  return { digest: head.customMetadata?.digest ?? null };
 }
 
 /** R2 deletes at most this many keys in one call. */

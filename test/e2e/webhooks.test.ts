@@ -120,7 +120,7 @@ it("retries a failing receiver to success, sends the rest once each, and records
       subject: null,
     },
     actor: { name: "alice" },
-    request: { id: "req-e2e-1", method: "PUT", host: "127.0.0.1", userAgent: "e2e" },
+    request: { id: "req-e2e-1", method: "PUT", path: "/v2/e2e/app/manifests/1", host: "127.0.0.1", userAgent: "e2e" },
   });
   await (await runtime.queueProducer("EVENTS")).send({ type: "event", event }, { contentType: "json" });
 
