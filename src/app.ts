@@ -8,6 +8,7 @@ import { parseConfig } from "./config/config";
 import { RegistryError } from "./errors";
 import type { Usage } from "./storage/meter";
 import { openStorage } from "./storage/storage";
+import { activityRoutes } from "./routes/activity";
 import { baseRoutes } from "./routes/base";
 import { blobRoutes } from "./routes/blobs";
 import { allowedMethods } from "./routes/endpoints";
@@ -74,6 +75,7 @@ export function createApp(options: AppOptions = {}): Hono<AppEnv> {
   app.route("/", tokenRoutes);
   // Uploads first: "<name>/blobs/uploads/" must not be read as a blob named "uploads".
   app.route("/", gcRoutes);
+  app.route("/", activityRoutes);
   app.route("/", uploadRoutes);
   app.route("/", baseRoutes);
   app.route("/", blobRoutes);

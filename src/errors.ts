@@ -27,6 +27,7 @@ export const ERROR_TABLE = {
   RANGE_NOT_SATISFIABLE: { status: 416, message: "requested range not satisfiable", wire: "SIZE_INVALID" },
   PAYLOAD_TOO_LARGE: { status: 413, message: "request body too large", wire: "SIZE_INVALID" },
   PAGINATION_NUMBER_INVALID: { status: 400, message: "invalid number of results requested", wire: "UNSUPPORTED" },
+  QUERY_INVALID: { status: 400, message: "invalid query parameter", wire: "UNSUPPORTED" },
   METHOD_UNKNOWN: { status: 405, message: "method not allowed", wire: "UNSUPPORTED" },
   NOT_FOUND: { status: 404, message: "not found", wire: "UNSUPPORTED" },
   UNAVAILABLE: { status: 503, message: "service unavailable" },

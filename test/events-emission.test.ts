@@ -386,3 +386,86 @@ describe("events from the core", () => {
     expect(take()).toEqual([]);
   });
 });
+
+describe("reading the activity log", () => {
+  const store = new Storage({ REGISTRY: (env as unknown as Env).REGISTRY, UPLOADS: (env as unknown as Env).UPLOADS });
+  const base = Date.UTC(2026, 10, 1);
+  const logged: RegistryEvent[] = [
+    ["ev/read", "alice", 1],
+    ["ev/read", "bob", 2],
+    ["ev/read", "alice", 3],
+    ["ev/other", "alice", 4],
+  ].map(([repository, name, i]) => ({
+    id: `00000000-0000-4000-8000-0000000ead0${i}`,
+    time: new Date(base + Number(i) * 1000).toISOString(),
+    detail: {
+      kind: "tag",
+      action: "deleted",
+      repository: String(repository),
+      tag: `t${i}`,
+      digest: `sha256:${"ab".repeat(32)}`,
+      previousDigest: null,
+    },
+    actor: { name: String(name) },
+    request: null,
+  }));
+  const plant = () =>
+    Promise.all(
+      logged.map((e) =>
+        appendActivity(
+          store,
+          {
+            id: e.id,
+            timeMs: Date.parse(e.time),
+            kind: e.detail.kind,
+            repository: e.detail.repository,
+            actor: e.actor!.name,
+          },
+          e,
+        ),
+      ),
+    );
+
+  it("GET /v2/_activity: admins only, newest first, filtered, paged with Link", async () => {
+    await plant();
+    const { send } = recorded();
+    const first = await send("/v2/_activity?repository=ev/read&n=2");
+    expect(first.status).toBe(200);
+    const body = (await first.json()) as { events: RegistryEvent[] };
+    expect(body.events.map((e) => e.id)).toEqual([logged[2]!.id, logged[1]!.id]);
+    const link = first.headers.get("Link")!;
+    expect(link).toMatch(/^<\/v2\/_activity\?repository=ev%2Fread&n=2&last=[^>]+>; rel="next"$/);
+    const second = await send(link.slice(1, link.indexOf(">")));
+    expect(((await second.json()) as { events: RegistryEvent[] }).events.map((e) => e.id)).toEqual([logged[0]!.id]);
+    const alice = await send("/v2/_activity?repository=ev/read&actor=alice&kind=tag");
+    expect(((await alice.json()) as { events: RegistryEvent[] }).events.map((e) => e.id)).toEqual([
+      logged[2]!.id,
+      logged[0]!.id,
+    ]);
+    expect((await send("/v2/_activity?kind=everything")).status).toBe(400);
+    expect((await send("/v2/_activity?n=x")).status).toBe(400);
+    expect((await send("/v2/_activity", { auth: READONLY_AUTH })).status).toBe(403);
+    expect((await send("/v2/_activity", { auth: null })).status).toBe(401);
+  });
+
+  it("the Activity page (admins) filters the log; a repository page shows its recent activity", async () => {
+    await plant();
+    const admin = client();
+    await admin.signIn("tester", "test-password");
+    const page = await admin.fetchPage("/-/activity?repository=ev/read&actor=bob");
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("deleted tag t2");
+    expect(html).not.toContain("deleted tag t1");
+    expect(html).toContain('href="/-/activity"');
+    const reader = client();
+    await reader.signIn("reader", "reader-password");
+    expect((await reader.fetchPage("/-/activity")).status).toBe(403);
+    expect(await (await reader.fetchPage("/")).text()).not.toContain('href="/-/activity"');
+    await pushImage("ev/read", "latest", 17);
+    const repoPage = await (await admin.fetchPage("/r/ev/read")).text();
+    expect(repoPage).toContain("Recent activity");
+    expect(repoPage).toContain("deleted tag t3");
+    expect(repoPage).not.toContain("deleted tag t4");
+  });
+});

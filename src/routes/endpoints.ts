@@ -8,6 +8,7 @@ const ENDPOINTS: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
   [/^\/v2\/token$/, ["GET", "HEAD", "POST"]],
   [/^\/v2\/_gc$/, ["POST"]],
   [/^\/v2\/_gc\/reports$/, ["GET", "HEAD"]],
+  [/^\/v2\/_activity$/, ["GET", "HEAD"]],
   // Upload paths come before blob paths: "<name>/blobs/uploads/<id>" is not a blob digest.
   [/^\/v2\/.+\/blobs\/uploads\/$/, ["POST"]],
   [/^\/v2\/.+\/blobs\/uploads\/[^/]+$/, ["GET", "HEAD", "PATCH", "PUT", "DELETE"]],

@@ -59,6 +59,11 @@ function Document({ title, crumbs, user, children }: LayoutProps) {
                   <a href="/-/storage">Storage</a>
                 </li>
               ) : null}
+              {user?.admin ? (
+                <li>
+                  <a href="/-/activity">Activity</a>
+                </li>
+              ) : null}
             </ul>
           </nav>
           <div class="who">

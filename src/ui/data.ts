@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import type { BrowserSessionEnv } from "../auth/browser-session";
 import { deps } from "../http/request-deps";
 import { parseDigest, type Digest } from "../oci/digest";
+import { parseActivityQuery, readActivity, recentActivity } from "../registry/activity";
 import { readConfigForView } from "../registry/blobs";
 import { repositoryUsage, storageOverview, type StorageOverview } from "../registry/collection";
 import {
@@ -74,7 +75,7 @@ function shown<T>(read: ViewRead<T> | undefined): { view: T | null; unread: bool
 export async function loadRepository(c: Context<BrowserSessionEnv>, repo: string, after: string | null) {
   const core = deps(c);
   const page = await listTagEntriesPage(core, repo, after);
-  const [summaries, usage] = await Promise.all([
+  const [summaries, usage, activity] = await Promise.all([
     readManifestsForView(
       core,
       repo,
@@ -83,12 +84,14 @@ export async function loadRepository(c: Context<BrowserSessionEnv>, repo: string
       summarize,
     ),
     repositoryUsage(core, repo),
+    // The first page only: later pages are for walking the tags.
+    after === null ? recentActivity(core, c.get("identity"), repo) : Promise.resolve([]),
   ]);
   const tags: TagRow[] = page.tags.map((t) => {
     const { view, unread } = shown(summaries.get(t.digest));
     return { ...t, summary: view, unread, lockedBy: tagLockRule(core.config, repo, t.tag) };
   });
-  return { tags, next: page.next, usage };
+  return { tags, next: page.next, usage, activity };
 }
 
 export interface ChildView {
@@ -160,4 +163,11 @@ export async function loadStorage(c: Context<BrowserSessionEnv>): Promise<Storag
     listVisibleUploadSessions(core, identity),
   ]);
   return { ...overview, uploads: uploads.sessions, moreUploads: uploads.more };
+}
+
+/** One page of the activity log (admins; the route checks), from the page's query string. */
+export async function loadActivity(c: Context<BrowserSessionEnv>, params: URLSearchParams) {
+  const query = parseActivityQuery(params);
+  const page = await readActivity(deps(c), c.get("identity"), query);
+  return { query, events: page.entries, cursor: page.cursor };
 }

@@ -4,6 +4,7 @@
 // here for the pages that say them. What a page renders (rows and characters) is the UI's
 // own: a pusher controls what the pages show, and any anonymous GET repeats a page, so each
 // page has a fixed ceiling whatever the bucket holds.
+import { MAX_SCANNED_PAGES, VIEW_RECENT_ACTIVITY } from "../registry/activity";
 import { BROWSE_PAGE_REPOSITORIES, BROWSE_SCAN_PAGES } from "../registry/catalog";
 import { VIEW_REPORTS } from "../registry/collection";
 import { VIEW_INDEX_ENTRIES, VIEW_READ_BYTES } from "../registry/manifests";
@@ -20,6 +21,10 @@ export const LIMITS = {
   readBytes: VIEW_READ_BYTES,
   uploads: VIEW_UPLOAD_SESSIONS,
   reports: VIEW_REPORTS,
+  /** A repository page's recent activity: at most this many events read, after at most
+   *  activityScanCalls listings of the log (registry/activity.ts). */
+  recentActivity: VIEW_RECENT_ACTIVITY,
+  activityScanCalls: MAX_SCANNED_PAGES,
   /** Rows one table shows (layers, history, environment, labels, annotations): a 4 MiB
    *  manifest may repeat one layer 26,000 times; the rest is stated as a count. */
   rows: 100,

@@ -31,8 +31,9 @@ import { findManifestLock } from "../registry/tags";
 import { readBounded } from "../util/read-bounded";
 import { downloadName, downloadType } from "./format";
 import { FAVICON_PATH, type PageUser } from "./components";
-import { loadManifest, loadRepository, loadStorage } from "./data";
+import { loadActivity, loadManifest, loadRepository, loadStorage } from "./data";
 import { sameOriginPath } from "./next-path";
+import { ActivityPage, activityHref } from "./pages/activity";
 import { ManifestPage } from "./pages/manifest";
 import { ConfirmDeletePage, ErrorPage, LoginPage } from "./pages/forms";
 import { RepositoriesPage } from "./pages/repositories";
@@ -95,7 +96,7 @@ function sameOrigin(c: C): boolean {
 }
 
 /** The statuses the UI's error pages are sent with. */
-type ErrorStatus = 403 | 404 | 405 | 413 | 429 | 500;
+type ErrorStatus = 400 | 403 | 404 | 405 | 413 | 429 | 500;
 
 /** The repository a UI path is about (/r/<name> or /r/<name>/-/...), so an error page keeps
  *  it in its breadcrumb; null elsewhere or for a name that does not parse. */
@@ -218,6 +219,25 @@ uiRoutes.get("/-/storage", async (c) => {
           }
         : null;
   return c.html(<StoragePage {...data} user={user} message={message} now={Date.now()} />);
+});
+
+/** The activity log, for admins (the API's GET /v2/_activity, as a page). */
+uiRoutes.get("/-/activity", async (c) => {
+  const user = pageUser(c);
+  if (!user) return c.redirect(`/-/login?next=${encodeURIComponent("/-/activity")}`, 303);
+  if (!user.admin) return errorPage(c, 403, "Not allowed", "Only administrators read the activity log.");
+  const params = new URL(c.req.url).searchParams;
+  const { query, events, cursor } = await loadActivity(c, params);
+  return c.html(
+    <ActivityPage
+      user={user}
+      query={query}
+      events={events}
+      next={cursor === null ? null : activityHref(query, cursor)}
+      paged={query.cursor !== null}
+      now={Date.now()}
+    />,
+  );
 });
 
 uiRoutes.post("/-/storage/gc", async (c) => {
@@ -372,6 +392,8 @@ const UI_ERRORS: Record<string, [ErrorStatus, string]> = {
   UNSUPPORTED: [405, "Not supported"],
   PAYLOAD_TOO_LARGE: [413, "Too large"],
   TOOMANYREQUESTS: [429, "Busy"],
+  QUERY_INVALID: [400, "Invalid filter"],
+  PAGINATION_NUMBER_INVALID: [400, "Invalid filter"],
 };
 
 uiRoutes.onError((error, c) => {

@@ -15,7 +15,9 @@ import {
 import type { TagRow } from "../data";
 import { groupDigits, humanBytes, mediaTypeLabel } from "../format";
 import { LIMITS } from "../limits";
+import type { RegistryEvent } from "../../registry/activity";
 import type { RepositoryUsage } from "../../registry/collection";
+import { ActivityTable } from "./activity";
 
 export interface RepositoryProps {
   user: PageUser | null;
@@ -25,6 +27,8 @@ export interface RepositoryProps {
   next: string | null;
   paged: boolean;
   usage: RepositoryUsage | null;
+  /** Its newest events that the caller may see (registry/activity.ts, recentActivity). */
+  activity: RegistryEvent[];
   canDelete: boolean;
   deleted: string | null;
   now: number;
@@ -159,6 +163,17 @@ export function RepositoryPage(p: RepositoryProps) {
         first={p.paged ? base : null}
         next={p.next ? `${base}?after=${encodeURIComponent(p.next)}` : null}
       />
+      {p.activity.length > 0 ? (
+        <section aria-labelledby="activity">
+          <h2 id="activity">Recent activity</h2>
+          <ActivityTable events={p.activity} now={p.now} withRepository={false} />
+          {p.user?.admin ? (
+            <p>
+              <a href={`/-/activity?repository=${encodeURIComponent(p.repo)}`}>All activity of {p.repo}</a>
+            </p>
+          ) : null}
+        </section>
+      ) : null}
     </Layout>
   );
 }
