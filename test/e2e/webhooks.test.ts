@@ -1,8 +1,9 @@
 // Webhooks end to end under the local runtime (scripts/local-runtime/runtime.ts, what
 // `npm start` runs, with wrangler.toml's queues): receivers on 127.0.0.1
 // (WEBHOOKS_ALLOW_PRIVATE=true) get events through the real queue, consumer, retries and
-// dead-letter queue. Until the core emits events, the test sends them to the EVENTS queue
-// itself, through the runtime's in-process binding: no endpoint accepts events.
+// dead-letter queue. The test sends its event to the EVENTS queue itself, through the
+// runtime's in-process binding, so delivery is tested apart from the core's emission
+// (test/e2e/webhooks-docker.test.ts).
 // Signatures are checked with Python's hmac, an implementation independent of the Worker's.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
