@@ -179,6 +179,12 @@ describe("events from the core", () => {
         previousDigest: b.digest,
       },
     ]);
+    // A new manifest under a new tag and a moved one: the previous digest is the moved tag's.
+    const c = await imageBlobs("ev/tags", 18);
+    expect((await send("/v2/ev/tags/manifests/fresh?tag=stable", put(c.body))).status).toBe(201);
+    expect(take().map((e) => e.detail)).toMatchObject([
+      { kind: "push", digest: c.digest, tags: ["fresh", "stable"], previousDigest: a.digest },
+    ]);
   });
 
   it("refused pushes emit nothing: a missing blob, a locked tag, a caller without the right", async () => {

@@ -214,7 +214,8 @@ function emitPut(
       mediaType: parsed.mediaType,
       size,
       tags: before.tags.map((t) => t.tag),
-      previousDigest: previous(moved[0]?.digest ?? null),
+      // The first tag this push took from another manifest (a new tag took it from none).
+      previousDigest: previous(moved.find((t) => t.digest !== null)?.digest ?? null),
       platforms: parsed.platforms,
       platformsTruncated: false,
       subject: previous(parsed.subject),
