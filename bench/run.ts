@@ -4,7 +4,8 @@
 // each scenario N times and report the median; single runs on a shared machine swing ±30%),
 // --costs (only storage operations per client operation and workerd CPU per MiB; see costs.ts),
 // --wrk (manifest GET with auth under wrk -c50 over TLS beside docker-registry; see wrk.ts),
-// --mixed (only the mixed load of bench/mixed.ts: GET latency while ten uploads stream).
+// --mixed (only the mixed load of bench/mixed.ts: GET latency while ten uploads stream),
+// --webhooks (only bench/webhooks.ts: ten concurrent pushes, webhooks off and with a slow receiver).
 import { execSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { MiB, payloadDigest } from "./data";
 import { workerdPeakRss, workerdRss } from "./memory";
 import { mixedLoad, type MixedResult } from "./mixed";
 import { peerAvailable, startPeer } from "./peer";
+import { benchWebhooks, webhooksTable } from "./webhooks";
 import { benchWrk, wrkTable } from "./wrk";
 import { benchCosts, benchCpu, costTable, cpuTable } from "./costs";
 import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, pushWhole, type Target } from "./scenarios";
@@ -280,6 +282,9 @@ async function main(): Promise<void> {
     for (let run = 0; run < RUNS; run++) await benchMixed();
     return void console.log(`\n${mixedTable()}`);
   }
+  const benchAuth = { username: "bench", password: "bench-password" };
+  if (process.argv.includes("--webhooks"))
+    return void console.log(`\n${webhooksTable(await benchWebhooks(benchAuth))}`);
   for (let run = 0; run < RUNS; run++) {
     for (const size of SIZES) {
       const digest = payloadDigest(size);
@@ -289,6 +294,7 @@ async function main(): Promise<void> {
     }
   }
   for (let run = 0; run < RUNS; run++) await benchMixed();
+  const webhookRows = await benchWebhooks(benchAuth);
   if (!quick) {
     const digest = payloadDigest(HUGE);
     await onFreshServer("registry", async (server) => {
@@ -312,6 +318,10 @@ async function main(): Promise<void> {
     "Mixed load (bench/mixed.ts): a manifest GET every 200 ms, 50 in all, while 10 docker-style uploads of 24-33 MiB stream (one PATCH with no length, then the closing PUT); each row is one run on a fresh server.",
     "",
     mixedTable(),
+    "",
+    "Pushes under webhooks (bench/webhooks.ts): 10 concurrent pushes, each a 4 MiB blob and a manifest to its own repository, on a fresh server without webhooks and on one whose only webhook answers after 2 s; events reach receivers from the queue's consumer, never from the push's request.",
+    "",
+    webhooksTable(webhookRows),
     "",
   ].join("\n");
   const out = process.env.BENCH_OUT ?? join(ROOT, "docs/benchmarks.md");
