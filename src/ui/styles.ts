@@ -50,6 +50,7 @@ form.inline { display: inline; }
 .search label, .login label { display: block; font-weight: 600; margin-bottom: 4px; }
 input[type=text], input[type=password], input[type=search] { font: inherit; padding: 6px 10px; border-radius: 6px;
   border: 1px solid var(--muted); background: var(--bg); color: var(--fg); min-width: 16rem; max-width: 100%; }
+select { font: inherit; padding: 6px 10px; border-radius: 6px; border: 1px solid var(--muted); background: var(--bg); color: var(--fg); }
 .login { max-width: 22rem; margin: 40px auto; padding: 24px; border: 1px solid var(--line); border-radius: 8px; background: var(--panel); }
 .login p { margin: 0 0 14px; }
 .notice { padding: 10px 14px; border-radius: 6px; border: 1px solid var(--line); background: var(--panel); margin: 12px 0; }
@@ -68,7 +69,8 @@ nav.crumbs li { overflow-wrap: anywhere; min-width: 0; }
    hidden behind a sideways scroll. The header row stays for screen readers only. */
 @media (max-width: 640px) {
   main { padding: 12px 12px 40px; } header.top { padding: 8px 12px; } h1 { font-size: 1.3rem; }
-  input[type=text], input[type=password], input[type=search] { min-width: 0; width: 100%; }
+  input[type=text], input[type=password], input[type=search], select { min-width: 0; width: 100%; }
+  .filters > div { flex: 1 1 100%; }
   .table-wrap { overflow-x: visible; border: none; border-radius: 0; }
   .table-wrap table, .table-wrap tbody, .table-wrap tr, .table-wrap td { display: block; width: 100%; }
   .table-wrap thead { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }

@@ -250,6 +250,26 @@ describe.runIf(available)("web UI in chromium", () => {
     await screenshotBoth(page, "storage");
   });
 
+  it("shows admins the activity log, filtered by repository, and a repository's recent activity", async () => {
+    const page = await adminPage();
+    // The pushes' events reach the log through the queue's consumer, after the pushes answered.
+    await expect
+      .poll(
+        async () => {
+          await page.goto(`${base}/-/activity?repository=demo/app`);
+          return page.getByRole("row").count();
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBeGreaterThan(1);
+    const text = (await page.locator("main").textContent()) ?? "";
+    expect(text).toContain("pushed");
+    expect(text).not.toContain("demo/tools");
+    await screenshotBoth(page, "activity");
+    await page.goto(`${base}/r/demo/app`);
+    expect(await page.getByRole("heading", { name: "Recent activity" }).count()).toBe(1);
+  });
+
   it("fits every page at desktop and phone width, in standards mode, without sideways scrolling", async () => {
     const signedIn = [
       "/",
@@ -260,6 +280,7 @@ describe.runIf(available)("web UI in chromium", () => {
       `/r/demo/app/-/manifest/${app.signature.digest}`,
       `/r/demo/app/-/manifest/${app.sbom.digest}`,
       "/-/storage",
+      "/-/activity",
       "/r/demo/tools/-/delete?tag=v2",
       "/r/demo/nothing-here",
     ];
@@ -334,6 +355,7 @@ describe.runIf(available)("web UI in chromium", () => {
       `/r/demo/app/-/manifest/${app.index.digest}`,
       `/r/demo/app/-/manifest/${app.amd64.digest}`,
       "/-/storage",
+      "/-/activity",
       "/r/demo/tools/-/delete?tag=v2",
     ];
     for (const dark of [false, true]) {

@@ -129,16 +129,25 @@ export function ActivityPage(p: ActivityProps) {
   return (
     <Layout title="Activity" user={p.user} crumbs={[["Activity", null]]}>
       <h1>Activity</h1>
-      <form class="filters" method="get" action="/-/activity">
-        <label>
-          Repository <input type="text" name="repository" value={q.repository ?? ""} maxlength={256} />
-        </label>
-        <label>
-          Who <input type="text" name="actor" value={q.actor ?? ""} maxlength={256} />
-        </label>
-        <label>
-          Kind{" "}
-          <select name="kind">
+      <form class="search filters" method="get" action="/-/activity">
+        <div>
+          <label for="repository">Repository</label>
+          <input type="text" id="repository" name="repository" value={q.repository ?? ""} maxlength={256} />
+        </div>
+        <div>
+          <label for="actor">Who</label>
+          <input
+            type="text"
+            id="actor"
+            name="actor"
+            value={q.actor ?? ""}
+            maxlength={256}
+            placeholder="admin:alice, user:bob…"
+          />
+        </div>
+        <div>
+          <label for="kind">Kind</label>
+          <select id="kind" name="kind">
             <option value="" selected={q.kind === null}>
               any
             </option>
@@ -148,7 +157,7 @@ export function ActivityPage(p: ActivityProps) {
               </option>
             ))}
           </select>
-        </label>
+        </div>
         <button type="submit">Filter</button>
       </form>
       {p.events.length === 0 ? (
