@@ -287,3 +287,70 @@ describe("upstream failures", () => {
     }
   });
 });
+
+describe("a read-only mirror", () => {
+  /** A request to the mirror-configured registry with `init`; `config` overrides mirrorEnv. */
+  async function toMirror(target: string, init: RequestInit = {}, config: Partial<Env> = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set("Authorization", AUTH);
+    const ctx = createExecutionContext();
+    const response = await app.fetch(
+      new Request(BASE + target, { ...init, headers }),
+      { ...mirrorEnv, ...config },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+
+  /** Every R2 and KV key: a refused write must add none (an upload session, a blob, a tag). */
+  async function everythingStored(): Promise<string[]> {
+    const objects = (await bucket.list()).objects.map((o) => o.key);
+    const sessions = (await (env as unknown as Env).UPLOADS.list()).keys.map((k) => k.name);
+    return [...objects, ...sessions];
+  }
+
+  it("refuses every write under its prefix with DENIED naming the mirror, and stores nothing", async () => {
+    const local = singleLayerImage({ os: "linux", seed: 7 }, seededBytes(2000, 7));
+    const layer = await pushBlob("local/app", local.layer);
+    const before = await everythingStored();
+    const writes: [string, string, RequestInit][] = [
+      ["open an upload", "/v2/up/app/blobs/uploads/", { method: "POST" }],
+      ["monolithic upload", `/v2/up/app/blobs/uploads/?digest=${layer}`, { method: "POST", body: local.layer }],
+      ["mount", `/v2/up/app/blobs/uploads/?mount=${layer}&from=local/app`, { method: "POST" }],
+      [
+        "manifest push",
+        "/v2/up/app/manifests/v1",
+        { method: "PUT", body: local.body, headers: { "Content-Type": OCI_MANIFEST } },
+      ],
+      ["delete", `/v2/up/app/manifests/${local.digest}`, { method: "DELETE" }],
+    ];
+    for (const [what, target, init] of writes) {
+      const response = await toMirror(target, init);
+      expect(response.status, what).toBe(403);
+      const [error] = (await response.json<{ errors: { code: string; message: string }[] }>()).errors;
+      expect(error!.code, what).toBe("DENIED");
+      expect(error!.message, what).toContain("up/app is a read-only mirror");
+    }
+    expect(await everythingStored()).toEqual(before);
+  });
+
+  it("takes pushes when its upstream entry sets allow_push", async () => {
+    const writable = { REGISTRIES_JSON: JSON.stringify([{ registry: upstream, prefix: "up", allow_push: true }]) };
+    const local = singleLayerImage({ os: "linux", seed: 8 }, seededBytes(2000, 8));
+    for (const bytes of [local.config, local.layer]) {
+      const response = await toMirror(
+        `/v2/up/app/blobs/uploads/?digest=${sha256(bytes)}`,
+        { method: "POST", body: bytes },
+        writable,
+      );
+      expect(response.status).toBe(201);
+    }
+    const put = await toMirror(
+      "/v2/up/app/manifests/v1",
+      { method: "PUT", body: local.body, headers: { "Content-Type": OCI_MANIFEST } },
+      writable,
+    );
+    expect(put.status).toBe(201);
+  });
+});
