@@ -38,6 +38,23 @@ export interface HttpOptions {
   handshakeTimeoutMs?: number;
   /** A new connection, outside the keep-alive pool. */
   freshConnection?: boolean;
+  /** Give up on a request whose connection moves no byte either way this long: a registry
+   *  that stopped answering, or a connection a NAT or proxy dropped without telling us, would
+   *  otherwise hold the command forever. Sending a body or receiving one keeps it alive. */
+  idleTimeoutMs?: number;
+}
+
+/** A request given up after its idle timeout: retried like a broken connection. */
+export class RequestTimedOut extends CliError {
+  readonly code = "ETIMEDOUT";
+  constructor(url: URL, ms: number) {
+    super(
+      `${url.host} did not answer for ${Math.round(ms / 1000)} s (${url.pathname})`,
+      "re-run the same command to go on where this one stopped; --timeout SECONDS waits longer",
+      null,
+      true,
+    );
+  }
 }
 
 const agents = new Map<string, http.Agent>();
@@ -151,6 +168,8 @@ function sendOnce(
       rejectUnauthorized: !options.insecure,
       signal: request.signal,
     });
+    const idle = options.idleTimeoutMs;
+    if (idle) req.setTimeout(idle, () => req.destroy(new RequestTimedOut(url, idle)));
     const timeout = options.handshakeTimeoutMs;
     if (timeout && url.protocol === "https:") {
       req.once("socket", (socket) => {

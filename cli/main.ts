@@ -37,6 +37,8 @@ const USAGE = `usage:
 options:
   --chunk-size SIZE   largest PATCH body (e.g. 50MB); default: what the registry advertises
   --jobs N            blobs in parallel (default 4)      --retries N   per chunk (default 5)
+  --timeout SECONDS   give up on a request after this long with no byte moving either way
+                      (default 300); a chunk that times out is retried
   --mount-from REPO   mount blobs from this repository first (repeatable); repositories this
                       machine pushed a blob to or pulled it from are tried on their own
   --platform OS/ARCH  only these platforms of an index (repeatable)
@@ -50,6 +52,7 @@ const OPTIONS = {
   "chunk-size": { type: "string" },
   jobs: { type: "string", default: "4" },
   retries: { type: "string", default: "5" },
+  timeout: { type: "string", default: "300" },
   "mount-from": { type: "string", multiple: true },
   platform: { type: "string", multiple: true },
   username: { type: "string" },
@@ -65,6 +68,7 @@ interface Values {
   "chunk-size"?: string;
   jobs: string;
   retries: string;
+  timeout: string;
   "mount-from": string[];
   platform: string[];
   username?: string;
@@ -93,7 +97,8 @@ function clientFor(ref: RegistryRef, values: Values, actions: string[]): Registr
   // As docker does for 127.0.0.0/8: a registry on this machine has a self-signed certificate
   // at best (`npm start -- --https`).
   const insecure = values.insecure || isLoopback(ref.host);
-  return new RegistryClient(ref, { insecure, credentials, actions, pullFrom: values["mount-from"] });
+  const idleTimeoutMs = positiveInt(values.timeout, "--timeout") * 1000;
+  return new RegistryClient(ref, { insecure, idleTimeoutMs, credentials, actions, pullFrom: values["mount-from"] });
 }
 
 function pathKind(path: string): PathKind {

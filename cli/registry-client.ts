@@ -10,6 +10,8 @@ import type { RegistryRef } from "./reference.js";
 
 export interface ClientOptions {
   insecure: boolean;
+  /** See HttpOptions.idleTimeoutMs (--timeout). */
+  idleTimeoutMs: number;
   credentials: Credentials | null;
   /** Actions this client needs on its repository: ["pull"] or ["pull", "push"]. */
   actions: string[];
@@ -136,7 +138,10 @@ export class RegistryClient {
     await this.ready();
     const headers = { ...request.headers };
     if (this.authorization) headers.Authorization = this.authorization;
-    return sendRequest({ ...request, url: this.resolve(request.url), headers }, { insecure: this.options.insecure });
+    return sendRequest(
+      { ...request, url: this.resolve(request.url), headers },
+      { insecure: this.options.insecure, idleTimeoutMs: this.options.idleTimeoutMs },
+    );
   }
 
   private refused(): CliError {
@@ -182,7 +187,10 @@ export class RegistryClient {
       ...[...this.pullFrom].map((r) => `repository:${r}:pull`),
     ];
     const scopes = mergeScopes(challenge.params.scope, needed);
-    const response = await sendRequest(tokenRequest(challenge, scopes, creds), { insecure: this.options.insecure });
+    const response = await sendRequest(tokenRequest(challenge, scopes, creds), {
+      insecure: this.options.insecure,
+      idleTimeoutMs: this.options.idleTimeoutMs,
+    });
     if (response.status === 401 || response.status === 403) {
       await response.drain();
       throw this.refused();

@@ -4,6 +4,8 @@
 // push resumes without re-sending what the registry already holds.
 // PUSH_CLIENT_BIG_MIB sets the big layer's size (default 64; the issue's check used 300).
 import { spawnSync } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,12 +49,17 @@ async function push(
   extra: string[] = [],
   extraEnv: Record<string, string> = {},
   onEvent?: (e: Record<string, unknown>) => boolean,
+  destination = `${server.host}/${repo}`,
 ) {
-  return runCli(
-    ["push", `oci:${image.dir}:${image.tag}`, `${server.host}/${repo}:${image.tag}`, "--json", ...extra],
+  const run = await runCli(
+    ["push", `oci:${image.dir}:${image.tag}`, `${destination}:${image.tag}`, "--json", ...extra],
     { ...env, ...extraEnv },
     onEvent,
   );
+  // A failed push is easier to read beside what the registry saw.
+  if (run.code !== 0 && !onEvent && destination.startsWith(server.host))
+    console.log(`push to ${repo} exited ${run.code}; the registry's last lines:\n${server.log().slice(-4000)}`);
+  return run;
 }
 
 /** Every digest of the image is a file in `dir` whose bytes hash to its name. */
@@ -264,6 +271,33 @@ describe("resuming", () => {
     expect(mounted.bytesSent).toBe(0);
     expect(mounted.mounted).toBe(5);
   });
+});
+
+describe("a registry that stops answering", () => {
+  // Answers the version check, then holds every other request open without a byte: a hung
+  // registry, or a connection a proxy dropped silently. The client must not wait forever.
+  let silent: Server;
+  let host: string;
+  beforeAll(async () => {
+    silent = createServer((req, res) => {
+      if (req.url === "/v2/") res.writeHead(200, { "Content-Type": "application/json" }).end("{}");
+      else req.resume(); // read the body, never answer
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    host = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    silent?.closeAllConnections();
+    await new Promise((resolve) => silent?.close(resolve));
+  });
+
+  it("gives up after --timeout with no byte moving, retries, then fails naming the host", async () => {
+    const run = await push("unused", ["--timeout", "1", "--retries", "1"], {}, undefined, `http://${host}/silent`);
+    expect(run.code).toBe(1);
+    const error = run.events.find((e) => e.event === "error") as { message?: string } | undefined;
+    expect(error?.message).toContain(`${host} did not answer for 1 s`);
+    expect(run.events.some((e) => e.event === "note" && String(e.message).includes("retrying"))).toBe(true);
+  }, 60_000);
 });
 
 describe("an https registry on a loopback address", () => {
