@@ -56,9 +56,13 @@ async function push(
     { ...env, ...extraEnv },
     onEvent,
   );
-  // A failed push is easier to read beside what the registry saw.
-  if (run.code !== 0 && !onEvent && destination.startsWith(server.host))
-    console.log(`push to ${repo} exited ${run.code}; the registry's last lines:\n${server.log().slice(-4000)}`);
+  // A failed push, or a request the registry left unanswered until --timeout, is easier to
+  // read beside what the registry saw.
+  const stalled = run.events.filter((e) => e.event === "note" && String(e.message).includes("did not answer"));
+  if ((run.code !== 0 && !onEvent) || stalled.length > 0)
+    console.log(
+      `push to ${destination} exited ${run.code}; ${stalled.length} requests unanswered; the registry's last lines:\n${server.log().slice(-4000)}`,
+    );
   return run;
 }
 
