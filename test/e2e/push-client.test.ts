@@ -59,7 +59,7 @@ async function push(
   // A failed push, or a request the registry left unanswered until --timeout, is easier to
   // read beside what the registry saw.
   const stalled = run.events.filter((e) => e.event === "note" && String(e.message).includes("did not answer"));
-  if ((run.code !== 0 && !onEvent) || stalled.length > 0)
+  if (destination.startsWith(server.host) && ((run.code !== 0 && !onEvent) || stalled.length > 0))
     console.log(
       `push to ${destination} exited ${run.code}; ${stalled.length} requests unanswered; the registry's last lines:\n${server.log().slice(-4000)}`,
     );
