@@ -346,6 +346,10 @@ describe("image, index and artifact pages", () => {
     expect(file.headers.get("Content-Type")).toBe(SBOM);
     expect(file.headers.get("Content-Disposition")).toBe(`attachment; filename="${digest.slice(7)}.json"`);
     expect(file.headers.get("Content-Length")).toBe(String(payload.length));
+    // The API's own blob answer underneath: its digest, ETag and Cache-Control.
+    expect(file.headers.get("Docker-Content-Digest")).toBe(digest);
+    expect(file.headers.get("ETag")).toBe(`"${digest}"`);
+    expect(file.headers.get("Cache-Control")).toBe("private, max-age=31536000, immutable");
     expect(new Uint8Array(await file.arrayBuffer())).toEqual(payload);
     const html = await c.fetchPage(`/r/${REPO}/-/blob/${digest}?type=text/html`);
     expect(html.headers.get("Content-Type"), "no type a browser would render").toBe("application/octet-stream");

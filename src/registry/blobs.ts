@@ -21,7 +21,7 @@ import type { ViewReadBudget } from "./manifests";
 export type BlobSource = { kind: "stored"; link: BlobRecord } | { kind: "upstream"; blob: UpstreamBlob };
 
 /** The blob as the repository serves it; BLOB_UNKNOWN when neither it nor an upstream has it. */
-export async function findBlob(deps: Deps, repo: string, digest: Digest, request: Request): Promise<BlobSource> {
+async function findBlob(deps: Deps, repo: string, digest: Digest, request: Request): Promise<BlobSource> {
   const link = await getBlobLink(deps.store, repo, digest);
   if (link) return { kind: "stored", link };
   const proxied = await pullThroughBlob(deps, repo, digest, request);
@@ -30,7 +30,7 @@ export async function findBlob(deps: Deps, repo: string, digest: Digest, request
 }
 
 /** The stored bytes behind a link, whole or a range. */
-export async function readBlob(
+async function readBlob(
   deps: Deps,
   link: BlobRecord,
   digest: Digest,

@@ -22,7 +22,7 @@ import { RegistryError } from "../errors";
 import { formatDigest, parseDigest } from "../oci/digest";
 import { isValidTag, parseName } from "../oci/reference";
 import { collectOnce } from "../registry/collection";
-import { findBlob, readBlob } from "../registry/blobs";
+import { serveBlob } from "../registry/blobs";
 import { listRepositorySummaries } from "../registry/catalog";
 import { deletePolicy, refuseDelete, refuseTagRemoval } from "../registry/write-policy";
 import type { Reference } from "../oci/reference";
@@ -283,28 +283,25 @@ uiRoutes.get("/r/:name{.+}/-/manifest/:digest", async (c) => {
 });
 
 /** A layer, config or SBOM as a file, for anyone who may pull the repository: the API's
- *  own blob read (registry/blobs.ts: this repository's link, else the pull-through cache),
- *  streamed, never buffered. The link names the descriptor's media type in ?type=. */
+ *  own blob GET (registry/blobs.ts serveBlob: this repository's link, else the pull-through
+ *  cache, with the API's headers and Cache-Control), streamed, never buffered; only the type
+ *  and the file name are the download's. The link names the descriptor's media type in ?type=. */
 uiRoutes.get("/r/:name{.+}/-/blob/:digest", async (c) => {
   const repo = parseName(c.req.param("name"));
   const digest = parseDigest(c.req.param("digest"));
   if (!c.get("identity").allows(repo, "pull")) return denyPull(c);
-  const core = deps(c);
   // A plain GET: a browser's Range or conditional headers must not turn the download into
   // a part of the blob.
-  const source = await findBlob(core, repo, digest, new Request(c.req.url));
-  const type = downloadType(c.req.query("type"));
-  const headers = new Headers({
-    "Content-Type": type,
-    "Content-Disposition": `attachment; filename="${downloadName(formatDigest(digest), type)}"`,
-  });
-  if (source.kind === "upstream") {
-    if (source.blob.status !== 200) throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);
-    if (source.blob.length !== null) headers.set("Content-Length", String(source.blob.length));
-    return new Response(source.blob.body, { status: 200, headers });
+  const answer = await serveBlob(deps(c), repo, digest, new Request(c.req.url));
+  if (answer.status !== 200) {
+    await answer.body?.cancel();
+    throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);
   }
-  headers.set("Content-Length", String(source.link.size));
-  return new Response(await readBlob(core, source.link, digest), { status: 200, headers });
+  const type = downloadType(c.req.query("type"));
+  const headers = new Headers(answer.headers);
+  headers.set("Content-Type", type);
+  headers.set("Content-Disposition", `attachment; filename="${downloadName(formatDigest(digest), type)}"`);
+  return new Response(answer.body, { status: 200, headers });
 });
 
 function deleteTarget(params: {
