@@ -16,6 +16,7 @@ import { toHex, webCryptoName, type DigestAlgorithm, type Digest } from "../oci/
 import { RegistryError } from "../errors";
 import { keys } from "./keys";
 import { isolatePartBuffers, type PartBuffers } from "./part-buffers";
+import type { BlobRecord } from "./blobs";
 import type { Storage } from "./storage";
 import type { MeteredMultipart } from "./metered";
 import { bucketOf } from "./bindings";
@@ -333,7 +334,7 @@ export class BlobDataWriter {
 }
 
 /** The bytes stored under `dataId`, `size` of them, as a record to read, hash or publish. */
-export function blobDataOf(dataId: string, size: number): StoredData {
+export function blobDataOf(dataId: string, size: number): BlobRecord {
   return { dataKey: keys.blobData(dataId), size };
 }
 
@@ -409,7 +410,7 @@ async function streamErrored(body: ReadableStream<Uint8Array>): Promise<boolean>
  *  the object is missing. */
 export async function hashBlobData(
   store: Storage,
-  data: StoredData,
+  data: BlobRecord,
   algorithm: DigestAlgorithm,
 ): Promise<string | null> {
   const body = await readBlobData(store, data);
@@ -417,12 +418,6 @@ export async function hashBlobData(
   const hasher = new crypto.DigestStream(webCryptoName(algorithm));
   await body.pipeTo(hasher);
   return toHex(await hasher.digest);
-}
-
-/** Where a blob's bytes are and how many there are (the blob record says both). */
-export interface StoredData {
-  dataKey: string;
-  size: number;
 }
 
 /** The most bytes one R2 get of a read asks for. A read of more is a sequence of ranged gets,
@@ -462,7 +457,7 @@ export function readWindows(offset: number, length: number): ByteWindow[] {
  *  cut body, never a short one that looks whole. */
 export async function readBlobData(
   store: Storage,
-  data: StoredData,
+  data: BlobRecord,
   range?: ByteWindow,
 ): Promise<ReadableStream | null> {
   const wanted = range ?? { offset: 0, length: data.size };

@@ -156,15 +156,15 @@ export async function listTags(
   return { tags: tags.slice(0, limit), more: tags.length > limit };
 }
 
-/** Every tag of the repository with the digest it points to. Bounded by the repository's
- *  own tags, never the bucket. */
+/** Every tag of the repository with the digest it points to (null for a tag object written
+ *  without one, which points nowhere). Bounded by the repository's own tags, never the bucket. */
 export async function listTagTargets(
   store: Storage,
   repo: string,
   max = 100_000,
-): Promise<{ tag: string; digest: string }[]> {
+): Promise<{ tag: string; digest: string | null }[]> {
   const listing = await listUnder(store, { prefix: keys.tagPrefix(repo), limit: max, metadata: true });
-  return listing.objects.map((o) => ({ tag: o.name, digest: o.object.customMetadata?.digest ?? "" }));
+  return listing.objects.map((o) => ({ tag: o.name, digest: o.object.customMetadata?.digest ?? null }));
 }
 
 /** Referrer descriptors fit in customMetadata (2 KiB) unless their annotations are large;
