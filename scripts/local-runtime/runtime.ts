@@ -18,6 +18,7 @@ import type { Server, Socket } from "node:net";
 import { CRON_TRIGGER_HOST, cronTrigger } from "./cron-trigger";
 import { frontDoor } from "./front-door";
 import { type LogOptions, lineWriter, READY_PROBE_PATH } from "./request-log";
+import { type Watchdog, watchWorkerd } from "./watchdog";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
@@ -297,7 +298,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const workers = options.https
     ? [drainWorker, registryWorker]
     : [registryWorker, { ...drainWorker, unsafeDirectSockets: [{ host: innerHost, port: 0 }] }];
-  const mf = new Miniflare({
+  const miniflareOptions = {
     log: new LineLog(lineWriter(log, logOptions)),
     // The Worker's usage line is the one line per request (scripts/local-runtime/request-log.ts).
     logRequests: false,
@@ -322,11 +323,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       stdout.setEncoding("utf8").on("data", out);
       stderr.setEncoding("utf8").on("data", err);
     },
-  });
+  } satisfies ConstructorParameters<typeof Miniflare>[0];
+  const mf = new Miniflare(miniflareOptions);
   let door: Server | null = null;
+  let watchdog: Watchdog | null = null;
   const open = new Set<Socket>();
   const trigger = cronTrigger(mf, registryWorker.name, parsed.triggers?.crons?.[0] ?? "* * * * *");
   const stop = async () => {
+    watchdog?.stop();
     const closed = new Promise<void>((r) => (door ? door.close(() => r()) : r()));
     for (const socket of open) socket.destroy();
     trigger.server.closeAllConnections();
@@ -357,13 +361,25 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       };
     }
     const drain = await mf.unsafeGetDirectURL("drain");
-    door = frontDoor(
-      {
-        withoutBody: { port: Number(inner.port), host: inner.hostname },
-        withBody: { port: Number(drain.port), host: drain.hostname },
+    const upstreams = {
+      withoutBody: { port: Number(inner.port), host: inner.hostname },
+      withBody: { port: Number(drain.port), host: drain.hostname },
+    };
+    door = frontDoor(upstreams, open, options.bodyStreams ?? DEFAULT_BODY_STREAMS);
+    // A workerd that hangs is restarted (scripts/local-runtime/watchdog.ts); the front door
+    // reads the upstreams' addresses per request, so it follows the new process.
+    watchdog = watchWorkerd(
+      () => statusOf(`http://${upstreams.withoutBody.host}:${upstreams.withoutBody.port}${READY_PROBE_PATH}`),
+      async () => {
+        await mf.setOptions(miniflareOptions);
+        const entry = await mf.ready;
+        const direct = await mf.unsafeGetDirectURL("drain");
+        upstreams.withoutBody = { port: Number(entry.port), host: entry.hostname };
+        upstreams.withBody = { port: Number(direct.port), host: direct.hostname };
+        await untilAnswering(entry.origin);
+        log("local runtime: workerd restarted\n");
       },
-      open,
-      options.bodyStreams ?? DEFAULT_BODY_STREAMS,
+      log,
     );
     const port = await listen(door, options.port ?? 0, host);
     return {

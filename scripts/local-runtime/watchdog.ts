@@ -1,0 +1,77 @@
+// The local runtime's watchdog. workerd 1.20260426 (the one Miniflare 4.20260426 runs) can
+// stop answering for good: its main thread spins in V8's garbage-collection sweeper
+// (cppgc IncrementalSweepTask re-posting itself inside PumpMessageLoop, seen with gdb and
+// perf on a CI run where a chunked push hung: 99 % CPU for an hour, no request answered, no
+// JavaScript running). Nothing the Worker does can leave that loop, and production has no
+// such thread (docs/local-runtime.md). So the runtime probes workerd, and when it neither
+// answers for UNANSWERED_MS nor stops burning its CPU, restarts it, loudly: state is on disk,
+// requests in flight are cut, and clients retry them as after any broken connection.
+import { readdirSync, readFileSync } from "node:fs";
+
+/** A probe that has not answered for this long, with workerd busy all along, is a hang. */
+export const UNANSWERED_MS = 30_000;
+const PROBE_EVERY_MS = 5_000;
+/** Share of one core workerd must have used while the probe waited: a spinning thread uses
+ *  all of it; a runtime that is only slow (a 1 GiB pull beside uploads) answers in seconds. */
+const BUSY_SHARE = 0.9;
+
+/** CPU seconds used so far by this process's workerd children. */
+function workerdCpuSeconds(): number {
+  let total = 0;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) !== process.pid) continue;
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "workerd") continue;
+      total += (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in ticks
+    } catch {}
+  }
+  return total;
+}
+
+export interface Watchdog {
+  stop(): void;
+}
+
+/**
+ * Probes workerd every PROBE_EVERY_MS with `probe` (resolves once workerd answers); calls
+ * `restart` when a probe has waited UNANSWERED_MS while workerd used BUSY_SHARE of a core.
+ * Linux only (it reads /proc); elsewhere it never fires.
+ */
+export function watchWorkerd(
+  probe: () => Promise<unknown>,
+  restart: () => Promise<void>,
+  say: (line: string) => void,
+): Watchdog {
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  const cycle = async () => {
+    const startedAt = Date.now();
+    const cpuAtStart = workerdCpuSeconds();
+    let answered = false;
+    const answer = probe().then(
+      () => (answered = true),
+      () => (answered = true), // refused or reset: workerd is restarting, not spinning
+    );
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([answer, new Promise((r) => (waited = setTimeout(r, UNANSWERED_MS).unref()))]);
+    clearTimeout(waited);
+    if (stopped) return;
+    const busy = (workerdCpuSeconds() - cpuAtStart) / ((Date.now() - startedAt) / 1000);
+    if (!answered && busy >= BUSY_SHARE) {
+      say(
+        `local runtime: workerd answered nothing for ${UNANSWERED_MS / 1000} s while using ${Math.round(busy * 100)} % of a core (its garbage-collection sweeper loops; docs/local-runtime.md); restarting it. Requests in flight are cut; clients retry them.\n`,
+      );
+      await restart().catch((error) => say(`local runtime: restarting workerd failed: ${error}\n`));
+    }
+    if (!stopped) timer = setTimeout(() => void cycle(), PROBE_EVERY_MS).unref();
+  };
+  timer = setTimeout(() => void cycle(), PROBE_EVERY_MS).unref();
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
