@@ -47,6 +47,14 @@ export interface BlobResult {
 
 /** Test hook: R2_REGISTRY_FAULT_AFTER_BYTES=N breaks one PATCH after N bytes of this process. */
 let faultBudget = Number(process.env.R2_REGISTRY_FAULT_AFTER_BYTES ?? NaN);
+/** Test hook: R2_REGISTRY_KILL_AFTER_BYTES=N kills this process (SIGKILL, as `kill -9` would)
+ *  once N blob bytes went out: a push cut at a known point, whatever the machine's speed. */
+const killAfter = Number(process.env.R2_REGISTRY_KILL_AFTER_BYTES ?? NaN);
+let bytesOut = 0;
+function countForKill(n: number): void {
+  bytesOut += n;
+  if (bytesOut >= killAfter) process.kill(process.pid, "SIGKILL");
+}
 
 function withFault(stream: Readable): Readable {
   if (!Number.isFinite(faultBudget)) return stream;
@@ -116,6 +124,7 @@ async function sendChunks(
         chunk.end,
         () => stream,
         (n) => {
+          countForKill(n);
           counter.sent += n;
           position += n;
           ctx.progress.update(desc.digest, position);
