@@ -366,10 +366,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       withBody: { port: Number(drain.port), host: drain.hostname },
     };
     door = frontDoor(upstreams, open, options.bodyStreams ?? DEFAULT_BODY_STREAMS);
+    const port = await listen(door, options.port ?? 0, host);
     // A workerd that hangs is restarted (scripts/local-runtime/watchdog.ts); the front door
     // reads the upstreams' addresses per request, so it follows the new process.
     watchdog = watchWorkerd(
-      () => statusOf(`http://${upstreams.withoutBody.host}:${upstreams.withoutBody.port}${READY_PROBE_PATH}`),
+      // Through the front door, as clients come: its answers-first rule (body-lanes.ts) gets
+      // a request without a body answered within seconds even beside a 1 GiB pull and five
+      // uploads, where one sent to workerd directly waited past 30 s (a CI run restarted a
+      // workerd that was only busy).
+      () => statusOf(`http://${clientHost(host)}:${port}${READY_PROBE_PATH}`),
       async () => {
         await mf.setOptions(miniflareOptions);
         const entry = await mf.ready;
@@ -381,7 +386,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       },
       log,
     );
-    const port = await listen(door, options.port ?? 0, host);
     return {
       url: originOf("http", clientHost(host), port),
       host: clientHost(host),

@@ -3,13 +3,14 @@
 // (cppgc IncrementalSweepTask re-posting itself inside PumpMessageLoop, seen with gdb and
 // perf on a CI run where a chunked push hung: 99 % CPU for an hour, no request answered, no
 // JavaScript running). Nothing the Worker does can leave that loop, and production has no
-// such thread (docs/local-runtime.md). So the runtime probes workerd, and when it neither
-// answers for UNANSWERED_MS nor stops burning its CPU, restarts it, loudly: state is on disk,
+// such thread (docs/local-runtime.md). So the runtime probes workerd through the front door,
+// and when it neither answers for UNANSWERED_MS nor stops burning its CPU, restarts it,
+// loudly: state is on disk,
 // requests in flight are cut, and clients retry them as after any broken connection.
 import { readdirSync, readFileSync } from "node:fs";
 
 /** A probe that has not answered for this long, with workerd busy all along, is a hang. */
-export const UNANSWERED_MS = 30_000;
+export const UNANSWERED_MS = 60_000;
 const PROBE_EVERY_MS = 5_000;
 /** Share of one core workerd must have used while the probe waited: a spinning thread uses
  *  all of it; a runtime that is only slow (a 1 GiB pull beside uploads) answers in seconds. */
