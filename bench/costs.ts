@@ -2,9 +2,10 @@
 // summed from the registry's own per-request log lines, and workerd CPU time per MiB for each
 // upload path and for a pull, read from /proc. Quick on purpose: small blobs, one runtime each.
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { workerdCpuSeconds } from "../scripts/local-runtime/workerd-cpu";
 import { ROOT, startRegistry, type RegistryServer } from "../test/e2e/registry-server";
 import { absolute, send } from "./http";
 import { MiB, payload, payloadDigest } from "./data";
@@ -36,26 +37,6 @@ async function counted(server: RegistryServer, work: () => Promise<void>): Promi
   await work();
   await new Promise((r) => setTimeout(r, 300));
   return countsSince(server, from);
-}
-
-function ticks(pid: string): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (1/100 s)
-}
-
-/** CPU seconds used so far by the workerd processes of the runtime's process group. */
-function workerdCpu(pgid: number): number {
-  let total = 0;
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== pgid || readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "workerd") continue;
-      total += ticks(pid) / 100;
-    } catch {}
-  }
-  return total;
 }
 
 const blobBytes = (i: number) => Buffer.concat([...payload(64 * 1024 + i)]);
@@ -221,13 +202,13 @@ async function cpuOf(
   size: number,
   work: () => Promise<void>,
 ): Promise<CpuRow> {
-  const before = workerdCpu(server.pgid);
+  const before = workerdCpuSeconds({ group: server.pgid });
   const start = performance.now();
   await work();
   const row = {
     scenario,
     size,
-    cpuSeconds: workerdCpu(server.pgid) - before,
+    cpuSeconds: workerdCpuSeconds({ group: server.pgid }) - before,
     wallSeconds: (performance.now() - start) / 1000,
   };
   console.log(

@@ -360,11 +360,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         stop,
       };
     }
-    const drain = await mf.unsafeGetDirectURL("drain");
-    const upstreams = {
-      withoutBody: { port: Number(inner.port), host: inner.hostname },
-      withBody: { port: Number(drain.port), host: drain.hostname },
+    /** Where workerd listens now: its entry, and the drain worker's socket. */
+    const upstreamsNow = async () => {
+      const [entry, drain] = [await mf.ready, await mf.unsafeGetDirectURL("drain")];
+      return {
+        withoutBody: { port: Number(entry.port), host: entry.hostname },
+        withBody: { port: Number(drain.port), host: drain.hostname },
+      };
     };
+    const upstreams = await upstreamsNow();
     door = frontDoor(upstreams, open, options.bodyStreams ?? DEFAULT_BODY_STREAMS);
     const port = await listen(door, options.port ?? 0, host);
     // A workerd that hangs is restarted (scripts/local-runtime/watchdog.ts); the front door
@@ -377,11 +381,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       () => statusOf(`http://${clientHost(host)}:${port}${READY_PROBE_PATH}`),
       async () => {
         await mf.setOptions(miniflareOptions);
-        const entry = await mf.ready;
-        const direct = await mf.unsafeGetDirectURL("drain");
-        upstreams.withoutBody = { port: Number(entry.port), host: entry.hostname };
-        upstreams.withBody = { port: Number(direct.port), host: direct.hostname };
-        await untilAnswering(entry.origin);
+        Object.assign(upstreams, await upstreamsNow());
+        await untilAnswering((await mf.ready).origin);
         log("local runtime: workerd restarted\n");
       },
       log,

@@ -5,9 +5,9 @@
 // JavaScript running). Nothing the Worker does can leave that loop, and production has no
 // such thread (docs/local-runtime.md). So the runtime probes workerd through the front door,
 // and when it neither answers for UNANSWERED_MS nor stops burning its CPU, restarts it,
-// loudly: state is on disk,
-// requests in flight are cut, and clients retry them as after any broken connection.
-import { readdirSync, readFileSync } from "node:fs";
+// loudly: state is on disk, requests in flight are cut, and clients retry them as after any
+// broken connection.
+import { workerdCpuSeconds } from "./workerd-cpu";
 
 /** A probe that has not answered for this long, with workerd busy all along, is a hang. */
 export const UNANSWERED_MS = 60_000;
@@ -15,21 +15,6 @@ const PROBE_EVERY_MS = 5_000;
 /** Share of one core workerd must have used while the probe waited: a spinning thread uses
  *  all of it; a runtime that is only slow (a 1 GiB pull beside uploads) answers in seconds. */
 const BUSY_SHARE = 0.9;
-
-/** CPU seconds used so far by this process's workerd children. */
-function workerdCpuSeconds(): number {
-  let total = 0;
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) !== process.pid) continue;
-      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "workerd") continue;
-      total += (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in ticks
-    } catch {}
-  }
-  return total;
-}
 
 export interface Watchdog {
   stop(): void;
@@ -49,7 +34,7 @@ export function watchWorkerd(
   let timer: NodeJS.Timeout | null = null;
   const cycle = async () => {
     const startedAt = Date.now();
-    const cpuAtStart = workerdCpuSeconds();
+    const cpuAtStart = workerdCpuSeconds({ parent: process.pid });
     let answered = false;
     const answer = probe().then(
       () => (answered = true),
@@ -59,7 +44,7 @@ export function watchWorkerd(
     await Promise.race([answer, new Promise((r) => (waited = setTimeout(r, UNANSWERED_MS).unref()))]);
     clearTimeout(waited);
     if (stopped) return;
-    const busy = (workerdCpuSeconds() - cpuAtStart) / ((Date.now() - startedAt) / 1000);
+    const busy = (workerdCpuSeconds({ parent: process.pid }) - cpuAtStart) / ((Date.now() - startedAt) / 1000);
     if (!answered && busy >= BUSY_SHARE) {
       say(
         `local runtime: workerd answered nothing for ${UNANSWERED_MS / 1000} s while using ${Math.round(busy * 100)} % of a core (its garbage-collection sweeper loops; docs/local-runtime.md); restarting it. Requests in flight are cut; clients retry them.\n`,
