@@ -29,6 +29,7 @@ export default defineConfig({
           // Reads ../shared/fixtures/regclient-testrepo in Node and provide()s it to the tests;
           // serves a small upstream registry on 127.0.0.1 for the pull-through tests.
           globalSetup: ["test/setup/regclient-fixture.ts", "test/setup/fake-upstream.ts"],
+          setupFiles: ["test/setup/isolate-memory.ts"],
         },
       },
       {

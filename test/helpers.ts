@@ -30,6 +30,10 @@ export function request(path: string, init: RequestInit & { auth?: string | null
   );
 }
 
+/** The test bindings with the edge cache off, for counts of what one answer reads: with it on,
+ *  a cold blob GET also reads the blob for the cache (test/edge-cache.test.ts). */
+export const WITHOUT_EDGE_CACHE = { ...(env as unknown as Env), EDGE_CACHE_MAX_BYTES: "0" };
+
 /** Each request's storage usage, by the Request object the app was handed. */
 const usageOf = new WeakMap<Request, Usage>();
 const meteredApp = createApp({ onUsage: (usage, raw) => usageOf.set(raw, usage) });
@@ -43,12 +47,14 @@ export async function meteredRequest(
   path: string,
   init: RequestInit & { auth?: string | null } = {},
   target: Env = env as unknown as Env,
+  /** Pass one to wait for the request's background work (waitOnExecutionContext). */
+  ctx: ExecutionContext = createExecutionContext(),
 ): Promise<{ response: Response; usage: Usage & { subrequests: number } }> {
   const headers = new Headers(init.headers);
   const auth = init.auth === undefined ? AUTH : init.auth;
   if (auth) headers.set("Authorization", auth);
   const raw = new Request(path.startsWith("http") ? path : BASE + path, { ...init, headers });
-  const response = await meteredApp.fetch(raw, target, createExecutionContext());
+  const response = await meteredApp.fetch(raw, target, ctx);
   const usage = usageOf.get(raw);
   if (!usage) throw new Error(`no storage usage was recorded for ${path}`);
   return { response, usage: { ...usage, subrequests: subrequests(usage) } };

@@ -30,6 +30,8 @@ export interface Config {
    *  this only keeps tiny chunks from costing a request each. */
   chunkMinLength: number;
   maxPageSize: number;
+  /** The largest blob the edge cache keeps (storage/edge-cache.ts); 0 keeps none. */
+  edgeCacheMaxBytes: number;
   proxy: ProxyConfig;
   /** Credential modes, users, anonymous pull, tokens, CORS (src/config/auth.ts). */
   auth: AuthConfig;
@@ -114,6 +116,8 @@ export function parseConfig(env: Env): Config {
     maxManifestBytes: 4 * MiB,
     chunkMinLength: readInt(env, "UPLOAD_CHUNK_MIN_BYTES", MiB, 1, 5 * 1024 * MiB),
     maxPageSize: readInt(env, "CATALOG_MAX_PAGE", 1000, 1, 10000),
+    // The Cache API keeps objects up to 512 MB below Enterprise, 5 GB on Enterprise.
+    edgeCacheMaxBytes: readInt(env, "EDGE_CACHE_MAX_BYTES", 512 * 1000 * 1000, 0, 5 * 1000 * 1000 * 1000),
     proxy: parseProxyConfig(
       env.REGISTRIES_JSON,
       readInt(env, "PROXY_TAG_TTL_SECONDS", 300, 0, 365 * 24 * 3600),

@@ -6,11 +6,12 @@ import type { Identity } from "./identity";
 import { isAnonymouslyPullable } from "../config/auth";
 import type { Config } from "../config/config";
 import { RegistryError } from "../errors";
-import { formatContentRange, parseRangeHeader } from "../oci/range";
+import { formatContentRange, parseRangeHeader, type ByteRange } from "../oci/range";
 import { formatDigest, type Digest } from "../oci/digest";
 import { pullThroughBlob, type UpstreamBlob } from "../proxy/blobs";
 import { readBlobData } from "../storage/blob-data";
-import { getBlobLink, unlinkBlob, type BlobRecord } from "../storage/blobs";
+import { getBlobLink, getServedBlobLink, unlinkBlob, type BlobRecord } from "../storage/blobs";
+import { fillBlobCache, matchCachedBlob, type EdgePlace } from "../storage/edge-cache";
 import { refuseDelete } from "./write-policy";
 import type { Deps } from "../storage/deps";
 import { readBounded } from "../util/read-bounded";
@@ -20,25 +21,20 @@ import type { ViewReadBudget } from "./manifests";
  *  upstream answer the pull-through cache is streaming (and caching) as it goes. */
 export type BlobSource = { kind: "stored"; link: BlobRecord } | { kind: "upstream"; blob: UpstreamBlob };
 
-/** The blob as the repository serves it; BLOB_UNKNOWN when neither it nor an upstream has it. */
-async function findBlob(deps: Deps, repo: string, digest: Digest, request: Request): Promise<BlobSource> {
-  const link = await getBlobLink(deps.store, repo, digest);
+/** The blob as the repository serves it; BLOB_UNKNOWN when neither it nor an upstream has it.
+ *  `fresh` reads the repository's link from the bucket, not the isolate's memory of it. */
+async function findBlob(
+  deps: Deps,
+  repo: string,
+  digest: Digest,
+  request: Request,
+  fresh: boolean,
+): Promise<BlobSource> {
+  const link = await getServedBlobLink(deps.store, repo, digest, fresh);
   if (link) return { kind: "stored", link };
   const proxied = await pullThroughBlob(deps, repo, digest, request);
   if (proxied) return proxied;
   throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);
-}
-
-/** The stored bytes behind a link, whole or a range. */
-async function readBlob(
-  deps: Deps,
-  link: BlobRecord,
-  digest: Digest,
-  range?: { offset: number; length: number },
-): Promise<ReadableStream> {
-  const body = await readBlobData(deps.store, link, range);
-  if (!body) throw new RegistryError("BLOB_UNKNOWN", `blob data missing: ${formatDigest(digest)}`);
-  return body;
 }
 
 /** DELETE removes only this repository's link; the bytes stay for every other repository
@@ -91,7 +87,28 @@ function blobHeaders(config: Config, repo: string, digest: Digest, length: numbe
 /** GET or HEAD of /v2/<name>/blobs/<digest>, whole or one Range (end-2). The caller has
  *  checked the pull right. */
 export async function serveBlob(deps: Deps, repo: string, digest: Digest, request: Request): Promise<BlobAnswer> {
-  const source = await findBlob(deps, repo, digest, request);
+  // A remembered link can name bytes that are gone (the blob was freed and pushed again
+  // since, under new data): then the link is read again before the answer is BLOB_UNKNOWN.
+  return (
+    (await serveFrom(deps, repo, digest, request, false)) ??
+    (await serveFrom(deps, repo, digest, request, true)) ??
+    blobDataMissing(digest)
+  );
+}
+
+function blobDataMissing(digest: Digest): never {
+  throw new RegistryError("BLOB_UNKNOWN", `blob data missing: ${formatDigest(digest)}`);
+}
+
+/** The answer, or null when the link names data that is not there. */
+async function serveFrom(
+  deps: Deps,
+  repo: string,
+  digest: Digest,
+  request: Request,
+  fresh: boolean,
+): Promise<BlobAnswer | null> {
+  const source = await findBlob(deps, repo, digest, request, fresh);
   if (source.kind === "upstream") {
     const { blob } = source;
     const headers = blobHeaders(deps.config, repo, digest, blob.length);
@@ -107,19 +124,35 @@ export async function serveBlob(deps: Deps, repo: string, digest: Digest, reques
       "Content-Range": `bytes */${link.size}`,
     });
   }
-  const isHead = request.method === "HEAD";
-  if (range.kind === "range") {
-    const { start, end } = range.range;
-    const length = end - start + 1;
-    const headers = blobHeaders(deps.config, repo, digest, length);
-    headers.set("Accept-Ranges", "bytes");
-    headers.set("Content-Range", formatContentRange(range.range, link.size));
-    const body = isHead ? null : await readBlob(deps, link, digest, { offset: start, length });
-    return { status: 206, headers, body };
-  }
-  const headers = blobHeaders(deps.config, repo, digest, link.size);
+  const wanted = range.kind === "range" ? range.range : null;
+  const length = wanted ? wanted.end - wanted.start + 1 : link.size;
+  const headers = blobHeaders(deps.config, repo, digest, length);
   headers.set("Accept-Ranges", "bytes");
-  return { status: 200, headers, body: isHead ? null : await readBlob(deps, link, digest) };
+  if (wanted) headers.set("Content-Range", formatContentRange(wanted, link.size));
+  const status = wanted ? 206 : 200;
+  if (request.method === "HEAD") return { status, headers, body: null };
+  const place = { origin: new URL(request.url).origin, maxBytes: deps.config.edgeCacheMaxBytes };
+  const body = await blobBytes(deps, link, digest, wanted, place);
+  return body ? { status, headers, body } : null;
+}
+
+/** The bytes of a stored blob, whole or a range: from this data center's edge cache when it
+ *  holds them, else from R2, filling the cache behind the answer (storage/edge-cache.ts).
+ *  Null when R2 has no data under the link. The caller has checked the rights and the link:
+ *  the cache is never asked before both. */
+async function blobBytes(
+  deps: Deps,
+  link: BlobRecord,
+  digest: Digest,
+  range: ByteRange | null,
+  place: EdgePlace,
+): Promise<ReadableStream | null> {
+  const cached = await matchCachedBlob(place, digest, link.size, range);
+  if (cached) return cached.body;
+  const window = range ? { offset: range.start, length: range.end - range.start + 1 } : undefined;
+  const body = await readBlobData(deps.store, link, window);
+  if (body) deps.waitUntil(fillBlobCache(deps.store, place, digest, link));
+  return body;
 }
 
 /** An image's config blob for a view, within the view's budget (registry/manifests.ts,

@@ -3,6 +3,7 @@
 import { formatDigest, type Digest } from "../oci/digest";
 import { headSettled, MAX_WRITE_ATTEMPTS, writeContended } from "./condemn";
 import { keys } from "./keys";
+import { LinkCache } from "./link-cache";
 import { listUnder } from "./list";
 import type { Storage } from "./storage";
 import { bucketOf } from "./bindings";
@@ -66,6 +67,27 @@ export async function getBlobLink(
     ? { ...record, linkedAt: Number(head.customMetadata?.linkedAt ?? head.uploaded.getTime()) }
     : null;
 }
+
+/** The link as the blob read path uses it: remembered in the isolate for a while
+ *  (storage/link-cache.ts), so a warm pull checks it without an R2 operation; `fresh` reads
+ *  the bucket (after a remembered link named data that is gone). Never for writes or the
+ *  collector, which read the bucket itself (getBlobLink). */
+export async function getServedBlobLink(
+  store: Storage,
+  repo: string,
+  digest: Digest,
+  fresh = false,
+): Promise<BlobRecord | null> {
+  const key = `${repo}@${formatDigest(digest)}`;
+  const recalled = fresh ? null : servedLinks.recall(key);
+  if (recalled) return recalled;
+  const seen = servedLinks.generation();
+  const link = await getBlobLink(store, repo, digest);
+  if (link) servedLinks.remember(key, { dataKey: link.dataKey, size: link.size }, seen);
+  return link;
+}
+
+const servedLinks = new LinkCache<BlobRecord>();
 
 /**
  * Writes the reverse link, then the link, never over a link the collector has condemned

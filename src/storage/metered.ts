@@ -1,6 +1,7 @@
 // The R2 bucket and KV namespace as the storage modules see them: the same calls, each
 // counted on the request's (or collector step's) Meter before it is made. Only the calls the
 // registry uses are here, so a new kind of call has to be added, and classed, on purpose.
+import { forgetLinks } from "./link-cache";
 import type { Meter } from "./meter";
 
 type PutValue = ReadableStream | ArrayBuffer | ArrayBufferView | string | null | Blob;
@@ -56,9 +57,16 @@ export class MeteredBucket {
     return this.bucket.put(key, value, options);
   }
 
-  delete(keys: string | string[]): Promise<void> {
+  async delete(keys: string | string[]): Promise<void> {
     this.meter.count("r2Free");
-    return this.bucket.delete(keys);
+    // Whatever it removes, no remembered link may outlive it (storage/link-cache.ts): once
+    // before, and once after for a read that ran while the delete was under way.
+    forgetLinks();
+    try {
+      await this.bucket.delete(keys);
+    } finally {
+      forgetLinks();
+    }
   }
 
   list(options: R2ListOptions): Promise<R2Objects> {

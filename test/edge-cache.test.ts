@@ -1,0 +1,125 @@
+// The edge cache (src/storage/edge-cache.ts) and the remembered links beside it
+// (src/storage/link-cache.ts): a warm pull of a blob makes no R2 operation, and nothing
+// cached is ever served past the rights and the repository's link.
+import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { Env } from "../src/config/config";
+import { fetcher, PASSWORDS, usersJson } from "./auth-setup";
+import { deleteManifest, gcEnv, runGc } from "./gc-helpers";
+import { basic, errorCode, meteredRequest, pushBlob, pushImage, seededBytes, sha256 } from "./helpers";
+
+beforeEach(async () => {
+  await reset();
+});
+
+/** A metered GET (or HEAD) whose body is read and whose background work (the cache fill) is
+ *  waited for; returns the status, the bytes and the R2 operations the answer made. */
+async function pull(path: string, init: RequestInit & { auth?: string | null } = {}, target?: Env) {
+  const ctx = createExecutionContext();
+  const { response, usage } = await meteredRequest(path, init, target, ctx);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  await waitOnExecutionContext(ctx);
+  return { status: response.status, headers: response.headers, bytes, r2: usage.r2ClassA + usage.r2ClassB };
+}
+
+describe("warm pulls", () => {
+  it("serve a blob, whole, in a range and as HEAD, with no R2 operation", async () => {
+    const bytes = seededBytes(300_000, 3);
+    const digest = await pushBlob("edge/warm", bytes);
+    const path = `/v2/edge/warm/blobs/${digest}`;
+    const cold = await pull(path);
+    expect(cold.status).toBe(200);
+    // The link, the bytes, and the fill's own read of them (its first get is made at once).
+    expect(cold.r2).toBe(3);
+    const warm = await pull(path);
+    expect(warm.status).toBe(200);
+    expect(sha256(warm.bytes)).toBe(digest);
+    expect(warm.r2).toBe(0);
+    expect(warm.headers.get("Cache-Control")).toBe("private, max-age=31536000, immutable");
+    expect(warm.headers.get("Content-Length")).toBe(String(bytes.length));
+    const part = await pull(path, { headers: { Range: "bytes=1000-1999" } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get("Content-Range")).toBe(`bytes 1000-1999/${bytes.length}`);
+    expect(part.bytes).toEqual(bytes.slice(1000, 2000));
+    expect(part.r2).toBe(0);
+    const head = await pull(path, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("Content-Length")).toBe(String(bytes.length));
+    expect(head.r2).toBe(0);
+  });
+
+  it("read R2 again when the edge cache is off (EDGE_CACHE_MAX_BYTES=0) or the blob is larger", async () => {
+    const bytes = seededBytes(5000, 4);
+    const digest = await pushBlob("edge/off", bytes);
+    const off = { ...(env as unknown as Env), EDGE_CACHE_MAX_BYTES: "0" };
+    await pull(`/v2/edge/off/blobs/${digest}`, {}, off);
+    const again = await pull(`/v2/edge/off/blobs/${digest}`, {}, off);
+    expect(sha256(again.bytes)).toBe(digest);
+    expect(again.r2, "the link is remembered; the bytes come from R2").toBe(1);
+    const small = { ...(env as unknown as Env), EDGE_CACHE_MAX_BYTES: String(bytes.length - 1) };
+    expect((await pull(`/v2/edge/off/blobs/${digest}`, {}, small)).r2).toBe(1);
+  });
+});
+
+describe("nothing cached is served past the rights and the link", () => {
+  const bytes = seededBytes(4000, 9);
+  const digest = sha256(bytes);
+  /** The blob pushed to team-a/app and pulled once, so the edge cache holds it. */
+  async function warmed(): Promise<Env> {
+    const users = await usersJson();
+    const target = { ...(env as unknown as Env), AUTH_USERS_JSON: users };
+    const push = await fetcher({ AUTH_USERS_JSON: users })(`/v2/team-a/app/blobs/uploads/?digest=${digest}`, {
+      method: "POST",
+      body: bytes,
+      headers: { Authorization: basic("alice", PASSWORDS.alice) },
+    });
+    expect(push.status).toBe(201);
+    const first = await pull(`/v2/team-a/app/blobs/${digest}`, { auth: basic("alice", PASSWORDS.alice) }, target);
+    expect(first.status).toBe(200);
+    expect((await pull(`/v2/team-a/app/blobs/${digest}`, { auth: basic("alice", PASSWORDS.alice) }, target)).r2).toBe(
+      0,
+    );
+    return target;
+  }
+
+  it("another repository that does not link it: BLOB_UNKNOWN", async () => {
+    const target = await warmed();
+    const other = await pull(`/v2/team-a/other/blobs/${digest}`, { auth: basic("alice", PASSWORDS.alice) }, target);
+    expect(other.status).toBe(404);
+  });
+
+  it("another user, who may not pull the repository: refused", async () => {
+    const target = await warmed();
+    const bob = await pull(`/v2/team-a/app/blobs/${digest}`, { auth: basic("bob", PASSWORDS.bob) }, target);
+    expect(bob.status).toBe(403);
+    expect(bob.bytes.length).toBeLessThan(1000);
+  });
+
+  it("anonymous, when the repository is private: refused", async () => {
+    const target = await warmed();
+    const anonymous = await pull(`/v2/team-a/app/blobs/${digest}`, { auth: null }, target);
+    expect(anonymous.status).toBe(401);
+  });
+
+  it("after a DELETE of the blob in this isolate: BLOB_UNKNOWN at once", async () => {
+    const target = await warmed();
+    const alice = basic("alice", PASSWORDS.alice);
+    const removed = await pull(`/v2/team-a/app/blobs/${digest}`, { method: "DELETE", auth: alice }, target);
+    expect(removed.status).toBe(202);
+    const after = await pull(`/v2/team-a/app/blobs/${digest}`, { auth: alice }, target);
+    expect(after.status).toBe(404);
+  });
+});
+
+it("after the collector frees a blob, a warm pull of it finds nothing", async () => {
+  const image = await pushImage("edge/gc", "v1", 11);
+  const path = `/v2/edge/gc/blobs/${image.layerDigest}`;
+  await pull(path);
+  expect((await pull(path)).r2).toBe(0);
+  expect(await deleteManifest("edge/gc", image.digest)).toBe(202);
+  await runGc(gcEnv({ GC_GRACE_SECONDS: "0" }));
+  const after = await pull(path);
+  expect(after.status).toBe(404);
+  expect(await errorCode(new Response(after.bytes))).toBe("BLOB_UNKNOWN");
+});
