@@ -7,7 +7,17 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { Env } from "../src/config/config";
 import { fetcher, PASSWORDS, usersJson } from "./auth-setup";
 import { deleteManifest, gcEnv, runGc } from "./gc-helpers";
-import { basic, errorCode, meteredRequest, pushBlob, pushImage, seededBytes, sha256 } from "./helpers";
+import {
+  basic,
+  errorCode,
+  meteredRequest,
+  OCI_MANIFEST,
+  pushBlob,
+  pushImage,
+  pushManifest,
+  seededBytes,
+  sha256,
+} from "./helpers";
 
 beforeEach(async () => {
   await reset();
@@ -22,6 +32,60 @@ async function pull(path: string, init: RequestInit & { auth?: string | null } =
   await waitOnExecutionContext(ctx);
   return { status: response.status, headers: response.headers, bytes, r2: usage.r2ClassA + usage.r2ClassB };
 }
+
+/** A 5-layer image in `repo` under `tag`: the paths a pull by digest reads, manifest first. */
+async function fiveLayerImage(repo: string, tag: string): Promise<{ digest: string; paths: string[] }> {
+  const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux" }));
+  const layers = [1, 2, 3, 4, 5].map((seed) => seededBytes(20_000 + seed, seed));
+  const descriptor = (mediaType: string, bytes: Uint8Array) => ({
+    mediaType,
+    digest: sha256(bytes),
+    size: bytes.length,
+  });
+  for (const blob of [config, ...layers]) await pushBlob(repo, blob);
+  const body = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: descriptor("application/vnd.oci.image.config.v1+json", config),
+    layers: layers.map((layer) => descriptor("application/vnd.oci.image.layer.v1.tar+gzip", layer)),
+  });
+  expect((await pushManifest(repo, tag, body)).status).toBe(201);
+  const digest = sha256(body);
+  const blobs = [config, ...layers].map((blob) => `/v2/${repo}/blobs/${sha256(blob)}`);
+  return { digest, paths: [`/v2/${repo}/manifests/${digest}`, ...blobs] };
+}
+
+describe("a warm pull of a 5-layer image", () => {
+  it("by digest reads nothing from R2; by tag, only the tag", async () => {
+    const image = await fiveLayerImage("edge/five", "v1");
+    const accept = { headers: { Accept: OCI_MANIFEST } };
+    let cold = 0;
+    for (const path of image.paths) cold += (await pull(path, accept)).r2;
+    let warm = 0;
+    for (const path of image.paths) {
+      const answer = await pull(path, accept);
+      expect(answer.status, path).toBe(200);
+      expect(sha256(answer.bytes), path).toBe(path.slice(path.lastIndexOf("/") + 1));
+      warm += answer.r2;
+    }
+    console.log(`5-layer pull by digest: ${cold} R2 operations cold, ${warm} warm`);
+    expect(warm).toBe(0);
+    const byTag = await pull("/v2/edge/five/manifests/v1", accept);
+    expect(byTag.status).toBe(200);
+    expect(sha256(byTag.bytes)).toBe(image.digest);
+    expect(byTag.r2, "the tag's read").toBe(1);
+  });
+
+  it("sees a manifest DELETE in this isolate at once", async () => {
+    const image = await fiveLayerImage("edge/gone", "v1");
+    const manifest = image.paths[0]!;
+    await pull(manifest);
+    expect((await pull(manifest)).r2).toBe(0);
+    expect((await pull(manifest, { method: "DELETE" })).status).toBe(202);
+    expect((await pull(manifest)).status).toBe(404);
+    expect((await pull(manifest, { method: "HEAD" })).status).toBe(404);
+  });
+});
 
 describe("warm pulls", () => {
   it("serve a blob, whole, in a range and as HEAD, with no R2 operation", async () => {

@@ -3,8 +3,10 @@
 // type. Only content-addressed bytes are cached, never what a tag points to: the tag is read
 // from storage on every request, so a re-tag is seen at once, and a deleted manifest has lost
 // its tags first (registry/manifests.ts deletes tags before the manifest; the collector only
-// frees untagged manifests). A GET by digest always reads storage, so it never serves a
-// manifest another isolate deleted. Bounded: CACHE_BYTES in all, entries up to ENTRY_BYTES.
+// frees untagged manifests). A GET by digest is served from here only while storage
+// remembers that this repository holds the manifest (storage/manifests.ts getServedManifest:
+// 60 s, forgotten on any delete this isolate makes), so another isolate's delete is seen
+// within that bound (docs/delivery.md). Bounded: CACHE_BYTES in all, entries up to ENTRY_BYTES.
 
 const CACHE_BYTES = 4 * 1024 * 1024;
 /** Larger manifests (big indexes) are streamed from storage each time. */

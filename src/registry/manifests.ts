@@ -18,6 +18,7 @@ import {
   deleteTag,
   deleteTags,
   getManifest,
+  getServedManifest,
   getTag,
   listTagTargets,
   putManifest,
@@ -59,7 +60,11 @@ export async function fetchManifest(
   } else {
     digest = reference.digest;
   }
-  const manifest = await getManifest(store, repo, digest, withBody);
+  // By digest, a manifest this isolate served lately is answered from memory (storage's
+  // remembered head, the bytes from manifest-cache.ts): a warm pull by digest reads nothing.
+  const manifest = await getServedManifest(store, repo, digest, withBody, (head) =>
+    cachedManifest(repo, formatDigest(digest), head.contentType),
+  );
   if (!manifest) throw new RegistryError("MANIFEST_UNKNOWN", `manifest unknown: ${repo}@${formatDigest(digest)}`);
   if (!manifest.body || manifest.size > ENTRY_BYTES) return manifest;
   const bytes = new Uint8Array(await new Response(manifest.body).arrayBuffer());

@@ -3,6 +3,7 @@ import { formatDigest, tryParseDigest, type Digest } from "../oci/digest";
 import type { Descriptor } from "../oci/manifest";
 import { headSettled, putUnlessCondemned } from "./condemn";
 import { digestFromKeySuffix, keys } from "./keys";
+import { LinkCache } from "./link-cache";
 import { listUnder } from "./list";
 import type { ObjectHead } from "./object-version";
 import type { Storage } from "./storage";
@@ -33,6 +34,40 @@ export async function getManifest(
     body: read?.body ?? null,
     uploadedAt: object.uploaded.getTime(),
   };
+}
+
+/** What the read path remembers of a manifest it served: its head, never its bytes (the
+ *  core keeps those, bounded: registry/manifest-cache.ts). */
+type ManifestHead = Omit<StoredManifest, "body">;
+
+const servedManifests = new LinkCache<ManifestHead>();
+
+/**
+ * A manifest by digest as the read path serves it. One this isolate read within
+ * LINK_CACHE_MS, with no delete since (storage/link-cache.ts), is answered from memory: its
+ * head, and its bytes when `cachedBytes` has them, so a warm GET or HEAD by digest costs no R2
+ * operation. Otherwise one read, as getManifest. Never for writes or the collector.
+ */
+export async function getServedManifest(
+  store: Storage,
+  repo: string,
+  digest: Digest,
+  withBody: boolean,
+  cachedBytes: (head: ManifestHead) => Uint8Array | null,
+): Promise<StoredManifest | null> {
+  const key = `${repo}@${formatDigest(digest)}`;
+  const known = servedManifests.recall(key);
+  if (known) {
+    const bytes = withBody ? cachedBytes(known) : null;
+    if (!withBody || bytes) return { ...known, body: bytes ? new Response(bytes).body : null };
+  }
+  const seen = servedManifests.generation();
+  const manifest = await getManifest(store, repo, digest, withBody);
+  if (manifest) {
+    const { body: _body, ...head } = manifest;
+    servedManifests.remember(key, head, seen);
+  }
+  return manifest;
 }
 
 export async function putManifest(
