@@ -24,6 +24,9 @@ export interface SourceFacts {
   api: StorageApi | null;
 }
 
+/** The Cache API's global and its type: the edge cache is storage too. */
+const EDGE_CACHE_NAMES = new Set(["caches", "CacheStorage"]);
+
 /** The Worker's R2 and KV bindings (wrangler.toml), and the Storage members that hold them. */
 const BINDINGS = new Set(["REGISTRY", "UPLOADS"]);
 const BINDING_HOLDERS = new Set(["bucket", "kv"]);
@@ -82,6 +85,12 @@ export function readSource(root: string, file: string, known: Set<string>): Sour
             node.start,
             node.name,
             `names ${node.name}; only src/storage/ names R2/KV types: use the record storage returns`,
+          );
+        else if (outsideStorage && EDGE_CACHE_NAMES.has(node.name))
+          r2Use(
+            node.start,
+            node.name,
+            `names ${node.name}; only src/storage/ touches the edge cache (storage/edge-cache.ts)`,
           );
         break;
       case "MemberExpression": {

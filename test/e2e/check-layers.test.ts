@@ -166,6 +166,11 @@ describe("fails on", () => {
       /^src\/gc\/state\.ts:1: R2\/KV outside storage: names KVNamespaceListResult/,
     ],
     [
+      "the Cache API outside storage",
+      { "registry/fast.ts": `export const hit = (url: string) => caches.default.match(url);` },
+      /^src\/registry\/fast\.ts:1: R2\/KV outside storage: names caches; only src\/storage\/ touches the edge cache/,
+    ],
+    [
       "a binding read outside storage",
       { "http/bucket.ts": `export const bucketOf = (c: { env: { REGISTRY: unknown } }) => c.env.REGISTRY;` },
       /^src\/http\/bucket\.ts:1: R2\/KV outside storage: uses env\.REGISTRY/,
