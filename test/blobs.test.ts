@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { MAX_READ_WINDOWS, READ_WINDOW_BYTES, readWindows } from "../src/storage/blob-data";
 import { fetcher } from "./auth-setup";
-import { AUTH, errorCode, meteredRequest, pushBlob, request, seededBytes, sha256, WITHOUT_EDGE_CACHE } from "./helpers";
+import { AUTH, errorCode, meteredRequest, pushBlob, request, seededBytes, sha256 } from "./helpers";
 
 describe("blob GET and HEAD", () => {
   it("serves the bytes with digest, length, type and immutable caching", async () => {
@@ -92,7 +92,7 @@ describe("blob reads in windows", () => {
     const size = 2 * W + 4096;
     const bytes = seededBytes(size, 21);
     const digest = await pushBlob("blobs/windows", bytes);
-    const whole = await meteredRequest(`/v2/blobs/windows/blobs/${digest}`, {}, WITHOUT_EDGE_CACHE);
+    const whole = await meteredRequest(`/v2/blobs/windows/blobs/${digest}`);
     expect(whole.response.status).toBe(200);
     expect(whole.response.headers.get("Content-Length")).toBe(String(size));
     // Compared by digest: a deep equality over 64 MiB of elements would take the test minutes.

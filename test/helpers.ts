@@ -30,10 +30,6 @@ export function request(path: string, init: RequestInit & { auth?: string | null
   );
 }
 
-/** The test bindings with the edge cache off, for counts of what one answer reads: with it on,
- *  a cold blob GET also reads the blob for the cache (test/edge-cache.test.ts). */
-export const WITHOUT_EDGE_CACHE = { ...(env as unknown as Env), EDGE_CACHE_MAX_BYTES: "0" };
-
 /** Each request's storage usage, by the Request object the app was handed. */
 const usageOf = new WeakMap<Request, Usage>();
 const meteredApp = createApp({ onUsage: (usage, raw) => usageOf.set(raw, usage) });

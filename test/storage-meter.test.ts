@@ -4,7 +4,7 @@ import { reset } from "cloudflare:test";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { Meter, subrequests } from "../src/storage/meter";
 import { deleteManifest, gcEnv, runGc } from "./gc-helpers";
-import { meteredRequest, pushBlob, pushImage, seededBytes, sha256, WITHOUT_EDGE_CACHE } from "./helpers";
+import { meteredRequest, pushBlob, pushImage, seededBytes, sha256 } from "./helpers";
 
 beforeEach(async () => {
   await reset();
@@ -13,7 +13,7 @@ beforeEach(async () => {
 describe("per request", () => {
   it("a blob GET reads the repository's link and the bytes: two class B calls", async () => {
     const image = await pushImage("meter/a", "v1", 1);
-    const { response, usage } = await meteredRequest(`/v2/meter/a/blobs/${image.layerDigest}`, {}, WITHOUT_EDGE_CACHE);
+    const { response, usage } = await meteredRequest(`/v2/meter/a/blobs/${image.layerDigest}`);
     expect(response.status).toBe(200);
     await response.arrayBuffer();
     expect(usage).toEqual({ r2ClassA: 0, r2ClassB: 2, r2Free: 0, kvReads: 0, kvWrites: 0, subrequests: 2 });
@@ -43,8 +43,7 @@ describe("per request", () => {
     const image = await pushImage("meter/log", "v1", 5);
     const log = vi.spyOn(console, "log");
     try {
-      const path = `/v2/meter/log/blobs/${image.layerDigest}?_state=secret`;
-      await (await meteredRequest(path, {}, WITHOUT_EDGE_CACHE)).response.arrayBuffer();
+      await (await meteredRequest(`/v2/meter/log/blobs/${image.layerDigest}?_state=secret`)).response.arrayBuffer();
       const lines = log.mock.calls.filter((call) => call[0] === "request").map((call) => JSON.parse(String(call[1])));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatchObject({

@@ -72,7 +72,9 @@ export async function matchCachedBlob(
  * Puts the blob into the edge cache from a read of its own, streamed from R2 into the cache
  * without buffering: the client's answer never waits for the fill, and a slow client never
  * holds bytes for it. A cold pull costs one more read of the blob (one class B operation per
- * READ_WINDOW_BYTES); a failed fill only means the next pull is cold too.
+ * READ_WINDOW_BYTES), counted on a meter of its own and logged as one `edge-cache fill` line
+ * (the request's line counts its answer alone); a failed fill only means the next pull is
+ * cold too.
  */
 export async function fillBlobCache(
   store: Storage,
@@ -84,8 +86,10 @@ export async function fillBlobCache(
   const key = cacheKey(place.origin, digest);
   if (!cache || record.size > place.maxBytes || filling.has(key)) return;
   filling.add(key);
+  const own = store.detached();
+  let stored = false;
   try {
-    const body = await readBlobData(store, record);
+    const body = await readBlobData(own, record);
     if (!body) return;
     const headers = new Headers({
       "Content-Type": "application/octet-stream",
@@ -93,9 +97,12 @@ export async function fillBlobCache(
       "Cache-Control": "public, max-age=31536000, immutable",
     });
     await cache.put(key, new Response(body, { headers }));
+    stored = true;
   } catch {
     // Nothing to undo: an entry is either whole or absent.
   } finally {
     filling.delete(key);
+    const line = { digest: `${digest.algorithm}:${digest.hex}`, bytes: record.size, stored, ...own.meter.usage() };
+    console.log("edge-cache fill", JSON.stringify(line));
   }
 }

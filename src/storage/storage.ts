@@ -28,6 +28,12 @@ export class Storage {
   child(): Storage {
     return new Storage(this.env, new Meter(this.meter));
   }
+
+  /** The same storage on a meter of its own that the request's does not include: for work
+   *  that outlives the answer (the edge cache's fill), whose calls are logged apart. */
+  detached(): Storage {
+    return new Storage(this.env, new Meter());
+  }
 }
 
 /** Storage for one request or one scheduled run, with a fresh meter. */
