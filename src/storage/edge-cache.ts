@@ -61,7 +61,8 @@ export async function matchCachedBlob(
   // other than the record's) is not served: the bucket answers instead.
   const expected = range ? 206 : 200;
   const sameRange = !range || hit.headers.get("Content-Range") === formatContentRange(range, size);
-  if (hit.status !== expected || !sameRange || Number(hit.headers.get("Content-Length")) !== length) {
+  const declared = hit.headers.get("Content-Length");
+  if (hit.status !== expected || !sameRange || (declared !== null && Number(declared) !== length)) {
     await hit.body.cancel();
     return null;
   }
