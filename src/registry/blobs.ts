@@ -148,7 +148,7 @@ async function blobBytes(
   place: EdgePlace,
 ): Promise<ReadableStream | null> {
   const cached = await matchCachedBlob(place, digest, link.size, range);
-  if (cached) return cached.body;
+  if (cached) return cached;
   const window = range ? { offset: range.start, length: range.end - range.start + 1 } : undefined;
   const body = await readBlobData(deps.store, link, window);
   if (body) deps.waitUntil(fillBlobCache(deps.store, place, digest, link));

@@ -8,9 +8,9 @@
 // stores nothing marked private; clients never see these headers, only the core's.
 //
 // Limits: the Cache API keeps objects up to 512 MB on Free, Pro and Business plans (5 GB on
-// Enterprise), so larger blobs always stream from R2 (EDGE_CACHE_MAX_BYTES, 512 MB unless set). It works only on a custom domain (on
-// workers.dev every match misses and every put is dropped), and each data center fills its
-// own copy. docs/delivery.md has the rest.
+// Enterprise), so larger blobs always stream from R2 (EDGE_CACHE_MAX_BYTES, 512 MB unless
+// set). It works only on a custom domain (on workers.dev every match misses and every put is
+// dropped), and each data center fills its own copy. docs/delivery.md has the rest.
 import { formatContentRange, type ByteRange } from "../oci/range";
 import type { Digest } from "../oci/digest";
 import { readBlobData } from "./blob-data";
@@ -22,13 +22,6 @@ import type { Storage } from "./storage";
 export interface EdgePlace {
   origin: string;
   maxBytes: number;
-}
-
-/** Where the bytes of a cached blob answer come from. */
-export interface CachedBlob {
-  body: ReadableStream;
-  /** The bytes this answer carries: the whole blob, or the range asked for. */
-  length: number;
 }
 
 /** Fills under way in this isolate, by cache key: a burst of cold pulls of one layer reads it
@@ -49,7 +42,7 @@ export async function matchCachedBlob(
   digest: Digest,
   size: number,
   range: ByteRange | null,
-): Promise<CachedBlob | null> {
+): Promise<ReadableStream | null> {
   const cache = edgeCache();
   if (!cache || size > place.maxBytes) return null;
   const headers = new Headers();
@@ -66,7 +59,7 @@ export async function matchCachedBlob(
     await hit.body.cancel();
     return null;
   }
-  return { body: hit.body, length };
+  return hit.body;
 }
 
 /**
