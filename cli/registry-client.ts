@@ -22,6 +22,9 @@ export interface ClientOptions {
 /** Mount sources named in one token request: each adds a scope to the token's URL, and a
  *  blob whose source is beyond them is mounted without the scope or, if refused, uploaded. */
 const MAX_PULL_SCOPES = 10;
+/** The answers that send a GET elsewhere (RFC 9110 §15.4), and how many hops are followed. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
 
 /** docker's two token flows: GET with Basic credentials, or, with the refresh token that
  *  `docker login` may store, an OAuth2 POST (grant_type=refresh_token). */
@@ -244,10 +247,34 @@ export class RegistryClient {
   async openBlob(digest: string, start = 0, end?: number): Promise<Readable> {
     const headers: Record<string, string> = {};
     if (start > 0 || end !== undefined) headers.Range = `bytes=${start}-${end ?? ""}`;
-    const response = await this.request({ method: "GET", url: this.blobUrl(digest), headers });
+    let response = await this.request({ method: "GET", url: this.blobUrl(digest), headers });
+    response = await this.followRedirects(response, headers);
     if (response.status === 200 && start === 0) return response.body;
     if (response.status === 206) return response.body;
     throw await this.failure(response, `GET blob ${digest}`);
+  }
+
+  /**
+   * A registry may send a blob GET to its storage (a presigned R2 URL, a CDN): follows up to
+   * MAX_REDIRECTS with the request's own headers (Range) and never the registry's
+   * credentials, which belong to the registry's host alone; the URL carries its own.
+   */
+  private async followRedirects(response: HttpResponse, headers: Record<string, string>): Promise<HttpResponse> {
+    let current = response;
+    for (let hops = 0; REDIRECT_STATUSES.has(current.status); hops++) {
+      const location = current.header("location");
+      await current.drain();
+      if (!location || hops === MAX_REDIRECTS)
+        throw new CliError(`GET blob: ${location ? `more than ${MAX_REDIRECTS} redirects` : "a redirect without Location"}`);
+      const url = new URL(location, current.url);
+      if (url.protocol !== "https:" && url.protocol !== "http:")
+        throw new CliError(`GET blob: a redirect to ${url.protocol} is not followed`);
+      current = await sendRequest(
+        { method: "GET", url: url.toString(), headers },
+        { insecure: this.options.insecure, idleTimeoutMs: this.options.idleTimeoutMs },
+      );
+    }
+    return current;
   }
 
   /** The size of a blob in this repository, or null when it is not there. */

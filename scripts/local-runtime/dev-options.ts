@@ -24,6 +24,10 @@ export const USAGE = `usage: npm start [-- options]
                       every start) is printed at start (default: a free port)
   --body-streams N    request bodies streamed into the Worker at once; more wait their turn
                       (default ${DEFAULT_BODY_STREAMS}; 0: no limit, every request relayed as it comes)
+  --storage-host ADDR:PORT
+                      also serve a stand-in for R2's S3 endpoint and a public bucket's domain
+                      there (BLOB_REDIRECT, docs/delivery.md), checking every presigned URL
+                      with botocore (python3-botocore) before serving it; PORT 0 picks one
   --log-format F      text (default): one line per request; json: one JSON object per line,
                       the ready line included
   --quiet             no request lines; the banner, warnings and errors still show
@@ -48,6 +52,7 @@ export interface DevOptions {
   cronPort?: number;
   /** undefined: the runtime's default; Infinity: no limit. */
   bodyStreams?: number;
+  storageHost?: { host: string; port: number };
   logFormat: LogFormat;
   quiet: boolean;
   jsonReady: boolean;
@@ -59,6 +64,16 @@ function wholeNumber(option: string, text: string, min: number, max: number): nu
   if (!(Number.isInteger(value) && value >= min && value <= max))
     throw new UsageError(`${option} takes a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
   return value;
+}
+
+/** A loopback ADDR:PORT: the stand-in serves the bucket to whoever holds a URL, so it never
+ *  listens beyond this machine. */
+function storageHostAddress(text: string): { host: string; port: number } {
+  const at = text.lastIndexOf(":");
+  const host = text.slice(0, at);
+  if (at < 0 || isIP(host) !== 4 || !isLoopback(host))
+    throw new UsageError(`--storage-host takes a loopback ADDR:PORT such as 127.0.0.2:9000, got ${JSON.stringify(text)}`);
+  return { host, port: wholeNumber("--storage-host", text.slice(at + 1), 0, 65535) };
 }
 
 function parseVars(pairs: string[], environment: NodeJS.ProcessEnv): Record<string, string> {
@@ -107,6 +122,7 @@ export function parseDevOptions(argv: string[], environment: NodeJS.ProcessEnv =
         : wholeNumber("--inspector-port", values["inspector-port"], 1, 65535),
     cronPort: values["cron-port"] === undefined ? undefined : wholeNumber("--cron-port", values["cron-port"], 1, 65535),
     bodyStreams: bodyStreams === 0 ? Number.POSITIVE_INFINITY : bodyStreams,
+    storageHost: values["storage-host"] === undefined ? undefined : storageHostAddress(values["storage-host"]),
     logFormat,
     quiet: values.quiet ?? false,
     jsonReady: (values.json ?? false) || logFormat === "json",
@@ -127,6 +143,7 @@ function parse(argv: string[]) {
       "inspector-port": { type: "string" },
       "cron-port": { type: "string" },
       "body-streams": { type: "string" },
+      "storage-host": { type: "string" },
       "log-format": { type: "string" },
       quiet: { type: "boolean" },
       json: { type: "boolean" },

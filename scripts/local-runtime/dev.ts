@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     inspectorPort: options.inspectorPort,
     cronPort: options.cronPort,
     bodyStreams: options.bodyStreams,
+    storageHost: options.storageHost,
     logOptions: { format: options.logFormat, requests: !options.quiet },
   });
   if (options.jsonReady) {
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
         stateDir: runtime.stateDir,
         inspectorPort: runtime.inspectorPort,
         cronUrl: runtime.cronUrl,
+        storageHostUrl: runtime.storageHostUrl,
       }),
     );
   } else {
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
     if (!isLoopback(options.host))
       console.log(`Listening on ${options.host}: other machines use this one's address and port ${runtime.port}.`);
     console.log(`Cron: curl ${runtime.cronUrl}  (fires the scheduled handler; this machine only)`);
+    if (runtime.storageHostUrl) console.log(`Storage host: ${runtime.storageHostUrl}  (blob redirects; this machine only)`);
     console.log(`State: ${shown} (${mebibytes(directorySize(runtime.stateDir))}); stop and delete it to start empty.`);
   }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

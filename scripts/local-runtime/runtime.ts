@@ -18,6 +18,7 @@ import type { Server, Socket } from "node:net";
 import { CRON_TRIGGER_HOST, cronTrigger } from "./cron-trigger";
 import { frontDoor } from "./front-door";
 import { type LogOptions, lineWriter, READY_PROBE_PATH } from "./request-log";
+import { startStorageHost, type StorageHost } from "./storage-host";
 import { type Watchdog, watchWorkerd } from "./watchdog";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -48,6 +49,9 @@ export interface RuntimeOptions {
   /** How many request bodies stream into workerd at once (scripts/local-runtime/body-lanes.ts); default
    *  DEFAULT_BODY_STREAMS, Infinity for no limit. */
   bodyStreams?: number;
+  /** Serve the local stand-in for the storage host blob redirects send clients to
+   *  (scripts/local-runtime/storage-host.ts) at this address; port 0 picks a free one. */
+  storageHost?: { host: string; port: number };
   /** Worker logs and runtime output; default: this process's stdout and stderr. */
   log?: (line: string) => void;
   /** How request lines are shown (scripts/local-runtime/request-log.ts); default: text, one per request. */
@@ -64,6 +68,8 @@ export interface Runtime {
   inspectorPort: number | null;
   /** GET this (with `?cron=EXPR`) to fire the scheduled handler; loopback only. */
   cronUrl: string;
+  /** The local storage host's origin (RuntimeOptions.storageHost), else null. */
+  storageHostUrl: string | null;
   /** For a test in this process only (never reachable over the network): a queue producer,
    *  R2 bucket or KV namespace the Worker is bound to, by binding name, as Miniflare exposes
    *  them. The events e2e test sends to the queue and reads the logs through src/storage/. */
@@ -327,10 +333,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const mf = new Miniflare(miniflareOptions);
   let door: Server | null = null;
   let watchdog: Watchdog | null = null;
+  let storageHost: StorageHost | null = null;
   const open = new Set<Socket>();
   const trigger = cronTrigger(mf, registryWorker.name, parsed.triggers?.crons?.[0] ?? "* * * * *");
   const stop = async () => {
     watchdog?.stop();
+    await storageHost?.stop();
     const closed = new Promise<void>((r) => (door ? door.close(() => r()) : r()));
     for (const socket of open) socket.destroy();
     trigger.server.closeAllConnections();
@@ -348,8 +356,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       kvNamespace: (binding: string) =>
         mf.getKVNamespace(binding, registryWorker.name) as unknown as Promise<KVNamespace>,
     };
+    if (options.storageHost) storageHost = await startLocalStorageHost(options.storageHost, options.vars ?? {}, bindings, log);
+    const storageHostUrl = storageHost?.origin ?? null;
     if (options.https) {
       return {
+        storageHostUrl,
         url: originOf("https", clientHost(host), Number(inner.port)),
         host: clientHost(host),
         port: Number(inner.port),
@@ -388,6 +399,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       log,
     );
     return {
+      storageHostUrl,
       url: originOf("http", clientHost(host), port),
       host: clientHost(host),
       port,
@@ -401,6 +413,28 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await stop();
     throw error;
   }
+}
+
+/** The storage host, with the bucket name and credentials the Worker signs with. */
+function startLocalStorageHost(
+  address: { host: string; port: number },
+  vars: Record<string, string>,
+  bindings: { r2Bucket(binding: string): Promise<R2Bucket> },
+  log: (line: string) => void,
+): Promise<StorageHost> {
+  const { R2_BUCKET_NAME, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY } = vars;
+  if (!R2_BUCKET_NAME || !R2_ACCESS_KEY_ID || !R2_SECRET_ACCESS_KEY)
+    throw new Error("--storage-host needs R2_BUCKET_NAME, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY (--var)");
+  return startStorageHost({
+    ...address,
+    bucketName: R2_BUCKET_NAME,
+    accessKeyId: R2_ACCESS_KEY_ID,
+    secretAccessKey: R2_SECRET_ACCESS_KEY,
+    // Asked per request: a restarted workerd (the watchdog) has new bindings. A binding the
+    // config does not name (PUBLIC_BLOBS, unless set) is none.
+    bucket: (binding) => bindings.r2Bucket(binding).catch(() => null),
+    log,
+  });
 }
 
 /** Bytes under `dir` (the state directory's size, for npm start's banner). */

@@ -1,6 +1,7 @@
 // parseConfig(env) is the only place that reads variables and applies defaults. The README's
 // configuration table lists exactly these.
 import { parseAuthConfig, type AuthConfig } from "./auth";
+import { parseBlobDelivery, type BlobDelivery, type DeliveryVariables } from "./delivery";
 import { RegistryError } from "../errors";
 import { MAX_PART_SIZE, MIN_PART_SIZE } from "../util/memory-budget";
 import { parseImmutableTags, type ImmutableTagRule } from "./immutable-tags";
@@ -32,6 +33,8 @@ export interface Config {
   maxPageSize: number;
   /** The largest blob the edge cache keeps (storage/edge-cache.ts); 0 keeps none. */
   edgeCacheMaxBytes: number;
+  /** Whether blob GETs redirect, and where (BLOB_REDIRECT, src/config/delivery.ts). */
+  delivery: BlobDelivery;
   proxy: ProxyConfig;
   /** Credential modes, users, anonymous pull, tokens, CORS (src/config/auth.ts). */
   auth: AuthConfig;
@@ -118,6 +121,7 @@ export function parseConfig(env: Env): Config {
     maxPageSize: readInt(env, "CATALOG_MAX_PAGE", 1000, 1, 10000),
     // The Cache API keeps objects up to 512 MB below Enterprise, 5 GB on Enterprise.
     edgeCacheMaxBytes: readInt(env, "EDGE_CACHE_MAX_BYTES", 512 * 1000 * 1000, 0, 5 * 1000 * 1000 * 1000),
+    delivery: parseBlobDelivery(env as DeliveryVariables),
     proxy: parseProxyConfig(
       env.REGISTRIES_JSON,
       readInt(env, "PROXY_TAG_TTL_SECONDS", 300, 0, 365 * 24 * 3600),

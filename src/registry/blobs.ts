@@ -10,6 +10,7 @@ import { formatContentRange, parseRangeHeader, type ByteRange } from "../oci/ran
 import { formatDigest, type Digest } from "../oci/digest";
 import { pullThroughBlob, type UpstreamBlob } from "../proxy/blobs";
 import { readBlobData } from "../storage/blob-data";
+import { presignedBlobUrl } from "../storage/blob-urls";
 import { getBlobLink, getServedBlobLink, unlinkBlob, type BlobRecord } from "../storage/blobs";
 import { fillBlobCache, matchCachedBlob, type EdgePlace } from "../storage/edge-cache";
 import { refuseDelete } from "./write-policy";
@@ -84,14 +85,35 @@ function blobHeaders(config: Config, repo: string, digest: Digest, length: numbe
   return headers;
 }
 
+export interface ServeOptions {
+  /** Whether the answer may send the client elsewhere for the bytes (BLOB_REDIRECT). The web
+   *  UI's download says no: it names the file and its type, which a redirect would lose. */
+  redirect: boolean;
+}
+
+/** A redirect to where the bytes are. Never kept by a cache: a presigned URL expires. */
+function redirectHeaders(digest: Digest, location: string): Headers {
+  return new Headers({
+    Location: location,
+    "Docker-Content-Digest": formatDigest(digest),
+    "Cache-Control": "private, no-store",
+  });
+}
+
 /** GET or HEAD of /v2/<name>/blobs/<digest>, whole or one Range (end-2). The caller has
  *  checked the pull right. */
-export async function serveBlob(deps: Deps, repo: string, digest: Digest, request: Request): Promise<BlobAnswer> {
+export async function serveBlob(
+  deps: Deps,
+  repo: string,
+  digest: Digest,
+  request: Request,
+  options: ServeOptions = { redirect: true },
+): Promise<BlobAnswer> {
   // A remembered link can name bytes that are gone (the blob was freed and pushed again
   // since, under new data): then the link is read again before the answer is BLOB_UNKNOWN.
   return (
-    (await serveFrom(deps, repo, digest, request, false)) ??
-    (await serveFrom(deps, repo, digest, request, true)) ??
+    (await serveFrom(deps, repo, digest, request, options, false)) ??
+    (await serveFrom(deps, repo, digest, request, options, true)) ??
     blobDataMissing(digest)
   );
 }
@@ -106,6 +128,7 @@ async function serveFrom(
   repo: string,
   digest: Digest,
   request: Request,
+  options: ServeOptions,
   fresh: boolean,
 ): Promise<BlobAnswer | null> {
   const source = await findBlob(deps, repo, digest, request, fresh);
@@ -131,6 +154,12 @@ async function serveFrom(
   if (wanted) headers.set("Content-Range", formatContentRange(wanted, link.size));
   const status = wanted ? 206 : 200;
   if (request.method === "HEAD") return { status, headers, body: null };
+  if (options.redirect && deps.config.delivery.mode === "presigned") {
+    // The bytes come from R2 itself: the client follows this to the S3 endpoint, sending its
+    // Range there, and the Worker spends nothing on the body (docs/delivery.md).
+    const location = await presignedBlobUrl(deps.config.delivery, link);
+    return { status: 307, headers: redirectHeaders(digest, location), body: null };
+  }
   const place = { origin: new URL(request.url).origin, maxBytes: deps.config.edgeCacheMaxBytes };
   const body = await blobBytes(deps, link, digest, wanted, place);
   return body ? { status, headers, body } : null;

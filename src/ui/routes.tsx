@@ -292,7 +292,7 @@ uiRoutes.get("/r/:name{.+}/-/blob/:digest", async (c) => {
   if (!c.get("identity").allows(repo, "pull")) return denyPull(c);
   // A plain GET: a browser's Range or conditional headers must not turn the download into
   // a part of the blob.
-  const answer = await serveBlob(deps(c), repo, digest, new Request(c.req.url));
+  const answer = await serveBlob(deps(c), repo, digest, new Request(c.req.url), { redirect: false });
   if (answer.status !== 200) {
     await answer.body?.cancel();
     throw new RegistryError("BLOB_UNKNOWN", `blob unknown: ${formatDigest(digest)}`);

@@ -75,14 +75,17 @@ export interface StartOptions {
   bodyStreams?: number;
   /** "json": request lines as JSON objects (scripts/local-runtime/request-log.ts; local runtime only). */
   logFormat?: "text" | "json";
+  /** Serve the local storage host at this loopback "ADDR:PORT" (--storage-host; local
+   *  runtime only): where BLOB_REDIRECT sends clients. */
+  storageHost?: string;
   /** Extra wrangler dev flags, e.g. --test-scheduled (wrangler runtime only). */
   extraArgs?: string[];
 }
 
-export async function freePort(): Promise<number> {
+export async function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(0, host, () => {
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : 0;
       server.close(() => resolvePort(port));
@@ -133,6 +136,7 @@ function command(
     if (options.inspectorPort) args.push("--inspector-port", String(options.inspectorPort));
     if (options.logFormat) args.push("--log-format", options.logFormat);
     if (options.bodyStreams !== undefined) args.push("--body-streams", String(options.bodyStreams));
+    if (options.storageHost) args.push("--storage-host", options.storageHost);
     for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}=${value}`);
     return { file: process.execPath, args };
   }
