@@ -265,7 +265,9 @@ export class RegistryClient {
       const location = current.header("location");
       await current.drain();
       if (!location || hops === MAX_REDIRECTS)
-        throw new CliError(`GET blob: ${location ? `more than ${MAX_REDIRECTS} redirects` : "a redirect without Location"}`);
+        throw new CliError(
+          `GET blob: ${location ? `more than ${MAX_REDIRECTS} redirects` : "a redirect without Location"}`,
+        );
       const url = new URL(location, current.url);
       if (url.protocol !== "https:" && url.protocol !== "http:")
         throw new CliError(`GET blob: a redirect to ${url.protocol} is not followed`);

@@ -1,6 +1,7 @@
 // A tiny HTTP client for the conformance runner: resolves relative Locations, answers auth
-// challenges, and keeps a log of every response so cross-cutting rules (the API version
-// header, the error body format) can be checked over all of them at the end.
+// challenges, follows a GET's redirect to storage (BLOB_REDIRECT) as clients do, and keeps a
+// log of every response so cross-cutting rules (the API version header, the error body
+// format) can be checked over all of them at the end.
 import { Authenticator, type Credentials } from "./auth";
 
 export interface RequestOptions {
@@ -21,7 +22,15 @@ export interface Reply {
   body: Uint8Array;
   text(): string;
   json(): unknown;
+  /** The registry's redirect this reply came through, if any: storage answered the rest. */
+  redirect?: { status: number; location: string; headers: Headers };
 }
+
+/** Answers that send a GET elsewhere; followed for GET and HEAD only, as registries redirect
+ *  nothing else. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** What a redirected GET's reply takes from the registry's redirect: storage cannot send it. */
+const REGISTRY_HEADERS = ["Docker-Content-Digest", "Docker-Distribution-API-Version"];
 
 export class RegistryClient {
   readonly base: URL;
@@ -66,7 +75,7 @@ export class RegistryClient {
   private async send(method: string, url: URL, options: RequestOptions, authorization: string | null): Promise<Reply> {
     const headers = new Headers(options.headers);
     if (authorization) headers.set("Authorization", authorization);
-    const init: RequestInit & { duplex?: "half" } = { method, headers, redirect: "follow" };
+    const init: RequestInit & { duplex?: "half" } = { method, headers, redirect: "manual" };
     if (options.body !== undefined) {
       if (typeof options.body === "function") {
         init.body = options.body();
@@ -76,6 +85,34 @@ export class RegistryClient {
       }
     }
     const response = await fetch(url, init);
+    const location = response.headers.get("Location");
+    if (REDIRECT_STATUSES.has(response.status) && location && (method === "GET" || method === "HEAD"))
+      return this.followRedirect(method, url, options, response, location);
+    return this.reply(method, url, response);
+  }
+
+  /** The redirect's target, fetched with the request's own headers (Range) and never the
+   *  registry's credentials: a storage URL carries its own, and S3 refuses a second kind. */
+  private async followRedirect(
+    method: string,
+    from: URL,
+    options: RequestOptions,
+    response: Response,
+    location: string,
+  ): Promise<Reply> {
+    await response.body?.cancel();
+    const target = new URL(location, from);
+    const final = await fetch(target, { method, headers: options.headers, redirect: "follow" });
+    const reply = await this.reply(method, target, final);
+    const headers = new Headers(final.headers);
+    for (const name of REGISTRY_HEADERS) {
+      const value = response.headers.get(name);
+      if (value !== null && !headers.has(name)) headers.set(name, value);
+    }
+    return { ...reply, headers, redirect: { status: response.status, location, headers: response.headers } };
+  }
+
+  private async reply(method: string, url: URL, response: Response): Promise<Reply> {
     const body = new Uint8Array(await response.arrayBuffer());
     return {
       method,

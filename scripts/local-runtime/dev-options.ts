@@ -72,7 +72,9 @@ function storageHostAddress(text: string): { host: string; port: number } {
   const at = text.lastIndexOf(":");
   const host = text.slice(0, at);
   if (at < 0 || isIP(host) !== 4 || !isLoopback(host))
-    throw new UsageError(`--storage-host takes a loopback ADDR:PORT such as 127.0.0.2:9000, got ${JSON.stringify(text)}`);
+    throw new UsageError(
+      `--storage-host takes a loopback ADDR:PORT such as 127.0.0.2:9000, got ${JSON.stringify(text)}`,
+    );
   return { host, port: wholeNumber("--storage-host", text.slice(at + 1), 0, 65535) };
 }
 

@@ -96,7 +96,8 @@ async function main(): Promise<void> {
     if (!isLoopback(options.host))
       console.log(`Listening on ${options.host}: other machines use this one's address and port ${runtime.port}.`);
     console.log(`Cron: curl ${runtime.cronUrl}  (fires the scheduled handler; this machine only)`);
-    if (runtime.storageHostUrl) console.log(`Storage host: ${runtime.storageHostUrl}  (blob redirects; this machine only)`);
+    if (runtime.storageHostUrl)
+      console.log(`Storage host: ${runtime.storageHostUrl}  (blob redirects; this machine only)`);
     console.log(`State: ${shown} (${mebibytes(directorySize(runtime.stateDir))}); stop and delete it to start empty.`);
   }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -356,7 +356,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       kvNamespace: (binding: string) =>
         mf.getKVNamespace(binding, registryWorker.name) as unknown as Promise<KVNamespace>,
     };
-    if (options.storageHost) storageHost = await startLocalStorageHost(options.storageHost, options.vars ?? {}, bindings, log);
+    if (options.storageHost)
+      storageHost = await startLocalStorageHost(options.storageHost, options.vars ?? {}, bindings, log);
     const storageHostUrl = storageHost?.origin ?? null;
     if (options.https) {
       return {

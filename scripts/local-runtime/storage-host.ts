@@ -34,10 +34,11 @@ export interface StorageHost {
   stop(): Promise<void>;
 }
 
-const CHECKER = join(import.meta.dirname, "sigv4-check.py");
+/** botocore's checker and signer (one JSON job per line). */
+export const SIGV4_CHECKER = join(import.meta.dirname, "sigv4-check.py");
 
 /** Debian's python3 first (python3-botocore installs there), then the PATH's. */
-function botocorePython(): string {
+export function botocorePython(): string {
   for (const python of ["/usr/bin/python3", "python3"]) {
     const probe = spawnSync(python, ["-c", "import botocore"], { stdio: "ignore" });
     if (probe.status === 0) return python;
@@ -56,7 +57,7 @@ class SignatureChecker {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly waiting: ((verdict: Verdict) => void)[] = [];
   constructor() {
-    this.child = spawn(botocorePython(), [CHECKER], { stdio: ["pipe", "pipe", "pipe"] });
+    this.child = spawn(botocorePython(), [SIGV4_CHECKER], { stdio: ["pipe", "pipe", "pipe"] });
     createInterface({ input: this.child.stdout }).on("line", (line) => {
       this.waiting.shift()?.(JSON.parse(line) as Verdict);
     });
@@ -94,12 +95,7 @@ function parseRange(header: string | undefined, size: number): { offset: number;
   return start < size && end >= start ? { offset: start, length: end - start + 1 } : "bad";
 }
 
-async function serveObject(
-  req: IncomingMessage,
-  res: ServerResponse,
-  bucket: R2Bucket,
-  key: string,
-): Promise<string> {
+async function serveObject(req: IncomingMessage, res: ServerResponse, bucket: R2Bucket, key: string): Promise<string> {
   const head = await bucket.head(key);
   if (!head) {
     s3Error(res, 404, "NoSuchKey", "The specified key does not exist.");
