@@ -20,7 +20,12 @@ export default defineConfig({
     projects: [
       {
         plugins: [
-          cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: TEST_BINDINGS } }),
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            // A public bucket for BLOB_REDIRECT=public's tests, under a name of its own so no
+            // other test runs with one (test/blob-delivery.test.ts binds it as PUBLIC_BLOBS).
+            miniflare: { bindings: TEST_BINDINGS, r2Buckets: ["TEST_PUBLIC_BLOBS"] },
+          }),
         ],
         test: {
           name: "workers",

@@ -289,6 +289,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     modulesRoot: dirname(scriptPath),
     ...workerOptions(parsed, options.vars ?? {}),
   };
+  // The storage host also stands in for BLOB_REDIRECT=public's domain, whose bucket
+  // (PUBLIC_BLOBS) a deployment binds only when it uses that mode.
+  if (options.storageHost) registryWorker.r2Buckets = { ...registryWorker.r2Buckets, PUBLIC_BLOBS: "public-blobs" };
   // Hands requests with a body to the registry and reads each body to its end before the
   // answer goes out (see drain-worker.js for why). Behind the front door it has a socket of its
   // own, and only requests with a body go there: a response passing through one more worker

@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 export interface StorageHostOptions {
   host: string;
@@ -124,13 +125,8 @@ async function serveObject(req: IncomingMessage, res: ServerResponse, bucket: R2
     await object.body.cancel();
     res.end();
   } else {
-    await new Promise<void>((done, fail) => {
-      Readable.fromWeb(object.body as never)
-        .on("error", fail)
-        .pipe(res)
-        .on("finish", done)
-        .on("error", fail);
-    });
+    // pipeline settles however the response ends (a client that hangs up included).
+    await pipeline(Readable.fromWeb(object.body as never), res);
   }
   return range ? "range" : "whole";
 }

@@ -11,6 +11,7 @@ import { formatDigest, type Digest } from "../oci/digest";
 import { pullThroughBlob, type UpstreamBlob } from "../proxy/blobs";
 import { readBlobData } from "../storage/blob-data";
 import { presignedBlobUrl } from "../storage/blob-urls";
+import { copyToPublicBucket, publicBlobUrl } from "../storage/public-blobs";
 import { getBlobLink, getServedBlobLink, unlinkBlob, type BlobRecord } from "../storage/blobs";
 import { fillBlobCache, matchCachedBlob, type EdgePlace } from "../storage/edge-cache";
 import { refuseDelete } from "./write-policy";
@@ -91,6 +92,22 @@ export interface ServeOptions {
   redirect: boolean;
 }
 
+/**
+ * Where BLOB_REDIRECT sends a GET of a stored blob, or null to stream it (docs/delivery.md).
+ * The caller has checked the pull right and the repository's link. Presigned: R2 itself, so
+ * the Worker spends nothing on the body and the client sends its Range there. Public: the
+ * public bucket's copy, for a repository anyone may pull, never another; a blob with no copy
+ * yet is streamed and copied behind the answer.
+ */
+async function redirectTarget(deps: Deps, repo: string, digest: Digest, link: BlobRecord): Promise<string | null> {
+  const delivery = deps.config.delivery;
+  if (delivery.mode === "presigned") return presignedBlobUrl(delivery, link);
+  if (delivery.mode !== "public" || !isAnonymouslyPullable(deps.config.auth, repo)) return null;
+  const url = await publicBlobUrl(deps.store, delivery.base, digest);
+  if (!url) deps.waitUntil(copyToPublicBucket(deps.store, digest, link));
+  return url;
+}
+
 /** A redirect to where the bytes are. Never kept by a cache: a presigned URL expires. */
 function redirectHeaders(digest: Digest, location: string): Headers {
   return new Headers({
@@ -154,12 +171,8 @@ async function serveFrom(
   if (wanted) headers.set("Content-Range", formatContentRange(wanted, link.size));
   const status = wanted ? 206 : 200;
   if (request.method === "HEAD") return { status, headers, body: null };
-  if (options.redirect && deps.config.delivery.mode === "presigned") {
-    // The bytes come from R2 itself: the client follows this to the S3 endpoint, sending its
-    // Range there, and the Worker spends nothing on the body (docs/delivery.md).
-    const location = await presignedBlobUrl(deps.config.delivery, link);
-    return { status: 307, headers: redirectHeaders(digest, location), body: null };
-  }
+  const location = options.redirect ? await redirectTarget(deps, repo, digest, link) : null;
+  if (location) return { status: 307, headers: redirectHeaders(digest, location), body: null };
   const place = { origin: new URL(request.url).origin, maxBytes: deps.config.edgeCacheMaxBytes };
   const body = await blobBytes(deps, link, digest, wanted, place);
   return body ? { status, headers, body } : null;

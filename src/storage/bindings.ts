@@ -10,6 +10,8 @@ interface Bindings {
   /** Not metered: a queue send is no storage operation, and the usage line counts what R2
    *  and KV bill. Null when the EVENTS producer is not bound. */
   events: Queue | null;
+  /** The public bucket of BLOB_REDIRECT=public (PUBLIC_BLOBS); null when not bound. */
+  publicBlobs: MeteredBucket | null;
 }
 
 const bindingsOf = new WeakMap<object, Bindings>();
@@ -28,3 +30,4 @@ function bindings(store: object): Bindings {
 export const bucketOf = (store: object): MeteredBucket => bindings(store).bucket;
 export const kvOf = (store: object): MeteredKv => bindings(store).kv;
 export const eventsQueueOf = (store: object): Queue | null => bindings(store).events;
+export const publicBucketOf = (store: object): MeteredBucket | null => bindings(store).publicBlobs;

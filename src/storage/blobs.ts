@@ -51,10 +51,6 @@ export async function createBlobRecord(store: Storage, digest: Digest, record: B
   return (await getBlobRecord(store, digest)) ?? record;
 }
 
-export async function deleteBlobRecord(store: Storage, digest: Digest, record: BlobRecord): Promise<void> {
-  await bucketOf(store).delete([keys.blobRecord(digest), record.dataKey]);
-}
-
 /** The repository's link to a blob, carrying the record so a read needs no second lookup. */
 export async function getBlobLink(
   store: Storage,

@@ -3,13 +3,13 @@
 // objects, and the deletes it makes once a condemnation held (storage/condemn.ts). Each
 // record it judges carries the version it was read at, which condemn() needs. Only the
 // collector lists the bucket this way; request paths never do.
-import type { Digest } from "../oci/digest";
+import { parseDigest, type Digest } from "../oci/digest";
 import { condemnedAt, type Judged } from "./condemn";
 import { digestFromKeySuffix, keys } from "./keys";
 import { listUnder, type Listing } from "./list";
 import { headOf, versionOf, type ObjectHead, type ObjectVersion } from "./object-version";
 import type { Storage } from "./storage";
-import { bucketOf } from "./bindings";
+import { bucketOf, publicBucketOf } from "./bindings";
 
 export interface Page<T> {
   items: T[];
@@ -228,9 +228,11 @@ export async function deleteManifestWithReferrer(
   ]);
 }
 
-/** Deletes a blob record and the bytes it names, in one call. */
+/** Deletes a blob record and the bytes it names, in one call, and the blob's copy in the
+ *  public bucket (storage/public-blobs.ts) when one is bound: a freed blob is served nowhere. */
 export async function deleteRecordWithData(store: Storage, record: BlobRecordVersion): Promise<void> {
   await bucketOf(store).delete([headOf(record.version).key, ...(record.dataKey ? [record.dataKey] : [])]);
+  await publicBucketOf(store)?.delete(keys.publicBlob(parseDigest(record.digest)));
 }
 
 /** Deletes data objects that no record names and no session owns. */

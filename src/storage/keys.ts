@@ -42,6 +42,9 @@ export const keys = {
   blobRecord: (d: Digest) => `_blobs/${digestPath(d)}`,
   blobRecordPrefix: () => `_blobs/`,
   blobData: (uploadId: string) => `_data/${uploadId}`,
+  /** A public image's blob in the public bucket (PUBLIC_BLOBS), which holds nothing else:
+   *  the path its custom domain serves it at. */
+  publicBlob: (d: Digest) => `blobs/${digestPath(d)}`,
   blobRepos: (d: Digest) => `_blob-repos/${digestPath(d)}/`,
   blobRepo: (d: Digest, name: string) => `_blob-repos/${digestPath(d)}/${name}`,
 

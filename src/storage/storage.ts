@@ -8,8 +8,11 @@ import { Meter } from "./meter";
 import { MeteredBucket, MeteredKv } from "./metered";
 
 /** The Worker's bindings storage is built on (wrangler.toml names them). The events queue
- *  may be absent: then no event is sent. */
-export type WorkerBindings = Pick<Env, "REGISTRY" | "UPLOADS"> & Partial<Pick<Env, "EVENTS">>;
+ *  may be absent: then no event is sent. PUBLIC_BLOBS, the public bucket of
+ *  BLOB_REDIRECT=public (docs/delivery.md), is bound only by deployments that use it, so the
+ *  generated Env does not name it. */
+export type WorkerBindings = Pick<Env, "REGISTRY" | "UPLOADS"> &
+  Partial<Pick<Env, "EVENTS">> & { PUBLIC_BLOBS?: Env["REGISTRY"] };
 
 export class Storage {
   constructor(
@@ -20,6 +23,7 @@ export class Storage {
       bucket: new MeteredBucket(env.REGISTRY, meter),
       kv: new MeteredKv(env.UPLOADS, meter),
       events: env.EVENTS ?? null,
+      publicBlobs: env.PUBLIC_BLOBS ? new MeteredBucket(env.PUBLIC_BLOBS, meter) : null,
     });
   }
 

@@ -1,10 +1,14 @@
-// The edge cache (src/storage/edge-cache.ts) and the remembered links beside it
-// (src/storage/link-cache.ts): a warm pull of a blob makes no R2 operation, and nothing
-// cached is ever served past the rights and the repository's link.
+// How blob GETs are delivered (docs/delivery.md). The edge cache (src/storage/edge-cache.ts)
+// and the remembered links beside it (src/storage/link-cache.ts): a warm pull of a blob makes
+// no R2 operation, and nothing cached is ever served past the rights and the repository's
+// link. BLOB_REDIRECT: its variables (src/config/delivery.ts), a presigned redirect only
+// after the rights and the link, and public copies for anonymously pullable repositories
+// only. test/e2e/delivery.test.ts checks the signatures against botocore and the clients.
 import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../src/config/config";
+import { parseBlobDelivery, type DeliveryVariables } from "../src/config/delivery";
 import { fetcher, PASSWORDS, usersJson } from "./auth-setup";
 import { deleteManifest, gcEnv, runGc } from "./gc-helpers";
 import {
@@ -192,4 +196,171 @@ it("after the collector frees a blob, a warm pull of it finds nothing", async ()
   const after = await pull(path);
   expect(after.status).toBe(404);
   expect(await errorCode(new Response(after.bytes))).toBe("BLOB_UNKNOWN");
+});
+
+describe("BLOB_REDIRECT's variables", () => {
+  const presigned = {
+    BLOB_REDIRECT: "presigned",
+    R2_ACCOUNT_ID: "0123456789abcdef0123456789abcdef",
+    R2_BUCKET_NAME: "my-registry",
+    R2_ACCESS_KEY_ID: "key-id",
+    R2_SECRET_ACCESS_KEY: "secret",
+  };
+  it.each<[string, DeliveryVariables, object | RegExp]>([
+    ["unset: the Worker streams", {}, { mode: "worker" }],
+    ["off", { BLOB_REDIRECT: "off" }, { mode: "worker" }],
+    [
+      "presigned, from the account id",
+      presigned,
+      {
+        mode: "presigned",
+        endpoint: "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com",
+        bucket: "my-registry",
+        expiresSeconds: 600,
+      },
+    ],
+    [
+      "presigned, at another endpoint",
+      { ...presigned, R2_ACCOUNT_ID: "", R2_S3_ENDPOINT: "https://eu.example.com", BLOB_REDIRECT_TTL_SECONDS: "60" },
+      { endpoint: "https://eu.example.com", expiresSeconds: 60 },
+    ],
+    ["presigned without a secret", { ...presigned, R2_SECRET_ACCESS_KEY: "" }, /needs R2_SECRET_ACCESS_KEY/],
+    ["presigned without account or endpoint", { ...presigned, R2_ACCOUNT_ID: "" }, /needs R2_ACCOUNT_ID/],
+    ["a bad account id", { ...presigned, R2_ACCOUNT_ID: "acme" }, /R2_ACCOUNT_ID must be/],
+    ["a bad bucket name", { ...presigned, R2_BUCKET_NAME: "My_Bucket" }, /R2_BUCKET_NAME must be/],
+    ["plain http off this machine", { ...presigned, R2_S3_ENDPOINT: "http://storage.example.com" }, /https origin/],
+    ["an endpoint with a path", { ...presigned, R2_S3_ENDPOINT: "https://example.com/bucket" }, /https origin/],
+    ["a TTL of 0", { ...presigned, BLOB_REDIRECT_TTL_SECONDS: "0" }, /BLOB_REDIRECT_TTL_SECONDS/],
+    ["a TTL over an hour", { ...presigned, BLOB_REDIRECT_TTL_SECONDS: "3601" }, /BLOB_REDIRECT_TTL_SECONDS/],
+    [
+      "public",
+      { BLOB_REDIRECT: "public:https://blobs.example.com" },
+      { mode: "public", base: "https://blobs.example.com" },
+    ],
+    ["public over http", { BLOB_REDIRECT: "public:http://blobs.example.com" }, /https origin/],
+    ["another word", { BLOB_REDIRECT: "s3" }, /BLOB_REDIRECT must be off, presigned or public/],
+  ])("%s", (_name, vars, expected) => {
+    if (expected instanceof RegExp) expect(() => parseBlobDelivery(vars)).toThrow(expected);
+    else expect(parseBlobDelivery(vars)).toMatchObject(expected);
+  });
+});
+
+describe("BLOB_REDIRECT=presigned", () => {
+  const account = "0123456789abcdef0123456789abcdef";
+  const presigned = (extra: Record<string, string> = {}) =>
+    ({
+      ...(env as unknown as Env),
+      BLOB_REDIRECT: "presigned",
+      R2_ACCOUNT_ID: account,
+      R2_BUCKET_NAME: "my-registry",
+      R2_ACCESS_KEY_ID: "key-id",
+      R2_SECRET_ACCESS_KEY: "secret",
+      ...extra,
+    }) as Env;
+
+  it("redirects a GET to the blob's object, after the link; HEAD and Range answers stay the registry's", async () => {
+    const bytes = seededBytes(50_000, 21);
+    const digest = await pushBlob("signed/app", bytes);
+    const target = presigned();
+    const path = `/v2/signed/app/blobs/${digest}`;
+    const answer = await pull(path, { redirect: "manual" }, target);
+    expect(answer.status).toBe(307);
+    expect(answer.bytes.length).toBe(0);
+    expect(answer.headers.get("Docker-Content-Digest")).toBe(digest);
+    expect(answer.headers.get("Cache-Control")).toBe("private, no-store");
+    const location = new URL(answer.headers.get("Location")!);
+    expect(location.origin).toBe(`https://${account}.r2.cloudflarestorage.com`);
+    expect(location.pathname).toMatch(/^\/my-registry\/_data\/[^/]+$/);
+    expect(location.searchParams.get("X-Amz-Expires")).toBe("600");
+    expect(location.searchParams.get("X-Amz-Credential")).toMatch(/^key-id\/\d{8}\/auto\/s3\/aws4_request$/);
+    expect(answer.r2, "the link only: the bytes are R2's to serve").toBeLessThanOrEqual(1);
+
+    const head = await pull(path, { method: "HEAD" }, target);
+    expect(head.status).toBe(200);
+    expect(head.headers.get("Location")).toBeNull();
+    const unsatisfiable = await pull(path, { headers: { Range: "bytes=999999-" }, redirect: "manual" }, target);
+    expect(unsatisfiable.status).toBe(416);
+  });
+
+  it("redirects nobody who may not pull, and nothing the repository does not link", async () => {
+    const users = await usersJson();
+    const bytes = seededBytes(4000, 22);
+    const digest = sha256(bytes);
+    const push = await fetcher({ AUTH_USERS_JSON: users })(`/v2/team-a/app/blobs/uploads/?digest=${digest}`, {
+      method: "POST",
+      body: bytes,
+      headers: { Authorization: basic("alice", PASSWORDS.alice) },
+    });
+    expect(push.status).toBe(201);
+    const target = presigned({ AUTH_USERS_JSON: users });
+    const path = `/v2/team-a/app/blobs/${digest}`;
+    const alice = await pull(path, { auth: basic("alice", PASSWORDS.alice), redirect: "manual" }, target);
+    expect(alice.status).toBe(307);
+    for (const [who, auth, status] of [
+      ["bob", basic("bob", PASSWORDS.bob), 403],
+      ["anonymous", null, 401],
+    ] as const) {
+      const refused = await pull(path, { auth, redirect: "manual" }, target);
+      expect(refused.status, who).toBe(status);
+      expect(refused.headers.get("Location"), who).toBeNull();
+    }
+    const other = await pull(
+      `/v2/team-a/other/blobs/${digest}`,
+      { auth: basic("alice", PASSWORDS.alice), redirect: "manual" },
+      target,
+    );
+    expect(other.status).toBe(404);
+    expect(other.headers.get("Location")).toBeNull();
+  });
+});
+
+describe("BLOB_REDIRECT=public", () => {
+  const publicBucket = () => (env as unknown as { TEST_PUBLIC_BLOBS: R2Bucket }).TEST_PUBLIC_BLOBS;
+  const publicMode = (extra: Record<string, string> = {}) =>
+    ({
+      ...(env as unknown as Env),
+      BLOB_REDIRECT: "public:https://blobs.example.com",
+      ANONYMOUS_PULL: "open/*",
+      PUBLIC_BLOBS: publicBucket(),
+      ...extra,
+    }) as Env;
+
+  it("copies a public repository's blob on its first pull, then redirects to the copy", async () => {
+    const bytes = seededBytes(60_000, 31);
+    const digest = await pushBlob("open/app", bytes);
+    const path = `/v2/open/app/blobs/${digest}`;
+    const first = await pull(path, { auth: null, redirect: "manual" }, publicMode());
+    expect(first.status).toBe(200);
+    expect(sha256(first.bytes)).toBe(digest);
+    const copy = await publicBucket().get(`blobs/sha256/${digest.slice(7)}`);
+    expect(copy).not.toBeNull();
+    expect(sha256(new Uint8Array(await copy!.arrayBuffer()))).toBe(digest);
+    const second = await pull(path, { auth: null, redirect: "manual" }, publicMode());
+    expect(second.status).toBe(307);
+    expect(second.headers.get("Location")).toBe(`https://blobs.example.com/blobs/sha256/${digest.slice(7)}`);
+  });
+
+  it("never redirects a private repository, nor copies its blobs", async () => {
+    const bytes = seededBytes(7000, 32);
+    const digest = await pushBlob("closed/app", bytes);
+    const path = `/v2/closed/app/blobs/${digest}`;
+    for (let i = 0; i < 2; i++) {
+      const answer = await pull(path, { redirect: "manual" }, publicMode());
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get("Location")).toBeNull();
+    }
+    expect(await publicBucket().head(`blobs/sha256/${digest.slice(7)}`)).toBeNull();
+  });
+
+  it("drops the copy when the collector frees the blob", async () => {
+    const image = await pushImage("open/gc", "v1", 33);
+    const path = `/v2/open/gc/blobs/${image.layerDigest}`;
+    await pull(path, { auth: null }, publicMode());
+    const key = `blobs/sha256/${image.layerDigest.slice(7)}`;
+    expect(await publicBucket().head(key)).not.toBeNull();
+    expect(await deleteManifest("open/gc", image.digest)).toBe(202);
+    await runGc(gcEnv({ PUBLIC_BLOBS: publicBucket() } as unknown as Record<string, string>));
+    expect(await publicBucket().head(key)).toBeNull();
+    expect((await pull(path, { auth: null, redirect: "manual" }, publicMode())).status).toBe(404);
+  });
 });

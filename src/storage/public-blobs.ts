@@ -1,0 +1,75 @@
+// The public bucket of BLOB_REDIRECT=public: a second R2 bucket (binding PUBLIC_BLOBS) whose
+// custom domain Cloudflare's CDN serves to anyone, holding copies of the blobs of
+// repositories anyone may pull, and nothing else. Why a bucket of its own: the registry's
+// bucket holds private manifests and blobs under keys anyone can work out from this source,
+// so a public domain on it would publish everything. A copy is made the first time a public
+// repository's blob is pulled (the Worker serves that pull itself) and stays until the
+// collector frees the blob (collector.ts deleteRecordWithData). Its key is the digest, so one copy serves
+// every public repository that links it; the core redirects to it only after the request's
+// rights and the repository's link are checked, and only for anonymously pullable
+// repositories.
+import { RegistryError } from "../errors";
+import { formatDigest, type Digest } from "../oci/digest";
+import { readBlobData } from "./blob-data";
+import type { BlobRecord } from "./blobs";
+import { publicBucketOf } from "./bindings";
+import { keys } from "./keys";
+import { LinkCache } from "./link-cache";
+import type { Storage } from "./storage";
+
+/** Copies known to exist, remembered as links are (storage/link-cache.ts: 60 s, forgotten
+ *  on any delete this isolate makes), so a warm pull costs no head of the public bucket. */
+const present = new LinkCache<true>();
+/** Copies under way in this isolate: a burst of first pulls copies a blob once. */
+const copying = new Set<string>();
+
+function publicBucket(store: Storage) {
+  const bucket = publicBucketOf(store);
+  if (!bucket)
+    throw new RegistryError("UNKNOWN", "configuration: BLOB_REDIRECT=public needs the PUBLIC_BLOBS bucket binding");
+  return bucket;
+}
+
+/** The public URL of the blob's copy under `base`, or null while there is none yet. */
+export async function publicBlobUrl(store: Storage, base: string, digest: Digest): Promise<string | null> {
+  const key = keys.publicBlob(digest);
+  const url = `${base}/${key}`;
+  if (present.recall(key)) return url;
+  const seen = present.generation();
+  if (!(await publicBucket(store).head(key))) return null;
+  present.remember(key, true, seen);
+  return url;
+}
+
+/**
+ * Copies the blob into the public bucket from a read of its own, streamed (never buffered)
+ * and checked by R2 against the digest, behind the answer: the first pull is served by the
+ * Worker, later ones are redirected. Counted on a meter of its own and logged as one
+ * `public-blobs copy` line, like the edge cache's fill; a failed copy only means the next
+ * pull copies again.
+ */
+export async function copyToPublicBucket(store: Storage, digest: Digest, record: BlobRecord): Promise<void> {
+  const key = keys.publicBlob(digest);
+  if (copying.has(key)) return;
+  copying.add(key);
+  const own = store.detached();
+  let stored = false;
+  try {
+    const body = await readBlobData(own, record);
+    if (!body) return;
+    const sized = new FixedLengthStream(record.size);
+    void body.pipeTo(sized.writable).catch(() => {});
+    await publicBucket(own).put(key, sized.readable, {
+      httpMetadata: { contentType: "application/octet-stream", cacheControl: "public, max-age=31536000, immutable" },
+      // R2 refuses bytes that do not hash to the digest, so a copy is the blob or nothing.
+      [digest.algorithm]: digest.hex,
+    });
+    stored = true;
+  } catch {
+    // Nothing to undo: R2 stores an object whole or not at all.
+  } finally {
+    copying.delete(key);
+    const line = { digest: formatDigest(digest), bytes: record.size, stored, ...own.meter.usage() };
+    console.log("public-blobs copy", JSON.stringify(line));
+  }
+}
