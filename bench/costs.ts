@@ -14,11 +14,11 @@ import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, pushWhole, type 
 const AUTH = `Basic ${Buffer.from("bench:bench-password").toString("base64")}`;
 const VARS = { USERNAME: "bench", PASSWORD: "bench-password" };
 const COUNTERS = ["r2ClassA", "r2ClassB", "r2Free", "kvReads", "kvWrites"] as const;
-type Counts = Record<(typeof COUNTERS)[number], number> & { requests: number };
+export type Counts = Record<(typeof COUNTERS)[number], number> & { requests: number };
 
 /** Sums the counts of the request lines the runtime logged after `from` (a log offset), and
  *  of the edge cache's fills, which read behind the answer on a meter of their own. */
-function countsSince(server: RegistryServer, from: number): Counts {
+export function countsSince(server: RegistryServer, from: number): Counts {
   const sum: Counts = { requests: 0, r2ClassA: 0, r2ClassB: 0, r2Free: 0, kvReads: 0, kvWrites: 0 };
   for (const match of server
     .log()

@@ -16,6 +16,9 @@ export interface Reply {
   bytes: number;
   sha256: string | null;
   body: string;
+  /** Milliseconds from sending the request to the answer's first body byte (to its end when
+   *  it has no body): a pull's time to first byte. */
+  firstByteMs: number;
 }
 
 /** A request that sees no bytes for this long fails the run instead of hanging it. */
@@ -28,8 +31,11 @@ export function send(
   method: string,
   headers: Record<string, string>,
   body: Iterable<Buffer> | null,
-  options: { hash?: boolean; agent?: Agent; bytesPerSecond?: number } = {},
+  options: { hash?: boolean; agent?: Agent; bytesPerSecond?: number; bodyChars?: number } = {},
 ): Promise<Reply> {
+  // A manifest must be read whole to find its layers; other bodies only show in error messages.
+  const bodyChars = options.bodyChars ?? 2000;
+  const sent = performance.now();
   return new Promise((resolve, reject) => {
     const tls = url.startsWith("https:");
     const open = tls ? httpsRequest : httpRequest;
@@ -37,8 +43,10 @@ export function send(
       const hash = options.hash ? createHash("sha256") : null;
       let bytes = 0;
       let text = "";
+      let firstByteMs: number | null = null;
       const started = performance.now();
       res.on("data", (chunk: Buffer) => {
+        firstByteMs ??= performance.now() - sent;
         bytes += chunk.length;
         // A slow reader (a laptop on Wi-Fi, a client that unpacks as it pulls): pause while
         // ahead of the rate, so the server sees the backpressure such a client gives.
@@ -50,7 +58,7 @@ export function send(
           }
         }
         hash?.update(chunk);
-        if (text.length < 2000) text += chunk.toString("utf8", 0, Math.min(chunk.length, 2000));
+        if (text.length < bodyChars) text += chunk.toString("utf8", 0, Math.min(chunk.length, bodyChars - text.length));
       });
       res.on("end", () =>
         resolve({
@@ -59,6 +67,7 @@ export function send(
           bytes,
           sha256: hash ? `sha256:${hash.digest("hex")}` : null,
           body: hash ? "" : text,
+          firstByteMs: firstByteMs ?? performance.now() - sent,
         }),
       );
       res.on("error", reject);

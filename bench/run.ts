@@ -5,7 +5,10 @@
 // --costs (only storage operations per client operation and workerd CPU per MiB; see costs.ts),
 // --wrk (manifest GET with auth under wrk -c50 over TLS beside docker-registry; see wrk.ts),
 // --mixed (only the mixed load of bench/mixed.ts: GET latency while ten uploads stream),
-// --webhooks (only bench/webhooks.ts: ten concurrent pushes, webhooks off and with a slow receiver).
+// --webhooks (only bench/webhooks.ts: ten concurrent pushes, webhooks off and with a slow receiver),
+// --delivery (only bench/delivery.ts: a docker-pushed 5-layer image pulled cold and warm with the
+// edge cache, without it, and by presigned redirect). Like the other single-section flags they
+// print and write nothing; the full run writes the delivery section too when docker answers.
 import { execSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -18,6 +21,7 @@ import { peerAvailable, startPeer } from "./peer";
 import { benchWebhooks, webhooksTable } from "./webhooks";
 import { benchWrk, wrkTable } from "./wrk";
 import { benchCosts, benchCpu, costTable, cpuTable } from "./costs";
+import { benchDelivery, deliveryReport, dockerAvailable, type DeliveryRow } from "./delivery";
 import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, pushWhole, type Target } from "./scenarios";
 
 const quick = process.argv.includes("--quick");
@@ -285,6 +289,7 @@ async function main(): Promise<void> {
   const benchAuth = { username: "bench", password: "bench-password" };
   if (process.argv.includes("--webhooks"))
     return void console.log(`\n${webhooksTable(await benchWebhooks(benchAuth))}`);
+  if (process.argv.includes("--delivery")) return void console.log(`\n${deliveryReport(await benchDelivery())}`);
   for (let run = 0; run < RUNS; run++) {
     for (const size of SIZES) {
       const digest = payloadDigest(size);
@@ -295,6 +300,8 @@ async function main(): Promise<void> {
   }
   for (let run = 0; run < RUNS; run++) await benchMixed();
   const webhookRows = await benchWebhooks(benchAuth);
+  // A minute or two on three small runtimes; it needs a docker engine to push with.
+  const deliveryRows: DeliveryRow[] | null = (await dockerAvailable()) ? await benchDelivery() : null;
   if (!quick) {
     const digest = payloadDigest(HUGE);
     await onFreshServer("registry", async (server) => {
@@ -323,6 +330,9 @@ async function main(): Promise<void> {
     "",
     webhooksTable(webhookRows),
     "",
+    ...(deliveryRows
+      ? ["Delivery modes (bench/delivery.ts):", "", deliveryReport(deliveryRows), ""]
+      : ["Delivery modes: skipped, no docker engine answered (bench/delivery.ts pushes with docker).", ""]),
   ].join("\n");
   const out = process.env.BENCH_OUT ?? join(ROOT, "docs/benchmarks.md");
   // The hand-written reading of the numbers below the marker survives a new run.
