@@ -17,7 +17,8 @@ const COUNTERS = ["r2ClassA", "r2ClassB", "r2Free", "kvReads", "kvWrites"] as co
 export type Counts = Record<(typeof COUNTERS)[number], number> & { requests: number };
 
 /** Sums the counts of the request lines the runtime logged after `from` (a log offset), and
- *  of the edge cache's fills, which read behind the answer on a meter of their own. */
+ *  of the edge cache's fills and the public bucket's copies, which read (and write) behind
+ *  the answer on a meter of their own. */
 export function countsSince(server: RegistryServer, from: number): Counts {
   const sum: Counts = { requests: 0, r2ClassA: 0, r2ClassB: 0, r2Free: 0, kvReads: 0, kvWrites: 0 };
   for (const match of server
@@ -27,7 +28,8 @@ export function countsSince(server: RegistryServer, from: number): Counts {
     const line = JSON.parse(match[1]!) as Record<string, unknown>;
     let counts = line as Record<string, number>;
     if (line.type === "log") {
-      const fill = /^edge-cache fill (\{.*\})$/.exec(String(line.message));
+      // Work behind the answer on a meter of its own: the edge cache's fill, a public copy.
+      const fill = /^(?:edge-cache fill|public-blobs copy) (\{.*\})$/.exec(String(line.message));
       if (!fill) continue;
       counts = JSON.parse(fill[1]!);
     } else sum.requests++;

@@ -34,8 +34,8 @@ const ACCEPT = [
 /** The presigned URLs' bucket and key: only the storage host checks them. */
 const S3 = { bucket: "registry-bench", keyId: "bench-access-key-id", secret: "bench-secret-access-key" };
 
-type Mode = "worker, edge cache" | "worker, no cache" | "presigned";
-const MODES: Mode[] = ["worker, edge cache", "worker, no cache", "presigned"];
+type Mode = "worker, edge cache" | "worker, no cache" | "presigned" | "public";
+const MODES: Mode[] = ["worker, edge cache", "worker, no cache", "presigned", "public"];
 
 export interface DeliveryRow {
   mode: Mode;
@@ -63,15 +63,22 @@ async function optionsFor(mode: Mode, stateDir: string): Promise<StartOptions> {
     vars: { USERNAME: USER.username, PASSWORD: USER.password },
   };
   if (mode === "worker, no cache") return { ...base, vars: { ...base.vars, EDGE_CACHE_MAX_BYTES: "0" } };
-  if (mode !== "presigned") return base;
+  if (mode === "worker, edge cache") return base;
   const port = await freePort("127.0.0.2");
+  const storage = `http://127.0.0.2:${port}`;
+  // Public: the repository is anonymously pullable, so its blobs are copied to the public
+  // bucket on the first pull and redirected to after.
+  const redirect: Record<string, string> =
+    mode === "public"
+      ? { BLOB_REDIRECT: `public:${storage}`, ANONYMOUS_PULL: `${REPO}` }
+      : { BLOB_REDIRECT: "presigned" };
   return {
     ...base,
     storageHost: `127.0.0.2:${port}`,
     vars: {
       ...base.vars,
-      BLOB_REDIRECT: "presigned",
-      R2_S3_ENDPOINT: `http://127.0.0.2:${port}`,
+      ...redirect,
+      R2_S3_ENDPOINT: storage,
       R2_BUCKET_NAME: S3.bucket,
       R2_ACCESS_KEY_ID: S3.keyId,
       R2_SECRET_ACCESS_KEY: S3.secret,
@@ -169,8 +176,9 @@ async function pull(server: RegistryServer): Promise<PullResult> {
 
 const count = (text: string, pattern: RegExp) => [...text.matchAll(pattern)].length;
 const REQUEST_LINE = /^\{"type":"request"/gm;
-const FILL_LINE = /^\{"type":"log"[^\n]*edge-cache fill /gm;
-const STORAGE_GET = /^storage-host GET \S+ 20[06] verified /gm;
+const FILL_LINE = /^\{"type":"log"[^\n]*(?:edge-cache fill|public-blobs copy) /gm;
+/** A GET the storage host served: presigned (verified) or from the public bucket. */
+const STORAGE_GET = /^storage-host GET \S+ 20[06] (?:verified|public) /gm;
 
 /** Both servers log a request once its answer is out, and the edge cache's fill logs when it
  *  is done behind the answer: wait until every request and redirect has its line and no fill
@@ -203,7 +211,9 @@ async function measuredPull(server: RegistryServer, mode: Mode, which: "cold" | 
   // countsSince sums the fills with the requests; the fills alone, to show them apart.
   let fillB = 0;
   for (const match of log.matchAll(/^(\{"type":"log"[^\n]*\})$/gm)) {
-    const fill = /^edge-cache fill (\{.*\})$/.exec(String((JSON.parse(match[1]!) as { message?: unknown }).message));
+    const fill = /^(?:edge-cache fill|public-blobs copy) (\{.*\})$/.exec(
+      String((JSON.parse(match[1]!) as { message?: unknown }).message),
+    );
     if (fill) fillB += (JSON.parse(fill[1]!) as { r2ClassB?: number }).r2ClassB ?? 0;
   }
   const row: DeliveryRow = {
@@ -308,7 +318,7 @@ const dollars = (value: number) => `$${value.toFixed(5)}`;
 /** The section's markdown: what was measured, the table, and the cost of 1,000 pulls. */
 export function deliveryReport(rows: DeliveryRow[]): string {
   const table = [
-    "| mode | pull | Worker requests | R2 class A | R2 class B (Worker / edge-cache fills / storage host) | KV reads | workerd CPU | wall time | first layer's TTFB |",
+    "| mode | pull | Worker requests | R2 class A | R2 class B (Worker / behind the answer / storage host) | KV reads | workerd CPU | wall time | first layer's TTFB |",
     "|---|---|---|---|---|---|---|---|---|",
     ...rows.map((r) => `| ${r.mode} | ${r.pull} | ${cells(r).join(" | ")} |`),
   ];
@@ -322,8 +332,8 @@ export function deliveryReport(rows: DeliveryRow[]): string {
   ];
   return [
     `A ${LAYERS}-layer image (${LAYERS} layers of ${LAYER_BYTES / MiB} MiB of random bytes, one file each, plus its config) built with \`docker build\` (FROM scratch) and pushed with \`docker push\` to each mode's registry; then, on a fresh runtime over the same state (a new isolate, an empty edge cache), a cold pull and the same pull again (warm) as a client makes it over HTTP: manifest by tag, manifest by digest, the config and the ${LAYERS} layers by digest, a 307 followed without the Authorization header. Basic credentials on every request, so no token round trip (docker would add \`GET /v2/\` and a token request per pull).`,
-    "Modes: **worker, edge cache** (the default: the Worker streams from R2 and fills the Workers Cache API behind the answer with a read of its own); **worker, no cache** (`EDGE_CACHE_MAX_BYTES=0`); **presigned** (`BLOB_REDIRECT=presigned`: a 307 to a presigned GET on R2's S3 endpoint, locally the runtime's storage host, whose every verified GET is counted as the class B operation it would be on R2).",
-    "R2 and KV counts are the registry's own per-request log lines, the edge cache's `edge-cache fill` lines and the storage host's `storage-host GET … verified` lines. workerd CPU is read from /proc over the pull and until its last log line: it is all of workerd locally, local R2 and the Cache API's emulation included (in presigned mode, also local R2 serving the storage host's reads, which R2 does in production), so an upper bound on the Worker's CPU. Wall time and time to first byte are on loopback; the first layer's TTFB runs from its registry GET to its first body byte, redirect included.",
+    "Modes: **worker, edge cache** (the default: the Worker streams from R2 and fills the Workers Cache API behind the answer with a read of its own); **worker, no cache** (`EDGE_CACHE_MAX_BYTES=0`); **presigned** (`BLOB_REDIRECT=presigned`: a 307 to a presigned GET on R2's S3 endpoint, locally the runtime's storage host, whose every verified GET is counted as the class B operation it would be on R2); **public** (`BLOB_REDIRECT=public:…` with the repository anonymously pullable: the first pull of a blob is streamed and copies it to the public bucket behind the answer, later pulls get a 307 to the copy on the bucket's domain, locally the storage host; each of its GETs is counted as a class B operation, which is what a CDN miss costs: a GET the CDN answers from its cache costs none).",
+    "R2 and KV counts are the registry's own per-request log lines, the lines of the work done behind the answer (`edge-cache fill`, `public-blobs copy`: the copy's put is its class A operation) and the storage host's `storage-host GET` lines. workerd CPU is read from /proc over the pull and until its last log line: it is all of workerd locally, local R2 and the Cache API's emulation included (in presigned mode, also local R2 serving the storage host's reads, which R2 does in production), so an upper bound on the Worker's CPU. Wall time and time to first byte are on loopback; the first layer's TTFB runs from its registry GET to its first body byte, redirect included.",
     "",
     table.join("\n"),
     "",

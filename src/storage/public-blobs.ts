@@ -53,6 +53,7 @@ export async function copyToPublicBucket(store: Storage, digest: Digest, record:
   if (copying.has(key)) return;
   copying.add(key);
   const own = store.detached();
+  const seen = present.generation();
   let stored = false;
   try {
     const body = await readBlobData(own, record);
@@ -65,6 +66,8 @@ export async function copyToPublicBucket(store: Storage, digest: Digest, record:
       [digest.algorithm]: digest.hex,
     });
     stored = true;
+    // The next pull in this isolate redirects without a head of the public bucket.
+    present.remember(key, true, seen);
   } catch {
     // Nothing to undo: R2 stores an object whole or not at all.
   } finally {
