@@ -25,6 +25,43 @@ export interface Environment {
 
 /** The events queue (docs/events.md): a producer needs a consumer, the consumer a dead-letter
  *  queue whose name EVENTS_DEAD_LETTER_QUEUE gives, and webhooks need the producer. */
+/** BLOB_REDIRECT (docs/delivery.md): what each mode needs beside its variable. The Worker
+ *  refuses a half-configured mode at run time too; this says so before the deploy. */
+function checkDelivery(
+  env: Environment,
+  envName: string,
+  secrets: string[] | null,
+  missing: string[],
+  advice: string[],
+): void {
+  const vars = env.vars ?? {};
+  const mode = String(vars.BLOB_REDIRECT ?? "").trim();
+  const registry = env.r2_buckets?.find((b) => b.binding === "REGISTRY");
+  if (mode === "presigned") {
+    if (vars.R2_ACCOUNT_ID === undefined && vars.R2_S3_ENDPOINT === undefined)
+      missing.push(`BLOB_REDIRECT=presigned: R2_ACCOUNT_ID under [env.${envName}.vars] (docs/delivery.md)`);
+    if (registry?.bucket_name && vars.R2_BUCKET_NAME !== registry.bucket_name)
+      missing.push(
+        `BLOB_REDIRECT=presigned: R2_BUCKET_NAME must name the REGISTRY bucket, ${JSON.stringify(registry.bucket_name)}`,
+      );
+    const unset = ["R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"].filter((name) => secrets && !secrets.includes(name));
+    for (const name of unset)
+      missing.push(`BLOB_REDIRECT=presigned: the secret ${name}: npx wrangler secret put ${name} --env ${envName}`);
+  } else if (mode.startsWith("public:")) {
+    const publicBucket = env.r2_buckets?.find((b) => b.binding === "PUBLIC_BLOBS");
+    if (!publicBucket?.bucket_name)
+      missing.push(
+        `BLOB_REDIRECT=public: [[env.${envName}.r2_buckets]] with binding = "PUBLIC_BLOBS" (docs/delivery.md)`,
+      );
+    else if (publicBucket.bucket_name === registry?.bucket_name)
+      missing.push(
+        "BLOB_REDIRECT=public: PUBLIC_BLOBS must be a bucket of its own; a public domain on the REGISTRY bucket publishes private content",
+      );
+    if (!vars.ANONYMOUS_PULL)
+      advice.push("BLOB_REDIRECT=public without ANONYMOUS_PULL: no repository is public, so nothing is redirected");
+  }
+}
+
 function checkQueues(env: Environment, envName: string, missing: string[], advice: string[]): void {
   const vars = env.vars ?? {};
   const producer = env.queues?.producers?.find((p) => p.binding === "EVENTS");
@@ -94,6 +131,7 @@ export function checkEnvironment(env: Environment, envName: string, secrets: str
     );
 
   checkQueues(env, envName, missing, advice);
+  checkDelivery(env, envName, secrets, missing, advice);
 
   if (secrets === null) {
     advice.push(

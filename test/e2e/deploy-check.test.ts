@@ -43,6 +43,58 @@ it.each<[string, Environment, string[] | null, RegExp]>([
   expect(missing[0]).toMatch(message);
 });
 
+const PRESIGNED_VARS = {
+  ...COMPLETE.vars,
+  BLOB_REDIRECT: "presigned",
+  R2_ACCOUNT_ID: "0123456789abcdef0123456789abcdef",
+  R2_BUCKET_NAME: "r2-registry",
+};
+const R2_SECRETS = [...SECRETS, "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"];
+const PUBLIC_ENV: Environment = {
+  ...COMPLETE,
+  vars: { ...COMPLETE.vars, BLOB_REDIRECT: "public:https://blobs.example.com", ANONYMOUS_PULL: "library/*" },
+  r2_buckets: [...COMPLETE.r2_buckets!, { binding: "PUBLIC_BLOBS", bucket_name: "r2-registry-public" }],
+};
+
+it("takes a complete presigned or public delivery", () => {
+  expect(checkEnvironment({ ...COMPLETE, vars: PRESIGNED_VARS }, "production", R2_SECRETS)).toEqual({
+    missing: [],
+    advice: [],
+  });
+  expect(checkEnvironment(PUBLIC_ENV, "production", SECRETS)).toEqual({ missing: [], advice: [] });
+});
+
+it.each<[string, Environment, RegExp]>([
+  [
+    "presigned without the account",
+    { ...COMPLETE, vars: { ...PRESIGNED_VARS, R2_ACCOUNT_ID: undefined } },
+    /R2_ACCOUNT_ID/,
+  ],
+  [
+    "presigned naming another bucket",
+    { ...COMPLETE, vars: { ...PRESIGNED_VARS, R2_BUCKET_NAME: "other" } },
+    /must name the REGISTRY bucket/,
+  ],
+  ["public without its bucket", { ...PUBLIC_ENV, r2_buckets: COMPLETE.r2_buckets }, /binding = "PUBLIC_BLOBS"/],
+  [
+    "public on the registry's own bucket",
+    { ...PUBLIC_ENV, r2_buckets: [...COMPLETE.r2_buckets!, { binding: "PUBLIC_BLOBS", bucket_name: "r2-registry" }] },
+    /a bucket of its own/,
+  ],
+])("delivery: %s is missing", (_name, env, message) => {
+  const { missing } = checkEnvironment(env, "production", R2_SECRETS);
+  expect(missing).toHaveLength(1);
+  expect(missing[0]).toMatch(message);
+});
+
+it("delivery: presigned without its secrets names both", () => {
+  const { missing } = checkEnvironment({ ...COMPLETE, vars: PRESIGNED_VARS }, "production", SECRETS);
+  expect(missing).toEqual([
+    expect.stringMatching(/secret R2_ACCESS_KEY_ID/),
+    expect.stringMatching(/secret R2_SECRET_ACCESS_KEY/),
+  ]);
+});
+
 const QUEUES: Environment["queues"] = {
   producers: [{ binding: "EVENTS", queue: "registry-events" }],
   consumers: [
