@@ -20,7 +20,8 @@ import { needClients } from "./clients/availability";
 import { buildBase, buildDerived, type BuiltImage } from "./clients/images";
 import { CREDS, logMark, requestsSince } from "./clients/registry";
 import { pullToLayout, pushImage } from "./clients/skopeo";
-import { ContainersTools, Ctr, DockerCli } from "./clients/tools";
+import { sha256OfFile } from "./clients/run";
+import { ContainersTools, Crane, Ctr, DockerCli, Oras } from "./clients/tools";
 import { runCli } from "./push-client-fixtures";
 import { E2E_AUTH, E2E_CREDENTIALS, freePort, pushBlob, registrySuite, type RegistryServer } from "./registry-server";
 
@@ -315,6 +316,27 @@ describe.each(MODES)("real clients pull through BLOB_REDIRECT=$name", (mode) => 
       });
     } finally {
       await ctr.run(["images", "rm", "--sync", name]).catch(() => undefined);
+    }
+  });
+
+  it("crane pulls it into a layout, and oras copies it into one", async (context) => {
+    await needClients(context, "crane", "oras", "skopeo", "umoci", "busybox");
+    const crane = new Crane(join(work, "crane-config"));
+    const oras = new Oras(join(work, "oras"));
+    const { username, password } = E2E_CREDENTIALS;
+    await crane.run(["auth", "login", server.host, "-u", username, "--password-stdin"], { input: password });
+    await oras.run(["login", server.host, "-u", username, "--password-stdin"], { input: password });
+    await throughStorage(async () => {
+      await crane.run(["pull", "--format", "oci", `${server.host}/${repo}:v1`, join(work, "crane-layout")]);
+    });
+    await throughStorage(async () => {
+      await oras.run(["cp", "-r", `${server.host}/${repo}:v1`, "--to-oci-layout", `${join(work, "oras-layout")}:v1`]);
+    });
+    for (const layout of ["crane-layout", "oras-layout"]) {
+      for (const layer of image.manifest.layers) {
+        const file = join(work, layout, "blobs", ...layer.digest.split(":"));
+        expect(await sha256OfFile(file), `${layout} ${layer.digest}`).toBe(layer.digest);
+      }
     }
   });
 
