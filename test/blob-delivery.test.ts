@@ -10,6 +10,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../src/config/config";
 import { parseBlobDelivery, type DeliveryVariables } from "../src/config/delivery";
 import { fetcher, PASSWORDS, usersJson } from "./auth-setup";
+import { client } from "./ui-client";
 import { deleteManifest, gcEnv, runGc } from "./gc-helpers";
 import {
   basic,
@@ -280,6 +281,24 @@ describe("BLOB_REDIRECT=presigned", () => {
     expect(head.headers.get("Location")).toBeNull();
     const unsatisfiable = await pull(path, { headers: { Range: "bytes=999999-" }, redirect: "manual" }, target);
     expect(unsatisfiable.status).toBe(416);
+  });
+
+  it("never redirects the web UI's download: it streams the file with its name and type", async () => {
+    const bytes = new TextEncoder().encode('{"bomFormat":"CycloneDX"}');
+    const digest = await pushBlob("signed/ui", bytes);
+    const c = client({
+      BLOB_REDIRECT: "presigned",
+      R2_ACCOUNT_ID: account,
+      R2_BUCKET_NAME: "my-registry",
+      R2_ACCESS_KEY_ID: "key-id",
+      R2_SECRET_ACCESS_KEY: "secret",
+    });
+    await c.signIn("tester", "test-password");
+    const file = await c.fetchPage(`/r/signed/ui/-/blob/${digest}?type=application/json`);
+    expect(file.status).toBe(200);
+    expect(file.headers.get("Location")).toBeNull();
+    expect(file.headers.get("Content-Disposition")).toBe(`attachment; filename="${digest.slice(7)}.json"`);
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(bytes);
   });
 
   it("redirects nobody who may not pull, and nothing the repository does not link", async () => {

@@ -14,7 +14,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:chil
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 export interface StorageHostOptions {
@@ -125,8 +125,22 @@ async function serveObject(req: IncomingMessage, res: ServerResponse, bucket: R2
     await object.body.cancel();
     res.end();
   } else {
-    // pipeline settles however the response ends (a client that hangs up included).
-    await pipeline(Readable.fromWeb(object.body as never), res);
+    // pipeline settles however the response ends. A client that has every byte may close the
+    // connection before the response's own end is reported (a premature close): the bytes
+    // handed to the response tell a whole answer from a cut one.
+    const length = range ? range.length : head.size;
+    let sent = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(Readable.fromWeb(object.body as never), counted, res);
+    } catch (error) {
+      if (sent !== length) throw error;
+    }
   }
   return range ? "range" : "whole";
 }
