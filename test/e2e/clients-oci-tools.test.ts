@@ -136,19 +136,7 @@ describe("containerd ctr images pull", () => {
     const ctr = new Ctr(join(work, "ctr"), server.host, `e2e-${process.pid}`);
     const name = `${server.host}/e2e/ctr:v1`;
     try {
-      await ctr.run([
-        "images",
-        "pull",
-        "--hosts-dir",
-        ctr.hostsDir,
-        "--user",
-        CREDS,
-        "--platform",
-        "linux/arm64",
-        "--snapshotter",
-        "native",
-        name,
-      ]);
+      await ctr.pull(name, CREDS, ["--platform", "linux/arm64"]);
       const listed = (await ctr.run(["images", "ls"])).stdout.split("\n").find((line) => line.startsWith(`${name} `));
       expect(listed?.split(/\s+/)[2]).toBe(arm64.manifestDigest);
       const content = (await ctr.run(["content", "ls"])).stdout;

@@ -300,17 +300,7 @@ describe.each(MODES)("real clients pull through BLOB_REDIRECT=$name", (mode) => 
     const name = `${server.host}/${repo}:v1`;
     try {
       await throughStorage(async () => {
-        await ctr.run([
-          "images",
-          "pull",
-          "--hosts-dir",
-          ctr.hostsDir,
-          "--user",
-          CREDS,
-          "--snapshotter",
-          "native",
-          name,
-        ]);
+        await ctr.pull(name, CREDS);
         const content = (await ctr.run(["content", "ls"])).stdout;
         for (const layer of image.manifest.layers) expect(content).toContain(layer.digest);
       });

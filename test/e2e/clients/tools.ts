@@ -98,6 +98,13 @@ export class Ctr {
   run(args: string[]): Promise<RunResult> {
     return runOk("ctr", ["--address", containerdAddress() ?? "", "--namespace", this.namespace, ...args]);
   }
+
+  /** `ctr images pull` of `name` through the hosts dir, with `credentials` ("user:password"),
+   *  unpacked with the native snapshotter (no overlay here); `extra` before the name. */
+  pull(name: string, credentials: string, extra: string[] = []): Promise<RunResult> {
+    const flags = ["--hosts-dir", this.hostsDir, "--user", credentials, "--snapshotter", "native"];
+    return this.run(["images", "pull", ...flags, ...extra, name]);
+  }
 }
 
 /** crane (go-containerregistry) with its own docker config directory for `crane auth login`.
