@@ -48,6 +48,9 @@ it.each([
   [["--host", "my laptop"], /--host takes an IP address/],
   [["--log-format", "xml"], /--log-format takes text or json/],
   [["--var", "UNSET_IN_THIS_TEST"], /environment variable UNSET_IN_THIS_TEST is not set/],
+  // The storage host serves the bucket to whoever holds a URL: never beyond this machine.
+  [["--storage-host", "0.0.0.0:9000"], /--storage-host takes a loopback ADDR:PORT/],
+  [["--storage-host", "127.0.0.2"], /--storage-host takes a loopback ADDR:PORT/],
 ])("npm start -- %j is refused with usage (exit 2) before the Worker boots", (args, message) => {
   const result = startWith(args);
   expect(result.stderr).toMatch(message);
