@@ -13,6 +13,7 @@
 // dropped), and each data center fills its own copy. docs/delivery.md has the rest.
 import { formatContentRange, type ByteRange } from "../oci/range";
 import type { Digest } from "../oci/digest";
+import { runBehindAnswer } from "./behind-answer";
 import { readBlobData } from "./blob-data";
 import type { BlobRecord } from "./blobs";
 import type { Storage } from "./storage";
@@ -23,10 +24,6 @@ export interface EdgePlace {
   origin: string;
   maxBytes: number;
 }
-
-/** Fills under way in this isolate, by cache key: a burst of cold pulls of one layer reads it
- *  from R2 for the cache once, not once per pull. */
-const filling = new Set<string>();
 
 function cacheKey(origin: string, digest: Digest): string {
   return `${origin}/-/edge-cache/blobs/${digest.algorithm}/${digest.hex}`;
@@ -66,9 +63,8 @@ export async function matchCachedBlob(
  * Puts the blob into the edge cache from a read of its own, streamed from R2 into the cache
  * without buffering: the client's answer never waits for the fill, and a slow client never
  * holds bytes for it. A cold pull costs one more read of the blob (one class B operation per
- * READ_WINDOW_BYTES), counted on a meter of its own and logged as one `edge-cache fill` line
- * (the request's line counts its answer alone); a failed fill only means the next pull is
- * cold too.
+ * READ_WINDOW_BYTES), counted and logged as an `edge-cache fill` line (storage/behind-answer.ts);
+ * a failed fill only means the next pull is cold too.
  */
 export async function fillBlobCache(
   store: Storage,
@@ -77,26 +73,17 @@ export async function fillBlobCache(
   record: BlobRecord,
 ): Promise<void> {
   const cache = edgeCache();
+  if (!cache || record.size > place.maxBytes) return;
   const key = cacheKey(place.origin, digest);
-  if (!cache || record.size > place.maxBytes || filling.has(key)) return;
-  filling.add(key);
-  const own = store.detached();
-  let stored = false;
-  try {
+  await runBehindAnswer(store, { label: "edge-cache fill", key, digest, bytes: record.size }, async (own) => {
     const body = await readBlobData(own, record);
-    if (!body) return;
+    if (!body) return false;
     const headers = new Headers({
       "Content-Type": "application/octet-stream",
       "Content-Length": String(record.size),
       "Cache-Control": "public, max-age=31536000, immutable",
     });
     await cache.put(key, new Response(body, { headers }));
-    stored = true;
-  } catch {
-    // Nothing to undo: an entry is either whole or absent.
-  } finally {
-    filling.delete(key);
-    const line = { digest: `${digest.algorithm}:${digest.hex}`, bytes: record.size, stored, ...own.meter.usage() };
-    console.log("edge-cache fill", JSON.stringify(line));
-  }
+    return true;
+  });
 }

@@ -9,7 +9,8 @@
 // rights and the repository's link are checked, and only for anonymously pullable
 // repositories.
 import { RegistryError } from "../errors";
-import { formatDigest, type Digest } from "../oci/digest";
+import type { Digest } from "../oci/digest";
+import { runBehindAnswer } from "./behind-answer";
 import { readBlobData } from "./blob-data";
 import type { BlobRecord } from "./blobs";
 import { publicBucketOf } from "./bindings";
@@ -20,8 +21,6 @@ import type { Storage } from "./storage";
 /** Copies known to exist, remembered as links are (storage/link-cache.ts: 60 s, forgotten
  *  on any delete this isolate makes), so a warm pull costs no head of the public bucket. */
 const present = new LinkCache<true>();
-/** Copies under way in this isolate: a burst of first pulls copies a blob once. */
-const copying = new Set<string>();
 
 function publicBucket(store: Storage) {
   const bucket = publicBucketOf(store);
@@ -44,20 +43,16 @@ export async function publicBlobUrl(store: Storage, base: string, digest: Digest
 /**
  * Copies the blob into the public bucket from a read of its own, streamed (never buffered)
  * and checked by R2 against the digest, behind the answer: the first pull is served by the
- * Worker, later ones are redirected. Counted on a meter of its own and logged as one
- * `public-blobs copy` line, like the edge cache's fill; a failed copy only means the next
- * pull copies again.
+ * Worker, later ones are redirected. Counted and logged as a `public-blobs copy` line, like
+ * the edge cache's fill (storage/behind-answer.ts); a failed copy only means the next pull
+ * copies again.
  */
 export async function copyToPublicBucket(store: Storage, digest: Digest, record: BlobRecord): Promise<void> {
   const key = keys.publicBlob(digest);
-  if (copying.has(key)) return;
-  copying.add(key);
-  const own = store.detached();
   const seen = present.generation();
-  let stored = false;
-  try {
+  await runBehindAnswer(store, { label: "public-blobs copy", key, digest, bytes: record.size }, async (own) => {
     const body = await readBlobData(own, record);
-    if (!body) return;
+    if (!body) return false;
     const sized = new FixedLengthStream(record.size);
     void body.pipeTo(sized.writable).catch(() => {});
     await publicBucket(own).put(key, sized.readable, {
@@ -65,14 +60,8 @@ export async function copyToPublicBucket(store: Storage, digest: Digest, record:
       // R2 refuses bytes that do not hash to the digest, so a copy is the blob or nothing.
       [digest.algorithm]: digest.hex,
     });
-    stored = true;
     // The next pull in this isolate redirects without a head of the public bucket.
     present.remember(key, true, seen);
-  } catch {
-    // Nothing to undo: R2 stores an object whole or not at all.
-  } finally {
-    copying.delete(key);
-    const line = { digest: formatDigest(digest), bytes: record.size, stored, ...own.meter.usage() };
-    console.log("public-blobs copy", JSON.stringify(line));
-  }
+    return true;
+  });
 }

@@ -34,7 +34,7 @@ export class Storage {
   }
 
   /** The same storage on a meter of its own that the request's does not include: for work
-   *  that outlives the answer (the edge cache's fill), whose calls are logged apart. */
+   *  that outlives the answer (storage/behind-answer.ts), whose calls are logged apart. */
   detached(): Storage {
     return new Storage(this.env, new Meter());
   }
