@@ -23,8 +23,6 @@ export interface Environment {
   };
 }
 
-/** The events queue (docs/events.md): a producer needs a consumer, the consumer a dead-letter
- *  queue whose name EVENTS_DEAD_LETTER_QUEUE gives, and webhooks need the producer. */
 /** BLOB_REDIRECT (docs/delivery.md): what each mode needs beside its variable. The Worker
  *  refuses a half-configured mode at run time too; this says so before the deploy. */
 function checkDelivery(
@@ -62,6 +60,8 @@ function checkDelivery(
   }
 }
 
+/** The events queue (docs/events.md): a producer needs a consumer, the consumer a dead-letter
+ *  queue whose name EVENTS_DEAD_LETTER_QUEUE gives, and webhooks need the producer. */
 function checkQueues(env: Environment, envName: string, missing: string[], advice: string[]): void {
   const vars = env.vars ?? {};
   const producer = env.queues?.producers?.find((p) => p.binding === "EVENTS");
