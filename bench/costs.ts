@@ -14,13 +14,20 @@ import { bareGet, barePut, pullBlob, pushChunked, pushStreamed, pushWhole, type 
 const AUTH = `Basic ${Buffer.from("bench:bench-password").toString("base64")}`;
 const VARS = { USERNAME: "bench", PASSWORD: "bench-password" };
 const COUNTERS = ["r2ClassA", "r2ClassB", "r2Free", "kvReads", "kvWrites"] as const;
-export type Counts = Record<(typeof COUNTERS)[number], number> & { requests: number };
+/** The counts, and of them the class B reads made behind the answers (the edge cache's
+ *  fills, the public bucket's copies: src/storage/behind-answer.ts). */
+export type Counts = Record<(typeof COUNTERS)[number], number> & { requests: number; behindClassB: number };
+
+/** The labels of the log lines of storage work done behind an answer, as a regex group. */
+export const BEHIND_ANSWER_LABELS = `(?:edge-cache fill|public-blobs copy)`;
+/** Such a line's message: its label, then its counts as JSON. */
+const BEHIND_ANSWER_LINE = new RegExp(`^${BEHIND_ANSWER_LABELS} (\\{.*\\})$`);
 
 /** Sums the counts of the request lines the runtime logged after `from` (a log offset), and
  *  of the edge cache's fills and the public bucket's copies, which read (and write) behind
  *  the answer on a meter of their own. */
 export function countsSince(server: RegistryServer, from: number): Counts {
-  const sum: Counts = { requests: 0, r2ClassA: 0, r2ClassB: 0, r2Free: 0, kvReads: 0, kvWrites: 0 };
+  const sum: Counts = { requests: 0, r2ClassA: 0, r2ClassB: 0, r2Free: 0, kvReads: 0, kvWrites: 0, behindClassB: 0 };
   for (const match of server
     .log()
     .slice(from)
@@ -29,9 +36,10 @@ export function countsSince(server: RegistryServer, from: number): Counts {
     let counts = line as Record<string, number>;
     if (line.type === "log") {
       // Work behind the answer on a meter of its own: the edge cache's fill, a public copy.
-      const fill = /^(?:edge-cache fill|public-blobs copy) (\{.*\})$/.exec(String(line.message));
-      if (!fill) continue;
-      counts = JSON.parse(fill[1]!);
+      const behind = BEHIND_ANSWER_LINE.exec(String(line.message));
+      if (!behind) continue;
+      counts = JSON.parse(behind[1]!);
+      sum.behindClassB += counts.r2ClassB ?? 0;
     } else sum.requests++;
     for (const key of COUNTERS) sum[key] += counts[key] ?? 0;
   }

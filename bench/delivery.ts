@@ -14,7 +14,7 @@ import { workerdCpuSeconds } from "../scripts/local-runtime/workerd-cpu";
 import { run, runOk } from "../test/e2e/clients/run";
 import { DockerCli } from "../test/e2e/clients/tools";
 import { freePort, startRegistry, type RegistryServer, type StartOptions } from "../test/e2e/registry-server";
-import { countsSince } from "./costs";
+import { BEHIND_ANSWER_LABELS, countsSince } from "./costs";
 import { MiB } from "./data";
 import { absolute, send } from "./http";
 
@@ -176,7 +176,8 @@ async function pull(server: RegistryServer): Promise<PullResult> {
 
 const count = (text: string, pattern: RegExp) => [...text.matchAll(pattern)].length;
 const REQUEST_LINE = /^\{"type":"request"/gm;
-const FILL_LINE = /^\{"type":"log"[^\n]*(?:edge-cache fill|public-blobs copy) /gm;
+/** A JSON log line of work behind an answer (an edge cache fill, a public copy). */
+const FILL_LINE = new RegExp(`^\\{"type":"log"[^\\n]*${BEHIND_ANSWER_LABELS} `, "gm");
 /** A GET the storage host served: presigned (verified) or from the public bucket. */
 const STORAGE_GET = /^storage-host GET \S+ 20[06] (?:verified|public) /gm;
 
@@ -208,20 +209,12 @@ async function measuredPull(server: RegistryServer, mode: Mode, which: "cold" | 
   const cpuSeconds = workerdCpuSeconds({ group: server.pgid }) - cpuBefore;
   const log = server.log().slice(from);
   const all = countsSince(server, from);
-  // countsSince sums the fills with the requests; the fills alone, to show them apart.
-  let fillB = 0;
-  for (const match of log.matchAll(/^(\{"type":"log"[^\n]*\})$/gm)) {
-    const fill = /^(?:edge-cache fill|public-blobs copy) (\{.*\})$/.exec(
-      String((JSON.parse(match[1]!) as { message?: unknown }).message),
-    );
-    if (fill) fillB += (JSON.parse(fill[1]!) as { r2ClassB?: number }).r2ClassB ?? 0;
-  }
   const row: DeliveryRow = {
     mode,
     pull: which,
     workerRequests: all.requests,
     r2ClassA: all.r2ClassA,
-    classB: { worker: all.r2ClassB - fillB, fills: fillB, storageHost: count(log, STORAGE_GET) },
+    classB: { worker: all.r2ClassB - all.behindClassB, fills: all.behindClassB, storageHost: count(log, STORAGE_GET) },
     kvReads: all.kvReads,
     cpuSeconds,
     wallSeconds,
