@@ -348,9 +348,14 @@ describe("BLOB_REDIRECT=public", () => {
     const bytes = seededBytes(60_000, 31);
     const digest = await pushBlob("open/app", bytes);
     const path = `/v2/open/app/blobs/${digest}`;
+    const log = vi.spyOn(console, "log");
     const first = await pull(path, { auth: null, redirect: "manual" }, publicMode());
+    const behind = log.mock.calls.map((call) => call[0]).filter((label) => /fill|copy/.test(String(label)));
+    log.mockRestore();
     expect(first.status).toBe(200);
     expect(sha256(first.bytes)).toBe(digest);
+    // The copy serves every later pull, so the edge cache is not filled beside it.
+    expect(behind).toEqual(["public-blobs copy"]);
     const copy = await publicBucket().get(`blobs/sha256/${digest.slice(7)}`);
     expect(copy).not.toBeNull();
     expect(sha256(new Uint8Array(await copy!.arrayBuffer()))).toBe(digest);

@@ -92,20 +92,26 @@ export interface ServeOptions {
   redirect: boolean;
 }
 
+/** How the GET of a stored blob is answered: a redirect, or the Worker's stream, which
+ *  fills the edge cache behind it unless the public bucket is being given a copy that will
+ *  serve every later pull (a fill then would be a read of the blob for nothing). */
+type Delivery = { location: string } | { fillEdgeCache: boolean };
+
 /**
- * Where BLOB_REDIRECT sends a GET of a stored blob, or null to stream it (docs/delivery.md).
- * The caller has checked the pull right and the repository's link. Presigned: R2 itself, so
- * the Worker spends nothing on the body and the client sends its Range there. Public: the
- * public bucket's copy, for a repository anyone may pull, never another; a blob with no copy
- * yet is streamed and copied behind the answer.
+ * Where BLOB_REDIRECT sends a GET of a stored blob (docs/delivery.md). The caller has checked
+ * the pull right and the repository's link. Presigned: R2 itself, so the Worker spends
+ * nothing on the body and the client sends its Range there. Public: the public bucket's
+ * copy, for a repository anyone may pull, never another; a blob with no copy yet is streamed
+ * and copied behind the answer.
  */
-async function redirectTarget(deps: Deps, repo: string, digest: Digest, link: BlobRecord): Promise<string | null> {
+async function deliveryOf(deps: Deps, repo: string, digest: Digest, link: BlobRecord): Promise<Delivery> {
   const delivery = deps.config.delivery;
-  if (delivery.mode === "presigned") return presignedBlobUrl(delivery, link);
-  if (delivery.mode !== "public" || !isAnonymouslyPullable(deps.config.auth, repo)) return null;
+  if (delivery.mode === "presigned") return { location: await presignedBlobUrl(delivery, link) };
+  if (delivery.mode !== "public" || !isAnonymouslyPullable(deps.config.auth, repo)) return { fillEdgeCache: true };
   const url = await publicBlobUrl(deps.store, delivery.base, digest);
-  if (!url) deps.waitUntil(copyToPublicBucket(deps.store, digest, link));
-  return url;
+  if (url) return { location: url };
+  deps.waitUntil(copyToPublicBucket(deps.store, digest, link));
+  return { fillEdgeCache: false };
 }
 
 /** A redirect to where the bytes are. Never kept by a cache: a presigned URL expires. */
@@ -171,29 +177,30 @@ async function serveFrom(
   if (wanted) headers.set("Content-Range", formatContentRange(wanted, link.size));
   const status = wanted ? 206 : 200;
   if (request.method === "HEAD") return { status, headers, body: null };
-  const location = options.redirect ? await redirectTarget(deps, repo, digest, link) : null;
-  if (location) return { status: 307, headers: redirectHeaders(digest, location), body: null };
+  const delivery = options.redirect ? await deliveryOf(deps, repo, digest, link) : { fillEdgeCache: true };
+  if ("location" in delivery) return { status: 307, headers: redirectHeaders(digest, delivery.location), body: null };
   const place = { origin: new URL(request.url).origin, maxBytes: deps.config.edgeCacheMaxBytes };
-  const body = await blobBytes(deps, link, digest, wanted, place);
+  const body = await blobBytes(deps, link, digest, wanted, place, delivery.fillEdgeCache);
   return body ? { status, headers, body } : null;
 }
 
 /** The bytes of a stored blob, whole or a range: from this data center's edge cache when it
- *  holds them, else from R2, filling the cache behind the answer (storage/edge-cache.ts).
- *  Null when R2 has no data under the link. The caller has checked the rights and the link:
- *  the cache is never asked before both. */
+ *  holds them, else from R2, filling the cache behind the answer when `fill` says so
+ *  (storage/edge-cache.ts). Null when R2 has no data under the link. The caller has checked
+ *  the rights and the link: the cache is never asked before both. */
 async function blobBytes(
   deps: Deps,
   link: BlobRecord,
   digest: Digest,
   range: ByteRange | null,
   place: EdgePlace,
+  fill: boolean,
 ): Promise<ReadableStream | null> {
   const cached = await matchCachedBlob(place, digest, link.size, range);
   if (cached) return cached;
   const window = range ? { offset: range.start, length: range.end - range.start + 1 } : undefined;
   const body = await readBlobData(deps.store, link, window);
-  if (body) deps.waitUntil(fillBlobCache(deps.store, place, digest, link));
+  if (body && fill) deps.waitUntil(fillBlobCache(deps.store, place, digest, link));
   return body;
 }
 
