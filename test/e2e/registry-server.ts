@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { basic, sha256 } from "../shared-helpers";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -176,6 +176,18 @@ export function registrySuite(
   beforeAll(async () => {
     server = await startRegistry(typeof options === "function" ? await options() : options);
     started(server);
+  });
+  // A failed test shows what the runtime itself said: a workerd the watchdog restarted, or
+  // one that died, explains failures that look like the registry's own (a 502 from the front
+  // door, a refused connection).
+  afterEach(({ task }) => {
+    if (task.result?.state !== "fail" || !server) return;
+    const lines = server.log().split("\n");
+    const runtime = lines.filter((l) => /local runtime:|workerd|uncaught|Fatal|signal/i.test(l)).slice(-20);
+    console.error(
+      `registry on ${server.url}, what its runtime said:\n${runtime.join("\n") || "(nothing)"}\n` +
+        `its last 30 lines:\n${lines.slice(-30).join("\n")}`,
+    );
   });
   afterAll(async () => {
     await server?.stop();
