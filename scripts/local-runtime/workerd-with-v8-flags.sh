@@ -5,6 +5,7 @@
 # keeps this process's id: Miniflare's signals reach it and the watchdog finds it by name.
 set -eu
 config=$(mktemp)
+trap 'rm -f "$config"' EXIT
 "$LOCAL_RUNTIME_NODE" "$(dirname "$0")/workerd-v8-flags.mjs" $LOCAL_RUNTIME_V8_FLAGS >"$config"
 exec <"$config"
 rm -f "$config"

@@ -92,13 +92,14 @@ describe("the V8 flags wrapper (scripts/local-runtime/workerd-with-v8-flags.sh)"
 
   /** What a Worker started through the wrapper with `flags` answers, or workerd's refusal. */
   async function answerWith(flags: string): Promise<string> {
-    const saved = { ...process.env };
-    Object.assign(process.env, {
+    const wrapped: Record<string, string> = {
       MINIFLARE_WORKERD_PATH: WRAPPER,
       LOCAL_RUNTIME_WORKERD: WORKERD,
       LOCAL_RUNTIME_NODE: process.execPath,
       LOCAL_RUNTIME_V8_FLAGS: flags,
-    });
+    };
+    const saved = Object.fromEntries(Object.keys(wrapped).map((key) => [key, process.env[key]]));
+    Object.assign(process.env, wrapped);
     let stderr = "";
     const mf = new Miniflare({
       modules: true,
@@ -110,7 +111,10 @@ describe("the V8 flags wrapper (scripts/local-runtime/workerd-with-v8-flags.sh)"
     } catch {
       return stderr;
     } finally {
-      process.env = saved;
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
       await mf.dispose().catch(() => {});
     }
   }
