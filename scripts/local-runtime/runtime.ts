@@ -10,11 +10,11 @@
 // HTTP without a 10 s stall, and gives each request a fresh connection to workerd. It listens
 // only once the Worker has answered GET /v2/, so a connection it accepts is answered.
 import { execFile } from "node:child_process";
-import { createRequire } from "node:module";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { get as httpsGet } from "node:https";
+import { createRequire } from "node:module";
 import type { Server, Socket } from "node:net";
 import { CRON_TRIGGER_HOST, cronTrigger } from "./cron-trigger";
 import { frontDoor } from "./front-door";

@@ -2,17 +2,18 @@
 //
 // Why: workerd 1.20260426.1 (the one Miniflare 4.20260426 runs) can hang for good in V8's
 // cppgc sweeper (docs/local-runtime.md, "A workerd that stops answering"). V8 15.1 ignores the
-// atomic sweeping workerd asks for and sweeps incrementally *and concurrently*; the hang we
-// saw is the main thread re-posting its sweep task while waiting on the concurrent sweeper.
-// `--single-threaded-gc` leaves no concurrent sweeper to wait on. workerd reads V8 flags only
+// atomic sweeping workerd asks for and sweeps incrementally *and concurrently*; as we read
+// V8's sweeper, the hang is the main thread re-posting its sweep task while it waits on the
+// concurrent sweeper. `--single-threaded-gc` leaves no concurrent sweeper to wait on. workerd reads V8 flags only
 // from its config (`Config.v8Flags`), and Miniflare offers no option for them, so the local
 // runtime starts workerd through workerd-with-v8-flags.sh, which passes the config through this.
 //
 // Plain JavaScript because the wrapper runs it with node before every workerd start, where a
 // TypeScript loader would add a second to each start. Hand-written because the only
 // Cap'n Proto library on the machine is bundled inside Miniflare, unexported; the change is
-// one pointer and one appended segment, and test/e2e/local-runtime.test.ts checks that
-// workerd reads the flags (an unknown one makes it refuse to start).
+// one pointer and one appended segment, and test/e2e/runtime-watchdog.test.ts checks that
+// workerd reads the flags (an unknown one makes it refuse to start) and reads the rewritten
+// message back for any layout.
 
 /** Index of `v8Flags` among Config's pointer fields (workerd.capnp: `v8Flags @2 :List(Text)`). */
 const V8_FLAGS_POINTER = 2;

@@ -3,8 +3,8 @@
 //   (scripts/local-runtime/workerd-v8-flags.mjs): the flags reach V8, and the runtime's
 //   workerd, the first one and a restarted one, starts through the wrapper that adds them.
 // - Cure, the watchdog (scripts/local-runtime/watchdog.ts): a workerd whose thread never comes
-//   back, or that exited, is started again, loudly, and the runtime answers again. The stand-in for workerd's own
-//   hang is a Worker that loops forever (test/e2e/spin-worker/).
+//   back, or that exited, is started again, loudly, and the runtime answers again. The
+//   stand-in for workerd's own hang is a Worker that loops forever (test/e2e/spin-worker/).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
