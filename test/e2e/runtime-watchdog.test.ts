@@ -174,7 +174,7 @@ function configMessage(segmentWords: number[], rootIn: number, dataWords: number
   const out = new Uint8Array(total).fill(fill);
   const view = new DataView(out.buffer);
   view.setUint32(0, segmentWords.length - 1, true);
-  segmentWords.forEach((w, i) => view.setUint32(4 * (1 + i), w, true));
+  for (const [i, w] of segmentWords.entries()) view.setUint32(4 * (1 + i), w, true);
   const start = (segment: number) => header + 8 * segmentWords.slice(0, segment).reduce((a, b) => a + b, 0);
   // The struct pointer sits at word 0 of its segment (a landing pad when the root is far), the
   // struct right after it; its pointers are null.
