@@ -6,9 +6,11 @@
 // only. test/e2e/delivery.test.ts checks the signatures against botocore and the clients.
 import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import fc from "fast-check";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../src/config/config";
 import { parseBlobDelivery, type DeliveryVariables } from "../src/config/delivery";
+import { parseBareOrigin } from "../src/config/origin";
 import { fetcher, PASSWORDS, usersJson } from "./auth-setup";
 import { client } from "./ui-client";
 import { deleteManifest, gcEnv, runGc } from "./gc-helpers";
@@ -243,6 +245,34 @@ describe("BLOB_REDIRECT's variables", () => {
   ])("%s", (_name, vars, expected) => {
     if (expected instanceof RegExp) expect(() => parseBlobDelivery(vars)).toThrow(expected);
     else expect(parseBlobDelivery(vars)).toMatchObject(expected);
+  });
+
+  it("reads an origin as an origin and refuses anything more (parseBareOrigin, PUBLIC_URL's too)", () => {
+    const origins = fc
+      .record({
+        scheme: fc.constantFrom("https", "http"),
+        host: fc.domain(),
+        port: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
+      })
+      .map(({ scheme, host, port }) => new URL(`${scheme}://${host}${port === undefined ? "" : `:${port}`}`).origin);
+    const extras = fc.constantFrom("/bucket", "/a/", "?x=1", "/?x", "#top", "/#top");
+    fc.assert(
+      fc.property(origins, (origin) => {
+        expect(parseBareOrigin(origin)?.origin).toBe(origin);
+        expect(parseBareOrigin(`${origin}/`)?.origin).toBe(origin);
+      }),
+    );
+    fc.assert(
+      fc.property(origins, extras, (origin, extra) => {
+        expect(parseBareOrigin(`${origin}${extra}`)).toBeNull();
+      }),
+    );
+    fc.assert(
+      fc.property(origins, (origin) => {
+        expect(parseBareOrigin(origin.replace("://", "://user:secret@"))).toBeNull();
+      }),
+    );
+    expect(parseBareOrigin("not a url")).toBeNull();
   });
 });
 

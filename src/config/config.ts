@@ -1,10 +1,11 @@
 // parseConfig(env) is the only place that reads variables and applies defaults. The README's
 // configuration table lists exactly these.
 import { parseAuthConfig, type AuthConfig } from "./auth";
-import { parseBlobDelivery, type BlobDelivery, type DeliveryVariables } from "./delivery";
+import { parseBlobDelivery, type BlobDelivery } from "./delivery";
 import { RegistryError } from "../errors";
 import { MAX_PART_SIZE, MIN_PART_SIZE } from "../util/memory-budget";
 import { parseImmutableTags, type ImmutableTagRule } from "./immutable-tags";
+import { parseBareOrigin } from "./origin";
 import { parseRetention, type RetentionRule } from "./retention";
 import { parseProxyConfig, type ProxyConfig } from "./upstreams";
 import { parseEventsConfig, type EventsConfig } from "./webhooks";
@@ -84,15 +85,8 @@ function readBool(env: Env, name: keyof Env, fallback: boolean): boolean {
 /** An origin only: the registry lives at /v2/ of its host, so a path could only mislead. */
 function readPublicUrl(raw: string | undefined): string | null {
   if (raw === undefined || raw === "") return null;
-  let url: URL | null = null;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = null;
-  }
-  const bare =
-    url && url.pathname === "/" && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
-  if (!url || !bare || (url.protocol !== "https:" && url.protocol !== "http:")) {
+  const url = parseBareOrigin(raw);
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
     throw new RegistryError(
       "UNKNOWN",
       "configuration: PUBLIC_URL must be an http or https origin such as https://registry.example.com",
@@ -121,7 +115,7 @@ export function parseConfig(env: Env): Config {
     maxPageSize: readInt(env, "CATALOG_MAX_PAGE", 1000, 1, 10000),
     // The Cache API keeps objects up to 512 MB below Enterprise, 5 GB on Enterprise.
     edgeCacheMaxBytes: readInt(env, "EDGE_CACHE_MAX_BYTES", 512 * 1000 * 1000, 0, 5 * 1000 * 1000 * 1000),
-    delivery: parseBlobDelivery(env as DeliveryVariables),
+    delivery: parseBlobDelivery(env),
     proxy: parseProxyConfig(
       env.REGISTRIES_JSON,
       readInt(env, "PROXY_TAG_TTL_SECONDS", 300, 0, 365 * 24 * 3600),

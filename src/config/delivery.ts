@@ -4,6 +4,7 @@
 // Pure: parseBlobDelivery reads the variables and refuses a half-configured mode, so a
 // deployment never answers a redirect it cannot sign. docs/delivery.md explains the modes.
 import { RegistryError } from "../errors";
+import { parseBareOrigin } from "./origin";
 
 /** Signing a presigned GET: R2's S3 API takes SigV4 with region "auto" and service "s3". */
 export interface PresignedDelivery {
@@ -52,15 +53,9 @@ const LOOPBACK_HOSTS = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/;
 /** An origin that clients will be sent to: https, or http on this machine only (the local
  *  storage host). */
 function readOrigin(name: string, raw: string): string {
-  let url: URL | null = null;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = null;
-  }
-  const bare = url && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
+  const url = parseBareOrigin(raw);
   const secure = url && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.test(url.hostname)));
-  if (!url || !bare || !secure || url.pathname !== "/")
+  if (!url || !secure)
     throw configError(`${name} must be an https origin such as https://blobs.example.com (http only on loopback)`);
   return url.origin;
 }
