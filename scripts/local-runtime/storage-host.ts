@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { parseRangeHeader } from "../../src/oci/range";
 
 export interface StorageHostOptions {
   host: string;
@@ -81,19 +82,13 @@ function s3Error(res: ServerResponse, status: number, code: string, message: str
   res.end(body);
 }
 
-/** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range of an object of `size` bytes; null for
- *  none, "bad" for one S3 would answer 416. */
-function parseRange(header: string | undefined, size: number): { offset: number; length: number } | null | "bad" {
-  if (!header) return null;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match || (match[1] === "" && match[2] === "")) return "bad";
-  if (match[1] === "") {
-    const length = Math.min(Number(match[2]), size);
-    return length > 0 ? { offset: size - length, length } : "bad";
-  }
-  const start = Number(match[1]);
-  const end = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
-  return start < size && end >= start ? { offset: start, length: end - start + 1 } : "bad";
+/** The Range header's one range of an object of `size` bytes, by the registry's own reading
+ *  (src/oci/range.ts); null for none, "bad" for one that is answered 416. */
+function rangeOf(header: string | undefined, size: number): { offset: number; length: number } | null | "bad" {
+  const wanted = parseRangeHeader(header, size);
+  if (wanted.kind === "none") return null;
+  if (wanted.kind !== "range") return "bad";
+  return { offset: wanted.range.start, length: wanted.range.end - wanted.range.start + 1 };
 }
 
 async function serveObject(req: IncomingMessage, res: ServerResponse, bucket: R2Bucket, key: string): Promise<string> {
@@ -102,7 +97,7 @@ async function serveObject(req: IncomingMessage, res: ServerResponse, bucket: R2
     s3Error(res, 404, "NoSuchKey", "The specified key does not exist.");
     return "no such key";
   }
-  const range = parseRange(req.headers.range, head.size);
+  const range = rangeOf(req.headers.range, head.size);
   if (range === "bad") {
     res.writeHead(416, { "Content-Range": `bytes */${head.size}` });
     res.end();
