@@ -42,6 +42,13 @@ export function wireCode(code: ErrorCode): string {
   return entry.wire ?? code;
 }
 
+/** A deployment's configuration the registry cannot run with. The detail names the variable
+ *  and what it must hold; app.ts's readConfig logs it for the operator and answers callers a
+ *  bare 503. Every refusal of a variable is made by this one function. */
+export function configurationError(detail: string): RegistryError {
+  return new RegistryError("UNKNOWN", `configuration: ${detail}`);
+}
+
 /** A body over the request limit (the edge's, or MAX_REQUEST_BODY_BYTES). docker, podman and
  *  skopeo send each layer in one request and cannot split it, so "send smaller chunks" helps
  *  none of them; the project's push client does (docs/push-client.md). */

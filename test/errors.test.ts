@@ -7,7 +7,8 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { app, errorResponse } from "../src/app";
-import type { Env } from "../src/config/config";
+import { parseConfig, type Env } from "../src/config/config";
+import { readBoolean, readDecimal, readInteger } from "../src/config/variables";
 import { ERROR_TABLE, RegistryError, wireCode, type ErrorCode } from "../src/errors";
 import { allowedMethods } from "../src/routes/endpoints";
 import { SPEC_ERROR_CODES } from "../conformance/assert";
@@ -344,5 +345,67 @@ describe("configuration errors", () => {
       expect(log.mock.calls.flat().join("\n"), variable).toContain(variable);
       log.mockRestore();
     }
+  });
+
+  // A number or switch variable of any module (limits, auth, events, delivery) is read by
+  // src/config/variables.ts: Number() alone took "0x10", "1e3" and " 5" for some of them.
+  const presigned = {
+    BLOB_REDIRECT: "presigned",
+    R2_ACCOUNT_ID: "0".repeat(32),
+    R2_BUCKET_NAME: "registry",
+    R2_ACCESS_KEY_ID: "key",
+    R2_SECRET_ACCESS_KEY: "secret",
+  };
+  const numeric: [string, Partial<Env>][] = [
+    ["CATALOG_MAX_PAGE", {}],
+    ["GC_GRACE_SECONDS", {}],
+    ["AUTH_TOKEN_TTL_SECONDS", {}],
+    ["EVENTS_RETENTION_DAYS", {}],
+    ["BLOB_REDIRECT_TTL_SECONDS", presigned],
+  ];
+
+  it("refuse a number not written in plain decimal digits, for every module's variables", () => {
+    for (const [name, base] of numeric) {
+      const variant = (value: string) => ({ ...(env as unknown as Env), ...base, [name]: value }) as Env;
+      expect(() => parseConfig(variant("300")), name).not.toThrow();
+      for (const written of ["0x12c", "3e2", " 300", "300 ", "+300", "300.0", "3_00"])
+        expect(() => parseConfig(variant(written)), `${name}=${JSON.stringify(written)}`).toThrow(
+          new RegExp(`configuration: ${name} must be an integer between`),
+        );
+    }
+    for (const written of ["yes", "TRUE", " true"])
+      expect(() => parseConfig({ ...(env as unknown as Env), GC_UNTAGGED: written } as Env), written).toThrow(
+        /configuration: GC_UNTAGGED must be true or false/,
+      );
+  });
+
+  it("read back any value in range as written, and refuse any other string (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 0, max: 1_000_000 }), (a, b) => {
+        const [min, max] = a <= b ? [a, b] : [b, a];
+        const value = min + Math.floor((max - min) / 2);
+        expect(readInteger({ N: String(value) }, "N", -1, min, max)).toBe(value);
+        expect(readInteger({}, "N", -1, min, max)).toBe(-1);
+        expect(readInteger({ N: "" }, "N", -1, min, max)).toBe(-1);
+        if (max < Number.MAX_SAFE_INTEGER)
+          expect(() => readInteger({ N: String(max + 1) }, "N", -1, min, max)).toThrow();
+        if (min > 0) expect(() => readInteger({ N: String(min - 1) }, "N", -1, min, max)).toThrow();
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 12 }), (written) => {
+        const plain = /^\d+$/.test(written);
+        const read = () => readInteger({ N: written }, "N", -1, 0, Number.MAX_SAFE_INTEGER);
+        if (plain && Number.isSafeInteger(Number(written))) expect(read()).toBe(Number(written));
+        else expect(read).toThrow(/configuration: N must be an integer between 0 and/);
+        const decimal = () => readDecimal({ N: written }, "N", -1, 0, Number.MAX_SAFE_INTEGER);
+        if (/^\d+(\.\d+)?$/.test(written)) expect(decimal()).toBe(Number(written));
+        else expect(decimal).toThrow(/configuration: N must be a number between 0 and/);
+        const flag = () => readBoolean({ N: written }, "N", false);
+        if (["true", "1"].includes(written)) expect(flag()).toBe(true);
+        else if (["false", "0"].includes(written)) expect(flag()).toBe(false);
+        else expect(flag).toThrow(/configuration: N must be true or false/);
+      }),
+    );
   });
 });

@@ -1,9 +1,10 @@
 // The auth part of parseConfig: credential modes, the users configuration, anonymous pull,
 // token lifetimes and CORS origins. Called only from parseConfig (src/config/config.ts), once per
 // env object. Errors name the variable and the user, never a secret.
-import { RegistryError } from "../errors";
+import { configurationError } from "../errors";
 import { parsePasswordHash, type PasswordHash } from "../util/password-hash";
 import { isValidPattern, matchesAny, parsePatternList } from "./repository-pattern";
+import { readInteger } from "./variables";
 
 /** What a right lets a caller do in a repository. */
 export type Action = "pull" | "push" | "delete";
@@ -58,7 +59,7 @@ const ACTIONS: readonly Action[] = ["pull", "push", "delete"];
 const USER_NAME_RE = /^[A-Za-z0-9._@+-]{1,128}$/;
 
 function fail(message: string): never {
-  throw new RegistryError("UNKNOWN", `configuration: ${message}`);
+  throw configurationError(message);
 }
 
 function parseRules(user: string, access: unknown): RepositoryRule[] {
@@ -108,21 +109,6 @@ function parseUsers(raw: string | undefined): Map<string, ConfiguredUser> {
   return users;
 }
 
-function readSeconds(
-  env: Env,
-  name: "AUTH_TOKEN_TTL_SECONDS" | "AUTH_REFRESH_TOKEN_TTL_SECONDS",
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min || value > max)
-    fail(`${name} must be an integer between ${min} and ${max}`);
-  return value;
-}
-
 function login(username: string | undefined, password: string | undefined): SharedSecretLogin | null {
   return username && password ? { username, password } : null;
 }
@@ -148,8 +134,8 @@ export function parseAuthConfig(env: Env): AuthConfig {
     configured: Boolean(full || readonly || publicKey || users.size > 0 || anonymous.patterns.length > 0),
     tokenSecret: env.JWT_STATE_SECRET || null,
     challenge,
-    tokenTtlSeconds: readSeconds(env, "AUTH_TOKEN_TTL_SECONDS", 300, 60, 3600),
-    refreshTtlSeconds: readSeconds(env, "AUTH_REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, 0, 365 * 24 * 3600),
+    tokenTtlSeconds: readInteger(env, "AUTH_TOKEN_TTL_SECONDS", 300, 60, 3600),
+    refreshTtlSeconds: readInteger(env, "AUTH_REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, 0, 365 * 24 * 3600),
     corsOrigins: (env.CORS_ALLOWED_ORIGINS ?? "").split(/[\s,]+/).filter((s) => s !== ""),
   };
 }

@@ -2,12 +2,13 @@
 // configuration table lists exactly these.
 import { parseAuthConfig, type AuthConfig } from "./auth";
 import { parseBlobDelivery, type BlobDelivery } from "./delivery";
-import { RegistryError } from "../errors";
+import { configurationError } from "../errors";
 import { MAX_PART_SIZE, MIN_PART_SIZE } from "../util/memory-budget";
 import { parseImmutableTags, type ImmutableTagRule } from "./immutable-tags";
 import { parseBareOrigin } from "./origin";
 import { parseRetention, type RetentionRule } from "./retention";
 import { parseProxyConfig, type ProxyConfig } from "./upstreams";
+import { readBoolean, readInteger } from "./variables";
 import { parseEventsConfig, type EventsConfig } from "./webhooks";
 
 /** The Worker's bindings and variables, as `npm run types` generates them from wrangler.toml
@@ -64,33 +65,12 @@ export interface GcConfig {
 const MiB = 1024 * 1024;
 const FREE_PLAN_BODY_LIMIT = 100_000_000;
 
-function readInt(env: Env, name: keyof Env, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (typeof raw !== "string" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new RegistryError("UNKNOWN", `configuration: ${name} must be an integer between ${min} and ${max}`);
-  }
-  return value;
-}
-
-function readBool(env: Env, name: keyof Env, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (raw === "true" || raw === "1") return true;
-  if (raw === "false" || raw === "0") return false;
-  throw new RegistryError("UNKNOWN", `configuration: ${name} must be true or false`);
-}
-
 /** An origin only: the registry lives at /v2/ of its host, so a path could only mislead. */
 function readPublicUrl(raw: string | undefined): string | null {
   if (raw === undefined || raw === "") return null;
   const url = parseBareOrigin(raw);
   if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
-    throw new RegistryError(
-      "UNKNOWN",
-      "configuration: PUBLIC_URL must be an http or https origin such as https://registry.example.com",
-    );
+    throw configurationError("PUBLIC_URL must be an http or https origin such as https://registry.example.com");
   }
   return url.origin;
 }
@@ -100,35 +80,35 @@ const cache = new WeakMap<Env, Config>();
 export function parseConfig(env: Env): Config {
   const cached = cache.get(env);
   if (cached) return cached;
-  const maxRequestBodyBytes = env.MAX_REQUEST_BODY_BYTES ? readInt(env, "MAX_REQUEST_BODY_BYTES", 0, 1024) : null;
+  const maxRequestBodyBytes = env.MAX_REQUEST_BODY_BYTES ? readInteger(env, "MAX_REQUEST_BODY_BYTES", 0, 1024) : null;
   const config: Config = {
     stateSecret: env.JWT_STATE_SECRET || null,
     publicUrl: readPublicUrl(env.PUBLIC_URL),
-    deletesEnabled: readBool(env, "DELETES_ENABLED", true),
+    deletesEnabled: readBoolean(env, "DELETES_ENABLED", true),
     // The isolate's part-buffer pool is sized for eight uploads of at most MAX_PART_SIZE.
-    partSize: readInt(env, "UPLOAD_PART_SIZE", MAX_PART_SIZE, MIN_PART_SIZE, MAX_PART_SIZE),
-    uploadMaxAgeSeconds: readInt(env, "UPLOAD_MAX_AGE_SECONDS", 3 * 24 * 3600, 60, 7 * 24 * 3600),
+    partSize: readInteger(env, "UPLOAD_PART_SIZE", MAX_PART_SIZE, MIN_PART_SIZE, MAX_PART_SIZE),
+    uploadMaxAgeSeconds: readInteger(env, "UPLOAD_MAX_AGE_SECONDS", 3 * 24 * 3600, 60, 7 * 24 * 3600),
     maxRequestBodyBytes,
     advertisedMaxChunkBytes: maxRequestBodyBytes ?? FREE_PLAN_BODY_LIMIT,
     maxManifestBytes: 4 * MiB,
-    chunkMinLength: readInt(env, "UPLOAD_CHUNK_MIN_BYTES", MiB, 1, 5 * 1024 * MiB),
-    maxPageSize: readInt(env, "CATALOG_MAX_PAGE", 1000, 1, 10000),
+    chunkMinLength: readInteger(env, "UPLOAD_CHUNK_MIN_BYTES", MiB, 1, 5 * 1024 * MiB),
+    maxPageSize: readInteger(env, "CATALOG_MAX_PAGE", 1000, 1, 10000),
     // The Cache API keeps objects up to 512 MB below Enterprise, 5 GB on Enterprise.
-    edgeCacheMaxBytes: readInt(env, "EDGE_CACHE_MAX_BYTES", 512 * 1000 * 1000, 0, 5 * 1000 * 1000 * 1000),
+    edgeCacheMaxBytes: readInteger(env, "EDGE_CACHE_MAX_BYTES", 512 * 1000 * 1000, 0, 5 * 1000 * 1000 * 1000),
     delivery: parseBlobDelivery(env),
     proxy: parseProxyConfig(
       env.REGISTRIES_JSON,
-      readInt(env, "PROXY_TAG_TTL_SECONDS", 300, 0, 365 * 24 * 3600),
+      readInteger(env, "PROXY_TAG_TTL_SECONDS", 300, 0, 365 * 24 * 3600),
       env as unknown as Record<string, unknown>,
     ),
     auth: parseAuthConfig(env),
     gc: {
-      graceSeconds: readInt(env, "GC_GRACE_SECONDS", 3600, 0, 365 * 24 * 3600),
-      untagged: readBool(env, "GC_UNTAGGED", true),
-      orphanReferrers: readBool(env, "GC_ORPHAN_REFERRERS", false),
+      graceSeconds: readInteger(env, "GC_GRACE_SECONDS", 3600, 0, 365 * 24 * 3600),
+      untagged: readBoolean(env, "GC_UNTAGGED", true),
+      orphanReferrers: readBoolean(env, "GC_ORPHAN_REFERRERS", false),
       retention: parseRetention(env.GC_RETENTION_JSON),
-      maxOperations: readInt(env, "GC_MAX_OPERATIONS", 800, 50, 100_000),
-      scheduled: readBool(env, "GC_SCHEDULED", true),
+      maxOperations: readInteger(env, "GC_MAX_OPERATIONS", 800, 50, 100_000),
+      scheduled: readBoolean(env, "GC_SCHEDULED", true),
     },
     events: parseEventsConfig(env, env as unknown as Record<string, unknown>),
     immutableTags: parseImmutableTags(env.IMMUTABLE_TAGS_JSON),

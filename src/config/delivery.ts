@@ -3,8 +3,9 @@
 // endpoint, or, for repositories anyone may pull, a redirect to a public bucket's domain.
 // Pure: parseBlobDelivery reads the variables and refuses a half-configured mode, so a
 // deployment never answers a redirect it cannot sign. docs/delivery.md explains the modes.
-import { RegistryError } from "../errors";
+import { configurationError } from "../errors";
 import { parseBareOrigin } from "./origin";
+import { readInteger } from "./variables";
 
 /** Signing a presigned GET: R2's S3 API takes SigV4 with region "auto" and service "s3". */
 export interface PresignedDelivery {
@@ -44,10 +45,6 @@ export const DEFAULT_REDIRECT_TTL_SECONDS = 600;
 /** SigV4 allows a week; an hour is more than any client needs to start a download. */
 const MAX_REDIRECT_TTL_SECONDS = 3600;
 
-function configError(message: string): RegistryError {
-  return new RegistryError("UNKNOWN", `configuration: ${message}`);
-}
-
 const LOOPBACK_HOSTS = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/;
 
 /** An origin that clients will be sent to: https, or http on this machine only (the local
@@ -56,16 +53,10 @@ function readOrigin(name: string, raw: string): string {
   const url = parseBareOrigin(raw);
   const secure = url && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.test(url.hostname)));
   if (!url || !secure)
-    throw configError(`${name} must be an https origin such as https://blobs.example.com (http only on loopback)`);
+    throw configurationError(
+      `${name} must be an https origin such as https://blobs.example.com (http only on loopback)`,
+    );
   return url.origin;
-}
-
-function readTtl(raw: string | undefined): number {
-  if (raw === undefined || raw === "") return DEFAULT_REDIRECT_TTL_SECONDS;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 1 || value > MAX_REDIRECT_TTL_SECONDS)
-    throw configError(`BLOB_REDIRECT_TTL_SECONDS must be an integer between 1 and ${MAX_REDIRECT_TTL_SECONDS}`);
-  return value;
 }
 
 function readPresigned(vars: DeliveryVariables): PresignedDelivery {
@@ -73,13 +64,13 @@ function readPresigned(vars: DeliveryVariables): PresignedDelivery {
   const needed: (keyof DeliveryVariables)[] = vars.R2_S3_ENDPOINT ? [] : ["R2_ACCOUNT_ID"];
   needed.push("R2_BUCKET_NAME", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY");
   const missing = needed.filter((name) => !vars[name]);
-  if (missing.length > 0) throw configError(`BLOB_REDIRECT=presigned needs ${missing.join(", ")}`);
+  if (missing.length > 0) throw configurationError(`BLOB_REDIRECT=presigned needs ${missing.join(", ")}`);
   const account = vars.R2_ACCOUNT_ID ?? "";
   if (account && !/^[0-9a-f]{32}$/.test(account))
-    throw configError("R2_ACCOUNT_ID must be the account's 32-character hex id");
+    throw configurationError("R2_ACCOUNT_ID must be the account's 32-character hex id");
   // Bucket names are 3-63 lower-case letters, digits and hyphens (R2's rule).
   if (!/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(vars.R2_BUCKET_NAME!))
-    throw configError("R2_BUCKET_NAME must be the bucket's name (3-63 lower-case letters, digits, hyphens)");
+    throw configurationError("R2_BUCKET_NAME must be the bucket's name (3-63 lower-case letters, digits, hyphens)");
   return {
     mode: "presigned",
     endpoint: vars.R2_S3_ENDPOINT
@@ -88,7 +79,13 @@ function readPresigned(vars: DeliveryVariables): PresignedDelivery {
     bucket: vars.R2_BUCKET_NAME!,
     accessKeyId: vars.R2_ACCESS_KEY_ID!,
     secretAccessKey: vars.R2_SECRET_ACCESS_KEY!,
-    expiresSeconds: readTtl(vars.BLOB_REDIRECT_TTL_SECONDS),
+    expiresSeconds: readInteger(
+      vars,
+      "BLOB_REDIRECT_TTL_SECONDS",
+      DEFAULT_REDIRECT_TTL_SECONDS,
+      1,
+      MAX_REDIRECT_TTL_SECONDS,
+    ),
   };
 }
 
@@ -98,5 +95,7 @@ export function parseBlobDelivery(vars: DeliveryVariables): BlobDelivery {
   if (raw === "" || raw === "off") return { mode: "worker" };
   if (raw === "presigned") return readPresigned(vars);
   if (raw.startsWith("public:")) return { mode: "public", base: readOrigin("BLOB_REDIRECT", raw.slice(7)) };
-  throw configError(`BLOB_REDIRECT must be off, presigned or public:https://<domain>, got ${JSON.stringify(raw)}`);
+  throw configurationError(
+    `BLOB_REDIRECT must be off, presigned or public:https://<domain>, got ${JSON.stringify(raw)}`,
+  );
 }

@@ -6,7 +6,7 @@
 // characters), `tags` and `except` match the whole tag, and `except` and `name` are optional.
 // A tag is locked when any rule's repository and tags match it and that rule's except does
 // not. Parsing and the pure test only; src/registry/write-policy.ts applies them.
-import { RegistryError } from "../errors";
+import { configurationError } from "../errors";
 import { parseJsonList } from "./json-list";
 import { isValidPattern, matchesPattern } from "./repository-pattern";
 
@@ -23,7 +23,7 @@ const MAX_RULES = 100;
 const MAX_LABEL_LENGTH = 100;
 
 function fail(detail: string): never {
-  throw new RegistryError("UNKNOWN", `configuration: IMMUTABLE_TAGS_JSON ${detail}`);
+  throw configurationError(`IMMUTABLE_TAGS_JSON ${detail}`);
 }
 
 function wholeMatch(value: unknown, where: string): RegExp {

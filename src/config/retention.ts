@@ -3,7 +3,7 @@
 // the decisions are src/gc/retention.ts, and src/gc/repository-sweep.ts acts on them.
 import { parseJsonList } from "./json-list";
 import { isValidPattern } from "./repository-pattern";
-import { RegistryError } from "../errors";
+import { configurationError } from "../errors";
 
 export interface RetentionRule {
   /** Repository pattern, as in the users configuration: `*` is any run of characters. */
@@ -17,7 +17,7 @@ export interface RetentionRule {
 }
 
 function fail(detail: string): never {
-  throw new RegistryError("UNKNOWN", `configuration: GC_RETENTION_JSON ${detail}`);
+  throw configurationError(`GC_RETENTION_JSON ${detail}`);
 }
 
 function optionalCount(value: unknown, where: string): number | null {

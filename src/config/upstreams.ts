@@ -1,7 +1,7 @@
 // Pull-through configuration: REGISTRIES_JSON parsed into upstreams, and the mapping from a
 // local repository name to the upstreams that may hold it. Called by parseConfig only, which
 // hands over the variables, so no other module reads Env.
-import { RegistryError } from "../errors";
+import { configurationError } from "../errors";
 import { parseJsonList } from "./json-list";
 
 /** A repository's upstreams are tried in order on a miss; a list this long is a mistake. */
@@ -36,7 +36,7 @@ interface RawEntry {
 }
 
 function fail(detail: string): never {
-  throw new RegistryError("UNKNOWN", `configuration: REGISTRIES_JSON ${detail}`);
+  throw configurationError(`REGISTRIES_JSON ${detail}`);
 }
 
 function optionalString(value: unknown, field: string, index: number): string | null {

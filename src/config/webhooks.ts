@@ -2,10 +2,11 @@
 // EVENTS_RETENTION_DAYS, PULL_EVENTS_SAMPLE_RATE, WEBHOOKS_RETRY_DELAY_SECONDS and
 // EVENTS_DEAD_LETTER_QUEUE, parsed for parseConfig. Pure. Messages name a webhook by its
 // index and host only: its path and query may carry a token, and its secret is a secret.
-import { RegistryError } from "../errors";
+import { configurationError } from "../errors";
 import { parseJsonList } from "./json-list";
 import { isValidPattern, matchesAny } from "./repository-pattern";
 import { nonPublicReason } from "./public-address";
+import { readBoolean, readDecimal, readInteger } from "./variables";
 
 /** The kinds of event there are; a webhook's `events` lists some of them, or "*". */
 export const EVENT_KINDS = ["push", "tag", "delete", "mount", "pull", "gc", "mirror"] as const;
@@ -46,7 +47,7 @@ const MIN_SECRET_LENGTH = 16;
 const FIELDS = new Set(["url", "events", "repositories", "format", "secret_env"]);
 
 function fail(detail: string): never {
-  throw new RegistryError("UNKNOWN", `configuration: ${detail}`);
+  throw configurationError(detail);
 }
 
 /** The webhook's URL, checked; errors name the host at most, never the path, query or
@@ -124,21 +125,6 @@ function parseWebhooks(json: string | undefined, secrets: Record<string, unknown
   return parseJsonList("WEBHOOKS_JSON", json, MAX_WEBHOOKS).map((e, i) => parseWebhook(e, i, secrets, allowPrivate));
 }
 
-function readNumber(
-  raw: string | undefined,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  integer: boolean,
-) {
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isSafeInteger(value)))
-    fail(`${name} must be ${integer ? "an integer" : "a number"} between ${min} and ${max}`);
-  return value;
-}
-
 export interface EventsVariables {
   WEBHOOKS_JSON?: string;
   WEBHOOKS_ALLOW_PRIVATE?: string;
@@ -150,14 +136,12 @@ export interface EventsVariables {
 
 /** `secrets` is the Env, read only for the names secret_env gives. */
 export function parseEventsConfig(vars: EventsVariables, secrets: Record<string, unknown>): EventsConfig {
-  const allow = vars.WEBHOOKS_ALLOW_PRIVATE ?? "";
-  if (!["", "true", "false", "1", "0"].includes(allow)) fail("WEBHOOKS_ALLOW_PRIVATE must be true or false");
   return {
-    webhooks: parseWebhooks(vars.WEBHOOKS_JSON, secrets, allow === "true" || allow === "1"),
-    retentionDays: readNumber(vars.EVENTS_RETENTION_DAYS, "EVENTS_RETENTION_DAYS", 30, 0, 3650, true),
-    pullSampleRate: readNumber(vars.PULL_EVENTS_SAMPLE_RATE, "PULL_EVENTS_SAMPLE_RATE", 0, 0, 1, false),
+    webhooks: parseWebhooks(vars.WEBHOOKS_JSON, secrets, readBoolean(vars, "WEBHOOKS_ALLOW_PRIVATE", false)),
+    retentionDays: readInteger(vars, "EVENTS_RETENTION_DAYS", 30, 0, 3650),
+    pullSampleRate: readDecimal(vars, "PULL_EVENTS_SAMPLE_RATE", 0, 0, 1),
     // Queues delays a message by at most 12 hours; the doubling is capped there too.
-    retryDelaySeconds: readNumber(vars.WEBHOOKS_RETRY_DELAY_SECONDS, "WEBHOOKS_RETRY_DELAY_SECONDS", 10, 1, 3600, true),
+    retryDelaySeconds: readInteger(vars, "WEBHOOKS_RETRY_DELAY_SECONDS", 10, 1, 3600),
     deadLetterQueue: vars.EVENTS_DEAD_LETTER_QUEUE || "registry-events-dlq",
   };
 }

@@ -8,7 +8,7 @@
 // every public repository that links it; the core redirects to it only after the request's
 // rights and the repository's link are checked, and only for anonymously pullable
 // repositories.
-import { RegistryError } from "../errors";
+import { configurationError } from "../errors";
 import type { Digest } from "../oci/digest";
 import { runBehindAnswer } from "./behind-answer";
 import { readBlobData } from "./blob-data";
@@ -24,8 +24,7 @@ const present = new LinkCache<true>();
 
 function publicBucket(store: Storage) {
   const bucket = publicBucketOf(store);
-  if (!bucket)
-    throw new RegistryError("UNKNOWN", "configuration: BLOB_REDIRECT=public needs the PUBLIC_BLOBS bucket binding");
+  if (!bucket) throw configurationError("BLOB_REDIRECT=public needs the PUBLIC_BLOBS bucket binding");
   return bucket;
 }
 

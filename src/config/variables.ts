@@ -1,0 +1,53 @@
+// How a variable holding a number or a switch is read, for every config module: unset or
+// blank is the default; anything else must be written plainly (decimal digits; true, false,
+// 1 or 0) and lie in range, or the variable is refused by name. One reading, so "0x10",
+// "1e3" or " 5" is refused alike for every variable: Number() alone takes all three.
+import { configurationError } from "../errors";
+
+const DECIMAL_INTEGER = /^\d+$/;
+const DECIMAL_NUMBER = /^\d+(\.\d+)?$/;
+
+/** The variables a reader looks in: the Env, or a module's own slice of it. */
+type Variables<Name extends string> = { readonly [N in Name]?: unknown };
+
+/** Variable `name` as a whole number in [min, max]; `fallback` when unset or blank. */
+export function readInteger<Name extends string>(
+  vars: Variables<Name>,
+  name: Name,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const raw = vars[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = typeof raw === "string" && DECIMAL_INTEGER.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw configurationError(`${name} must be an integer between ${min} and ${max}`);
+  return value;
+}
+
+/** Variable `name` as a number in [min, max], a fraction allowed (0.25); `fallback` when
+ *  unset or blank. */
+export function readDecimal<Name extends string>(
+  vars: Variables<Name>,
+  name: Name,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = vars[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = typeof raw === "string" && DECIMAL_NUMBER.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isFinite(value) || value < min || value > max)
+    throw configurationError(`${name} must be a number between ${min} and ${max}`);
+  return value;
+}
+
+/** Variable `name` as a switch: true or 1, false or 0; `fallback` when unset or blank. */
+export function readBoolean<Name extends string>(vars: Variables<Name>, name: Name, fallback: boolean): boolean {
+  const raw = vars[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true" || raw === "1") return true;
+  if (raw === "false" || raw === "0") return false;
+  throw configurationError(`${name} must be true or false`);
+}
