@@ -4,11 +4,24 @@
 // "1e3" or " 5" is refused alike for every variable: Number() alone takes all three.
 import { configurationError } from "../errors";
 
-const DECIMAL_INTEGER = /^\d+$/;
-const DECIMAL_NUMBER = /^\d+(\.\d+)?$/;
-
 /** The variables a reader looks in: the Env, or a module's own slice of it. */
 type Variables<Name extends string> = { readonly [N in Name]?: unknown };
+
+/** The two ways a number may be written: whole, or with a decimal fraction. */
+const NUMBER_FORMS = {
+  integer: { written: /^\d+$/, words: "an integer" },
+  decimal: { written: /^\d+(\.\d+)?$/, words: "a number" },
+} as const;
+
+function readNumber(raw: unknown, name: string, form: keyof typeof NUMBER_FORMS, range: [number, number]): number {
+  const [min, max] = range;
+  const { written, words } = NUMBER_FORMS[form];
+  const value = typeof raw === "string" && written.test(raw) ? Number(raw) : Number.NaN;
+  const whole = form === "integer" ? Number.isSafeInteger(value) : Number.isFinite(value);
+  if (!whole || value < min || value > max)
+    throw configurationError(`${name} must be ${words} between ${min} and ${max}`);
+  return value;
+}
 
 /** Variable `name` as a whole number in [min, max]; `fallback` when unset or blank. */
 export function readInteger<Name extends string>(
@@ -19,11 +32,7 @@ export function readInteger<Name extends string>(
   max = Number.MAX_SAFE_INTEGER,
 ): number {
   const raw = vars[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = typeof raw === "string" && DECIMAL_INTEGER.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max)
-    throw configurationError(`${name} must be an integer between ${min} and ${max}`);
-  return value;
+  return raw === undefined || raw === "" ? fallback : readNumber(raw, name, "integer", [min, max]);
 }
 
 /** Variable `name` as a number in [min, max], a fraction allowed (0.25); `fallback` when
@@ -36,11 +45,7 @@ export function readDecimal<Name extends string>(
   max: number,
 ): number {
   const raw = vars[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = typeof raw === "string" && DECIMAL_NUMBER.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isFinite(value) || value < min || value > max)
-    throw configurationError(`${name} must be a number between ${min} and ${max}`);
-  return value;
+  return raw === undefined || raw === "" ? fallback : readNumber(raw, name, "decimal", [min, max]);
 }
 
 /** Variable `name` as a switch: true or 1, false or 0; `fallback` when unset or blank. */
