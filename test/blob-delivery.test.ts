@@ -237,10 +237,15 @@ describe("BLOB_REDIRECT's variables", () => {
     ["a TTL over an hour", { ...presigned, BLOB_REDIRECT_TTL_SECONDS: "3601" }, /BLOB_REDIRECT_TTL_SECONDS/],
     [
       "public",
-      { BLOB_REDIRECT: "public:https://blobs.example.com" },
+      { BLOB_REDIRECT: "public:https://blobs.example.com", PUBLIC_BLOBS: {} },
       { mode: "public", base: "https://blobs.example.com" },
     ],
-    ["public over http", { BLOB_REDIRECT: "public:http://blobs.example.com" }, /https origin/],
+    ["public over http", { BLOB_REDIRECT: "public:http://blobs.example.com", PUBLIC_BLOBS: {} }, /https origin/],
+    [
+      "public without the PUBLIC_BLOBS bucket",
+      { BLOB_REDIRECT: "public:https://blobs.example.com" },
+      /BLOB_REDIRECT=public needs the PUBLIC_BLOBS bucket binding/,
+    ],
     ["another word", { BLOB_REDIRECT: "s3" }, /BLOB_REDIRECT must be off, presigned or public/],
   ])("%s", (_name, vars, expected) => {
     if (expected instanceof RegExp) expect(() => parseBlobDelivery(vars)).toThrow(expected);

@@ -332,6 +332,8 @@ describe("configuration errors", () => {
       ["REGISTRIES_JSON", { REGISTRIES_JSON: "[{" }],
       // Below R2's 5 MiB minimum part: every multipart completion would fail in production.
       ["UPLOAD_PART_SIZE", { UPLOAD_PART_SIZE: String(1024 * 1024) }],
+      // Without the bucket the copy goes to, the first anonymous pull would fail instead.
+      ["PUBLIC_BLOBS", { BLOB_REDIRECT: "public:https://blobs.example.com" }],
     ];
     for (const [variable, overrides] of broken) {
       const log = vi.spyOn(console, "error").mockImplementation(() => {});

@@ -39,6 +39,8 @@ export interface DeliveryVariables {
   R2_ACCESS_KEY_ID?: string;
   R2_SECRET_ACCESS_KEY?: string;
   R2_S3_ENDPOINT?: string;
+  /** The public bucket's binding, looked at only to see that it is there. */
+  PUBLIC_BLOBS?: unknown;
 }
 
 export const DEFAULT_REDIRECT_TTL_SECONDS = 600;
@@ -94,7 +96,13 @@ export function parseBlobDelivery(vars: DeliveryVariables): BlobDelivery {
   const raw = (vars.BLOB_REDIRECT ?? "").trim();
   if (raw === "" || raw === "off") return { mode: "worker" };
   if (raw === "presigned") return readPresigned(vars);
-  if (raw.startsWith("public:")) return { mode: "public", base: readOrigin("BLOB_REDIRECT", raw.slice(7)) };
+  if (raw.startsWith("public:")) {
+    const base = readOrigin("BLOB_REDIRECT", raw.slice(7));
+    // Refused here, with the rest of the configuration, rather than at the first pull that
+    // would copy a blob: a mistake is the operator's to read in the log, never a caller's.
+    if (!vars.PUBLIC_BLOBS) throw configurationError("BLOB_REDIRECT=public needs the PUBLIC_BLOBS bucket binding");
+    return { mode: "public", base };
+  }
   throw configurationError(
     `BLOB_REDIRECT must be off, presigned or public:https://<domain>, got ${JSON.stringify(raw)}`,
   );

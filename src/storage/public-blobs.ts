@@ -8,7 +8,6 @@
 // every public repository that links it; the core redirects to it only after the request's
 // rights and the repository's link are checked, and only for anonymously pullable
 // repositories.
-import { configurationError } from "../errors";
 import type { Digest } from "../oci/digest";
 import { runBehindAnswer } from "./behind-answer";
 import { readBlobData } from "./blob-data";
@@ -24,7 +23,8 @@ const present = new LinkCache<true>();
 
 function publicBucket(store: Storage) {
   const bucket = publicBucketOf(store);
-  if (!bucket) throw configurationError("BLOB_REDIRECT=public needs the PUBLIC_BLOBS bucket binding");
+  // parseConfig refuses BLOB_REDIRECT=public without the binding, so this is never reached.
+  if (!bucket) throw new Error("storage: the PUBLIC_BLOBS binding is missing");
   return bucket;
 }
 
