@@ -3,6 +3,13 @@
 // for one docker scenario) with real clients and the conformance runner.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { startWorkerdWithV8Flags } from "./scripts/local-runtime/workerd-v8-flags-launch";
+
+// The workers pool's workerd, and every workerd the e2e tests start (they inherit this
+// process's environment), run with V8's concurrent collector off: without it, the pool's
+// workerd hung for good in the middle of test/uploads.test.ts in a CI run on 2026-12-07, as
+// the local runtime's had before (docs/local-runtime.md, "A workerd that stops answering").
+startWorkerdWithV8Flags();
 
 export const TEST_BINDINGS = {
   USERNAME: "tester",

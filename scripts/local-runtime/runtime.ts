@@ -14,13 +14,13 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { get as httpsGet } from "node:https";
-import { createRequire } from "node:module";
 import type { Server, Socket } from "node:net";
 import { CRON_TRIGGER_HOST, cronTrigger } from "./cron-trigger";
 import { frontDoor } from "./front-door";
 import { type LogOptions, lineWriter, READY_PROBE_PATH } from "./request-log";
 import { startStorageHost, type StorageHost } from "./storage-host";
 import { type Watchdog, watchWorkerd } from "./watchdog";
+import { startWorkerdWithV8Flags } from "./workerd-v8-flags-launch";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
@@ -30,9 +30,6 @@ export const ROOT = resolve(import.meta.dirname, "../..");
 const READY_TIMEOUT_MS = 60_000;
 /** Measured with 10 uploads beside 50 manifest GETs (docs/local-runtime.md). */
 export const DEFAULT_BODY_STREAMS = 2;
-/** V8 flags every workerd of the local runtime starts with, on Linux: no concurrent garbage
- *  collector, whose sweeper the main thread can wait on forever (workerd-v8-flags.mjs). */
-export const WORKERD_V8_FLAGS = ["--single-threaded-gc"];
 
 export interface RuntimeOptions {
   /** wrangler config whose bindings and vars are used (default: the project's wrangler.toml). */
@@ -337,7 +334,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       stderr.setEncoding("utf8").on("data", err);
     },
   } satisfies ConstructorParameters<typeof Miniflare>[0];
-  startWorkerdWithV8Flags(WORKERD_V8_FLAGS);
+  startWorkerdWithV8Flags();
   const mf = new Miniflare(miniflareOptions);
   let door: Server | null = null;
   let watchdog: Watchdog | null = null;
@@ -422,23 +419,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await stop();
     throw error;
   }
-}
-
-/**
- * Makes Miniflare start workerd through workerd-with-v8-flags.sh, which adds `flags` to the
- * config it is given. Miniflare reads MINIFLARE_WORKERD_PATH at every start of workerd (the
- * watchdog's restarts too); one set by the user still names the workerd that runs. Linux only:
- * that is where workerd's sweeper hung, and workerd on macOS turns the concurrent collector off
- * itself.
- */
-function startWorkerdWithV8Flags(flags: string[]): void {
-  if (process.platform !== "linux" || process.env.LOCAL_RUNTIME_WORKERD) return;
-  const miniflare = createRequire(import.meta.url).resolve("miniflare");
-  process.env.LOCAL_RUNTIME_WORKERD =
-    process.env.MINIFLARE_WORKERD_PATH ?? (createRequire(miniflare)("workerd") as { default: string }).default;
-  process.env.LOCAL_RUNTIME_NODE = process.execPath;
-  process.env.LOCAL_RUNTIME_V8_FLAGS = flags.join(" ");
-  process.env.MINIFLARE_WORKERD_PATH = join(ROOT, "scripts/local-runtime/workerd-with-v8-flags.sh");
 }
 
 /** The storage host, with the bucket name and credentials the Worker signs with. */

@@ -1,17 +1,20 @@
-// A workerd that stops answering, in the local runtime: the prevention and the cure.
+// A workerd that stops answering, in the local runtime and in the workers test pool: the
+// prevention and the cure.
 // - Prevention: every workerd starts with V8's concurrent garbage collector off
 //   (scripts/local-runtime/workerd-v8-flags.mjs): the flags reach V8, and the runtime's
-//   workerd, the first one and a restarted one, starts through the wrapper that adds them.
+//   workerd, the first one and a restarted one, and the workers pool's workerd start through
+//   the wrapper that adds them.
 // - Cure, the watchdog (scripts/local-runtime/watchdog.ts): a workerd whose thread never comes
 //   back, or that exited, is started again, loudly, and the runtime answers again. The
 //   stand-in for workerd's own hang is a Worker that loops forever (test/e2e/spin-worker/).
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import fc from "fast-check";
 import { Miniflare } from "miniflare";
 import { describe, expect, it } from "vitest";
-import { WORKERD_V8_FLAGS } from "../../scripts/local-runtime/runtime";
+import { WORKERD_V8_FLAGS } from "../../scripts/local-runtime/workerd-v8-flags-launch";
 import { UNANSWERED_MS } from "../../scripts/local-runtime/watchdog";
 import { workerdProcesses } from "../../scripts/local-runtime/workerd-cpu";
 // @ts-expect-error plain JavaScript without declarations (it runs before every workerd start)
@@ -84,6 +87,42 @@ it("starts workerd again when it exits (killed here, as a crash would end it), a
   expect([...workerdEnvironments().keys()]).not.toContain(pid);
   expect(workerdHasTheFlags(), "the new workerd has the flags too").toBe(true);
 }, 120_000);
+
+it("starts the workers pool's workerd (vitest.config.ts) with the flags too, from a clean environment", async () => {
+  // A run of one small file of the workers project, in its own process group, with none of
+  // the variables this process inherited from its own vitest.config.ts.
+  const clean = { ...process.env };
+  for (const key of Object.keys(clean))
+    if (key === "MINIFLARE_WORKERD_PATH" || key.startsWith("LOCAL_RUNTIME_")) delete clean[key];
+  const vitest = spawn(
+    process.execPath,
+    [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", "--project", "workers", "test/manifest-cache.test.ts"],
+    { cwd: ROOT, env: clean, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  for (const stream of [vitest.stdout, vitest.stderr]) stream.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => vitest.on("exit", resolve));
+  try {
+    let environments: string[][] = [];
+    const deadline = Date.now() + 120_000;
+    while (environments.length === 0 && vitest.exitCode === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      environments = workerdProcesses({ group: vitest.pid! }).flatMap(({ pid }) => {
+        try {
+          return [readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")];
+        } catch {
+          return []; // it exited between the listing and the read
+        }
+      });
+    }
+    expect(environments.length, output.slice(-2000)).toBeGreaterThan(0);
+    for (const environment of environments)
+      expect(environment).toContain(`LOCAL_RUNTIME_V8_FLAGS=${WORKERD_V8_FLAGS.join(" ")}`);
+    expect(await exited, output.slice(-2000)).toBe(0);
+  } finally {
+    if (vitest.exitCode === null) process.kill(-vitest.pid!, "SIGKILL");
+  }
+}, 180_000);
 
 describe("the V8 flags wrapper (scripts/local-runtime/workerd-with-v8-flags.sh)", () => {
   const WRAPPER = join(ROOT, "scripts/local-runtime/workerd-with-v8-flags.sh");
