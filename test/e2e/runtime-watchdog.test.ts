@@ -9,12 +9,15 @@
 //   stand-in for workerd's own hang is a Worker that loops forever (test/e2e/spin-worker/).
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import fc from "fast-check";
 import { Miniflare } from "miniflare";
 import { describe, expect, it } from "vitest";
-import { WORKERD_V8_FLAGS } from "../../scripts/local-runtime/workerd-v8-flags-launch";
+import {
+  bundledWorkerd,
+  v8FlagsEnvironment,
+  WORKERD_V8_FLAGS,
+} from "../../scripts/local-runtime/workerd-v8-flags-launch";
 import { UNANSWERED_MS } from "../../scripts/local-runtime/watchdog";
 import { workerdProcesses } from "../../scripts/local-runtime/workerd-cpu";
 // @ts-expect-error plain JavaScript without declarations (it runs before every workerd start)
@@ -35,21 +38,26 @@ const answer = (path: string, ms: number) =>
     (error: Error) => error.name,
   );
 
-/** The environment of each workerd in the registry's process group, by pid. */
-function workerdEnvironments(): Map<number, string[]> {
-  return new Map(
-    workerdProcesses({ group: server.pgid }).map(({ pid }) => [
-      pid,
-      readFileSync(`/proc/${pid}/environ`, "utf8").split("\0"),
-    ]),
-  );
+/** The environment of each workerd in a process group (the registry's by default), by pid;
+ *  one that exits between the listing and the read is left out. */
+function workerdEnvironments(group = server.pgid): Map<number, string[]> {
+  const environments = new Map<number, string[]>();
+  for (const { pid } of workerdProcesses({ group })) {
+    try {
+      environments.set(pid, readFileSync(`/proc/${pid}/environ`, "utf8").split("\0"));
+    } catch {}
+  }
+  return environments;
 }
+
+/** What the environment of a workerd started through the V8 flags wrapper holds. */
+const STARTED_WITH_THE_FLAGS = `LOCAL_RUNTIME_V8_FLAGS=${WORKERD_V8_FLAGS.join(" ")}`;
 
 /** Whether the one workerd the registry runs was started through the V8 flags wrapper. */
 function workerdHasTheFlags(): boolean {
   const environments = [...workerdEnvironments().values()];
   expect(environments.length).toBe(1);
-  return environments[0]!.includes(`LOCAL_RUNTIME_V8_FLAGS=${WORKERD_V8_FLAGS.join(" ")}`);
+  return environments[0]!.includes(STARTED_WITH_THE_FLAGS);
 }
 
 it("starts the runtime's workerd with V8's concurrent collector off", () => {
@@ -92,8 +100,7 @@ it("starts the workers pool's workerd (vitest.config.ts) with the flags too, fro
   // A run of one small file of the workers project, in its own process group, with none of
   // the variables this process inherited from its own vitest.config.ts.
   const clean = { ...process.env };
-  for (const key of Object.keys(clean))
-    if (key === "MINIFLARE_WORKERD_PATH" || key.startsWith("LOCAL_RUNTIME_")) delete clean[key];
+  for (const key of Object.keys(v8FlagsEnvironment([], ""))) delete clean[key];
   const vitest = spawn(
     process.execPath,
     [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", "--project", "workers", "test/manifest-cache.test.ts"],
@@ -107,17 +114,10 @@ it("starts the workers pool's workerd (vitest.config.ts) with the flags too, fro
     const deadline = Date.now() + 120_000;
     while (environments.length === 0 && vitest.exitCode === null && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      environments = workerdProcesses({ group: vitest.pid! }).flatMap(({ pid }) => {
-        try {
-          return [readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")];
-        } catch {
-          return []; // it exited between the listing and the read
-        }
-      });
+      environments = [...workerdEnvironments(vitest.pid!).values()];
     }
     expect(environments.length, output.slice(-2000)).toBeGreaterThan(0);
-    for (const environment of environments)
-      expect(environment).toContain(`LOCAL_RUNTIME_V8_FLAGS=${WORKERD_V8_FLAGS.join(" ")}`);
+    for (const environment of environments) expect(environment).toContain(STARTED_WITH_THE_FLAGS);
     expect(await exited, output.slice(-2000)).toBe(0);
   } finally {
     if (vitest.exitCode === null) process.kill(-vitest.pid!, "SIGKILL");
@@ -125,18 +125,9 @@ it("starts the workers pool's workerd (vitest.config.ts) with the flags too, fro
 }, 180_000);
 
 describe("the V8 flags wrapper (scripts/local-runtime/workerd-with-v8-flags.sh)", () => {
-  const WRAPPER = join(ROOT, "scripts/local-runtime/workerd-with-v8-flags.sh");
-  const WORKERD = (createRequire(createRequire(import.meta.url).resolve("miniflare"))("workerd") as { default: string })
-    .default;
-
   /** What a Worker started through the wrapper with `flags` answers, or workerd's refusal. */
-  async function answerWith(flags: string): Promise<string> {
-    const wrapped: Record<string, string> = {
-      MINIFLARE_WORKERD_PATH: WRAPPER,
-      LOCAL_RUNTIME_WORKERD: WORKERD,
-      LOCAL_RUNTIME_NODE: process.execPath,
-      LOCAL_RUNTIME_V8_FLAGS: flags,
-    };
+  async function answerWith(...flags: string[]): Promise<string> {
+    const wrapped = v8FlagsEnvironment(flags, bundledWorkerd());
     const saved = Object.fromEntries(Object.keys(wrapped).map((key) => [key, process.env[key]]));
     Object.assign(process.env, wrapped);
     let stderr = "";
@@ -159,9 +150,9 @@ describe("the V8 flags wrapper (scripts/local-runtime/workerd-with-v8-flags.sh)"
   }
 
   it("hands V8 the flags: --expose-gc gives the Worker gc(), which it lacks without", async () => {
-    expect(await answerWith("")).toBe("undefined");
+    expect(await answerWith()).toBe("undefined");
     expect(await answerWith("--expose-gc")).toBe("function");
-    expect(await answerWith(`${WORKERD_V8_FLAGS.join(" ")} --expose-gc`)).toBe("function");
+    expect(await answerWith(...WORKERD_V8_FLAGS, "--expose-gc")).toBe("function");
   });
 
   it("makes workerd refuse a flag V8 does not know, so a typo cannot pass unseen", async () => {
